@@ -1,0 +1,3 @@
+#include "mcu-error.h"
+
+G_DEFINE_QUARK (lienthong - mcu - error - quark, mcu_error)

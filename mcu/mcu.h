@@ -1,0 +1,5 @@
+/* mcu.h: the public interface of libmcu, the media plane. */
+#pragma once
+
+#include "mcu-error.h"
+#include "demux.h"
