@@ -1,0 +1,495 @@
+/* lt-webrtc-client: a test site built on GStreamer's webrtcbin, an implementation of
+ * WebRTC independent of ours. It sends a test pattern and a sine tone, receives what
+ * the node sends back, and prints one JSON line of what it saw: ICE and DTLS states,
+ * decoded video frames, decoded audio, and the power of chosen tone frequencies in the
+ * audio it heard (so a test can tell whose voice reached it).
+ *
+ * Signaling is WHIP-style: the offer (after ICE gathering, no trickle) is POSTed as
+ * application/sdp to --whip URL and the body of the answer is the SDP answer.
+ *
+ * Exit status: 0 when every --expect-* condition held before --timeout, 1 otherwise,
+ * 2 on usage or set-up errors.
+ */
+#include <gst/gst.h>
+#include <gst/app/gstappsink.h>
+#include <gst/sdp/sdp.h>
+#include <gst/webrtc/webrtc.h>
+#include <libsoup/soup.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TONE_MAX 16
+
+typedef struct
+{
+  GMainLoop *loop;
+  GstElement *pipe, *webrtc;
+  char *whip_url, *token;
+  int timeout_s, hold_s;
+  gboolean expect_video, expect_audio;
+  double tone_hz[TONE_MAX];
+  guint n_tones;
+  gint64 t_start, t_first_media;    /* t_first_media under lock */
+  gint video_frames, audio_buffers; /* atomics: counted on streaming threads */
+  GMutex lock;                      /* guards the Goertzel sums and t_first_media */
+  double tone_power[TONE_MAX], total_power;
+  guint64 audio_samples;
+  char *error;
+  gboolean done;
+} Client;
+
+static Client client;
+
+static void
+client_fail (const char *msg)
+{
+  if (client.error == NULL)
+    client.error = g_strdup (msg);
+  g_main_loop_quit (client.loop);
+}
+
+/* Goertzel power of each wanted frequency over one buffer of mono F32 at 48 kHz.
+ * A bank of Goertzel filters costs O(n * tones) and needs no FFT library. */
+static void
+analyse_audio (const float *s, gsize n)
+{
+  double p[TONE_MAX] = { 0 }, total = 0;
+
+  for (guint t = 0; t < client.n_tones; t++)
+    {
+      double w = 2.0 * G_PI * client.tone_hz[t] / 48000.0, c = 2.0 * cos (w);
+      double s1 = 0, s2 = 0;
+      for (gsize i = 0; i < n; i++)
+        {
+          double s0 = s[i] + c * s1 - s2;
+          s2 = s1;
+          s1 = s0;
+        }
+      /* normalised so a full-scale sine of that frequency gives about n/4 * n */
+      p[t] = (s1 * s1 + s2 * s2 - c * s1 * s2) / ((double)n * (double)n / 4.0);
+    }
+  for (gsize i = 0; i < n; i++)
+    total += (double)s[i] * s[i];
+  g_mutex_lock (&client.lock);
+  for (guint t = 0; t < client.n_tones; t++)
+    client.tone_power[t] += p[t] * (double)n;
+  client.total_power += total;
+  client.audio_samples += n;
+  g_mutex_unlock (&client.lock);
+}
+
+static void
+note_first_media (void)
+{
+  g_mutex_lock (&client.lock);
+  if (client.t_first_media == 0)
+    client.t_first_media = g_get_monotonic_time ();
+  g_mutex_unlock (&client.lock);
+}
+
+static GstFlowReturn
+on_audio_sample (GstAppSink *sink, gpointer data)
+{
+  g_autoptr (GstSample) sample = gst_app_sink_pull_sample (sink);
+  GstBuffer *buf = sample ? gst_sample_get_buffer (sample) : NULL;
+  GstMapInfo map;
+
+  if (buf == NULL || !gst_buffer_map (buf, &map, GST_MAP_READ))
+    return GST_FLOW_OK;
+  note_first_media ();
+  g_atomic_int_inc (&client.audio_buffers);
+  analyse_audio ((const float *)map.data, map.size / sizeof (float));
+  gst_buffer_unmap (buf, &map);
+  return GST_FLOW_OK;
+}
+
+static GstPadProbeReturn
+on_video_frame (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  note_first_media ();
+  g_atomic_int_inc (&client.video_frames);
+  return GST_PAD_PROBE_OK;
+}
+
+static void
+link_chain (GstPad *src, const char *desc)
+{
+  g_autoptr (GError) error = NULL;
+  GstElement *bin = gst_parse_bin_from_description (desc, TRUE, &error);
+  if (bin == NULL)
+    {
+      client_fail (error->message);
+      return;
+    }
+  gst_bin_add (GST_BIN (client.pipe), bin);
+  gst_element_sync_state_with_parent (bin);
+  g_autoptr (GstPad) sink = gst_element_get_static_pad (bin, "sink");
+  if (gst_pad_link (src, sink) != GST_PAD_LINK_OK)
+    client_fail ("could not link a decoded stream");
+}
+
+static void
+on_decoded_pad (GstElement *decodebin, GstPad *pad, gpointer data)
+{
+  g_autoptr (GstCaps) caps = gst_pad_get_current_caps (pad);
+  const char *name = gst_structure_get_name (gst_caps_get_structure (caps, 0));
+
+  if (g_str_has_prefix (name, "video/"))
+    {
+      gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, on_video_frame, NULL, NULL);
+      link_chain (pad, "queue ! fakesink sync=false async=false");
+    }
+  else if (g_str_has_prefix (name, "audio/"))
+    {
+      link_chain (pad, "queue ! audioconvert ! audioresample ! "
+                       "audio/x-raw,format=F32LE,channels=1,rate=48000 ! "
+                       "appsink name=asink emit-signals=true sync=false async=false");
+      g_autoptr (GstElement) asink = gst_bin_get_by_name (GST_BIN (client.pipe), "asink");
+      if (asink)
+        {
+          g_object_set (asink, "name", NULL, NULL); /* room for a second audio stream */
+          g_signal_connect (asink, "new-sample", G_CALLBACK (on_audio_sample), NULL);
+        }
+    }
+}
+
+static void
+on_incoming_stream (GstElement *webrtc, GstPad *pad, gpointer data)
+{
+  if (GST_PAD_DIRECTION (pad) != GST_PAD_SRC)
+    return;
+  GstElement *decodebin = gst_element_factory_make ("decodebin", NULL);
+  g_signal_connect (decodebin, "pad-added", G_CALLBACK (on_decoded_pad), NULL);
+  gst_bin_add (GST_BIN (client.pipe), decodebin);
+  gst_element_sync_state_with_parent (decodebin);
+  g_autoptr (GstPad) sink = gst_element_get_static_pad (decodebin, "sink");
+  gst_pad_link (pad, sink);
+}
+
+/* Keeps only loopback candidates: tests never send to any other address, even
+ * where a test runs outside its own network namespace. */
+static char *
+loopback_only (const char *sdp)
+{
+  g_auto (GStrv) lines = g_strsplit (sdp, "\r\n", -1);
+  GString *out = g_string_new (NULL);
+  for (guint i = 0; lines[i] && *lines[i]; i++)
+    {
+      if (g_str_has_prefix (lines[i], "a=candidate:") && !strstr (lines[i], " 127.0.0.1 ")
+          && !strstr (lines[i], " ::1 "))
+        continue;
+      g_string_append_printf (out, "%s\r\n", lines[i]);
+    }
+  return g_string_free (out, FALSE);
+}
+
+static gboolean
+post_offer (gpointer data)
+{
+  GstWebRTCSessionDescription *local = NULL;
+  g_object_get (client.webrtc, "local-description", &local, NULL);
+  if (local == NULL)
+    {
+      client_fail ("no local description");
+      return G_SOURCE_REMOVE;
+    }
+  g_autofree char *text = gst_sdp_message_as_text (local->sdp);
+  gst_webrtc_session_description_free (local);
+  g_autofree char *offer = loopback_only (text);
+
+  g_autoptr (SoupSession) session = soup_session_new ();
+  g_autoptr (SoupMessage) msg = soup_message_new ("POST", client.whip_url);
+  if (msg == NULL)
+    {
+      client_fail ("bad --whip URL");
+      return G_SOURCE_REMOVE;
+    }
+  g_autoptr (GBytes) body = g_bytes_new (offer, strlen (offer));
+  soup_message_set_request_body_from_bytes (msg, "application/sdp", body);
+  if (client.token)
+    {
+      g_autofree char *auth = g_strdup_printf ("Bearer %s", client.token);
+      soup_message_headers_replace (soup_message_get_request_headers (msg),
+                                    "Authorization", auth);
+    }
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) reply = soup_session_send_and_read (session, msg, NULL, &error);
+  guint status = soup_message_get_status (msg);
+  if (reply == NULL || status < 200 || status > 299)
+    {
+      g_autofree char *m = g_strdup_printf ("offer refused: HTTP %u %s", status,
+                                            error ? error->message : "");
+      client_fail (m);
+      return G_SOURCE_REMOVE;
+    }
+  GstSDPMessage *sdp = NULL;
+  gsize len = 0;
+  const char *answer = g_bytes_get_data (reply, &len);
+  g_autofree char *answer0 = g_strndup (answer, len);
+  if (gst_sdp_message_new_from_text (answer0, &sdp) != GST_SDP_OK)
+    {
+      client_fail ("answer is not SDP");
+      return G_SOURCE_REMOVE;
+    }
+  GstWebRTCSessionDescription *desc
+      = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_ANSWER, sdp);
+  g_signal_emit_by_name (client.webrtc, "set-remote-description", desc, NULL);
+  gst_webrtc_session_description_free (desc);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_gathering_state (GObject *webrtc, GParamSpec *pspec, gpointer data)
+{
+  GstWebRTCICEGatheringState state;
+  g_object_get (webrtc, "ice-gathering-state", &state, NULL);
+  if (state == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE)
+    g_main_context_invoke (NULL, post_offer, NULL);
+}
+
+static void
+on_offer_created (GstPromise *promise, gpointer data)
+{
+  const GstStructure *reply = gst_promise_get_reply (promise);
+  GstWebRTCSessionDescription *offer = NULL;
+  gst_structure_get (reply, "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer, NULL);
+  gst_promise_unref (promise);
+  if (offer == NULL)
+    {
+      client_fail ("webrtcbin made no offer");
+      return;
+    }
+  g_signal_emit_by_name (client.webrtc, "set-local-description", offer, NULL);
+  gst_webrtc_session_description_free (offer);
+}
+
+static void
+on_negotiation_needed (GstElement *webrtc, gpointer data)
+{
+  GstPromise *p = gst_promise_new_with_change_func (on_offer_created, NULL, NULL);
+  g_signal_emit_by_name (webrtc, "create-offer", NULL, p);
+}
+
+static const char *
+enum_nick (GType type, int value)
+{
+  GEnumClass *klass = g_type_class_ref (type);
+  GEnumValue *v = g_enum_get_value (klass, value);
+  const char *nick = v ? v->value_nick : "unknown";
+  g_type_class_unref (klass);
+  return nick;
+}
+
+static void
+transport_states (const char **ice, const char **dtls)
+{
+  GArray *trans = NULL;
+  *ice = *dtls = "none";
+  g_signal_emit_by_name (client.webrtc, "get-transceivers", &trans);
+  if (trans == NULL || trans->len == 0)
+    goto out;
+  GstWebRTCRTPTransceiver *t = g_array_index (trans, GstWebRTCRTPTransceiver *, 0);
+  GstWebRTCRTPSender *sender = NULL;
+  g_object_get (t, "sender", &sender, NULL);
+  if (sender)
+    {
+      GstWebRTCDTLSTransport *dt = NULL;
+      g_object_get (sender, "transport", &dt, NULL);
+      if (dt)
+        {
+          GstWebRTCDTLSTransportState ds;
+          GstWebRTCICETransport *it = NULL;
+          g_object_get (dt, "state", &ds, "transport", &it, NULL);
+          *dtls = enum_nick (GST_TYPE_WEBRTC_DTLS_TRANSPORT_STATE, ds);
+          if (it)
+            {
+              GstWebRTCICEConnectionState is;
+              g_object_get (it, "state", &is, NULL);
+              *ice = enum_nick (GST_TYPE_WEBRTC_ICE_CONNECTION_STATE, is);
+              gst_object_unref (it);
+            }
+          gst_object_unref (dt);
+        }
+      gst_object_unref (sender);
+    }
+out:
+  if (trans)
+    g_array_unref (trans);
+}
+
+static gboolean
+expectations_met (void)
+{
+  return (!client.expect_video || g_atomic_int_get (&client.video_frames) > 0)
+         && (!client.expect_audio || g_atomic_int_get (&client.audio_buffers) > 0);
+}
+
+static gboolean
+on_tick (gpointer data)
+{
+  gint64 now = g_get_monotonic_time ();
+  g_mutex_lock (&client.lock);
+  gint64 first = client.t_first_media;
+  g_mutex_unlock (&client.lock);
+  if (first && expectations_met ()
+      && now - first >= (gint64)client.hold_s * G_USEC_PER_SEC)
+    {
+      client.done = TRUE;
+      g_main_loop_quit (client.loop);
+      return G_SOURCE_REMOVE;
+    }
+  if (now - client.t_start >= (gint64)client.timeout_s * G_USEC_PER_SEC)
+    {
+      g_main_loop_quit (client.loop);
+      return G_SOURCE_REMOVE;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_bus (GstBus *bus, GstMessage *msg, gpointer data)
+{
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR)
+    {
+      g_autoptr (GError) err = NULL;
+      gst_message_parse_error (msg, &err, NULL);
+      client_fail (err->message);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+print_report (void)
+{
+  const char *ice, *dtls;
+  transport_states (&ice, &dtls);
+  g_autoptr (GString) tones = g_string_new ("{");
+  g_mutex_lock (&client.lock);
+  for (guint t = 0; t < client.n_tones; t++)
+    {
+      /* the share of the heard power at this frequency, 0..1 */
+      double share
+          = client.total_power > 0 ? client.tone_power[t] / client.total_power / 2 : 0;
+      g_string_append_printf (tones, "%s\"%.0f\":%.4f", t ? "," : "", client.tone_hz[t],
+                              share);
+    }
+  double rms = client.audio_samples
+                   ? sqrt (client.total_power / (double)client.audio_samples)
+                   : 0;
+  g_mutex_unlock (&client.lock);
+  g_string_append_c (tones, '}');
+  double first_ms = client.t_first_media
+                        ? (double)(client.t_first_media - client.t_start) / 1000.0
+                        : -1;
+  g_print ("{\"ok\":%s,\"ice\":\"%s\",\"dtls\":\"%s\",\"video_frames\":%d,"
+           "\"audio_buffers\":%d,\"audio_rms\":%.4f,\"tones\":%s,"
+           "\"first_media_ms\":%.1f,\"error\":\"%s\"}\n",
+           client.done && !client.error ? "true" : "false", ice, dtls,
+           g_atomic_int_get (&client.video_frames),
+           g_atomic_int_get (&client.audio_buffers), rms, tones->str, first_ms,
+           client.error ? client.error : "");
+}
+
+static gboolean
+parse_tones (const char *list)
+{
+  g_auto (GStrv) parts = g_strsplit (list, ",", -1);
+  for (guint i = 0; parts[i]; i++)
+    {
+      if (client.n_tones == TONE_MAX)
+        return FALSE;
+      char *end = NULL;
+      double f = g_ascii_strtod (parts[i], &end);
+      if (end == parts[i] || *end || f <= 0 || f >= 24000)
+        return FALSE;
+      client.tone_hz[client.n_tones++] = f;
+    }
+  return TRUE;
+}
+
+int
+main (int argc, char **argv)
+{
+  int pattern = 0, tone = 440;
+  char *listen = NULL;
+  gboolean no_video = FALSE;
+  GOptionEntry entries[] = {
+    { "whip", 'w', 0, G_OPTION_ARG_STRING, &client.whip_url, "POST the offer here",
+      "URL" },
+    { "token", 0, 0, G_OPTION_ARG_STRING, &client.token, "Bearer token", "TOKEN" },
+    { "pattern", 'p', 0, G_OPTION_ARG_INT, &pattern, "videotestsrc pattern number", "N" },
+    { "tone", 'f', 0, G_OPTION_ARG_INT, &tone, "frequency of the sent sine (Hz)", "HZ" },
+    { "listen-tones", 'l', 0, G_OPTION_ARG_STRING, &listen,
+      "frequencies whose received power to report", "HZ,HZ" },
+    { "no-video", 0, 0, G_OPTION_ARG_NONE, &no_video, "send audio only", NULL },
+    { "expect-video", 0, 0, G_OPTION_ARG_NONE, &client.expect_video,
+      "succeed only if video frames were decoded", NULL },
+    { "expect-audio", 0, 0, G_OPTION_ARG_NONE, &client.expect_audio,
+      "succeed only if audio was decoded", NULL },
+    { "hold", 0, 0, G_OPTION_ARG_INT, &client.hold_s,
+      "after the expectations hold, keep receiving this long (s)", "S" },
+    { "timeout", 't', 0, G_OPTION_ARG_INT, &client.timeout_s, "give up after (s)", "S" },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) ctx
+      = g_option_context_new ("- WebRTC test site (webrtcbin)");
+  g_autoptr (GError) error = NULL;
+
+  client.timeout_s = 15;
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_option_context_add_group (ctx, gst_init_get_option_group ());
+  if (!g_option_context_parse (ctx, &argc, &argv, &error) || client.whip_url == NULL
+      || (listen && !parse_tones (listen)))
+    {
+      g_printerr ("lt-webrtc-client: %s\n",
+                  error ? error->message : "need --whip URL and valid --listen-tones");
+      return 2;
+    }
+  g_mutex_init (&client.lock);
+  client.loop = g_main_loop_new (NULL, FALSE);
+
+  g_autofree char *video
+      = no_video ? g_strdup ("")
+                 : g_strdup_printf (
+                     "videotestsrc is-live=true pattern=%d ! "
+                     "video/x-raw,width=320,height=240,framerate=15/1 ! "
+                     "videoconvert ! vp8enc deadline=1 keyframe-max-dist=30 ! "
+                     "rtpvp8pay pt=96 ! "
+                     "application/x-rtp,media=video,encoding-name=VP8,payload=96 "
+                     "! w.",
+                     pattern);
+  g_autofree char *desc = g_strdup_printf (
+      "webrtcbin name=w bundle-policy=max-bundle "
+      "audiotestsrc is-live=true wave=sine freq=%d volume=0.3 ! audioconvert ! "
+      "audioresample ! opusenc ! rtpopuspay pt=111 ! "
+      "application/x-rtp,media=audio,encoding-name=OPUS,payload=111 ! w. %s",
+      tone, video);
+  client.pipe = gst_parse_launch (desc, &error);
+  if (client.pipe == NULL)
+    {
+      g_printerr ("lt-webrtc-client: %s\n", error->message);
+      return 2;
+    }
+  client.webrtc = gst_bin_get_by_name (GST_BIN (client.pipe), "w");
+  g_signal_connect (client.webrtc, "on-negotiation-needed",
+                    G_CALLBACK (on_negotiation_needed), NULL);
+  g_signal_connect (client.webrtc, "notify::ice-gathering-state",
+                    G_CALLBACK (on_gathering_state), NULL);
+  g_signal_connect (client.webrtc, "pad-added", G_CALLBACK (on_incoming_stream), NULL);
+  g_autoptr (GstBus) bus = gst_element_get_bus (client.pipe);
+  gst_bus_add_watch (bus, on_bus, NULL);
+
+  client.t_start = g_get_monotonic_time ();
+  gst_element_set_state (client.pipe, GST_STATE_PLAYING);
+  g_timeout_add (50, on_tick, NULL);
+  g_main_loop_run (client.loop);
+
+  print_report ();
+  gst_element_set_state (client.pipe, GST_STATE_NULL);
+  gst_bus_remove_watch (bus);
+  gst_object_unref (client.webrtc);
+  gst_object_unref (client.pipe);
+  g_main_loop_unref (client.loop);
+  return client.done && !client.error ? 0 : 1;
+}
