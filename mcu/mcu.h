@@ -3,3 +3,5 @@
 
 #include "mcu-error.h"
 #include "demux.h"
+#include "srtp.h"
+#include "sdp.h"

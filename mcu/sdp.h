@@ -1,0 +1,119 @@
+/* sdp.h: SDP offer/answer for one peer over GStreamer's GstSDPMessage (gst-sdp).
+ *
+ * What we negotiate (DESIGN.md, "Media plane"): Opus/48000/2 for audio; VP8, then
+ * H.264 packetization-mode=1, for video; one BUNDLE transport with rtcp-mux
+ * (required); rtcp-fb nack, nack pli, ccm fir; DTLS-SRTP only (UDP/TLS/RTP/SAVPF).
+ * m-lines we cannot serve (other codecs, data channels) are answered with port 0.
+ * Parsing never trusts the text: garbage gives MCU_ERROR_INVALID, never a crash. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* What our side puts into an answer or an offer. Strings are borrowed for the call. */
+typedef struct
+{
+  const char *ice_ufrag, *ice_pwd;
+  const char *fingerprint;        /* "sha-256 AB:CD:..." */
+  const char *setup;              /* "active", "passive" or "actpass" */
+  guint32 audio_ssrc, video_ssrc; /* our send SSRCs (0 = recvonly) */
+  const char *cname, *msid_stream;
+  /* Optional, may be NULL: NULL-terminated "candidate:..." lines (without "a=") put
+   * on the first m-line for peers that do not trickle. */
+  const char *const *candidates;
+} McuSdpLocal;
+
+/* One negotiated m-line, read-only, owned by its McuSdpSession. */
+typedef struct
+{
+  guint index;                 /* m-line position in the SDP */
+  const char *mid;             /* a=mid value, "" when absent */
+  const char *kind;            /* "audio", "video", "application" or other */
+  gboolean accepted;           /* FALSE: rejected (port 0); the fields below are 0 */
+  guint pt;                    /* accepted payload type */
+  const char *codec;           /* "opus", "VP8", "H264" */
+  guint clock_rate;            /* 48000, 90000 */
+  guint channels;              /* 2 for Opus, 0 for video */
+  const char *fmtp;            /* the accepted codec's fmtp parameters, or NULL */
+  guint rtx_pt;                /* the remote rtx payload type for pt, 0 if none */
+  const guint32 *remote_ssrcs; /* the peer's a=ssrc values in order of appearance */
+  guint n_remote_ssrcs;
+  gboolean nack, pli, fir;  /* rtcp-fb both sides agreed on for pt */
+  gboolean remote_sends;    /* the peer's direction includes sending */
+  gboolean remote_receives; /* the peer's direction includes receiving */
+} McuSdpMedia;
+
+/* The negotiated result of one offer/answer exchange, opaque. */
+typedef struct _McuSdpSession McuSdpSession;
+
+/**
+ * mcu_sdp_answer_offer:
+ * @offer: (transfer none): the remote offer text (need not be NUL-terminated)
+ * @len: its length in bytes
+ * @local: (transfer none): our ICE, DTLS and SSRC parameters
+ * @answer_out: (out) (transfer full): the answer text, free with g_free()
+ * @error: MCU_ERROR_INVALID for text that is not a usable SDP (garbage, no
+ *   ice-ufrag/pwd, no fingerprint, no m-line); MCU_ERROR_UNSUPPORTED for an offer
+ *   without a=rtcp-mux or not on UDP/TLS/RTP/SAVPF, named in the message
+ *
+ * Parses a remote offer with GstSDPMessage and writes the answer. m-lines we cannot
+ * serve (codecs we lack, data channels) are answered with port 0; the answer answers
+ * an "actpass" offer with setup "active" (our local->setup is used otherwise).
+ * Returns: (transfer full) (nullable): the negotiated session, or NULL with @error.
+ */
+McuSdpSession *mcu_sdp_answer_offer (const char *offer, gsize len,
+                                     const McuSdpLocal *local, char **answer_out,
+                                     GError **error);
+
+/**
+ * mcu_sdp_create_offer:
+ * @local: (transfer none): our parameters (setup is normally "actpass")
+ *
+ * Writes an offer for node-to-node links: one audio (Opus) and one video (VP8, H.264)
+ * m-line, BUNDLEd, rtcp-mux.
+ * Returns: (transfer full): the offer text, free with g_free().
+ */
+char *mcu_sdp_create_offer (const McuSdpLocal *local);
+
+/**
+ * mcu_sdp_accept_answer:
+ * @answer: (transfer none): the remote answer to an offer from mcu_sdp_create_offer()
+ * @len: its length in bytes
+ * @error: as for mcu_sdp_answer_offer()
+ *
+ * Returns: (transfer full) (nullable): the negotiated session.
+ */
+McuSdpSession *mcu_sdp_accept_answer (const char *answer, gsize len, GError **error);
+
+/* Remote ICE and DTLS parameters; (transfer none), valid while @s lives. */
+const char *mcu_sdp_session_remote_ufrag (const McuSdpSession *s);
+const char *mcu_sdp_session_remote_pwd (const McuSdpSession *s);
+/* "sha-256 AB:CD:..." as the peer wrote it (hash name lower-cased) */
+const char *mcu_sdp_session_remote_fingerprint (const McuSdpSession *s);
+/* "active", "passive" or "actpass" ("actpass" when the peer omitted it) */
+const char *mcu_sdp_session_remote_setup (const McuSdpSession *s);
+/* NULL-terminated "candidate:..." lines of the bundle transport, possibly empty */
+const char *const *mcu_sdp_session_remote_candidates (const McuSdpSession *s);
+
+/**
+ * mcu_sdp_session_n_media:
+ * Returns: the number of m-lines, accepted or not, in SDP order.
+ */
+guint mcu_sdp_session_n_media (const McuSdpSession *s);
+
+/**
+ * mcu_sdp_session_media:
+ * Returns: (transfer none): m-line @i, or NULL when @i is out of range.
+ */
+const McuSdpMedia *mcu_sdp_session_media (const McuSdpSession *s, guint i);
+
+/**
+ * mcu_sdp_session_free:
+ * Frees @s and everything it returned. NULL is accepted.
+ */
+void mcu_sdp_session_free (McuSdpSession *s);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (McuSdpSession, mcu_sdp_session_free)
+
+G_END_DECLS
