@@ -3,3 +3,11 @@
 
 #include "rooms-error.h"
 #include "text.h"
+#include "store.h"
+#include "unit.h"
+#include "site.h"
+#include "cascade.h"
+#include "meeting.h"
+#include "attendance.h"
+#include "scope.h"
+#include "token.h"
