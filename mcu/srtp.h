@@ -90,9 +90,11 @@ McuSrtpProfile mcu_srtp_get_profile (const McuSrtp *s);
  * @len: (inout): its length; on success the SRTP length (grows by the auth tag)
  * @cap: the capacity of @buf in bytes
  *
+ * Protecting the same sequence number again is allowed within the replay window
+ * of 1,024 packets (a retransmission answering a NACK keeps its original number).
  * Returns: MCU_SRTP_OK, or MCU_SRTP_ERR_TOO_BIG when @cap cannot hold the trailer,
- * MCU_SRTP_ERR_INVALID for a malformed packet, MCU_SRTP_ERR_REPLAY when the
- * same sequence number is protected twice. No allocation.
+ * MCU_SRTP_ERR_INVALID for a malformed packet, MCU_SRTP_ERR_REPLAY for a sequence
+ * number older than the window. No allocation.
  */
 int mcu_srtp_protect_rtp (McuSrtp *s, guint8 *buf, gsize *len, gsize cap);
 
