@@ -1,0 +1,90 @@
+/* audio-mixer.h: the audio mix of one meeting leg on a node, with mix-minus.
+ *
+ * Every participant (a local site, or a cascade link to the parent or a child node)
+ * sends Opus RTP in and gets back Opus RTP of everyone but itself. Muted
+ * participants are not mixed. The mixer also tells which participant speaks loudest.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct _McuAudioMixer McuAudioMixer;
+
+/**
+ * McuAudioMixerOutputFunc:
+ * @participant: the id the packet is for
+ * @rtp: (transfer none): one plaintext Opus RTP packet
+ * @len: its length
+ * @user_data: as given to mcu_audio_mixer_new()
+ *
+ * Called on a GStreamer streaming thread, once per encoded 20 ms frame per
+ * participant. It must not block and must not call back into the mixer.
+ */
+typedef void (*McuAudioMixerOutputFunc) (guint participant, const guint8 *rtp, gsize len,
+                                         gpointer user_data);
+
+typedef struct
+{
+  guint jitter_latency_ms; /* rtpjitterbuffer latency of each input; 0 = 60 ms */
+  guint bitrate;           /* Opus bitrate of each output in bit/s; 0 = 32000 */
+} McuAudioMixerConfig;
+
+/**
+ * mcu_audio_mixer_new:
+ * @config: (nullable): settings, %NULL for the defaults
+ * @output: called with every encoded packet for every participant
+ * @user_data: passed to @output
+ * @error: set when the GStreamer elements needed are missing
+ *
+ * Builds and starts the pipeline of one leg. The pipeline runs on GStreamer's own
+ * threads; the object itself belongs to the thread that created it.
+ *
+ * Returns: (transfer full) (nullable): the mixer, or %NULL with @error set.
+ */
+McuAudioMixer *mcu_audio_mixer_new (const McuAudioMixerConfig *config,
+                                    McuAudioMixerOutputFunc output, gpointer user_data,
+                                    GError **error);
+
+/**
+ * mcu_audio_mixer_add:
+ * @id: the participant's id, non-zero and unique in this mixer
+ * @payload_type: the Opus payload type of what it sends and of what it receives
+ * @fec: whether it offered Opus in-band FEC (a=fmtp useinbandfec=1)
+ *
+ * Returns: %TRUE, or %FALSE with @error set (duplicate id, elements failed).
+ */
+gboolean mcu_audio_mixer_add (McuAudioMixer *mixer, guint id, guint8 payload_type,
+                              gboolean fec, GError **error);
+
+/* Removes a participant; unknown ids are ignored. */
+void mcu_audio_mixer_remove (McuAudioMixer *mixer, guint id);
+
+/**
+ * mcu_audio_mixer_push_rtp:
+ * @rtp: (transfer none): one plaintext Opus RTP packet from participant @id
+ *
+ * Safe to call from any thread. Packets for unknown ids are dropped.
+ */
+void mcu_audio_mixer_push_rtp (McuAudioMixer *mixer, guint id, const guint8 *rtp,
+                               gsize len);
+
+/* A muted participant's voice is left out of every mix; it still hears the others. */
+void mcu_audio_mixer_set_muted (McuAudioMixer *mixer, guint id, gboolean muted);
+
+/**
+ * mcu_audio_mixer_active_speaker:
+ *
+ * Returns: the id of the participant whose recent audio level is highest and above
+ * the speech threshold (-50 dBFS), or 0 when nobody speaks.
+ */
+guint mcu_audio_mixer_active_speaker (McuAudioMixer *mixer);
+
+guint mcu_audio_mixer_n_participants (McuAudioMixer *mixer);
+
+void mcu_audio_mixer_free (McuAudioMixer *mixer);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (McuAudioMixer, mcu_audio_mixer_free)
+
+G_END_DECLS
