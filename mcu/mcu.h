@@ -4,4 +4,5 @@
 #include "mcu-error.h"
 #include "demux.h"
 #include "srtp.h"
+#include "rtp.h"
 #include "sdp.h"
