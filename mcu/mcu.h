@@ -5,4 +5,5 @@
 #include "demux.h"
 #include "srtp.h"
 #include "rtp.h"
+#include "rtcp.h"
 #include "sdp.h"
