@@ -17,6 +17,7 @@
  */
 #include "audio-mixer.h"
 #include "mcu-error.h"
+#include "pipeline-util.h"
 
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
@@ -124,7 +125,8 @@ mcu_audio_mixer_new (const McuAudioMixerConfig *config, McuAudioMixerOutputFunc 
   g_autoptr (GError) local = NULL;
   GstElement *pipeline = gst_parse_launch (
       "audiotestsrc is-live=true wave=silence samplesperbuffer=480 ! " MIX_CAPS " ! "
-      "audiomixer name=main_mix latency=20000000 ! " MIX_CAPS " ! tee name=tee_m allow-not-linked=true",
+      "audiomixer name=main_mix latency=20000000 ! " MIX_CAPS
+      " ! tee name=tee_m allow-not-linked=true",
       &local);
   if (pipeline == NULL)
     {
@@ -181,21 +183,25 @@ on_encoded (GstAppSink *sink, gpointer data)
  * before and after the main mixer, a loop in the pipeline's graph of elements.
  * in:  appsrc ! jitterbuffer ! depay ! opusdec ! F32 ! level ! tee, with ghost src
  *      pads "mix" (its voice, to the main mixer) and "neg" (its voice times -1);
- * out: ghost sink pads "full" (the full mix) and "neg", mixed, encoded, to appsink. */
+ * out: ghost sink pads "full" (the full mix) and "neg", mixed, encoded, to appsink.
+ * No queue between the tee and the two mixers is leaky: a buffer dropped on one
+ * path and not the other leaves the participant's own voice in its mix. Overload is
+ * shed once, at the appsrc, before the tee. */
 static gboolean
 participant_bins (McuAudioMixer *m, Participant *p, guint8 pt, gboolean fec,
                   GError **error)
 {
   g_autofree char *in_desc = g_strdup_printf (
       "appsrc name=src is-live=true format=time do-timestamp=true max-bytes=65536 "
+      "leaky-type=downstream "
       "  caps=\"application/x-rtp,media=audio,clock-rate=48000,encoding-name=OPUS,"
       "payload=%u\" ! "
       "rtpjitterbuffer latency=%u do-lost=true drop-on-latency=true ! rtpopusdepay ! "
       "opusdec plc=true use-inband-fec=%s ! audioconvert ! audioresample ! " MIX_CAPS
       " ! "
       "level name=level-%u interval=200000000 post-messages=true ! tee name=t "
-      "t. ! queue name=to_main max-size-time=200000000 leaky=downstream "
-      "t. ! queue max-size-time=200000000 leaky=downstream ! audioamplify name=negate "
+      "t. ! queue name=to_main max-size-time=1000000000 "
+      "t. ! queue max-size-time=1000000000 ! audioamplify name=negate "
       "amplification=-1 clipping-method=none",
       pt, m->config.jitter_latency_ms, fec ? "true" : "false", p->id);
   g_autofree char *out_desc = g_strdup_printf (
@@ -237,6 +243,10 @@ participant_bins (McuAudioMixer *m, Participant *p, guint8 pt, gboolean fec,
   p->appsrc = gst_bin_get_by_name (GST_BIN (p->in_bin), "src");
   g_autoptr (GstElement) out = gst_bin_get_by_name (GST_BIN (p->out_bin), "out");
   g_autoptr (GstElement) mix = gst_bin_get_by_name (GST_BIN (p->out_bin), "mix");
+  /* Started at running time 0, a mixer joining an hour-long leg would first encode
+   * an hour of catch-up silence in one burst: start it at "now". */
+  g_object_set (mix, "start-time-selection", 2 /* set */, "start-time",
+                mcu_pipeline_running_time (m->pipeline), NULL);
   g_signal_connect (out, "new-sample", G_CALLBACK (on_encoded), p);
   p->neg_pad = gst_element_get_static_pad (mix, "sink_1");
   return TRUE;
@@ -317,7 +327,8 @@ unlink_when_idle (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 }
 
 /* Unlinks @pad from its peer between two buffers, waiting (briefly: the queues
- * downstream are leaky, so a push never blocks long) for the probe to fire. */
+ * downstream keep flowing in real time, so a push never blocks long) for the probe
+ * to fire. */
 static void
 unlink_idle (GstPad *pad)
 {

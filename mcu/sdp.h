@@ -15,8 +15,8 @@ G_BEGIN_DECLS
 typedef struct
 {
   const char *ice_ufrag, *ice_pwd;
-  const char *fingerprint;        /* "sha-256 AB:CD:..." */
-  const char *setup;              /* "active", "passive" or "actpass" */
+  const char *fingerprint; /* "sha-256 AB:CD:..." */
+  const char *setup;       /* offers only: "actpass" (default), "active", "passive" */
   guint32 audio_ssrc, video_ssrc; /* our send SSRCs (0 = recvonly) */
   const char *cname, *msid_stream;
   /* Optional, may be NULL: NULL-terminated "candidate:..." lines (without "a=") put
@@ -54,12 +54,16 @@ typedef struct _McuSdpSession McuSdpSession;
  * @local: (transfer none): our ICE, DTLS and SSRC parameters
  * @answer_out: (out) (transfer full): the answer text, free with g_free()
  * @error: MCU_ERROR_INVALID for text that is not a usable SDP (garbage, no
- *   ice-ufrag/pwd, no fingerprint, no m-line); MCU_ERROR_UNSUPPORTED for an offer
- *   without a=rtcp-mux or not on UDP/TLS/RTP/SAVPF, named in the message
+ *   ice-ufrag/pwd, no fingerprint, no m-line, over 256 KiB); MCU_ERROR_UNSUPPORTED
+ *   for an offer whose audio/video m-line lacks a=rtcp-mux, named in the message
  *
  * Parses a remote offer with GstSDPMessage and writes the answer. m-lines we cannot
- * serve (codecs we lack, data channels) are answered with port 0; the answer answers
- * an "actpass" offer with setup "active" (our local->setup is used otherwise).
+ * serve (codecs we lack, data channels, protocols other than UDP/TLS/RTP/SAVPF,
+ * m-lines outside the BUNDLE group, or after the first one when there is no group)
+ * are answered with port 0. The answer takes setup "active" for an "actpass" or
+ * "passive" offer and "passive" for an "active" one (local->setup is not used).
+ * Our SSRCs go on the first accepted audio and video m-lines the peer receives on;
+ * an offered rtx for the chosen video codec is accepted.
  * Returns: (transfer full) (nullable): the negotiated session, or NULL with @error.
  */
 McuSdpSession *mcu_sdp_answer_offer (const char *offer, gsize len,
@@ -89,10 +93,13 @@ McuSdpSession *mcu_sdp_accept_answer (const char *answer, gsize len, GError **er
 /* Remote ICE and DTLS parameters; (transfer none), valid while @s lives. */
 const char *mcu_sdp_session_remote_ufrag (const McuSdpSession *s);
 const char *mcu_sdp_session_remote_pwd (const McuSdpSession *s);
-/* "sha-256 AB:CD:..." as the peer wrote it (hash name lower-cased) */
+/* "sha-256 AB:CD:...": hash name lower-case, hex upper-case, whatever the peer's
+ * case, so it compares as a plain string with a digest printed the same way */
 const char *mcu_sdp_session_remote_fingerprint (const McuSdpSession *s);
 /* "active", "passive" or "actpass" ("actpass" when the peer omitted it) */
 const char *mcu_sdp_session_remote_setup (const McuSdpSession *s);
+/* Our DTLS role from this exchange: "active" (DTLS client) or "passive" */
+const char *mcu_sdp_session_local_setup (const McuSdpSession *s);
 /* NULL-terminated "candidate:..." lines of the bundle transport, possibly empty */
 const char *const *mcu_sdp_session_remote_candidates (const McuSdpSession *s);
 

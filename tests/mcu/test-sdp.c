@@ -1,0 +1,378 @@
+/* Suite mcu-sdp: proves that a typical Chromium 120 offer (extmaps, rtx, red,
+ * ulpfec, several H.264 profiles, VP9, AV1, a data channel) and a Firefox offer get
+ * an answer that takes Opus and VP8 (with rtx and nack/pli/fir), rejects everything
+ * else with port 0 while keeping the m-line count, BUNDLEs the accepted mids,
+ * carries rtcp-mux, our ICE/DTLS parameters and SSRCs, and answers actpass with
+ * active; that H.264 packetization-mode=1 is chosen when VP8 is absent; that offers
+ * without rtcp-mux or without credentials, and garbage, fail with a clear GError;
+ * and that our own offer round-trips through answer and accept. */
+#include "mcu.h"
+#include "lt-test.h"
+#include "lt-config.h"
+
+#include <gst/sdp/sdp.h>
+#include <string.h>
+
+static const McuSdpLocal local = {
+  .ice_ufrag = "LtUf",
+  .ice_pwd = "lienthongpassword000000",
+  .fingerprint = "sha-256 AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:"
+                 "FF:00:11:22:33:44:55:66:77:88:99",
+  .setup = "actpass",
+  .audio_ssrc = 1111,
+  .video_ssrc = 2222,
+  .cname = "node-08",
+  .msid_stream = "lt",
+};
+
+static char *
+load_offer (const char *name)
+{
+  const char *root = g_getenv ("LT_SOURCE_ROOT");
+  g_autofree char *path = g_build_filename (root ? root : LT_SOURCE_ROOT, "tests", "fuzz",
+                                            "corpus", "sdp", name, NULL);
+  char *text = NULL;
+  ck_assert_msg (g_file_get_contents (path, &text, NULL, NULL), "cannot read %s", path);
+  return text;
+}
+
+static char *
+replace_all (const char *text, const char *from, const char *to)
+{
+  g_auto (GStrv) parts = g_strsplit (text, from, -1);
+  return g_strjoinv (to, parts);
+}
+
+static guint
+count_lines (const char *text, const char *prefix)
+{
+  guint n = 0;
+  g_auto (GStrv) lines = g_strsplit (text, "\r\n", -1);
+  for (guint i = 0; lines[i]; i++)
+    if (g_str_has_prefix (lines[i], prefix))
+      n++;
+  return n;
+}
+
+static McuSdpSession *
+answer (const char *offer, char **ans)
+{
+  g_autoptr (GError) error = NULL;
+  McuSdpSession *s = mcu_sdp_answer_offer (offer, strlen (offer), &local, ans, &error);
+  ck_assert_msg (s != NULL, "%s", error ? error->message : "");
+  ck_assert_ptr_nonnull (*ans);
+  return s;
+}
+
+START_TEST (test_sdp_chromium)
+{
+  g_autofree char *offer = load_offer ("chromium-120-offer.sdp");
+  g_autofree char *ans = NULL;
+  g_autoptr (McuSdpSession) s = answer (offer, &ans);
+
+  ck_assert_str_eq (mcu_sdp_session_remote_ufrag (s), "Xk3p");
+  ck_assert_str_eq (mcu_sdp_session_remote_pwd (s), "Rz8n5bq2VtY7wLmQe4sHcJ1d");
+  ck_assert_str_eq (mcu_sdp_session_remote_fingerprint (s),
+                    "sha-256 6B:8B:F0:65:5F:78:E2:51:3B:AC:6F:F3:3F:46:1B:35:DC:B8:5F:64:"
+                    "1A:24:C2:43:F0:A1:58:D0:A1:2C:19:08");
+  ck_assert_str_eq (mcu_sdp_session_remote_setup (s), "actpass");
+  ck_assert_str_eq (mcu_sdp_session_local_setup (s), "active");
+  ck_assert_ptr_null (mcu_sdp_session_remote_candidates (s)[0]);
+
+  ck_assert_uint_eq (mcu_sdp_session_n_media (s), 3);
+  const McuSdpMedia *a = mcu_sdp_session_media (s, 0);
+  ck_assert (a->accepted);
+  ck_assert_str_eq (a->mid, "0");
+  ck_assert_str_eq (a->kind, "audio");
+  ck_assert_str_eq (a->codec, "opus");
+  ck_assert_uint_eq (a->pt, 111);
+  ck_assert_uint_eq (a->clock_rate, 48000);
+  ck_assert_uint_eq (a->channels, 2);
+  ck_assert_str_eq (a->fmtp, "minptime=10;useinbandfec=1");
+  ck_assert_uint_eq (a->n_remote_ssrcs, 1);
+  ck_assert_uint_eq (a->remote_ssrcs[0], 1398329186u);
+  ck_assert (!a->nack && !a->pli && !a->fir);
+  ck_assert (a->remote_sends && a->remote_receives);
+
+  const McuSdpMedia *v = mcu_sdp_session_media (s, 1);
+  ck_assert (v->accepted);
+  ck_assert_str_eq (v->codec, "VP8");
+  ck_assert_uint_eq (v->pt, 96);
+  ck_assert_uint_eq (v->clock_rate, 90000);
+  ck_assert_uint_eq (v->rtx_pt, 97);
+  ck_assert (v->nack && v->pli && v->fir);
+  ck_assert_uint_eq (v->n_remote_ssrcs, 2);
+  ck_assert_uint_eq (v->remote_ssrcs[0], 2231627014u);
+  ck_assert_uint_eq (v->remote_ssrcs[1], 632943048u);
+
+  const McuSdpMedia *d = mcu_sdp_session_media (s, 2);
+  ck_assert (!d->accepted);
+  ck_assert_str_eq (d->kind, "application");
+  ck_assert_str_eq (d->mid, "2");
+  ck_assert_ptr_null (mcu_sdp_session_media (s, 3));
+
+  /* The answer text, line by line. */
+  ck_assert_uint_eq (count_lines (ans, "m="), 3);
+  ck_assert_uint_eq (count_lines (ans, "m=audio 9 UDP/TLS/RTP/SAVPF 111"), 1);
+  ck_assert_uint_eq (count_lines (ans, "m=video 9 UDP/TLS/RTP/SAVPF 96 97"), 1);
+  ck_assert_uint_eq (
+      count_lines (ans, "m=application 0 UDP/DTLS/SCTP webrtc-datachannel"), 1);
+  ck_assert_uint_eq (count_lines (ans, "a=group:BUNDLE 0 1"), 1);
+  ck_assert_uint_eq (count_lines (ans, "a=group:BUNDLE 0 1 2"), 0);
+  ck_assert_uint_eq (count_lines (ans, "a=rtcp-mux"), 2);
+  ck_assert_uint_eq (count_lines (ans, "a=setup:active"), 2);
+  ck_assert_uint_eq (count_lines (ans, "a=ice-ufrag:LtUf"), 2);
+  ck_assert_uint_eq (count_lines (ans, "a=fingerprint:sha-256 AA:BB"), 2);
+  ck_assert_uint_eq (count_lines (ans, "a=rtpmap:111 opus/48000/2"), 1);
+  ck_assert_uint_eq (count_lines (ans, "a=rtpmap:97 rtx/90000"), 1);
+  ck_assert_uint_eq (count_lines (ans, "a=fmtp:97 apt=96"), 1);
+  ck_assert_uint_eq (count_lines (ans, "a=rtcp-fb:96 nack"), 2);
+  ck_assert_uint_eq (count_lines (ans, "a=rtcp-fb:96 nack pli"), 1);
+  ck_assert_uint_eq (count_lines (ans, "a=rtcp-fb:96 ccm fir"), 1);
+  ck_assert_uint_eq (count_lines (ans, "a=sendrecv"), 2);
+  ck_assert_uint_eq (count_lines (ans, "a=ssrc:1111 cname:node-08"), 1);
+  ck_assert_uint_eq (count_lines (ans, "a=ssrc:2222 cname:node-08"), 1);
+  ck_assert_uint_eq (count_lines (ans, "a=ssrc:2222 msid:lt lt-video"), 1);
+  ck_assert_uint_eq (count_lines (ans, "a=mid:2"), 1);
+  ck_assert (strstr (ans, "H264") == NULL && strstr (ans, "VP9") == NULL);
+  ck_assert (strstr (ans, "extmap") == NULL);
+
+  /* Our answer is itself an answer we accept (as a peer node would). */
+  g_autoptr (GError) error = NULL;
+  g_autoptr (McuSdpSession) back = mcu_sdp_accept_answer (ans, strlen (ans), &error);
+  ck_assert_msg (back != NULL, "%s", error ? error->message : "");
+  ck_assert_str_eq (mcu_sdp_session_remote_setup (back), "active");
+  ck_assert_str_eq (mcu_sdp_session_local_setup (back), "passive");
+  ck_assert_str_eq (mcu_sdp_session_remote_ufrag (back), "LtUf");
+  ck_assert_uint_eq (mcu_sdp_session_n_media (back), 3);
+  ck_assert_str_eq (mcu_sdp_session_media (back, 1)->codec, "VP8");
+  ck_assert_uint_eq (mcu_sdp_session_media (back, 1)->remote_ssrcs[0], 2222);
+  ck_assert (!mcu_sdp_session_media (back, 2)->accepted);
+}
+END_TEST
+
+/* Without VP8, H.264 packetization-mode=1 is taken, constrained baseline first. */
+START_TEST (test_sdp_h264_fallback)
+{
+  g_autofree char *orig = load_offer ("chromium-120-offer.sdp");
+  g_autofree char *offer = replace_all (orig, "VP8/90000", "VP7/90000");
+  g_autofree char *ans = NULL;
+  g_autoptr (McuSdpSession) s = answer (offer, &ans);
+  const McuSdpMedia *v = mcu_sdp_session_media (s, 1);
+  ck_assert (v->accepted);
+  ck_assert_str_eq (v->codec, "H264");
+  ck_assert_uint_eq (v->pt, 106);
+  ck_assert_uint_eq (v->rtx_pt, 107);
+  ck_assert_str_eq (
+      v->fmtp, "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f");
+  ck_assert_uint_eq (count_lines (ans, "m=video 9 UDP/TLS/RTP/SAVPF 106 107"), 1);
+  ck_assert_uint_eq (count_lines (ans, "a=fmtp:106 level-asymmetry-allowed=1;"
+                                       "packetization-mode=1;profile-level-id=42e01f"),
+                     1);
+
+  /* Only VP9 and AV1 left: the video m-line is rejected, audio still accepted. */
+  g_autofree char *o2 = replace_all (offer, "H264/90000", "H265/90000");
+  g_autofree char *a2 = NULL;
+  g_autoptr (McuSdpSession) s2 = answer (o2, &a2);
+  ck_assert (mcu_sdp_session_media (s2, 0)->accepted);
+  ck_assert (!mcu_sdp_session_media (s2, 1)->accepted);
+  ck_assert_uint_eq (count_lines (a2, "m=video 0 "), 1);
+  ck_assert_uint_eq (count_lines (a2, "a=group:BUNDLE 0"), 1);
+  ck_assert_uint_eq (count_lines (a2, "a=group:BUNDLE 0 1"), 0);
+}
+END_TEST
+
+START_TEST (test_sdp_firefox)
+{
+  g_autofree char *offer = load_offer ("firefox-offer.sdp");
+  g_autofree char *ans = NULL;
+  g_autoptr (McuSdpSession) s = answer (offer, &ans);
+  ck_assert_str_eq (mcu_sdp_session_remote_ufrag (s), "e1c4a7f2");
+  ck_assert (g_str_has_prefix (mcu_sdp_session_remote_fingerprint (s), "sha-256 1F:0E"));
+  const McuSdpMedia *a = mcu_sdp_session_media (s, 0);
+  ck_assert_str_eq (a->codec, "opus");
+  ck_assert_uint_eq (a->pt, 109);
+  const McuSdpMedia *v = mcu_sdp_session_media (s, 1);
+  ck_assert_str_eq (v->codec, "VP8");
+  ck_assert_uint_eq (v->pt, 120);
+  ck_assert_uint_eq (v->rtx_pt, 124);
+  ck_assert (v->nack && v->pli && v->fir);
+  ck_assert_uint_eq (v->n_remote_ssrcs, 2);
+  ck_assert_uint_eq (count_lines (ans, "a=group:BUNDLE 0 1"), 1);
+  ck_assert_uint_eq (count_lines (ans, "m=audio 9 UDP/TLS/RTP/SAVPF 109"), 1);
+}
+END_TEST
+
+/* Directions: what the peer only sends we only receive, and the reverse. */
+START_TEST (test_sdp_directions)
+{
+  g_autofree char *orig = load_offer ("firefox-offer.sdp");
+  g_autofree char *o1 = g_strdup (orig);
+  /* audio recvonly, video sendonly */
+  char *p = strstr (o1, "a=sendrecv");
+  ck_assert_ptr_nonnull (p);
+  memcpy (p, "a=recvonly", 10);
+  p = strstr (p + 10, "a=sendrecv");
+  ck_assert_ptr_nonnull (p);
+  memcpy (p, "a=sendonly", 10);
+  g_autofree char *ans = NULL;
+  g_autoptr (McuSdpSession) s = answer (o1, &ans);
+  ck_assert (!mcu_sdp_session_media (s, 0)->remote_sends);
+  ck_assert (mcu_sdp_session_media (s, 0)->remote_receives);
+  ck_assert (mcu_sdp_session_media (s, 1)->remote_sends);
+  ck_assert (!mcu_sdp_session_media (s, 1)->remote_receives);
+  ck_assert_uint_eq (count_lines (ans, "a=sendonly"), 1);
+  ck_assert_uint_eq (count_lines (ans, "a=recvonly"), 1);
+  ck_assert_uint_eq (count_lines (ans, "a=ssrc:1111 "), 2); /* we send audio */
+  ck_assert_uint_eq (count_lines (ans, "a=ssrc:2222 "), 0); /* no video to send */
+
+  /* Our side with no SSRCs only receives. */
+  McuSdpLocal quiet = local;
+  quiet.audio_ssrc = quiet.video_ssrc = 0;
+  g_autofree char *a2 = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (McuSdpSession) s2
+      = mcu_sdp_answer_offer (orig, strlen (orig), &quiet, &a2, &error);
+  ck_assert_ptr_nonnull (s2);
+  ck_assert_uint_eq (count_lines (a2, "a=recvonly"), 2);
+  ck_assert_uint_eq (count_lines (a2, "a=ssrc:"), 0);
+}
+END_TEST
+
+START_TEST (test_sdp_refusals)
+{
+  g_autofree char *orig = load_offer ("chromium-120-offer.sdp");
+  g_autoptr (GError) error = NULL;
+  g_autofree char *ans = NULL;
+
+  g_autofree char *nomux = replace_all (orig, "a=rtcp-mux\r\n", "");
+  ck_assert_ptr_null (mcu_sdp_answer_offer (nomux, strlen (nomux), &local, &ans, &error));
+  ck_assert (g_error_matches (error, MCU_ERROR, MCU_ERROR_UNSUPPORTED));
+  ck_assert (strstr (error->message, "rtcp-mux") != NULL);
+  ck_assert_ptr_null (ans);
+  g_clear_error (&error);
+
+  g_autofree char *nofp = replace_all (orig, "a=fingerprint:", "a=x-fingerprint:");
+  ck_assert_ptr_null (mcu_sdp_answer_offer (nofp, strlen (nofp), &local, &ans, &error));
+  ck_assert (g_error_matches (error, MCU_ERROR, MCU_ERROR_INVALID));
+  ck_assert (strstr (error->message, "fingerprint") != NULL);
+  g_clear_error (&error);
+
+  g_autofree char *noice = replace_all (orig, "a=ice-pwd:", "a=x-ice-pwd:");
+  ck_assert_ptr_null (mcu_sdp_answer_offer (noice, strlen (noice), &local, &ans, &error));
+  ck_assert (g_error_matches (error, MCU_ERROR, MCU_ERROR_INVALID));
+  g_clear_error (&error);
+
+  const char *garbage[]
+      = { "hello", "v=0\r\n", "m=\r\n", "\x01\x02\xff\xfe", "a=b\nm=x" };
+  for (guint i = 0; i < G_N_ELEMENTS (garbage); i++)
+    {
+      ck_assert_ptr_null (
+          mcu_sdp_answer_offer (garbage[i], strlen (garbage[i]), &local, &ans, &error));
+      ck_assert (g_error_matches (error, MCU_ERROR, MCU_ERROR_INVALID));
+      g_clear_error (&error);
+    }
+  ck_assert_ptr_null (mcu_sdp_answer_offer (orig, 0, &local, &ans, &error));
+  g_clear_error (&error);
+  /* Every prefix of the offer ends in an answer or an error, nothing else. */
+  for (gsize n = 1; n < strlen (orig); n += 37)
+    {
+      char *copy = g_memdup2 (orig, n); /* not NUL-terminated */
+      McuSdpSession *s = mcu_sdp_answer_offer (copy, n, &local, &ans, &error);
+      ck_assert ((s != NULL) == (error == NULL));
+      ck_assert ((s != NULL) == (ans != NULL));
+      mcu_sdp_session_free (s);
+      g_clear_pointer (&ans, g_free);
+      g_clear_error (&error);
+      g_free (copy);
+    }
+}
+END_TEST
+
+/* Plain RTP/AVP and unsupported-only m-lines are answered with port 0, keeping the
+ * m-line count, instead of failing or hanging. */
+START_TEST (test_sdp_unsupported_lines)
+{
+  const char *offer = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+                      "a=group:BUNDLE a b\r\n"
+                      "a=fingerprint:sha-256 0a:0b\r\n"
+                      "m=audio 9 RTP/AVP 0\r\nc=IN IP4 0.0.0.0\r\na=mid:a\r\n"
+                      "a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuv\r\n"
+                      "a=rtcp-mux\r\na=rtpmap:0 PCMU/8000\r\n"
+                      "m=video 9 UDP/TLS/RTP/SAVPF 98\r\nc=IN IP4 0.0.0.0\r\na=mid:b\r\n"
+                      "a=rtcp-mux\r\na=rtpmap:98 VP9/90000\r\n"
+                      "a=candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host\r\n";
+  g_autofree char *ans = NULL;
+  g_autoptr (McuSdpSession) s = answer (offer, &ans);
+  ck_assert_uint_eq (mcu_sdp_session_n_media (s), 2);
+  ck_assert (!mcu_sdp_session_media (s, 0)->accepted);
+  ck_assert (!mcu_sdp_session_media (s, 1)->accepted);
+  ck_assert_str_eq (mcu_sdp_session_remote_fingerprint (s), "sha-256 0A:0B");
+  ck_assert_uint_eq (count_lines (ans, "m=audio 0 RTP/AVP 0"), 1);
+  ck_assert_uint_eq (count_lines (ans, "m=video 0 UDP/TLS/RTP/SAVPF 98"), 1);
+  ck_assert_uint_eq (count_lines (ans, "a=group:"), 0);
+}
+END_TEST
+
+/* Node-to-node: our offer is answered by another node and the answer accepted. */
+START_TEST (test_sdp_offer_round_trip)
+{
+  McuSdpLocal peer = local;
+  peer.ice_ufrag = "PeEr";
+  peer.audio_ssrc = 3333;
+  peer.video_ssrc = 4444;
+  const char *cands[] = { "candidate:1 1 udp 2122260223 127.0.0.1 40000 typ host", NULL };
+  McuSdpLocal me = local;
+  me.candidates = cands;
+
+  g_autofree char *offer = mcu_sdp_create_offer (&me);
+  ck_assert_uint_eq (count_lines (offer, "a=setup:actpass"), 2);
+  ck_assert_uint_eq (count_lines (offer, "a=candidate:1 1 udp"), 1);
+  ck_assert_uint_eq (count_lines (offer, "a=group:BUNDLE 0 1"), 1);
+
+  g_autofree char *ans = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (McuSdpSession) at_peer
+      = mcu_sdp_answer_offer (offer, strlen (offer), &peer, &ans, &error);
+  ck_assert_msg (at_peer != NULL, "%s", error ? error->message : "");
+  ck_assert_str_eq (mcu_sdp_session_remote_candidates (at_peer)[0], cands[0]);
+  ck_assert_ptr_null (mcu_sdp_session_remote_candidates (at_peer)[1]);
+  ck_assert_str_eq (mcu_sdp_session_media (at_peer, 1)->codec, "VP8");
+  ck_assert_uint_eq (mcu_sdp_session_media (at_peer, 1)->remote_ssrcs[0], 2222);
+
+  g_autoptr (McuSdpSession) at_me = mcu_sdp_accept_answer (ans, strlen (ans), &error);
+  ck_assert_msg (at_me != NULL, "%s", error ? error->message : "");
+  ck_assert_str_eq (mcu_sdp_session_remote_ufrag (at_me), "PeEr");
+  ck_assert_str_eq (mcu_sdp_session_local_setup (at_me), "passive");
+  ck_assert_uint_eq (mcu_sdp_session_n_media (at_me), 2);
+  const McuSdpMedia *a = mcu_sdp_session_media (at_me, 0);
+  ck_assert (a->accepted);
+  ck_assert_str_eq (a->codec, "opus");
+  ck_assert_uint_eq (a->remote_ssrcs[0], 3333);
+  const McuSdpMedia *v = mcu_sdp_session_media (at_me, 1);
+  ck_assert_str_eq (v->codec, "VP8");
+  ck_assert_uint_eq (v->rtx_pt, 97);
+  ck_assert (v->nack && v->pli && v->fir);
+
+  /* An answer that keeps actpass is not an answer. */
+  g_autofree char *bad = replace_all (ans, "a=setup:active", "a=setup:actpass");
+  ck_assert_ptr_null (mcu_sdp_accept_answer (bad, strlen (bad), &error));
+  ck_assert (g_error_matches (error, MCU_ERROR, MCU_ERROR_INVALID));
+}
+END_TEST
+
+int
+main (void)
+{
+  Suite *s = suite_create ("mcu-sdp");
+  TCase *tc = tcase_create ("sdp");
+  tcase_add_test (tc, test_sdp_chromium);
+  tcase_add_test (tc, test_sdp_h264_fallback);
+  tcase_add_test (tc, test_sdp_firefox);
+  tcase_add_test (tc, test_sdp_directions);
+  tcase_add_test (tc, test_sdp_refusals);
+  tcase_add_test (tc, test_sdp_unsupported_lines);
+  tcase_add_test (tc, test_sdp_offer_round_trip);
+  suite_add_tcase (s, tc);
+  return lt_test_run (s);
+}
