@@ -136,7 +136,7 @@ rooms_store_attendance_report (RoomsStore *store, gint64 occ_id, gint64 grace,
       if (e == NULL || e->site_id != site)
         {
           if (e && open_since >= 0)
-            e->seconds_present += MAX (0, end - open_since);
+            e->seconds_present += MAX (0, end - MAX (open_since, start));
           RoomsSite *s = rooms_site_lookup (store, site);
           RoomsUnit *u = s ? rooms_store_get_unit (store, s->unit_code) : NULL;
           RoomsAttendanceEntry ne = {
