@@ -41,11 +41,10 @@ node_copy (const RoomsNode *n)
   return c;
 }
 
-static RoomsStore *sort_store;
-
 static int
-compare_nodes (gconstpointer a, gconstpointer b)
+compare_nodes (gconstpointer a, gconstpointer b, gpointer data)
 {
+  RoomsStore *sort_store = data;
   const RoomsNode *na = *(RoomsNode *const *)a, *nb = *(RoomsNode *const *)b;
   RoomsUnit *ua = rooms_store_get_unit (sort_store, na->unit_code);
   RoomsUnit *ub = rooms_store_get_unit (sort_store, nb->unit_code);
@@ -59,9 +58,7 @@ compare_nodes (gconstpointer a, gconstpointer b)
 void
 rooms_store_sort_nodes (GPtrArray *nodes, RoomsStore *store)
 {
-  sort_store = store; /* one thread per store: the comparator's context */
-  g_ptr_array_sort (nodes, compare_nodes);
-  sort_store = NULL;
+  g_ptr_array_sort_with_data (nodes, compare_nodes, store);
 }
 
 gboolean

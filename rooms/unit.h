@@ -93,9 +93,9 @@ gboolean rooms_unit_is_within (const RoomsUnit *unit, const RoomsUnit *ancestor)
  * @limit: the most results wanted (0 means 20)
  *
  * Ranked name search, insensitive to case and diacritics (through rooms_text_fold).
- * Rank, best first: the name without its type prefix ("Huyện", "Tỉnh", ...) equals the
- * query; the name or a word of it starts with the query; the query occurs anywhere;
- * the unit code equals the query. Ties go to higher tiers, then shorter names, then
+ * Rank, best first: the name without its type prefix ("Huyện", "Tỉnh", ...), the full
+ * name or the unit code equals the query; the name starts with the query; a word of
+ * the name starts with the query; the query occurs anywhere. Ties go to higher tiers, then shorter names, then
  * code. Uses an in-memory index; no database access.
  *
  * Returns: (transfer container) (element-type RoomsUnit): the matches (maybe empty)
