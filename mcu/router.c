@@ -1,0 +1,401 @@
+/* router.c: the relay's packet path.
+ *
+ * One lock guards the peers and serialises their send functions (audio arrives on
+ * the mixer's streaming threads, video on the transport's), because an SRTP session
+ * must never protect two packets at once. Nothing here allocates per packet: each
+ * send copies into a stack buffer sized for the largest packet plus SRTP trailer.
+ */
+#include "router.h"
+#include "rtcp.h"
+#include "rtp-rewriter.h"
+#include "rtp.h"
+#include "rtx-buffer.h"
+
+#include <string.h>
+
+#define MAX_PACKET 1500
+#define SEND_CAP (MAX_PACKET + 64) /* SRTP tag, MKI: room to protect in place */
+#define VIDEO_CLOCK 90000
+#define PLI_INTERVAL_US (300 * 1000)
+#define FIR_AFTER_US (600 * 1000)
+
+typedef struct
+{
+  guint id;
+  McuPeerInfo info;
+  McuPeerOps ops;
+  gpointer peer;
+  McuMediaLevel level;
+  guint32 video_ssrc; /* the SSRC this peer sends video with, once seen */
+  gboolean have_video_ssrc;
+  McuPeerCounters c;
+} Peer;
+
+struct _McuRouter
+{
+  GMutex lock;
+  McuRouterConfig config;
+  GPtrArray *peers; /* Peer*, owned; a handful to a few hundred: scanned linearly */
+  McuRtpRewriter rw;
+  McuRtxBuffer *rtx;
+  guint program; /* peer whose video is the program now, 0 = none */
+  guint pending; /* peer we switch to on its next keyframe, 0 = none */
+  gint64 pending_since, last_pli_us, last_fir_us;
+  guint8 fir_seq;
+  guint32 router_ssrc; /* sender SSRC of the feedback we originate */
+};
+
+const char *
+mcu_media_level_name (McuMediaLevel level)
+{
+  static const char *const names[] = { "full", "low", "audio" };
+  return level <= MCU_LEVEL_AUDIO ? names[level] : "unknown";
+}
+
+gboolean
+mcu_media_level_from_name (const char *name, McuMediaLevel *level)
+{
+  for (McuMediaLevel l = MCU_LEVEL_FULL; l <= MCU_LEVEL_AUDIO; l++)
+    if (g_strcmp0 (name, mcu_media_level_name (l)) == 0)
+      {
+        *level = l;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+McuRouter *
+mcu_router_new (const McuRouterConfig *config)
+{
+  g_return_val_if_fail (config != NULL, NULL);
+  McuRouter *r = g_new0 (McuRouter, 1);
+  g_mutex_init (&r->lock);
+  r->config = *config;
+  r->peers = g_ptr_array_new_with_free_func (g_free);
+  r->rtx = mcu_rtx_buffer_new (config->rtx_slots ? config->rtx_slots : 512);
+  r->router_ssrc = config->program_ssrc ^ 0x5a5a5a5a;
+  mcu_rtp_rewriter_init (&r->rw, config->program_ssrc, VIDEO_CLOCK);
+  return r;
+}
+
+void
+mcu_router_free (McuRouter *r)
+{
+  if (r == NULL)
+    return;
+  g_ptr_array_unref (r->peers);
+  mcu_rtx_buffer_free (r->rtx);
+  g_mutex_clear (&r->lock);
+  g_free (r);
+}
+
+static Peer *
+find_peer (McuRouter *r, guint id)
+{
+  for (guint i = 0; i < r->peers->len; i++)
+    {
+      Peer *p = g_ptr_array_index (r->peers, i);
+      if (p->id == id)
+        return p;
+    }
+  return NULL;
+}
+
+gboolean
+mcu_router_add_peer (McuRouter *r, guint id, const McuPeerInfo *info,
+                     const McuPeerOps *ops, gpointer peer)
+{
+  g_return_val_if_fail (r != NULL && id != 0 && info != NULL && ops != NULL, FALSE);
+  g_mutex_lock (&r->lock);
+  gboolean ok = find_peer (r, id) == NULL;
+  if (ok)
+    {
+      Peer *p = g_new0 (Peer, 1);
+      p->id = id;
+      p->info = *info;
+      p->ops = *ops;
+      p->peer = peer;
+      g_ptr_array_add (r->peers, p);
+    }
+  g_mutex_unlock (&r->lock);
+  return ok;
+}
+
+void
+mcu_router_remove_peer (McuRouter *r, guint id)
+{
+  g_return_if_fail (r != NULL);
+  g_mutex_lock (&r->lock);
+  Peer *p = find_peer (r, id);
+  if (p)
+    g_ptr_array_remove_fast (r->peers, p);
+  if (r->pending == id)
+    r->pending = 0;
+  /* the program's source left: receivers keep their last frame until the next
+   * program, which the leg chooses */
+  if (r->program == id)
+    r->program = 0;
+  g_mutex_unlock (&r->lock);
+}
+
+void
+mcu_router_set_level (McuRouter *r, guint id, McuMediaLevel level)
+{
+  g_return_if_fail (r != NULL);
+  g_mutex_lock (&r->lock);
+  Peer *p = find_peer (r, id);
+  if (p)
+    p->level = level;
+  g_mutex_unlock (&r->lock);
+}
+
+/* Sends one RTCP feedback packet (PLI or FIR) about @src's video to @src. */
+static void
+request_keyframe (McuRouter *r, Peer *src, gboolean fir)
+{
+  guint8 buf[SEND_CAP];
+  if (!src->have_video_ssrc)
+    return; /* nothing to name yet; asked again once its first packet arrives */
+  gsize len = fir ? mcu_rtcp_write_fir (buf, sizeof buf, r->router_ssrc, src->video_ssrc,
+                                        r->fir_seq++)
+                  : mcu_rtcp_write_pli (buf, sizeof buf, r->router_ssrc, src->video_ssrc);
+  if (len == 0)
+    return;
+  if (src->ops.send_rtcp (src->peer, buf, len, sizeof buf))
+    {
+      if (fir)
+        src->c.firs_out++;
+      else
+        src->c.plis_out++;
+    }
+  else
+    src->c.send_failures++;
+}
+
+void
+mcu_router_set_program (McuRouter *r, guint id, gint64 now_us)
+{
+  g_return_if_fail (r != NULL);
+  g_mutex_lock (&r->lock);
+  if (id == 0)
+    {
+      r->program = r->pending = 0;
+    }
+  else if (id != r->program || r->pending)
+    {
+      r->pending = id == r->program ? 0 : id;
+      r->pending_since = now_us;
+      Peer *src = r->pending ? find_peer (r, r->pending) : NULL;
+      if (src)
+        {
+          request_keyframe (r, src, FALSE);
+          r->last_pli_us = now_us;
+          r->last_fir_us = 0;
+        }
+    }
+  g_mutex_unlock (&r->lock);
+}
+
+guint
+mcu_router_program (McuRouter *r)
+{
+  g_return_val_if_fail (r != NULL, 0);
+  g_mutex_lock (&r->lock);
+  guint id = r->program;
+  g_mutex_unlock (&r->lock);
+  return id;
+}
+
+void
+mcu_router_tick (McuRouter *r, gint64 now_us)
+{
+  g_return_if_fail (r != NULL);
+  g_mutex_lock (&r->lock);
+  Peer *src = r->pending ? find_peer (r, r->pending) : NULL;
+  if (src && now_us - r->last_pli_us >= PLI_INTERVAL_US)
+    {
+      /* RFC 5104: a source that ignores PLI may still honour FIR */
+      gboolean fir = now_us - r->pending_since >= FIR_AFTER_US
+                     && now_us - r->last_fir_us >= PLI_INTERVAL_US;
+      request_keyframe (r, src, fir);
+      r->last_pli_us = now_us;
+      if (fir)
+        r->last_fir_us = now_us;
+    }
+  g_mutex_unlock (&r->lock);
+}
+
+/* Sends a copy of a plaintext packet to one peer with its own payload type. */
+static void
+send_copy (Peer *to, const guint8 *pkt, gsize len, guint8 pt)
+{
+  guint8 buf[SEND_CAP];
+  memcpy (buf, pkt, len);
+  mcu_rtp_set_pt (buf, len, pt);
+  if (to->ops.send_rtp (to->peer, buf, len, sizeof buf))
+    to->c.rtp_out++;
+  else
+    to->c.send_failures++;
+}
+
+/* The program path: a keyframe of the pending source completes a switch; the
+ * program's packets are rewritten once, kept for NACKs, and sent to every peer
+ * but their source that takes full video of the same codec. */
+static void
+route_video (McuRouter *r, Peer *from, guint8 *pkt, gsize len, const McuRtpHeader *h,
+             gint64 now_us)
+{
+  if (r->pending == from->id
+      && mcu_payload_is_keyframe (from->info.video_codec, h->payload, h->payload_len))
+    {
+      r->program = from->id;
+      r->pending = 0;
+      mcu_rtp_rewriter_switch (&r->rw, h->ssrc);
+    }
+  if (r->program != from->id || !mcu_rtp_rewriter_rewrite (&r->rw, pkt, len, now_us))
+    return;
+  mcu_rtx_buffer_store (r->rtx, pkt, len);
+  for (guint i = 0; i < r->peers->len; i++)
+    {
+      Peer *to = g_ptr_array_index (r->peers, i);
+      if (to == from || to->level != MCU_LEVEL_FULL
+          || to->info.video_codec != from->info.video_codec || to->info.video_pt == 0)
+        continue;
+      send_copy (to, pkt, len, to->info.video_pt);
+      to->c.video_forwarded++;
+    }
+}
+
+void
+mcu_router_receive_rtp (McuRouter *r, guint id, guint8 *pkt, gsize len, gint64 now_us)
+{
+  McuRtpHeader h;
+  if (len > MAX_PACKET)
+    return;
+  g_mutex_lock (&r->lock);
+  Peer *from = find_peer (r, id);
+  if (from == NULL)
+    goto out;
+  if (mcu_rtp_parse (pkt, len, &h) != MCU_RTP_OK)
+    {
+      from->c.malformed++;
+      goto out;
+    }
+  from->c.rtp_in++;
+  if (h.pt == from->info.audio_pt)
+    {
+      from->c.audio_in++;
+      if (r->config.audio)
+        r->config.audio (id, pkt, len, r->config.user_data);
+    }
+  else if (h.pt == from->info.video_pt && from->info.video_pt != 0)
+    {
+      gboolean first = !from->have_video_ssrc;
+      from->video_ssrc = h.ssrc;
+      from->have_video_ssrc = TRUE;
+      if (first && r->pending == id)
+        request_keyframe (r, from, FALSE); /* the switch asked before we knew it */
+      if (r->config.video)
+        r->config.video (id, pkt, len, r->config.user_data);
+      route_video (r, from, pkt, len, &h, now_us);
+    }
+out:
+  g_mutex_unlock (&r->lock);
+}
+
+/* Keyframe requests from receivers of the program go to its source, at most one
+ * per PLI_INTERVAL_US however many receivers ask. */
+static void
+forward_keyframe_request (McuRouter *r, gint64 now_us)
+{
+  Peer *src = r->program ? find_peer (r, r->program) : NULL;
+  if (src && now_us - r->last_pli_us >= PLI_INTERVAL_US)
+    {
+      request_keyframe (r, src, FALSE);
+      r->last_pli_us = now_us;
+    }
+}
+
+static void
+answer_nack (McuRouter *r, Peer *from, const McuRtcpNack *n)
+{
+  guint16 seqs[17];
+  guint count = mcu_rtcp_nack_expand (n->pid, n->blp, seqs);
+  for (guint k = 0; k < count; k++)
+    {
+      gsize plen = 0;
+      const guint8 *stored = mcu_rtx_buffer_lookup (r->rtx, seqs[k], &plen);
+      if (stored == NULL)
+        {
+          from->c.nack_misses++;
+          continue;
+        }
+      send_copy (from, stored, plen, from->info.video_pt);
+      from->c.retransmitted++;
+    }
+}
+
+void
+mcu_router_receive_rtcp (McuRouter *r, guint id, const guint8 *pkt, gsize len,
+                         gint64 now_us)
+{
+  McuRtcpInfo info;
+  if (mcu_rtcp_parse (pkt, len, MCU_RTCP_PARSE_REDUCED_SIZE, &info) != MCU_RTCP_OK)
+    {
+      g_mutex_lock (&r->lock);
+      Peer *p = find_peer (r, id);
+      if (p)
+        p->c.malformed++;
+      g_mutex_unlock (&r->lock);
+      return;
+    }
+  g_mutex_lock (&r->lock);
+  Peer *from = find_peer (r, id);
+  if (from == NULL)
+    goto out;
+  from->c.rtcp_in++;
+  guint32 program = r->config.program_ssrc;
+  for (guint i = 0; i < info.n_nacks; i++)
+    if (info.nacks[i].media_ssrc == program)
+      {
+        from->c.nacks_in++;
+        answer_nack (r, from, &info.nacks[i]);
+      }
+  gboolean wants_key = FALSE;
+  for (guint i = 0; i < info.n_plis; i++)
+    wants_key |= info.plis[i].media_ssrc == program;
+  for (guint i = 0; i < info.n_firs; i++)
+    wants_key |= info.firs[i].media_ssrc == program;
+  if (wants_key)
+    {
+      from->c.plis_in++;
+      forward_keyframe_request (r, now_us);
+    }
+out:
+  g_mutex_unlock (&r->lock);
+}
+
+void
+mcu_router_send_audio (McuRouter *r, guint id, const guint8 *pkt, gsize len)
+{
+  g_return_if_fail (r != NULL);
+  if (pkt == NULL || len < 12 || len > MAX_PACKET)
+    return;
+  g_mutex_lock (&r->lock);
+  Peer *to = find_peer (r, id);
+  if (to && to->info.audio_pt)
+    send_copy (to, pkt, len, to->info.audio_pt);
+  g_mutex_unlock (&r->lock);
+}
+
+gboolean
+mcu_router_peer_counters (McuRouter *r, guint id, McuPeerCounters *out)
+{
+  g_return_val_if_fail (r != NULL && out != NULL, FALSE);
+  g_mutex_lock (&r->lock);
+  Peer *p = find_peer (r, id);
+  if (p)
+    *out = p->c;
+  g_mutex_unlock (&r->lock);
+  return p != NULL;
+}

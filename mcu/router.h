@@ -1,0 +1,134 @@
+/* router.h: McuRouter, the per-packet relay of one meeting leg on a node.
+ *
+ * Every peer of the leg (a local site, the link to the parent node, a link to a child
+ * node) hands its decrypted packets to the router. Audio goes to the mixer; the
+ * program video (the floor holder's) is rewritten into one continuous stream and
+ * sent to every other peer, so it reaches every site and flows up and down the
+ * cascade; NACKs are answered from the node's own retransmission buffer and
+ * keyframe requests go to the program's source.
+ *
+ * Threads: every function may be called from any thread; one lock serialises the
+ * peers' send functions, which therefore need no locking of their own.
+ */
+#pragma once
+
+#include "keyframe.h"
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  MCU_PEER_SITE,
+  MCU_PEER_PARENT,
+  MCU_PEER_CHILD,
+} McuPeerKind;
+
+/* What a peer receives: everything, the program at low resolution (from the
+ * composite), or audio only (a weak link stepped down). */
+typedef enum
+{
+  MCU_LEVEL_FULL,
+  MCU_LEVEL_LOW,
+  MCU_LEVEL_AUDIO,
+} McuMediaLevel;
+
+const char *mcu_media_level_name (McuMediaLevel level);
+gboolean mcu_media_level_from_name (const char *name, McuMediaLevel *level);
+
+/* How the router reaches one peer. Both functions get a plaintext packet in a
+ * buffer of @cap bytes (room for the SRTP trailer), protect it in place and send
+ * it; they return FALSE when it could not be sent. Called with the router's lock
+ * held: they must not call back into the router. */
+typedef struct
+{
+  gboolean (*send_rtp) (gpointer peer, guint8 *pkt, gsize len, gsize cap);
+  gboolean (*send_rtcp) (gpointer peer, guint8 *pkt, gsize len, gsize cap);
+} McuPeerOps;
+
+typedef struct
+{
+  McuPeerKind kind;
+  guint8 audio_pt, video_pt; /* the payload types this peer negotiated */
+  McuVideoCodec video_codec;
+} McuPeerInfo;
+
+/* Counters of one peer, for statistics. */
+typedef struct
+{
+  guint64 rtp_in, rtp_out, rtcp_in;
+  guint64 video_forwarded, audio_in;
+  guint64 nacks_in, retransmitted, nack_misses;
+  guint64 plis_in, plis_out, firs_out;
+  guint64 send_failures, malformed;
+} McuPeerCounters;
+
+typedef struct _McuRouter McuRouter;
+
+/* Hands a packet of a peer to a mixer: audio to the audio mixer, any peer's video
+ * to the composite. Called with the router's lock held, on the receiving thread. */
+typedef void (*McuRouterMediaFunc) (guint peer, const guint8 *pkt, gsize len,
+                                    gpointer user_data);
+
+typedef struct
+{
+  guint32 program_ssrc;     /* the SSRC receivers see for the program video */
+  guint rtx_slots;          /* retransmission buffer; 0 = 512 packets */
+  McuRouterMediaFunc audio; /* nullable */
+  McuRouterMediaFunc video; /* nullable: every peer's video, for composites */
+  gpointer user_data;
+} McuRouterConfig;
+
+McuRouter *mcu_router_new (const McuRouterConfig *config);
+void mcu_router_free (McuRouter *router);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (McuRouter, mcu_router_free)
+
+/**
+ * mcu_router_add_peer:
+ * @id: non-zero, unique in this router
+ * @peer: (transfer none): passed to @ops; must outlive its removal
+ *
+ * Returns: %FALSE when @id is already there.
+ */
+gboolean mcu_router_add_peer (McuRouter *router, guint id, const McuPeerInfo *info,
+                              const McuPeerOps *ops, gpointer peer);
+void mcu_router_remove_peer (McuRouter *router, guint id);
+void mcu_router_set_level (McuRouter *router, guint id, McuMediaLevel level);
+
+/**
+ * mcu_router_set_program:
+ * @id: the peer the program video comes from: the floor holder when local, else the
+ *   link toward it; 0 for no program
+ * @now_us: monotonic time
+ *
+ * The switch waits for a keyframe of the new source (asked for with PLI, then FIR);
+ * until then receivers keep the old program.
+ */
+void mcu_router_set_program (McuRouter *router, guint id, gint64 now_us);
+guint mcu_router_program (McuRouter *router);
+
+/**
+ * mcu_router_receive_rtp:
+ * @pkt: (inout): a decrypted RTP packet of peer @id, in a buffer the router may
+ *   rewrite in place
+ */
+void mcu_router_receive_rtp (McuRouter *router, guint id, guint8 *pkt, gsize len,
+                             gint64 now_us);
+/* A decrypted compound RTCP packet of peer @id: NACK, PLI, FIR are acted on. */
+void mcu_router_receive_rtcp (McuRouter *router, guint id, const guint8 *pkt, gsize len,
+                              gint64 now_us);
+
+/**
+ * mcu_router_send_audio:
+ * @pkt: (transfer none): an Opus RTP packet the mixer made for peer @id; copied,
+ *   given the peer's payload type and sent
+ */
+void mcu_router_send_audio (McuRouter *router, guint id, const guint8 *pkt, gsize len);
+
+/* Retries keyframe requests of a pending switch (PLI, then FIR). Call every ~100 ms. */
+void mcu_router_tick (McuRouter *router, gint64 now_us);
+
+gboolean mcu_router_peer_counters (McuRouter *router, guint id, McuPeerCounters *out);
+
+G_END_DECLS

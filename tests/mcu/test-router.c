@@ -1,0 +1,304 @@
+/* Suite mcu-router: proves the relay's decisions with recording peers in place of
+ * transports. The program video reaches every other peer (sites, parent and child
+ * links) as one stream with the program SSRC and each receiver's payload type,
+ * never back to its source; a floor change waits for the new source's keyframe
+ * (asked with PLI, then FIR) and keeps sequence numbers continuous; NACKs are
+ * answered from the node's buffer; receivers' keyframe requests reach the source at
+ * a bounded rate; audio-only peers get no video; garbage is counted and dropped. */
+#include "router.h"
+#include "rtcp.h"
+#include "rtp.h"
+#include "lt-test.h"
+
+#include <string.h>
+
+#define PROGRAM_SSRC 0x11223344u
+
+typedef struct
+{
+  guint id;
+  GPtrArray *rtp;  /* GBytes */
+  GPtrArray *rtcp; /* GBytes */
+} FakePeer;
+
+static gboolean
+fake_send_rtp (gpointer peer, guint8 *pkt, gsize len, gsize cap)
+{
+  FakePeer *p = peer;
+  ck_assert_uint_ge (cap, len + 16); /* room to protect in place */
+  g_ptr_array_add (p->rtp, g_bytes_new (pkt, len));
+  return TRUE;
+}
+
+static gboolean
+fake_send_rtcp (gpointer peer, guint8 *pkt, gsize len, gsize cap)
+{
+  FakePeer *p = peer;
+  g_ptr_array_add (p->rtcp, g_bytes_new (pkt, len));
+  return TRUE;
+}
+
+static const McuPeerOps fake_ops = { fake_send_rtp, fake_send_rtcp };
+
+static FakePeer peers[5]; /* 1..4 used */
+static GPtrArray *audio_seen;
+
+static void
+on_audio (guint peer, const guint8 *pkt, gsize len, gpointer data)
+{
+  g_ptr_array_add (audio_seen, GUINT_TO_POINTER (peer));
+}
+
+static McuRouter *
+setup (void)
+{
+  McuRouterConfig cfg
+      = { .program_ssrc = PROGRAM_SSRC, .rtx_slots = 64, .audio = on_audio };
+  McuRouter *r = mcu_router_new (&cfg);
+  audio_seen = g_ptr_array_new ();
+  /* 1, 2 sites; 3 a child node link; 4 the parent link. Peer 2 uses other PTs. */
+  static const McuPeerKind kinds[]
+      = { 0, MCU_PEER_SITE, MCU_PEER_SITE, MCU_PEER_CHILD, MCU_PEER_PARENT };
+  for (guint id = 1; id <= 4; id++)
+    {
+      peers[id].id = id;
+      peers[id].rtp = g_ptr_array_new_with_free_func ((GDestroyNotify)g_bytes_unref);
+      peers[id].rtcp = g_ptr_array_new_with_free_func ((GDestroyNotify)g_bytes_unref);
+      McuPeerInfo info = { .kind = kinds[id],
+                           .audio_pt = id == 2 ? 109 : 111,
+                           .video_pt = id == 2 ? 100 : 96,
+                           .video_codec = MCU_VIDEO_CODEC_VP8 };
+      ck_assert (mcu_router_add_peer (r, id, &info, &fake_ops, &peers[id]));
+    }
+  McuPeerInfo dup = { 0 };
+  ck_assert (!mcu_router_add_peer (r, 1, &dup, &fake_ops, &peers[1]));
+  return r;
+}
+
+static void
+teardown (McuRouter *r)
+{
+  mcu_router_free (r);
+  for (guint id = 1; id <= 4; id++)
+    {
+      g_ptr_array_unref (peers[id].rtp);
+      g_ptr_array_unref (peers[id].rtcp);
+    }
+  g_ptr_array_unref (audio_seen);
+}
+
+/* A VP8 packet: descriptor with S=1, then the frame tag's P bit (0 = keyframe). */
+static gsize
+vp8_packet (guint8 *buf, guint8 pt, guint16 seq, guint32 ts, guint32 ssrc, gboolean key)
+{
+  gsize n = mcu_rtp_write_header (buf, 1500, pt, TRUE, seq, ts, ssrc);
+  buf[n++] = 0x10;
+  buf[n++] = key ? 0x00 : 0x01;
+  memset (buf + n, 0xab, 100);
+  return n + 100;
+}
+
+static void
+send_video (McuRouter *r, guint from, guint16 seq, gboolean key, gint64 now)
+{
+  guint8 buf[1600];
+  guint8 pt = from == 2 ? 100 : 96;
+  gsize len = vp8_packet (buf, pt, seq, seq * 3000u, 0xA000 + from, key);
+  mcu_router_receive_rtp (r, from, buf, len, now);
+}
+
+static McuRtpHeader
+last_rtp (guint id)
+{
+  McuRtpHeader h;
+  GPtrArray *a = peers[id].rtp;
+  ck_assert_uint_gt (a->len, 0);
+  GBytes *b = g_ptr_array_index (a, a->len - 1);
+  ck_assert_int_eq (mcu_rtp_parse (g_bytes_get_data (b, NULL), g_bytes_get_size (b), &h),
+                    MCU_RTP_OK);
+  return h;
+}
+
+static guint
+count_feedback (guint id, gboolean fir)
+{
+  guint n = 0;
+  for (guint i = 0; i < peers[id].rtcp->len; i++)
+    {
+      GBytes *b = g_ptr_array_index (peers[id].rtcp, i);
+      McuRtcpInfo info;
+      ck_assert_int_eq (mcu_rtcp_parse (g_bytes_get_data (b, NULL), g_bytes_get_size (b),
+                                        MCU_RTCP_PARSE_REDUCED_SIZE, &info),
+                        MCU_RTCP_OK);
+      n += fir ? info.n_firs : info.n_plis;
+    }
+  return n;
+}
+
+START_TEST (test_program_fanout_and_switch)
+{
+  McuRouter *r = setup ();
+  gint64 now = 1000000;
+
+  /* floor to site 1: its delta frames wait, a PLI asks for a keyframe */
+  mcu_router_set_program (r, 1, now);
+  send_video (r, 1, 500, FALSE, now);
+  ck_assert_uint_eq (count_feedback (1, FALSE), 1);
+  ck_assert_uint_eq (peers[2].rtp->len, 0);
+  ck_assert_uint_eq (mcu_router_program (r), 0);
+  send_video (r, 1, 501, TRUE, now += 33000);
+  ck_assert_uint_eq (mcu_router_program (r), 1);
+  for (guint16 s = 502; s < 510; s++)
+    send_video (r, 1, s, FALSE, now += 33000);
+  /* 9 packets reach 2, 3 and 4; none goes back to 1 */
+  ck_assert_uint_eq (peers[1].rtp->len, 0);
+  for (guint id = 2; id <= 4; id++)
+    {
+      ck_assert_uint_eq (peers[id].rtp->len, 9);
+      McuRtpHeader h = last_rtp (id);
+      ck_assert_uint_eq (h.ssrc, PROGRAM_SSRC);
+      ck_assert_uint_eq (h.pt, id == 2 ? 100 : 96);
+    }
+  guint16 last_seq = last_rtp (3).seq;
+
+  /* floor to the parent link (the floor holder is elsewhere in the tree): 1 stays
+   * the program until 4 sends a keyframe; then 4's video goes to 1, 2, 3 */
+  mcu_router_set_program (r, 4, now);
+  send_video (r, 4, 7, FALSE, now += 1000);
+  send_video (r, 1, 510, FALSE, now += 1000);
+  ck_assert_uint_eq (peers[3].rtp->len, 10);
+  ck_assert_uint_eq (last_rtp (3).seq, (guint16)(last_seq + 1));
+  send_video (r, 4, 8, TRUE, now += 33000);
+  ck_assert_uint_eq (mcu_router_program (r), 4);
+  ck_assert_uint_eq (last_rtp (3).seq, (guint16)(last_seq + 2));
+  ck_assert_uint_eq (last_rtp (1).ssrc, PROGRAM_SSRC);
+  guint n4 = peers[4].rtp->len;
+  send_video (r, 1, 511, FALSE, now += 33000); /* no longer the program */
+  send_video (r, 4, 9, FALSE, now += 33000);
+  ck_assert_uint_eq (peers[4].rtp->len, n4); /* never back to the source */
+  ck_assert_uint_eq (last_rtp (3).seq, (guint16)(last_seq + 3));
+  teardown (r);
+}
+END_TEST
+
+START_TEST (test_pli_then_fir_for_a_silent_source)
+{
+  McuRouter *r = setup ();
+  gint64 now = 5000000;
+  send_video (r, 2, 1, FALSE, now); /* its SSRC is known */
+  mcu_router_set_program (r, 2, now);
+  ck_assert_uint_eq (count_feedback (2, FALSE), 1);
+  mcu_router_tick (r, now + 100000); /* too soon to ask again */
+  ck_assert_uint_eq (count_feedback (2, FALSE), 1);
+  mcu_router_tick (r, now + 350000);
+  ck_assert_uint_eq (count_feedback (2, FALSE), 2);
+  ck_assert_uint_eq (count_feedback (2, TRUE), 0);
+  mcu_router_tick (r, now + 700000); /* ignored PLI for 600 ms: FIR */
+  ck_assert_uint_eq (count_feedback (2, TRUE), 1);
+  McuPeerCounters c;
+  ck_assert (mcu_router_peer_counters (r, 2, &c));
+  ck_assert_uint_eq (c.firs_out, 1);
+  ck_assert_uint_eq (c.plis_out, 2);
+  teardown (r);
+}
+END_TEST
+
+START_TEST (test_nack_and_pli_from_receivers)
+{
+  McuRouter *r = setup ();
+  gint64 now = 1000000;
+  mcu_router_set_program (r, 1, now);
+  send_video (r, 1, 100, TRUE, now);
+  for (guint16 s = 101; s < 120; s++)
+    send_video (r, 1, s, FALSE, now);
+  guint16 first = 0;
+  {
+    GBytes *b = g_ptr_array_index (peers[2].rtp, 0);
+    first = (guint16)((((const guint8 *)g_bytes_get_data (b, NULL))[2] << 8)
+                      | ((const guint8 *)g_bytes_get_data (b, NULL))[3]);
+  }
+  guint before = peers[2].rtp->len;
+  /* receiver 2 lost first+3 and first+5 (blp bit 1); and asks for one never sent */
+  guint8 buf[64];
+  gsize n = mcu_rtcp_write_nack (buf, sizeof buf, 0xBEEF, PROGRAM_SSRC,
+                                 (guint16[]){ first + 3, first + 5, first + 1000 }, 3);
+  ck_assert_uint_gt (n, 0);
+  mcu_router_receive_rtcp (r, 2, buf, n, now);
+  ck_assert_uint_eq (peers[2].rtp->len, before + 2);
+  McuRtpHeader h = last_rtp (2);
+  ck_assert_uint_eq (h.seq, (guint16)(first + 5));
+  ck_assert_uint_eq (h.pt, 100); /* its own payload type */
+  McuPeerCounters c;
+  mcu_router_peer_counters (r, 2, &c);
+  ck_assert_uint_eq (c.retransmitted, 2);
+  ck_assert_uint_eq (c.nack_misses, 1);
+
+  /* three receivers ask for a keyframe at once: the source is asked once */
+  guint plis = count_feedback (1, FALSE);
+  n = mcu_rtcp_write_pli (buf, sizeof buf, 0xBEEF, PROGRAM_SSRC);
+  mcu_router_receive_rtcp (r, 2, buf, n, now + 400000);
+  mcu_router_receive_rtcp (r, 3, buf, n, now + 400001);
+  mcu_router_receive_rtcp (r, 4, buf, n, now + 400002);
+  ck_assert_uint_eq (count_feedback (1, FALSE), plis + 1);
+  /* feedback about another SSRC is not ours to act on */
+  n = mcu_rtcp_write_pli (buf, sizeof buf, 0xBEEF, 0x999);
+  mcu_router_receive_rtcp (r, 2, buf, n, now + 900000);
+  ck_assert_uint_eq (count_feedback (1, FALSE), plis + 1);
+  teardown (r);
+}
+END_TEST
+
+START_TEST (test_levels_audio_and_garbage)
+{
+  McuRouter *r = setup ();
+  gint64 now = 1000000;
+  mcu_router_set_level (r, 3, MCU_LEVEL_AUDIO);
+  mcu_router_set_program (r, 1, now);
+  send_video (r, 1, 1, TRUE, now);
+  ck_assert_uint_eq (peers[3].rtp->len, 0);
+  ck_assert_uint_eq (peers[2].rtp->len, 1);
+
+  /* audio goes to the mixer; the mixer's output gets each peer's own PT */
+  guint8 buf[200];
+  gsize len = mcu_rtp_write_header (buf, sizeof buf, 111, FALSE, 1, 960, 0xA001);
+  memset (buf + len, 0, 40);
+  mcu_router_receive_rtp (r, 1, buf, len + 40, now);
+  ck_assert_uint_eq (audio_seen->len, 1);
+  ck_assert_uint_eq (GPOINTER_TO_UINT (g_ptr_array_index (audio_seen, 0)), 1);
+  mcu_router_send_audio (r, 2, buf, len + 40);
+  ck_assert_uint_eq (last_rtp (2).pt, 109);
+  mcu_router_send_audio (r, 3, buf, len + 40); /* audio-only still gets audio */
+  ck_assert_uint_eq (last_rtp (3).pt, 111);
+
+  /* malformed packets are counted; unknown peers ignored */
+  guint8 junk[20] = { 0x40, 1, 2, 3 };
+  mcu_router_receive_rtp (r, 1, junk, sizeof junk, now);
+  mcu_router_receive_rtcp (r, 1, junk, sizeof junk, now);
+  mcu_router_receive_rtp (r, 42, buf, len + 40, now);
+  McuPeerCounters c;
+  mcu_router_peer_counters (r, 1, &c);
+  ck_assert_uint_eq (c.malformed, 2);
+  ck_assert (!mcu_router_peer_counters (r, 42, &c));
+
+  /* the program's source leaves: no program until the leg picks one */
+  mcu_router_remove_peer (r, 1);
+  ck_assert_uint_eq (mcu_router_program (r), 0);
+  McuMediaLevel l;
+  ck_assert (mcu_media_level_from_name ("audio", &l) && l == MCU_LEVEL_AUDIO);
+  ck_assert (!mcu_media_level_from_name ("hd", &l));
+  teardown (r);
+}
+END_TEST
+
+int
+main (void)
+{
+  Suite *s = suite_create ("mcu-router");
+  TCase *tc = tcase_create ("router");
+  tcase_add_test (tc, test_program_fanout_and_switch);
+  tcase_add_test (tc, test_pli_then_fir_for_a_silent_source);
+  tcase_add_test (tc, test_nack_and_pli_from_receivers);
+  tcase_add_test (tc, test_levels_audio_and_garbage);
+  suite_add_tcase (s, tc);
+  return lt_test_run (s);
+}
