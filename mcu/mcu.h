@@ -7,3 +7,7 @@
 #include "rtp.h"
 #include "rtcp.h"
 #include "sdp.h"
+#include "cert.h"
+#include "ice.h"
+#include "dtls.h"
+#include "endpoint.h"

@@ -1,0 +1,522 @@
+/* endpoint.c: McuEndpoint, ICE + DTLS + SRTP for one peer. */
+#include "endpoint.h"
+#include "demux.h"
+#include "dtls.h"
+#include "mcu-error.h"
+
+#include <gst/gst.h>
+#include <string.h>
+
+GST_DEBUG_CATEGORY_STATIC (mcu_endpoint_debug);
+#define GST_CAT_DEFAULT mcu_endpoint_debug
+
+/* The largest datagram we accept or send (DESIGN.md): anything bigger would be
+ * fragmented on a real path and is not something a WebRTC peer sends. */
+#define MAX_DATAGRAM 1500
+
+struct _McuEndpoint
+{
+  GObject parent;
+  GMainContext *context;
+  McuCert *cert;
+  char *name;
+  McuSrtpProfile *profiles;
+  guint n_profiles;
+  McuIce *ice;
+  McuDtls *dtls;
+  McuSrtp *srtp;
+  McuEndpointState state;
+  McuDtlsRole role;
+  gboolean have_remote;
+  GError *error;
+  McuEndpointCounters counters;
+  McuEndpointPacketFunc packet_func;
+  gpointer packet_data;
+  GDestroyNotify packet_destroy;
+  guint8 rx[MAX_DATAGRAM];
+  guint8 tx[MAX_DATAGRAM];
+};
+
+enum
+{
+  SIGNAL_STATE_CHANGED,
+  SIGNAL_LOCAL_CANDIDATE,
+  SIGNAL_GATHERING_DONE,
+  N_SIGNALS
+};
+static guint signals[N_SIGNALS];
+
+G_DEFINE_FINAL_TYPE (McuEndpoint, mcu_endpoint, G_TYPE_OBJECT)
+
+const char *
+mcu_endpoint_state_name (McuEndpointState state)
+{
+  static const char *const names[]
+      = { "new", "connecting", "connected", "disconnected", "failed", "closed" };
+  return (guint)state < G_N_ELEMENTS (names) ? names[state] : "unknown";
+}
+
+static gboolean
+state_is_final (McuEndpointState s)
+{
+  return s == MCU_ENDPOINT_STATE_FAILED || s == MCU_ENDPOINT_STATE_CLOSED;
+}
+
+/* A signal handler must not drop the last reference to @ep. */
+static void
+ep_set_state (McuEndpoint *ep, McuEndpointState state)
+{
+  if (ep->state == state || state_is_final (ep->state))
+    return;
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO, "MESSAGE", "endpoint %s: %s -> %s",
+                    ep->name, mcu_endpoint_state_name (ep->state),
+                    mcu_endpoint_state_name (state));
+  ep->state = state;
+  g_signal_emit (ep, signals[SIGNAL_STATE_CHANGED], 0, (int)state);
+}
+
+static void
+ep_fail (McuEndpoint *ep, GError *error)
+{
+  if (state_is_final (ep->state))
+    {
+      g_error_free (error);
+      return;
+    }
+  g_clear_error (&ep->error);
+  ep->error = error;
+  g_message ("endpoint %s failed: %s", ep->name, error->message);
+  ep_set_state (ep, MCU_ENDPOINT_STATE_FAILED);
+}
+
+/* ---- DTLS callbacks ---- */
+
+static gboolean
+on_dtls_send (McuDtls *dtls, const guint8 *buf, gsize len, gpointer data)
+{
+  McuEndpoint *ep = data;
+  ep->counters.dtls_out++;
+  return mcu_ice_send (ep->ice, buf, len);
+}
+
+static void
+on_dtls_connected (McuDtls *dtls, McuSrtp *srtp, gpointer data)
+{
+  McuEndpoint *ep = data;
+  g_clear_pointer (&ep->srtp, mcu_srtp_free);
+  ep->srtp = srtp;
+  McuIceState ice_state = mcu_ice_get_state (ep->ice);
+  ep_set_state (ep, ice_state == MCU_ICE_STATE_DISCONNECTED
+                        ? MCU_ENDPOINT_STATE_DISCONNECTED
+                        : MCU_ENDPOINT_STATE_CONNECTED);
+}
+
+static void
+on_dtls_ended (McuDtls *dtls, const GError *error, gpointer data)
+{
+  McuEndpoint *ep = data;
+  if (error != NULL)
+    ep_fail (ep, g_error_copy (error));
+  else
+    ep_set_state (ep, MCU_ENDPOINT_STATE_CLOSED);
+}
+
+/* ---- ICE callbacks ---- */
+
+static void
+on_ice_candidate (McuIce *ice, const char *candidate, gpointer data)
+{
+  g_signal_emit (data, signals[SIGNAL_LOCAL_CANDIDATE], 0, candidate);
+}
+
+static void
+on_ice_gathering_done (McuIce *ice, gpointer data)
+{
+  g_signal_emit (data, signals[SIGNAL_GATHERING_DONE], 0);
+}
+
+static void
+on_ice_state (McuIce *ice, McuIceState state, gpointer data)
+{
+  McuEndpoint *ep = data;
+  switch (state)
+    {
+    case MCU_ICE_STATE_CONNECTED:
+      if (ep->srtp != NULL)
+        ep_set_state (ep, MCU_ENDPOINT_STATE_CONNECTED);
+      else if (ep->dtls != NULL && mcu_dtls_get_state (ep->dtls) == MCU_DTLS_STATE_NEW)
+        mcu_dtls_start (ep->dtls);
+      break;
+    case MCU_ICE_STATE_DISCONNECTED:
+      if (ep->state == MCU_ENDPOINT_STATE_CONNECTED)
+        ep_set_state (ep, MCU_ENDPOINT_STATE_DISCONNECTED);
+      break;
+    case MCU_ICE_STATE_FAILED:
+      ep_fail (ep, g_error_new (MCU_ERROR, MCU_ERROR_ICE, "%s",
+                                mcu_ice_get_consent_expired (ice)
+                                    ? "ICE consent expired: the peer went silent"
+                                    : "ICE failed: no candidate pair works"));
+      break;
+    default:
+      break;
+    }
+}
+
+/* The receive path, once per datagram: classify (RFC 7983), then DTLS to the
+ * handshake, SRTP/SRTCP through libsrtp into the packet callback. Every exit that
+ * does not deliver counts one drop reason. No allocation. */
+static void
+on_ice_receive (McuIce *ice, guint8 *buf, gsize len, gpointer data)
+{
+  McuEndpoint *ep = data;
+  McuEndpointCounters *c = &ep->counters;
+  if (len > MAX_DATAGRAM)
+    {
+      c->dropped_oversize++;
+      return;
+    }
+  McuPacketKind kind = mcu_demux_classify (buf, len);
+  if (kind == MCU_PACKET_DTLS)
+    {
+      c->dtls_in++;
+      if (ep->dtls == NULL)
+        c->dropped_unknown++; /* no remote fingerprint yet: cannot check it */
+      else
+        mcu_dtls_receive (ep->dtls, buf, len);
+      return;
+    }
+  if (kind != MCU_PACKET_RTP && kind != MCU_PACKET_RTCP)
+    {
+      c->dropped_unknown++;
+      return;
+    }
+  if (ep->srtp == NULL || state_is_final (ep->state))
+    {
+      c->dropped_plain++;
+      return;
+    }
+  memcpy (ep->rx, buf, len);
+  gsize plain_len = len;
+  gboolean is_rtcp = kind == MCU_PACKET_RTCP;
+  int st = is_rtcp ? mcu_srtp_unprotect_rtcp (ep->srtp, ep->rx, &plain_len)
+                   : mcu_srtp_unprotect_rtp (ep->srtp, ep->rx, &plain_len);
+  switch (st)
+    {
+    case MCU_SRTP_OK:
+      break;
+    case MCU_SRTP_ERR_REPLAY:
+      c->dropped_replay++;
+      return;
+    case MCU_SRTP_ERR_AUTH:
+      c->dropped_auth++;
+      return;
+    default:
+      c->dropped_unknown++;
+      return;
+    }
+  mcu_ice_consent_refresh (ep->ice);
+  if (is_rtcp)
+    c->rtcp_in++;
+  else
+    c->rtp_in++;
+  c->bytes_in += plain_len;
+  if (ep->packet_func)
+    ep->packet_func (ep, is_rtcp, ep->rx, plain_len, ep->packet_data);
+}
+
+/* ---- GObject ---- */
+
+static void
+mcu_endpoint_finalize (GObject *object)
+{
+  McuEndpoint *ep = MCU_ENDPOINT (object);
+  g_clear_pointer (&ep->dtls, mcu_dtls_free);
+  g_clear_pointer (&ep->ice, mcu_ice_free);
+  g_clear_pointer (&ep->srtp, mcu_srtp_free);
+  if (ep->packet_destroy)
+    ep->packet_destroy (ep->packet_data);
+  mcu_cert_unref (ep->cert);
+  g_clear_error (&ep->error);
+  g_free (ep->profiles);
+  g_free (ep->name);
+  g_main_context_unref (ep->context);
+  G_OBJECT_CLASS (mcu_endpoint_parent_class)->finalize (object);
+}
+
+static void
+mcu_endpoint_class_init (McuEndpointClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = mcu_endpoint_finalize;
+  /**
+   * McuEndpoint::state-changed:
+   * @state: the new McuEndpointState (as int)
+   */
+  signals[SIGNAL_STATE_CHANGED]
+      = g_signal_new ("state-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                      NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_INT);
+  /**
+   * McuEndpoint::local-candidate:
+   * @candidate: "candidate:..." to signal to the peer (trickle)
+   */
+  signals[SIGNAL_LOCAL_CANDIDATE]
+      = g_signal_new ("local-candidate", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                      NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+  /** McuEndpoint::gathering-done: all local candidates were signalled. */
+  signals[SIGNAL_GATHERING_DONE]
+      = g_signal_new ("gathering-done", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                      NULL, NULL, NULL, G_TYPE_NONE, 0);
+  GST_DEBUG_CATEGORY_INIT (mcu_endpoint_debug, "mcu-endpoint", 0, "peer endpoint");
+}
+
+static void
+mcu_endpoint_init (McuEndpoint *ep)
+{
+}
+
+McuEndpoint *
+mcu_endpoint_new (GMainContext *context, McuCert *cert, const McuEndpointConfig *config,
+                  GError **error)
+{
+  g_return_val_if_fail (cert != NULL && config != NULL, NULL);
+  g_autoptr (McuEndpoint) ep = g_object_new (MCU_TYPE_ENDPOINT, NULL);
+  ep->context = g_main_context_ref (context ? context : g_main_context_default ());
+  ep->cert = mcu_cert_ref (cert);
+  static guint serial = 0;
+  ep->name = config->name ? g_strdup (config->name)
+                          : g_strdup_printf ("ep%u", g_atomic_int_add (&serial, 1));
+  if (config->srtp_profiles && config->n_srtp_profiles)
+    {
+      ep->profiles = g_memdup2 (config->srtp_profiles,
+                                config->n_srtp_profiles * sizeof (McuSrtpProfile));
+      ep->n_profiles = config->n_srtp_profiles;
+    }
+  static const McuIceCallbacks ice_cb = {
+    .local_candidate = on_ice_candidate,
+    .gathering_done = on_ice_gathering_done,
+    .state_changed = on_ice_state,
+    .receive = on_ice_receive,
+  };
+  ep->ice = mcu_ice_new (ep->context, &config->ice, &ice_cb, ep, error);
+  if (ep->ice == NULL)
+    return NULL;
+  return g_steal_pointer (&ep);
+}
+
+const char *
+mcu_endpoint_get_local_ufrag (McuEndpoint *ep)
+{
+  g_return_val_if_fail (MCU_IS_ENDPOINT (ep), NULL);
+  return mcu_ice_get_local_ufrag (ep->ice);
+}
+
+const char *
+mcu_endpoint_get_local_pwd (McuEndpoint *ep)
+{
+  g_return_val_if_fail (MCU_IS_ENDPOINT (ep), NULL);
+  return mcu_ice_get_local_pwd (ep->ice);
+}
+
+const char *
+mcu_endpoint_get_local_fingerprint (McuEndpoint *ep)
+{
+  g_return_val_if_fail (MCU_IS_ENDPOINT (ep), NULL);
+  return mcu_cert_get_fingerprint (ep->cert);
+}
+
+const char *
+mcu_endpoint_get_local_setup (McuEndpoint *ep)
+{
+  g_return_val_if_fail (MCU_IS_ENDPOINT (ep), NULL);
+  if (!ep->have_remote)
+    return "actpass";
+  return ep->role == MCU_DTLS_ROLE_CLIENT ? "active" : "passive";
+}
+
+gboolean
+mcu_endpoint_start (McuEndpoint *ep, GError **error)
+{
+  g_return_val_if_fail (MCU_IS_ENDPOINT (ep), FALSE);
+  if (ep->state != MCU_ENDPOINT_STATE_NEW)
+    return TRUE;
+  if (!mcu_ice_gather (ep->ice, error))
+    return FALSE;
+  ep_set_state (ep, MCU_ENDPOINT_STATE_CONNECTING);
+  return TRUE;
+}
+
+gboolean
+mcu_endpoint_set_remote (McuEndpoint *ep, const char *ufrag, const char *pwd,
+                         const char *fingerprint, const char *setup,
+                         const char *const *candidates, GError **error)
+{
+  g_return_val_if_fail (MCU_IS_ENDPOINT (ep), FALSE);
+  if (ep->have_remote)
+    {
+      g_set_error (error, MCU_ERROR, MCU_ERROR_INVALID,
+                   "remote parameters are already set (ICE restart is per McuIce)");
+      return FALSE;
+    }
+  McuDtlsRole role;
+  if (g_strcmp0 (setup, "active") == 0)
+    role = MCU_DTLS_ROLE_SERVER;
+  else if (g_strcmp0 (setup, "passive") == 0 || g_strcmp0 (setup, "actpass") == 0)
+    role = MCU_DTLS_ROLE_CLIENT;
+  else
+    {
+      g_set_error (error, MCU_ERROR, MCU_ERROR_INVALID, "unusable a=setup: %s",
+                   setup ? setup : "none");
+      return FALSE;
+    }
+  static const McuDtlsCallbacks dtls_cb = {
+    .send = on_dtls_send,
+    .connected = on_dtls_connected,
+    .ended = on_dtls_ended,
+  };
+  /* Build the DTLS side first: it validates the fingerprint and profiles, so a
+   * refusal leaves the ICE agent untouched. */
+  g_autoptr (McuDtls) dtls
+      = mcu_dtls_new (ep->context, ep->cert, role, fingerprint, ep->profiles,
+                      ep->n_profiles, &dtls_cb, ep, error);
+  if (dtls == NULL || !mcu_ice_set_remote_credentials (ep->ice, ufrag, pwd, error))
+    return FALSE;
+  ep->dtls = g_steal_pointer (&dtls);
+  ep->role = role;
+  ep->have_remote = TRUE;
+  for (guint i = 0; candidates && candidates[i]; i++)
+    {
+      g_autoptr (GError) local_error = NULL;
+      if (!mcu_ice_add_remote_candidate (ep->ice, candidates[i], &local_error))
+        GST_INFO ("endpoint %s: skipping remote candidate: %s", ep->name,
+                  local_error->message);
+    }
+  McuIceState s = mcu_ice_get_state (ep->ice);
+  if (s == MCU_ICE_STATE_CONNECTED || s == MCU_ICE_STATE_DISCONNECTED)
+    mcu_dtls_start (ep->dtls);
+  return TRUE;
+}
+
+gboolean
+mcu_endpoint_set_remote_sdp (McuEndpoint *ep, const McuSdpSession *session,
+                             GError **error)
+{
+  g_return_val_if_fail (MCU_IS_ENDPOINT (ep) && session != NULL, FALSE);
+  return mcu_endpoint_set_remote (ep, mcu_sdp_session_remote_ufrag (session),
+                                  mcu_sdp_session_remote_pwd (session),
+                                  mcu_sdp_session_remote_fingerprint (session),
+                                  mcu_sdp_session_remote_setup (session),
+                                  mcu_sdp_session_remote_candidates (session), error);
+}
+
+gboolean
+mcu_endpoint_add_remote_candidate (McuEndpoint *ep, const char *candidate, GError **error)
+{
+  g_return_val_if_fail (MCU_IS_ENDPOINT (ep), FALSE);
+  return mcu_ice_add_remote_candidate (ep->ice, candidate, error);
+}
+
+void
+mcu_endpoint_set_packet_func (McuEndpoint *ep, McuEndpointPacketFunc func,
+                              gpointer user_data, GDestroyNotify destroy)
+{
+  g_return_if_fail (MCU_IS_ENDPOINT (ep));
+  if (ep->packet_destroy)
+    ep->packet_destroy (ep->packet_data);
+  ep->packet_func = func;
+  ep->packet_data = user_data;
+  ep->packet_destroy = destroy;
+}
+
+/* Protects a copy (the caller's packet may go to several receivers) and sends it. */
+static int
+ep_send (McuEndpoint *ep, const guint8 *buf, gsize len, gboolean is_rtcp)
+{
+  if (ep->srtp == NULL
+      || (ep->state != MCU_ENDPOINT_STATE_CONNECTED
+          && ep->state != MCU_ENDPOINT_STATE_DISCONNECTED))
+    {
+      ep->counters.send_failed++;
+      return MCU_SRTP_ERR_INVALID;
+    }
+  if (buf == NULL || len == 0 || len > MAX_DATAGRAM)
+    {
+      ep->counters.send_failed++;
+      return len > MAX_DATAGRAM ? MCU_SRTP_ERR_TOO_BIG : MCU_SRTP_ERR_INVALID;
+    }
+  memcpy (ep->tx, buf, len);
+  gsize out = len;
+  int st = is_rtcp ? mcu_srtp_protect_rtcp (ep->srtp, ep->tx, &out, sizeof ep->tx)
+                   : mcu_srtp_protect_rtp (ep->srtp, ep->tx, &out, sizeof ep->tx);
+  if (st != MCU_SRTP_OK)
+    {
+      ep->counters.send_failed++;
+      return st;
+    }
+  if (!mcu_ice_send (ep->ice, ep->tx, out))
+    {
+      ep->counters.send_failed++;
+      return MCU_SRTP_ERR_INVALID;
+    }
+  if (is_rtcp)
+    ep->counters.rtcp_out++;
+  else
+    ep->counters.rtp_out++;
+  ep->counters.bytes_out += len;
+  return MCU_SRTP_OK;
+}
+
+int
+mcu_endpoint_send_rtp (McuEndpoint *ep, const guint8 *buf, gsize len)
+{
+  return ep_send (ep, buf, len, FALSE);
+}
+
+int
+mcu_endpoint_send_rtcp (McuEndpoint *ep, const guint8 *buf, gsize len)
+{
+  return ep_send (ep, buf, len, TRUE);
+}
+
+void
+mcu_endpoint_close (McuEndpoint *ep)
+{
+  g_return_if_fail (MCU_IS_ENDPOINT (ep));
+  if (ep->dtls != NULL)
+    mcu_dtls_close (ep->dtls);
+  g_clear_pointer (&ep->srtp, mcu_srtp_free);
+  ep_set_state (ep, MCU_ENDPOINT_STATE_CLOSED);
+}
+
+McuEndpointState
+mcu_endpoint_get_state (McuEndpoint *ep)
+{
+  g_return_val_if_fail (MCU_IS_ENDPOINT (ep), MCU_ENDPOINT_STATE_FAILED);
+  return ep->state;
+}
+
+void
+mcu_endpoint_get_counters (McuEndpoint *ep, McuEndpointCounters *out)
+{
+  g_return_if_fail (MCU_IS_ENDPOINT (ep) && out != NULL);
+  *out = ep->counters;
+}
+
+McuSrtpProfile
+mcu_endpoint_get_srtp_profile (McuEndpoint *ep)
+{
+  g_return_val_if_fail (MCU_IS_ENDPOINT (ep), 0);
+  return ep->dtls ? mcu_dtls_get_profile (ep->dtls) : 0;
+}
+
+const GError *
+mcu_endpoint_get_error (McuEndpoint *ep)
+{
+  g_return_val_if_fail (MCU_IS_ENDPOINT (ep), NULL);
+  return ep->error;
+}
+
+McuIce *
+mcu_endpoint_get_ice (McuEndpoint *ep)
+{
+  g_return_val_if_fail (MCU_IS_ENDPOINT (ep), NULL);
+  return ep->ice;
+}

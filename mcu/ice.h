@@ -1,0 +1,172 @@
+/* ice.h: McuIce, one libnice agent for one peer: full ICE (RFC 8445/5245), one
+ * stream with one component (rtcp-mux and BUNDLE put everything on one transport),
+ * trickle both ways, ICE restart, and consent freshness (RFC 7675) with a
+ * configurable expiry. Everything runs on the GMainContext given at creation. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct _McuIce McuIce;
+
+typedef enum
+{
+  MCU_ICE_STATE_NEW,
+  MCU_ICE_STATE_CHECKING,  /* gathering or connectivity checks running */
+  MCU_ICE_STATE_CONNECTED, /* a pair is selected and consent holds */
+  MCU_ICE_STATE_FAILED,    /* checks failed, or consent expired */
+  MCU_ICE_STATE_CLOSED,
+  /* connected, but nothing authenticated came for a third of the consent timeout;
+   * back to CONNECTED on the next authenticated packet */
+  MCU_ICE_STATE_DISCONNECTED,
+} McuIceState;
+
+const char *mcu_ice_state_name (McuIceState state);
+
+/* Read when mcu_ice_new() runs; strings are copied. */
+typedef struct
+{
+  gboolean controlling; /* TRUE: we nominate (node-to-node dialer); browsers control */
+  /* NULL-terminated IP addresses to gather host candidates on; NULL = every
+   * interface libnice finds. Tests pass { "127.0.0.1", NULL }. */
+  const char *const *local_addresses;
+  const char *stun_server; /* IP address (libnice does not resolve names), or NULL */
+  guint stun_port;         /* 0 = 3478 */
+  const char *turn_server; /* IP address, or NULL */
+  guint turn_port;         /* 0 = 3478; UDP relay */
+  const char *turn_username, *turn_password;
+  /* Consent freshness: the session ends when nothing authenticated arrived from
+   * the peer for this long. 0 = 30000 (RFC 7675). */
+  guint consent_timeout_ms;
+} McuIceConfig;
+
+/* A callback table; all members may be NULL. Called on the agent's context. */
+typedef struct
+{
+  /* One new local candidate, as an SDP attribute value "candidate:..." (no "a="). */
+  void (*local_candidate) (McuIce *ice, const char *candidate, gpointer user_data);
+  void (*gathering_done) (McuIce *ice, gpointer user_data);
+  void (*state_changed) (McuIce *ice, McuIceState state, gpointer user_data);
+  /* One datagram that is not STUN (libnice answers STUN itself). @buf is writable
+   * and valid only during the call. Packet path: keep it cheap. */
+  void (*receive) (McuIce *ice, guint8 *buf, gsize len, gpointer user_data);
+} McuIceCallbacks;
+
+/**
+ * mcu_ice_new:
+ * @context: (transfer none) (nullable): where the agent and the callbacks run, NULL =
+ *   the global default context
+ * @config: (transfer none): the settings, copied
+ * @callbacks: (transfer none): copied
+ * @user_data: passed to the callbacks
+ * @error: MCU_ERROR_INVALID for an address that does not parse, MCU_ERROR_ICE when
+ *   libnice refuses the stream
+ *
+ * Creates the agent (RFC 5245 compatibility, UPnP off, UDP only, keepalive
+ * connectivity checks on) and its one stream. Nothing is sent until
+ * mcu_ice_gather().
+ * Returns: (transfer full) (nullable): the agent, free with mcu_ice_free().
+ */
+McuIce *mcu_ice_new (GMainContext *context, const McuIceConfig *config,
+                     const McuIceCallbacks *callbacks, gpointer user_data,
+                     GError **error);
+
+/** mcu_ice_free: Closes the agent; no callback runs afterwards. NULL is accepted. */
+void mcu_ice_free (McuIce *ice);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (McuIce, mcu_ice_free)
+
+/**
+ * mcu_ice_gather:
+ * Starts gathering; local_candidate then gathering_done callbacks follow.
+ * Returns: FALSE with MCU_ERROR_ICE when libnice cannot start.
+ */
+gboolean mcu_ice_gather (McuIce *ice, GError **error);
+
+/** mcu_ice_get_local_ufrag: Returns: (transfer none): our current ICE ufrag. */
+const char *mcu_ice_get_local_ufrag (McuIce *ice);
+/** mcu_ice_get_local_pwd: Returns: (transfer none): our current ICE password. */
+const char *mcu_ice_get_local_pwd (McuIce *ice);
+
+/**
+ * mcu_ice_set_remote_credentials:
+ * Returns: FALSE with MCU_ERROR_INVALID when @ufrag or @pwd is empty or refused.
+ */
+gboolean mcu_ice_set_remote_credentials (McuIce *ice, const char *ufrag, const char *pwd,
+                                         GError **error);
+
+/**
+ * mcu_ice_add_remote_candidate:
+ * @candidate: (transfer none): "candidate:..." with or without a leading "a="; an
+ *   empty string means end-of-candidates (as mcu_ice_remote_gathering_done())
+ *
+ * Returns: FALSE with MCU_ERROR_INVALID for a line libnice cannot parse or a
+ *   component other than 1. A TCP candidate is ignored (TRUE): we gather UDP only.
+ */
+gboolean mcu_ice_add_remote_candidate (McuIce *ice, const char *candidate,
+                                       GError **error);
+
+/** mcu_ice_remote_gathering_done: the peer sent end-of-candidates; checks may now
+ * fail for good instead of waiting for more candidates. */
+void mcu_ice_remote_gathering_done (McuIce *ice);
+
+/**
+ * mcu_ice_restart:
+ * Generates new local credentials and restarts the checks (RFC 8445 section 9); the
+ * caller signals the new ufrag/pwd to the peer and sets its new remote credentials.
+ * Returns: FALSE with MCU_ERROR_ICE when libnice refuses.
+ */
+gboolean mcu_ice_restart (McuIce *ice, GError **error);
+
+/** mcu_ice_get_state: Returns: the current state. */
+McuIceState mcu_ice_get_state (McuIce *ice);
+
+/**
+ * mcu_ice_send:
+ * Sends one datagram on the selected pair. Packet path: no allocation.
+ * Returns: TRUE when libnice took it; FALSE before a pair is selected, after
+ * failure, or when the socket would block.
+ */
+gboolean mcu_ice_send (McuIce *ice, const guint8 *buf, gsize len);
+
+typedef struct
+{
+  char local_type[8], remote_type[8];         /* "host", "srflx", "prflx", "relay" */
+  char local_address[64], remote_address[64]; /* "IP:port" ("[IP]:port" for v6) */
+} McuIcePair;
+
+/**
+ * mcu_ice_get_selected_pair:
+ * @out: (out caller-allocates): filled when a pair is selected
+ * Returns: TRUE when a pair is selected.
+ */
+gboolean mcu_ice_get_selected_pair (McuIce *ice, McuIcePair *out);
+
+/**
+ * mcu_ice_consent_refresh:
+ * Records evidence of the peer's consent: a packet that arrived on the selected
+ * pair and passed authentication (a DTLS record of our handshake, an SRTP or
+ * SRTCP packet whose tag verified). See ice.c for why this stands in for the
+ * STUN responses of RFC 7675. Packet path: a clock read and a store.
+ */
+void mcu_ice_consent_refresh (McuIce *ice);
+
+/**
+ * mcu_ice_consent_age_ms:
+ * Returns: milliseconds since the last consent evidence (0 before connecting).
+ */
+gint64 mcu_ice_consent_age_ms (McuIce *ice);
+
+/**
+ * mcu_ice_set_drop_incoming:
+ * Test hook: while @drop is TRUE every received non-STUN datagram is discarded
+ * before the receive callback, as if the peer had gone silent.
+ */
+void mcu_ice_set_drop_incoming (McuIce *ice, gboolean drop);
+
+/** mcu_ice_get_consent_expired: Returns: TRUE when the FAILED state came from consent
+ * expiry rather than failed checks. */
+gboolean mcu_ice_get_consent_expired (McuIce *ice);
+
+G_END_DECLS

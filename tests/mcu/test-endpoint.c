@@ -1,0 +1,413 @@
+/* Suite mcu-endpoint: proves that two McuEndpoints in one process connect over
+ * loopback (libnice ICE, OpenSSL DTLS 1.2, libsrtp) and carry SRTP and SRTCP both
+ * ways with each SRTP profile, decrypting exactly what was sent; that a wrong
+ * fingerprint fails the handshake on both sides with MCU_ERROR_DTLS; that replayed,
+ * unencrypted, oversized and foreign packets never reach the packet callback and
+ * are counted (foreign ones are dropped by libnice, see mcu/ice.c); and the
+ * consent rule: with a 2 s consent timeout, 1 s of silence keeps the session and
+ * 3 s ends it. */
+#include "mcu.h"
+#include "lt-test.h"
+#include "mcutx-util.h"
+
+#include <gio/gio.h>
+
+static GMainContext *ctx;
+static McuCert *cert_a, *cert_b;
+static McutxSide side[2];
+
+static void
+setup (void)
+{
+  ctx = g_main_context_new ();
+  g_main_context_push_thread_default (ctx);
+  cert_a = mcu_cert_generate ("a", NULL);
+  cert_b = mcu_cert_generate ("b", NULL);
+  ck_assert (cert_a && cert_b);
+}
+
+static void
+teardown (void)
+{
+  mcutx_side_clear (&side[0]);
+  mcutx_side_clear (&side[1]);
+  g_clear_pointer (&cert_a, mcu_cert_unref);
+  g_clear_pointer (&cert_b, mcu_cert_unref);
+  /* let libnice's pending sources run down before the context goes */
+  while (g_main_context_iteration (ctx, FALSE))
+    ;
+  g_main_context_pop_thread_default (ctx);
+  g_main_context_unref (ctx);
+}
+
+static void
+make_pair (const McuSrtpProfile *pa, guint na, const McuSrtpProfile *pb, guint nb,
+           guint consent_ms)
+{
+  ck_assert (mcutx_side_init (&side[0], ctx, cert_a, TRUE, pa, na, consent_ms, "a"));
+  ck_assert (mcutx_side_init (&side[1], ctx, cert_b, FALSE, pb, nb, consent_ms, "b"));
+}
+
+static void
+assert_connected (void)
+{
+  for (int i = 0; i < 2; i++)
+    {
+      const GError *e = mcu_endpoint_get_error (side[i].ep);
+      ck_assert_msg (mcu_endpoint_get_state (side[i].ep) == MCU_ENDPOINT_STATE_CONNECTED,
+                     "side %d is %s: %s", i,
+                     mcu_endpoint_state_name (mcu_endpoint_get_state (side[i].ep)),
+                     e ? e->message : "no error");
+    }
+}
+
+typedef struct
+{
+  McutxSide *s;
+  guint want;
+} Want;
+
+static gboolean
+got_packets (gpointer data)
+{
+  Want *w = data;
+  return w->s->packets >= w->want;
+}
+
+static gboolean
+got_rtcp (gpointer data)
+{
+  Want *w = data;
+  return w->s->rtcp_packets >= w->want;
+}
+
+/* Sends one RTP packet each way and one RTCP report each way and checks the
+ * plaintext arrived intact. */
+static void
+exchange_media (guint16 seq)
+{
+  for (int from = 0; from < 2; from++)
+    {
+      McutxSide *rx = &side[1 - from];
+      guint8 pkt[1200];
+      gsize len = mcutx_rtp (pkt, seq, 0x1000 + from, 1000);
+      guint before = rx->packets;
+      ck_assert_int_eq (mcu_endpoint_send_rtp (side[from].ep, pkt, len), MCU_SRTP_OK);
+      Want w = { rx, before + 1 };
+      ck_assert_msg (mcutx_wait (ctx, got_packets, &w, 5000), "RTP %d->%d not received",
+                     from, 1 - from);
+      ck_assert_uint_eq (rx->last_len, len);
+      ck_assert (memcmp (rx->last, pkt, len) == 0);
+
+      guint8 rr[8];
+      gsize rlen = mcutx_rtcp_rr (rr, 0x1000 + from);
+      before = rx->rtcp_packets;
+      ck_assert_int_eq (mcu_endpoint_send_rtcp (side[from].ep, rr, rlen), MCU_SRTP_OK);
+      Want wr = { rx, before + 1 };
+      ck_assert_msg (mcutx_wait (ctx, got_rtcp, &wr, 5000), "RTCP %d->%d not received",
+                     from, 1 - from);
+      ck_assert_uint_eq (rx->last_len, rlen);
+      ck_assert (memcmp (rx->last, rr, rlen) == 0);
+    }
+}
+
+START_TEST (test_connect_gcm)
+{
+  make_pair (NULL, 0, NULL, 0, 0);
+  ck_assert (mcutx_connect (ctx, side, NULL));
+  assert_connected ();
+  /* both prefer GCM by default */
+  ck_assert_int_eq (mcu_endpoint_get_srtp_profile (side[0].ep),
+                    MCU_SRTP_PROFILE_AEAD_AES_128_GCM);
+  ck_assert_int_eq (mcu_endpoint_get_srtp_profile (side[1].ep),
+                    MCU_SRTP_PROFILE_AEAD_AES_128_GCM);
+  ck_assert_str_eq (mcu_endpoint_get_local_setup (side[1].ep), "active");
+  ck_assert_str_eq (mcu_endpoint_get_local_setup (side[0].ep), "passive");
+  exchange_media (1);
+  exchange_media (2);
+  McuIcePair pair;
+  ck_assert (mcu_ice_get_selected_pair (mcu_endpoint_get_ice (side[0].ep), &pair));
+  ck_assert_str_eq (pair.local_type, "host");
+  ck_assert (g_str_has_prefix (pair.local_address, "127.0.0.1:"));
+  ck_assert (g_str_has_prefix (pair.remote_address, "127.0.0.1:"));
+  McuEndpointCounters c;
+  mcu_endpoint_get_counters (side[1].ep, &c);
+  ck_assert_uint_eq (c.rtp_in, 2);
+  ck_assert_uint_eq (c.rtcp_in, 2);
+  ck_assert_uint_eq (c.rtp_out, 2);
+  ck_assert_uint_eq (c.bytes_in, 2 * 1012 + 2 * 8);
+  ck_assert_uint_eq (c.dropped_auth + c.dropped_replay + c.dropped_plain
+                         + c.dropped_unknown + c.dropped_oversize,
+                     0);
+  /* the states went new -> connecting -> connected, nothing else */
+  ck_assert_uint_eq (side[1].states->len, 2);
+  ck_assert_int_eq (g_array_index (side[1].states, McuEndpointState, 0),
+                    MCU_ENDPOINT_STATE_CONNECTING);
+  ck_assert_int_eq (g_array_index (side[1].states, McuEndpointState, 1),
+                    MCU_ENDPOINT_STATE_CONNECTED);
+}
+END_TEST
+
+START_TEST (test_connect_cm_forced)
+{
+  /* The answerer (DTLS client) offers only AES_CM: that is what must be chosen even
+   * though the other side prefers GCM. */
+  static const McuSrtpProfile cm[] = { MCU_SRTP_PROFILE_AES128_CM_SHA1_80 };
+  make_pair (NULL, 0, cm, 1, 0);
+  ck_assert (mcutx_connect (ctx, side, NULL));
+  assert_connected ();
+  ck_assert_int_eq (mcu_endpoint_get_srtp_profile (side[0].ep),
+                    MCU_SRTP_PROFILE_AES128_CM_SHA1_80);
+  ck_assert_int_eq (mcu_endpoint_get_srtp_profile (side[1].ep),
+                    MCU_SRTP_PROFILE_AES128_CM_SHA1_80);
+  exchange_media (7);
+}
+END_TEST
+
+START_TEST (test_connect_gcm_forced_server)
+{
+  /* The DTLS server insists on GCM only; the client offers both. */
+  static const McuSrtpProfile gcm[] = { MCU_SRTP_PROFILE_AEAD_AES_128_GCM };
+  static const McuSrtpProfile both[]
+      = { MCU_SRTP_PROFILE_AES128_CM_SHA1_80, MCU_SRTP_PROFILE_AEAD_AES_128_GCM };
+  make_pair (gcm, 1, both, 2, 0);
+  ck_assert (mcutx_connect (ctx, side, NULL));
+  assert_connected ();
+  ck_assert_int_eq (mcu_endpoint_get_srtp_profile (side[1].ep),
+                    MCU_SRTP_PROFILE_AEAD_AES_128_GCM);
+  exchange_media (9);
+}
+END_TEST
+
+START_TEST (test_wrong_fingerprint)
+{
+  make_pair (NULL, 0, NULL, 0, 0);
+  /* side 1 expects a fingerprint that is not side 0's (cert_b's own, in fact) */
+  ck_assert (mcutx_connect (ctx, side, mcu_cert_get_fingerprint (cert_b)));
+  for (int i = 0; i < 2; i++)
+    {
+      ck_assert_int_eq (mcu_endpoint_get_state (side[i].ep), MCU_ENDPOINT_STATE_FAILED);
+      const GError *e = mcu_endpoint_get_error (side[i].ep);
+      ck_assert (e != NULL);
+      ck_assert_msg (g_error_matches (e, MCU_ERROR, MCU_ERROR_DTLS), "side %d: %s", i,
+                     e->message);
+    }
+  ck_assert_ptr_nonnull (
+      strstr (mcu_endpoint_get_error (side[1].ep)->message, "SDP announced"));
+  guint8 pkt[100];
+  gsize len = mcutx_rtp (pkt, 1, 1, 50);
+  ck_assert_int_ne (mcu_endpoint_send_rtp (side[1].ep, pkt, len), MCU_SRTP_OK);
+  ck_assert_uint_eq (side[0].packets + side[1].packets, 0);
+}
+END_TEST
+
+static gboolean
+counter_reached (gpointer data)
+{
+  guint64 *p = data;
+  return p[0] >= p[1];
+}
+
+/* Polls a counter of side 1 through a closure; the packets arrive asynchronously. */
+typedef struct
+{
+  gsize offset;
+  guint64 want;
+} CounterWant;
+
+static gboolean
+side1_counter_reached (gpointer data)
+{
+  CounterWant *w = data;
+  McuEndpointCounters c;
+  mcu_endpoint_get_counters (side[1].ep, &c);
+  return *(guint64 *)((guint8 *)&c + w->offset) >= w->want;
+}
+
+START_TEST (test_replay_plain_oversize_dropped)
+{
+  make_pair (NULL, 0, NULL, 0, 0);
+  ck_assert (mcutx_connect (ctx, side, NULL));
+  assert_connected ();
+  guint8 pkt[1200];
+  gsize len = mcutx_rtp (pkt, 100, 0xabc, 200);
+  ck_assert_int_eq (mcu_endpoint_send_rtp (side[0].ep, pkt, len), MCU_SRTP_OK);
+  Want w = { &side[1], 1 };
+  ck_assert (mcutx_wait (ctx, got_packets, &w, 5000));
+  /* The same packet protected again carries the same SRTP index: a replay. */
+  ck_assert_int_eq (mcu_endpoint_send_rtp (side[0].ep, pkt, len), MCU_SRTP_OK);
+  CounterWant cw = { G_STRUCT_OFFSET (McuEndpointCounters, dropped_replay), 1 };
+  ck_assert (mcutx_wait (ctx, side1_counter_reached, &cw, 5000));
+
+  /* Plain RTP put on the wire directly: refused by authentication. */
+  McuIce *ice0 = mcu_endpoint_get_ice (side[0].ep);
+  len = mcutx_rtp (pkt, 101, 0xabc, 200);
+  ck_assert (mcu_ice_send (ice0, pkt, len));
+  cw = (CounterWant){ G_STRUCT_OFFSET (McuEndpointCounters, dropped_auth), 1 };
+  ck_assert (mcutx_wait (ctx, side1_counter_reached, &cw, 5000));
+
+  /* Over 1500 bytes: dropped before any parsing. */
+  guint8 big[1600];
+  mcutx_rtp (big, 102, 0xabc, sizeof big - 12);
+  ck_assert (mcu_ice_send (ice0, big, sizeof big));
+  cw = (CounterWant){ G_STRUCT_OFFSET (McuEndpointCounters, dropped_oversize), 1 };
+  ck_assert (mcutx_wait (ctx, side1_counter_reached, &cw, 5000));
+
+  /* Garbage in the unassigned range (RFC 7983): unknown. */
+  guint8 junk[40] = { 100, 1, 2, 3 };
+  ck_assert (mcu_ice_send (ice0, junk, sizeof junk));
+  cw = (CounterWant){ G_STRUCT_OFFSET (McuEndpointCounters, dropped_unknown), 1 };
+  ck_assert (mcutx_wait (ctx, side1_counter_reached, &cw, 5000));
+
+  /* The session is unharmed: the next genuine packet arrives. */
+  len = mcutx_rtp (pkt, 103, 0xabc, 200);
+  ck_assert_int_eq (mcu_endpoint_send_rtp (side[0].ep, pkt, len), MCU_SRTP_OK);
+  w.want = 2;
+  ck_assert (mcutx_wait (ctx, got_packets, &w, 5000));
+  McuEndpointCounters c;
+  mcu_endpoint_get_counters (side[1].ep, &c);
+  ck_assert_uint_eq (side[1].packets, 2);
+  ck_assert_uint_eq (c.rtp_in, 2);
+  ck_assert_uint_eq (c.dropped_replay, 1);
+  ck_assert_uint_eq (c.dropped_auth, 1);
+  ck_assert_uint_eq (c.dropped_oversize, 1);
+  ck_assert_uint_eq (c.dropped_unknown, 1);
+  /* too big to send with its trailer: refused before the wire */
+  ck_assert_int_eq (mcu_endpoint_send_rtp (side[0].ep, big, 1495), MCU_SRTP_ERR_TOO_BIG);
+  (void)counter_reached;
+}
+END_TEST
+
+START_TEST (test_foreign_source_dropped)
+{
+  make_pair (NULL, 0, NULL, 0, 0);
+  ck_assert (mcutx_connect (ctx, side, NULL));
+  assert_connected ();
+  McuIcePair pair;
+  ck_assert (mcu_ice_get_selected_pair (mcu_endpoint_get_ice (side[1].ep), &pair));
+  const char *colon = strrchr (pair.local_address, ':');
+  guint16 port = (guint16)atoi (colon + 1);
+
+  /* A third socket sends well-formed RTP (and a copy of a real SRTP-looking
+   * header) to side 1's selected local port. */
+  g_autoptr (GSocket) sock = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+                                           G_SOCKET_PROTOCOL_UDP, NULL);
+  ck_assert (sock);
+  g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) dest = g_inet_socket_address_new (lo, port);
+  guint8 pkt[300];
+  gsize len = mcutx_rtp (pkt, 5, 0xbad, 100);
+  for (int i = 0; i < 5; i++)
+    ck_assert_int_eq (g_socket_send_to (sock, dest, (const char *)pkt, len, NULL, NULL),
+                      (gssize)len);
+
+  McuEndpointCounters before;
+  mcu_endpoint_get_counters (side[1].ep, &before);
+  /* Then the genuine peer sends one; once it is in, the foreign ones (sent first,
+   * on the same loopback) have been processed too. */
+  len = mcutx_rtp (pkt, 6, 0x600d, 100);
+  ck_assert_int_eq (mcu_endpoint_send_rtp (side[0].ep, pkt, len), MCU_SRTP_OK);
+  Want w = { &side[1], 1 };
+  ck_assert (mcutx_wait (ctx, got_packets, &w, 5000));
+  /* drain anything still queued */
+  while (g_main_context_iteration (ctx, FALSE))
+    ;
+  McuEndpointCounters c;
+  mcu_endpoint_get_counters (side[1].ep, &c);
+  ck_assert_uint_eq (side[1].packets, 1);
+  ck_assert_uint_eq (c.rtp_in, 1);
+  ck_assert_uint_eq (side[1].last[11], 0x0d); /* it was the genuine SSRC */
+  /* libnice drops unknown sources before they reach us: none of our own drop
+   * counters moved, i.e. the foreign packets never reached SRTP. */
+  ck_assert_uint_eq (c.dropped_auth + c.dropped_plain + c.dropped_unknown, 0);
+  ck_assert_int_eq (mcu_endpoint_get_state (side[1].ep), MCU_ENDPOINT_STATE_CONNECTED);
+}
+END_TEST
+
+/* Media both ways every 50 ms, as a live call would have. */
+static gboolean
+pump_media (gpointer data)
+{
+  static guint16 seq = 1000;
+  guint8 pkt[200];
+  seq++;
+  for (int i = 0; i < 2; i++)
+    {
+      gsize len = mcutx_rtp (pkt, seq, 0x77 + i, 100);
+      mcu_endpoint_send_rtp (side[i].ep, pkt, len);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+side1_final (gpointer data)
+{
+  McuEndpointState st = mcu_endpoint_get_state (side[1].ep);
+  return st == MCU_ENDPOINT_STATE_FAILED || st == MCU_ENDPOINT_STATE_CLOSED;
+}
+
+static gboolean
+array_has (GArray *a, McuEndpointState st)
+{
+  for (guint i = 0; i < a->len; i++)
+    if (g_array_index (a, McuEndpointState, i) == st)
+      return TRUE;
+  return FALSE;
+}
+
+START_TEST (test_consent_rule)
+{
+  const guint timeout_ms = 2000;
+  make_pair (NULL, 0, NULL, 0, timeout_ms);
+  ck_assert (mcutx_connect (ctx, side, NULL));
+  assert_connected ();
+  GSource *pump = g_timeout_source_new (50);
+  g_source_set_callback (pump, pump_media, NULL, NULL);
+  g_source_attach (pump, ctx);
+  McuIce *ice1 = mcu_endpoint_get_ice (side[1].ep);
+
+  /* 1 s of silence (half the timeout): reported as disconnected, not ended. */
+  mcu_ice_set_drop_incoming (ice1, TRUE);
+  mcutx_run_for (ctx, 1000);
+  mcu_ice_set_drop_incoming (ice1, FALSE);
+  Want w = { &side[1], side[1].packets + 3 };
+  ck_assert (mcutx_wait (ctx, got_packets, &w, 5000));
+  ck_assert_int_eq (mcu_endpoint_get_state (side[1].ep), MCU_ENDPOINT_STATE_CONNECTED);
+  ck_assert (array_has (side[1].states, MCU_ENDPOINT_STATE_DISCONNECTED));
+  ck_assert (!array_has (side[1].states, MCU_ENDPOINT_STATE_FAILED));
+
+  /* Now silence for good: within 3 s the session ends, and not before the
+   * timeout: the rule is "timeout without consent", not "any gap". */
+  gint64 t0 = g_get_monotonic_time ();
+  mcu_ice_set_drop_incoming (ice1, TRUE);
+  ck_assert (mcutx_wait (ctx, side1_final, NULL, 3000 + 1000));
+  gint64 silent_ms = (g_get_monotonic_time () - t0) / 1000;
+  ck_assert_int_ge (silent_ms, timeout_ms);
+  ck_assert_int_eq (mcu_endpoint_get_state (side[1].ep), MCU_ENDPOINT_STATE_FAILED);
+  const GError *e = mcu_endpoint_get_error (side[1].ep);
+  ck_assert (g_error_matches (e, MCU_ERROR, MCU_ERROR_ICE));
+  ck_assert (mcu_ice_get_consent_expired (ice1));
+  /* the other side, still hearing media, keeps its session */
+  ck_assert_int_ne (mcu_endpoint_get_state (side[0].ep), MCU_ENDPOINT_STATE_FAILED);
+  g_source_destroy (pump);
+  g_source_unref (pump);
+}
+END_TEST
+
+int
+main (void)
+{
+  Suite *s = suite_create ("mcu-endpoint");
+  TCase *tc = tcase_create ("loopback");
+  tcase_add_checked_fixture (tc, setup, teardown);
+  tcase_set_timeout (tc, 60);
+  tcase_add_test (tc, test_connect_gcm);
+  tcase_add_test (tc, test_connect_cm_forced);
+  tcase_add_test (tc, test_connect_gcm_forced_server);
+  tcase_add_test (tc, test_wrong_fingerprint);
+  tcase_add_test (tc, test_replay_plain_oversize_dropped);
+  tcase_add_test (tc, test_foreign_source_dropped);
+  tcase_add_test (tc, test_consent_rule);
+  suite_add_tcase (s, tc);
+  return lt_test_run (s);
+}
