@@ -20,6 +20,9 @@ static const SigErrorMap sig_map[] = {
   { SIG_ERROR_TOO_MANY, 429, "too_many_requests" },
   { SIG_ERROR_UNAVAILABLE, 503, "unavailable" },
   { SIG_ERROR_INTERNAL, 500, "internal" },
+  { SIG_ERROR_METHOD, 405, "method_not_allowed" },
+  { SIG_ERROR_UNSUPPORTED, 415, "unsupported_media_type" },
+  { SIG_ERROR_NOT_ACCEPTABLE, 406, "not_acceptable" },
 };
 
 static const SigErrorMap rooms_map[] = {
@@ -64,4 +67,42 @@ sig_error_code_name (const GError *error)
   g_return_val_if_fail (error != NULL, "internal");
   const SigErrorMap *m = sig_error_lookup (error);
   return m ? m->name : "internal";
+}
+
+char *
+sig_error_to_json (const GError *error, const char *field, JsonNode *extra)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (JsonNode) extra_owned = extra;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "error");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "code");
+  json_builder_add_string_value (b, sig_error_code_name (error));
+  json_builder_set_member_name (b, "message");
+  json_builder_add_string_value (b, error->message ? error->message : "");
+  if (field != NULL)
+    {
+      json_builder_set_member_name (b, "field");
+      json_builder_add_string_value (b, field);
+    }
+  if (extra_owned != NULL && JSON_NODE_HOLDS_OBJECT (extra_owned))
+    {
+      JsonObject *o = json_node_get_object (extra_owned);
+      JsonObjectIter it;
+      const char *name;
+      JsonNode *value;
+      json_object_iter_init (&it, o);
+      while (json_object_iter_next (&it, &name, &value))
+        {
+          json_builder_set_member_name (b, name);
+          json_builder_add_value (b, json_node_copy (value));
+        }
+    }
+  json_builder_end_object (b);
+  json_builder_end_object (b);
+
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  return json_to_string (root, FALSE);
 }

@@ -1,22 +1,89 @@
 /* lienthong-signald: the signaling daemon. */
 #include "lt-config.h"
 
+#include "sig-config.h"
+#include "sig-notify.h"
+#include "sig-server.h"
+
+#include <glib-unix.h>
 #include <glib.h>
+#include <stdlib.h>
+
+typedef struct
+{
+  GMainLoop *loop;
+  SigServer *server;
+  guint watchdog;
+} Daemon;
+
+static void
+drained_cb (gpointer user_data)
+{
+  Daemon *d = user_data;
+  g_main_loop_quit (d->loop);
+}
+
+/* SIGTERM starts draining instead of quitting: bookings and joins in flight finish,
+ * new ones are told to retry elsewhere, and the loop ends after the grace time. A
+ * second SIGTERM or a SIGINT quits at once. */
+static gboolean
+sigterm_cb (gpointer user_data)
+{
+  Daemon *d = user_data;
+  if (sig_server_is_draining (d->server))
+    {
+      g_main_loop_quit (d->loop);
+      return G_SOURCE_CONTINUE;
+    }
+  sig_notify ("STOPPING=1");
+  sig_server_drain (d->server, G_CALLBACK (drained_cb), d);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+sigint_cb (gpointer user_data)
+{
+  Daemon *d = user_data;
+  sig_notify ("STOPPING=1");
+  g_main_loop_quit (d->loop);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+watchdog_cb (gpointer user_data)
+{
+  sig_notify ("WATCHDOG=1");
+  return G_SOURCE_CONTINUE;
+}
 
 int
 main (int argc, char **argv)
 {
   gboolean version = FALSE;
-  GOptionEntry entries[] = { { "version", 'V', 0, G_OPTION_ARG_NONE, &version,
-                               "Print the version and exit", NULL },
-                             { NULL } };
+  g_autofree char *config_path = NULL;
+  g_autofree char *listen = NULL;
+  g_autofree char *state_dir = NULL;
+  GOptionEntry entries[] = {
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
+      "Configuration file (default /etc/lienthong/signald.conf, plus signald.conf.d/)",
+      "FILE" },
+    { "listen", 'l', 0, G_OPTION_ARG_STRING, &listen,
+      "Address to listen on (default 127.0.0.1:8480; port 0 picks a free port)",
+      "ADDR:PORT" },
+    { "state-dir", 's', 0, G_OPTION_ARG_FILENAME, &state_dir,
+      "State directory: lienthong.db, admin.token, signald.addr", "DIR" },
+    { "version", 'V', 0, G_OPTION_ARG_NONE, &version, "Print the version and exit",
+      NULL },
+    { NULL }
+  };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- lienthong signaling daemon");
   g_autoptr (GError) error = NULL;
 
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_option_context_set_description (
-      ctx, "This build serves no API yet: the HTTP/WebSocket API is being written\n"
-           "(see README.md). It exits without doing anything else.\n");
+      ctx, "Serves the lienthong HTTP/WebSocket API (see signaling/PROTOCOL.md and\n"
+           "GET /api/v1/openapi.json). It binds to loopback by default: put a TLS\n"
+           "reverse proxy in front of it before exposing it to a network.\n");
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
       g_printerr ("lienthong-signald: %s\n", error->message);
@@ -27,6 +94,53 @@ main (int argc, char **argv)
       g_print ("lienthong-signald %s\n", LT_VERSION);
       return 0;
     }
-  g_printerr ("lienthong-signald: nothing to do yet in this build; see --help.\n");
-  return 1;
+
+  gboolean required = config_path != NULL;
+  g_autoptr (SigConfig) config = sig_config_load (
+      config_path ? config_path : "/etc/lienthong/signald.conf", required, &error);
+  if (config == NULL)
+    {
+      g_printerr ("lienthong-signald: %s\n", error->message);
+      return 2;
+    }
+  if (listen != NULL)
+    {
+      g_free (config->listen);
+      config->listen = g_strdup (listen);
+    }
+  if (state_dir != NULL)
+    {
+      g_free (config->state_dir);
+      config->state_dir = g_strdup (state_dir);
+    }
+
+  Daemon d = { 0 };
+  d.loop = g_main_loop_new (NULL, FALSE);
+  d.server = sig_server_new (config, &error);
+  if (d.server == NULL)
+    {
+      g_printerr ("lienthong-signald: %s\n", error->message);
+      g_main_loop_unref (d.loop);
+      return 1;
+    }
+  guint term = g_unix_signal_add (SIGTERM, sigterm_cb, &d);
+  guint intr = g_unix_signal_add (SIGINT, sigint_cb, &d);
+  guint64 wd = sig_notify_watchdog_usec ();
+  if (wd > 0)
+    d.watchdog = g_timeout_add ((guint)MAX (wd / 2000, 1), watchdog_cb, NULL);
+  sig_notify ("READY=1");
+
+  g_main_loop_run (d.loop);
+
+  g_source_remove (term);
+  g_source_remove (intr);
+  g_clear_handle_id (&d.watchdog, g_source_remove);
+  sig_server_free (d.server);
+  /* libsoup finishes closing client connections from idle callbacks; let them run so
+   * nothing is left half-closed (and LeakSanitizer sees no live sockets) at exit */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_main_loop_unref (d.loop);
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "MESSAGE", "stopped");
+  return 0;
 }

@@ -1,0 +1,217 @@
+/* sig-auth.c: tokens, roles and the failed-authentication limiter. */
+#include "sig-auth.h"
+
+#include "sig-error.h"
+
+#include <string.h>
+#include <sys/random.h>
+
+static const struct
+{
+  SigRole role;
+  const char *name;
+} role_names[] = {
+  { SIG_ROLE_ADMIN, "admin" }, { SIG_ROLE_SECRETARY, "secretary" },
+  { SIG_ROLE_SITE, "site" },   { SIG_ROLE_IT, "it" },
+  { SIG_ROLE_NODE, "node" },
+};
+
+SigRole
+sig_role_from_string (const char *name)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (role_names); i++)
+    if (g_strcmp0 (name, role_names[i].name) == 0)
+      return role_names[i].role;
+  return SIG_ROLE_NONE;
+}
+
+const char *
+sig_role_to_string (SigRole role)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (role_names); i++)
+    if (role_names[i].role == role)
+      return role_names[i].name;
+  return "none";
+}
+
+void
+sig_principal_free (SigPrincipal *principal)
+{
+  if (principal == NULL)
+    return;
+  g_free (principal->scope);
+  g_free (principal->token_id);
+  g_free (principal);
+}
+
+char *
+sig_token_hash (const char *secret)
+{
+  return g_compute_checksum_for_string (G_CHECKSUM_SHA256, secret, -1);
+}
+
+static void
+random_hex (char *out, gsize n_bytes)
+{
+  guint8 buf[64];
+  g_assert (n_bytes <= sizeof buf);
+  gsize got = 0;
+  while (got < n_bytes)
+    {
+      ssize_t r = getrandom (buf + got, n_bytes - got, 0);
+      if (r < 0)
+        g_error ("getrandom failed: %s", g_strerror (errno));
+      got += (gsize)r;
+    }
+  for (gsize i = 0; i < n_bytes; i++)
+    g_snprintf (out + 2 * i, 3, "%02x", buf[i]);
+}
+
+char *
+sig_token_generate (char **id)
+{
+  char secret[65], tid[17];
+  random_hex (secret, 32);
+  random_hex (tid, 8);
+  if (id != NULL)
+    *id = g_strconcat ("tok_", tid, NULL);
+  return g_strdup (secret);
+}
+
+gboolean
+sig_hash_equal (const char *a, const char *b)
+{
+  gsize la = strlen (a), lb = strlen (b);
+  guint8 diff = la != lb;
+  gsize n = MIN (la, lb);
+  for (gsize i = 0; i < n; i++)
+    diff |= (guint8)a[i] ^ (guint8)b[i];
+  return diff == 0;
+}
+
+SigPrincipal *
+sig_authenticate (RoomsStore *store, const char *header, gint64 now, GError **error)
+{
+  if (header == NULL || g_ascii_strncasecmp (header, "Bearer ", 7) != 0)
+    {
+      g_set_error_literal (error, SIG_ERROR, SIG_ERROR_UNAUTHORIZED,
+                           "missing bearer token");
+      return NULL;
+    }
+  const char *secret = header + 7;
+  while (*secret == ' ')
+    secret++;
+  if (*secret == '\0' || strlen (secret) > 256)
+    {
+      g_set_error_literal (error, SIG_ERROR, SIG_ERROR_UNAUTHORIZED, "malformed token");
+      return NULL;
+    }
+  g_autofree char *hash = sig_token_hash (secret);
+  g_autoptr (RoomsToken) token = rooms_store_find_token_by_hash (store, hash, NULL);
+  if (token == NULL || !sig_hash_equal (rooms_token_get_hash (token), hash))
+    {
+      g_set_error_literal (error, SIG_ERROR, SIG_ERROR_UNAUTHORIZED, "unknown token");
+      return NULL;
+    }
+  gint64 expires = rooms_token_get_expires_at (token);
+  if (expires >= 0 && expires <= now)
+    {
+      g_set_error_literal (error, SIG_ERROR, SIG_ERROR_UNAUTHORIZED, "expired token");
+      return NULL;
+    }
+  SigRole role = sig_role_from_string (rooms_token_get_role (token));
+  if (role == SIG_ROLE_NONE)
+    {
+      g_set_error_literal (error, SIG_ERROR, SIG_ERROR_UNAUTHORIZED,
+                           "token with an unknown role");
+      return NULL;
+    }
+  SigPrincipal *p = g_new0 (SigPrincipal, 1);
+  p->role = role;
+  p->scope = g_strdup (rooms_token_get_scope (token));
+  p->token_id = g_strdup (rooms_token_get_id (token));
+  return p;
+}
+
+/* Why a ring per address: the limiter needs only the time of the oldest of the last
+ * N failures; if that is inside the window, the address is blocked. Memory per
+ * address is fixed, and entries whose newest failure left the window are pruned. */
+typedef struct
+{
+  gint64 *times; /* ring of max_failures entries */
+  guint next;
+  guint count;
+  gint64 newest;
+} FailRing;
+
+struct _SigAuthLimiter
+{
+  guint max;
+  gint64 window;
+  GHashTable *by_addr; /* char* -> FailRing* */
+  guint ops;
+};
+
+static void
+fail_ring_free (gpointer data)
+{
+  FailRing *r = data;
+  g_free (r->times);
+  g_free (r);
+}
+
+SigAuthLimiter *
+sig_auth_limiter_new (guint max_failures, gint64 window_us)
+{
+  SigAuthLimiter *l = g_new0 (SigAuthLimiter, 1);
+  l->max = MAX (max_failures, 1);
+  l->window = window_us;
+  l->by_addr = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, fail_ring_free);
+  return l;
+}
+
+void
+sig_auth_limiter_free (SigAuthLimiter *limiter)
+{
+  if (limiter == NULL)
+    return;
+  g_hash_table_unref (limiter->by_addr);
+  g_free (limiter);
+}
+
+gboolean
+sig_auth_limiter_blocked (SigAuthLimiter *limiter, const char *address, gint64 now_us)
+{
+  FailRing *r = g_hash_table_lookup (limiter->by_addr, address ? address : "");
+  if (r == NULL || r->count < limiter->max)
+    return FALSE;
+  /* the ring is full: its oldest entry sits at next */
+  return now_us - r->times[r->next] < limiter->window;
+}
+
+void
+sig_auth_limiter_fail (SigAuthLimiter *limiter, const char *address, gint64 now_us)
+{
+  const char *key = address ? address : "";
+  FailRing *r = g_hash_table_lookup (limiter->by_addr, key);
+  if (r == NULL)
+    {
+      r = g_new0 (FailRing, 1);
+      r->times = g_new0 (gint64, limiter->max);
+      g_hash_table_insert (limiter->by_addr, g_strdup (key), r);
+    }
+  r->times[r->next] = now_us;
+  r->next = (r->next + 1) % limiter->max;
+  r->count = MIN (r->count + 1, limiter->max);
+  r->newest = now_us;
+
+  if (++limiter->ops % 256 == 0)
+    {
+      GHashTableIter it;
+      gpointer k, v;
+      g_hash_table_iter_init (&it, limiter->by_addr);
+      while (g_hash_table_iter_next (&it, &k, &v))
+        if (now_us - ((FailRing *)v)->newest >= limiter->window)
+          g_hash_table_iter_remove (&it);
+    }
+}

@@ -1,0 +1,102 @@
+/* sig-auth.h: bearer tokens, roles and scopes, and the failed-authentication limiter.
+ *
+ * A token is 32 random bytes shown once, in hex, to whoever created it; the store
+ * keeps only its SHA-256 (librooms' token table). A request presents it as
+ * `Authorization: Bearer TOKEN`; signald hashes it, finds the stored row by hash and
+ * compares the hashes in constant time before trusting the row's role and scope. */
+#pragma once
+
+#include <glib.h>
+
+#include "rooms.h"
+
+G_BEGIN_DECLS
+
+/* Roles as bits, so a route states the set it admits in one word. */
+typedef enum
+{
+  SIG_ROLE_NONE = 0,
+  SIG_ROLE_ADMIN = 1 << 0,
+  SIG_ROLE_SECRETARY = 1 << 1,
+  SIG_ROLE_SITE = 1 << 2,
+  SIG_ROLE_IT = 1 << 3,
+  SIG_ROLE_NODE = 1 << 4,
+  SIG_ROLE_PUBLIC = 1 << 5, /* no token needed */
+} SigRole;
+
+#define SIG_ROLES_PEOPLE \
+  (SIG_ROLE_ADMIN | SIG_ROLE_SECRETARY | SIG_ROLE_SITE | SIG_ROLE_IT)
+
+/* Returns: the role named @name ("admin", ...), or SIG_ROLE_NONE. */
+SigRole sig_role_from_string (const char *name);
+/* Returns: (transfer none): the name of a single role. */
+const char *sig_role_to_string (SigRole role);
+
+/* Who made a request. The scope means, by role: secretary = a unit code (subtree),
+ * site = a site id, node = a node id; admin and it have none (everything). */
+typedef struct
+{
+  SigRole role;
+  char *scope;
+  char *token_id;
+} SigPrincipal;
+
+void sig_principal_free (SigPrincipal *principal);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SigPrincipal, sig_principal_free)
+
+/**
+ * sig_token_hash:
+ * @secret: (transfer none): the token as presented
+ *
+ * Returns: (transfer full): lower-case hex SHA-256 of @secret
+ */
+char *sig_token_hash (const char *secret);
+
+/**
+ * sig_token_generate:
+ * @id: (out) (transfer full): a fresh public token id ("tok_" + 16 hex digits)
+ *
+ * Returns: (transfer full): a fresh secret, 64 hex digits from the kernel's CSPRNG
+ */
+char *sig_token_generate (char **id);
+
+/**
+ * sig_hash_equal:
+ *
+ * Compares two strings in time that depends only on their lengths.
+ *
+ * Returns: %TRUE when equal
+ */
+gboolean sig_hash_equal (const char *a, const char *b);
+
+/**
+ * sig_authenticate:
+ * @header: (transfer none) (nullable): the Authorization header
+ * @now: UTC unix seconds (token expiry)
+ * @error: SIG_ERROR_UNAUTHORIZED (missing, malformed, unknown or expired token)
+ *
+ * Returns: (transfer full) (nullable): the principal
+ */
+SigPrincipal *sig_authenticate (RoomsStore *store, const char *header, gint64 now,
+                                GError **error);
+
+/* Counts failed authentications per client address over a sliding minute. */
+typedef struct _SigAuthLimiter SigAuthLimiter;
+
+/**
+ * sig_auth_limiter_new:
+ * @max_failures: failures allowed per address within @window_us
+ * @window_us: the window, in monotonic microseconds
+ *
+ * Returns: (transfer full): a limiter
+ */
+SigAuthLimiter *sig_auth_limiter_new (guint max_failures, gint64 window_us);
+void sig_auth_limiter_free (SigAuthLimiter *limiter);
+/* Returns: %TRUE when @address has used up its failures in the window ending @now_us. */
+gboolean sig_auth_limiter_blocked (SigAuthLimiter *limiter, const char *address,
+                                   gint64 now_us);
+/* Notes one failed authentication from @address at @now_us. */
+void sig_auth_limiter_fail (SigAuthLimiter *limiter, const char *address, gint64 now_us);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SigAuthLimiter, sig_auth_limiter_free)
+
+G_END_DECLS

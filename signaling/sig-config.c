@@ -1,0 +1,177 @@
+/* sig-config.c: GKeyFile configuration with a drop-in folder. */
+#include "sig-config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void
+sig_config_free (SigConfig *config)
+{
+  if (config == NULL)
+    return;
+  g_free (config->listen);
+  g_free (config->state_dir);
+  g_strfreev (config->allowed_origins);
+  g_strfreev (config->tiers);
+  g_free (config);
+}
+
+/* Copies every key of @from into @into: a drop-in overrides key by key, it does not
+ * replace whole groups. */
+static void
+merge_keyfile (GKeyFile *into, GKeyFile *from)
+{
+  g_auto (GStrv) groups = g_key_file_get_groups (from, NULL);
+  for (char **g = groups; *g; g++)
+    {
+      g_auto (GStrv) keys = g_key_file_get_keys (from, *g, NULL, NULL);
+      for (char **k = keys; k && *k; k++)
+        {
+          g_autofree char *v = g_key_file_get_value (from, *g, *k, NULL);
+          if (v != NULL)
+            g_key_file_set_value (into, *g, *k, v);
+        }
+    }
+}
+
+static int
+cmp_str (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char *const *)a, *(char *const *)b);
+}
+
+static gboolean
+load_dropins (GKeyFile *kf, const char *main_path, GError **error)
+{
+  g_autofree char *dir = g_path_get_dirname (main_path);
+  g_autofree char *dropin_dir = g_build_filename (dir, "signald.conf.d", NULL);
+  g_autoptr (GDir) d = g_dir_open (dropin_dir, 0, NULL);
+  if (d == NULL)
+    return TRUE;
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+  while ((name = g_dir_read_name (d)) != NULL)
+    if (g_str_has_suffix (name, ".conf"))
+      g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, cmp_str);
+  for (guint i = 0; i < names->len; i++)
+    {
+      g_autofree char *p = g_build_filename (dropin_dir, names->pdata[i], NULL);
+      g_autoptr (GKeyFile) drop = g_key_file_new ();
+      g_autoptr (GError) local = NULL;
+      if (!g_key_file_load_from_file (drop, p, G_KEY_FILE_NONE, &local))
+        {
+          g_set_error (error, local->domain, local->code, "%s: %s", p, local->message);
+          return FALSE;
+        }
+      merge_keyfile (kf, drop);
+    }
+  return TRUE;
+}
+
+static gboolean
+get_int (GKeyFile *kf, const char *group, const char *key, gint64 min, gint64 max,
+         gint64 *out, GError **error)
+{
+  if (!g_key_file_has_key (kf, group, key, NULL))
+    return TRUE;
+  g_autoptr (GError) local = NULL;
+  gint64 v = g_key_file_get_int64 (kf, group, key, &local);
+  if (local != NULL || v < min || v > max)
+    {
+      g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                   "[%s] %s must be an integer from %" G_GINT64_FORMAT
+                   " to %" G_GINT64_FORMAT,
+                   group, key, min, max);
+      return FALSE;
+    }
+  *out = v;
+  return TRUE;
+}
+
+SigConfig *
+sig_config_load (const char *path, gboolean required, GError **error)
+{
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  g_autoptr (SigConfig) c = g_new0 (SigConfig, 1);
+
+  if (path != NULL)
+    {
+      g_autoptr (GError) local = NULL;
+      if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, &local))
+        {
+          if (required || !g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+            {
+              g_set_error (error, local->domain, local->code, "%s: %s", path,
+                           local->message);
+              return NULL;
+            }
+        }
+      if (!load_dropins (kf, path, error))
+        return NULL;
+    }
+
+  c->listen = g_key_file_get_string (kf, "server", "listen", NULL);
+  if (c->listen == NULL)
+    c->listen = g_strdup ("127.0.0.1:8480");
+  c->state_dir = g_key_file_get_string (kf, "server", "state-dir", NULL);
+  if (c->state_dir == NULL)
+    c->state_dir = g_strdup ("/var/lib/lienthong");
+  c->allowed_origins
+      = g_key_file_get_string_list (kf, "server", "allowed-origins", NULL, NULL);
+  c->tiers = g_key_file_get_string_list (kf, "units", "tiers", NULL, NULL);
+
+  gint64 grace = 30, retry = 30, hb = 5, misses = 3, lobby = 900, agrace = 300, now = -1;
+  if (!get_int (kf, "server", "drain-grace", 0, 3600, &grace, error)
+      || !get_int (kf, "server", "retry-after", 0, 3600, &retry, error)
+      || !get_int (kf, "nodes", "heartbeat-interval", 1, 3600, &hb, error)
+      || !get_int (kf, "nodes", "heartbeat-misses", 1, 100, &misses, error)
+      || !get_int (kf, "meetings", "lobby-window", 0, 86400, &lobby, error)
+      || !get_int (kf, "meetings", "attendance-grace", 0, 86400, &agrace, error)
+      || !get_int (kf, "testing", "now", 0, G_MAXINT64, &now, error))
+    return NULL;
+  c->drain_grace = (int)grace;
+  c->retry_after = (int)retry;
+  c->heartbeat_interval = (int)hb;
+  c->heartbeat_misses = (int)misses;
+  c->lobby_window = lobby;
+  c->attendance_grace = agrace;
+  c->fake_now = now;
+
+  g_autofree char *host = NULL;
+  guint16 port;
+  if (!sig_config_parse_listen (c->listen, &host, &port))
+    {
+      g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                   "[server] listen must be ADDR:PORT, not '%s'", c->listen);
+      return NULL;
+    }
+  return g_steal_pointer (&c);
+}
+
+gboolean
+sig_config_parse_listen (const char *listen, char **host, guint16 *port)
+{
+  const char *colon = strrchr (listen, ':');
+  if (colon == NULL || colon == listen || colon[1] == '\0')
+    return FALSE;
+  char *end = NULL;
+  guint64 p = g_ascii_strtoull (colon + 1, &end, 10);
+  if (*end != '\0' || p > 65535)
+    return FALSE;
+  const char *h = listen;
+  gsize hlen = (gsize)(colon - listen);
+  if (h[0] == '[')
+    {
+      if (hlen < 3 || h[hlen - 1] != ']')
+        return FALSE;
+      h++;
+      hlen -= 2;
+    }
+  g_autofree char *hs = g_strndup (h, hlen);
+  if (!g_hostname_is_ip_address (hs))
+    return FALSE;
+  *host = g_steal_pointer (&hs);
+  *port = (guint16)p;
+  return TRUE;
+}

@@ -1,0 +1,51 @@
+/* sig-config.h: the configuration of lienthong-signald.
+ *
+ * One GKeyFile (by default /etc/lienthong/signald.conf) merged with the drop-ins of a
+ * `signald.conf.d/` folder beside it, in name order, later keys overriding earlier
+ * ones; then the command-line overrides. Every key has a default, so signald runs
+ * with no file at all. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  char *listen;            /* [server] listen = ADDR:PORT (127.0.0.1:8480) */
+  char *state_dir;         /* [server] state-dir (/var/lib/lienthong) */
+  int drain_grace;         /* [server] drain-grace seconds after SIGTERM (30) */
+  int retry_after;         /* [server] retry-after seconds sent while draining (30) */
+  char **allowed_origins;  /* [server] allowed-origins, for browsers' WebSockets */
+  int heartbeat_interval;  /* [nodes] heartbeat-interval seconds (5) */
+  int heartbeat_misses;    /* [nodes] heartbeat-misses before a node is down (3) */
+  gint64 lobby_window;     /* [meetings] lobby-window seconds (900) */
+  gint64 attendance_grace; /* [meetings] attendance-grace seconds (300) */
+  char **tiers;            /* [units] tiers, top first (NULL: the store's) */
+  gint64 fake_now;         /* [testing] now = UTC unix seconds pinned (-1: real clock) */
+} SigConfig;
+
+/**
+ * sig_config_load:
+ * @path: (transfer none) (nullable): the main file; %NULL for the defaults only.
+ *   A missing main file is an error only when @required.
+ * @error: G_KEY_FILE_ERROR or G_FILE_ERROR naming the file at fault
+ *
+ * Returns: (transfer full) (nullable): the configuration
+ */
+SigConfig *sig_config_load (const char *path, gboolean required, GError **error);
+
+/**
+ * sig_config_parse_listen:
+ * @listen: (transfer none): "ADDR:PORT", "[V6]:PORT"
+ * @host: (out) (transfer full)
+ * @port: (out)
+ *
+ * Returns: %TRUE when well formed
+ */
+gboolean sig_config_parse_listen (const char *listen, char **host, guint16 *port);
+
+void sig_config_free (SigConfig *config);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SigConfig, sig_config_free)
+
+G_END_DECLS

@@ -1,0 +1,137 @@
+/* sig-server-private.h: what the route files of signald share with sig-server.c. */
+#pragma once
+
+#include <libsoup/soup.h>
+#include <json-glib/json-glib.h>
+
+#include "rooms.h"
+#include "sig-auth.h"
+#include "sig-config.h"
+#include "sig-error.h"
+#include "sig-server.h"
+#include "sig-validate.h"
+
+G_BEGIN_DECLS
+
+/* 1 MiB: the largest request body, a national unit CSV (about 600 KiB) included. */
+#define SIG_MAX_BODY (1024 * 1024)
+
+typedef struct _SigRequest SigRequest;
+typedef struct _SigRoute SigRoute;
+typedef struct _SigWs SigWs;
+
+/* A handler answers through sig_reply_*(), or returns %FALSE with @error set (and
+ * optionally req->error_field / req->error_extra) for the one error writer. */
+typedef gboolean (*SigHandler) (SigServer *srv, SigRequest *req, GError **error);
+
+typedef enum
+{
+  SIG_ROUTE_JSON_BODY = 1 << 0,       /* the body is a JSON object checked by @params */
+  SIG_ROUTE_REFUSE_DRAINING = 1 << 1, /* 503 while draining (bookings, joins) */
+  SIG_ROUTE_CSV_BODY = 1 << 2,        /* the body is text/csv */
+} SigRouteFlags;
+
+struct _SigRoute
+{
+  const char *method;
+  const char *pattern; /* "/api/v1/meetings/{id}.ics": {name} with an optional suffix */
+  guint roles;         /* SigRole bits that may call it */
+  SigRouteFlags flags;
+  const SigParam *params; /* for SIG_ROUTE_JSON_BODY */
+  SigHandler handler;
+};
+
+struct _SigRequest
+{
+  SoupServerMessage *msg;
+  const SigRoute *route;
+  GHashTable *path_params; /* name -> value */
+  GHashTable *query;       /* (nullable) */
+  SigPrincipal *principal; /* (nullable) for public routes */
+  JsonObject *body;        /* (nullable) validated JSON body */
+  const guint8 *raw;       /* the raw body */
+  gsize raw_len;
+  char *error_field;     /* (nullable) set by a handler failing on a field */
+  JsonNode *error_extra; /* (nullable) an object merged into the error body */
+};
+
+struct _SigServer
+{
+  SigConfig *config;
+  RoomsStore *store;
+  SoupServer *soup;
+  char *address;
+  char *state_dir;
+  SigAuthLimiter *limiter;
+  gboolean draining;
+  guint drain_source;
+  GCallback drain_done;
+  gpointer drain_data;
+  GHashTable *requests;    /* "route\tmethod\tstatus" -> guint64* */
+  GHashTable *transitions; /* "open"/"live"/"ended" -> guint64* */
+  guint lifecycle_source;
+  GKeyFile *sequences; /* meeting id -> iCalendar SEQUENCE */
+  char *sequences_path;
+  SigWs *ws;
+  gint64 started_us;
+};
+
+/* Returns: the current time (UTC unix seconds), pinned in tests by [testing] now. */
+gint64 sig_server_now (SigServer *srv);
+
+/* Answers with a JSON document. @node: (transfer full) */
+void sig_reply_json (SigRequest *req, guint status, JsonNode *node);
+/* Answers with text of @content_type. @text: (transfer full) */
+void sig_reply_text (SigRequest *req, guint status, const char *content_type, char *text);
+/* Writes the one error body for @error to @msg. @extra: (transfer full) */
+void sig_reply_error (SoupServerMessage *msg, const GError *error, const char *field,
+                      JsonNode *extra);
+
+/* Returns: (transfer none) (nullable): a path parameter. */
+const char *sig_request_param (SigRequest *req, const char *name);
+/* Returns: (transfer none) (nullable): a query parameter. */
+const char *sig_request_query (SigRequest *req, const char *name);
+/* Parses a positive id path parameter; SIG_ERROR_NOT_FOUND otherwise. */
+gboolean sig_request_id (SigRequest *req, const char *name, gint64 *out, GError **error);
+
+/* The route table, in match order (first match wins). */
+const SigRoute *sig_routes_get (guint *n);
+
+/* Returns: %TRUE when @p may read meeting @m (admin, it: all; secretary: meetings
+ * touching their subtree; site: meetings inviting it). */
+gboolean sig_meeting_may_read (SigServer *srv, const SigPrincipal *p,
+                               const RoomsMeeting *m);
+
+/* Meeting lifecycle (sig-routes-meetings.c). */
+void sig_lifecycle_run (SigServer *srv);
+/* Bumps and returns the iCalendar SEQUENCE of a meeting. */
+gint64 sig_sequence_bump (SigServer *srv, gint64 meeting_id);
+gint64 sig_sequence_get (SigServer *srv, gint64 meeting_id);
+
+/* Route handlers, by file. */
+gboolean sig_route_units_list (SigServer *, SigRequest *, GError **);
+gboolean sig_route_units_get (SigServer *, SigRequest *, GError **);
+gboolean sig_route_units_search (SigServer *, SigRequest *, GError **);
+gboolean sig_route_units_import (SigServer *, SigRequest *, GError **);
+gboolean sig_route_units_calendar (SigServer *, SigRequest *, GError **);
+gboolean sig_route_meetings_list (SigServer *, SigRequest *, GError **);
+gboolean sig_route_meetings_book (SigServer *, SigRequest *, GError **);
+gboolean sig_route_meetings_get (SigServer *, SigRequest *, GError **);
+gboolean sig_route_meetings_patch (SigServer *, SigRequest *, GError **);
+gboolean sig_route_meetings_delete (SigServer *, SigRequest *, GError **);
+gboolean sig_route_meetings_ics (SigServer *, SigRequest *, GError **);
+gboolean sig_route_meetings_attendance (SigServer *, SigRequest *, GError **);
+gboolean sig_route_tokens_create (SigServer *, SigRequest *, GError **);
+gboolean sig_route_tokens_list (SigServer *, SigRequest *, GError **);
+gboolean sig_route_tokens_delete (SigServer *, SigRequest *, GError **);
+gboolean sig_route_nodes_list (SigServer *, SigRequest *, GError **);
+gboolean sig_route_healthz (SigServer *, SigRequest *, GError **);
+gboolean sig_route_metrics (SigServer *, SigRequest *, GError **);
+gboolean sig_route_openapi (SigServer *, SigRequest *, GError **);
+
+/* Parameter tables shared by the route table and the tests' view of it. */
+extern const SigParam sig_params_book[];
+extern const SigParam sig_params_patch[];
+extern const SigParam sig_params_token[];
+
+G_END_DECLS

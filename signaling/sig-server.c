@@ -1,0 +1,467 @@
+/* sig-server.c: SigServer: startup, the request dispatcher, replies, draining. */
+#include "sig-server-private.h"
+
+#include "sig-ws.h"
+
+#include <gio/gio.h>
+#include <string.h>
+
+gint64
+sig_server_now (SigServer *srv)
+{
+  if (srv->config->fake_now >= 0)
+    return srv->config->fake_now;
+  return g_get_real_time () / G_USEC_PER_SEC;
+}
+
+void
+sig_reply_error (SoupServerMessage *msg, const GError *error, const char *field,
+                 JsonNode *extra)
+{
+  char *body = sig_error_to_json (error, field, extra);
+  soup_server_message_set_status (msg, sig_error_http_status (error), NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE, body,
+                                    strlen (body));
+}
+
+void
+sig_reply_json (SigRequest *req, guint status, JsonNode *node)
+{
+  g_autoptr (JsonNode) owned = node;
+  char *body = json_to_string (owned, FALSE);
+  soup_server_message_set_status (req->msg, status, NULL);
+  soup_server_message_set_response (req->msg, "application/json", SOUP_MEMORY_TAKE, body,
+                                    strlen (body));
+}
+
+void
+sig_reply_text (SigRequest *req, guint status, const char *content_type, char *text)
+{
+  soup_server_message_set_status (req->msg, status, NULL);
+  soup_server_message_set_response (req->msg, content_type, SOUP_MEMORY_TAKE, text,
+                                    strlen (text));
+}
+
+const char *
+sig_request_param (SigRequest *req, const char *name)
+{
+  return g_hash_table_lookup (req->path_params, name);
+}
+
+const char *
+sig_request_query (SigRequest *req, const char *name)
+{
+  return req->query ? g_hash_table_lookup (req->query, name) : NULL;
+}
+
+gboolean
+sig_request_id (SigRequest *req, const char *name, gint64 *out, GError **error)
+{
+  const char *s = sig_request_param (req, name);
+  guint64 v = 0;
+  if (s == NULL || !g_ascii_string_to_unsigned (s, 10, 1, G_MAXINT64, &v, NULL))
+    {
+      g_set_error (error, SIG_ERROR, SIG_ERROR_NOT_FOUND, "no such %s '%s'", name,
+                   s ? s : "");
+      return FALSE;
+    }
+  *out = (gint64)v;
+  return TRUE;
+}
+
+static const char *
+segment_end (const char *s)
+{
+  const char *e = strchr (s, '/');
+  return e ? e : s + strlen (s);
+}
+
+/* Why by hand: libsoup routes by path prefix only; the API has parameters in the middle
+ * of paths and suffixes after them ("{id}.ics"). Matching walks both strings segment by
+ * segment and fills @params; a "{name}SUFFIX" segment needs a non-empty value. */
+static gboolean
+route_match (const char *pattern, const char *path, GHashTable *params)
+{
+  const char *p = pattern, *s = path;
+  while (*p && *s)
+    {
+      if (*p != '/' || *s != '/')
+        return FALSE;
+      p++, s++;
+      const char *pe = segment_end (p);
+      const char *se = segment_end (s);
+      if (*p == '{')
+        {
+          const char *close = memchr (p, '}', (gsize)(pe - p));
+          if (close == NULL)
+            return FALSE;
+          gsize suffix_len = (gsize)(pe - close - 1);
+          gsize seg_len = (gsize)(se - s);
+          if (seg_len <= suffix_len
+              || memcmp (se - suffix_len, close + 1, suffix_len) != 0)
+            return FALSE;
+          if (params != NULL)
+            g_hash_table_insert (params, g_strndup (p + 1, (gsize)(close - p - 1)),
+                                 g_uri_unescape_segment (s, se - suffix_len, NULL));
+        }
+      else if (pe - p != se - s || memcmp (p, s, (gsize)(pe - p)) != 0)
+        return FALSE;
+      p = pe, s = se;
+    }
+  return *p == '\0' && *s == '\0';
+}
+
+static void
+count_request (SigServer *srv, const char *route, const char *method, guint status)
+{
+  char *key = g_strdup_printf ("%s\t%s\t%u", route, method, status);
+  guint64 *n = g_hash_table_lookup (srv->requests, key);
+  if (n == NULL)
+    {
+      n = g_new0 (guint64, 1);
+      g_hash_table_insert (srv->requests, key, n);
+    }
+  else
+    g_free (key);
+  (*n)++;
+}
+
+static const SigRoute *
+find_route (const char *method, const char *path, GHashTable *params,
+            gboolean *path_known)
+{
+  guint n;
+  const SigRoute *routes = sig_routes_get (&n);
+  *path_known = FALSE;
+  for (guint i = 0; i < n; i++)
+    {
+      if (!route_match (routes[i].pattern, path, NULL))
+        continue;
+      *path_known = TRUE;
+      if (strcmp (routes[i].method, method) == 0
+          || (strcmp (method, "HEAD") == 0 && strcmp (routes[i].method, "GET") == 0))
+        {
+          route_match (routes[i].pattern, path, params);
+          return &routes[i];
+        }
+    }
+  return NULL;
+}
+
+/* Everything a route needs before its handler runs: authentication and its rate
+ * limit, the role check, draining, the body checks. Returns %FALSE with @error (and
+ * maybe @field) when the request is refused. */
+static gboolean
+prepare_request (SigServer *srv, SigRequest *req, char **field, GError **error)
+{
+  const SigRoute *r = req->route;
+  SoupMessageHeaders *h = soup_server_message_get_request_headers (req->msg);
+
+  if (!(r->roles & SIG_ROLE_PUBLIC))
+    {
+      const char *addr = soup_server_message_get_remote_host (req->msg);
+      gint64 mono = g_get_monotonic_time ();
+      if (sig_auth_limiter_blocked (srv->limiter, addr, mono))
+        {
+          g_set_error_literal (error, SIG_ERROR, SIG_ERROR_TOO_MANY,
+                               "too many failed authentications; try again later");
+          return FALSE;
+        }
+      const char *auth = soup_message_headers_get_one (h, "Authorization");
+      req->principal = sig_authenticate (srv->store, auth, sig_server_now (srv), error);
+      if (req->principal == NULL)
+        {
+          /* a request without credentials is not an attempt at guessing them */
+          if (auth != NULL)
+            sig_auth_limiter_fail (srv->limiter, addr, mono);
+          return FALSE;
+        }
+      if (!(r->roles & req->principal->role))
+        {
+          g_set_error (error, SIG_ERROR, SIG_ERROR_FORBIDDEN, "role %s may not %s %s",
+                       sig_role_to_string (req->principal->role), r->method, r->pattern);
+          return FALSE;
+        }
+    }
+
+  if ((r->flags & SIG_ROUTE_REFUSE_DRAINING) && srv->draining)
+    {
+      g_autofree char *retry = g_strdup_printf ("%d", srv->config->retry_after);
+      soup_message_headers_replace (soup_server_message_get_response_headers (req->msg),
+                                    "Retry-After", retry);
+      g_set_error_literal (error, SIG_ERROR, SIG_ERROR_UNAVAILABLE,
+                           "the server is shutting down; retry on its successor");
+      return FALSE;
+    }
+
+  SoupMessageBody *body = soup_server_message_get_request_body (req->msg);
+  req->raw = (const guint8 *)body->data;
+  req->raw_len = body->data ? (gsize)body->length : 0;
+  if (req->raw_len > SIG_MAX_BODY)
+    {
+      g_set_error (error, SIG_ERROR, SIG_ERROR_TOO_LARGE, "the body is over %d bytes",
+                   SIG_MAX_BODY);
+      return FALSE;
+    }
+  if (r->flags & SIG_ROUTE_JSON_BODY)
+    {
+      const char *ct = soup_message_headers_get_content_type (h, NULL);
+      if (ct != NULL && g_ascii_strcasecmp (ct, "application/json") != 0)
+        {
+          g_set_error (error, SIG_ERROR, SIG_ERROR_UNSUPPORTED,
+                       "this route takes application/json, not %s", ct);
+          return FALSE;
+        }
+      g_autoptr (JsonNode) root = sig_json_parse_object (req->raw, req->raw_len, error);
+      if (root == NULL)
+        return FALSE;
+      if (!sig_validate_object (json_node_get_object (root), r->params, field, error))
+        return FALSE;
+      req->body = json_object_ref (json_node_get_object (root));
+    }
+  return TRUE;
+}
+
+static void
+log_request (SigServer *srv, SoupServerMessage *msg, const char *route, guint status)
+{
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_DEBUG, "LT_ROUTE", route, "MESSAGE",
+                    "%s %s -> %u", soup_server_message_get_method (msg),
+                    g_uri_get_path (soup_server_message_get_uri (msg)), status);
+}
+
+static void
+server_cb (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query,
+           gpointer user_data)
+{
+  SigServer *srv = user_data;
+  const char *method = soup_server_message_get_method (msg);
+  g_autoptr (GHashTable) params
+      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *field = NULL;
+  gboolean known;
+
+  const SigRoute *route = find_route (method, path, params, &known);
+  if (route == NULL)
+    {
+      g_set_error (&error, SIG_ERROR, known ? SIG_ERROR_METHOD : SIG_ERROR_NOT_FOUND,
+                   known ? "%s is not served on %s" : "no route for %s %s", method, path);
+      sig_reply_error (msg, error, NULL, NULL);
+      count_request (srv, "unmatched", method, soup_server_message_get_status (msg));
+      return;
+    }
+
+  SigRequest req = { .msg = msg, .route = route, .path_params = params, .query = query };
+  if (!prepare_request (srv, &req, &field, &error) || !route->handler (srv, &req, &error))
+    {
+      if (error == NULL)
+        g_set_error_literal (&error, SIG_ERROR, SIG_ERROR_INTERNAL, "handler failed");
+      sig_reply_error (msg, error, field ? field : req.error_field,
+                       g_steal_pointer (&req.error_extra));
+    }
+  guint status = soup_server_message_get_status (msg);
+  count_request (srv, route->pattern, route->method, status);
+  log_request (srv, msg, route->pattern, status);
+
+  g_clear_pointer (&req.principal, sig_principal_free);
+  g_clear_pointer (&req.body, json_object_unref);
+  g_clear_pointer (&req.error_field, g_free);
+  g_clear_pointer (&req.error_extra, json_node_unref);
+}
+
+/* Refuses an oversized body from its Content-Length, before libsoup reads it. */
+static void
+early_cb (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query,
+          gpointer user_data)
+{
+  SoupMessageHeaders *h = soup_server_message_get_request_headers (msg);
+  goffset len = soup_message_headers_get_content_length (h);
+  if (soup_message_headers_get_encoding (h) == SOUP_ENCODING_CONTENT_LENGTH
+      && len > SIG_MAX_BODY)
+    {
+      g_autoptr (GError) e = g_error_new (SIG_ERROR, SIG_ERROR_TOO_LARGE,
+                                          "the body is over %d bytes", SIG_MAX_BODY);
+      sig_reply_error (msg, e, NULL, NULL);
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                    "Connection", "close");
+    }
+}
+
+/* Why at startup: a fresh install has no way to create the first token over the API
+ * (tokens are made by admins), so the daemon mints one admin token, once, and leaves
+ * it where only root (or the service user) can read it. */
+static gboolean
+bootstrap_admin_token (SigServer *srv, GError **error)
+{
+  g_autoptr (GPtrArray) tokens = rooms_store_list_tokens (srv->store);
+  if (tokens != NULL && tokens->len > 0)
+    return TRUE;
+  g_autofree char *id = NULL;
+  g_autofree char *secret = sig_token_generate (&id);
+  g_autofree char *hash = sig_token_hash (secret);
+  if (!rooms_store_add_token (srv->store, id, hash, "admin", NULL, -1, error))
+    return FALSE;
+  g_autofree char *path = g_build_filename (srv->state_dir, "admin.token", NULL);
+  g_autofree char *text = g_strconcat (secret, "\n", NULL);
+  if (!g_file_set_contents_full (path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600,
+                                 error))
+    return FALSE;
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "MESSAGE",
+                    "created the first admin token %s; its secret is in %s", id, path);
+  return TRUE;
+}
+
+static gboolean
+listen_on (SigServer *srv, GError **error)
+{
+  g_autofree char *host = NULL;
+  guint16 port = 0;
+  if (!sig_config_parse_listen (srv->config->listen, &host, &port))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "bad listen address '%s'", srv->config->listen);
+      return FALSE;
+    }
+  g_autoptr (GSocketAddress) sa = g_inet_socket_address_new_from_string (host, port);
+  if (sa == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "bad listen address '%s'", srv->config->listen);
+      return FALSE;
+    }
+  if (!soup_server_listen (srv->soup, sa, 0, error))
+    return FALSE;
+
+  GSList *listeners = soup_server_get_listeners (srv->soup);
+  g_return_val_if_fail (listeners != NULL, FALSE);
+  g_autoptr (GSocketAddress) bound
+      = g_socket_get_local_address (G_SOCKET (listeners->data), error);
+  g_slist_free (listeners);
+  if (bound == NULL)
+    return FALSE;
+  GInetSocketAddress *isa = G_INET_SOCKET_ADDRESS (bound);
+  g_autofree char *ip
+      = g_inet_address_to_string (g_inet_socket_address_get_address (isa));
+  guint bport = g_inet_socket_address_get_port (isa);
+  srv->address = strchr (ip, ':') ? g_strdup_printf ("[%s]:%u", ip, bport)
+                                  : g_strdup_printf ("%s:%u", ip, bport);
+
+  g_autofree char *addr_path = g_build_filename (srv->state_dir, "signald.addr", NULL);
+  g_autofree char *line = g_strconcat (srv->address, "\n", NULL);
+  if (!g_file_set_contents (addr_path, line, -1, error))
+    return FALSE;
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "LT_ADDRESS", srv->address,
+                    "MESSAGE", "listening on http://%s/ (address written to %s)",
+                    srv->address, addr_path);
+  return TRUE;
+}
+
+SigServer *
+sig_server_new (const SigConfig *config, GError **error)
+{
+  g_autoptr (SigServer) srv = g_new0 (SigServer, 1);
+  srv->config = g_new0 (SigConfig, 1);
+  *srv->config = *config;
+  srv->config->listen = g_strdup (config->listen);
+  srv->config->state_dir = g_strdup (config->state_dir);
+  srv->config->allowed_origins = g_strdupv (config->allowed_origins);
+  srv->config->tiers = g_strdupv (config->tiers);
+  srv->state_dir = g_strdup (config->state_dir);
+  srv->started_us = g_get_monotonic_time ();
+  srv->limiter = sig_auth_limiter_new (10, 60 * G_USEC_PER_SEC);
+  srv->requests = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  srv->transitions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+
+  if (g_mkdir_with_parents (srv->state_dir, 0750) != 0)
+    {
+      int e = errno;
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e), "%s: %s",
+                   srv->state_dir, g_strerror (e));
+      return NULL;
+    }
+  g_autofree char *db = g_build_filename (srv->state_dir, "lienthong.db", NULL);
+  srv->store = rooms_store_open (db, (const char *const *)srv->config->tiers, error);
+  if (srv->store == NULL)
+    return NULL;
+  rooms_store_set_lobby_window (srv->store, srv->config->lobby_window);
+  if (srv->config->fake_now >= 0)
+    rooms_store_set_now (srv->store, srv->config->fake_now);
+
+  srv->sequences = g_key_file_new ();
+  srv->sequences_path = g_build_filename (srv->state_dir, "ics-sequence.ini", NULL);
+  g_key_file_load_from_file (srv->sequences, srv->sequences_path, G_KEY_FILE_NONE, NULL);
+
+  if (!bootstrap_admin_token (srv, error))
+    return NULL;
+
+  srv->soup = soup_server_new ("server-header", "lienthong-signald", NULL);
+  soup_server_add_early_handler (srv->soup, NULL, early_cb, srv, NULL);
+  soup_server_add_handler (srv->soup, NULL, server_cb, srv, NULL);
+  srv->ws = sig_ws_new (srv);
+  if (!listen_on (srv, error))
+    return NULL;
+  sig_lifecycle_run (srv);
+  return g_steal_pointer (&srv);
+}
+
+const char *
+sig_server_get_address (SigServer *server)
+{
+  return server->address;
+}
+
+static gboolean
+drain_done_cb (gpointer user_data)
+{
+  SigServer *srv = user_data;
+  srv->drain_source = 0;
+  if (srv->drain_done != NULL)
+    ((void (*) (gpointer))srv->drain_done) (srv->drain_data);
+  return G_SOURCE_REMOVE;
+}
+
+void
+sig_server_drain (SigServer *server, GCallback done, gpointer user_data)
+{
+  if (server->draining)
+    return;
+  server->draining = TRUE;
+  server->drain_done = done;
+  server->drain_data = user_data;
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "MESSAGE",
+                    "draining: refusing new bookings and joins, exiting in %d s",
+                    server->config->drain_grace);
+  server->drain_source = g_timeout_add_seconds_full (G_PRIORITY_DEFAULT,
+                                                     (guint)server->config->drain_grace,
+                                                     drain_done_cb, server, NULL);
+}
+
+gboolean
+sig_server_is_draining (SigServer *server)
+{
+  return server->draining;
+}
+
+void
+sig_server_free (SigServer *server)
+{
+  if (server == NULL)
+    return;
+  g_clear_handle_id (&server->drain_source, g_source_remove);
+  g_clear_handle_id (&server->lifecycle_source, g_source_remove);
+  g_clear_pointer (&server->ws, sig_ws_free);
+  if (server->soup != NULL)
+    soup_server_disconnect (server->soup);
+  g_clear_object (&server->soup);
+  g_clear_pointer (&server->store, rooms_store_free);
+  g_clear_pointer (&server->limiter, sig_auth_limiter_free);
+  g_clear_pointer (&server->requests, g_hash_table_unref);
+  g_clear_pointer (&server->transitions, g_hash_table_unref);
+  g_clear_pointer (&server->sequences, g_key_file_unref);
+  g_free (server->sequences_path);
+  g_free (server->address);
+  g_free (server->state_dir);
+  sig_config_free (server->config);
+  g_free (server);
+}

@@ -1,0 +1,34 @@
+/* sig-ws.h: the two WebSocket endpoints of signald: /api/v1/ws for sites and
+ * dashboards, /api/v1/nodes/ws for media nodes (signaling/PROTOCOL.md). */
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+#include "sig-server.h"
+
+G_BEGIN_DECLS
+
+typedef struct _SigWs SigWs;
+
+/* Returns: (transfer full): the WebSocket side of @server, its handlers installed. */
+SigWs *sig_ws_new (SigServer *server);
+void sig_ws_free (SigWs *ws);
+
+/**
+ * sig_ws_publish:
+ * @meeting_id: the meeting the event is about
+ * @event: (transfer none): the event object (its "type" set)
+ *
+ * Sends @event to every socket subscribed to @meeting_id.
+ */
+void sig_ws_publish (SigWs *ws, gint64 meeting_id, JsonNode *event);
+
+/* Returns: the number of nodes currently up, and of sites joined. */
+guint sig_ws_count_nodes_up (SigWs *ws);
+guint sig_ws_count_sites_connected (SigWs *ws);
+
+/* Returns: %TRUE when node @node_id is connected with fresh heartbeats. */
+gboolean sig_ws_node_is_up (SigWs *ws, const char *node_id);
+
+G_END_DECLS

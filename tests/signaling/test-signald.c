@@ -1,0 +1,651 @@
+/* Suite signaling-signald: black-box tests of the real lienthong-signald binary
+ * (path in argv[1]) started on an ephemeral loopback port with a temporary state
+ * folder. They prove: CSV import and diacritic-free search over HTTP; booking with a
+ * cascade plan, the 409 body naming every clash, Idempotency-Key; .ics invitations
+ * whose SEQUENCE and METHOD follow changes and cancellation; attendance in JSON and
+ * CSV; the whole role x route matrix; that every class of bad input is refused with
+ * its status and field and leaves the database byte-for-byte unchanged; token expiry
+ * and the failed-authentication limit; persistence across a restart; a start missed
+ * while the daemon was down firing exactly once; SIGTERM draining (503 + Retry-After
+ * for bookings, reads still served, clean exit after the grace); and that the
+ * OpenAPI document lists every route of the route table. */
+#include "lt-test.h"
+#include "sig-server-private.h"
+#include "sig-test-daemon.h"
+
+static const char tiny_csv[] = "code,name,tier,parent_code\n"
+                               "VN,Việt Nam,central,\n"
+                               "08,Tỉnh Tuyên Quang,province,VN\n"
+                               "070,Thành phố Tuyên Quang,district,08\n"
+                               "076,Huyện Sơn Dương,district,08\n"
+                               "02215,Phường Phan Thiết,commune,070\n"
+                               "02536,Thị trấn Sơn Dương,commune,076\n"
+                               "02539,Xã Trung Yên,commune,076\n"
+                               "10,Tỉnh Lào Cai,province,VN\n"
+                               "080,Thành phố Lào Cai,district,10\n"
+                               "02600,Phường Duyên Hải,commune,080\n";
+
+#define DAY1 "2026-12-01T"
+#define TZ "+07:00"
+
+static void
+import_tiny (SdDaemon *d)
+{
+  guint st;
+  g_autofree char *r = sd_http_full (d, "POST", "/api/v1/units/import", d->admin,
+                                     "text/csv", tiny_csv, -1, NULL, &st, NULL);
+  ck_assert_msg (st == 200, "import: %u %s", st, r);
+}
+
+static char *
+book (SdDaemon *d, const char *token, const char *title, const char *chair,
+      const char *from, const char *to, const char *participants, const char *key,
+      guint *status)
+{
+  g_autofree char *body = g_strdup_printf (
+      "{\"title\":\"%s\",\"chair\":\"%s\",\"starts_at\":\"%s\",\"ends_at\":\"%s\","
+      "\"participants\":%s}",
+      title, chair, from, to, participants);
+  g_autofree char *hdr = key ? g_strconcat ("Idempotency-Key: ", key, NULL) : NULL;
+  const char *headers[] = { hdr, NULL };
+  return sd_http_full (d, "POST", "/api/v1/meetings", token, NULL, body, -1,
+                       key ? headers : NULL, status, NULL);
+}
+
+/* Creates a token through the API and returns its secret. */
+static char *
+make_token (SdDaemon *d, const char *role, const char *scope, const char *expires)
+{
+  g_autofree char *sc
+      = scope ? g_strdup_printf (",\"scope\":\"%s\"", scope) : g_strdup ("");
+  g_autofree char *ex
+      = expires ? g_strdup_printf (",\"expires_at\":\"%s\"", expires) : g_strdup ("");
+  g_autofree char *body = g_strdup_printf ("{\"role\":\"%s\"%s%s}", role, sc, ex);
+  guint st;
+  g_autofree char *r = sd_http (d, "POST", "/api/v1/tokens", d->admin, body, &st);
+  ck_assert_msg (st == 201, "token %s: %u %s", body, st, r);
+  g_autoptr (JsonNode) n = sd_json (r);
+  return g_strdup (json_object_get_string_member (json_node_get_object (n), "token"));
+}
+
+static gint64
+site_of (SdDaemon *d, const char *unit)
+{
+  guint st;
+  g_autofree char *path = g_strconcat ("/api/v1/units/", unit, NULL);
+  g_autofree char *r = sd_http (d, "GET", path, d->admin, NULL, &st);
+  ck_assert_uint_eq (st, 200);
+  g_autoptr (JsonNode) n = sd_json (r);
+  JsonArray *sites = json_object_get_array_member (json_node_get_object (n), "sites");
+  ck_assert_uint_ge (json_array_get_length (sites), 1);
+  return json_object_get_int_member (json_array_get_object_element (sites, 0), "id");
+}
+
+START_TEST (test_import_search)
+{
+  SdDaemon *d = sd_start (NULL);
+  guint st;
+  g_autofree char *r = sd_http_full (d, "POST", "/api/v1/units/import", d->admin,
+                                     "text/csv", tiny_csv, -1, NULL, &st, NULL);
+  ck_assert_uint_eq (st, 200);
+  g_autoptr (JsonNode) n = sd_json (r);
+  JsonObject *o = json_node_get_object (n);
+  ck_assert_int_eq (json_object_get_int_member (o, "imported"), 10);
+  JsonObject *bt = json_object_get_object_member (o, "by_tier");
+  ck_assert_int_eq (json_object_get_int_member (bt, "province"), 2);
+  ck_assert_int_eq (json_object_get_int_member (bt, "commune"), 4);
+
+  g_autofree char *s
+      = sd_http (d, "GET", "/api/v1/units/search?q=son%20duong", d->admin, NULL, &st);
+  ck_assert_uint_eq (st, 200);
+  g_autoptr (JsonNode) sn = sd_json (s);
+  JsonArray *units = json_object_get_array_member (json_node_get_object (sn), "units");
+  ck_assert_uint_ge (json_array_get_length (units), 2);
+  ck_assert_str_eq (
+      json_object_get_string_member (json_array_get_object_element (units, 0), "code"),
+      "076");
+
+  g_autofree char *c = sd_http (d, "GET", "/api/v1/units?parent=08", d->admin, NULL, &st);
+  ck_assert_uint_eq (st, 200);
+  ck_assert_ptr_nonnull (strstr (c, "\"070\""));
+  ck_assert_ptr_null (strstr (c, "\"080\""));
+  g_autofree char *u = sd_http (d, "GET", "/api/v1/units/0999", d->admin, NULL, &st);
+  ck_assert_uint_eq (st, 404);
+  sd_free (d);
+}
+END_TEST
+
+START_TEST (test_import_tuyen_quang)
+{
+  LT_REQUIRE_SHARED_FILE (path, "vn-units-2024-tuyen-quang.csv");
+  g_autofree char *csv = NULL;
+  gsize len;
+  ck_assert (g_file_get_contents (path, &csv, &len, NULL));
+  SdDaemon *d = sd_start (NULL);
+  guint st;
+  g_autofree char *r = sd_http_full (d, "POST", "/api/v1/units/import", d->admin,
+                                     "text/csv", csv, (gssize)len, NULL, &st, NULL);
+  ck_assert_uint_eq (st, 200);
+  ck_assert_ptr_nonnull (strstr (
+      r, "\"by_tier\":{\"central\":1,\"province\":1,\"district\":7,\"commune\":138}"));
+  g_autofree char *b
+      = book (d, d->admin, "Giao ban", "08", DAY1 "08:00:00" TZ, DAY1 "10:00:00" TZ,
+              "[{\"unit\":\"08\",\"down_to\":\"commune\"}]", NULL, &st);
+  ck_assert_uint_eq (st, 201);
+  ck_assert_ptr_nonnull (strstr (b, "\"site_count\":146"));
+  sd_free (d);
+}
+END_TEST
+
+START_TEST (test_book_conflict_idempotency)
+{
+  SdDaemon *d = sd_start (NULL);
+  import_tiny (d);
+  guint st;
+  g_autofree char *a
+      = book (d, d->admin, "Họp tỉnh", "08", DAY1 "08:00:00" TZ, DAY1 "10:00:00" TZ,
+              "[{\"unit\":\"08\",\"down_to\":\"commune\"}]", "k-1", &st);
+  ck_assert_msg (st == 201, "%s", a);
+  g_autoptr (JsonNode) an = sd_json (a);
+  JsonObject *ao = json_node_get_object (an);
+  gint64 id = json_object_get_int_member (ao, "id");
+  ck_assert_int_eq (json_object_get_int_member (ao, "site_count"), 6);
+  ck_assert (json_object_has_member (ao, "cascade_plan"));
+
+  /* the same key again: the same meeting, nothing new booked */
+  g_autofree char *a2
+      = book (d, d->admin, "Họp tỉnh", "08", DAY1 "08:00:00" TZ, DAY1 "10:00:00" TZ,
+              "[{\"unit\":\"08\",\"down_to\":\"commune\"}]", "k-1", &st);
+  ck_assert_uint_eq (st, 201);
+  g_autoptr (JsonNode) a2n = sd_json (a2);
+  ck_assert_int_eq (json_object_get_int_member (json_node_get_object (a2n), "id"), id);
+  ck_assert (json_object_get_boolean_member (json_node_get_object (a2n), "replayed"));
+
+  /* overlapping at 076's two sites (the district and its communes) */
+  g_autofree char *c
+      = book (d, d->admin, "Họp huyện", "076", DAY1 "09:00:00" TZ, DAY1 "11:00:00" TZ,
+              "[{\"unit\":\"076\",\"down_to\":\"commune\"}]", NULL, &st);
+  ck_assert_uint_eq (st, 409);
+  g_autoptr (JsonNode) cn = sd_json (c);
+  JsonObject *err = json_object_get_object_member (json_node_get_object (cn), "error");
+  ck_assert_str_eq (json_object_get_string_member (err, "code"), "conflict");
+  JsonArray *cl = json_object_get_array_member (err, "conflicts");
+  ck_assert_uint_eq (json_array_get_length (cl), 3); /* 076, 02536, 02539 */
+  for (guint i = 0; i < 3; i++)
+    {
+      JsonObject *ci = json_array_get_object_element (cl, i);
+      ck_assert_int_eq (json_object_get_int_member (ci, "meeting_id"), id);
+      ck_assert_str_eq (json_object_get_string_member (ci, "meeting_title"), "Họp tỉnh");
+    }
+
+  /* a later slot is free; Lào Cai at the same time too */
+  g_autofree char *f
+      = book (d, d->admin, "Họp Lào Cai", "10", DAY1 "08:00:00" TZ, DAY1 "10:00:00" TZ,
+              "[{\"unit\":\"10\",\"down_to\":\"commune\"}]", NULL, &st);
+  ck_assert_uint_eq (st, 201);
+  g_autofree char *l = sd_http (d, "GET",
+                                "/api/v1/meetings?from=2026-12-01T00:00:00%2B07:00&to="
+                                "2026-12-02T00:00:00%2B07:00",
+                                d->admin, NULL, &st);
+  ck_assert_uint_eq (st, 200);
+  ck_assert_ptr_nonnull (strstr (l, "Họp tỉnh"));
+  ck_assert_ptr_nonnull (strstr (l, "Họp Lào Cai"));
+  ck_assert_ptr_null (strstr (l, "Họp huyện"));
+  sd_free (d);
+}
+END_TEST
+
+START_TEST (test_ics_and_attendance)
+{
+  SdDaemon *d = sd_start (NULL);
+  import_tiny (d);
+  guint st;
+  g_autofree char *a
+      = book (d, d->admin, "Họp", "08", DAY1 "08:00:00" TZ, DAY1 "10:00:00" TZ,
+              "[{\"unit\":\"08\",\"down_to\":\"commune\"}]", NULL, &st);
+  ck_assert_uint_eq (st, 201);
+  g_autoptr (SoupMessageHeaders) h = NULL;
+  g_autofree char *ics = sd_http_full (d, "GET", "/api/v1/meetings/1.ics", d->admin, NULL,
+                                       NULL, 0, NULL, &st, &h);
+  ck_assert_uint_eq (st, 200);
+  ck_assert_str_eq (soup_message_headers_get_content_type (h, NULL), "text/calendar");
+  ck_assert_ptr_nonnull (strstr (ics, "METHOD:REQUEST"));
+  ck_assert_ptr_nonnull (strstr (ics, "UID:meeting-1@lienthong"));
+  ck_assert_ptr_nonnull (strstr (ics, "SEQUENCE:0"));
+  ck_assert_ptr_nonnull (strstr (ics, "DTSTART:20261201T010000Z"));
+
+  g_autofree char *p
+      = sd_http (d, "PATCH", "/api/v1/meetings/1", d->admin,
+                 "{\"title\":\"Họp (dời)\",\"starts_at\":\"" DAY1 "13:00:00" TZ
+                 "\",\"ends_at\":\"" DAY1 "15:00:00" TZ "\"}",
+                 &st);
+  ck_assert_msg (st == 200, "%s", p);
+  g_autofree char *ics2
+      = sd_http (d, "GET", "/api/v1/meetings/1.ics", d->admin, NULL, &st);
+  ck_assert_ptr_nonnull (strstr (ics2, "SEQUENCE:1"));
+  ck_assert_ptr_nonnull (strstr (ics2, "DTSTART:20261201T060000Z"));
+
+  g_autofree char *att
+      = sd_http (d, "GET", "/api/v1/meetings/1/attendance", d->admin, NULL, &st);
+  ck_assert_uint_eq (st, 200);
+  g_autoptr (JsonNode) an = sd_json (att);
+  JsonObject *counts
+      = json_object_get_object_member (json_node_get_object (an), "counts");
+  ck_assert_int_eq (json_object_get_int_member (counts, "absent"), 6);
+  ck_assert_int_eq (json_object_get_int_member (counts, "present"), 0);
+  const char *accept[] = { "Accept: text/csv", NULL };
+  g_autofree char *csv = sd_http_full (d, "GET", "/api/v1/meetings/1/attendance",
+                                       d->admin, NULL, NULL, 0, accept, &st, NULL);
+  ck_assert_uint_eq (st, 200);
+  ck_assert (g_str_has_prefix (csv, "site_id,site_name,unit_code,unit_name,status"));
+  ck_assert_ptr_nonnull (strstr (csv, "Thị trấn Sơn Dương"));
+
+  g_autofree char *feed
+      = sd_http (d, "GET", "/api/v1/units/076/calendar.ics", d->admin, NULL, &st);
+  ck_assert_uint_eq (st, 200);
+  ck_assert_ptr_nonnull (strstr (feed, "METHOD:PUBLISH"));
+  ck_assert_ptr_nonnull (strstr (feed, "UID:meeting-1@lienthong"));
+
+  g_autofree char *del = sd_http (d, "DELETE", "/api/v1/meetings/1", d->admin, NULL, &st);
+  ck_assert_uint_eq (st, 200);
+  g_autofree char *ics3
+      = sd_http (d, "GET", "/api/v1/meetings/1.ics", d->admin, NULL, &st);
+  ck_assert_ptr_nonnull (strstr (ics3, "METHOD:CANCEL"));
+  ck_assert_ptr_nonnull (strstr (ics3, "STATUS:CANCELLED"));
+  ck_assert_ptr_nonnull (strstr (ics3, "SEQUENCE:2"));
+  g_autofree char *del2
+      = sd_http (d, "DELETE", "/api/v1/meetings/1", d->admin, NULL, &st);
+  ck_assert_uint_eq (st, 409);
+  sd_free (d);
+}
+END_TEST
+
+/* Roles: admin, secretary of 08, secretary of 10, site (02536's hall), it, node. */
+enum
+{
+  R_ADMIN,
+  R_SEC08,
+  R_SEC10,
+  R_SITE,
+  R_IT,
+  R_NODE,
+  R_NONE,
+  N_ROLES
+};
+
+START_TEST (test_role_matrix)
+{
+  SdDaemon *d = sd_start (NULL);
+  import_tiny (d);
+  g_autofree char *site_scope
+      = g_strdup_printf ("%" G_GINT64_FORMAT, site_of (d, "02536"));
+  char *tokens[N_ROLES] = {
+    g_strdup (d->admin),
+    make_token (d, "secretary", "08", NULL),
+    make_token (d, "secretary", "10", NULL),
+    make_token (d, "site", site_scope, NULL),
+    make_token (d, "it", NULL, NULL),
+    make_token (d, "node", "node-08", NULL),
+    NULL,
+  };
+  guint st;
+  /* meeting 1 in 08 (invites 02536's site); each write row below re-creates state it
+   * needs, in order */
+  g_autofree char *m
+      = book (d, d->admin, "M08", "08", DAY1 "08:00:00" TZ, DAY1 "09:00:00" TZ,
+              "[{\"unit\":\"08\",\"down_to\":\"commune\"}]", NULL, &st);
+  ck_assert_uint_eq (st, 201);
+
+  static const struct
+  {
+    const char *method;
+    const char *path;
+    const char *body; /* "BOOK": a booking on a distinct day per request */
+    guint expect[N_ROLES];
+  } rows[] = {
+    /*                                                     admin sec08 sec10 site  it  node none */
+    { "GET", "/healthz", NULL, { 200, 200, 200, 200, 200, 200, 200 } },
+    { "GET", "/metrics", NULL, { 200, 200, 200, 200, 200, 200, 200 } },
+    { "GET", "/api/v1/openapi.json", NULL, { 200, 200, 200, 200, 200, 200, 200 } },
+    { "GET", "/api/v1/units", NULL, { 200, 200, 200, 200, 200, 403, 401 } },
+    { "GET", "/api/v1/units/076", NULL, { 200, 200, 200, 200, 200, 403, 401 } },
+    { "GET", "/api/v1/units/search?q=lao", NULL, { 200, 200, 200, 200, 200, 403, 401 } },
+    { "GET",
+      "/api/v1/units/08/calendar.ics",
+      NULL,
+      { 200, 200, 200, 200, 200, 403, 401 } },
+    { "POST", "/api/v1/units/import", "", { 400, 403, 403, 403, 403, 403, 401 } },
+    { "GET", "/api/v1/meetings", NULL, { 200, 200, 200, 200, 200, 403, 401 } },
+    { "GET", "/api/v1/meetings/1", NULL, { 200, 200, 404, 200, 200, 403, 401 } },
+    { "GET", "/api/v1/meetings/1.ics", NULL, { 200, 200, 404, 200, 200, 403, 401 } },
+    { "GET",
+      "/api/v1/meetings/1/attendance",
+      NULL,
+      { 200, 200, 404, 403, 200, 403, 401 } },
+    { "POST", "/api/v1/meetings", "BOOK", { 201, 201, 403, 403, 403, 403, 401 } },
+    { "PATCH",
+      "/api/v1/meetings/1",
+      "{\"title\":\"M08b\"}",
+      { 200, 200, 404, 403, 403, 403, 401 } },
+    { "GET", "/api/v1/tokens", NULL, { 200, 403, 403, 403, 403, 403, 401 } },
+    { "POST",
+      "/api/v1/tokens",
+      "{\"role\":\"it\"}",
+      { 201, 403, 403, 403, 403, 403, 401 } },
+    { "DELETE", "/api/v1/tokens/tok_none", NULL, { 404, 403, 403, 403, 403, 403, 401 } },
+    { "GET", "/api/v1/nodes", NULL, { 200, 403, 403, 403, 200, 403, 401 } },
+    { "DELETE", "/api/v1/meetings/1", NULL, { 200, 409, 404, 403, 403, 403, 401 } },
+  };
+  int day = 1;
+  for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
+    for (int r = 0; r < N_ROLES; r++)
+      {
+        g_autofree char *body = NULL;
+        if (rows[i].body != NULL)
+          {
+            day++;
+            /* distinct days keep the booking rows from clashing with each other */
+            body = g_str_equal (rows[i].body, "BOOK")
+                       ? g_strdup_printf ("{\"title\":\"B\",\"chair\":\"08\","
+                                          "\"starts_at\":\"2026-12-%02dT08:00:00+07:00\","
+                                          "\"ends_at\":\"2026-12-%02dT09:00:00+07:00\","
+                                          "\"participants\":[{\"unit\":\"070\"}]}",
+                                          day % 27 + 2, day % 27 + 2)
+                       : g_strdup (rows[i].body);
+          }
+        g_autofree char *resp
+            = sd_http_full (d, rows[i].method, rows[i].path, tokens[r],
+                            strstr (rows[i].path, "import") ? "text/csv" : NULL, body, -1,
+                            NULL, &st, NULL);
+        ck_assert_msg (st == rows[i].expect[r], "%s %s as role %d: %u, wanted %u: %s",
+                       rows[i].method, rows[i].path, r, st, rows[i].expect[r], resp);
+      }
+  for (int r = 0; r < N_ROLES; r++)
+    g_free (tokens[r]);
+  sd_free (d);
+}
+END_TEST
+
+START_TEST (test_bad_input_changes_nothing)
+{
+  SdDaemon *d = sd_start (NULL);
+  import_tiny (d);
+  guint st;
+  g_autofree char *m = book (d, d->admin, "M", "08", DAY1 "08:00:00" TZ,
+                             DAY1 "09:00:00" TZ, "[{\"unit\":\"08\"}]", NULL, &st);
+  ck_assert_uint_eq (st, 201);
+  g_autofree char *before = sd_dump_db (d);
+
+  g_autofree char *deep = g_strnfill (33, '[');
+  g_autofree char *deep_body = g_strconcat ("{\"title\":", deep, NULL);
+  g_autofree char *big = g_strnfill (SIG_MAX_BODY + 10, ' ');
+  static const char ok_tail[]
+      = "\"chair\":\"08\",\"starts_at\":\"2026-12-02T08:00:00+07:00\","
+        "\"ends_at\":\"2026-12-02T09:00:00+07:00\",";
+  struct
+  {
+    const char *method, *path, *ctype, *body;
+    guint status;
+    const char *field; /* NULL: no field expected */
+  } cases[] = {
+    { "POST", "/api/v1/meetings", NULL, "{\"title\":", 400, NULL },
+    { "POST", "/api/v1/meetings", NULL, "[1,2]", 400, NULL },
+    { "POST", "/api/v1/meetings", NULL, "", 400, NULL },
+    { "POST", "/api/v1/meetings", NULL, deep_body, 400, NULL },
+    { "POST", "/api/v1/meetings", NULL, big, 413, NULL },
+    { "POST", "/api/v1/meetings", "text/plain", "{}", 415, NULL },
+    { "POST", "/api/v1/meetings", NULL,
+      g_strconcat ("{\"title\":\"x\",", ok_tail,
+                   "\"participants\":[{\"unit\":\"08\"}],\"colour\":1}", NULL),
+      400, "colour" },
+    { "POST", "/api/v1/meetings", NULL,
+      g_strconcat ("{\"title\":\"x\",", ok_tail,
+                   "\"participants\":[{\"unit\":\"08\",\"depth\":2}]}", NULL),
+      400, "participants[0].depth" },
+    { "POST", "/api/v1/meetings", NULL,
+      g_strconcat ("{\"title\":7,", ok_tail, "\"participants\":[{\"unit\":\"08\"}]}",
+                   NULL),
+      400, "title" },
+    { "POST", "/api/v1/meetings", NULL,
+      g_strconcat ("{\"title\":\"x\",", ok_tail, "\"participants\":[]}", NULL), 400,
+      "participants" },
+    { "POST", "/api/v1/meetings", NULL,
+      "{\"title\":\"x\",\"chair\":\"08\",\"starts_at\":\"tomorrow\",\"ends_at\":\"2026-"
+      "12-02T09:00:00+07:00\",\"participants\":[{\"unit\":\"08\"}]}",
+      400, "starts_at" },
+    { "POST", "/api/v1/meetings", NULL,
+      "{\"title\":\"x\",\"chair\":\"08\",\"starts_at\":\"2026-12-02T09:00:00+07:00\","
+      "\"ends_at\":\"2026-12-02T08:00:00+07:00\",\"participants\":[{\"unit\":\"08\"}]}",
+      400, "ends_at" },
+    { "POST", "/api/v1/meetings", NULL,
+      g_strdup ("{\"title\":\"x\",\"chair\":\"08\",\"starts_at\":\"2026-12-01T08:30:00+"
+                "07:00\",\"ends_at\":\"2026-12-01T09:30:00+07:00\",\"participants\":[{"
+                "\"unit\":\"08\"}]}"),
+      409, NULL },
+    { "POST", "/api/v1/meetings", NULL,
+      g_strconcat ("{\"title\":\"x\",", ok_tail,
+                   "\"participants\":[{\"unit\":\"0999\"}]}", NULL),
+      404, NULL },
+    { "POST", "/api/v1/meetings", NULL,
+      g_strconcat ("{\"title\":\"x\",", ok_tail,
+                   "\"participants\":[{\"unit\":\"08\",\"down_to\":\"hamlet\"}]}", NULL),
+      400, NULL },
+    { "POST", "/api/v1/units/import", "text/csv",
+      "code,name,tier,parent_code\nVN,Việt Nam,central,\n08,Tỉnh X,province,99\n", 400,
+      NULL },
+    { "POST", "/api/v1/units/import", "text/csv", "bad header\n", 400, NULL },
+    { "PATCH", "/api/v1/meetings/1", NULL, "{\"title\":\"\"}", 400, "title" },
+    { "PATCH", "/api/v1/meetings/1", NULL, "{\"id\":5}", 400, "id" },
+    { "PATCH", "/api/v1/meetings/99", NULL, "{\"title\":\"y\"}", 404, NULL },
+    { "POST", "/api/v1/tokens", NULL, "{\"role\":\"king\"}", 400, "role" },
+    { "POST", "/api/v1/tokens", NULL, "{\"role\":\"secretary\",\"scope\":\"0999\"}", 400,
+      "scope" },
+    { "POST", "/api/v1/tokens", NULL,
+      "{\"role\":\"it\",\"expires_at\":\"2001-01-01T00:00:00Z\"}", 400, "expires_at" },
+    { "GET", "/api/v1/units/search?q=", NULL, NULL, 400, "q" },
+    { "GET", "/api/v1/meetings?from=yesterday", NULL, NULL, 400, "from" },
+    { "PUT", "/api/v1/meetings", NULL, "{}", 405, NULL },
+    { "GET", "/api/v1/nowhere", NULL, NULL, 404, NULL },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *r
+          = sd_http_full (d, cases[i].method, cases[i].path, d->admin, cases[i].ctype,
+                          cases[i].body, -1, NULL, &st, NULL);
+      ck_assert_msg (st == cases[i].status, "case %zu %s %s: %u, wanted %u: %s", i,
+                     cases[i].method, cases[i].path, st, cases[i].status, r);
+      if (st == 413 && *r == '\0')
+        continue; /* refused before the body was read; libsoup may drop the body */
+      g_autoptr (JsonNode) n = sd_json (r);
+      JsonObject *err = json_object_get_object_member (json_node_get_object (n), "error");
+      ck_assert_msg (err != NULL && json_object_has_member (err, "code")
+                         && json_object_has_member (err, "message"),
+                     "case %zu: %s", i, r);
+      if (cases[i].field)
+        ck_assert_msg (
+            g_strcmp0 (json_object_get_string_member_with_default (err, "field", ""),
+                       cases[i].field)
+                == 0,
+            "case %zu field: %s", i, r);
+    }
+  g_autofree char *after = sd_dump_db (d);
+  ck_assert_str_eq (before, after);
+  for (gsize i = 6; i <= 14; i++)
+    if (i != 10 && i != 11)
+      g_free ((char *)cases[i].body);
+  sd_free (d);
+}
+END_TEST
+
+START_TEST (test_auth_expiry_and_limit)
+{
+  SdDaemon *d = sd_start ("[testing]\nnow=1790000000\n");
+  import_tiny (d);
+  g_autofree char *t = make_token (d, "it", NULL, "2026-09-22T00:00:00Z"); /* > now */
+  guint st;
+  g_autofree char *r1 = sd_http (d, "GET", "/api/v1/units", t, NULL, &st);
+  ck_assert_uint_eq (st, 200);
+  /* an hour past its expiry the same token is refused */
+  sd_restart (d, "[testing]\nnow=1790100000\n");
+  g_autofree char *r2 = sd_http (d, "GET", "/api/v1/units", t, NULL, &st);
+  ck_assert_uint_eq (st, 401);
+  /* 10 failures a minute from one address (1 so far), then even the admin is told 429 */
+  for (int i = 0; i < 9; i++)
+    {
+      g_autofree char *r = sd_http (d, "GET", "/api/v1/units", "wrong", NULL, &st);
+      ck_assert_uint_eq (st, 401);
+    }
+  g_autofree char *r3 = sd_http (d, "GET", "/api/v1/units", d->admin, NULL, &st);
+  ck_assert_uint_eq (st, 429);
+  g_autofree char *r4 = sd_http (d, "GET", "/healthz", NULL, NULL, &st);
+  ck_assert_uint_eq (st, 200);
+  sd_free (d);
+}
+END_TEST
+
+START_TEST (test_restart_persists)
+{
+  SdDaemon *d = sd_start (NULL);
+  import_tiny (d);
+  g_autofree char *admin = g_strdup (d->admin);
+  guint st;
+  g_autofree char *m
+      = book (d, d->admin, "Bền", "076", DAY1 "08:00:00" TZ, DAY1 "09:00:00" TZ,
+              "[{\"unit\":\"076\",\"down_to\":\"commune\"}]", NULL, &st);
+  ck_assert_uint_eq (st, 201);
+  sd_restart (d, NULL);
+  ck_assert_str_eq (admin, d->admin); /* no second admin token */
+  g_autofree char *g = sd_http (d, "GET", "/api/v1/meetings/1", d->admin, NULL, &st);
+  ck_assert_uint_eq (st, 200);
+  ck_assert_ptr_nonnull (strstr (g, "\"title\":\"Bền\""));
+  ck_assert_ptr_nonnull (strstr (g, "\"site_count\":3"));
+  g_autofree char *s
+      = sd_http (d, "GET", "/api/v1/units/search?q=trung%20yen", d->admin, NULL, &st);
+  ck_assert_ptr_nonnull (strstr (s, "02539"));
+  sd_free (d);
+}
+END_TEST
+
+static guint64
+metric (SdDaemon *d, const char *line_prefix)
+{
+  guint st;
+  g_autofree char *m = sd_http (d, "GET", "/metrics", NULL, NULL, &st);
+  ck_assert_uint_eq (st, 200);
+  const char *p = strstr (m, line_prefix);
+  ck_assert_msg (p != NULL, "no %s in\n%s", line_prefix, m);
+  return g_ascii_strtoull (p + strlen (line_prefix), NULL, 10);
+}
+
+START_TEST (test_missed_start_fires_once)
+{
+  /* 2026-12-01T00:00:00Z; the meeting is at 01:00Z-03:00Z that day */
+  SdDaemon *d = sd_start ("[testing]\nnow=1796083200\n[meetings]\nlobby-window=900\n");
+  import_tiny (d);
+  guint st;
+  g_autofree char *m = book (d, d->admin, "Lỡ", "08", DAY1 "08:00:00" TZ,
+                             DAY1 "10:00:00" TZ, "[{\"unit\":\"08\"}]", NULL, &st);
+  ck_assert_uint_eq (st, 201);
+  ck_assert_uint_eq (metric (d, "lienthong_lifecycle_transitions_total{to=\"live\"} "),
+                     0);
+
+  /* down over the start; up again at 01:30Z */
+  sd_restart (d, "[testing]\nnow=1796089800\n");
+  ck_assert_uint_eq (metric (d, "lienthong_lifecycle_transitions_total{to=\"open\"} "),
+                     1);
+  ck_assert_uint_eq (metric (d, "lienthong_lifecycle_transitions_total{to=\"live\"} "),
+                     1);
+  g_autofree char *g = sd_http (d, "GET", "/api/v1/meetings/1", d->admin, NULL, &st);
+  ck_assert_ptr_nonnull (strstr (g, "\"state\":\"live\""));
+
+  /* and not again on the next start */
+  sd_restart (d, "[testing]\nnow=1796089900\n");
+  ck_assert_uint_eq (metric (d, "lienthong_lifecycle_transitions_total{to=\"live\"} "),
+                     0);
+  ck_assert_uint_eq (metric (d, "lienthong_lifecycle_transitions_total{to=\"open\"} "),
+                     0);
+  g_autofree char *g2 = sd_http (d, "GET", "/api/v1/meetings/1", d->admin, NULL, &st);
+  ck_assert_ptr_nonnull (strstr (g2, "\"state\":\"live\""));
+  sd_free (d);
+}
+END_TEST
+
+START_TEST (test_sigterm_drains)
+{
+  SdDaemon *d = sd_start ("drain-grace=2\nretry-after=7\n");
+  import_tiny (d);
+  gsize mark = sd_log_len (d);
+  g_subprocess_send_signal (d->proc, SIGTERM);
+  ck_assert (sd_wait_log (d, "draining", mark));
+  guint st;
+  g_autoptr (SoupMessageHeaders) h = NULL;
+  g_autofree char *b = NULL;
+  {
+    g_autofree char *body = g_strdup ("{\"title\":\"late\",\"chair\":\"08\",\"starts_"
+                                      "at\":\"2026-12-01T08:00:00+07:00\","
+                                      "\"ends_at\":\"2026-12-01T09:00:00+07:00\","
+                                      "\"participants\":[{\"unit\":\"08\"}]}");
+    b = sd_http_full (d, "POST", "/api/v1/meetings", d->admin, NULL, body, -1, NULL, &st,
+                      &h);
+  }
+  ck_assert_uint_eq (st, 503);
+  ck_assert_str_eq (soup_message_headers_get_one (h, "Retry-After"), "7");
+  g_autofree char *s
+      = sd_http (d, "GET", "/api/v1/units/search?q=lao", d->admin, NULL, &st);
+  ck_assert_uint_eq (st, 200);
+  g_autofree char *hz = sd_http (d, "GET", "/healthz", NULL, NULL, &st);
+  ck_assert_ptr_nonnull (strstr (hz, "draining"));
+  sd_reap (d, 0); /* exits by itself after the grace */
+  sd_free (d);
+}
+END_TEST
+
+START_TEST (test_openapi_lists_every_route)
+{
+  SdDaemon *d = sd_start (NULL);
+  guint st;
+  g_autofree char *doc = sd_http (d, "GET", "/api/v1/openapi.json", NULL, NULL, &st);
+  ck_assert_uint_eq (st, 200);
+  g_autoptr (JsonNode) n = sd_json (doc);
+  JsonObject *paths = json_object_get_object_member (json_node_get_object (n), "paths");
+  guint nr;
+  const SigRoute *routes = sig_routes_get (&nr);
+  ck_assert_uint_gt (nr, 10);
+  for (guint i = 0; i < nr; i++)
+    {
+      JsonObject *p = json_object_get_object_member (paths, routes[i].pattern);
+      ck_assert_msg (p != NULL, "%s missing from openapi.json", routes[i].pattern);
+      g_autofree char *m = g_ascii_strdown (routes[i].method, -1);
+      ck_assert_msg (json_object_has_member (p, m), "%s %s missing from openapi.json",
+                     routes[i].method, routes[i].pattern);
+    }
+  sd_free (d);
+}
+END_TEST
+
+int
+main (int argc, char **argv)
+{
+  if (argc < 2)
+    {
+      g_printerr ("usage: %s PATH-TO-lienthong-signald\n", argv[0]);
+      return 2;
+    }
+  sd_binary_path = argv[1];
+  Suite *s = suite_create ("signaling-signald");
+  TCase *tc = tcase_create ("blackbox");
+  tcase_set_timeout (tc, 60);
+  tcase_add_test (tc, test_import_search);
+  tcase_add_test (tc, test_import_tuyen_quang);
+  tcase_add_test (tc, test_book_conflict_idempotency);
+  tcase_add_test (tc, test_ics_and_attendance);
+  tcase_add_test (tc, test_role_matrix);
+  tcase_add_test (tc, test_bad_input_changes_nothing);
+  tcase_add_test (tc, test_auth_expiry_and_limit);
+  tcase_add_test (tc, test_restart_persists);
+  tcase_add_test (tc, test_missed_start_fires_once);
+  tcase_add_test (tc, test_sigterm_drains);
+  tcase_add_test (tc, test_openapi_lists_every_route);
+  suite_add_tcase (s, tc);
+  return lt_test_run (s);
+}
