@@ -1,0 +1,312 @@
+/* Suite mcu-ice: proves that two McuIce agents on loopback connect with trickled
+ * candidates (each local candidate handed over as it appears, then
+ * end-of-candidates), select a host/host pair on 127.0.0.1 and carry datagrams both
+ * ways; that unusable candidate lines and credentials are refused with
+ * MCU_ERROR_INVALID; that an ICE restart changes the local credentials and
+ * reconnects; and that the consent rule runs at the ICE layer on its own: with a
+ * 600 ms timeout and nobody vouching for the peer, the agent reports
+ * disconnected, then failed with consent expired. */
+#include "mcu.h"
+#include "lt-test.h"
+#include "mcutx-util.h"
+
+typedef struct Side Side;
+struct Side
+{
+  McuIce *ice;
+  Side *other;
+  gboolean remote_set;
+  GPtrArray *pending; /* candidates produced before the peer had credentials */
+  GPtrArray *all_local;
+  gboolean gathered;
+  guint received;
+  gboolean refresh_on_receive;
+  GArray *states;
+  guint8 last[64];
+};
+
+static GMainContext *ctx;
+static Side sides[2];
+
+static void
+hand_over (Side *from, const char *cand)
+{
+  g_autoptr (GError) error = NULL;
+  ck_assert_msg (mcu_ice_add_remote_candidate (from->other->ice, cand, &error), "%s",
+                 error ? error->message : "");
+}
+
+static void
+on_candidate (McuIce *ice, const char *cand, gpointer data)
+{
+  Side *s = data;
+  ck_assert (g_str_has_prefix (cand, "candidate:"));
+  g_ptr_array_add (s->all_local, g_strdup (cand));
+  if (s->other->remote_set)
+    hand_over (s, cand);
+  else
+    g_ptr_array_add (s->pending, g_strdup (cand));
+}
+
+static void
+on_gathered (McuIce *ice, gpointer data)
+{
+  ((Side *)data)->gathered = TRUE;
+}
+
+static void
+on_state (McuIce *ice, McuIceState st, gpointer data)
+{
+  g_array_append_val (((Side *)data)->states, st);
+}
+
+static void
+on_receive (McuIce *ice, guint8 *buf, gsize len, gpointer data)
+{
+  Side *s = data;
+  s->received++;
+  memcpy (s->last, buf, MIN (len, sizeof s->last));
+  if (s->refresh_on_receive)
+    mcu_ice_consent_refresh (ice);
+}
+
+static const McuIceCallbacks cbs = { on_candidate, on_gathered, on_state, on_receive };
+
+static void
+make (guint consent_ms)
+{
+  static const char *const lo[] = { "127.0.0.1", NULL };
+  for (int i = 0; i < 2; i++)
+    {
+      McuIceConfig cfg = { 0 };
+      cfg.controlling = i == 0;
+      cfg.local_addresses = lo;
+      cfg.consent_timeout_ms = consent_ms;
+      g_autoptr (GError) error = NULL;
+      sides[i].ice = mcu_ice_new (ctx, &cfg, &cbs, &sides[i], &error);
+      ck_assert_msg (sides[i].ice != NULL, "%s", error ? error->message : "");
+    }
+}
+
+static void
+setup (void)
+{
+  ctx = g_main_context_new ();
+  memset (sides, 0, sizeof sides);
+  for (int i = 0; i < 2; i++)
+    {
+      sides[i].other = &sides[1 - i];
+      sides[i].pending = g_ptr_array_new_with_free_func (g_free);
+      sides[i].all_local = g_ptr_array_new_with_free_func (g_free);
+      sides[i].states = g_array_new (FALSE, FALSE, sizeof (McuIceState));
+      sides[i].refresh_on_receive = TRUE;
+    }
+}
+
+static void
+teardown (void)
+{
+  for (int i = 0; i < 2; i++)
+    {
+      g_clear_pointer (&sides[i].ice, mcu_ice_free);
+      g_clear_pointer (&sides[i].pending, g_ptr_array_unref);
+      g_clear_pointer (&sides[i].all_local, g_ptr_array_unref);
+      g_clear_pointer (&sides[i].states, g_array_unref);
+    }
+  while (g_main_context_iteration (ctx, FALSE))
+    ;
+  g_main_context_unref (ctx);
+}
+
+static void
+exchange_credentials (void)
+{
+  for (int i = 0; i < 2; i++)
+    {
+      Side *s = &sides[i];
+      g_autoptr (GError) error = NULL;
+      ck_assert (
+          mcu_ice_set_remote_credentials (s->ice, mcu_ice_get_local_ufrag (s->other->ice),
+                                          mcu_ice_get_local_pwd (s->other->ice), &error));
+      s->remote_set = TRUE;
+      for (guint j = 0; j < s->other->pending->len; j++)
+        hand_over (s->other, g_ptr_array_index (s->other->pending, j));
+      g_ptr_array_set_size (s->other->pending, 0);
+    }
+}
+
+static gboolean
+both_connected (gpointer data)
+{
+  return mcu_ice_get_state (sides[0].ice) == MCU_ICE_STATE_CONNECTED
+         && mcu_ice_get_state (sides[1].ice) == MCU_ICE_STATE_CONNECTED;
+}
+
+static gboolean
+both_gathered (gpointer data)
+{
+  return sides[0].gathered && sides[1].gathered;
+}
+
+static gboolean
+received (gpointer data)
+{
+  Side *s = data;
+  return s->received > 0;
+}
+
+static void
+connect_trickle (void)
+{
+  /* credentials first, as in an offer/answer; candidates trickle as they come */
+  exchange_credentials ();
+  ck_assert (mcu_ice_gather (sides[0].ice, NULL));
+  ck_assert (mcu_ice_gather (sides[1].ice, NULL));
+  ck_assert (mcutx_wait (ctx, both_gathered, NULL, 10000));
+  mcu_ice_add_remote_candidate (sides[0].ice, "", NULL);
+  mcu_ice_add_remote_candidate (sides[1].ice, "a=end-of-candidates", NULL);
+  ck_assert_msg (mcutx_wait (ctx, both_connected, NULL, 20000),
+                 "ICE did not connect: %s/%s",
+                 mcu_ice_state_name (mcu_ice_get_state (sides[0].ice)),
+                 mcu_ice_state_name (mcu_ice_get_state (sides[1].ice)));
+}
+
+static void
+send_both_ways (guint8 tag)
+{
+  for (int i = 0; i < 2; i++)
+    {
+      Side *rx = &sides[1 - i];
+      rx->received = 0;
+      guint8 pkt[32] = { 0x80, 96, tag, (guint8)i };
+      ck_assert (mcu_ice_send (sides[i].ice, pkt, sizeof pkt));
+      ck_assert (mcutx_wait (ctx, received, rx, 5000));
+      ck_assert_int_eq (rx->last[2], tag);
+      ck_assert_int_eq (rx->last[3], i);
+    }
+}
+
+START_TEST (test_trickle_connect)
+{
+  make (0);
+  ck_assert_int_eq (mcu_ice_get_state (sides[0].ice), MCU_ICE_STATE_NEW);
+  guint8 early[4] = { 1, 2, 3, 4 };
+  ck_assert (!mcu_ice_send (sides[0].ice, early, sizeof early)); /* no pair yet */
+  connect_trickle ();
+  send_both_ways (7);
+  for (int i = 0; i < 2; i++)
+    {
+      McuIcePair p;
+      ck_assert (mcu_ice_get_selected_pair (sides[i].ice, &p));
+      ck_assert_str_eq (p.local_type, "host");
+      ck_assert (g_str_has_prefix (p.local_address, "127.0.0.1:"));
+      ck_assert (g_str_has_prefix (p.remote_address, "127.0.0.1:"));
+    }
+  McuIcePair p0, p1;
+  mcu_ice_get_selected_pair (sides[0].ice, &p0);
+  mcu_ice_get_selected_pair (sides[1].ice, &p1);
+  ck_assert_str_eq (p0.local_address, p1.remote_address);
+  ck_assert_int_eq (g_array_index (sides[0].states, McuIceState, 0),
+                    MCU_ICE_STATE_CHECKING);
+}
+END_TEST
+
+START_TEST (test_bad_input)
+{
+  make (0);
+  g_autoptr (GError) error = NULL;
+  ck_assert (!mcu_ice_add_remote_candidate (sides[0].ice, "candidate:garbage", &error));
+  ck_assert (g_error_matches (error, MCU_ERROR, MCU_ERROR_INVALID));
+  g_clear_error (&error);
+  ck_assert (!mcu_ice_add_remote_candidate (sides[0].ice, "hello", &error));
+  ck_assert (g_error_matches (error, MCU_ERROR, MCU_ERROR_INVALID));
+  g_clear_error (&error);
+  /* component 2 (no rtcp-mux) is not ours */
+  ck_assert (!mcu_ice_add_remote_candidate (
+      sides[0].ice, "candidate:1 2 UDP 2122252543 127.0.0.1 40000 typ host", &error));
+  g_clear_error (&error);
+  /* mDNS and TCP candidates are skipped, not errors */
+  ck_assert (mcu_ice_add_remote_candidate (
+      sides[0].ice, "candidate:1 1 udp 2122252543 0b6e7d0c-1d2a.local 40000 typ host",
+      NULL));
+  ck_assert (mcu_ice_add_remote_candidate (
+      sides[0].ice, "candidate:2 1 tcp 1518280447 127.0.0.1 9 typ host tcptype active",
+      NULL));
+  ck_assert (!mcu_ice_set_remote_credentials (sides[0].ice, "", "pwd", &error));
+  ck_assert (g_error_matches (error, MCU_ERROR, MCU_ERROR_INVALID));
+  g_clear_error (&error);
+  static const char *const bad[] = { "not-an-ip", NULL };
+  McuIceConfig cfg = { 0 };
+  cfg.local_addresses = bad;
+  ck_assert_ptr_null (mcu_ice_new (ctx, &cfg, &cbs, NULL, &error));
+  ck_assert (g_error_matches (error, MCU_ERROR, MCU_ERROR_INVALID));
+}
+END_TEST
+
+START_TEST (test_restart)
+{
+  make (0);
+  connect_trickle ();
+  send_both_ways (1);
+  g_autofree char *old_ufrag = g_strdup (mcu_ice_get_local_ufrag (sides[0].ice));
+  for (int i = 0; i < 2; i++)
+    {
+      ck_assert (mcu_ice_restart (sides[i].ice, NULL));
+      sides[i].remote_set = FALSE;
+    }
+  ck_assert_str_ne (old_ufrag, mcu_ice_get_local_ufrag (sides[0].ice));
+  ck_assert_int_eq (mcu_ice_get_state (sides[0].ice), MCU_ICE_STATE_CHECKING);
+  /* libnice keeps the local candidates across a restart and forgets the remote
+   * ones: signal the new credentials and the candidates again. */
+  exchange_credentials ();
+  for (int i = 0; i < 2; i++)
+    {
+      for (guint j = 0; j < sides[i].all_local->len; j++)
+        hand_over (&sides[i], g_ptr_array_index (sides[i].all_local, j));
+      mcu_ice_remote_gathering_done (sides[i].ice);
+    }
+  ck_assert_msg (mcutx_wait (ctx, both_connected, NULL, 20000), "no reconnect: %s/%s",
+                 mcu_ice_state_name (mcu_ice_get_state (sides[0].ice)),
+                 mcu_ice_state_name (mcu_ice_get_state (sides[1].ice)));
+  send_both_ways (2);
+}
+END_TEST
+
+static gboolean
+failed0 (gpointer data)
+{
+  return mcu_ice_get_state (sides[0].ice) == MCU_ICE_STATE_FAILED;
+}
+
+START_TEST (test_consent_at_ice_layer)
+{
+  make (600);
+  sides[0].refresh_on_receive = FALSE; /* nobody vouches for side 1 */
+  connect_trickle ();
+  ck_assert (mcutx_wait (ctx, failed0, NULL, 5000));
+  ck_assert (mcu_ice_get_consent_expired (sides[0].ice));
+  ck_assert_int_ge (mcu_ice_consent_age_ms (sides[0].ice), 600);
+  /* connected -> disconnected (a third of the timeout) -> failed */
+  GArray *st = sides[0].states;
+  ck_assert_int_eq (g_array_index (st, McuIceState, st->len - 1), MCU_ICE_STATE_FAILED);
+  ck_assert_int_eq (g_array_index (st, McuIceState, st->len - 2),
+                    MCU_ICE_STATE_DISCONNECTED);
+  guint8 pkt[4] = { 0 };
+  ck_assert (!mcu_ice_send (sides[0].ice, pkt, sizeof pkt)); /* no consent, no send */
+}
+END_TEST
+
+int
+main (void)
+{
+  Suite *s = suite_create ("mcu-ice");
+  TCase *tc = tcase_create ("loopback");
+  tcase_add_checked_fixture (tc, setup, teardown);
+  tcase_set_timeout (tc, 60);
+  tcase_add_test (tc, test_trickle_connect);
+  tcase_add_test (tc, test_bad_input);
+  tcase_add_test (tc, test_restart);
+  tcase_add_test (tc, test_consent_at_ice_layer);
+  suite_add_tcase (s, tc);
+  return lt_test_run (s);
+}
