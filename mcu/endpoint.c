@@ -30,6 +30,7 @@ struct _McuEndpoint
   gboolean have_remote;
   GError *error;
   McuEndpointCounters counters;
+  GPtrArray *local_candidates; /* NULL-terminated */
   McuEndpointPacketFunc packet_func;
   gpointer packet_data;
   GDestroyNotify packet_destroy;
@@ -126,7 +127,12 @@ on_dtls_ended (McuDtls *dtls, const GError *error, gpointer data)
 static void
 on_ice_candidate (McuIce *ice, const char *candidate, gpointer data)
 {
-  g_signal_emit (data, signals[SIGNAL_LOCAL_CANDIDATE], 0, candidate);
+  McuEndpoint *ep = data;
+  /* keep the array NULL-terminated for mcu_endpoint_get_local_candidates() */
+  g_ptr_array_index (ep->local_candidates, ep->local_candidates->len - 1)
+      = g_strdup (candidate);
+  g_ptr_array_add (ep->local_candidates, NULL);
+  g_signal_emit (ep, signals[SIGNAL_LOCAL_CANDIDATE], 0, candidate);
 }
 
 static void
@@ -237,6 +243,7 @@ mcu_endpoint_finalize (GObject *object)
     ep->packet_destroy (ep->packet_data);
   mcu_cert_unref (ep->cert);
   g_clear_error (&ep->error);
+  g_ptr_array_unref (ep->local_candidates);
   g_free (ep->profiles);
   g_free (ep->name);
   g_main_context_unref (ep->context);
@@ -271,6 +278,8 @@ mcu_endpoint_class_init (McuEndpointClass *klass)
 static void
 mcu_endpoint_init (McuEndpoint *ep)
 {
+  ep->local_candidates = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (ep->local_candidates, NULL);
 }
 
 McuEndpoint *
@@ -353,7 +362,8 @@ mcu_endpoint_set_remote (McuEndpoint *ep, const char *ufrag, const char *pwd,
   if (ep->have_remote)
     {
       g_set_error (error, MCU_ERROR, MCU_ERROR_INVALID,
-                   "remote parameters are already set (ICE restart is per McuIce)");
+                   "remote parameters are already set (an ICE restart uses "
+                   "mcu_endpoint_set_remote_ice())");
       return FALSE;
     }
   McuDtlsRole role;
@@ -412,6 +422,59 @@ mcu_endpoint_add_remote_candidate (McuEndpoint *ep, const char *candidate, GErro
 {
   g_return_val_if_fail (MCU_IS_ENDPOINT (ep), FALSE);
   return mcu_ice_add_remote_candidate (ep->ice, candidate, error);
+}
+
+const char *const *
+mcu_endpoint_get_local_candidates (McuEndpoint *ep)
+{
+  g_return_val_if_fail (MCU_IS_ENDPOINT (ep), NULL);
+  return (const char *const *)ep->local_candidates->pdata;
+}
+
+gboolean
+mcu_endpoint_restart_ice (McuEndpoint *ep, GError **error)
+{
+  g_return_val_if_fail (MCU_IS_ENDPOINT (ep), FALSE);
+  if (state_is_final (ep->state) || !ep->have_remote)
+    {
+      g_set_error (error, MCU_ERROR, MCU_ERROR_INVALID,
+                   "ICE restart needs a live endpoint with remote parameters (state %s)",
+                   mcu_endpoint_state_name (ep->state));
+      return FALSE;
+    }
+  if (!mcu_ice_restart (ep->ice, error))
+    return FALSE;
+  if (ep->state == MCU_ENDPOINT_STATE_CONNECTED)
+    ep_set_state (ep, MCU_ENDPOINT_STATE_DISCONNECTED);
+  return TRUE;
+}
+
+gboolean
+mcu_endpoint_set_remote_ice (McuEndpoint *ep, const char *ufrag, const char *pwd,
+                             const char *const *candidates, GError **error)
+{
+  g_return_val_if_fail (MCU_IS_ENDPOINT (ep), FALSE);
+  if (!ep->have_remote)
+    {
+      g_set_error (error, MCU_ERROR, MCU_ERROR_INVALID,
+                   "use mcu_endpoint_set_remote() for the first remote parameters");
+      return FALSE;
+    }
+  /* The peer restarted without us: restart our side too so both use fresh
+   * credentials (RFC 8445 section 9). */
+  if (mcu_ice_get_state (ep->ice) != MCU_ICE_STATE_CHECKING
+      && !mcu_endpoint_restart_ice (ep, error))
+    return FALSE;
+  if (!mcu_ice_set_remote_credentials (ep->ice, ufrag, pwd, error))
+    return FALSE;
+  for (guint i = 0; candidates && candidates[i]; i++)
+    {
+      g_autoptr (GError) local_error = NULL;
+      if (!mcu_ice_add_remote_candidate (ep->ice, candidates[i], &local_error))
+        GST_INFO ("endpoint %s: skipping remote candidate: %s", ep->name,
+                  local_error->message);
+    }
+  return TRUE;
 }
 
 void

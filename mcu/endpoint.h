@@ -127,6 +127,33 @@ gboolean mcu_endpoint_add_remote_candidate (McuEndpoint *ep, const char *candida
                                             GError **error);
 
 /**
+ * mcu_endpoint_get_local_candidates:
+ * Returns: (transfer none): NULL-terminated "candidate:..." lines gathered so far,
+ * for an SDP written without trickle (McuSdpLocal.candidates); valid until the
+ * next main-loop iteration of the endpoint's context.
+ */
+const char *const *mcu_endpoint_get_local_candidates (McuEndpoint *ep);
+
+/**
+ * mcu_endpoint_restart_ice:
+ * Restarts ICE on our side (RFC 8445 section 9): new local ufrag/pwd, which the
+ * caller signals with mcu_endpoint_get_local_candidates() (libnice keeps the local
+ * candidates). The DTLS association and SRTP keys survive. A CONNECTED endpoint
+ * reports DISCONNECTED until the checks succeed again.
+ * Returns: FALSE with MCU_ERROR_ICE, or MCU_ERROR_INVALID when the endpoint has
+ * ended or has no remote parameters yet.
+ */
+gboolean mcu_endpoint_restart_ice (McuEndpoint *ep, GError **error);
+
+/**
+ * mcu_endpoint_set_remote_ice:
+ * The peer's new ICE credentials and candidates after a restart (either side may
+ * have started it). Returns: FALSE with MCU_ERROR_INVALID for unusable values.
+ */
+gboolean mcu_endpoint_set_remote_ice (McuEndpoint *ep, const char *ufrag, const char *pwd,
+                                      const char *const *candidates, GError **error);
+
+/**
  * mcu_endpoint_set_packet_func:
  * @func: (nullable): called per decrypted packet
  * @user_data: for @func

@@ -5,7 +5,8 @@
  * unencrypted, oversized and foreign packets never reach the packet callback and
  * are counted (foreign ones are dropped by libnice, see mcu/ice.c); and the
  * consent rule: with a 2 s consent timeout, 1 s of silence keeps the session and
- * 3 s ends it. */
+ * 3 s ends it; that the parameters can come from a real sdp.h offer/answer; and
+ * that an ICE restart keeps the DTLS association and SRTP keys. */
 #include "mcu.h"
 #include "lt-test.h"
 #include "mcutx-util.h"
@@ -394,6 +395,101 @@ START_TEST (test_consent_rule)
 }
 END_TEST
 
+/* The whole offer/answer as the node will do it: side 0 offers with
+ * mcu_sdp_create_offer() (setup actpass, its candidates inline), side 1 answers
+ * with mcu_sdp_answer_offer() (setup active), side 0 accepts the answer; each side
+ * takes its remote parameters from the McuSdpSession. */
+START_TEST (test_connect_via_sdp)
+{
+  make_pair (NULL, 0, NULL, 0, 0);
+  ck_assert (mcu_endpoint_start (side[0].ep, NULL));
+  ck_assert (mcu_endpoint_start (side[1].ep, NULL));
+  ck_assert (mcutx_wait (ctx, mcutx_both_gathered, side, 10000));
+  McuSdpLocal l0 = { 0 }, l1 = { 0 };
+  l0.ice_ufrag = mcu_endpoint_get_local_ufrag (side[0].ep);
+  l0.ice_pwd = mcu_endpoint_get_local_pwd (side[0].ep);
+  l0.fingerprint = mcu_endpoint_get_local_fingerprint (side[0].ep);
+  l0.setup = mcu_endpoint_get_local_setup (side[0].ep);
+  ck_assert_str_eq (l0.setup, "actpass");
+  l0.audio_ssrc = 0x1111;
+  l0.video_ssrc = 0x2222;
+  l0.cname = "a";
+  l0.msid_stream = "a";
+  l0.candidates = mcu_endpoint_get_local_candidates (side[0].ep);
+  ck_assert_ptr_nonnull (l0.candidates[0]);
+  g_autofree char *offer = mcu_sdp_create_offer (&l0);
+
+  l1 = l0;
+  l1.ice_ufrag = mcu_endpoint_get_local_ufrag (side[1].ep);
+  l1.ice_pwd = mcu_endpoint_get_local_pwd (side[1].ep);
+  l1.fingerprint = mcu_endpoint_get_local_fingerprint (side[1].ep);
+  l1.setup = "active";
+  l1.audio_ssrc = 0x3333;
+  l1.video_ssrc = 0x4444;
+  l1.candidates = mcu_endpoint_get_local_candidates (side[1].ep);
+  g_autofree char *answer = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (McuSdpSession) at_b
+      = mcu_sdp_answer_offer (offer, strlen (offer), &l1, &answer, &error);
+  ck_assert_msg (at_b != NULL, "%s", error ? error->message : "");
+  ck_assert (mcu_endpoint_set_remote_sdp (side[1].ep, at_b, &error));
+  ck_assert_str_eq (mcu_endpoint_get_local_setup (side[1].ep), "active");
+  g_autoptr (McuSdpSession) at_a
+      = mcu_sdp_accept_answer (answer, strlen (answer), &error);
+  ck_assert_msg (at_a != NULL, "%s", error ? error->message : "");
+  ck_assert (mcu_endpoint_set_remote_sdp (side[0].ep, at_a, &error));
+  ck_assert_str_eq (mcu_endpoint_get_local_setup (side[0].ep), "passive");
+  mcu_endpoint_add_remote_candidate (side[0].ep, "", NULL);
+  mcu_endpoint_add_remote_candidate (side[1].ep, "", NULL);
+  ck_assert (mcutx_wait (ctx, mcutx_both_final, side, 20000));
+  assert_connected ();
+  exchange_media (300);
+}
+END_TEST
+
+static gboolean
+both_connected (gpointer data)
+{
+  return mcu_endpoint_get_state (side[0].ep) == MCU_ENDPOINT_STATE_CONNECTED
+         && mcu_endpoint_get_state (side[1].ep) == MCU_ENDPOINT_STATE_CONNECTED;
+}
+
+/* An ICE restart started by side 0 (new credentials signalled both ways) keeps
+ * the DTLS association and SRTP keys: media resumes, and the replay window still
+ * holds (the sequence numbers continue). */
+START_TEST (test_ice_restart_keeps_srtp)
+{
+  make_pair (NULL, 0, NULL, 0, 0);
+  ck_assert (mcutx_connect (ctx, side, NULL));
+  assert_connected ();
+  exchange_media (10);
+  g_autofree char *old = g_strdup (mcu_endpoint_get_local_ufrag (side[0].ep));
+  g_autoptr (GError) error = NULL;
+  ck_assert (mcu_endpoint_restart_ice (side[0].ep, &error));
+  ck_assert_str_ne (old, mcu_endpoint_get_local_ufrag (side[0].ep));
+  ck_assert_int_eq (mcu_endpoint_get_state (side[0].ep), MCU_ENDPOINT_STATE_DISCONNECTED);
+  /* side 1 learns side 0's new credentials and restarts too */
+  ck_assert (mcu_endpoint_set_remote_ice (
+      side[1].ep, mcu_endpoint_get_local_ufrag (side[0].ep),
+      mcu_endpoint_get_local_pwd (side[0].ep),
+      mcu_endpoint_get_local_candidates (side[0].ep), &error));
+  ck_assert (mcu_endpoint_set_remote_ice (
+      side[0].ep, mcu_endpoint_get_local_ufrag (side[1].ep),
+      mcu_endpoint_get_local_pwd (side[1].ep),
+      mcu_endpoint_get_local_candidates (side[1].ep), &error));
+  mcu_endpoint_add_remote_candidate (side[0].ep, "", NULL);
+  mcu_endpoint_add_remote_candidate (side[1].ep, "", NULL);
+  ck_assert_msg (mcutx_wait (ctx, both_connected, NULL, 20000), "no reconnect: %s/%s",
+                 mcu_endpoint_state_name (mcu_endpoint_get_state (side[0].ep)),
+                 mcu_endpoint_state_name (mcu_endpoint_get_state (side[1].ep)));
+  exchange_media (11);
+  McuEndpointCounters c;
+  mcu_endpoint_get_counters (side[1].ep, &c);
+  ck_assert_uint_eq (c.rtp_in, 2);
+  ck_assert_uint_eq (c.dropped_replay + c.dropped_auth, 0);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -408,6 +504,8 @@ main (void)
   tcase_add_test (tc, test_replay_plain_oversize_dropped);
   tcase_add_test (tc, test_foreign_source_dropped);
   tcase_add_test (tc, test_consent_rule);
+  tcase_add_test (tc, test_connect_via_sdp);
+  tcase_add_test (tc, test_ice_restart_keeps_srtp);
   suite_add_tcase (s, tc);
   return lt_test_run (s);
 }
