@@ -102,6 +102,11 @@ const SigRoute *sig_routes_get (guint *n);
 gboolean sig_meeting_may_read (SigServer *srv, const SigPrincipal *p,
                                const RoomsMeeting *m);
 
+/* Authenticates a WebSocket handshake and checks its Origin before libsoup accepts
+ * it (sig-ws.c). Returns %TRUE when @path is a WebSocket path (handled here). */
+gboolean sig_ws_early (SigWs *ws, SoupServerMessage *msg, const char *path,
+                       GHashTable *query);
+
 /* Meeting lifecycle (sig-routes-meetings.c). */
 void sig_lifecycle_run (SigServer *srv);
 /* Bumps and returns the iCalendar SEQUENCE of a meeting. */

@@ -275,6 +275,9 @@ static void
 early_cb (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query,
           gpointer user_data)
 {
+  SigServer *srv = user_data;
+  if (sig_ws_early (srv->ws, msg, path, query))
+    return;
   SoupMessageHeaders *h = soup_server_message_get_request_headers (msg);
   goffset len = soup_message_headers_get_content_length (h);
   if (soup_message_headers_get_encoding (h) == SOUP_ENCODING_CONTENT_LENGTH

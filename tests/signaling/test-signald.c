@@ -600,6 +600,201 @@ START_TEST (test_sigterm_drains)
 }
 END_TEST
 
+/* ---- WebSocket peers ---- */
+
+typedef struct
+{
+  GMainLoop *loop;
+  SoupWebsocketConnection *conn;
+  GError *error;
+  GQueue msgs; /* JsonNode* */
+  gboolean closed;
+} WsPeer;
+
+static void
+ws_connected_cb (GObject *src, GAsyncResult *res, gpointer data)
+{
+  WsPeer *p = data;
+  p->conn = soup_session_websocket_connect_finish (SOUP_SESSION (src), res, &p->error);
+  g_main_loop_quit (p->loop);
+}
+
+static void
+ws_message_cb (SoupWebsocketConnection *c, gint type, GBytes *msg, gpointer data)
+{
+  WsPeer *p = data;
+  gsize n;
+  const char *t = g_bytes_get_data (msg, &n);
+  g_autofree char *text = g_strndup (t, n);
+  g_queue_push_tail (&p->msgs, sd_json (text));
+  g_main_loop_quit (p->loop);
+}
+
+static void
+ws_closed_cb (SoupWebsocketConnection *c, gpointer data)
+{
+  WsPeer *p = data;
+  p->closed = TRUE;
+  g_main_loop_quit (p->loop);
+}
+
+/* Opens a WebSocket (token in the Authorization header); returns FALSE when the
+ * handshake is refused. */
+static gboolean
+ws_open (WsPeer *p, SoupSession *session, SdDaemon *d, const char *path,
+         const char *token, const char *origin)
+{
+  memset (p, 0, sizeof *p);
+  g_queue_init (&p->msgs);
+  p->loop = g_main_loop_new (NULL, FALSE);
+  g_autofree char *uri = g_strconcat (d->base, path, NULL);
+  g_autoptr (SoupMessage) msg = soup_message_new ("GET", uri);
+  if (token)
+    {
+      g_autofree char *auth = g_strconcat ("Bearer ", token, NULL);
+      soup_message_headers_replace (soup_message_get_request_headers (msg),
+                                    "Authorization", auth);
+    }
+  soup_session_websocket_connect_async (session, msg, origin, NULL, G_PRIORITY_DEFAULT,
+                                        NULL, ws_connected_cb, p);
+  g_main_loop_run (p->loop);
+  if (p->conn == NULL)
+    return FALSE;
+  g_signal_connect (p->conn, "message", G_CALLBACK (ws_message_cb), p);
+  g_signal_connect (p->conn, "closed", G_CALLBACK (ws_closed_cb), p);
+  return TRUE;
+}
+
+/* Waits for the next message of @type (skipping others); NULL when closed first. */
+static JsonNode *
+ws_wait (WsPeer *p, const char *type)
+{
+  for (;;)
+    {
+      while (!g_queue_is_empty (&p->msgs))
+        {
+          JsonNode *n = g_queue_pop_head (&p->msgs);
+          const char *t = json_object_get_string_member_with_default (
+              json_node_get_object (n), "type", "");
+          if (strcmp (t, type) == 0)
+            return n;
+          json_node_unref (n);
+        }
+      if (p->closed)
+        return NULL;
+      g_main_loop_run (p->loop);
+    }
+}
+
+static void
+ws_send (WsPeer *p, const char *text)
+{
+  soup_websocket_connection_send_text (p->conn, text);
+}
+
+static void
+ws_close (WsPeer *p)
+{
+  if (p->conn)
+    {
+      if (soup_websocket_connection_get_state (p->conn) == SOUP_WEBSOCKET_STATE_OPEN)
+        {
+          soup_websocket_connection_close (p->conn, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+          while (!p->closed)
+            g_main_loop_run (p->loop);
+        }
+      g_signal_handlers_disconnect_by_data (p->conn, p);
+    }
+  g_clear_object (&p->conn);
+  g_clear_error (&p->error);
+  g_queue_clear_full (&p->msgs, (GDestroyNotify)json_node_unref);
+  g_main_loop_unref (p->loop);
+}
+
+START_TEST (test_websockets)
+{
+  SdDaemon *d = sd_start ("[nodes]\nheartbeat-interval=1\nheartbeat-misses=3\n");
+  import_tiny (d);
+  guint st;
+  g_autofree char *m
+      = book (d, d->admin, "WS", "08", DAY1 "08:00:00" TZ, DAY1 "10:00:00" TZ,
+              "[{\"unit\":\"08\",\"down_to\":\"commune\"}]", NULL, &st);
+  ck_assert_uint_eq (st, 201);
+  gint64 site = site_of (d, "02536");
+  g_autofree char *site_scope = g_strdup_printf ("%" G_GINT64_FORMAT, site);
+  g_autofree char *site_tok = make_token (d, "site", site_scope, NULL);
+  g_autofree char *node_tok = make_token (d, "node", "node-08", NULL);
+  g_autoptr (SoupSession) s = soup_session_new ();
+
+  /* refused handshakes: bad Origin, wrong token, a person on the node channel */
+  WsPeer bad;
+  ck_assert (!ws_open (&bad, s, d, "/api/v1/ws", d->admin, "http://evil.example"));
+  ws_close (&bad);
+  ck_assert (!ws_open (&bad, s, d, "/api/v1/ws", "wrong", NULL));
+  ws_close (&bad);
+  ck_assert (!ws_open (&bad, s, d, "/api/v1/nodes/ws", d->admin, NULL));
+  ws_close (&bad);
+
+  WsPeer dash, node, hall;
+  ck_assert (ws_open (&dash, s, d, "/api/v1/ws", d->admin, NULL));
+  ws_send (&dash, "{\"type\":\"subscribe\",\"meeting_id\":1}");
+  json_node_unref (ws_wait (&dash, "subscribed"));
+
+  ck_assert (ws_open (&node, s, d, "/api/v1/nodes/ws", node_tok, NULL));
+  ws_send (&node,
+           "{\"v\":1,\"type\":\"register\",\"node_id\":\"node-08\",\"unit\":\"08\","
+           "\"capacity\":500,\"fingerprint\":\"sha-256 AB:CD\"}");
+  json_node_unref (ws_wait (&node, "registered"));
+  json_node_unref (ws_wait (&dash, "node.up"));
+  g_autofree char *nodes = sd_http (d, "GET", "/api/v1/nodes", d->admin, NULL, &st);
+  ck_assert_ptr_nonnull (strstr (nodes, "\"id\":\"node-08\""));
+  ck_assert_ptr_nonnull (strstr (nodes, "\"state\":\"up\""));
+
+  /* a site joins with an offer: roll call, the node gets the offer, the site the
+   * answer */
+  ck_assert (ws_open (&hall, s, d, "/api/v1/ws", site_tok, NULL));
+  ws_send (&node, "{\"type\":\"heartbeat\"}");
+  ws_send (&hall, "{\"type\":\"join\",\"occurrence_id\":1,\"sdp\":\"v=0 offer\"}");
+  json_node_unref (ws_wait (&hall, "joined"));
+  g_autoptr (JsonNode) offer = ws_wait (&node, "site.offer");
+  ck_assert_ptr_nonnull (offer);
+  ck_assert_int_eq (json_object_get_int_member (json_node_get_object (offer), "site_id"),
+                    site);
+  g_autofree char *answer
+      = g_strdup_printf ("{\"type\":\"site.answer\",\"site_id\":%" G_GINT64_FORMAT
+                         ",\"sdp\":\"v=0 answer\"}",
+                         site);
+  ws_send (&node, answer);
+  g_autoptr (JsonNode) got = ws_wait (&hall, "answer");
+  ck_assert_str_eq (json_object_get_string_member (json_node_get_object (got), "sdp"),
+                    "v=0 answer");
+  g_autoptr (JsonNode) joined = ws_wait (&dash, "site.joined");
+  ck_assert_int_eq (json_object_get_int_member (json_node_get_object (joined), "site_id"),
+                    site);
+  g_autofree char *att
+      = sd_http (d, "GET", "/api/v1/meetings/1/attendance", d->admin, NULL, &st);
+  ck_assert_ptr_nonnull (strstr (att, "\"absent\":5"));
+
+  /* the node falls silent: after the missed heartbeats it is down, and dashboards hear */
+  g_autoptr (JsonNode) down = ws_wait (&dash, "node.down");
+  ck_assert_ptr_nonnull (down);
+  g_autofree char *nodes2 = sd_http (d, "GET", "/api/v1/nodes", d->admin, NULL, &st);
+  ck_assert_ptr_nonnull (strstr (nodes2, "\"state\":\"down\""));
+
+  /* a frame over 64 KiB closes the socket with 1009 */
+  g_autofree char *big = g_strnfill (70 * 1024, 'x');
+  ws_send (&dash, big);
+  while (!dash.closed)
+    g_main_loop_run (dash.loop);
+  ck_assert_int_eq (soup_websocket_connection_get_close_code (dash.conn), 1009);
+
+  ws_close (&hall);
+  ws_close (&node);
+  ws_close (&dash);
+  sd_free (d);
+}
+END_TEST
+
 START_TEST (test_openapi_lists_every_route)
 {
   SdDaemon *d = sd_start (NULL);
@@ -646,6 +841,7 @@ main (int argc, char **argv)
   tcase_add_test (tc, test_missed_start_fires_once);
   tcase_add_test (tc, test_sigterm_drains);
   tcase_add_test (tc, test_openapi_lists_every_route);
+  tcase_add_test (tc, test_websockets);
   suite_add_tcase (s, tc);
   return lt_test_run (s);
 }
