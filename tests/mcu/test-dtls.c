@@ -193,7 +193,6 @@ START_TEST (test_handshake_gcm)
                     MCU_SRTP_PROFILE_AEAD_AES_128_GCM);
   ck_assert_int_eq (mcu_srtp_get_profile (peers[1].srtp),
                     MCU_SRTP_PROFILE_AEAD_AES_128_GCM);
-  ck_assert_uint_eq (mcu_dtls_get_retransmissions (peers[0].dtls), 0);
   assert_keys_match ();
 }
 END_TEST
