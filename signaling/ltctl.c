@@ -1,32 +1,555 @@
-/* ltctl: the command-line client of lienthong-signald. */
+/* ltctl: the command-line client of lienthong-signald, for IT staff and secretaries.
+ *
+ *   ltctl [--server URL] [--token TOKEN] [--json] units search TEXT
+ *   ltctl ... units show CODE
+ *   ltctl ... meetings list [--from TIME] [--to TIME]
+ *   ltctl ... meetings create --title T --chair CODE --start TIME --end TIME
+ *                             --participant CODE[:TIER] ...
+ *   ltctl ... meetings show ID
+ *   ltctl ... nodes
+ *
+ * The server and token come from the options, else $LTCTL_SERVER / $LTCTL_TOKEN,
+ * else ~/.config/lienthong/ltctl.conf ([ltctl] server=, token=). */
 #include "lt-config.h"
 
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
 #include <glib.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Exit codes: scripts can tell these apart. */
+enum
+{
+  EXIT_OK = 0,
+  EXIT_FAILED = 1,      /* the server refused for another reason (400, 5xx, ...) */
+  EXIT_USAGE = 2,       /* bad command line */
+  EXIT_UNREACHABLE = 3, /* no answer from the server */
+  EXIT_DENIED = 4,      /* 401, 403, 429 */
+  EXIT_NOT_FOUND = 5,   /* 404 */
+  EXIT_CONFLICT = 6,    /* 409 */
+};
+
+typedef struct
+{
+  char *server;
+  char *token;
+  gboolean json;
+  SoupSession *session;
+} Ctl;
+
+static int
+exit_for_status (guint status)
+{
+  if (status >= 200 && status < 300)
+    return EXIT_OK;
+  if (status == 401 || status == 403 || status == 429)
+    return EXIT_DENIED;
+  if (status == 404)
+    return EXIT_NOT_FOUND;
+  if (status == 409)
+    return EXIT_CONFLICT;
+  return EXIT_FAILED;
+}
+
+/* One request; prints the error body for people and returns an exit code. On success
+ * *out holds the parsed JSON. */
+static int
+request (Ctl *ctl, const char *method, const char *path, const char *body, JsonNode **out)
+{
+  g_autofree char *uri = g_strconcat (ctl->server, path, NULL);
+  g_autoptr (SoupMessage) msg = soup_message_new (method, uri);
+  if (msg == NULL)
+    {
+      g_printerr ("ltctl: bad server URL %s\n", ctl->server);
+      return EXIT_USAGE;
+    }
+  if (ctl->token != NULL)
+    {
+      g_autofree char *auth = g_strconcat ("Bearer ", ctl->token, NULL);
+      soup_message_headers_replace (soup_message_get_request_headers (msg),
+                                    "Authorization", auth);
+    }
+  if (body != NULL)
+    {
+      g_autoptr (GBytes) b = g_bytes_new (body, strlen (body));
+      soup_message_set_request_body_from_bytes (msg, "application/json", b);
+    }
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) resp = soup_session_send_and_read (ctl->session, msg, NULL, &error);
+  if (resp == NULL)
+    {
+      g_printerr ("ltctl: %s: %s\n", ctl->server, error->message);
+      return EXIT_UNREACHABLE;
+    }
+  guint status = soup_message_get_status (msg);
+  gsize len;
+  const char *data = g_bytes_get_data (resp, &len);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  gboolean parsed = data && json_parser_load_from_data (parser, data, (gssize)len, NULL)
+                    && json_parser_get_root (parser) != NULL;
+  if (status < 200 || status >= 300)
+    {
+      if (ctl->json && parsed)
+        g_print ("%.*s\n", (int)len, data);
+      else if (parsed && JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+        {
+          JsonObject *o = json_node_get_object (json_parser_get_root (parser));
+          JsonObject *e = json_object_get_object_member (o, "error");
+          g_printerr (
+              "ltctl: %u %s%s%s\n", status,
+              e ? json_object_get_string_member_with_default (e, "message", "") : "",
+              e && json_object_has_member (e, "field") ? ", field " : "",
+              e ? json_object_get_string_member_with_default (e, "field", "") : "");
+          JsonArray *cl = e && json_object_has_member (e, "conflicts")
+                              ? json_object_get_array_member (e, "conflicts")
+                              : NULL;
+          for (guint i = 0; cl && i < json_array_get_length (cl); i++)
+            {
+              JsonObject *c = json_array_get_object_element (cl, i);
+              g_printerr ("  site %" G_GINT64_FORMAT
+                          " (unit %s) is in meeting %" G_GINT64_FORMAT " \"%s\" at %s\n",
+                          json_object_get_int_member (c, "site_id"),
+                          json_object_get_string_member (c, "unit"),
+                          json_object_get_int_member (c, "meeting_id"),
+                          json_object_get_string_member (c, "meeting_title"),
+                          json_object_get_string_member (c, "occurrence_starts_at"));
+            }
+        }
+      else
+        g_printerr ("ltctl: HTTP %u\n", status);
+      return exit_for_status (status);
+    }
+  if (!parsed)
+    {
+      g_printerr ("ltctl: the server answered something that is not JSON\n");
+      return EXIT_FAILED;
+    }
+  *out = json_node_copy (json_parser_get_root (parser));
+  return EXIT_OK;
+}
+
+/* ---- aligned tables ---- */
+
+typedef struct
+{
+  guint n_cols;
+  GPtrArray *cells; /* char*, row-major, the header first */
+} Table;
+
+static Table *
+table_new (guint n_cols, const char *const *header)
+{
+  Table *t = g_new0 (Table, 1);
+  t->n_cols = n_cols;
+  t->cells = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < n_cols; i++)
+    g_ptr_array_add (t->cells, g_strdup (header[i]));
+  return t;
+}
+
+static void
+table_add (Table *t, guint col, char *text)
+{
+  (void)col;
+  g_ptr_array_add (t->cells, text ? text : g_strdup (""));
+}
+
+/* Pads by characters, not bytes: Vietnamese names are mostly multi-byte UTF-8. */
+static void
+table_print (Table *t)
+{
+  g_autofree glong *w = g_new0 (glong, t->n_cols);
+  for (guint i = 0; i < t->cells->len; i++)
+    w[i % t->n_cols] = MAX (w[i % t->n_cols], g_utf8_strlen (t->cells->pdata[i], -1));
+  for (guint i = 0; i < t->cells->len; i++)
+    {
+      const char *cell = t->cells->pdata[i];
+      guint col = i % t->n_cols;
+      gboolean last = col == t->n_cols - 1;
+      g_print ("%s", cell);
+      if (!last)
+        for (glong pad = g_utf8_strlen (cell, -1); pad < w[col] + 2; pad++)
+          g_print (" ");
+      else
+        g_print ("\n");
+    }
+  g_ptr_array_unref (t->cells);
+  g_free (t);
+}
+
+static void
+print_json (JsonNode *n)
+{
+  g_autofree char *s = json_to_string (n, TRUE);
+  g_print ("%s\n", s);
+}
+
+static char *
+str_member (JsonObject *o, const char *name)
+{
+  JsonNode *n = json_object_get_member (o, name);
+  if (n == NULL || JSON_NODE_HOLDS_NULL (n))
+    return g_strdup ("-");
+  if (json_node_get_value_type (n) == G_TYPE_INT64)
+    return g_strdup_printf ("%" G_GINT64_FORMAT, json_node_get_int (n));
+  if (json_node_get_value_type (n) == G_TYPE_BOOLEAN)
+    return g_strdup (json_node_get_boolean (n) ? "yes" : "no");
+  return g_strdup (json_node_get_string (n));
+}
+
+static void
+print_units (JsonNode *n)
+{
+  static const char *const hdr[] = { "CODE", "NAME", "TIER", "PARENT" };
+  static const char *const keys[] = { "code", "name", "tier", "parent" };
+  Table *t = table_new (4, hdr);
+  JsonArray *a = json_object_get_array_member (json_node_get_object (n), "units");
+  for (guint i = 0; i < json_array_get_length (a); i++)
+    for (guint c = 0; c < 4; c++)
+      table_add (t, c, str_member (json_array_get_object_element (a, i), keys[c]));
+  table_print (t);
+}
+
+static void
+print_meetings (JsonArray *a)
+{
+  static const char *const hdr[]
+      = { "ID", "TITLE", "CHAIR", "STARTS", "ENDS", "SITES", "CANCELLED" };
+  static const char *const keys[]
+      = { "id", "title", "chair", "starts_at", "ends_at", "site_count", "cancelled" };
+  Table *t = table_new (7, hdr);
+  for (guint i = 0; i < json_array_get_length (a); i++)
+    for (guint c = 0; c < 7; c++)
+      table_add (t, c, str_member (json_array_get_object_element (a, i), keys[c]));
+  table_print (t);
+}
+
+/* ---- commands ---- */
+
+static int
+cmd_units (Ctl *ctl, int argc, char **argv)
+{
+  if (argc == 2 && strcmp (argv[0], "search") == 0)
+    {
+      g_autofree char *q = g_uri_escape_string (argv[1], NULL, TRUE);
+      g_autofree char *path = g_strconcat ("/api/v1/units/search?q=", q, NULL);
+      g_autoptr (JsonNode) n = NULL;
+      int rc = request (ctl, "GET", path, NULL, &n);
+      if (rc == EXIT_OK)
+        ctl->json ? print_json (n) : print_units (n);
+      return rc;
+    }
+  if (argc == 2 && strcmp (argv[0], "show") == 0)
+    {
+      g_autofree char *c = g_uri_escape_string (argv[1], NULL, TRUE);
+      g_autofree char *path = g_strconcat ("/api/v1/units/", c, NULL);
+      g_autoptr (JsonNode) n = NULL;
+      int rc = request (ctl, "GET", path, NULL, &n);
+      if (rc == EXIT_OK)
+        print_json (n);
+      return rc;
+    }
+  g_printerr ("usage: ltctl units search TEXT | units show CODE\n");
+  return EXIT_USAGE;
+}
+
+static int
+meetings_create (Ctl *ctl, int argc, char **argv)
+{
+  g_autofree char *title = NULL, *chair = NULL, *start = NULL, *end = NULL,
+                  *agenda = NULL;
+  g_auto (GStrv) parts = NULL;
+  GOptionEntry entries[]
+      = { /* FILENAME args are taken as bytes: UTF-8 titles survive a C locale */
+          { "title", 0, 0, G_OPTION_ARG_FILENAME, &title, "Title", "TEXT" },
+          { "agenda", 0, 0, G_OPTION_ARG_FILENAME, &agenda, "Agenda", "TEXT" },
+          { "chair", 0, 0, G_OPTION_ARG_STRING, &chair, "Chairing unit", "CODE" },
+          { "start", 0, 0, G_OPTION_ARG_STRING, &start, "Start (RFC 3339)", "TIME" },
+          { "end", 0, 0, G_OPTION_ARG_STRING, &end, "End (RFC 3339)", "TIME" },
+          { "participant", 'p', 0, G_OPTION_ARG_FILENAME_ARRAY, &parts,
+            "A unit, or its subtree down to a tier", "CODE[:TIER]" },
+          { NULL }
+        };
+  g_autoptr (GOptionContext) oc = g_option_context_new ("- book a meeting");
+  g_option_context_add_main_entries (oc, entries, NULL);
+  g_autoptr (GError) error = NULL;
+  argc++, argv--; /* GOption skips argv[0] */
+  if (!g_option_context_parse (oc, &argc, &argv, &error) || !title || !chair || !start
+      || !end || !parts)
+    {
+      g_printerr (
+          "usage: ltctl meetings create --title T --chair CODE --start TIME --end "
+          "TIME --participant CODE[:TIER] ...%s%s\n",
+          error ? ": " : "", error ? error->message : "");
+      return EXIT_USAGE;
+    }
+  if (!g_utf8_validate (title, -1, NULL)
+      || (agenda && !g_utf8_validate (agenda, -1, NULL)))
+    {
+      g_printerr ("ltctl: --title and --agenda must be UTF-8\n");
+      return EXIT_USAGE;
+    }
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "title");
+  json_builder_add_string_value (b, title);
+  if (agenda)
+    {
+      json_builder_set_member_name (b, "agenda");
+      json_builder_add_string_value (b, agenda);
+    }
+  json_builder_set_member_name (b, "chair");
+  json_builder_add_string_value (b, chair);
+  json_builder_set_member_name (b, "starts_at");
+  json_builder_add_string_value (b, start);
+  json_builder_set_member_name (b, "ends_at");
+  json_builder_add_string_value (b, end);
+  json_builder_set_member_name (b, "participants");
+  json_builder_begin_array (b);
+  for (char **p = parts; *p; p++)
+    {
+      g_auto (GStrv) kv = g_strsplit (*p, ":", 2);
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "unit");
+      json_builder_add_string_value (b, kv[0]);
+      if (kv[0] && kv[1])
+        {
+          json_builder_set_member_name (b, "down_to");
+          json_builder_add_string_value (b, kv[1]);
+        }
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  g_autofree char *body = json_to_string (root, FALSE);
+  g_autoptr (JsonNode) n = NULL;
+  int rc = request (ctl, "POST", "/api/v1/meetings", body, &n);
+  if (rc != EXIT_OK)
+    return rc;
+  if (ctl->json)
+    print_json (n);
+  else
+    {
+      JsonObject *o = json_node_get_object (n);
+      g_print ("booked meeting %" G_GINT64_FORMAT " with %" G_GINT64_FORMAT " sites\n",
+               json_object_get_int_member (o, "id"),
+               json_object_get_int_member (o, "site_count"));
+    }
+  return EXIT_OK;
+}
+
+static int
+cmd_meetings (Ctl *ctl, int argc, char **argv)
+{
+  if (argc >= 1 && strcmp (argv[0], "list") == 0)
+    {
+      g_autofree char *from = NULL, *to = NULL;
+      GOptionEntry entries[]
+          = { { "from", 0, 0, G_OPTION_ARG_STRING, &from, "Window start (RFC 3339)",
+                "TIME" },
+              { "to", 0, 0, G_OPTION_ARG_STRING, &to, "Window end (RFC 3339)", "TIME" },
+              { NULL } };
+      g_autoptr (GOptionContext) oc = g_option_context_new ("- list meetings");
+      g_option_context_add_main_entries (oc, entries, NULL);
+      g_autoptr (GError) error = NULL;
+      if (!g_option_context_parse (oc, &argc, &argv, &error))
+        {
+          g_printerr ("ltctl: %s\n", error->message);
+          return EXIT_USAGE;
+        }
+      GString *path = g_string_new ("/api/v1/meetings?");
+      if (from)
+        {
+          g_autofree char *e = g_uri_escape_string (from, NULL, TRUE);
+          g_string_append_printf (path, "from=%s&", e);
+        }
+      if (to)
+        {
+          g_autofree char *e = g_uri_escape_string (to, NULL, TRUE);
+          g_string_append_printf (path, "to=%s&", e);
+        }
+      g_autofree char *p = g_string_free (path, FALSE);
+      g_autoptr (JsonNode) n = NULL;
+      int rc = request (ctl, "GET", p, NULL, &n);
+      if (rc == EXIT_OK)
+        ctl->json ? print_json (n)
+                  : print_meetings (json_object_get_array_member (
+                      json_node_get_object (n), "meetings"));
+      return rc;
+    }
+  if (argc >= 1 && strcmp (argv[0], "create") == 0)
+    return meetings_create (ctl, argc - 1, argv + 1);
+  if (argc == 2 && strcmp (argv[0], "show") == 0)
+    {
+      guint64 id;
+      if (!g_ascii_string_to_unsigned (argv[1], 10, 1, G_MAXINT64, &id, NULL))
+        {
+          g_printerr ("ltctl: %s is not a meeting id\n", argv[1]);
+          return EXIT_USAGE;
+        }
+      g_autofree char *path = g_strdup_printf ("/api/v1/meetings/%" G_GUINT64_FORMAT, id);
+      g_autoptr (JsonNode) n = NULL;
+      int rc = request (ctl, "GET", path, NULL, &n);
+      if (rc != EXIT_OK)
+        return rc;
+      if (ctl->json)
+        print_json (n);
+      else
+        {
+          JsonArray *a = json_array_new ();
+          json_array_add_element (a, json_node_copy (n));
+          print_meetings (a);
+          json_array_unref (a);
+          JsonArray *occ
+              = json_object_get_array_member (json_node_get_object (n), "occurrences");
+          static const char *const hdr[] = { "OCCURRENCE", "STARTS", "ENDS", "STATE" };
+          static const char *const keys[] = { "id", "starts_at", "ends_at", "state" };
+          g_print ("\n");
+          Table *t = table_new (4, hdr);
+          for (guint i = 0; occ && i < json_array_get_length (occ); i++)
+            for (guint c = 0; c < 4; c++)
+              table_add (t, c,
+                         str_member (json_array_get_object_element (occ, i), keys[c]));
+          table_print (t);
+        }
+      return EXIT_OK;
+    }
+  g_printerr (
+      "usage: ltctl meetings list [--from TIME] [--to TIME] | create ... | show ID\n");
+  return EXIT_USAGE;
+}
+
+static int
+cmd_nodes (Ctl *ctl)
+{
+  g_autoptr (JsonNode) n = NULL;
+  int rc = request (ctl, "GET", "/api/v1/nodes", NULL, &n);
+  if (rc != EXIT_OK)
+    return rc;
+  if (ctl->json)
+    {
+      print_json (n);
+      return EXIT_OK;
+    }
+  static const char *const hdr[] = { "NODE", "UNIT", "CAPACITY", "STATE" };
+  static const char *const keys[] = { "id", "unit", "capacity", "state" };
+  Table *t = table_new (4, hdr);
+  JsonArray *a = json_object_get_array_member (json_node_get_object (n), "nodes");
+  for (guint i = 0; i < json_array_get_length (a); i++)
+    for (guint c = 0; c < 4; c++)
+      table_add (t, c, str_member (json_array_get_object_element (a, i), keys[c]));
+  table_print (t);
+  return EXIT_OK;
+}
+
+/* Output is UTF-8 whatever the locale: names are Vietnamese and g_print would turn them
+ * into '?' under LANG=C (common on servers and in cron). */
+static void
+print_raw (const gchar *text)
+{
+  fputs (text, stdout);
+}
+
+static void
+printerr_raw (const gchar *text)
+{
+  fputs (text, stderr);
+}
+
+/* Fills in what the options left unset, from the environment, then the file. */
+static void
+resolve_settings (Ctl *ctl)
+{
+  if (ctl->server == NULL && g_getenv ("LTCTL_SERVER"))
+    ctl->server = g_strdup (g_getenv ("LTCTL_SERVER"));
+  if (ctl->token == NULL && g_getenv ("LTCTL_TOKEN"))
+    ctl->token = g_strdup (g_getenv ("LTCTL_TOKEN"));
+  if (ctl->server == NULL || ctl->token == NULL)
+    {
+      g_autofree char *path
+          = g_build_filename (g_get_user_config_dir (), "lienthong", "ltctl.conf", NULL);
+      g_autoptr (GKeyFile) kf = g_key_file_new ();
+      if (g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, NULL))
+        {
+          if (ctl->server == NULL)
+            ctl->server = g_key_file_get_string (kf, "ltctl", "server", NULL);
+          if (ctl->token == NULL)
+            ctl->token = g_key_file_get_string (kf, "ltctl", "token", NULL);
+        }
+    }
+  if (ctl->server == NULL)
+    ctl->server = g_strdup ("http://127.0.0.1:8480");
+  while (g_str_has_suffix (ctl->server, "/"))
+    ctl->server[strlen (ctl->server) - 1] = '\0';
+}
 
 int
 main (int argc, char **argv)
 {
   gboolean version = FALSE;
-  GOptionEntry entries[] = { { "version", 'V', 0, G_OPTION_ARG_NONE, &version,
-                               "Print the version and exit", NULL },
-                             { NULL } };
-  g_autoptr (GOptionContext) ctx = g_option_context_new ("COMMAND - lienthong control");
+  Ctl ctl = { 0 };
+  GOptionEntry entries[] = {
+    { "server", 's', 0, G_OPTION_ARG_STRING, &ctl.server,
+      "signald URL (else $LTCTL_SERVER, ltctl.conf, http://127.0.0.1:8480)", "URL" },
+    { "token", 't', 0, G_OPTION_ARG_STRING, &ctl.token,
+      "API token (else $LTCTL_TOKEN, ltctl.conf)", "TOKEN" },
+    { "json", 'j', 0, G_OPTION_ARG_NONE, &ctl.json, "Print JSON for machines", NULL },
+    { "version", 'V', 0, G_OPTION_ARG_NONE, &version, "Print the version and exit",
+      NULL },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) oc = g_option_context_new ("COMMAND - lienthong control");
   g_autoptr (GError) error = NULL;
-
-  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_set_print_handler (print_raw);
+  g_set_printerr_handler (printerr_raw);
+  g_option_context_add_main_entries (oc, entries, NULL);
+  g_option_context_set_strict_posix (oc,
+                                     TRUE); /* options after the command are its own */
   g_option_context_set_description (
-      ctx, "This build has no commands yet: they come with the signaling API\n"
-           "(see README.md).\n");
-  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+      oc, "Commands:\n"
+          "  units search TEXT          find units, with or without diacritics\n"
+          "  units show CODE            one unit with its ancestors and sites\n"
+          "  meetings list [--from T] [--to T]\n"
+          "  meetings create --title T --chair CODE --start T --end T -p CODE[:TIER]...\n"
+          "  meetings show ID\n"
+          "  nodes                      the media node registry\n\n"
+          "Exit codes: 0 ok, 1 refused, 2 usage, 3 server unreachable, 4 not allowed\n"
+          "(401/403/429), 5 not found, 6 conflict.\n");
+  if (!g_option_context_parse (oc, &argc, &argv, &error))
     {
       g_printerr ("ltctl: %s\n", error->message);
-      return 2;
+      return EXIT_USAGE;
     }
   if (version)
     {
       g_print ("ltctl %s\n", LT_VERSION);
-      return 0;
+      return EXIT_OK;
     }
-  g_printerr ("ltctl: no commands yet in this build; see --help.\n");
-  return 1;
+  if (argc < 2)
+    {
+      g_autofree char *help = g_option_context_get_help (oc, TRUE, NULL);
+      g_printerr ("%s", help);
+      return EXIT_USAGE;
+    }
+  resolve_settings (&ctl);
+  ctl.session = soup_session_new_with_options ("timeout", 30, "user-agent",
+                                               "ltctl/" LT_VERSION, NULL);
+  int rc;
+  if (strcmp (argv[1], "units") == 0)
+    rc = cmd_units (&ctl, argc - 2, argv + 2);
+  else if (strcmp (argv[1], "meetings") == 0)
+    rc = cmd_meetings (&ctl, argc - 2, argv + 2);
+  else if (strcmp (argv[1], "nodes") == 0)
+    rc = cmd_nodes (&ctl);
+  else
+    {
+      g_printerr ("ltctl: unknown command %s; see --help\n", argv[1]);
+      rc = EXIT_USAGE;
+    }
+  g_object_unref (ctl.session);
+  g_free (ctl.server);
+  g_free (ctl.token);
+  return rc;
 }

@@ -8,10 +8,14 @@
  * and the failed-authentication limit; persistence across a restart; a start missed
  * while the daemon was down firing exactly once; SIGTERM draining (503 + Retry-After
  * for bookings, reads still served, clean exit after the grace); and that the
- * OpenAPI document lists every route of the route table. */
+ * OpenAPI document lists every route of the route table; the WebSocket rules (auth and
+ * Origin before the handshake, 1009 over 64 KiB, node registry and heartbeats, offer and
+ * answer relayed between a site and its node); and ltctl's output and exit codes. */
 #include "lt-test.h"
 #include "sig-server-private.h"
 #include "sig-test-daemon.h"
+
+#include <sys/wait.h>
 
 static const char tiny_csv[] = "code,name,tier,parent_code\n"
                                "VN,Việt Nam,central,\n"
@@ -795,6 +799,75 @@ START_TEST (test_websockets)
 }
 END_TEST
 
+static char *ltctl_path;
+
+/* Runs ltctl against @d with the server and token from the environment; returns its
+ * exit status and stdout. */
+static int
+run_ltctl (SdDaemon *d, const char *token, char **out, ...)
+{
+  g_autoptr (GPtrArray) args = g_ptr_array_new ();
+  g_ptr_array_add (args, ltctl_path);
+  va_list ap;
+  va_start (ap, out);
+  for (const char *a; (a = va_arg (ap, const char *)) != NULL;)
+    g_ptr_array_add (args, (char *)a);
+  va_end (ap);
+  g_ptr_array_add (args, NULL);
+  g_auto (GStrv) env = g_get_environ ();
+  env = g_environ_setenv (env, "LTCTL_SERVER", d->base, TRUE);
+  env = g_environ_setenv (env, "LTCTL_TOKEN", token, TRUE);
+  env = g_environ_setenv (env, "LANG", "C", TRUE);
+  env = g_environ_setenv (env, "XDG_CONFIG_HOME", d->dir, TRUE);
+  int status = -1;
+  g_autoptr (GError) error = NULL;
+  ck_assert_msg (g_spawn_sync (NULL, (char **)args->pdata, env,
+                               G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, out, NULL, &status,
+                               &error),
+                 "%s", error ? error->message : "");
+  ck_assert (g_spawn_check_wait_status (status, NULL) || WIFEXITED (status));
+  return WEXITSTATUS (status);
+}
+
+START_TEST (test_ltctl)
+{
+  SdDaemon *d = sd_start (NULL);
+  import_tiny (d);
+  g_autofree char *o1 = NULL, *o2 = NULL, *o3 = NULL, *o4 = NULL, *o5 = NULL, *o6 = NULL,
+                  *o7 = NULL;
+  ck_assert_int_eq (run_ltctl (d, d->admin, &o1, "units", "search", "son duong", NULL),
+                    0);
+  ck_assert (g_str_has_prefix (o1, "CODE   NAME"));
+  ck_assert_ptr_nonnull (strstr (o1, "076    Huyện Sơn Dương"));
+  ck_assert_int_eq (
+      run_ltctl (d, d->admin, &o2, "--json", "units", "search", "son duong", NULL), 0);
+  g_autoptr (JsonNode) j = sd_json (o2);
+  ck_assert (json_object_has_member (json_node_get_object (j), "units"));
+  ck_assert_int_eq (run_ltctl (d, d->admin, &o3, "meetings", "create", "--title",
+                               "Họp quý", "--chair", "076", "--start",
+                               "2026-12-01T08:00:00+07:00", "--end",
+                               "2026-12-01T09:00:00+07:00", "-p", "076:commune", NULL),
+                    0);
+  ck_assert_str_eq (o3, "booked meeting 1 with 3 sites\n");
+  ck_assert_int_eq (run_ltctl (d, d->admin, &o4, "meetings", "create", "--title", "Trùng",
+                               "--chair", "076", "--start", "2026-12-01T08:30:00+07:00",
+                               "--end", "2026-12-01T09:30:00+07:00", "-p", "076", NULL),
+                    6);
+  ck_assert_int_eq (run_ltctl (d, d->admin, &o5, "meetings", "show", "1", NULL), 0);
+  ck_assert_ptr_nonnull (strstr (o5, "Họp quý"));
+  ck_assert_ptr_nonnull (strstr (o5, "scheduled"));
+  ck_assert_int_eq (run_ltctl (d, d->admin, &o6, "meetings", "show", "42", NULL), 5);
+  ck_assert_int_eq (run_ltctl (d, "wrong", &o7, "nodes", NULL), 4);
+  g_autofree char *o8 = NULL, *o9 = NULL;
+  ck_assert_int_eq (run_ltctl (d, d->admin, &o8, "frobnicate", NULL), 2);
+  ck_assert_int_eq (run_ltctl (d, d->admin, &o9, "meetings", "list", "--from",
+                               "2026-11-30T00:00:00+07:00", NULL),
+                    0);
+  ck_assert_ptr_nonnull (strstr (o9, "Họp quý"));
+  sd_free (d);
+}
+END_TEST
+
 START_TEST (test_openapi_lists_every_route)
 {
   SdDaemon *d = sd_start (NULL);
@@ -827,6 +900,7 @@ main (int argc, char **argv)
       return 2;
     }
   sd_binary_path = argv[1];
+  ltctl_path = argc > 2 ? argv[2] : NULL;
   Suite *s = suite_create ("signaling-signald");
   TCase *tc = tcase_create ("blackbox");
   tcase_set_timeout (tc, 60);
@@ -842,6 +916,8 @@ main (int argc, char **argv)
   tcase_add_test (tc, test_sigterm_drains);
   tcase_add_test (tc, test_openapi_lists_every_route);
   tcase_add_test (tc, test_websockets);
+  if (ltctl_path != NULL)
+    tcase_add_test (tc, test_ltctl);
   suite_add_tcase (s, tc);
   return lt_test_run (s);
 }
