@@ -490,6 +490,35 @@ START_TEST (test_ice_restart_keeps_srtp)
 }
 END_TEST
 
+static gboolean
+side1_closed (gpointer data)
+{
+  return mcu_endpoint_get_state (side[1].ep) == MCU_ENDPOINT_STATE_CLOSED;
+}
+
+/* Closing one side sends DTLS close_notify: the peer ends as CLOSED (not FAILED),
+ * and neither side sends media afterwards. */
+START_TEST (test_close)
+{
+  make_pair (NULL, 0, NULL, 0, 0);
+  ck_assert (mcutx_connect (ctx, side, NULL));
+  assert_connected ();
+  mcu_endpoint_close (side[0].ep);
+  ck_assert_int_eq (mcu_endpoint_get_state (side[0].ep), MCU_ENDPOINT_STATE_CLOSED);
+  ck_assert (mcutx_wait (ctx, side1_closed, NULL, 5000));
+  ck_assert_ptr_null (mcu_endpoint_get_error (side[1].ep));
+  guint8 pkt[100];
+  gsize len = mcutx_rtp (pkt, 1, 1, 50);
+  ck_assert_int_ne (mcu_endpoint_send_rtp (side[0].ep, pkt, len), MCU_SRTP_OK);
+  ck_assert_int_ne (mcu_endpoint_send_rtp (side[1].ep, pkt, len), MCU_SRTP_OK);
+  McuEndpointCounters c;
+  mcu_endpoint_get_counters (side[1].ep, &c);
+  ck_assert_uint_gt (c.dtls_in, 0);
+  ck_assert_uint_gt (c.dtls_out, 0);
+  ck_assert_uint_eq (c.send_failed, 1);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -506,6 +535,7 @@ main (void)
   tcase_add_test (tc, test_consent_rule);
   tcase_add_test (tc, test_connect_via_sdp);
   tcase_add_test (tc, test_ice_restart_keeps_srtp);
+  tcase_add_test (tc, test_close);
   suite_add_tcase (s, tc);
   return lt_test_run (s);
 }
