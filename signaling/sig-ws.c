@@ -336,6 +336,28 @@ relay_to_site (SigWs *ws, JsonObject *o, const char *type, GError **error)
   return sent;
 }
 
+/* A joined site's trickled ICE candidate goes to the node hosting it, as "site.ice"
+ * with the site id added (the node relays its own candidates back the same way). */
+static gboolean
+handle_site_ice (WsClient *c, JsonObject *o, GError **error)
+{
+  if (c->principal->role != SIG_ROLE_SITE || c->joined_occurrence <= 0)
+    {
+      g_set_error_literal (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST, "join first");
+      return FALSE;
+    }
+  NodeState *n = node_for_site (c->ws, c->joined_occurrence, c->site_id, error);
+  if (n == NULL)
+    return FALSE;
+  json_object_set_string_member (o, "type", "site.ice");
+  json_object_set_int_member (o, "v", SIG_PROTOCOL_VERSION);
+  json_object_set_int_member (o, "site_id", c->site_id);
+  json_object_set_int_member (o, "occurrence_id", c->joined_occurrence);
+  g_autoptr (JsonNode) fwd = json_node_init_object (json_node_alloc (), o);
+  send_json (n->client, fwd);
+  return TRUE;
+}
+
 static gboolean
 handle_node_message (WsClient *c, JsonObject *o, const char *type, GError **error)
 {
@@ -452,6 +474,8 @@ message_cb (SoupWebsocketConnection *conn, gint type, GBytes *message, gpointer 
     ok = handle_subscribe (c, o, strcmp (t, "subscribe") == 0, &error);
   else if (strcmp (t, "join") == 0 || strcmp (t, "leave") == 0)
     ok = handle_join (c, o, strcmp (t, "join") == 0, &error);
+  else if (strcmp (t, "ice") == 0)
+    ok = handle_site_ice (c, o, &error);
   else if (strcmp (t, "ping") == 0)
     {
       send_simple (c, "pong", NULL, NULL);

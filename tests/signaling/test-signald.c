@@ -769,6 +769,15 @@ START_TEST (test_websockets)
                          ",\"sdp\":\"v=0 answer\"}",
                          site);
   ws_send (&node, answer);
+  ws_send (
+      &hall,
+      "{\"type\":\"ice\",\"candidate\":\"candidate:1 1 udp 1 127.0.0.1 9 typ host\"}");
+  g_autoptr (JsonNode) ice = ws_wait (&node, "site.ice");
+  ck_assert_int_eq (json_object_get_int_member (json_node_get_object (ice), "site_id"),
+                    site);
+  ck_assert_ptr_nonnull (
+      strstr (json_object_get_string_member (json_node_get_object (ice), "candidate"),
+              "127.0.0.1"));
   g_autoptr (JsonNode) got = ws_wait (&hall, "answer");
   ck_assert_str_eq (json_object_get_string_member (json_node_get_object (got), "sdp"),
                     "v=0 answer");
