@@ -115,6 +115,15 @@ START_TEST (test_import_search)
   ck_assert_ptr_null (strstr (c, "\"080\""));
   g_autofree char *u = sd_http (d, "GET", "/api/v1/units/0999", d->admin, NULL, &st);
   ck_assert_uint_eq (st, 404);
+  g_autofree char *metrics = sd_http (d, "GET", "/metrics", NULL, NULL, &st);
+  ck_assert_ptr_nonnull (strstr (metrics,
+                                 "lienthong_http_requests_total{route=\"/api/v1/"
+                                 "units/search\",method=\"GET\",status=\"200\"} 1\n"));
+  ck_assert_ptr_nonnull (strstr (metrics,
+                                 "lienthong_http_requests_total{route=\"/api/v1/"
+                                 "units/{code}\",method=\"GET\",status=\"404\"} 1\n"));
+  ck_assert_ptr_nonnull (strstr (metrics, "lienthong_units 10\n"));
+  ck_assert_ptr_nonnull (strstr (metrics, "lienthong_build_info{version=\""));
   sd_free (d);
 }
 END_TEST
@@ -808,6 +817,34 @@ START_TEST (test_websockets)
 }
 END_TEST
 
+START_TEST (test_drain_refuses_joins)
+{
+  SdDaemon *d = sd_start ("drain-grace=2\n");
+  import_tiny (d);
+  guint st;
+  g_autofree char *m
+      = book (d, d->admin, "D", "076", DAY1 "08:00:00" TZ, DAY1 "10:00:00" TZ,
+              "[{\"unit\":\"076\",\"down_to\":\"commune\"}]", NULL, &st);
+  ck_assert_uint_eq (st, 201);
+  g_autofree char *scope = g_strdup_printf ("%" G_GINT64_FORMAT, site_of (d, "02536"));
+  g_autofree char *tok = make_token (d, "site", scope, NULL);
+  g_autoptr (SoupSession) s = soup_session_new ();
+  WsPeer hall;
+  ck_assert (ws_open (&hall, s, d, "/api/v1/ws", tok, NULL));
+  gsize mark = sd_log_len (d);
+  g_subprocess_send_signal (d->proc, SIGTERM);
+  ck_assert (sd_wait_log (d, "draining", mark));
+  ws_send (&hall, "{\"type\":\"join\",\"occurrence_id\":1}");
+  g_autoptr (JsonNode) err = ws_wait (&hall, "error");
+  ck_assert_ptr_nonnull (err);
+  ck_assert_str_eq (json_object_get_string_member (json_node_get_object (err), "code"),
+                    "unavailable");
+  ws_close (&hall);
+  sd_reap (d, 0);
+  sd_free (d);
+}
+END_TEST
+
 static char *ltctl_path;
 
 /* Runs ltctl against @d with the server and token from the environment; returns its
@@ -925,6 +962,7 @@ main (int argc, char **argv)
   tcase_add_test (tc, test_sigterm_drains);
   tcase_add_test (tc, test_openapi_lists_every_route);
   tcase_add_test (tc, test_websockets);
+  tcase_add_test (tc, test_drain_refuses_joins);
   if (ltctl_path != NULL)
     tcase_add_test (tc, test_ltctl);
   suite_add_tcase (s, tc);
