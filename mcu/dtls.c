@@ -24,6 +24,15 @@ GST_DEBUG_CATEGORY_STATIC (mcu_dtls_debug);
 #define DTLS_FIRST_TIMEOUT_US 100000
 #define DTLS_MAX_TIMEOUT_US 2000000
 #define EXPORT_LABEL "EXTRACTOR-dtls_srtp"
+/* Forward-secret AEAD suites first. Our own certificate is ECDSA, so as a server we
+ * pick an ECDSA suite; the RSA ones are there for peers whose certificate is RSA
+ * (GStreamer's dtls elements, many hardware endpoints), which as DTLS servers
+ * could otherwise find no shared cipher with us. */
+#define DTLS_CIPHERS                                           \
+  "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" \
+  "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:" \
+  "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
+  "ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA"
 
 struct _McuDtls
 {
@@ -341,11 +350,7 @@ dtls_make_ctx (McuDtls *dtls, const char *profiles, GError **error)
                 && SSL_CTX_use_certificate (ctx, mcu_cert_get_x509 (dtls->cert)) == 1
                 && SSL_CTX_use_PrivateKey (ctx, mcu_cert_get_pkey (dtls->cert)) == 1
                 && SSL_CTX_check_private_key (ctx) == 1
-                && SSL_CTX_set_cipher_list (ctx, "ECDHE-ECDSA-AES128-GCM-SHA256:"
-                                                 "ECDHE-ECDSA-CHACHA20-POLY1305:"
-                                                 "ECDHE-ECDSA-AES256-GCM-SHA384:"
-                                                 "ECDHE-ECDSA-AES128-SHA")
-                       == 1
+                && SSL_CTX_set_cipher_list (ctx, DTLS_CIPHERS) == 1
                 /* this one returns 0 on success */
                 && SSL_CTX_set_tlsext_use_srtp (ctx, profiles) == 0;
   if (!ok)
