@@ -23,6 +23,7 @@ static const SigErrorMap sig_map[] = {
   { SIG_ERROR_METHOD, 405, "method_not_allowed" },
   { SIG_ERROR_UNSUPPORTED, 415, "unsupported_media_type" },
   { SIG_ERROR_NOT_ACCEPTABLE, 406, "not_acceptable" },
+  { SIG_ERROR_LENGTH_REQUIRED, 411, "length_required" },
 };
 
 static const SigErrorMap rooms_map[] = {

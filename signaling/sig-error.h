@@ -11,17 +11,18 @@ G_BEGIN_DECLS
 
 typedef enum
 {
-  SIG_ERROR_BAD_REQUEST,    /* malformed JSON/CSV, unknown field, wrong type: 400 */
-  SIG_ERROR_UNAUTHORIZED,   /* missing, wrong or expired token: 401 */
-  SIG_ERROR_FORBIDDEN,      /* outside the token's role or scope: 403 */
-  SIG_ERROR_NOT_FOUND,      /* 404 */
-  SIG_ERROR_TOO_LARGE,      /* body over the limit: 413 */
-  SIG_ERROR_TOO_MANY,       /* authentication failures rate-limited: 429 */
-  SIG_ERROR_UNAVAILABLE,    /* draining on shutdown: 503 */
-  SIG_ERROR_INTERNAL,       /* 500 */
-  SIG_ERROR_METHOD,         /* a known path with a method it does not serve: 405 */
-  SIG_ERROR_UNSUPPORTED,    /* a body of a content type the route does not take: 415 */
-  SIG_ERROR_NOT_ACCEPTABLE, /* an Accept the route cannot answer: 406 */
+  SIG_ERROR_BAD_REQUEST,     /* malformed JSON/CSV, unknown field, wrong type: 400 */
+  SIG_ERROR_UNAUTHORIZED,    /* missing, wrong or expired token: 401 */
+  SIG_ERROR_FORBIDDEN,       /* outside the token's role or scope: 403 */
+  SIG_ERROR_NOT_FOUND,       /* 404 */
+  SIG_ERROR_TOO_LARGE,       /* body over the limit: 413 */
+  SIG_ERROR_TOO_MANY,        /* authentication failures rate-limited: 429 */
+  SIG_ERROR_UNAVAILABLE,     /* draining on shutdown: 503 */
+  SIG_ERROR_INTERNAL,        /* 500 */
+  SIG_ERROR_METHOD,          /* a known path with a method it does not serve: 405 */
+  SIG_ERROR_UNSUPPORTED,     /* a body of a content type the route does not take: 415 */
+  SIG_ERROR_NOT_ACCEPTABLE,  /* an Accept the route cannot answer: 406 */
+  SIG_ERROR_LENGTH_REQUIRED, /* a chunked body, whose size is unknown up front: 411 */
 } SigError;
 
 GQuark sig_error_quark (void);

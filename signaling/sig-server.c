@@ -270,7 +270,9 @@ server_cb (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTabl
   g_clear_pointer (&req.error_extra, json_node_unref);
 }
 
-/* Refuses an oversized body from its Content-Length, before libsoup reads it. */
+/* Refuses an oversized body from its Content-Length, before libsoup reads it. A
+ * chunked body is refused too (411): libsoup would buffer all of it before the size
+ * could be checked, and every client of this API knows its body's length. */
 static void
 early_cb (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query,
           gpointer user_data)
@@ -285,6 +287,14 @@ early_cb (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable
     {
       g_autoptr (GError) e = g_error_new (SIG_ERROR, SIG_ERROR_TOO_LARGE,
                                           "the body is over %d bytes", SIG_MAX_BODY);
+      sig_reply_error (msg, e, NULL, NULL);
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                    "Connection", "close");
+    }
+  else if (soup_message_headers_get_encoding (h) == SOUP_ENCODING_CHUNKED)
+    {
+      g_autoptr (GError) e = g_error_new_literal (SIG_ERROR, SIG_ERROR_LENGTH_REQUIRED,
+                                                  "send the body with a Content-Length");
       sig_reply_error (msg, e, NULL, NULL);
       soup_message_headers_replace (soup_server_message_get_response_headers (msg),
                                     "Connection", "close");

@@ -20,6 +20,7 @@ START_TEST (test_error_statuses)
     { sig_error_quark, SIG_ERROR_TOO_LARGE, 413, "too_large" },
     { sig_error_quark, SIG_ERROR_TOO_MANY, 429, "too_many_requests" },
     { sig_error_quark, SIG_ERROR_UNAVAILABLE, 503, "unavailable" },
+    { sig_error_quark, SIG_ERROR_LENGTH_REQUIRED, 411, "length_required" },
     { rooms_error_quark, ROOMS_ERROR_INVALID, 400, "invalid" },
     { rooms_error_quark, ROOMS_ERROR_NOT_FOUND, 404, "not_found" },
     { rooms_error_quark, ROOMS_ERROR_CONFLICT, 409, "conflict" },

@@ -481,6 +481,18 @@ START_TEST (test_bad_input_changes_nothing)
                 == 0,
             "case %zu field: %s", i, r);
     }
+  /* a chunked body (no Content-Length) is refused before it is read */
+  {
+    g_autofree char *uri = g_strconcat (d->base, "/api/v1/meetings", NULL);
+    g_autoptr (SoupMessage) msg = soup_message_new ("POST", uri);
+    g_autofree char *auth = g_strconcat ("Bearer ", d->admin, NULL);
+    soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization",
+                                  auth);
+    g_autoptr (GInputStream) in = g_memory_input_stream_new_from_data ("{}", 2, NULL);
+    soup_message_set_request_body (msg, "application/json", in, -1);
+    g_autoptr (GBytes) r = soup_session_send_and_read (d->session, msg, NULL, NULL);
+    ck_assert_uint_eq (soup_message_get_status (msg), 411);
+  }
   g_autofree char *after = sd_dump_db (d);
   ck_assert_str_eq (before, after);
   for (gsize i = 6; i <= 14; i++)
