@@ -4,7 +4,8 @@
  * trickled loopback candidates, McuEndpoint answers through sdp.h as the
  * controlled ICE agent and DTLS client, and the SRTP and SRTCP webrtcbin sends are
  * decrypted by us, with the payload types and SSRCs the SDP negotiated, and
- * nothing refused. Loopback only: webrtcbin is told to gather on 127.0.0.1. */
+ * nothing refused; echoed back under our SSRCs, our SRTP is decrypted and
+ * counted by webrtcbin (its inbound-rtp statistics). Loopback only: webrtcbin is told to gather on 127.0.0.1. */
 #define GST_USE_UNSTABLE_API
 #include "mcu.h"
 #include "lt-test.h"
@@ -22,6 +23,7 @@ static McuCert *cert;
 static McuEndpoint *ep;
 static guint video_pt, audio_pt, video_packets, audio_packets, rtcp_packets;
 static guint32 video_ssrc_seen;
+static guint echoed;
 
 static void
 post (char *msg)
@@ -71,13 +73,71 @@ on_packet (McuEndpoint *e, gboolean is_rtcp, guint8 *buf, gsize len, gpointer da
       return;
     }
   guint pt = buf[1] & 0x7f;
+  guint32 ours = 0;
   if (pt == video_pt)
     {
       video_packets++;
       video_ssrc_seen = (guint32)buf[8] << 24 | buf[9] << 16 | buf[10] << 8 | buf[11];
+      ours = 0x5678;
     }
   else if (pt == audio_pt)
-    audio_packets++;
+    {
+      audio_packets++;
+      ours = 0x1234;
+    }
+  /* Echo mode: the media goes back under the SSRC our answer announced, so
+   * webrtcbin must decrypt our SRTP to count it. */
+  if (ours != 0 && len >= 12)
+    {
+      buf[8] = ours >> 24;
+      buf[9] = ours >> 16 & 0xff;
+      buf[10] = ours >> 8 & 0xff;
+      buf[11] = ours & 0xff;
+      if (mcu_endpoint_send_rtp (e, buf, len) == MCU_SRTP_OK)
+        echoed++;
+    }
+}
+
+static void
+on_pad_added (GstElement *w, GstPad *pad, gpointer data)
+{
+  if (GST_PAD_DIRECTION (pad) != GST_PAD_SRC)
+    return;
+  GstElement *sink = gst_element_factory_make ("fakesink", NULL);
+  g_object_set (sink, "sync", FALSE, "async", FALSE, NULL);
+  gst_bin_add (GST_BIN (pipe), sink);
+  gst_element_sync_state_with_parent (sink);
+  GstPad *sinkpad = gst_element_get_static_pad (sink, "sink");
+  gst_pad_link (pad, sinkpad);
+  gst_object_unref (sinkpad);
+}
+
+/* Sums packets-received over webrtcbin's inbound-rtp stats (its view of what we
+ * sent). Runs on webrtcbin's thread; the result is posted like the rest. */
+static gboolean
+sum_inbound (GQuark field, const GValue *value, gpointer data)
+{
+  if (!GST_VALUE_HOLDS_STRUCTURE (value))
+    return TRUE;
+  const GstStructure *st = gst_value_get_structure (value);
+  GstWebRTCStatsType type;
+  guint64 packets = 0;
+  if (gst_structure_get (st, "type", GST_TYPE_WEBRTC_STATS_TYPE, &type, NULL)
+      && type == GST_WEBRTC_STATS_INBOUND_RTP
+      && gst_structure_get_uint64 (st, "packets-received", &packets))
+    *(guint64 *)data += packets;
+  return TRUE;
+}
+
+static void
+on_stats (GstPromise *promise, gpointer data)
+{
+  const GstStructure *reply = gst_promise_get_reply (promise);
+  guint64 total = 0;
+  if (reply)
+    gst_structure_foreach (reply, sum_inbound, &total);
+  gst_promise_unref (promise);
+  post (g_strdup_printf ("stats:%" G_GUINT64_FORMAT, total));
 }
 
 static void
@@ -93,7 +153,7 @@ setup (void)
    * last. The node itself loads no srtp plugin; see the report on issue 5. */
   guint8 zero[30] = { 0 };
   mcu_srtp_free (mcu_srtp_new (MCU_SRTP_PROFILE_AES128_CM_SHA1_80, zero, zero, NULL));
-  video_pt = audio_pt = video_packets = audio_packets = rtcp_packets = 0;
+  video_pt = audio_pt = video_packets = audio_packets = rtcp_packets = echoed = 0;
 }
 
 static void
@@ -114,6 +174,8 @@ teardown (void)
 }
 
 static char *offer_text;
+static guint64 webrtc_inbound;
+static gboolean stats_pending;
 
 /* Applies what webrtcbin's threads posted: the offer is kept, candidates go to
  * the endpoint once it has the remote parameters (before that they wait). */
@@ -127,6 +189,11 @@ drain (gpointer data)
     {
       if (g_str_has_prefix (msg, "offer:"))
         offer_text = g_strdup (msg + 6);
+      else if (g_str_has_prefix (msg, "stats:"))
+        {
+          webrtc_inbound = g_ascii_strtoull (msg + 6, NULL, 10);
+          stats_pending = FALSE;
+        }
       else if (g_str_has_prefix (msg, "cand:"))
         {
           const char *c = msg + 5;
@@ -163,6 +230,22 @@ on_gathered (McuEndpoint *e, gpointer data)
   gathered_flag = TRUE;
 }
 
+/* Asks webrtcbin for stats whenever the last answer is in, until it has counted
+ * at least ten of the packets we echoed. */
+static gboolean
+webrtc_counted (void)
+{
+  if (webrtc_inbound >= 10)
+    return TRUE;
+  if (!stats_pending)
+    {
+      stats_pending = TRUE;
+      GstPromise *p = gst_promise_new_with_change_func (on_stats, NULL, NULL);
+      g_signal_emit_by_name (webrtc, "get-stats", NULL, p);
+    }
+  return FALSE;
+}
+
 static gboolean
 media_flows (void)
 {
@@ -195,6 +278,8 @@ START_TEST (test_webrtcbin_offer)
   g_signal_connect (webrtc, "on-negotiation-needed", G_CALLBACK (on_negotiation_needed),
                     NULL);
   g_signal_connect (webrtc, "on-ice-candidate", G_CALLBACK (on_ice_candidate), NULL);
+  g_signal_connect (webrtc, "pad-added", G_CALLBACK (on_pad_added), NULL);
+  webrtc_inbound = 0;
   early_cands = g_ptr_array_new_with_free_func (g_free);
   ck_assert_int_ne (gst_element_set_state (pipe, GST_STATE_PLAYING),
                     GST_STATE_CHANGE_FAILURE);
@@ -291,6 +376,14 @@ START_TEST (test_webrtcbin_offer)
   ck_assert_uint_eq (c.dropped_auth + c.dropped_replay + c.dropped_unknown
                          + c.dropped_plain + c.dropped_oversize,
                      0);
+  /* The other way: webrtcbin decrypts what we echo (its inbound-rtp counts it). */
+  ck_assert_uint_gt (echoed, 0);
+  cond = webrtc_counted;
+  ck_assert_msg (mcutx_wait (ctx, drain, &cond, 20000),
+                 "webrtcbin counted %" G_GUINT64_FORMAT " of our %u packets",
+                 webrtc_inbound, echoed);
+  g_print ("webrtcbin decrypted %" G_GUINT64_FORMAT " of %u echoed packets\n",
+           webrtc_inbound, echoed);
   /* and our SRTCP is accepted the other way: sending does not fail */
   guint8 rr[8];
   ck_assert_int_eq (mcu_endpoint_send_rtcp (ep, rr, mcutx_rtcp_rr (rr, 0x5678)),
