@@ -32,7 +32,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     {
       if (error == NULL || answer != NULL)
         abort ();
-      g_error_free (error);
+      g_clear_error (&error);
     }
   else
     {
