@@ -13,6 +13,7 @@
 #include <libsoup/soup.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <sys/prctl.h>
 #include <string.h>
 
 typedef struct
@@ -89,6 +90,13 @@ sd_write_conf (SdDaemon *d, const char *conf)
   ck_assert (g_file_set_contents (d->conf_path, text, -1, NULL));
 }
 
+/* A failed assertion ends the test process at once; the daemon must not outlive it. */
+static void
+sd_child_setup (gpointer data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
 static void
 sd_launch (SdDaemon *d)
 {
@@ -96,6 +104,7 @@ sd_launch (SdDaemon *d)
   g_autoptr (GSubprocessLauncher) l = g_subprocess_launcher_new (
       G_SUBPROCESS_FLAGS_STDERR_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
   g_subprocess_launcher_unsetenv (l, "NOTIFY_SOCKET");
+  g_subprocess_launcher_set_child_setup (l, sd_child_setup, NULL, NULL);
   d->log = g_string_new (NULL);
   d->eof = FALSE;
   d->proc = g_subprocess_launcher_spawn (l, &error, d->binary, "--config", d->conf_path,
