@@ -31,6 +31,8 @@ struct _McuEndpoint
   GError *error;
   McuEndpointCounters counters;
   GPtrArray *local_candidates; /* NULL-terminated */
+  guint connect_timeout_ms;
+  GSource *connect_timer;
   McuEndpointPacketFunc packet_func;
   gpointer packet_data;
   GDestroyNotify packet_destroy;
@@ -63,12 +65,24 @@ state_is_final (McuEndpointState s)
   return s == MCU_ENDPOINT_STATE_FAILED || s == MCU_ENDPOINT_STATE_CLOSED;
 }
 
+static void
+connect_timer_stop (McuEndpoint *ep)
+{
+  if (ep->connect_timer != NULL)
+    {
+      g_source_destroy (ep->connect_timer);
+      g_clear_pointer (&ep->connect_timer, g_source_unref);
+    }
+}
+
 /* A signal handler must not drop the last reference to @ep. */
 static void
 ep_set_state (McuEndpoint *ep, McuEndpointState state)
 {
   if (ep->state == state || state_is_final (ep->state))
     return;
+  if (state != MCU_ENDPOINT_STATE_CONNECTING)
+    connect_timer_stop (ep);
   g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO, "MESSAGE", "endpoint %s: %s -> %s",
                     ep->name, mcu_endpoint_state_name (ep->state),
                     mcu_endpoint_state_name (state));
@@ -236,6 +250,7 @@ static void
 mcu_endpoint_finalize (GObject *object)
 {
   McuEndpoint *ep = MCU_ENDPOINT (object);
+  connect_timer_stop (ep);
   g_clear_pointer (&ep->dtls, mcu_dtls_free);
   g_clear_pointer (&ep->ice, mcu_ice_free);
   g_clear_pointer (&ep->srtp, mcu_srtp_free);
@@ -290,6 +305,8 @@ mcu_endpoint_new (GMainContext *context, McuCert *cert, const McuEndpointConfig 
   g_autoptr (McuEndpoint) ep = g_object_new (MCU_TYPE_ENDPOINT, NULL);
   ep->context = g_main_context_ref (context ? context : g_main_context_default ());
   ep->cert = mcu_cert_ref (cert);
+  ep->connect_timeout_ms
+      = config->connect_timeout_ms ? config->connect_timeout_ms : 30000;
   static guint serial = 0;
   ep->name = config->name ? g_strdup (config->name)
                           : g_strdup_printf ("ep%u", g_atomic_int_add (&serial, 1));
@@ -341,6 +358,19 @@ mcu_endpoint_get_local_setup (McuEndpoint *ep)
   return ep->role == MCU_DTLS_ROLE_CLIENT ? "active" : "passive";
 }
 
+static gboolean
+connect_timed_out (gpointer data)
+{
+  McuEndpoint *ep = data;
+  g_clear_pointer (&ep->connect_timer, g_source_unref);
+  ep_fail (ep, g_error_new (MCU_ERROR, MCU_ERROR_ICE,
+                            "not connected after %u ms (ICE %s, DTLS %s)",
+                            ep->connect_timeout_ms,
+                            mcu_ice_state_name (mcu_ice_get_state (ep->ice)),
+                            ep->dtls ? "started" : "waiting for remote parameters"));
+  return G_SOURCE_REMOVE;
+}
+
 gboolean
 mcu_endpoint_start (McuEndpoint *ep, GError **error)
 {
@@ -350,6 +380,9 @@ mcu_endpoint_start (McuEndpoint *ep, GError **error)
   if (!mcu_ice_gather (ep->ice, error))
     return FALSE;
   ep_set_state (ep, MCU_ENDPOINT_STATE_CONNECTING);
+  ep->connect_timer = g_timeout_source_new (ep->connect_timeout_ms);
+  g_source_set_callback (ep->connect_timer, connect_timed_out, ep, NULL);
+  g_source_attach (ep->connect_timer, ep->context);
   return TRUE;
 }
 

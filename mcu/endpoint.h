@@ -39,6 +39,10 @@ typedef struct
   const McuSrtpProfile *srtp_profiles;
   guint n_srtp_profiles;
   const char *name; /* for logs (site or link id), may be NULL */
+  /* From mcu_endpoint_start() to CONNECTED; past it the endpoint FAILS with
+   * MCU_ERROR_ICE. Trickle ICE never fails on its own while the peer may still
+   * send candidates, so this bounds a connection attempt. 0 = 30000. */
+  guint connect_timeout_ms;
 } McuEndpointConfig;
 
 /* Counters since creation. Drop reasons are exclusive: each dropped datagram is

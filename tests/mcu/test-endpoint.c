@@ -519,6 +519,35 @@ START_TEST (test_close)
 }
 END_TEST
 
+static gboolean
+side0_final (gpointer data)
+{
+  McuEndpointState st = mcu_endpoint_get_state (side[0].ep);
+  return st == MCU_ENDPOINT_STATE_FAILED || st == MCU_ENDPOINT_STATE_CLOSED;
+}
+
+/* A peer that never sends a usable candidate nor end-of-candidates would leave
+ * trickle ICE waiting for ever: the connect timeout ends the attempt. */
+START_TEST (test_connect_timeout)
+{
+  static const char *const lo[] = { "127.0.0.1", NULL };
+  McuEndpointConfig cfg = { 0 };
+  cfg.ice.local_addresses = lo;
+  cfg.connect_timeout_ms = 500;
+  memset (&side[0], 0, sizeof side[0]);
+  side[0].ep = mcu_endpoint_new (ctx, cert_a, &cfg, NULL);
+  ck_assert_ptr_nonnull (side[0].ep);
+  ck_assert (mcu_endpoint_start (side[0].ep, NULL));
+  ck_assert (mcu_endpoint_set_remote (side[0].ep, "abcd", "0123456789abcdefghijkl",
+                                      mcu_cert_get_fingerprint (cert_b), "actpass", NULL,
+                                      NULL));
+  ck_assert (mcutx_wait (ctx, side0_final, NULL, 10000));
+  const GError *e = mcu_endpoint_get_error (side[0].ep);
+  ck_assert (g_error_matches (e, MCU_ERROR, MCU_ERROR_ICE));
+  ck_assert_ptr_nonnull (strstr (e->message, "not connected after 500 ms"));
+}
+END_TEST
+
 int
 main (void)
 {
@@ -536,6 +565,7 @@ main (void)
   tcase_add_test (tc, test_connect_via_sdp);
   tcase_add_test (tc, test_ice_restart_keeps_srtp);
   tcase_add_test (tc, test_close);
+  tcase_add_test (tc, test_connect_timeout);
   suite_add_tcase (s, tc);
   return lt_test_run (s);
 }
