@@ -47,7 +47,8 @@ typedef struct
   gboolean fb_all_nack, fb_all_pli, fb_all_fir; /* a=rtcp-fb:* */
   const char *mid, *direction, *ufrag, *pwd, *fingerprint, *setup;
   gboolean rtcp_mux;
-  GArray *ssrcs; /* guint32, unique, in order */
+  gboolean bundle_only; /* RFC 8843: port 0 but part of the BUNDLE transport */
+  GArray *ssrcs;        /* guint32, unique, in order */
   GPtrArray *candidates;
 } MediaScan;
 
@@ -267,6 +268,8 @@ sdp_scan_media (const GstSDPMedia *m, MediaScan *sc)
         continue;
       if (strcmp (k, "rtcp-mux") == 0)
         sc->rtcp_mux = TRUE;
+      else if (strcmp (k, "bundle-only") == 0)
+        sc->bundle_only = TRUE;
       else if (strcmp (k, "sendrecv") == 0 || strcmp (k, "sendonly") == 0
                || strcmp (k, "recvonly") == 0 || strcmp (k, "inactive") == 0)
         sc->direction = k;
@@ -723,8 +726,9 @@ sdp_negotiate_media (const GstSDPMedia *om, const MediaScan *sc, const char *gro
   const char *kind = m->kind;
   gboolean av = strcmp (kind, "audio") == 0 || strcmp (kind, "video") == 0;
   const char *proto = gst_sdp_media_get_proto (om);
-  if (!av || gst_sdp_media_get_port (om) == 0 || proto == NULL
-      || strcmp (proto, SDP_PROTO) != 0)
+  /* A bundle-only m-line (max-bundle offers) has port 0 yet is not rejected. */
+  gboolean port_zero = gst_sdp_media_get_port (om) == 0 && !(sc->bundle_only && group);
+  if (!av || port_zero || proto == NULL || strcmp (proto, SDP_PROTO) != 0)
     return TRUE;
   /* One transport only: with a BUNDLE group we take its members; without one, only
    * the first media line we can serve. */

@@ -60,7 +60,7 @@ typedef struct _McuSdpSession McuSdpSession;
  * Parses a remote offer with GstSDPMessage and writes the answer. m-lines we cannot
  * serve (codecs we lack, data channels, protocols other than UDP/TLS/RTP/SAVPF,
  * m-lines outside the BUNDLE group, or after the first one when there is no group)
- * are answered with port 0. The answer takes setup "active" for an "actpass" or
+ * are answered with port 0; a bundle-only m-line (port 0) in the group is accepted. The answer takes setup "active" for an "actpass" or
  * "passive" offer and "passive" for an "active" one (local->setup is not used).
  * Our SSRCs go on the first accepted audio and video m-lines the peer receives on;
  * an offered rtx for the chosen video codec is accepted.

@@ -182,6 +182,28 @@ START_TEST (test_sdp_h264_fallback)
 }
 END_TEST
 
+/* A max-bundle offer: the video m-line has port 0 and a=bundle-only (RFC 8843
+ * 6.3.1) and no transport attributes; it is still accepted on the shared transport. */
+START_TEST (test_sdp_bundle_only)
+{
+  g_autofree char *orig = load_offer ("chromium-120-offer.sdp");
+  g_autofree char *o1 = replace_all (orig, "m=video 9 ", "m=video 0 ");
+  g_autofree char *offer
+      = replace_all (o1, "a=mid:1\r\n", "a=mid:1\r\na=bundle-only\r\n");
+  g_autofree char *ans = NULL;
+  g_autoptr (McuSdpSession) s = answer (offer, &ans);
+  ck_assert (mcu_sdp_session_media (s, 1)->accepted);
+  ck_assert_str_eq (mcu_sdp_session_media (s, 1)->codec, "VP8");
+  ck_assert_uint_eq (count_lines (ans, "a=group:BUNDLE 0 1"), 1);
+
+  /* Port 0 without bundle-only is a rejection and stays one. */
+  g_autofree char *a2 = NULL;
+  g_autoptr (McuSdpSession) s2 = answer (o1, &a2);
+  ck_assert (!mcu_sdp_session_media (s2, 1)->accepted);
+  ck_assert_uint_eq (count_lines (a2, "m=video 0 "), 1);
+}
+END_TEST
+
 START_TEST (test_sdp_firefox)
 {
   g_autofree char *offer = load_offer ("firefox-offer.sdp");
@@ -369,6 +391,7 @@ main (void)
   tcase_add_test (tc, test_sdp_chromium);
   tcase_add_test (tc, test_sdp_h264_fallback);
   tcase_add_test (tc, test_sdp_firefox);
+  tcase_add_test (tc, test_sdp_bundle_only);
   tcase_add_test (tc, test_sdp_directions);
   tcase_add_test (tc, test_sdp_refusals);
   tcase_add_test (tc, test_sdp_unsupported_lines);
