@@ -259,6 +259,24 @@ START_TEST (test_ics_and_attendance)
   ck_assert_ptr_nonnull (strstr (feed, "METHOD:PUBLISH"));
   ck_assert_ptr_nonnull (strstr (feed, "UID:meeting-1@lienthong"));
 
+  /* a weekly series: three occurrences, one RRULE in the invitation */
+  g_autofree char *rec = sd_http (
+      d, "POST", "/api/v1/meetings", d->admin,
+      "{\"title\":\"Giao ban tuần\",\"chair\":\"10\",\"starts_at\":\"" DAY1 "08:00:00" TZ
+      "\",\"ends_at\":\"" DAY1 "09:00:00" TZ "\",\"participants\":[{"
+      "\"unit\":\"10\",\"down_to\":\"commune\"}],\"recurrence\":\"FREQ=WEEKLY;COUNT=3\"}",
+      &st);
+  ck_assert_msg (st == 201, "%s", rec);
+  g_autoptr (JsonNode) rn = sd_json (rec);
+  JsonObject *ro = json_node_get_object (rn);
+  ck_assert_uint_eq (
+      json_array_get_length (json_object_get_array_member (ro, "occurrences")), 3);
+  g_autofree char *rpath = g_strdup_printf ("/api/v1/meetings/%" G_GINT64_FORMAT ".ics",
+                                            json_object_get_int_member (ro, "id"));
+  g_autofree char *rics = sd_http (d, "GET", rpath, d->admin, NULL, &st);
+  ck_assert_uint_eq (st, 200);
+  ck_assert_ptr_nonnull (strstr (rics, "RRULE:FREQ=WEEKLY;COUNT=3"));
+
   g_autofree char *del = sd_http (d, "DELETE", "/api/v1/meetings/1", d->admin, NULL, &st);
   ck_assert_uint_eq (st, 200);
   g_autofree char *ics3
