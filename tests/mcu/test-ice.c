@@ -5,10 +5,13 @@
  * MCU_ERROR_INVALID; that an ICE restart changes the local credentials and
  * reconnects; and that the consent rule runs at the ICE layer on its own: with a
  * 600 ms timeout and nobody vouching for the peer, the agent reports
- * disconnected, then failed with consent expired. */
+ * disconnected, then failed with consent expired; and that the configured STUN
+ * server is asked and yields a server-reflexive candidate. */
 #include "mcu.h"
 #include "lt-test.h"
 #include "mcutx-util.h"
+
+#include <gio/gio.h>
 
 typedef struct Side Side;
 struct Side
@@ -296,6 +299,113 @@ START_TEST (test_consent_at_ice_layer)
 }
 END_TEST
 
+/* ---- a STUN server of a few lines, on loopback ---- */
+
+static guint32
+crc32_ieee (const guint8 *p, gsize n)
+{
+  guint32 c = 0xffffffffu;
+  for (gsize i = 0; i < n; i++)
+    {
+      c ^= p[i];
+      for (int k = 0; k < 8; k++)
+        c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1)));
+    }
+  return ~c;
+}
+
+static guint stun_requests;
+
+/* Answers each Binding request with a success whose XOR-MAPPED-ADDRESS is
+ * 127.0.0.2 and the request's source port, as a NAT would report a public
+ * address, plus the FINGERPRINT libnice checks. */
+static gboolean
+stun_serve (GSocket *sock, GIOCondition cond, gpointer data)
+{
+  guint8 req[1500];
+  GSocketAddress *from = NULL;
+  gssize n = g_socket_receive_from (sock, &from, (char *)req, sizeof req, NULL, NULL);
+  if (n < 20 || req[0] != 0x00 || req[1] != 0x01)
+    {
+      g_clear_object (&from);
+      return G_SOURCE_CONTINUE;
+    }
+  stun_requests++;
+  guint16 port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (from));
+  guint8 r[20 + 12 + 8];
+  memcpy (r, req, 20);
+  r[0] = 0x01;
+  r[1] = 0x01;
+  r[2] = 0;
+  r[3] = 12 + 8;
+  guint8 *a = r + 20;
+  a[0] = 0x00, a[1] = 0x20, a[2] = 0, a[3] = 8; /* XOR-MAPPED-ADDRESS */
+  a[4] = 0, a[5] = 0x01;
+  guint16 xport = port ^ 0x2112;
+  a[6] = xport >> 8, a[7] = xport & 0xff;
+  const guint8 ip[4] = { 127, 0, 0, 2 }, cookie[4] = { 0x21, 0x12, 0xa4, 0x42 };
+  for (int i = 0; i < 4; i++)
+    a[8 + i] = ip[i] ^ cookie[i];
+  guint8 *f = a + 12;
+  f[0] = 0x80, f[1] = 0x28, f[2] = 0, f[3] = 4; /* FINGERPRINT */
+  guint32 fp = crc32_ieee (r, 20 + 12) ^ 0x5354554eu;
+  f[4] = fp >> 24, f[5] = fp >> 16 & 0xff, f[6] = fp >> 8 & 0xff, f[7] = fp & 0xff;
+  g_socket_send_to (sock, from, (const char *)r, sizeof r, NULL, NULL);
+  g_object_unref (from);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+gathered0 (gpointer data)
+{
+  return sides[0].gathered;
+}
+
+/* The STUN server setting is used: gathering asks it and a server-reflexive
+ * candidate with the mapped address it reported is signalled. */
+START_TEST (test_stun_server)
+{
+  g_autoptr (GSocket) sock = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+                                           G_SOCKET_PROTOCOL_UDP, NULL);
+  g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) any = g_inet_socket_address_new (lo, 0);
+  ck_assert (g_socket_bind (sock, any, FALSE, NULL));
+  g_autoptr (GSocketAddress) bound = g_socket_get_local_address (sock, NULL);
+  guint16 port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  GSource *src = g_socket_create_source (sock, G_IO_IN, NULL);
+  g_source_set_callback (src, (GSourceFunc)(void (*) (void))stun_serve, NULL, NULL);
+  g_source_attach (src, ctx);
+  stun_requests = 0;
+
+  static const char *const lo_addr[] = { "127.0.0.1", NULL };
+  McuIceConfig cfg = { 0 };
+  cfg.local_addresses = lo_addr;
+  cfg.stun_server = "127.0.0.1";
+  cfg.stun_port = port;
+  sides[0].ice = mcu_ice_new (ctx, &cfg, &cbs, &sides[0], NULL);
+  ck_assert_ptr_nonnull (sides[0].ice);
+  sides[1].remote_set = FALSE; /* keep candidates in sides[0].pending */
+  ck_assert (mcu_ice_gather (sides[0].ice, NULL));
+  ck_assert (mcutx_wait (ctx, gathered0, NULL, 10000));
+  g_source_destroy (src);
+  g_source_unref (src);
+  ck_assert_uint_ge (stun_requests, 1);
+  gboolean host = FALSE, srflx = FALSE;
+  for (guint i = 0; i < sides[0].all_local->len; i++)
+    {
+      const char *c = g_ptr_array_index (sides[0].all_local, i);
+      host |= strstr (c, " 127.0.0.1 ") && strstr (c, "typ host");
+      srflx |= strstr (c, " 127.0.0.2 ") && strstr (c, "typ srflx");
+    }
+  ck_assert_msg (host && srflx, "host %d srflx %d", host, srflx);
+  /* a name is not accepted: libnice does not resolve */
+  cfg.stun_server = "stun.example.org";
+  g_autoptr (GError) error = NULL;
+  ck_assert_ptr_null (mcu_ice_new (ctx, &cfg, &cbs, NULL, &error));
+  ck_assert (g_error_matches (error, MCU_ERROR, MCU_ERROR_INVALID));
+}
+END_TEST
+
 int
 main (void)
 {
@@ -307,6 +417,7 @@ main (void)
   tcase_add_test (tc, test_bad_input);
   tcase_add_test (tc, test_restart);
   tcase_add_test (tc, test_consent_at_ice_layer);
+  tcase_add_test (tc, test_stun_server);
   suite_add_tcase (s, tc);
   return lt_test_run (s);
 }
