@@ -191,6 +191,10 @@ dtls_fail (McuDtls *dtls, const char *why)
   char ossl[256] = "";
   if (e != 0)
     ERR_error_string_n (e, ossl, sizeof ossl);
+  /* Failing after the handshake finished (no SRTP profile, keys refused): the
+   * peer believes it is connected, so tell it with close_notify. */
+  if (SSL_is_init_finished (dtls->ssl))
+    (void)SSL_shutdown (dtls->ssl);
   ERR_clear_error ();
   g_autoptr (GError) error = NULL;
   if (dtls->fingerprint_mismatch)
