@@ -287,6 +287,8 @@ mcu_ice_new (GMainContext *context, const McuIceConfig *config,
   g_object_set (ice->agent, "controlling-mode", config->controlling, "ice-tcp", FALSE,
                 "ice-udp", TRUE, "keepalive-conncheck", TRUE, NULL);
   ice_set_bool_if_exists (ice->agent, "upnp", FALSE);
+  if (config->relay_only)
+    g_object_set (ice->agent, "force-relay", TRUE, NULL);
 
   if (config->stun_server != NULL && *config->stun_server != '\0')
     {
@@ -339,6 +341,21 @@ mcu_ice_new (GMainContext *context, const McuIceConfig *config,
   return g_steal_pointer (&ice);
 }
 
+static gint pending_closes;
+
+static void
+on_agent_closed (GObject *agent, GAsyncResult *res, gpointer data)
+{
+  g_object_unref (agent); /* the reference mcu_ice_free() handed over */
+  g_atomic_int_dec_and_test (&pending_closes);
+}
+
+guint
+mcu_ice_pending_closes (void)
+{
+  return (guint)g_atomic_int_get (&pending_closes);
+}
+
 void
 mcu_ice_free (McuIce *ice)
 {
@@ -349,12 +366,15 @@ mcu_ice_free (McuIce *ice)
     {
       g_signal_handlers_disconnect_by_data (ice->agent, ice);
       if (ice->stream_id != 0)
-        {
-          nice_agent_attach_recv (ice->agent, ice->stream_id, COMPONENT, ice->context,
-                                  NULL, NULL);
-          nice_agent_remove_stream (ice->agent, ice->stream_id);
-        }
-      g_object_unref (ice->agent);
+        nice_agent_attach_recv (ice->agent, ice->stream_id, COMPONENT, ice->context, NULL,
+                                NULL);
+      /* nice_agent_close_async() releases TURN allocations (a refresh with
+       * lifetime 0) before the agent goes; its callback, on our context, drops
+       * the last reference. */
+      g_atomic_int_inc (&pending_closes);
+      g_main_context_push_thread_default (ice->context);
+      nice_agent_close_async (ice->agent, on_agent_closed, NULL);
+      g_main_context_pop_thread_default (ice->context);
     }
   g_free (ice->ufrag);
   g_free (ice->pwd);

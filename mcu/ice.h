@@ -36,6 +36,9 @@ typedef struct
   const char *turn_server; /* IP address, or NULL */
   guint turn_port;         /* 0 = 3478; UDP relay */
   const char *turn_username, *turn_password;
+  /* Use TURN relayed candidates only (a browser's iceTransportPolicy "relay"): for
+   * sites whose policy forbids direct paths, and for testing TURN. */
+  gboolean relay_only;
   /* Consent freshness: the session ends when nothing authenticated arrived from
    * the peer for this long. 0 = 30000 (RFC 7675). */
   guint consent_timeout_ms;
@@ -72,8 +75,17 @@ McuIce *mcu_ice_new (GMainContext *context, const McuIceConfig *config,
                      const McuIceCallbacks *callbacks, gpointer user_data,
                      GError **error);
 
-/** mcu_ice_free: Closes the agent; no callback runs afterwards. NULL is accepted. */
+/**
+ * mcu_ice_free:
+ * Closes the agent; no callback runs afterwards. NULL is accepted. TURN
+ * allocations are released asynchronously on the agent's context, which must keep
+ * being iterated until mcu_ice_pending_closes() is 0 (a daemon's shutdown waits
+ * for that; the agent is freed then).
+ */
 void mcu_ice_free (McuIce *ice);
+
+/** mcu_ice_pending_closes: Returns: agents freed whose close has not finished. */
+guint mcu_ice_pending_closes (void);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (McuIce, mcu_ice_free)
 

@@ -29,7 +29,10 @@ rm_rf (const char *path)
   while (d && (n = g_dir_read_name (d)))
     {
       g_autofree char *p = g_build_filename (path, n, NULL);
-      g_remove (p);
+      if (g_file_test (p, G_FILE_TEST_IS_DIR))
+        rm_rf (p);
+      else
+        g_remove (p);
     }
   if (d)
     g_dir_close (d);

@@ -6,12 +6,17 @@
  * reconnects; and that the consent rule runs at the ICE layer on its own: with a
  * 600 ms timeout and nobody vouching for the peer, the agent reports
  * disconnected, then failed with consent expired; and that the configured STUN
- * server is asked and yields a server-reflexive candidate. */
+ * server is asked and yields a server-reflexive candidate, and a configured TURN
+ * server (coturn on loopback, when installed) a working relayed pair. */
 #include "mcu.h"
 #include "lt-test.h"
 #include "mcutx-util.h"
 
 #include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 
 typedef struct Side Side;
 struct Side
@@ -106,9 +111,12 @@ setup (void)
     }
 }
 
+static void turn_stop (void);
+
 static void
 teardown (void)
 {
+  turn_stop ();
   for (int i = 0; i < 2; i++)
     {
       g_clear_pointer (&sides[i].ice, mcu_ice_free);
@@ -406,6 +414,175 @@ START_TEST (test_stun_server)
 }
 END_TEST
 
+/* ---- TURN: a real coturn on loopback, when installed ---- */
+
+static GPid turn_pid;
+
+static guint16
+free_udp_port (void)
+{
+  g_autoptr (GSocket) s = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+                                        G_SOCKET_PROTOCOL_UDP, NULL);
+  g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) any = g_inet_socket_address_new (lo, 0);
+  if (!g_socket_bind (s, any, FALSE, NULL))
+    return 0;
+  g_autoptr (GSocketAddress) bound = g_socket_get_local_address (s, NULL);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+/* Waits until the server answers a STUN Binding request: an event awaited with a
+ * per-try timeout, not a sleep. */
+static gboolean
+turn_ready (guint16 port)
+{
+  g_autoptr (GSocket) s = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+                                        G_SOCKET_PROTOCOL_UDP, NULL);
+  g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) to = g_inet_socket_address_new (lo, port);
+  guint8 req[20]
+      = { 0x00, 0x01, 0, 0, 0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9 };
+  for (int attempt = 0; attempt < 50; attempt++)
+    {
+      g_socket_send_to (s, to, (const char *)req, sizeof req, NULL, NULL);
+      if (g_socket_condition_timed_wait (s, G_IO_IN, 200 * 1000, NULL, NULL))
+        {
+          guint8 buf[512];
+          if (g_socket_receive (s, (char *)buf, sizeof buf, NULL, NULL) >= 20
+              && buf[0] == 0x01 && buf[1] == 0x01)
+            return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+static void
+turn_stop (void)
+{
+  if (turn_pid != 0)
+    {
+      kill (turn_pid, SIGTERM);
+      waitpid (turn_pid, NULL, 0);
+      g_spawn_close_pid (turn_pid);
+      turn_pid = 0;
+    }
+}
+
+/* coturn must not outlive the test process, even when a failed assertion ends
+ * it before turn_stop(). */
+static void
+turn_child_setup (gpointer data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGTERM);
+}
+
+/* Starts coturn on 127.0.0.1 with one long-term user; 0 when coturn is absent. */
+static guint16
+turn_start (const char *dir)
+{
+  g_autofree char *exe = g_find_program_in_path ("turnserver");
+  if (exe == NULL)
+    return 0;
+  guint16 port = free_udp_port ();
+  guint16 relay = free_udp_port ();
+  g_autofree char *a_port = g_strdup_printf ("--listening-port=%u", port);
+  g_autofree char *a_min = g_strdup_printf ("--min-port=%u", relay);
+  g_autofree char *a_max = g_strdup_printf ("--max-port=%u", relay + 20);
+  g_autofree char *a_db = g_strdup_printf ("--userdb=%s/turndb", dir);
+  g_autofree char *a_pid = g_strdup_printf ("--pidfile=%s/pid", dir);
+  g_autofree char *a_log = g_strdup_printf ("--log-file=%s/log", dir);
+  char *argv[] = { exe,
+                   "-n",
+                   "--no-cli",
+                   "--no-tcp",
+                   "--no-tls",
+                   "--no-dtls",
+                   "--no-tcp-relay",
+                   "--listening-ip=127.0.0.1",
+                   "--relay-ip=127.0.0.1",
+                   a_port,
+                   a_min,
+                   a_max,
+                   "--allow-loopback-peers",
+                   "--lt-cred-mech",
+                   "--user=lt:secret",
+                   "--realm=lienthong",
+                   a_db,
+                   a_pid,
+                   "--no-stdout-log",
+                   a_log,
+                   "--simple-log",
+                   NULL };
+  g_autoptr (GError) error = NULL;
+  if (!g_spawn_async (NULL, argv, NULL,
+                      G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL
+                          | G_SPAWN_STDERR_TO_DEV_NULL,
+                      turn_child_setup, NULL, &turn_pid, &error))
+    ck_abort_msg ("cannot start turnserver: %s", error->message);
+  ck_assert_msg (turn_ready (port), "turnserver did not answer on port %u", port);
+  return port;
+}
+
+static gboolean
+no_pending_closes (gpointer data)
+{
+  return mcu_ice_pending_closes () == 0;
+}
+
+/* Side 0 may use relayed candidates only: the pair it selects is relay/host
+ * through coturn, and datagrams still pass both ways. Proves the TURN settings
+ * (address, port, long-term credentials) reach libnice and work. */
+START_TEST (test_turn_relay)
+{
+  g_autofree char *dir = g_dir_make_tmp ("mcutx-turn-XXXXXX", NULL);
+  guint16 port = turn_start (dir);
+  if (port == 0)
+    {
+      g_print ("SKIP %s: turnserver (coturn) not installed\n", __func__);
+      g_rmdir (dir);
+      return;
+    }
+  static const char *const lo[] = { "127.0.0.1", NULL };
+  for (int i = 0; i < 2; i++)
+    {
+      McuIceConfig cfg = { 0 };
+      cfg.controlling = i == 0;
+      cfg.local_addresses = lo;
+      if (i == 0)
+        {
+          cfg.turn_server = "127.0.0.1";
+          cfg.turn_port = port;
+          cfg.turn_username = "lt";
+          cfg.turn_password = "secret";
+          cfg.relay_only = TRUE;
+        }
+      sides[i].ice = mcu_ice_new (ctx, &cfg, &cbs, &sides[i], NULL);
+      ck_assert_ptr_nonnull (sides[i].ice);
+    }
+  connect_trickle ();
+  send_both_ways (5);
+  McuIcePair p;
+  ck_assert (mcu_ice_get_selected_pair (sides[0].ice, &p));
+  ck_assert_str_eq (p.local_type, "relay");
+  for (guint i = 0; i < sides[0].all_local->len; i++)
+    ck_assert_msg (strstr (g_ptr_array_index (sides[0].all_local, i), "typ relay"),
+                   "a non-relay candidate escaped: %s",
+                   (char *)g_ptr_array_index (sides[0].all_local, i));
+  /* the agents go before the server, so the relay is released cleanly */
+  g_clear_pointer (&sides[0].ice, mcu_ice_free);
+  g_clear_pointer (&sides[1].ice, mcu_ice_free);
+  ck_assert (mcutx_wait (ctx, no_pending_closes, NULL, 10000));
+  turn_stop ();
+  g_autofree char *f1 = g_build_filename (dir, "turndb", NULL);
+  g_autofree char *f2 = g_build_filename (dir, "pid", NULL);
+  g_autofree char *f3 = g_build_filename (dir, "log", NULL);
+  g_remove (f1);
+  g_remove (f2);
+  g_remove (f3);
+  g_rmdir (dir);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -418,6 +595,7 @@ main (void)
   tcase_add_test (tc, test_restart);
   tcase_add_test (tc, test_consent_at_ice_layer);
   tcase_add_test (tc, test_stun_server);
+  tcase_add_test (tc, test_turn_relay);
   suite_add_tcase (s, tc);
   return lt_test_run (s);
 }
