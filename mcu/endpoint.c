@@ -120,6 +120,7 @@ on_dtls_connected (McuDtls *dtls, McuSrtp *srtp, gpointer data)
   McuEndpoint *ep = data;
   g_clear_pointer (&ep->srtp, mcu_srtp_free);
   ep->srtp = srtp;
+  mcu_ice_consent_refresh (ep->ice); /* its Finished message just verified */
   McuIceState ice_state = mcu_ice_get_state (ep->ice);
   ep_set_state (ep, ice_state == MCU_ICE_STATE_DISCONNECTED
                         ? MCU_ENDPOINT_STATE_DISCONNECTED
@@ -201,8 +202,9 @@ on_ice_receive (McuIce *ice, guint8 *buf, gsize len, gpointer data)
       c->dtls_in++;
       if (ep->dtls == NULL)
         c->dropped_unknown++; /* no remote fingerprint yet: cannot check it */
-      else
-        mcu_dtls_receive (ep->dtls, buf, len);
+      else if (mcu_dtls_receive (ep->dtls, buf, len)
+               && mcu_dtls_get_state (ep->dtls) != MCU_DTLS_STATE_FAILED)
+        mcu_ice_consent_refresh (ep->ice); /* the peer is there, talking DTLS to us */
       return;
     }
   if (kind != MCU_PACKET_RTP && kind != MCU_PACKET_RTCP)
