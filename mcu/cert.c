@@ -189,6 +189,14 @@ read_pem_file (const char *path, GError **error)
   return bio;
 }
 
+/* A daemon has no terminal: with OpenSSL's default callback an encrypted key
+ * would block on a passphrase prompt. Refuse encrypted keys instead. */
+static int
+no_passphrase (char *buf, int size, int rwflag, void *data)
+{
+  return -1;
+}
+
 McuCert *
 mcu_cert_load (const char *cert_pem, const char *key_pem, GError **error)
 {
@@ -203,8 +211,8 @@ mcu_cert_load (const char *cert_pem, const char *key_pem, GError **error)
       BIO_free (cbio);
       return NULL;
     }
-  X509 *x509 = PEM_read_bio_X509 (cbio, NULL, NULL, NULL);
-  EVP_PKEY *pkey = PEM_read_bio_PrivateKey (kbio, NULL, NULL, NULL);
+  X509 *x509 = PEM_read_bio_X509 (cbio, NULL, no_passphrase, NULL);
+  EVP_PKEY *pkey = PEM_read_bio_PrivateKey (kbio, NULL, no_passphrase, NULL);
   BIO_free (cbio);
   BIO_free_all (kbio);
   char group[64] = "";

@@ -156,6 +156,16 @@ START_TEST (test_refuses_bad_state)
   ck_assert (g_error_matches (error, MCU_ERROR, MCU_ERROR_INVALID));
   g_clear_error (&error);
 
+  /* an encrypted key is refused, never a passphrase prompt */
+  g_autofree char *enc = g_build_filename (dir, "enc.pem", NULL);
+  f = fopen (enc, "w");
+  PEM_write_PrivateKey (f, mcu_cert_get_pkey (a), EVP_aes_128_cbc (), NULL, 0, NULL,
+                        (void *)"secret");
+  fclose (f);
+  ck_assert_ptr_null (mcu_cert_load (cpath, enc, &error));
+  ck_assert (g_error_matches (error, MCU_ERROR, MCU_ERROR_INVALID));
+  g_clear_error (&error);
+
   /* missing file: a file error */
   g_autofree char *none = g_build_filename (dir, "none.pem", NULL);
   ck_assert_ptr_null (mcu_cert_load (none, kpath, &error));
