@@ -149,8 +149,20 @@ mcutx_both_final (gpointer data)
  * s[1] is told s[0] is "actpass" so s[1] becomes the DTLS client). @fp_override
  * replaces the fingerprint s[1] expects from s[0] (NULL = the real one). Returns
  * TRUE when both reached a final-or-connected state within the timeout. */
+static inline gboolean mcutx_connect_until (GMainContext *ctx, McutxSide s[2],
+                                            const char *fp_override, McutxCond done,
+                                            gpointer done_data);
+
 static inline gboolean
 mcutx_connect (GMainContext *ctx, McutxSide s[2], const char *fp_override)
+{
+  return mcutx_connect_until (ctx, s, fp_override, mcutx_both_final, s);
+}
+
+/* As mcutx_connect(), waiting for @done instead of both sides settling. */
+static inline gboolean
+mcutx_connect_until (GMainContext *ctx, McutxSide s[2], const char *fp_override,
+                     McutxCond done, gpointer done_data)
 {
   if (!mcu_endpoint_start (s[0].ep, NULL) || !mcu_endpoint_start (s[1].ep, NULL))
     return FALSE;
@@ -173,7 +185,7 @@ mcutx_connect (GMainContext *ctx, McutxSide s[2], const char *fp_override)
     return FALSE;
   mcu_endpoint_add_remote_candidate (s[0].ep, "", NULL);
   mcu_endpoint_add_remote_candidate (s[1].ep, "", NULL);
-  return mcutx_wait (ctx, mcutx_both_final, s, 20000);
+  return mcutx_wait (ctx, done, done_data, 20000);
 }
 
 /* A minimal RTP packet: V=2, PT 96, the given sequence number, SSRC, payload. */
