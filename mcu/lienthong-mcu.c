@@ -1,25 +1,61 @@
 /* lienthong-mcu: the media node daemon. */
 #include "lt-config.h"
-#include "mcu.h"
+#include "node.h"
 
+#include <glib-unix.h>
 #include <gst/gst.h>
 #include <stdlib.h>
+
+static gboolean
+on_signal (gpointer loop)
+{
+  g_main_loop_quit (loop);
+  return G_SOURCE_REMOVE;
+}
+
+/* Writes where the HTTP endpoint listens, for scripts and tests that asked for port 0. */
+static gboolean
+write_addr_file (const char *state_dir, const char *bound, GError **error)
+{
+  g_autofree char *path = g_build_filename (state_dir, "mcu-http.addr", NULL);
+  g_autofree char *line = g_strdup_printf ("%s\n", bound);
+  return g_file_set_contents (path, line, -1, error);
+}
 
 int
 main (int argc, char **argv)
 {
   gboolean version = FALSE;
-  GOptionEntry entries[] = { { "version", 'V', 0, G_OPTION_ARG_NONE, &version,
-                               "Print the version and exit", NULL },
-                             { NULL } };
+  g_autofree char *state_dir = NULL, *http = NULL, *node_id = NULL, *unit = NULL;
+  g_autofree char *stun = NULL;
+  g_auto (GStrv) addresses = NULL;
+  int consent_ms = 0, stun_port = 0;
+  GOptionEntry entries[] = {
+    { "version", 'V', 0, G_OPTION_ARG_NONE, &version, "Print the version and exit",
+      NULL },
+    { "state-dir", 's', 0, G_OPTION_ARG_FILENAME, &state_dir,
+      "Keep the DTLS certificate here (default: a new one each start)", "DIR" },
+    { "http", 0, 0, G_OPTION_ARG_STRING, &http,
+      "Serve POST /api/v1/echo on this loopback address (port 0: any)", "ADDR:PORT" },
+    { "address", 'a', 0, G_OPTION_ARG_STRING_ARRAY, &addresses,
+      "Gather ICE host candidates on this IP (repeat; default: every interface)", "IP" },
+    { "stun", 0, 0, G_OPTION_ARG_STRING, &stun, "STUN server IP address", "IP" },
+    { "stun-port", 0, 0, G_OPTION_ARG_INT, &stun_port, "STUN server port", "PORT" },
+    { "consent-timeout-ms", 0, 0, G_OPTION_ARG_INT, &consent_ms,
+      "End a session after this long without consent (default 30000)", "MS" },
+    { "node-id", 0, 0, G_OPTION_ARG_STRING, &node_id, "This node's id", "ID" },
+    { "unit", 0, 0, G_OPTION_ARG_STRING, &unit, "The unit whose subtree it serves",
+      "CODE" },
+    { NULL }
+  };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- lienthong media node (MCU)");
   g_autoptr (GError) error = NULL;
 
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_option_context_add_group (ctx, gst_init_get_option_group ());
   g_option_context_set_description (
-      ctx, "This build registers no node yet: the control protocol, transport and mixer\n"
-           "are being written (see README.md). It exits without doing anything else.\n");
+      ctx, "Relays and mixes the media of meetings. With --http it answers echo tests\n"
+           "(\"test my line\") on loopback without signald.\n");
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
       g_printerr ("lienthong-mcu: %s\n", error->message);
@@ -30,6 +66,45 @@ main (int argc, char **argv)
       g_print ("lienthong-mcu %s (GStreamer %s)\n", LT_VERSION, gst_version_string ());
       return 0;
     }
-  g_printerr ("lienthong-mcu: nothing to do yet in this build; see --help.\n");
-  return 1;
+  if (http == NULL)
+    {
+      g_printerr ("lienthong-mcu: nothing to serve: give --http ADDR:PORT (the control "
+                  "channel to signald comes next)\n");
+      return 2;
+    }
+  if (state_dir && g_mkdir_with_parents (state_dir, 0700) != 0)
+    {
+      g_printerr ("lienthong-mcu: cannot create %s\n", state_dir);
+      return 1;
+    }
+  McuNodeConfig cfg = {
+    .state_dir = state_dir,
+    .node_id = node_id,
+    .unit = unit,
+    .addresses = (const char *const *)addresses,
+    .stun_server = stun,
+    .stun_port = (guint)MAX (stun_port, 0),
+    .consent_timeout_ms = (guint)MAX (consent_ms, 0),
+  };
+  g_autoptr (McuNode) node = mcu_node_new (NULL, &cfg, &error);
+  if (node == NULL)
+    {
+      g_printerr ("lienthong-mcu: %s\n", error->message);
+      return 1;
+    }
+  g_autofree char *bound = NULL;
+  if (!mcu_node_listen_http (node, http, &bound, &error)
+      || (state_dir && !write_addr_file (state_dir, bound, &error)))
+    {
+      g_printerr ("lienthong-mcu: %s\n", error->message);
+      return 1;
+    }
+  g_log_structured ("lienthong-mcu", G_LOG_LEVEL_MESSAGE, "MESSAGE",
+                    "listening on http://%s, fingerprint %s", bound,
+                    mcu_node_get_fingerprint (node));
+  g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_unix_signal_add (SIGTERM, on_signal, loop);
+  g_unix_signal_add (SIGINT, on_signal, loop);
+  g_main_loop_run (loop);
+  return 0;
 }

@@ -197,6 +197,8 @@ post_offer (gpointer data)
   g_autofree char *text = gst_sdp_message_as_text (local->sdp);
   gst_webrtc_session_description_free (local);
   g_autofree char *offer = loopback_only (text);
+  if (g_getenv ("LT_WEBRTC_DEBUG"))
+    g_printerr ("--- offer\n%s", offer);
 
   g_autoptr (SoupSession) session = soup_session_new ();
   g_autoptr (SoupMessage) msg = soup_message_new ("POST", client.whip_url);
@@ -227,6 +229,8 @@ post_offer (gpointer data)
   gsize len = 0;
   const char *answer = g_bytes_get_data (reply, &len);
   g_autofree char *answer0 = g_strndup (answer, len);
+  if (g_getenv ("LT_WEBRTC_DEBUG"))
+    g_printerr ("--- answer\n%s", answer0);
   if (gst_sdp_message_new_from_text (answer0, &sdp) != GST_SDP_OK)
     {
       client_fail ("answer is not SDP");
@@ -412,7 +416,7 @@ int
 main (int argc, char **argv)
 {
   int pattern = 0, tone = 440;
-  char *listen = NULL;
+  g_autofree char *listen = NULL;
   gboolean no_video = FALSE;
   GOptionEntry entries[] = {
     { "whip", 'w', 0, G_OPTION_ARG_STRING, &client.whip_url, "POST the offer here",
@@ -472,6 +476,17 @@ main (int argc, char **argv)
       return 2;
     }
   client.webrtc = gst_bin_get_by_name (GST_BIN (client.pipe), "w");
+  /* libnice skips loopback unless told: the tests' only network is loopback */
+  GstWebRTCICE *ice = NULL;
+  gboolean added = FALSE;
+  g_object_get (client.webrtc, "ice-agent", &ice, NULL);
+  if (ice)
+    {
+      g_signal_emit_by_name (ice, "add-local-ip-address", "127.0.0.1", &added);
+      gst_object_unref (ice);
+    }
+  if (!added)
+    g_printerr ("lt-webrtc-client: could not add 127.0.0.1 to the ICE agent\n");
   g_signal_connect (client.webrtc, "on-negotiation-needed",
                     G_CALLBACK (on_negotiation_needed), NULL);
   g_signal_connect (client.webrtc, "notify::ice-gathering-state",
@@ -491,5 +506,9 @@ main (int argc, char **argv)
   gst_object_unref (client.webrtc);
   gst_object_unref (client.pipe);
   g_main_loop_unref (client.loop);
-  return client.done && !client.error ? 0 : 1;
+  int rc = client.done && !client.error ? 0 : 1;
+  g_free (client.whip_url);
+  g_free (client.token);
+  g_free (client.error);
+  return rc;
 }

@@ -1,0 +1,116 @@
+#include "peer-setup.h"
+#include "mcu-error.h"
+
+#include <string.h>
+
+typedef struct
+{
+  McuEndpoint *ep;
+  char *offer;
+  guint32 audio_ssrc, video_ssrc;
+  char *cname;
+  McuPeerAnswerFunc callback;
+  gpointer user_data;
+  gulong gathered_id, state_id;
+} Setup;
+
+static void
+setup_finish (Setup *s, McuSdpSession *session, const char *answer, const GError *error)
+{
+  g_signal_handler_disconnect (s->ep, s->gathered_id);
+  g_signal_handler_disconnect (s->ep, s->state_id);
+  McuEndpoint *ep = error ? NULL : g_steal_pointer (&s->ep);
+  if (s->ep)
+    {
+      mcu_endpoint_close (s->ep);
+      g_clear_object (&s->ep);
+    }
+  s->callback (ep, session, answer, error, s->user_data);
+  g_free (s->offer);
+  g_free (s->cname);
+  g_free (s);
+}
+
+static void
+on_gathered (McuEndpoint *ep, gpointer data)
+{
+  Setup *s = data;
+  McuSdpLocal local = {
+    .ice_ufrag = mcu_endpoint_get_local_ufrag (ep),
+    .ice_pwd = mcu_endpoint_get_local_pwd (ep),
+    .fingerprint = mcu_endpoint_get_local_fingerprint (ep),
+    .audio_ssrc = s->audio_ssrc,
+    .video_ssrc = s->video_ssrc,
+    .cname = s->cname,
+    .msid_stream = s->cname,
+    .candidates = mcu_endpoint_get_local_candidates (ep),
+  };
+  g_autoptr (GError) error = NULL;
+  g_autofree char *answer = NULL;
+  McuSdpSession *session
+      = mcu_sdp_answer_offer (s->offer, strlen (s->offer), &local, &answer, &error);
+  if (session && !mcu_endpoint_set_remote_sdp (ep, session, &error))
+    g_clear_pointer (&session, mcu_sdp_session_free);
+  setup_finish (s, session, answer, error);
+}
+
+static void
+on_state (McuEndpoint *ep, int state, gpointer data)
+{
+  if (state != MCU_ENDPOINT_STATE_FAILED)
+    return;
+  const GError *e = mcu_endpoint_get_error (ep);
+  g_autoptr (GError) error = g_error_new (MCU_ERROR, MCU_ERROR_ICE,
+                                          "gathering failed: %s", e ? e->message : "?");
+  setup_finish (data, NULL, NULL, error);
+}
+
+void
+mcu_peer_answer_async (GMainContext *context, McuCert *cert,
+                       const McuEndpointConfig *config, const char *offer,
+                       guint32 audio_ssrc, guint32 video_ssrc, const char *cname,
+                       McuPeerAnswerFunc callback, gpointer user_data)
+{
+  g_return_if_fail (offer != NULL && callback != NULL);
+  g_autoptr (GError) error = NULL;
+
+  /* refuse garbage before opening sockets: a dry run of the answer with dummy
+   * credentials (the real answer needs our candidates) */
+  McuSdpLocal dry = { .ice_ufrag = "dry0",
+                      .ice_pwd = "dryrunpassworddryrun00",
+                      .fingerprint = "sha-256 00:00",
+                      .cname = "dry" };
+  g_autofree char *dry_answer = NULL;
+  g_autoptr (McuSdpSession) probe
+      = mcu_sdp_answer_offer (offer, strlen (offer), &dry, &dry_answer, &error);
+  McuEndpoint *ep = probe ? mcu_endpoint_new (context, cert, config, &error) : NULL;
+  if (ep == NULL)
+    {
+      callback (NULL, NULL, NULL, error, user_data);
+      return;
+    }
+  Setup *s = g_new0 (Setup, 1);
+  s->ep = ep;
+  s->offer = g_strdup (offer);
+  s->audio_ssrc = audio_ssrc;
+  s->video_ssrc = video_ssrc;
+  s->cname = g_strdup (cname ? cname : "lienthong");
+  s->callback = callback;
+  s->user_data = user_data;
+  s->gathered_id = g_signal_connect (ep, "gathering-done", G_CALLBACK (on_gathered), s);
+  s->state_id = g_signal_connect (ep, "state-changed", G_CALLBACK (on_state), s);
+  if (!mcu_endpoint_start (ep, &error))
+    setup_finish (s, NULL, NULL, error);
+}
+
+const McuSdpMedia *
+mcu_sdp_session_find_media (const McuSdpSession *session, const char *kind)
+{
+  for (guint i = 0; i < mcu_sdp_session_n_media (session); i++)
+    {
+      const McuSdpMedia *m = mcu_sdp_session_media (session, i);
+      if (m->accepted && g_strcmp0 (m->kind, kind) == 0)
+        return m;
+    }
+  return NULL;
+}
