@@ -445,10 +445,15 @@ mcu_endpoint_set_remote_sdp (McuEndpoint *ep, const McuSdpSession *session,
                              GError **error)
 {
   g_return_val_if_fail (MCU_IS_ENDPOINT (ep) && session != NULL, FALSE);
+  /* the role the exchange settled on: to an "actpass" offer our answer may have
+   * taken either role, so the peer's is the opposite of ours, not its own word */
+  const char *local = mcu_sdp_session_local_setup (session);
+  const char *remote = local == NULL ? mcu_sdp_session_remote_setup (session)
+                       : g_str_equal (local, "passive") ? "active"
+                                                        : "passive";
   return mcu_endpoint_set_remote (ep, mcu_sdp_session_remote_ufrag (session),
                                   mcu_sdp_session_remote_pwd (session),
-                                  mcu_sdp_session_remote_fingerprint (session),
-                                  mcu_sdp_session_remote_setup (session),
+                                  mcu_sdp_session_remote_fingerprint (session), remote,
                                   mcu_sdp_session_remote_candidates (session), error);
 }
 

@@ -98,23 +98,44 @@ typedef struct
   gint64 offer_us;
 } EchoRequest;
 
-/* An echo whose transport is gone is dropped, so a node never accumulates them. */
-static void
-on_echo_state (McuEndpoint *ep, int state, gpointer data)
+typedef struct
 {
-  McuNode *n = data;
-  if (state != MCU_ENDPOINT_STATE_FAILED && state != MCU_ENDPOINT_STATE_CLOSED)
-    return;
+  McuNode *node;
+  McuEndpoint *ep; /* identifies the echo; not a reference */
+} EchoReap;
+
+static gboolean
+reap_echo (gpointer data)
+{
+  EchoReap *r = data;
   GHashTableIter it;
   gpointer key, value;
-  g_hash_table_iter_init (&it, n->echoes);
+  g_hash_table_iter_init (&it, r->node->echoes);
   while (g_hash_table_iter_next (&it, &key, &value))
-    if (mcu_echo_get_endpoint (value) == ep)
+    if (mcu_echo_get_endpoint (value) == r->ep)
       {
-        g_signal_handlers_disconnect_by_data (ep, n);
+        g_signal_handlers_disconnect_by_data (r->ep, r->node);
         g_hash_table_iter_remove (&it);
         break;
       }
+  return G_SOURCE_REMOVE;
+}
+
+/* An echo whose transport is gone is dropped, so a node never accumulates them;
+ * later, from an idle callback, since a handler must not drop the endpoint's last
+ * reference while it emits. */
+static void
+on_echo_state (McuEndpoint *ep, int state, gpointer data)
+{
+  if (state != MCU_ENDPOINT_STATE_FAILED && state != MCU_ENDPOINT_STATE_CLOSED)
+    return;
+  EchoReap *r = g_new (EchoReap, 1);
+  r->node = data;
+  r->ep = ep;
+  GSource *idle = g_idle_source_new ();
+  g_source_set_callback (idle, reap_echo, r, g_free);
+  g_source_attach (idle, r->node->context);
+  g_source_unref (idle);
 }
 
 static void

@@ -39,6 +39,8 @@ on_gathered (McuEndpoint *ep, gpointer data)
     .ice_ufrag = mcu_endpoint_get_local_ufrag (ep),
     .ice_pwd = mcu_endpoint_get_local_pwd (ep),
     .fingerprint = mcu_endpoint_get_local_fingerprint (ep),
+    /* as DTLS server we pick the SRTP profile: AEAD_AES_128_GCM when offered */
+    .setup = "passive",
     .audio_ssrc = s->audio_ssrc,
     .video_ssrc = s->video_ssrc,
     .cname = s->cname,

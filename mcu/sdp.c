@@ -809,9 +809,15 @@ mcu_sdp_answer_offer (const char *offer, gsize len, const McuSdpLocal *local,
   if (!ok)
     return NULL;
 
-  /* Answer "active" to "actpass" (RFC 8842: the answerer should take the DTLS
-   * client role) and the opposite of a fixed role. */
-  s->local_setup = g_strdup (strcmp (s->setup, "active") == 0 ? "passive" : "active");
+  /* The opposite of a fixed role. To "actpass", "active" (RFC 5763 5: the answerer
+   * should be the DTLS client) unless the caller asks for "passive": as DTLS
+   * server we choose the SRTP profile by our preference (GCM), where browsers as
+   * servers may pick AES-CM, which costs the node three times the CPU. */
+  if (strcmp (s->setup, "actpass") == 0)
+    s->local_setup
+        = g_strdup (g_strcmp0 (local->setup, "passive") == 0 ? "passive" : "active");
+  else
+    s->local_setup = g_strdup (strcmp (s->setup, "active") == 0 ? "passive" : "active");
 
   g_autoptr (GstSDPMessage) ans = sdp_new_message ();
   GString *bundle = g_string_new ("BUNDLE");

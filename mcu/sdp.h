@@ -16,7 +16,9 @@ typedef struct
 {
   const char *ice_ufrag, *ice_pwd;
   const char *fingerprint; /* "sha-256 AB:CD:..." */
-  const char *setup;       /* offers only: "actpass" (default), "active", "passive" */
+  /* offers: "actpass" (default), "active", "passive"; answers to "actpass":
+   * "passive" takes the DTLS server role, anything else "active" */
+  const char *setup;
   guint32 audio_ssrc, video_ssrc; /* our send SSRCs (0 = recvonly) */
   const char *cname, *msid_stream;
   /* Optional, may be NULL: NULL-terminated "candidate:..." lines (without "a=") put
