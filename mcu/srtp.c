@@ -84,7 +84,10 @@ mcu_srtp_status_name (int status)
 }
 
 /* srtp_init() registers libsrtp's ciphers in a process-wide kernel and is not safe
- * to call concurrently; every McuSrtp goes through this once. */
+ * to call concurrently; every McuSrtp goes through this once. In a process where
+ * GStreamer's srtp plugin initialised libsrtp first (webrtcbin, srtpenc), the
+ * second srtp_init() fails although the kernel is ready: that failure is not ours
+ * to report, and a real problem still shows when a session is created. */
 static srtp_err_status_t
 mcu_srtp_global_init (void)
 {
@@ -94,6 +97,12 @@ mcu_srtp_global_init (void)
   if (g_once_init_enter (&done))
     {
       result = srtp_init ();
+      if (result != srtp_err_status_ok)
+        {
+          g_debug ("srtp_init: %d, libsrtp already initialised in this process",
+                   (int)result);
+          result = srtp_err_status_ok;
+        }
       g_once_init_leave (&done, 1);
     }
   return result;
