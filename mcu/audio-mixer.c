@@ -422,7 +422,8 @@ mcu_audio_mixer_active_speaker (McuAudioMixer *m)
   gpointer key, value;
   guint best = 0;
   double best_db = SPEECH_THRESHOLD_DB;
-  gint64 stale = g_get_monotonic_time () - G_USEC_PER_SEC;
+  /* levels come every 200 ms; under load they lag, so a speaker is current for 2.5 s */
+  gint64 stale = g_get_monotonic_time () - 5 * G_USEC_PER_SEC / 2;
 
   g_mutex_lock (&m->lock);
   g_hash_table_iter_init (&it, m->participants);
