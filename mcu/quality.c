@@ -229,6 +229,22 @@ mcu_quality_window_add_feedback (McuQualityWindow *w, gint64 now_us, guint nacks
 }
 
 void
+mcu_quality_window_add_rtcp_feedback (McuQualityWindow *w, gint64 now_us,
+                                      const McuRtcpInfo *info)
+{
+  g_return_if_fail (w != NULL && info != NULL);
+  guint nacked = 0;
+  for (guint i = 0; i < info->n_nacks && i < MCU_RTCP_MAX_NACK; i++)
+    {
+      /* 1 + the bits of blp: the packets asked for again */
+      nacked += 1 + (guint)__builtin_popcount (info->nacks[i].blp);
+    }
+  mcu_quality_window_add_feedback (w, now_us, nacked,
+                                   MIN (info->n_plis, MCU_RTCP_MAX_PLI),
+                                   MIN (info->n_firs, MCU_RTCP_MAX_FIR));
+}
+
+void
 mcu_quality_window_add_audio (McuQualityWindow *w, gint64 now_us, guint played_ms,
                               guint concealed_ms)
 {

@@ -113,6 +113,15 @@ void mcu_quality_window_add_feedback (McuQualityWindow *w, gint64 now_us, guint 
                                       guint plis, guint firs);
 void mcu_quality_window_add_audio (McuQualityWindow *w, gint64 now_us, guint played_ms,
                                    guint concealed_ms);
+/**
+ * mcu_quality_window_add_rtcp_feedback:
+ * @info: a parsed compound RTCP packet (mcu_rtcp_parse())
+ *
+ * Counts its feedback: each sequence number a generic NACK asks for (a pid and
+ * each bit of its blp), each PLI and each FIR entry.
+ */
+void mcu_quality_window_add_rtcp_feedback (McuQualityWindow *w, gint64 now_us,
+                                           const McuRtcpInfo *info);
 /* A video frame was rendered (or fully received) at @now_us. */
 void mcu_quality_window_video_frame (McuQualityWindow *w, gint64 now_us);
 

@@ -3,9 +3,10 @@
  * points); that the grade changes exactly at Pexip's loss thresholds and drops one
  * grade (once) when jitter > 40 ms or RTT > 300 ms; that a window counts only its
  * last seconds of loss, bitrate, feedback, concealment and freezes, and is fed
- * correctly from McuRecvStats (our own sequence tracking) and McuSendStats (the
- * peer's report blocks); and that the JSON object is exactly the compact form and
- * parses as numbers with json-glib. */
+ * correctly from McuRecvStats (our own sequence tracking), McuSendStats (the
+ * peer's report blocks) and parsed RTCP feedback (NACKed packets, PLIs, FIRs);
+ * and that the JSON object is exactly the compact form and parses as numbers with
+ * json-glib. */
 #include "quality.h"
 #include "lt-test.h"
 
@@ -267,6 +268,32 @@ START_TEST (test_window_from_send_stats)
 }
 END_TEST
 
+/* Feedback counted from a real compound packet written by the RTCP writers. */
+START_TEST (test_window_rtcp_feedback)
+{
+  guint8 buf[512];
+  gsize n = mcu_rtcp_write_rr (buf, sizeof buf, 1, NULL, 0);
+  /* lost: 100, 101, 105 (one pid/blp pair) and 300 (a second pair) */
+  static const guint16 lost[] = { 100, 101, 105, 300 };
+  n += mcu_rtcp_write_nack (buf + n, sizeof buf - n, 1, 2, lost, G_N_ELEMENTS (lost));
+  n += mcu_rtcp_write_pli (buf + n, sizeof buf - n, 1, 2);
+  n += mcu_rtcp_write_pli (buf + n, sizeof buf - n, 1, 3);
+  n += mcu_rtcp_write_fir (buf + n, sizeof buf - n, 1, 2, 7);
+  McuRtcpInfo info;
+  ck_assert_int_eq (mcu_rtcp_parse (buf, n, MCU_RTCP_PARSE_STRICT, &info), MCU_RTCP_OK);
+  ck_assert_uint_eq (info.n_nacks, 2);
+
+  g_autoptr (McuQualityWindow) w = mcu_quality_window_new (5000, T0);
+  mcu_quality_window_add_rtcp_feedback (w, T0 + SEC, &info);
+  mcu_quality_window_add_rtcp_feedback (w, T0 + 2 * SEC, &info);
+  McuQualitySnapshot s;
+  mcu_quality_window_get (w, T0 + 2 * SEC, &s);
+  ck_assert_uint_eq (s.nacks, 8);
+  ck_assert_uint_eq (s.plis, 4);
+  ck_assert_uint_eq (s.firs, 2);
+}
+END_TEST
+
 START_TEST (test_json)
 {
   McuQualitySnapshot up = { .window_s = 5,
@@ -340,6 +367,7 @@ main (void)
   tcase_add_test (tc, test_window_video_audio);
   tcase_add_test (tc, test_window_from_recv_stats);
   tcase_add_test (tc, test_window_from_send_stats);
+  tcase_add_test (tc, test_window_rtcp_feedback);
   tcase_add_test (tc, test_json);
   suite_add_tcase (s, tc);
   return lt_test_run (s);
