@@ -5,6 +5,7 @@
 
 typedef struct
 {
+  GMainContext *context;
   McuEndpoint *ep;
   char *offer;
   guint32 audio_ssrc, video_ssrc;
@@ -14,21 +15,56 @@ typedef struct
   gulong gathered_id, state_id;
 } Setup;
 
+typedef struct
+{
+  Setup *s;
+  McuEndpoint *ep;
+  McuEndpoint *failed; /* closed, dropped here after the emission */
+  McuSdpSession *session;
+  char *answer;
+  GError *error;
+} Result;
+
+static gboolean
+deliver (gpointer data)
+{
+  Result *r = data;
+  r->s->callback (r->ep, r->session, r->answer, r->error, r->s->user_data);
+  g_clear_object (&r->failed);
+  g_free (r->answer);
+  g_clear_error (&r->error);
+  g_free (r->s->offer);
+  g_free (r->s->cname);
+  g_free (r->s);
+  g_free (r);
+  return G_SOURCE_REMOVE;
+}
+
+/* Hands the result over from an idle callback, never from inside the endpoint's
+ * signal emission: the receiver may drop the endpoint at once, and a handler must
+ * not drop its emitter's last reference. */
 static void
 setup_finish (Setup *s, McuSdpSession *session, const char *answer, const GError *error)
 {
   g_signal_handler_disconnect (s->ep, s->gathered_id);
   g_signal_handler_disconnect (s->ep, s->state_id);
-  McuEndpoint *ep = error ? NULL : g_steal_pointer (&s->ep);
-  if (s->ep)
+  Result *r = g_new0 (Result, 1);
+  r->s = s;
+  r->session = session;
+  r->answer = g_strdup (answer);
+  r->error = error ? g_error_copy (error) : NULL;
+  if (error == NULL)
+    r->ep = g_steal_pointer (&s->ep);
+  else
     {
       mcu_endpoint_close (s->ep);
-      g_clear_object (&s->ep);
+      r->failed = g_steal_pointer (&s->ep);
     }
-  s->callback (ep, session, answer, error, s->user_data);
-  g_free (s->offer);
-  g_free (s->cname);
-  g_free (s);
+  GSource *idle = g_idle_source_new ();
+  g_source_set_callback (idle, deliver, r, NULL);
+  /* the endpoint's own context: where the caller asked to be answered */
+  g_source_attach (idle, s->context);
+  g_source_unref (idle);
 }
 
 static void
@@ -92,6 +128,7 @@ mcu_peer_answer_async (GMainContext *context, McuCert *cert,
       return;
     }
   Setup *s = g_new0 (Setup, 1);
+  s->context = context;
   s->ep = ep;
   s->offer = g_strdup (offer);
   s->audio_ssrc = audio_ssrc;

@@ -1,0 +1,596 @@
+/* leg.c: McuLeg. Members are looked up by name on every asynchronous completion,
+ * never held across one, so a member removed while its answer is being made is
+ * simply not found when the answer arrives. */
+#include "leg.h"
+#include "audio-mixer.h"
+#include "mcu-error.h"
+#include "peer-setup.h"
+#include "rtp.h"
+
+#include <string.h>
+
+#define LEG_AUDIO_SSRC 0x4C540A01u /* what every member hears the mix from */
+#define LEG_VIDEO_SSRC 0x4C540B01u /* the program video, as the router sends it */
+#define TICK_MS 100
+
+typedef struct
+{
+  McuLeg *leg;
+  char *name;
+  guint id;
+  gboolean is_link, uplink; /* uplink: the link this node dialled, to its parent */
+  McuEndpoint *ep;
+  McuSdpSession *session;
+  char *peer_fp; /* links: the fingerprint signald vouches for */
+  McuMediaLevel level;
+  gboolean wired; /* in the router and the mixer */
+  gulong state_id;
+} Member;
+
+struct _McuLeg
+{
+  GMainContext *context;
+  McuCert *cert;
+  char *id;
+  McuEndpointConfig config;
+  GStrv addresses;
+  char *stun, *turn, *turn_user, *turn_pass;
+  McuLegCallbacks callbacks;
+  gpointer user_data;
+  McuRouter *router;
+  McuAudioMixer *mixer;
+  GHashTable *members; /* name -> Member* (owned) */
+  guint next_id;
+  GSource *tick;
+  guint speaker;
+};
+
+static Member *
+member_by_id (McuLeg *leg, guint id)
+{
+  GHashTableIter it;
+  gpointer key, value;
+  g_hash_table_iter_init (&it, leg->members);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    if (((Member *)value)->id == id)
+      return value;
+  return NULL;
+}
+
+/* --- packet plumbing ---------------------------------------------------------- */
+
+static gboolean
+member_send_rtp (gpointer peer, guint8 *pkt, gsize len, gsize cap)
+{
+  Member *m = peer;
+  return mcu_endpoint_send_rtp (m->ep, pkt, len) == 0;
+}
+
+static gboolean
+member_send_rtcp (gpointer peer, guint8 *pkt, gsize len, gsize cap)
+{
+  Member *m = peer;
+  return mcu_endpoint_send_rtcp (m->ep, pkt, len) == 0;
+}
+
+static const McuPeerOps member_ops = { member_send_rtp, member_send_rtcp };
+
+static void
+on_router_audio (guint peer, const guint8 *pkt, gsize len, gpointer data)
+{
+  McuLeg *leg = data;
+  mcu_audio_mixer_push_rtp (leg->mixer, peer, pkt, len);
+}
+
+/* Mixer thread: every member hears the mix from one announced SSRC. */
+static void
+on_mixed (guint participant, const guint8 *rtp, gsize len, gpointer data)
+{
+  McuLeg *leg = data;
+  guint8 buf[1500];
+  if (len > sizeof buf)
+    return;
+  memcpy (buf, rtp, len);
+  mcu_rtp_set_ssrc (buf, len, LEG_AUDIO_SSRC);
+  mcu_router_send_audio (leg->router, participant, buf, len);
+}
+
+static void
+on_member_packet (McuEndpoint *ep, gboolean is_rtcp, guint8 *buf, gsize len,
+                  gpointer data)
+{
+  Member *m = data;
+  gint64 now = g_get_monotonic_time ();
+  if (is_rtcp)
+    mcu_router_receive_rtcp (m->leg->router, m->id, buf, len, now);
+  else
+    mcu_router_receive_rtp (m->leg->router, m->id, buf, len, now);
+}
+
+/* Puts a member whose session is negotiated into the router and the mixer. */
+static gboolean
+member_wire (Member *m, GError **error)
+{
+  const McuSdpMedia *a = mcu_sdp_session_find_media (m->session, "audio");
+  const McuSdpMedia *v = mcu_sdp_session_find_media (m->session, "video");
+  McuPeerInfo info = {
+    .kind = !m->is_link ? MCU_PEER_SITE
+            : m->uplink ? MCU_PEER_PARENT
+                        : MCU_PEER_CHILD,
+    .audio_pt = a ? (guint8)a->pt : 0,
+    .video_pt = v ? (guint8)v->pt : 0,
+    .video_codec
+    = v && g_strcmp0 (v->codec, "H264") == 0 ? MCU_VIDEO_CODEC_H264 : MCU_VIDEO_CODEC_VP8,
+  };
+  if (!mcu_router_add_peer (m->leg->router, m->id, &info, &member_ops, m))
+    {
+      g_set_error (error, MCU_ERROR, MCU_ERROR_INVALID, "%s is already routed", m->name);
+      return FALSE;
+    }
+  mcu_router_set_level (m->leg->router, m->id, m->level);
+  gboolean fec = a && a->fmtp && strstr (a->fmtp, "useinbandfec=1");
+  if (a && !mcu_audio_mixer_add (m->leg->mixer, m->id, (guint8)a->pt, fec, error))
+    {
+      mcu_router_remove_peer (m->leg->router, m->id);
+      return FALSE;
+    }
+  mcu_endpoint_set_packet_func (m->ep, on_member_packet, m, NULL);
+  m->wired = TRUE;
+  return TRUE;
+}
+
+static gboolean
+close_endpoint_later (gpointer ep)
+{
+  mcu_endpoint_close (ep);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+member_free (gpointer data)
+{
+  Member *m = data;
+  if (m->wired)
+    {
+      /* after these return, no thread sends to or through this member */
+      mcu_router_remove_peer (m->leg->router, m->id);
+      mcu_audio_mixer_remove (m->leg->mixer, m->id);
+    }
+  if (m->ep)
+    {
+      mcu_endpoint_set_packet_func (m->ep, NULL, NULL, NULL);
+      if (m->state_id)
+        g_signal_handler_disconnect (m->ep, m->state_id);
+      /* closed from an idle callback, holding the last reference: members are
+       * removed from endpoint signal handlers too */
+      GSource *idle = g_idle_source_new ();
+      g_source_set_callback (idle, close_endpoint_later, m->ep, g_object_unref);
+      g_source_attach (idle, m->leg->context);
+      g_source_unref (idle);
+    }
+  g_clear_pointer (&m->session, mcu_sdp_session_free);
+  g_free (m->peer_fp);
+  g_free (m->name);
+  g_free (m);
+}
+
+static void
+on_member_state (McuEndpoint *ep, int state, gpointer data)
+{
+  Member *m = data;
+  g_log_structured ("lienthong-mcu", G_LOG_LEVEL_INFO, "LT_LEG", m->leg->id,
+                    "LT_ENDPOINT", m->name, "MESSAGE", "leg %s: %s is %s", m->leg->id,
+                    m->name, mcu_endpoint_state_name (state));
+  if (m->leg->callbacks.endpoint_state)
+    m->leg->callbacks.endpoint_state (m->name, state, m->leg->user_data);
+}
+
+static Member *
+member_new (McuLeg *leg, const char *name, gboolean is_link, McuMediaLevel level)
+{
+  g_hash_table_remove (leg->members, name); /* joining again replaces */
+  Member *m = g_new0 (Member, 1);
+  m->leg = leg;
+  m->name = g_strdup (name);
+  m->id = ++leg->next_id;
+  m->is_link = is_link;
+  m->level = level;
+  g_hash_table_insert (leg->members, g_strdup (name), m);
+  return m;
+}
+
+/* Attaches a negotiated endpoint to a member: owned from here on. */
+static gboolean
+member_attach (Member *m, McuEndpoint *ep, McuSdpSession *session, GError **error)
+{
+  m->ep = ep;
+  m->session = session;
+  m->state_id = g_signal_connect (ep, "state-changed", G_CALLBACK (on_member_state), m);
+  return member_wire (m, error);
+}
+
+/* --- joining ------------------------------------------------------------------- */
+
+typedef struct
+{
+  McuLeg *leg;
+  char *name;
+  guint id; /* the member this request was for */
+  McuLegSdpFunc callback;
+  gpointer user_data;
+} Request;
+
+static Request *
+request_new (McuLeg *leg, Member *m, McuLegSdpFunc callback, gpointer user_data)
+{
+  Request *r = g_new0 (Request, 1);
+  r->leg = leg;
+  r->name = g_strdup (m->name);
+  r->id = m->id;
+  r->callback = callback;
+  r->user_data = user_data;
+  return r;
+}
+
+static void
+request_finish (Request *r, const char *sdp, const GError *error)
+{
+  r->callback (sdp, error, r->user_data);
+  g_free (r->name);
+  g_free (r);
+}
+
+/* The member this request was made for, if it is still there and still the same. */
+static Member *
+request_member (Request *r)
+{
+  Member *m = g_hash_table_lookup (r->leg->members, r->name);
+  return m && m->id == r->id ? m : NULL;
+}
+
+static void
+on_answered (McuEndpoint *ep, McuSdpSession *session, const char *answer,
+             const GError *error, gpointer data)
+{
+  Request *r = data;
+  Member *m = request_member (r);
+  g_autoptr (GError) local = NULL;
+  if (ep == NULL || m == NULL)
+    {
+      if (m)
+        g_hash_table_remove (r->leg->members, r->name);
+      g_set_error (&local, MCU_ERROR, MCU_ERROR_INVALID, "%s: %s", r->name,
+                   error ? error->message : "left before its answer was ready");
+      if (ep)
+        {
+          mcu_endpoint_close (ep);
+          g_object_unref (ep);
+          mcu_sdp_session_free (session);
+        }
+      request_finish (r, NULL, local);
+      return;
+    }
+  /* a peer node must present the certificate signald vouched for */
+  const char *fp = mcu_sdp_session_remote_fingerprint (session);
+  if (m->peer_fp && !mcu_cert_fingerprint_equal (fp, m->peer_fp))
+    {
+      g_set_error (&local, MCU_ERROR, MCU_ERROR_DTLS,
+                   "%s offered fingerprint %s, signald vouches for %s", r->name, fp,
+                   m->peer_fp);
+      mcu_endpoint_close (ep);
+      g_object_unref (ep);
+      mcu_sdp_session_free (session);
+      g_hash_table_remove (r->leg->members, r->name);
+      request_finish (r, NULL, local);
+      return;
+    }
+  if (!member_attach (m, ep, session, &local))
+    {
+      g_hash_table_remove (r->leg->members, r->name);
+      request_finish (r, NULL, local);
+      return;
+    }
+  request_finish (r, answer, NULL);
+}
+
+static void
+leg_answer (McuLeg *leg, Member *m, const char *offer, McuLegSdpFunc callback,
+            gpointer user_data)
+{
+  McuEndpointConfig cfg = leg->config;
+  cfg.name = m->name;
+  cfg.ice.controlling = FALSE; /* sites and dialling child nodes control */
+  mcu_peer_answer_async (leg->context, leg->cert, &cfg, offer, LEG_AUDIO_SSRC,
+                         LEG_VIDEO_SSRC, leg->id, on_answered,
+                         request_new (leg, m, callback, user_data));
+}
+
+void
+mcu_leg_add_site_async (McuLeg *leg, const char *endpoint, const char *offer,
+                        McuMediaLevel level, McuLegSdpFunc callback, gpointer user_data)
+{
+  g_return_if_fail (leg != NULL && endpoint != NULL && offer != NULL && callback != NULL);
+  leg_answer (leg, member_new (leg, endpoint, FALSE, level), offer, callback, user_data);
+}
+
+void
+mcu_leg_accept_link_async (McuLeg *leg, const char *endpoint, const char *offer,
+                           const char *peer_fingerprint, McuLegSdpFunc callback,
+                           gpointer user_data)
+{
+  g_return_if_fail (leg != NULL && endpoint != NULL && offer != NULL && callback != NULL);
+  Member *m = member_new (leg, endpoint, TRUE, MCU_LEVEL_FULL);
+  m->peer_fp = g_strdup (peer_fingerprint);
+  leg_answer (leg, m, offer, callback, user_data);
+}
+
+/* --- the uplink: this node dials its parent ------------------------------------ */
+
+typedef struct
+{
+  Request *req;
+  McuEndpoint *ep;
+  gulong gathered_id;
+} Dial;
+
+static void
+on_uplink_gathered (McuEndpoint *ep, gpointer data)
+{
+  Dial *d = data;
+  g_signal_handler_disconnect (ep, d->gathered_id);
+  Member *m = request_member (d->req);
+  if (m == NULL)
+    {
+      g_autoptr (GError) e = g_error_new (MCU_ERROR, MCU_ERROR_INVALID,
+                                          "%s closed while dialling", d->req->name);
+      mcu_endpoint_close (ep);
+      g_object_unref (ep);
+      request_finish (d->req, NULL, e);
+      g_free (d);
+      return;
+    }
+  McuSdpLocal local = {
+    .ice_ufrag = mcu_endpoint_get_local_ufrag (ep),
+    .ice_pwd = mcu_endpoint_get_local_pwd (ep),
+    .fingerprint = mcu_endpoint_get_local_fingerprint (ep),
+    .setup = "actpass",
+    .audio_ssrc = LEG_AUDIO_SSRC,
+    .video_ssrc = LEG_VIDEO_SSRC,
+    .cname = m->leg->id,
+    .msid_stream = m->leg->id,
+    .candidates = mcu_endpoint_get_local_candidates (ep),
+  };
+  g_autofree char *offer = mcu_sdp_create_offer (&local);
+  m->ep = ep; /* owned by the member; wired when the answer comes */
+  m->state_id = g_signal_connect (ep, "state-changed", G_CALLBACK (on_member_state), m);
+  request_finish (d->req, offer, NULL);
+  g_free (d);
+}
+
+void
+mcu_leg_open_uplink_async (McuLeg *leg, const char *endpoint,
+                           const char *peer_fingerprint, McuLegSdpFunc callback,
+                           gpointer user_data)
+{
+  g_return_if_fail (leg != NULL && endpoint != NULL && callback != NULL);
+  Member *m = member_new (leg, endpoint, TRUE, MCU_LEVEL_FULL);
+  m->uplink = TRUE;
+  m->peer_fp = g_strdup (peer_fingerprint);
+  McuEndpointConfig cfg = leg->config;
+  cfg.name = m->name;
+  cfg.ice.controlling = TRUE; /* the dialling node nominates */
+  g_autoptr (GError) error = NULL;
+  McuEndpoint *ep = mcu_endpoint_new (leg->context, leg->cert, &cfg, &error);
+  if (ep == NULL)
+    {
+      g_hash_table_remove (leg->members, endpoint);
+      callback (NULL, error, user_data);
+      return;
+    }
+  Dial *d = g_new0 (Dial, 1);
+  d->req = request_new (leg, m, callback, user_data);
+  d->ep = ep;
+  d->gathered_id
+      = g_signal_connect (ep, "gathering-done", G_CALLBACK (on_uplink_gathered), d);
+  if (!mcu_endpoint_start (ep, &error))
+    {
+      g_signal_handler_disconnect (ep, d->gathered_id);
+      g_object_unref (ep);
+      g_hash_table_remove (leg->members, endpoint);
+      request_finish (d->req, NULL, error);
+      g_free (d);
+    }
+}
+
+gboolean
+mcu_leg_set_uplink_answer (McuLeg *leg, const char *endpoint, const char *answer,
+                           GError **error)
+{
+  g_return_val_if_fail (leg != NULL && endpoint != NULL && answer != NULL, FALSE);
+  Member *m = g_hash_table_lookup (leg->members, endpoint);
+  if (m == NULL || m->ep == NULL || m->session != NULL)
+    {
+      g_set_error (error, MCU_ERROR, MCU_ERROR_INVALID,
+                   "no uplink %s waits for an answer", endpoint);
+      return FALSE;
+    }
+  McuSdpSession *session = mcu_sdp_accept_answer (answer, strlen (answer), error);
+  if (session == NULL)
+    return FALSE;
+  const char *fp = mcu_sdp_session_remote_fingerprint (session);
+  if (m->peer_fp && !mcu_cert_fingerprint_equal (fp, m->peer_fp))
+    {
+      g_set_error (error, MCU_ERROR, MCU_ERROR_DTLS,
+                   "%s answered with fingerprint %s, signald vouches for %s", endpoint,
+                   fp, m->peer_fp);
+      mcu_sdp_session_free (session);
+      return FALSE;
+    }
+  if (!mcu_endpoint_set_remote_sdp (m->ep, session, error))
+    {
+      mcu_sdp_session_free (session);
+      return FALSE;
+    }
+  m->session = session;
+  return member_wire (m, error);
+}
+
+/* --- control ------------------------------------------------------------------- */
+
+gboolean
+mcu_leg_add_candidate (McuLeg *leg, const char *endpoint, const char *candidate,
+                       GError **error)
+{
+  Member *m = g_hash_table_lookup (leg->members, endpoint);
+  if (m == NULL || m->ep == NULL)
+    {
+      g_set_error (error, MCU_ERROR, MCU_ERROR_INVALID, "no endpoint %s in leg %s",
+                   endpoint, leg->id);
+      return FALSE;
+    }
+  if (candidate == NULL || *candidate == '\0')
+    return TRUE; /* end of candidates: nothing to do for full ICE */
+  const char *c = g_str_has_prefix (candidate, "a=") ? candidate + 2 : candidate;
+  return mcu_endpoint_add_remote_candidate (m->ep, c, error);
+}
+
+void
+mcu_leg_remove (McuLeg *leg, const char *endpoint)
+{
+  Member *m = g_hash_table_lookup (leg->members, endpoint);
+  if (m && m->id == leg->speaker)
+    leg->speaker = 0;
+  g_hash_table_remove (leg->members, endpoint);
+}
+
+gboolean
+mcu_leg_has (McuLeg *leg, const char *endpoint)
+{
+  return g_hash_table_contains (leg->members, endpoint);
+}
+
+guint
+mcu_leg_n_members (McuLeg *leg)
+{
+  return g_hash_table_size (leg->members);
+}
+
+void
+mcu_leg_set_floor (McuLeg *leg, const char *via)
+{
+  Member *m = via ? g_hash_table_lookup (leg->members, via) : NULL;
+  mcu_router_set_program (leg->router, m ? m->id : 0, g_get_monotonic_time ());
+}
+
+void
+mcu_leg_set_muted (McuLeg *leg, const char *endpoint, gboolean muted)
+{
+  Member *m = g_hash_table_lookup (leg->members, endpoint);
+  if (m && m->wired)
+    mcu_audio_mixer_set_muted (leg->mixer, m->id, muted);
+}
+
+void
+mcu_leg_set_level (McuLeg *leg, const char *endpoint, McuMediaLevel level)
+{
+  Member *m = g_hash_table_lookup (leg->members, endpoint);
+  if (m == NULL)
+    return;
+  m->level = level;
+  if (m->wired)
+    mcu_router_set_level (leg->router, m->id, level);
+}
+
+gboolean
+mcu_leg_get_counters (McuLeg *leg, const char *endpoint, McuPeerCounters *out)
+{
+  Member *m = g_hash_table_lookup (leg->members, endpoint);
+  return m && m->wired && mcu_router_peer_counters (leg->router, m->id, out);
+}
+
+const char *
+mcu_leg_get_id (McuLeg *leg)
+{
+  return leg->id;
+}
+
+/* Keyframe retries of a pending floor switch, and the active speaker. */
+static gboolean
+on_tick (gpointer data)
+{
+  McuLeg *leg = data;
+  mcu_router_tick (leg->router, g_get_monotonic_time ());
+  guint speaker = mcu_audio_mixer_active_speaker (leg->mixer);
+  if (speaker != leg->speaker)
+    {
+      leg->speaker = speaker;
+      Member *m = speaker ? member_by_id (leg, speaker) : NULL;
+      if (leg->callbacks.speaker && (m == NULL || !m->is_link))
+        leg->callbacks.speaker (m ? m->name : NULL, leg->user_data);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+McuLeg *
+mcu_leg_new (GMainContext *context, McuCert *cert, const char *id,
+             const McuEndpointConfig *config, const McuLegCallbacks *callbacks,
+             gpointer user_data, GError **error)
+{
+  g_return_val_if_fail (cert != NULL && id != NULL && config != NULL, NULL);
+  McuLeg *leg = g_new0 (McuLeg, 1);
+  leg->context
+      = context ? g_main_context_ref (context) : g_main_context_ref_thread_default ();
+  leg->cert = mcu_cert_ref (cert);
+  leg->id = g_strdup (id);
+  leg->config = *config;
+  /* the configuration's strings belong to the caller: keep copies */
+  leg->addresses = g_strdupv ((char **)config->ice.local_addresses);
+  leg->config.ice.local_addresses = (const char *const *)leg->addresses;
+  leg->config.ice.stun_server = leg->stun = g_strdup (config->ice.stun_server);
+  leg->config.ice.turn_server = leg->turn = g_strdup (config->ice.turn_server);
+  leg->config.ice.turn_username = leg->turn_user = g_strdup (config->ice.turn_username);
+  leg->config.ice.turn_password = leg->turn_pass = g_strdup (config->ice.turn_password);
+  leg->config.srtp_profiles = NULL; /* default preference: GCM first */
+  leg->config.n_srtp_profiles = 0;
+  if (callbacks)
+    leg->callbacks = *callbacks;
+  leg->user_data = user_data;
+  McuRouterConfig rc
+      = { .program_ssrc = LEG_VIDEO_SSRC, .audio = on_router_audio, .user_data = leg };
+  leg->router = mcu_router_new (&rc);
+  leg->members = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, member_free);
+  leg->mixer = mcu_audio_mixer_new (NULL, on_mixed, leg, error);
+  if (leg->mixer == NULL)
+    {
+      mcu_leg_free (leg);
+      return NULL;
+    }
+  leg->tick = g_timeout_source_new (TICK_MS);
+  g_source_set_callback (leg->tick, on_tick, leg, NULL);
+  g_source_attach (leg->tick, leg->context);
+  return leg;
+}
+
+void
+mcu_leg_free (McuLeg *leg)
+{
+  if (leg == NULL)
+    return;
+  if (leg->tick)
+    {
+      g_source_destroy (leg->tick);
+      g_source_unref (leg->tick);
+    }
+  g_hash_table_destroy (leg->members);
+  mcu_audio_mixer_free (leg->mixer);
+  mcu_router_free (leg->router);
+  mcu_cert_unref (leg->cert);
+  g_strfreev (leg->addresses);
+  g_free (leg->stun);
+  g_free (leg->turn);
+  g_free (leg->turn_user);
+  g_free (leg->turn_pass);
+  g_free (leg->id);
+  g_main_context_unref (leg->context);
+  g_free (leg);
+}

@@ -1,0 +1,81 @@
+/* leg.h: McuLeg, one node's part of one meeting occurrence.
+ *
+ * A leg's members are the sites the node hosts ("site:<id>") and its cascade links
+ * ("node:<id>": the uplink to the parent node, which this node dials, and the links
+ * its child nodes dial). Each member is one McuEndpoint; the leg wires them to one
+ * McuRouter (program video, NACK, PLI) and one McuAudioMixer (everyone hears everyone
+ * but themselves: a link's mix-minus carries a whole subtree up or down).
+ */
+#pragma once
+
+#include "cert.h"
+#include "endpoint.h"
+#include "router.h"
+
+G_BEGIN_DECLS
+
+typedef struct _McuLeg McuLeg;
+
+typedef struct
+{
+  /* a member's transport changed state; @endpoint is "site:<id>" or "node:<id>" */
+  void (*endpoint_state) (const char *endpoint, McuEndpointState state,
+                          gpointer user_data);
+  /* the loudest unmuted member changed (NULL: nobody speaks) */
+  void (*speaker) (const char *endpoint, gpointer user_data);
+} McuLegCallbacks;
+
+/* Called once with an SDP (answer or offer) or an error, on the leg's context. */
+typedef void (*McuLegSdpFunc) (const char *sdp, const GError *error, gpointer user_data);
+
+/**
+ * mcu_leg_new:
+ * @id: the occurrence this leg serves, for logs
+ * @config: endpoint settings for every member (ICE addresses, STUN/TURN, consent)
+ *
+ * Returns: (transfer full) (nullable): a running leg with no members.
+ */
+McuLeg *mcu_leg_new (GMainContext *context, McuCert *cert, const char *id,
+                     const McuEndpointConfig *config, const McuLegCallbacks *callbacks,
+                     gpointer user_data, GError **error);
+void mcu_leg_free (McuLeg *leg);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (McuLeg, mcu_leg_free)
+
+const char *mcu_leg_get_id (McuLeg *leg);
+
+/* A site joins with its offer; @callback gets our answer. A site that joins again
+ * replaces its old endpoint. */
+void mcu_leg_add_site_async (McuLeg *leg, const char *endpoint, const char *offer,
+                             McuMediaLevel level, McuLegSdpFunc callback,
+                             gpointer user_data);
+
+/* Parent side: a child node's uplink offer; its fingerprint must be
+ * @peer_fingerprint, the one signald vouches for. */
+void mcu_leg_accept_link_async (McuLeg *leg, const char *endpoint, const char *offer,
+                                const char *peer_fingerprint, McuLegSdpFunc callback,
+                                gpointer user_data);
+
+/* Child side: dial the parent; @callback gets our offer for signald to relay. */
+void mcu_leg_open_uplink_async (McuLeg *leg, const char *endpoint,
+                                const char *peer_fingerprint, McuLegSdpFunc callback,
+                                gpointer user_data);
+/* Child side: the parent's answer to our uplink offer. */
+gboolean mcu_leg_set_uplink_answer (McuLeg *leg, const char *endpoint, const char *answer,
+                                    GError **error);
+
+gboolean mcu_leg_add_candidate (McuLeg *leg, const char *endpoint, const char *candidate,
+                                GError **error);
+void mcu_leg_remove (McuLeg *leg, const char *endpoint);
+gboolean mcu_leg_has (McuLeg *leg, const char *endpoint);
+guint mcu_leg_n_members (McuLeg *leg);
+
+/* @via: where the floor holder's video enters this node ("site:<id>" or
+ * "node:<id>"), NULL for no program. */
+void mcu_leg_set_floor (McuLeg *leg, const char *via);
+void mcu_leg_set_muted (McuLeg *leg, const char *endpoint, gboolean muted);
+void mcu_leg_set_level (McuLeg *leg, const char *endpoint, McuMediaLevel level);
+
+/* Counters of a member's router side, for statistics. */
+gboolean mcu_leg_get_counters (McuLeg *leg, const char *endpoint, McuPeerCounters *out);
+
+G_END_DECLS
