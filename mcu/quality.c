@@ -117,7 +117,7 @@ typedef struct
   guint64 bytes;
   double jitter_sum, rtt_sum;
   guint jitter_n, rtt_n;
-  guint nacks, plis, firs;
+  guint nacks, plis, firs, rtx;
   guint64 played_ms, concealed_ms;
   guint freezes;
   gint64 frozen_us;
@@ -226,6 +226,13 @@ mcu_quality_window_add_feedback (McuQualityWindow *w, gint64 now_us, guint nacks
   b->nacks += nacks;
   b->plis += plis;
   b->firs += firs;
+}
+
+void
+mcu_quality_window_add_retransmissions (McuQualityWindow *w, gint64 now_us, guint packets)
+{
+  g_return_if_fail (w != NULL);
+  bucket_at (w, now_us)->rtx += packets;
 }
 
 void
@@ -361,6 +368,7 @@ mcu_quality_window_get (McuQualityWindow *w, gint64 now_us, McuQualitySnapshot *
       out->nacks += b->nacks;
       out->plis += b->plis;
       out->firs += b->firs;
+      out->retransmissions += b->rtx;
       played += b->played_ms;
       concealed += b->concealed_ms;
       out->freezes += b->freezes;
@@ -417,6 +425,7 @@ snapshot_to_json (const McuQualitySnapshot *s, GString *out)
   put_num (out, "nack", s->nacks);
   put_num (out, "pli", s->plis);
   put_num (out, "fir", s->firs);
+  put_num (out, "rtx", s->retransmissions);
   put_num (out, "frz", s->freezes);
   put_num (out, "frz_ms", s->frozen_ms);
   put_num (out, "frozen", s->frozen ? 1 : 0);

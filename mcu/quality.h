@@ -84,11 +84,12 @@ typedef struct
   double rtt_ms;    /* mean of the window's samples */
   double kbps;      /* bytes in the window over its span */
   guint nacks, plis, firs;
-  guint freezes;        /* video gaps over 500 ms that ended in the window */
-  double frozen_ms;     /* their length plus a gap still going on, at most the window */
-  gboolean frozen;      /* no video frame for over 500 ms now */
-  double concealed_pct; /* concealed / played audio */
-  double mos;           /* audio MOS estimate */
+  guint retransmissions; /* packets resent (RTX) */
+  guint freezes;         /* video gaps over 500 ms that ended in the window */
+  double frozen_ms;      /* their length plus a gap still going on, at most the window */
+  gboolean frozen;       /* no video frame for over 500 ms now */
+  double concealed_pct;  /* concealed / played audio */
+  double mos;            /* audio MOS estimate */
   McuGrade grade;
 } McuQualitySnapshot;
 
@@ -113,6 +114,9 @@ void mcu_quality_window_add_feedback (McuQualityWindow *w, gint64 now_us, guint 
                                       guint plis, guint firs);
 void mcu_quality_window_add_audio (McuQualityWindow *w, gint64 now_us, guint played_ms,
                                    guint concealed_ms);
+/* @packets were retransmitted (RFC 4588 RTX) in this direction. */
+void mcu_quality_window_add_retransmissions (McuQualityWindow *w, gint64 now_us,
+                                             guint packets);
 /**
  * mcu_quality_window_add_rtcp_feedback:
  * @info: a parsed compound RTCP packet (mcu_rtcp_parse())
@@ -160,7 +164,7 @@ void mcu_quality_window_get (McuQualityWindow *w, gint64 now_us, McuQualitySnaps
  * Appends {"leg":N,"up":{...},"down":{...}} with fixed short keys and numbers only
  * (no strings, so nothing needs escaping; unknown values are -1), e.g.
  * "up":{"win":5,"exp":250,"lost":3,"loss":1.2,"jit":4.5,"rtt":-1,"kbps":48.3,
- * "nack":0,"pli":0,"fir":0,"frz":0,"frz_ms":0,"frozen":0,"conc":-1,"mos":4.21,
+ * "nack":0,"pli":0,"fir":0,"rtx":0,"frz":0,"frz_ms":0,"frozen":0,"conc":-1,"mos":4.21,
  * "grade":1}. Decimals use '.' whatever the locale.
  */
 void mcu_quality_leg_to_json (guint64 leg, const McuQualitySnapshot *up,

@@ -115,6 +115,7 @@ START_TEST (test_window_slides)
     {
       mcu_quality_window_add_traffic (w, T0 + k * SEC, 100, k <= 3 ? 10 : 0, 1000);
       mcu_quality_window_add_feedback (w, T0 + k * SEC, 1, k == 2 ? 1 : 0, 0);
+      mcu_quality_window_add_retransmissions (w, T0 + k * SEC, 2);
       if (k == 3)
         {
           mcu_quality_window_get (w, T0 + 3 * SEC, &s);
@@ -126,6 +127,7 @@ START_TEST (test_window_slides)
           ck_assert_double_eq_tol (s.kbps, 8.0, 1e-9); /* 3000 bytes in 3 s */
           ck_assert_uint_eq (s.nacks, 3);
           ck_assert_uint_eq (s.plis, 1);
+          ck_assert_uint_eq (s.retransmissions, 6);
         }
     }
   /* at 8 s the window holds 3.5 .. 8 s: the lossy seconds have left it */
@@ -136,6 +138,7 @@ START_TEST (test_window_slides)
   ck_assert_double_eq_tol (s.kbps, 8.0, 1e-9);
   ck_assert_double_eq_tol (s.window_s, 5.0, 1e-9);
   ck_assert_uint_eq (s.nacks, 5);
+  ck_assert_uint_eq (s.retransmissions, 10);
   ck_assert_uint_eq (s.plis, 0);
   ck_assert_int_eq (s.grade, MCU_GRADE_GOOD);
   ck_assert_double_eq_tol (s.jitter_ms, -1, 1e-9);
@@ -309,6 +312,7 @@ START_TEST (test_json)
                             .grade = MCU_GRADE_OK };
   McuQualitySnapshot down = up;
   down.frozen = TRUE;
+  down.retransmissions = 3;
   down.freezes = 1;
   down.frozen_ms = 700;
   down.rtt_ms = 120.5;
@@ -319,10 +323,11 @@ START_TEST (test_json)
   ck_assert_str_eq (
       out->str,
       "{\"leg\":42,\"up\":{\"win\":5,\"exp\":250,\"lost\":3,\"loss\":1.20,\"jit\":4.50,"
-      "\"rtt\":-1,\"kbps\":48.25,\"nack\":2,\"pli\":0,\"fir\":0,\"frz\":0,\"frz_ms\":0,"
+      "\"rtt\":-1,\"kbps\":48.25,\"nack\":2,\"pli\":0,\"fir\":0,\"rtx\":0,\"frz\":0,"
+      "\"frz_ms\":0,"
       "\"frozen\":0,\"conc\":-1,\"mos\":4.21,\"grade\":1},"
       "\"down\":{\"win\":5,\"exp\":250,\"lost\":3,\"loss\":1.20,\"jit\":4.50,"
-      "\"rtt\":120.50,\"kbps\":48.25,\"nack\":2,\"pli\":0,\"fir\":0,\"frz\":1,"
+      "\"rtt\":120.50,\"kbps\":48.25,\"nack\":2,\"pli\":0,\"fir\":0,\"rtx\":3,\"frz\":1,"
       "\"frz_ms\":700,\"frozen\":1,\"conc\":-1,\"mos\":4.21,\"grade\":3}}");
 
   g_autoptr (JsonParser) p = json_parser_new ();
@@ -334,7 +339,7 @@ START_TEST (test_json)
   ck_assert_int_eq (json_object_get_int_member (d, "grade"), MCU_GRADE_VERY_BAD);
   ck_assert_double_eq_tol (json_object_get_double_member (d, "rtt"), 120.5, 1e-9);
   g_autoptr (GList) members = json_object_get_members (d);
-  ck_assert_uint_eq (g_list_length (members), 16);
+  ck_assert_uint_eq (g_list_length (members), 17);
   for (GList *l = members; l != NULL; l = l->next)
     ck_assert_int_eq (json_node_get_value_type (json_object_get_member (d, l->data))
                           == G_TYPE_STRING,
