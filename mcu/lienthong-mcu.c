@@ -27,7 +27,7 @@ main (int argc, char **argv)
 {
   gboolean version = FALSE;
   g_autofree char *state_dir = NULL, *http = NULL, *node_id = NULL, *unit = NULL;
-  g_autofree char *stun = NULL;
+  g_autofree char *stun = NULL, *signald = NULL, *token_file = NULL;
   g_auto (GStrv) addresses = NULL;
   int consent_ms = 0, stun_port = 0;
   GOptionEntry entries[] = {
@@ -66,11 +66,28 @@ main (int argc, char **argv)
       g_print ("lienthong-mcu %s (GStreamer %s)\n", LT_VERSION, gst_version_string ());
       return 0;
     }
-  if (http == NULL)
+  if (http == NULL && signald == NULL)
     {
-      g_printerr ("lienthong-mcu: nothing to serve: give --http ADDR:PORT (the control "
-                  "channel to signald comes next)\n");
+      g_printerr ("lienthong-mcu: nothing to serve: give --signald URL (with --node-id, "
+                  "--unit and a node token) and/or --http ADDR:PORT\n");
       return 2;
+    }
+  g_autofree char *token = NULL;
+  if (signald)
+    {
+      if (token_file && !g_file_get_contents (token_file, &token, NULL, &error))
+        {
+          g_printerr ("lienthong-mcu: %s\n", error->message);
+          return 1;
+        }
+      if (token == NULL)
+        token = g_strdup (g_getenv ("LIENTHONG_NODE_TOKEN"));
+      if (token == NULL || node_id == NULL || unit == NULL)
+        {
+          g_printerr ("lienthong-mcu: --signald needs --node-id, --unit and a node token "
+                      "(--token-file or $LIENTHONG_NODE_TOKEN)\n");
+          return 2;
+        }
     }
   if (state_dir && g_mkdir_with_parents (state_dir, 0700) != 0)
     {
@@ -93,14 +110,22 @@ main (int argc, char **argv)
       return 1;
     }
   g_autofree char *bound = NULL;
-  if (!mcu_node_listen_http (node, http, &bound, &error)
-      || (state_dir && !write_addr_file (state_dir, bound, &error)))
+  if (http
+      && (!mcu_node_listen_http (node, http, &bound, &error)
+          || (state_dir && !write_addr_file (state_dir, bound, &error))))
+    {
+      g_printerr ("lienthong-mcu: %s\n", error->message);
+      return 1;
+    }
+  if (signald && !mcu_node_connect_signald (node, signald, token, &error))
     {
       g_printerr ("lienthong-mcu: %s\n", error->message);
       return 1;
     }
   g_log_structured ("lienthong-mcu", G_LOG_LEVEL_MESSAGE, "MESSAGE",
-                    "listening on http://%s, fingerprint %s", bound,
+                    "node %s serving%s%s%s%s, fingerprint %s",
+                    node_id ? node_id : "(echo)", bound ? " echo on http://" : "",
+                    bound ? bound : "", signald ? " for " : "", signald ? signald : "",
                     mcu_node_get_fingerprint (node));
   g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
   g_unix_signal_add (SIGTERM, on_signal, loop);

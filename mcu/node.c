@@ -1,8 +1,10 @@
 /* node.c: McuNode. Echo sessions are kept until their endpoint fails or closes, or
  * until the same key asks again; the HTTP harness is a thin adapter over them. */
 #include "node.h"
+#include "node-private.h"
 #include "cert.h"
 #include "echo.h"
+#include "leg.h"
 #include "mcu-error.h"
 #include "peer-setup.h"
 
@@ -10,19 +12,6 @@
 #include <string.h>
 
 #define MAX_OFFER (64 * 1024)
-
-struct _McuNode
-{
-  GMainContext *context;
-  McuCert *cert;
-  McuEndpointConfig ep_config;
-  GStrv addresses;
-  char *stun, *turn, *turn_user, *turn_pass, *node_id, *unit;
-  guint capacity;
-  GHashTable *echoes; /* key (owned string) -> McuEcho* (owned) */
-  guint next_echo;
-  SoupServer *http;
-};
 
 McuNode *
 mcu_node_new (GMainContext *context, const McuNodeConfig *config, GError **error)
@@ -57,6 +46,8 @@ mcu_node_new (GMainContext *context, const McuNodeConfig *config, GError **error
   ice->consent_timeout_ms = config->consent_timeout_ms;
   n->echoes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                      (GDestroyNotify)mcu_echo_free);
+  n->legs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                   (GDestroyNotify)mcu_leg_free);
   return n;
 }
 
@@ -70,6 +61,9 @@ mcu_node_free (McuNode *n)
       soup_server_disconnect (n->http);
       g_object_unref (n->http);
     }
+  /* the control channel first: nothing new may arrive while the legs close */
+  mcu_node_control_free (n->control);
+  g_hash_table_destroy (n->legs);
   g_hash_table_destroy (n->echoes);
   mcu_cert_unref (n->cert);
   g_strfreev (n->addresses);
@@ -169,6 +163,12 @@ mcu_node_echo_async (McuNode *n, const char *key, const char *offer,
   cfg.name = r->key;
   mcu_peer_answer_async (n->context, n->cert, &cfg, offer, 0xEC40A0D1, 0xEC40F1D2,
                          n->node_id, on_echo_answer, r);
+}
+
+guint
+mcu_node_n_legs (McuNode *n)
+{
+  return g_hash_table_size (n->legs);
 }
 
 guint

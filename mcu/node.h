@@ -45,6 +45,20 @@ void mcu_node_echo_async (McuNode *node, const char *key, const char *offer,
 guint mcu_node_n_echoes (McuNode *node);
 
 /**
+ * mcu_node_connect_signald:
+ * @url: signald's base URL, "http://127.0.0.1:8480"
+ * @token: a node token whose scope is this node's id
+ *
+ * Opens the control channel (signaling/PROTOCOL.md) and registers; redials with
+ * backoff whenever it drops, while the legs keep running.
+ */
+gboolean mcu_node_connect_signald (McuNode *node, const char *url, const char *token,
+                                   GError **error);
+/* TRUE once signald has answered this node's registration. */
+gboolean mcu_node_is_registered (McuNode *node);
+guint mcu_node_n_legs (McuNode *node);
+
+/**
  * mcu_node_listen_http:
  * @address: "127.0.0.1:0" style; port 0 picks a free port
  * @bound: (out) (transfer full) (optional): "127.0.0.1:PORT" actually bound
