@@ -46,6 +46,10 @@ main (int argc, char **argv)
     { "node-id", 0, 0, G_OPTION_ARG_STRING, &node_id, "This node's id", "ID" },
     { "unit", 0, 0, G_OPTION_ARG_STRING, &unit, "The unit whose subtree it serves",
       "CODE" },
+    { "signald", 0, 0, G_OPTION_ARG_STRING, &signald,
+      "Register with this signald and serve its meetings", "URL" },
+    { "token-file", 0, 0, G_OPTION_ARG_FILENAME, &token_file,
+      "The node token for signald (or $LIENTHONG_NODE_TOKEN)", "FILE" },
     { NULL }
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- lienthong media node (MCU)");
