@@ -5,6 +5,9 @@
 #include "audio-mixer.h"
 #include "mcu-error.h"
 #include "peer-setup.h"
+#include "quality.h"
+#include "rtcp.h"
+#include "rtp-stats.h"
 #include "rtp.h"
 
 #include <string.h>
@@ -12,6 +15,8 @@
 #define LEG_AUDIO_SSRC 0x4C540A01u /* what every member hears the mix from */
 #define LEG_VIDEO_SSRC 0x4C540B01u /* the program video, as the router sends it */
 #define TICK_MS 100
+#define REPORT_EVERY 10 /* ticks: an SR/RR to every member each second */
+#define STATS_EVERY 20  /* ticks: a statistics report every 2 s */
 
 typedef struct
 {
@@ -25,6 +30,13 @@ typedef struct
   McuMediaLevel level;
   gboolean wired; /* in the router and the mixer */
   gulong state_id;
+  /* link statistics, under leg->stats_lock: the mix is sent from mixer threads */
+  McuRecvStats *rx_audio; /* what it sends us, once its first packet came */
+  guint32 rx_audio_ssrc;
+  McuSendStats *tx_audio; /* the mix we send it */
+  guint32 tx_last_ts;     /* RTP time of the last mix packet, for our SRs */
+  gint64 tx_last_us;
+  McuQualityWindow *up, *down; /* what we receive from it / what it receives */
 } Member;
 
 struct _McuLeg
@@ -42,7 +54,8 @@ struct _McuLeg
   GHashTable *members; /* name -> Member* (owned) */
   guint next_id;
   GSource *tick;
-  guint speaker;
+  guint speaker, ticks;
+  GMutex stats_lock;
 };
 
 static Member *
@@ -59,11 +72,24 @@ member_by_id (McuLeg *leg, guint id)
 
 /* --- packet plumbing ---------------------------------------------------------- */
 
+/* Called with the router's lock held (see McuPeerOps); counts the mix we send for
+ * the sender reports that let the member measure it and us measure the round trip. */
 static gboolean
 member_send_rtp (gpointer peer, guint8 *pkt, gsize len, gsize cap)
 {
   Member *m = peer;
-  return mcu_endpoint_send_rtp (m->ep, pkt, len) == 0;
+  McuRtpHeader h;
+  if (mcu_endpoint_send_rtp (m->ep, pkt, len) != 0)
+    return FALSE;
+  if (mcu_rtp_parse (pkt, len, &h) == MCU_RTP_OK && h.ssrc == LEG_AUDIO_SSRC)
+    {
+      g_mutex_lock (&m->leg->stats_lock);
+      mcu_send_stats_on_sent (m->tx_audio, len, h.payload_len);
+      m->tx_last_ts = h.timestamp;
+      m->tx_last_us = g_get_monotonic_time ();
+      g_mutex_unlock (&m->leg->stats_lock);
+    }
+  return TRUE;
 }
 
 static gboolean
@@ -95,12 +121,54 @@ on_mixed (guint participant, const guint8 *rtp, gsize len, gpointer data)
   mcu_router_send_audio (leg->router, participant, buf, len);
 }
 
+static guint32
+ntp32_now (void)
+{
+  return mcu_ntp_middle32 (mcu_ntp_from_unix_us (g_get_real_time ()));
+}
+
+/* Measures what a member sends (its audio) and what it reports about our mix. */
+static void
+member_measure (Member *m, gboolean is_rtcp, const guint8 *buf, gsize len, gint64 now)
+{
+  McuLeg *leg = m->leg;
+  if (!is_rtcp)
+    {
+      McuRtpHeader h;
+      const McuSdpMedia *a = mcu_sdp_session_find_media (m->session, "audio");
+      if (a == NULL || mcu_rtp_parse (buf, len, &h) != MCU_RTP_OK || h.pt != a->pt)
+        return;
+      g_mutex_lock (&leg->stats_lock);
+      if (m->rx_audio == NULL)
+        {
+          m->rx_audio = mcu_recv_stats_new (h.ssrc, 48000);
+          m->rx_audio_ssrc = h.ssrc;
+        }
+      mcu_recv_stats_update_rtp (m->rx_audio, &h, len, now);
+      g_mutex_unlock (&leg->stats_lock);
+      return;
+    }
+  McuRtcpInfo info;
+  if (mcu_rtcp_parse (buf, len, MCU_RTCP_PARSE_REDUCED_SIZE, &info) != MCU_RTCP_OK)
+    return;
+  g_mutex_lock (&leg->stats_lock);
+  for (guint i = 0; i < info.n_srs; i++)
+    if (m->rx_audio && info.srs[i].ssrc == m->rx_audio_ssrc)
+      mcu_recv_stats_on_sr (m->rx_audio, &info.srs[i], now);
+  for (guint i = 0; i < info.n_reports; i++)
+    if (info.reports[i].ssrc == LEG_AUDIO_SSRC)
+      mcu_send_stats_on_report_block (m->tx_audio, &info.reports[i], ntp32_now ());
+  mcu_quality_window_add_rtcp_feedback (m->down, now, &info);
+  g_mutex_unlock (&leg->stats_lock);
+}
+
 static void
 on_member_packet (McuEndpoint *ep, gboolean is_rtcp, guint8 *buf, gsize len,
                   gpointer data)
 {
   Member *m = data;
   gint64 now = g_get_monotonic_time ();
+  member_measure (m, is_rtcp, buf, len, now);
   if (is_rtcp)
     mcu_router_receive_rtcp (m->leg->router, m->id, buf, len, now);
   else
@@ -169,6 +237,10 @@ member_free (gpointer data)
       g_source_unref (idle);
     }
   g_clear_pointer (&m->session, mcu_sdp_session_free);
+  g_clear_pointer (&m->rx_audio, mcu_recv_stats_free);
+  g_clear_pointer (&m->tx_audio, mcu_send_stats_free);
+  g_clear_pointer (&m->up, mcu_quality_window_free);
+  g_clear_pointer (&m->down, mcu_quality_window_free);
   g_free (m->peer_fp);
   g_free (m->name);
   g_free (m);
@@ -195,6 +267,10 @@ member_new (McuLeg *leg, const char *name, gboolean is_link, McuMediaLevel level
   m->id = ++leg->next_id;
   m->is_link = is_link;
   m->level = level;
+  gint64 now = g_get_monotonic_time ();
+  m->tx_audio = mcu_send_stats_new (LEG_AUDIO_SSRC, 48000);
+  m->up = mcu_quality_window_new (0, now);
+  m->down = mcu_quality_window_new (0, now);
   g_hash_table_insert (leg->members, g_strdup (name), m);
   return m;
 }
@@ -514,12 +590,89 @@ mcu_leg_get_id (McuLeg *leg)
   return leg->id;
 }
 
-/* Keyframe retries of a pending floor switch, and the active speaker. */
+/* Once a second per member: a sender report on our mix with a report block on its
+ * audio (RFC 3550: it measures its reception and lets both sides compute the round
+ * trip; it also keeps ICE consent fresh on links that carry nothing else), and a
+ * sample of each direction into its quality window. */
+static void
+member_report (Member *m, gint64 now)
+{
+  if (m->ep == NULL || mcu_endpoint_get_state (m->ep) != MCU_ENDPOINT_STATE_CONNECTED)
+    return;
+  McuRtcpSenderInfo si;
+  McuRtcpReportBlock rb = { 0 };
+  g_mutex_lock (&m->leg->stats_lock);
+  gboolean sent = m->tx_last_us != 0, heard = m->rx_audio != NULL;
+  guint32 rtp_ts = m->tx_last_ts + (guint32)((now - m->tx_last_us) * 48 / 1000);
+  mcu_send_stats_fill_sr (m->tx_audio, mcu_ntp_from_unix_us (g_get_real_time ()), rtp_ts,
+                          &si);
+  if (heard)
+    {
+      mcu_recv_stats_report_block (m->rx_audio, now, &rb);
+      mcu_quality_window_sample_recv (m->up, m->rx_audio, now);
+    }
+  mcu_quality_window_sample_send (m->down, m->tx_audio, now);
+  g_mutex_unlock (&m->leg->stats_lock);
+  guint8 buf[256];
+  gsize n = sent
+                ? mcu_rtcp_write_sr (buf, sizeof buf, &si, &rb, heard ? 1 : 0)
+                : mcu_rtcp_write_rr (buf, sizeof buf, LEG_AUDIO_SSRC, &rb, heard ? 1 : 0);
+  if (n)
+    mcu_endpoint_send_rtcp (m->ep, buf, n);
+}
+
+/* The statistics report: [{"endpoint":"site:17","quality":{"leg":..,"up":..,
+ * "down":..}}, ...] with mcu/quality.h's measures of each direction. */
+static char *
+leg_stats_json (McuLeg *leg, gint64 now)
+{
+  GString *out = g_string_new ("[");
+  GHashTableIter it;
+  gpointer key, value;
+  gboolean first = TRUE;
+  g_hash_table_iter_init (&it, leg->members);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    {
+      Member *m = value;
+      McuQualitySnapshot up, down;
+      g_mutex_lock (&leg->stats_lock);
+      mcu_quality_window_get (m->up, now, &up);
+      mcu_quality_window_get (m->down, now, &down);
+      g_mutex_unlock (&leg->stats_lock);
+      g_string_append_printf (
+          out, "%s{\"endpoint\":\"%s\",\"srtp\":\"%s\",\"quality\":", first ? "" : ",",
+          m->name,
+          m->ep ? mcu_srtp_profile_name (mcu_endpoint_get_srtp_profile (m->ep)) : "");
+      mcu_quality_leg_to_json (m->id, &up, &down, out);
+      g_string_append_c (out, '}');
+      first = FALSE;
+    }
+  g_string_append_c (out, ']');
+  return g_string_free (out, FALSE);
+}
+
+/* Keyframe retries of a pending floor switch, the active speaker, and statistics. */
 static gboolean
 on_tick (gpointer data)
 {
   McuLeg *leg = data;
-  mcu_router_tick (leg->router, g_get_monotonic_time ());
+  gint64 now = g_get_monotonic_time ();
+  mcu_router_tick (leg->router, now);
+  leg->ticks++;
+  if (leg->ticks % REPORT_EVERY == 0)
+    {
+      GHashTableIter it;
+      gpointer key, value;
+      g_hash_table_iter_init (&it, leg->members);
+      while (g_hash_table_iter_next (&it, &key, &value))
+        member_report (value, now);
+    }
+  if (leg->ticks % STATS_EVERY == 0 && leg->callbacks.stats
+      && g_hash_table_size (leg->members) > 0)
+    {
+      g_autofree char *json = leg_stats_json (leg, now);
+      leg->callbacks.stats (json, leg->user_data);
+    }
   guint speaker = mcu_audio_mixer_active_speaker (leg->mixer);
   if (speaker != leg->speaker)
     {
@@ -542,6 +695,7 @@ mcu_leg_new (GMainContext *context, McuCert *cert, const char *id,
       = context ? g_main_context_ref (context) : g_main_context_ref_thread_default ();
   leg->cert = mcu_cert_ref (cert);
   leg->id = g_strdup (id);
+  g_mutex_init (&leg->stats_lock);
   leg->config = *config;
   /* the configuration's strings belong to the caller: keep copies */
   leg->addresses = g_strdupv ((char **)config->ice.local_addresses);
@@ -591,6 +745,7 @@ mcu_leg_free (McuLeg *leg)
   g_free (leg->turn_user);
   g_free (leg->turn_pass);
   g_free (leg->id);
+  g_mutex_clear (&leg->stats_lock);
   g_main_context_unref (leg->context);
   g_free (leg);
 }

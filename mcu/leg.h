@@ -23,6 +23,9 @@ typedef struct
                           gpointer user_data);
   /* the loudest unmuted member changed (NULL: nobody speaks) */
   void (*speaker) (const char *endpoint, gpointer user_data);
+  /* every 2 s: a JSON array, one object per member: {"endpoint":..,"srtp":..,
+   * "quality":{"leg":..,"up":{..},"down":{..}}} (mcu/quality.h's measures) */
+  void (*stats) (const char *json, gpointer user_data);
 } McuLegCallbacks;
 
 /* Called once with an SDP (answer or offer) or an error, on the leg's context. */

@@ -164,6 +164,23 @@ on_speaker (const char *endpoint, gpointer data)
   control_send (lc->c, b);
 }
 
+static void
+on_stats (const char *json, gpointer data)
+{
+  LegContext *lc = data;
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  if (!json_parser_load_from_data (parser, json, -1, NULL))
+    return;
+  g_autoptr (JsonBuilder) b = message_begin ("stats");
+  add_int (b, "occurrence_id", lc->occurrence);
+  json_builder_set_member_name (b, "t");
+  json_builder_add_double_value (b, (double)g_get_real_time () / G_USEC_PER_SEC);
+  json_builder_set_member_name (b, "endpoints");
+  json_builder_add_value (b, json_node_copy (json_parser_get_root (parser)));
+  json_builder_end_object (b);
+  control_send (lc->c, b);
+}
+
 static McuLeg *
 find_leg (McuNodeControl *c, gint64 occurrence)
 {
@@ -309,7 +326,7 @@ h_leg_open (McuNodeControl *c, JsonObject *o, GError **error)
       LegContext *lc = g_new0 (LegContext, 1);
       lc->c = c;
       lc->occurrence = occ;
-      McuLegCallbacks cb = { on_endpoint_state, on_speaker };
+      McuLegCallbacks cb = { on_endpoint_state, on_speaker, on_stats };
       g_autofree char *id = g_strdup_printf ("%" G_GINT64_FORMAT, occ);
       McuLeg *leg = mcu_leg_new (c->node->context, c->node->cert, id, &c->node->ep_config,
                                  &cb, lc, error);

@@ -8,6 +8,7 @@
 #include "lt-test.h"
 
 #include <gst/gst.h>
+#include <json-glib/json-glib.h>
 
 static const char *const lo[] = { "127.0.0.1", NULL };
 
@@ -38,6 +39,37 @@ iterate_until (gboolean *flag, guint ms)
 
 static McuLegCallbacks callbacks;
 static int parent_link_state, child_link_state;
+static char *parent_stats; /* the parent leg's last statistics report */
+
+static void
+on_stats (const char *json, gpointer data)
+{
+  if (data == &parent_link_state)
+    {
+      g_free (parent_stats);
+      parent_stats = g_strdup (json);
+    }
+}
+
+/* A member's measure in the parent's last report, or -1000 when absent. */
+static double
+parent_measure (const char *endpoint, const char *direction, const char *name)
+{
+  g_autoptr (JsonParser) p = json_parser_new ();
+  if (parent_stats == NULL || !json_parser_load_from_data (p, parent_stats, -1, NULL))
+    return -1000;
+  JsonArray *a = json_node_get_array (json_parser_get_root (p));
+  for (guint i = 0; i < json_array_get_length (a); i++)
+    {
+      JsonObject *o = json_array_get_object_element (a, i);
+      if (g_strcmp0 (json_object_get_string_member (o, "endpoint"), endpoint) == 0)
+        return json_object_get_double_member (
+            json_object_get_object_member (json_object_get_object_member (o, "quality"),
+                                           direction),
+            name);
+    }
+  return -1000;
+}
 
 static void
 on_state (const char *endpoint, McuEndpointState state, gpointer data)
@@ -52,6 +84,7 @@ make_legs (McuCert *pc, McuCert *cc, McuLeg **parent, McuLeg **child)
   cfg.ice.local_addresses = lo;
   g_autoptr (GError) error = NULL;
   callbacks.endpoint_state = on_state;
+  callbacks.stats = on_stats;
   parent_link_state = child_link_state = -1;
   *parent = mcu_leg_new (NULL, pc, "42/occ-parent", &cfg, &callbacks, &parent_link_state,
                          &error);
@@ -98,6 +131,17 @@ START_TEST (test_link_connects_and_carries_the_mix)
                  "audio in: child %" G_GUINT64_FORMAT ", parent %" G_GUINT64_FORMAT,
                  up.audio_in, down.audio_in);
   ck_assert_uint_eq (mcu_leg_n_members (parent), 1);
+
+  /* the link is measured both ways: the sender reports each side sends every second
+   * give the round trip (small on loopback) and the child's mix arrives without loss */
+  end = g_get_monotonic_time () + 8 * G_USEC_PER_SEC;
+  while (parent_measure ("node:076", "down", "rtt") < 0 && g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, FALSE), g_usleep (1000);
+  double rtt = parent_measure ("node:076", "down", "rtt");
+  ck_assert_msg (rtt >= 0 && rtt < 100, "rtt %f in %s", rtt, parent_stats);
+  ck_assert_double_gt (parent_measure ("node:076", "up", "exp"), 0);
+  ck_assert_double_eq (parent_measure ("node:076", "up", "loss"), 0);
+  g_clear_pointer (&parent_stats, g_free);
 
   /* leaving removes the member; answers for members gone are refused cleanly */
   mcu_leg_remove (parent, "node:076");
