@@ -9,6 +9,7 @@
 #include "rtcp.h"
 #include "rtp-stats.h"
 #include "rtp.h"
+#include "video-mixer.h"
 
 #include <string.h>
 
@@ -56,6 +57,12 @@ struct _McuLeg
   GSource *tick;
   guint speaker, ticks;
   GMutex stats_lock;
+  /* the program at low resolution, for members stepped down to "low": made only
+   * while one of them exists */
+  McuVideoMixer *low;
+  guint low_output, low_src; /* low_src: the member decoded into it */
+  GMutex low_lock;           /* guards low_ids, read by the mixer's thread */
+  GArray *low_ids;           /* guint ids of members at level low */
 };
 
 static Member *
@@ -106,6 +113,45 @@ on_router_audio (guint peer, const guint8 *pkt, gsize len, gpointer data)
 {
   McuLeg *leg = data;
   mcu_audio_mixer_push_rtp (leg->mixer, peer, pkt, len);
+}
+
+/* The program's video, when some members take it at low resolution. */
+static void
+on_router_video (guint peer, const guint8 *pkt, gsize len, gpointer data)
+{
+  McuLeg *leg = data;
+  if (leg->low && peer == leg->low_src)
+    mcu_video_mixer_push_rtp (leg->low, 1, pkt, len);
+}
+
+/* Mixer thread: the low-resolution program goes to every member stepped down to it,
+ * from the one video SSRC they were told of. */
+static void
+on_low_output (guint output, const guint8 *rtp, gsize len, gpointer data)
+{
+  McuLeg *leg = data;
+  guint8 buf[1500];
+  guint ids[64];
+  guint n = 0;
+  if (len > sizeof buf)
+    return;
+  memcpy (buf, rtp, len);
+  mcu_rtp_set_ssrc (buf, len, LEG_VIDEO_SSRC);
+  g_mutex_lock (&leg->low_lock);
+  for (guint i = 0; i < leg->low_ids->len && n < G_N_ELEMENTS (ids); i++)
+    ids[n++] = g_array_index (leg->low_ids, guint, i);
+  g_mutex_unlock (&leg->low_lock);
+  for (guint i = 0; i < n; i++)
+    mcu_router_send_video (leg->router, ids[i], buf, len);
+}
+
+static void
+on_low_keyframe (guint participant, gpointer data)
+{
+  McuLeg *leg = data;
+  guint src = leg->low_src;
+  if (src)
+    mcu_router_request_keyframe (leg->router, src, g_get_monotonic_time ());
 }
 
 /* Mixer thread: every member hears the mix from one announced SSRC. */
@@ -566,6 +612,68 @@ mcu_leg_set_muted (McuLeg *leg, const char *endpoint, gboolean muted)
     mcu_audio_mixer_set_muted (leg->mixer, m->id, muted);
 }
 
+/* Keeps the low-resolution program running exactly while a member wants it. */
+static void
+low_update (McuLeg *leg)
+{
+  g_autoptr (GArray) ids = g_array_new (FALSE, FALSE, sizeof (guint));
+  GHashTableIter it;
+  gpointer key, value;
+  g_hash_table_iter_init (&it, leg->members);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    if (((Member *)value)->level == MCU_LEVEL_LOW && ((Member *)value)->wired)
+      g_array_append_val (ids, ((Member *)value)->id);
+  g_mutex_lock (&leg->low_lock);
+  g_array_set_size (leg->low_ids, 0);
+  g_array_append_vals (leg->low_ids, ids->data, ids->len);
+  g_mutex_unlock (&leg->low_lock);
+  if (ids->len > 0 && leg->low == NULL)
+    {
+      McuVideoMixerConfig cfg = { .framerate = 10, .keyframe_needed = on_low_keyframe };
+      g_autoptr (GError) error = NULL;
+      leg->low = mcu_video_mixer_new (&cfg, on_low_output, leg, &error);
+      if (leg->low)
+        leg->low_output = mcu_video_mixer_add_output (leg->low, MCU_LAYOUT_GRID, 320, 180,
+                                                      96, &error);
+      if (error)
+        g_log_structured ("lienthong-mcu", G_LOG_LEVEL_WARNING, "LT_LEG", leg->id,
+                          "MESSAGE", "leg %s: no low-resolution program: %s", leg->id,
+                          error->message);
+      leg->low_src = 0; /* the tick feeds it the program */
+    }
+  else if (ids->len == 0 && leg->low)
+    {
+      g_clear_pointer (&leg->low, mcu_video_mixer_free);
+      leg->low_src = 0;
+    }
+  else if (leg->low)
+    mcu_video_mixer_request_keyframe (leg->low, leg->low_output);
+}
+
+/* Feeds the low-resolution program from whoever holds the program now. */
+static void
+low_follow_program (McuLeg *leg)
+{
+  guint program = mcu_router_program (leg->router);
+  if (leg->low == NULL || program == leg->low_src)
+    return;
+  if (leg->low_src)
+    mcu_video_mixer_remove (leg->low, 1);
+  leg->low_src = 0;
+  Member *m = program ? member_by_id (leg, program) : NULL;
+  const McuSdpMedia *v
+      = m && m->session ? mcu_sdp_session_find_media (m->session, "video") : NULL;
+  if (v
+      && mcu_video_mixer_add (leg->low, 1, NULL, (guint8)v->pt,
+                              g_strcmp0 (v->codec, "H264") == 0 ? MCU_VIDEO_CODEC_H264
+                                                                : MCU_VIDEO_CODEC_VP8,
+                              NULL))
+    {
+      leg->low_src = program;
+      mcu_router_request_keyframe (leg->router, program, g_get_monotonic_time ());
+    }
+}
+
 void
 mcu_leg_set_level (McuLeg *leg, const char *endpoint, McuMediaLevel level)
 {
@@ -575,6 +683,7 @@ mcu_leg_set_level (McuLeg *leg, const char *endpoint, McuMediaLevel level)
   m->level = level;
   if (m->wired)
     mcu_router_set_level (leg->router, m->id, level);
+  low_update (leg);
 }
 
 gboolean
@@ -658,6 +767,7 @@ on_tick (gpointer data)
   McuLeg *leg = data;
   gint64 now = g_get_monotonic_time ();
   mcu_router_tick (leg->router, now);
+  low_follow_program (leg);
   leg->ticks++;
   if (leg->ticks % REPORT_EVERY == 0)
     {
@@ -696,6 +806,8 @@ mcu_leg_new (GMainContext *context, McuCert *cert, const char *id,
   leg->cert = mcu_cert_ref (cert);
   leg->id = g_strdup (id);
   g_mutex_init (&leg->stats_lock);
+  g_mutex_init (&leg->low_lock);
+  leg->low_ids = g_array_new (FALSE, FALSE, sizeof (guint));
   leg->config = *config;
   /* the configuration's strings belong to the caller: keep copies */
   leg->addresses = g_strdupv ((char **)config->ice.local_addresses);
@@ -709,8 +821,10 @@ mcu_leg_new (GMainContext *context, McuCert *cert, const char *id,
   if (callbacks)
     leg->callbacks = *callbacks;
   leg->user_data = user_data;
-  McuRouterConfig rc
-      = { .program_ssrc = LEG_VIDEO_SSRC, .audio = on_router_audio, .user_data = leg };
+  McuRouterConfig rc = { .program_ssrc = LEG_VIDEO_SSRC,
+                         .audio = on_router_audio,
+                         .video = on_router_video,
+                         .user_data = leg };
   leg->router = mcu_router_new (&rc);
   leg->members = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, member_free);
   leg->mixer = mcu_audio_mixer_new (NULL, on_mixed, leg, error);
@@ -735,6 +849,7 @@ mcu_leg_free (McuLeg *leg)
       g_source_destroy (leg->tick);
       g_source_unref (leg->tick);
     }
+  g_clear_pointer (&leg->low, mcu_video_mixer_free);
   g_hash_table_destroy (leg->members);
   mcu_audio_mixer_free (leg->mixer);
   mcu_router_free (leg->router);
@@ -746,6 +861,8 @@ mcu_leg_free (McuLeg *leg)
   g_free (leg->turn_pass);
   g_free (leg->id);
   g_mutex_clear (&leg->stats_lock);
+  g_mutex_clear (&leg->low_lock);
+  g_array_unref (leg->low_ids);
   g_main_context_unref (leg->context);
   g_free (leg);
 }

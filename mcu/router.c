@@ -388,6 +388,33 @@ mcu_router_send_audio (McuRouter *r, guint id, const guint8 *pkt, gsize len)
   g_mutex_unlock (&r->lock);
 }
 
+void
+mcu_router_send_video (McuRouter *r, guint id, const guint8 *pkt, gsize len)
+{
+  g_return_if_fail (r != NULL);
+  if (pkt == NULL || len < 12 || len > MAX_PACKET)
+    return;
+  g_mutex_lock (&r->lock);
+  Peer *to = find_peer (r, id);
+  if (to && to->info.video_pt && to->level != MCU_LEVEL_AUDIO)
+    send_copy (to, pkt, len, to->info.video_pt);
+  g_mutex_unlock (&r->lock);
+}
+
+void
+mcu_router_request_keyframe (McuRouter *r, guint id, gint64 now_us)
+{
+  g_return_if_fail (r != NULL);
+  g_mutex_lock (&r->lock);
+  Peer *src = find_peer (r, id);
+  if (src && now_us - r->last_pli_us >= PLI_INTERVAL_US)
+    {
+      request_keyframe (r, src, FALSE);
+      r->last_pli_us = now_us;
+    }
+  g_mutex_unlock (&r->lock);
+}
+
 gboolean
 mcu_router_peer_counters (McuRouter *r, guint id, McuPeerCounters *out)
 {

@@ -126,6 +126,16 @@ void mcu_router_receive_rtcp (McuRouter *router, guint id, const guint8 *pkt, gs
  */
 void mcu_router_send_audio (McuRouter *router, guint id, const guint8 *pkt, gsize len);
 
+/**
+ * mcu_router_send_video:
+ * @pkt: (transfer none): a video RTP packet made for peer @id (a composite or the
+ *   program at low resolution); copied, given the peer's video payload type, sent
+ */
+void mcu_router_send_video (McuRouter *router, guint id, const guint8 *pkt, gsize len);
+
+/* Asks peer @id for a keyframe (PLI), at most once per 300 ms per router. */
+void mcu_router_request_keyframe (McuRouter *router, guint id, gint64 now_us);
+
 /* Retries keyframe requests of a pending switch (PLI, then FIR). Call every ~100 ms. */
 void mcu_router_tick (McuRouter *router, gint64 now_us);
 

@@ -290,6 +290,32 @@ START_TEST (test_levels_audio_and_garbage)
 }
 END_TEST
 
+/* The low-resolution program and composites reach a peer through send_video with
+ * its own payload type, never an audio-only peer; keyframe requests to a source are
+ * rate-limited like the program's. */
+START_TEST (test_send_video_and_keyframe_requests)
+{
+  McuRouter *r = setup ();
+  gint64 now = 1000000;
+  guint8 buf[200];
+  gsize len = vp8_packet (buf, 97, 5, 450, 0x4C540B01, TRUE);
+  mcu_router_set_level (r, 3, MCU_LEVEL_AUDIO);
+  mcu_router_send_video (r, 2, buf, len);
+  mcu_router_send_video (r, 3, buf, len);
+  ck_assert_uint_eq (peers[2].rtp->len, 1);
+  ck_assert_uint_eq (last_rtp (2).pt, 100);
+  ck_assert_uint_eq (peers[3].rtp->len, 0);
+
+  send_video (r, 1, 1, FALSE, now); /* peer 1's SSRC becomes known */
+  mcu_router_request_keyframe (r, 1, now);
+  mcu_router_request_keyframe (r, 1, now + 1000);
+  ck_assert_uint_eq (count_feedback (1, FALSE), 1);
+  mcu_router_request_keyframe (r, 1, now + 400000);
+  ck_assert_uint_eq (count_feedback (1, FALSE), 2);
+  teardown (r);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -299,6 +325,7 @@ main (void)
   tcase_add_test (tc, test_pli_then_fir_for_a_silent_source);
   tcase_add_test (tc, test_nack_and_pli_from_receivers);
   tcase_add_test (tc, test_levels_audio_and_garbage);
+  tcase_add_test (tc, test_send_video_and_keyframe_requests);
   suite_add_tcase (s, tc);
   return lt_test_run (s);
 }
