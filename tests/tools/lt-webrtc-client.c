@@ -10,10 +10,12 @@
  * Exit status: 0 when every --expect-* condition held before --timeout, 1 otherwise,
  * 2 on usage or set-up errors.
  */
+#include <glib-unix.h>
 #include <gst/gst.h>
 #include <gst/app/gstappsink.h>
 #include <gst/sdp/sdp.h>
 #include <gst/webrtc/webrtc.h>
+#include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 #include <math.h>
 #include <stdlib.h>
@@ -33,10 +35,23 @@ typedef struct
   gint64 t_start, t_first_media;    /* t_first_media under lock */
   gint video_frames, audio_buffers; /* atomics: counted on streaming threads */
   GMutex lock;                      /* guards the Goertzel sums and t_first_media */
-  double tone_power[TONE_MAX], total_power;
+  double tone_power[TONE_MAX], total_power;   /* the whole run */
+  double itone_power[TONE_MAX], itotal_power; /* since the last interim report */
   guint64 audio_samples;
   char *error;
   gboolean done;
+  /* signald mode: join an occurrence (or echo) over the site WebSocket */
+  char *signald_url;
+  gint64 occurrence;
+  gboolean echo;
+  SoupSession *ws_session;
+  SoupWebsocketConnection *ws;
+  char *pending_offer; /* made before the socket opened */
+  guint rejoins, join_retries;
+  /* how to rebuild the pipeline after a re-home */
+  char *pipeline_desc;
+  int report_ms;
+  gint64 last_report;
 } Client;
 
 static Client client;
@@ -73,8 +88,12 @@ analyse_audio (const float *s, gsize n)
     total += (double)s[i] * s[i];
   g_mutex_lock (&client.lock);
   for (guint t = 0; t < client.n_tones; t++)
-    client.tone_power[t] += p[t] * (double)n;
+    {
+      client.tone_power[t] += p[t] * (double)n;
+      client.itone_power[t] += p[t] * (double)n;
+    }
   client.total_power += total;
+  client.itotal_power += total;
   client.audio_samples += n;
   g_mutex_unlock (&client.lock);
 }
@@ -184,28 +203,33 @@ loopback_only (const char *sdp)
   return g_string_free (out, FALSE);
 }
 
-static gboolean
-post_offer (gpointer data)
+static void
+apply_answer (const char *answer)
 {
-  GstWebRTCSessionDescription *local = NULL;
-  g_object_get (client.webrtc, "local-description", &local, NULL);
-  if (local == NULL)
-    {
-      client_fail ("no local description");
-      return G_SOURCE_REMOVE;
-    }
-  g_autofree char *text = gst_sdp_message_as_text (local->sdp);
-  gst_webrtc_session_description_free (local);
-  g_autofree char *offer = loopback_only (text);
+  GstSDPMessage *sdp = NULL;
   if (g_getenv ("LT_WEBRTC_DEBUG"))
-    g_printerr ("--- offer\n%s", offer);
+    g_printerr ("--- answer\n%s", answer);
+  if (gst_sdp_message_new_from_text (answer, &sdp) != GST_SDP_OK)
+    {
+      client_fail ("answer is not SDP");
+      return;
+    }
+  GstWebRTCSessionDescription *desc
+      = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_ANSWER, sdp);
+  g_signal_emit_by_name (client.webrtc, "set-remote-description", desc, NULL);
+  gst_webrtc_session_description_free (desc);
+}
 
+/* WHIP-style: POST the offer, the body of the reply is the answer. */
+static void
+whip_exchange (const char *offer)
+{
   g_autoptr (SoupSession) session = soup_session_new ();
   g_autoptr (SoupMessage) msg = soup_message_new ("POST", client.whip_url);
   if (msg == NULL)
     {
       client_fail ("bad --whip URL");
-      return G_SOURCE_REMOVE;
+      return;
     }
   g_autoptr (GBytes) body = g_bytes_new (offer, strlen (offer));
   soup_message_set_request_body_from_bytes (msg, "application/sdp", body);
@@ -223,23 +247,162 @@ post_offer (gpointer data)
       g_autofree char *m = g_strdup_printf ("offer refused: HTTP %u %s", status,
                                             error ? error->message : "");
       client_fail (m);
-      return G_SOURCE_REMOVE;
+      return;
     }
-  GstSDPMessage *sdp = NULL;
   gsize len = 0;
   const char *answer = g_bytes_get_data (reply, &len);
   g_autofree char *answer0 = g_strndup (answer, len);
-  if (g_getenv ("LT_WEBRTC_DEBUG"))
-    g_printerr ("--- answer\n%s", answer0);
-  if (gst_sdp_message_new_from_text (answer0, &sdp) != GST_SDP_OK)
+  apply_answer (answer0);
+}
+
+static void build_pipeline (void);
+static void print_report (gboolean interim);
+
+static void
+ws_send (const char *type, const char *sdp)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, type);
+  if (!client.echo && g_str_equal (type, "join"))
     {
-      client_fail ("answer is not SDP");
+      json_builder_set_member_name (b, "occurrence_id");
+      json_builder_add_int_value (b, client.occurrence);
+    }
+  if (sdp)
+    {
+      json_builder_set_member_name (b, "sdp");
+      json_builder_add_string_value (b, sdp);
+    }
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  g_autofree char *text = json_to_string (root, FALSE);
+  soup_websocket_connection_send_text (client.ws, text);
+}
+
+static void
+signald_send_offer (const char *offer)
+{
+  g_free (client.pending_offer);
+  client.pending_offer = g_strdup (offer);
+  if (client.ws
+      && soup_websocket_connection_get_state (client.ws) == SOUP_WEBSOCKET_STATE_OPEN)
+    ws_send (client.echo ? "echo" : "join", offer);
+}
+
+/* A new peer connection from scratch: after a re-home the old node is gone. */
+static gboolean
+rejoin (gpointer data)
+{
+  if (client.pipe)
+    {
+      gst_element_set_state (client.pipe, GST_STATE_NULL);
+      g_clear_object (&client.webrtc);
+      g_clear_object (&client.pipe);
+    }
+  g_clear_pointer (&client.pending_offer, g_free);
+  client.rejoins++;
+  build_pipeline ();
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+retry_join (gpointer data)
+{
+  if (client.pending_offer)
+    ws_send (client.echo ? "echo" : "join", client.pending_offer);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_ws_message (SoupWebsocketConnection *ws, int kind, GBytes *message, gpointer data)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  gsize len = 0;
+  const char *text = g_bytes_get_data (message, &len);
+  if (!json_parser_load_from_data (parser, text, (gssize)len, NULL)
+      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    return;
+  JsonObject *o = json_node_get_object (json_parser_get_root (parser));
+  const char *type = json_object_get_string_member_with_default (o, "type", "");
+  if (g_str_equal (type, "answer"))
+    apply_answer (json_object_get_string_member_with_default (o, "sdp", ""));
+  else if (g_str_equal (type, "ice"))
+    {
+      const char *cand = json_object_get_string_member_with_default (o, "candidate", "");
+      if (*cand && (strstr (cand, " 127.0.0.1 ") || strstr (cand, " ::1 ")))
+        g_signal_emit_by_name (client.webrtc, "add-ice-candidate", 0,
+                               g_str_has_prefix (cand, "a=") ? cand + 2 : cand);
+    }
+  else if (g_str_equal (type, "rehome"))
+    {
+      g_printerr ("lt-webrtc-client: re-homed, joining again\n");
+      g_idle_add (rejoin, NULL);
+    }
+  else if (g_str_equal (type, "error"))
+    {
+      const char *m = json_object_get_string_member_with_default (o, "message", "?");
+      g_printerr ("lt-webrtc-client: signald: %s\n", m);
+      /* no node up yet (a node registering, or re-homing): ask again shortly */
+      if (client.pending_offer && client.join_retries++ < 50)
+        g_timeout_add (200, retry_join, NULL);
+    }
+}
+
+static void
+on_ws_connected (GObject *source, GAsyncResult *res, gpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  client.ws = soup_session_websocket_connect_finish (SOUP_SESSION (source), res, &error);
+  if (client.ws == NULL)
+    {
+      g_autofree char *m = g_strdup_printf ("cannot reach signald: %s", error->message);
+      client_fail (m);
+      return;
+    }
+  g_signal_connect (client.ws, "message", G_CALLBACK (on_ws_message), NULL);
+  if (client.pending_offer)
+    ws_send (client.echo ? "echo" : "join", client.pending_offer);
+}
+
+static void
+signald_connect (void)
+{
+  g_autofree char *url = g_strdup_printf ("%s/api/v1/ws", client.signald_url);
+  g_autoptr (SoupMessage) msg = soup_message_new ("GET", url);
+  if (msg == NULL)
+    {
+      client_fail ("bad --signald URL");
+      return;
+    }
+  g_autofree char *auth = g_strdup_printf ("Bearer %s", client.token ? client.token : "");
+  soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization",
+                                auth);
+  client.ws_session = soup_session_new ();
+  soup_session_websocket_connect_async (client.ws_session, msg, NULL, NULL,
+                                        G_PRIORITY_DEFAULT, NULL, on_ws_connected, NULL);
+}
+
+static gboolean
+post_offer (gpointer data)
+{
+  GstWebRTCSessionDescription *local = NULL;
+  g_object_get (client.webrtc, "local-description", &local, NULL);
+  if (local == NULL)
+    {
+      client_fail ("no local description");
       return G_SOURCE_REMOVE;
     }
-  GstWebRTCSessionDescription *desc
-      = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_ANSWER, sdp);
-  g_signal_emit_by_name (client.webrtc, "set-remote-description", desc, NULL);
-  gst_webrtc_session_description_free (desc);
+  g_autofree char *text = gst_sdp_message_as_text (local->sdp);
+  gst_webrtc_session_description_free (local);
+  g_autofree char *offer = loopback_only (text);
+  if (g_getenv ("LT_WEBRTC_DEBUG"))
+    g_printerr ("--- offer\n%s", offer);
+  if (client.whip_url)
+    whip_exchange (offer);
+  else
+    signald_send_offer (offer);
   return G_SOURCE_REMOVE;
 }
 
@@ -333,6 +496,11 @@ static gboolean
 on_tick (gpointer data)
 {
   gint64 now = g_get_monotonic_time ();
+  if (client.report_ms > 0 && now - client.last_report >= (gint64)client.report_ms * 1000)
+    {
+      client.last_report = now;
+      print_report (TRUE);
+    }
   g_mutex_lock (&client.lock);
   gint64 first = client.t_first_media;
   g_mutex_unlock (&client.lock);
@@ -363,36 +531,46 @@ on_bus (GstBus *bus, GstMessage *msg, gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* One JSON line of what the site saw. An interim report (--report-ms) gives the tone
+ * shares since the previous one, so a test can follow who is heard over time; the
+ * final one covers the whole run. */
 static void
-print_report (void)
+print_report (gboolean interim)
 {
   const char *ice, *dtls;
   transport_states (&ice, &dtls);
   g_autoptr (GString) tones = g_string_new ("{");
   g_mutex_lock (&client.lock);
+  double *power = interim ? client.itone_power : client.tone_power;
+  double total = interim ? client.itotal_power : client.total_power;
   for (guint t = 0; t < client.n_tones; t++)
     {
       /* the share of the heard power at this frequency, 0..1 */
-      double share
-          = client.total_power > 0 ? client.tone_power[t] / client.total_power / 2 : 0;
+      double share = total > 0 ? power[t] / total / 2 : 0;
       g_string_append_printf (tones, "%s\"%.0f\":%.4f", t ? "," : "", client.tone_hz[t],
                               share);
     }
   double rms = client.audio_samples
                    ? sqrt (client.total_power / (double)client.audio_samples)
                    : 0;
+  if (interim)
+    {
+      memset (client.itone_power, 0, sizeof client.itone_power);
+      client.itotal_power = 0;
+    }
   g_mutex_unlock (&client.lock);
   g_string_append_c (tones, '}');
   double first_ms = client.t_first_media
                         ? (double)(client.t_first_media - client.t_start) / 1000.0
                         : -1;
-  g_print ("{\"ok\":%s,\"ice\":\"%s\",\"dtls\":\"%s\",\"video_frames\":%d,"
+  g_print ("{\"%s\":%s,\"ice\":\"%s\",\"dtls\":\"%s\",\"video_frames\":%d,"
            "\"audio_buffers\":%d,\"audio_rms\":%.4f,\"tones\":%s,"
-           "\"first_media_ms\":%.1f,\"error\":\"%s\"}\n",
-           client.done && !client.error ? "true" : "false", ice, dtls,
+           "\"first_media_ms\":%.1f,\"rejoins\":%u,\"error\":\"%s\"}\n",
+           interim ? "interim" : "ok",
+           interim || (client.done && !client.error) ? "true" : "false", ice, dtls,
            g_atomic_int_get (&client.video_frames),
            g_atomic_int_get (&client.audio_buffers), rms, tones->str, first_ms,
-           client.error ? client.error : "");
+           client.rejoins, client.error ? client.error : "");
 }
 
 static gboolean
@@ -412,68 +590,19 @@ parse_tones (const char *list)
   return TRUE;
 }
 
-int
-main (int argc, char **argv)
+static gboolean on_bus (GstBus *bus, GstMessage *msg, gpointer data);
+
+/* Builds and starts the site's pipeline: a test pattern and a tone into webrtcbin,
+ * gathering on loopback. Called again from scratch after a re-home. */
+static void
+build_pipeline (void)
 {
-  int pattern = 0, tone = 440;
-  g_autofree char *listen = NULL;
-  gboolean no_video = FALSE;
-  GOptionEntry entries[] = {
-    { "whip", 'w', 0, G_OPTION_ARG_STRING, &client.whip_url, "POST the offer here",
-      "URL" },
-    { "token", 0, 0, G_OPTION_ARG_STRING, &client.token, "Bearer token", "TOKEN" },
-    { "pattern", 'p', 0, G_OPTION_ARG_INT, &pattern, "videotestsrc pattern number", "N" },
-    { "tone", 'f', 0, G_OPTION_ARG_INT, &tone, "frequency of the sent sine (Hz)", "HZ" },
-    { "listen-tones", 'l', 0, G_OPTION_ARG_STRING, &listen,
-      "frequencies whose received power to report", "HZ,HZ" },
-    { "no-video", 0, 0, G_OPTION_ARG_NONE, &no_video, "send audio only", NULL },
-    { "expect-video", 0, 0, G_OPTION_ARG_NONE, &client.expect_video,
-      "succeed only if video frames were decoded", NULL },
-    { "expect-audio", 0, 0, G_OPTION_ARG_NONE, &client.expect_audio,
-      "succeed only if audio was decoded", NULL },
-    { "hold", 0, 0, G_OPTION_ARG_INT, &client.hold_s,
-      "after the expectations hold, keep receiving this long (s)", "S" },
-    { "timeout", 't', 0, G_OPTION_ARG_INT, &client.timeout_s, "give up after (s)", "S" },
-    { NULL }
-  };
-  g_autoptr (GOptionContext) ctx
-      = g_option_context_new ("- WebRTC test site (webrtcbin)");
   g_autoptr (GError) error = NULL;
-
-  client.timeout_s = 15;
-  g_option_context_add_main_entries (ctx, entries, NULL);
-  g_option_context_add_group (ctx, gst_init_get_option_group ());
-  if (!g_option_context_parse (ctx, &argc, &argv, &error) || client.whip_url == NULL
-      || (listen && !parse_tones (listen)))
-    {
-      g_printerr ("lt-webrtc-client: %s\n",
-                  error ? error->message : "need --whip URL and valid --listen-tones");
-      return 2;
-    }
-  g_mutex_init (&client.lock);
-  client.loop = g_main_loop_new (NULL, FALSE);
-
-  g_autofree char *video
-      = no_video ? g_strdup ("")
-                 : g_strdup_printf (
-                     "videotestsrc is-live=true pattern=%d ! "
-                     "video/x-raw,width=320,height=240,framerate=15/1 ! "
-                     "videoconvert ! vp8enc deadline=1 keyframe-max-dist=30 ! "
-                     "rtpvp8pay pt=96 ! "
-                     "application/x-rtp,media=video,encoding-name=VP8,payload=96 "
-                     "! w.",
-                     pattern);
-  g_autofree char *desc = g_strdup_printf (
-      "webrtcbin name=w bundle-policy=max-bundle "
-      "audiotestsrc is-live=true wave=sine freq=%d volume=0.3 ! audioconvert ! "
-      "audioresample ! opusenc ! rtpopuspay pt=111 ! "
-      "application/x-rtp,media=audio,encoding-name=OPUS,payload=111 ! w. %s",
-      tone, video);
-  client.pipe = gst_parse_launch (desc, &error);
+  client.pipe = gst_parse_launch (client.pipeline_desc, &error);
   if (client.pipe == NULL)
     {
-      g_printerr ("lt-webrtc-client: %s\n", error->message);
-      return 2;
+      client_fail (error->message);
+      return;
     }
   client.webrtc = gst_bin_get_by_name (GST_BIN (client.pipe), "w");
   /* libnice skips loopback unless told: the tests' only network is loopback */
@@ -494,21 +623,117 @@ main (int argc, char **argv)
   g_signal_connect (client.webrtc, "pad-added", G_CALLBACK (on_incoming_stream), NULL);
   g_autoptr (GstBus) bus = gst_element_get_bus (client.pipe);
   gst_bus_add_watch (bus, on_bus, NULL);
-
-  client.t_start = g_get_monotonic_time ();
   gst_element_set_state (client.pipe, GST_STATE_PLAYING);
+}
+
+static gboolean
+on_sigterm (gpointer data)
+{
+  /* a test that started us for a while ends us: judge what we saw so far */
+  client.done = expectations_met ();
+  g_main_loop_quit (client.loop);
+  return G_SOURCE_REMOVE;
+}
+
+int
+main (int argc, char **argv)
+{
+  int pattern = 0, tone = 440;
+  g_autofree char *listen = NULL;
+  gboolean no_video = FALSE;
+  GOptionEntry entries[] = {
+    { "whip", 'w', 0, G_OPTION_ARG_STRING, &client.whip_url, "POST the offer here",
+      "URL" },
+    { "signald", 0, 0, G_OPTION_ARG_STRING, &client.signald_url,
+      "Join through this signald's site WebSocket", "URL" },
+    { "join", 0, 0, G_OPTION_ARG_INT64, &client.occurrence,
+      "With --signald: the occurrence to join", "ID" },
+    { "echo", 0, 0, G_OPTION_ARG_NONE, &client.echo,
+      "With --signald: test my line (echo) instead of joining", NULL },
+    { "token", 0, 0, G_OPTION_ARG_STRING, &client.token, "Bearer token", "TOKEN" },
+    { "pattern", 'p', 0, G_OPTION_ARG_INT, &pattern, "videotestsrc pattern number", "N" },
+    { "tone", 'f', 0, G_OPTION_ARG_INT, &tone, "frequency of the sent sine (Hz)", "HZ" },
+    { "listen-tones", 'l', 0, G_OPTION_ARG_STRING, &listen,
+      "frequencies whose received power to report", "HZ,HZ" },
+    { "no-video", 0, 0, G_OPTION_ARG_NONE, &no_video, "send audio only", NULL },
+    { "expect-video", 0, 0, G_OPTION_ARG_NONE, &client.expect_video,
+      "succeed only if video frames were decoded", NULL },
+    { "expect-audio", 0, 0, G_OPTION_ARG_NONE, &client.expect_audio,
+      "succeed only if audio was decoded", NULL },
+    { "hold", 0, 0, G_OPTION_ARG_INT, &client.hold_s,
+      "after the expectations hold, keep receiving this long (s)", "S" },
+    { "timeout", 't', 0, G_OPTION_ARG_INT, &client.timeout_s, "give up after (s)", "S" },
+    { "report-ms", 0, 0, G_OPTION_ARG_INT, &client.report_ms,
+      "print an interim JSON line this often", "MS" },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) ctx
+      = g_option_context_new ("- WebRTC test site (webrtcbin)");
+  g_autoptr (GError) error = NULL;
+
+  client.timeout_s = 15;
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_option_context_add_group (ctx, gst_init_get_option_group ());
+  if (!g_option_context_parse (ctx, &argc, &argv, &error)
+      || (client.whip_url == NULL) == (client.signald_url == NULL)
+      || (client.signald_url && !client.echo && client.occurrence <= 0)
+      || (listen && !parse_tones (listen)))
+    {
+      g_printerr ("lt-webrtc-client: %s\n",
+                  error ? error->message
+                        : "need --whip URL, or --signald URL with --join ID or --echo; "
+                          "and valid --listen-tones");
+      return 2;
+    }
+  g_mutex_init (&client.lock);
+  client.loop = g_main_loop_new (NULL, FALSE);
+
+  g_autofree char *video
+      = no_video ? g_strdup ("")
+                 : g_strdup_printf (
+                     "videotestsrc is-live=true pattern=%d ! "
+                     "video/x-raw,width=320,height=240,framerate=15/1 ! "
+                     "videoconvert ! vp8enc deadline=1 keyframe-max-dist=30 ! "
+                     "rtpvp8pay pt=96 ! "
+                     "application/x-rtp,media=video,encoding-name=VP8,payload=96 "
+                     "! w.",
+                     pattern);
+  client.pipeline_desc = g_strdup_printf (
+      "webrtcbin name=w bundle-policy=max-bundle "
+      "audiotestsrc is-live=true wave=sine freq=%d volume=0.3 ! audioconvert ! "
+      "audioresample ! opusenc ! rtpopuspay pt=111 ! "
+      "application/x-rtp,media=audio,encoding-name=OPUS,payload=111 ! w. %s",
+      tone, video);
+  client.t_start = client.last_report = g_get_monotonic_time ();
+  build_pipeline ();
+  if (client.signald_url)
+    signald_connect ();
   g_timeout_add (50, on_tick, NULL);
+  g_unix_signal_add (SIGTERM, on_sigterm, NULL);
   g_main_loop_run (client.loop);
 
-  print_report ();
-  gst_element_set_state (client.pipe, GST_STATE_NULL);
-  gst_bus_remove_watch (bus);
-  gst_object_unref (client.webrtc);
-  gst_object_unref (client.pipe);
+  print_report (FALSE);
+  if (client.pipe)
+    {
+      gst_element_set_state (client.pipe, GST_STATE_NULL);
+      g_autoptr (GstBus) bus = gst_element_get_bus (client.pipe);
+      gst_bus_remove_watch (bus);
+      g_clear_object (&client.webrtc);
+      g_clear_object (&client.pipe);
+    }
+  if (client.ws)
+    {
+      soup_websocket_connection_close (client.ws, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+      g_clear_object (&client.ws);
+    }
+  g_clear_object (&client.ws_session);
   g_main_loop_unref (client.loop);
   int rc = client.done && !client.error ? 0 : 1;
   g_free (client.whip_url);
+  g_free (client.signald_url);
   g_free (client.token);
   g_free (client.error);
+  g_free (client.pending_offer);
+  g_free (client.pipeline_desc);
   return rc;
 }
