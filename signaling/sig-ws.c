@@ -24,6 +24,7 @@ typedef struct
   char *node_id;             /* nodes: once registered */
   gint64 site_id;            /* sites: their own site, or 0 */
   gint64 joined_occurrence;  /* sites: the occurrence joined, or 0 */
+  char *echo_node;           /* sites: the node running their echo test, or NULL */
 } WsClient;
 
 typedef struct
@@ -239,6 +240,57 @@ node_for_site (SigWs *ws, gint64 occurrence_id, gint64 site_id, GError **error)
   return n;
 }
 
+/* "Test my line": the site's offer goes, marked echo, to the node that would host
+ * the site (the node of its nearest ancestor unit with one, up), with no meeting;
+ * the answer and candidates come back as for a join. */
+static gboolean
+handle_echo (WsClient *c, JsonObject *o, GError **error)
+{
+  SigServer *srv = c->ws->server;
+  const char *sdp = member_str (o, "sdp");
+  if (c->principal->role != SIG_ROLE_SITE)
+    {
+      g_set_error_literal (error, SIG_ERROR, SIG_ERROR_FORBIDDEN,
+                           "only a site tests its line");
+      return FALSE;
+    }
+  if (sdp == NULL)
+    {
+      g_set_error_literal (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST, "sdp is required");
+      return FALSE;
+    }
+  g_autoptr (RoomsCascadePlan) plan
+      = rooms_store_compute_plan (srv->store, &c->site_id, 1, NULL);
+  const char *node_id = plan ? rooms_cascade_plan_node_for_site (plan, c->site_id) : NULL;
+  NodeState *n = node_id ? g_hash_table_lookup (c->ws->nodes, node_id) : NULL;
+  if (n == NULL || !n->up || n->client == NULL)
+    {
+      g_set_error (error, SIG_ERROR, SIG_ERROR_UNAVAILABLE,
+                   "no media node is up for site %" G_GINT64_FORMAT, c->site_id);
+      return FALSE;
+    }
+  g_free (c->echo_node);
+  c->echo_node = g_strdup (n->id);
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "v");
+  json_builder_add_int_value (b, SIG_PROTOCOL_VERSION);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "site.offer");
+  json_builder_set_member_name (b, "occurrence_id");
+  json_builder_add_int_value (b, 0);
+  json_builder_set_member_name (b, "site_id");
+  json_builder_add_int_value (b, c->site_id);
+  json_builder_set_member_name (b, "echo");
+  json_builder_add_boolean_value (b, TRUE);
+  json_builder_set_member_name (b, "sdp");
+  json_builder_add_string_value (b, sdp);
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) fwd = json_builder_get_root (b);
+  send_json (n->client, fwd);
+  return TRUE;
+}
+
 /* A site joins an occurrence: the roll call records it, the event goes to the
  * meeting's subscribers, and the SDP offer (when given) goes to the hosting node,
  * whose answer comes back through handle_node_message(). */
@@ -341,14 +393,21 @@ relay_to_site (SigWs *ws, JsonObject *o, const char *type, GError **error)
 static gboolean
 handle_site_ice (WsClient *c, JsonObject *o, GError **error)
 {
-  if (c->principal->role != SIG_ROLE_SITE || c->joined_occurrence <= 0)
+  if (c->principal->role != SIG_ROLE_SITE
+      || (c->joined_occurrence <= 0 && c->echo_node == NULL))
     {
       g_set_error_literal (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST, "join first");
       return FALSE;
     }
-  NodeState *n = node_for_site (c->ws, c->joined_occurrence, c->site_id, error);
-  if (n == NULL)
-    return FALSE;
+  NodeState *n = c->joined_occurrence > 0
+                     ? node_for_site (c->ws, c->joined_occurrence, c->site_id, error)
+                     : g_hash_table_lookup (c->ws->nodes, c->echo_node);
+  if (n == NULL || n->client == NULL)
+    {
+      if (error && *error == NULL)
+        g_set_error (error, SIG_ERROR, SIG_ERROR_UNAVAILABLE, "the echo node went away");
+      return FALSE;
+    }
   json_object_set_string_member (o, "type", "site.ice");
   json_object_set_int_member (o, "v", SIG_PROTOCOL_VERSION);
   json_object_set_int_member (o, "site_id", c->site_id);
@@ -476,6 +535,8 @@ message_cb (SoupWebsocketConnection *conn, gint type, GBytes *message, gpointer 
     ok = handle_join (c, o, strcmp (t, "join") == 0, &error);
   else if (strcmp (t, "ice") == 0)
     ok = handle_site_ice (c, o, &error);
+  else if (strcmp (t, "echo") == 0)
+    ok = handle_echo (c, o, &error);
   else if (strcmp (t, "ping") == 0)
     {
       send_simple (c, "pong", NULL, NULL);
@@ -497,6 +558,7 @@ client_free (WsClient *c)
   g_clear_pointer (&c->principal, sig_principal_free);
   g_clear_pointer (&c->subscriptions, g_hash_table_unref);
   g_free (c->node_id);
+  g_free (c->echo_node);
   g_clear_object (&c->conn);
   g_free (c);
 }

@@ -1,10 +1,13 @@
 // Browser suite, echo: Debian's headless Chromium, with its fake camera and
-// microphone, gets an SDP answer from lienthong-mcu in echo mode and must see, within
-// 10 s, through getStats(): ICE connected, DTLS connected, an SRTP profile, video
-// frames decoded and audio packets received. It does this 20 times and prints the
-// node's time to first media (offer received -> first decrypted RTP), median of 20.
+// microphone, tests its line as a commune hall would: its offer goes over the site
+// WebSocket of a real lienthong-signald to the lienthong-mcu node that registered
+// with it, and the answer comes back the same way. Within 10 s getStats() must show
+// ICE connected, DTLS connected, an SRTP profile, video frames decoded and audio
+// packets received. It does this 20 times and prints the node's time to first media
+// (offer received -> first decrypted RTP), median of 20.
 //
-// Usage: node echo.mjs LIENTHONG-MCU [SCREENSHOT.png]
+// Usage: node --experimental-websocket echo.mjs LIENTHONG-SIGNALD LIENTHONG-MCU UNITS.csv
+//        [SCREENSHOT.png]
 import { chromium } from 'playwright-core';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -13,14 +16,14 @@ import os from 'node:os';
 import path from 'node:path';
 
 const RUNS = 20;
-const [mcuPath, shot] = process.argv.slice(2);
-if (!mcuPath) {
-  console.error('usage: node echo.mjs LIENTHONG-MCU [SCREENSHOT.png]');
+const [signaldPath, mcuPath, unitsCsv, shot] = process.argv.slice(2);
+if (!unitsCsv) {
+  console.error('usage: node --experimental-websocket echo.mjs LIENTHONG-SIGNALD LIENTHONG-MCU UNITS.csv [SCREENSHOT.png]');
   process.exit(2);
 }
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lt-browser-'));
-let node, browser, server;
+let node, signald, browser, server;
 let failures = 0;
 const check = (ok, what) => {
   console.log(`${ok ? 'ok' : 'FAIL'}: ${what}`);
@@ -64,15 +67,56 @@ window.readStats = async () => {
 };
 </script></html>`;
 
-async function post(url, body) {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body });
-  return { status: res.status, text: await res.text() };
+// One call to signald's API as admin.
+async function api(sig, admin, method, p, body, type = 'application/json') {
+  const res = await fetch(`${sig}${p}`, { method, headers: { authorization: `Bearer ${admin}`, 'content-type': type }, body });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${text}`);
+  return JSON.parse(text);
 }
 
+// The site's side of the WebSocket: one echo request at a time, answer awaited.
+function siteSocket(sig, token) {
+  const ws = new WebSocket(`${sig.replace('http', 'ws')}/api/v1/ws?access_token=${token}`);
+  const waiting = [];
+  ws.onmessage = (e) => {
+    const m = JSON.parse(e.data);
+    if (m.type === 'answer' || m.type === 'error') waiting.shift()?.(m);
+  };
+  return new Promise((resolve, reject) => {
+    ws.onopen = () => resolve({
+      echo: (sdp) => new Promise((r) => { waiting.push(r); ws.send(JSON.stringify({ type: 'echo', sdp })); }),
+      close: () => ws.close(),
+    });
+    ws.onerror = () => reject(new Error('site socket failed'));
+  });
+}
+
+let site;
 try {
-  node = spawn(mcuPath, ['--http', '127.0.0.1:0', '--state-dir', tmp, '--address', '127.0.0.1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const sdir = path.join(tmp, 'signald'), ndir = path.join(tmp, 'node');
+  fs.mkdirSync(sdir); fs.mkdirSync(ndir);
+  signald = spawn(signaldPath, ['--listen', '127.0.0.1:0', '--state-dir', sdir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  signald.stderr.on('data', (d) => process.stderr.write(d));
+  const sig = `http://${await waitFor(path.join(sdir, 'signald.addr'), 10000)}`;
+  const admin = fs.readFileSync(path.join(sdir, 'admin.token'), 'utf8').trim();
+  await api(sig, admin, 'POST', '/api/v1/units/import', fs.readFileSync(unitsCsv), 'text/csv');
+  const nodeToken = (await api(sig, admin, 'POST', '/api/v1/tokens', JSON.stringify({ role: 'node', scope: 'node-vn' }))).token;
+  fs.writeFileSync(path.join(ndir, 'node.token'), nodeToken);
+  // --http only to read the node's own time-to-first-media figures
+  node = spawn(mcuPath, ['--signald', sig, '--node-id', 'node-vn', '--unit', 'VN', '--token-file', path.join(ndir, 'node.token'),
+    '--http', '127.0.0.1:0', '--state-dir', ndir, '--address', '127.0.0.1'], { stdio: ['ignore', 'ignore', 'pipe'] });
   node.stderr.on('data', (d) => process.stderr.write(d));
-  const base = `http://${await waitFor(path.join(tmp, 'mcu-http.addr'), 10000)}`;
+  const base = `http://${await waitFor(path.join(ndir, 'mcu-http.addr'), 10000)}`;
+  for (let i = 0; i < 100; i++) {
+    const nodes = await api(sig, admin, 'GET', '/api/v1/nodes');
+    if (nodes.nodes.some((n) => n.state === 'up')) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  // a commune hall: Xã Tân Trào (02545) and its default site
+  const unit = await api(sig, admin, 'GET', '/api/v1/units/02545');
+  const siteToken = (await api(sig, admin, 'POST', '/api/v1/tokens', JSON.stringify({ role: 'site', scope: String(unit.sites[0].id) }))).token;
+  site = await siteSocket(sig, siteToken);
 
   server = http.createServer((req, res) => { res.setHeader('content-type', 'text/html; charset=utf-8'); res.end(PAGE); });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
@@ -92,9 +136,9 @@ try {
   const firstMedia = [];
   for (let run = 1; run <= RUNS; run++) {
     const offer = await page.evaluate(() => window.startEcho());
-    const answer = await post(`${base}/api/v1/echo`, offer);
-    if (answer.status !== 201) throw new Error(`echo refused: ${answer.status} ${answer.text}`);
-    await page.evaluate((sdp) => window.applyAnswer(sdp), answer.text);
+    const answer = await site.echo(offer);
+    if (answer.type !== 'answer') throw new Error(`echo refused: ${JSON.stringify(answer)}`);
+    await page.evaluate((sdp) => window.applyAnswer(sdp), answer.sdp);
     const start = Date.now();
     let st;
     for (;;) {
@@ -128,9 +172,11 @@ try {
   console.error(e);
   failures++;
 } finally {
+  if (site) site.close();
   if (browser) await browser.close();
   if (server) server.close();
   if (node) node.kill('SIGTERM');
+  if (signald) signald.kill('SIGTERM');
   fs.rmSync(tmp, { recursive: true, force: true });
 }
 process.exit(failures ? 1 : 0);
