@@ -26,8 +26,9 @@ cleanup() {
   [ -n "$ng_pid" ] && kill "$ng_pid" 2>/dev/null && wait "$ng_pid" 2>/dev/null
   [ -n "$sd_pid" ] && kill -INT "$sd_pid" 2>/dev/null && wait "$sd_pid" 2>/dev/null
   rm -rf "$tmp"
+  return 0
 }
-trap cleanup EXIT
+trap 'rc=$?; cleanup; exit $rc' EXIT
 fail() { echo "FAIL: $*"; for f in "$tmp"/*.log; do echo "--- $f"; tail -20 "$f"; done; exit 1; }
 
 # Free loopback ports for HTTPS and HTTP (bound then released: a tiny race only).

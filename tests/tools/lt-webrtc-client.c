@@ -50,6 +50,8 @@ typedef struct
   guint rejoins, join_retries;
   /* how to rebuild the pipeline after a re-home */
   char *pipeline_desc;
+  char *turn_url;      /* --turn: turn://user:pass@host:port */
+  gboolean relay_only; /* --relay-only: ICE transport policy "relay" */
   int report_ms;
   gint64 last_report;
 } Client;
@@ -616,6 +618,11 @@ build_pipeline (void)
     }
   if (!added)
     g_printerr ("lt-webrtc-client: could not add 127.0.0.1 to the ICE agent\n");
+  /* a site whose network lets it reach nothing but a TURN server */
+  if (client.turn_url)
+    g_object_set (client.webrtc, "turn-server", client.turn_url, NULL);
+  if (client.relay_only)
+    gst_util_set_object_arg (G_OBJECT (client.webrtc), "ice-transport-policy", "relay");
   g_signal_connect (client.webrtc, "on-negotiation-needed",
                     G_CALLBACK (on_negotiation_needed), NULL);
   g_signal_connect (client.webrtc, "notify::ice-gathering-state",
@@ -665,6 +672,10 @@ main (int argc, char **argv)
     { "timeout", 't', 0, G_OPTION_ARG_INT, &client.timeout_s, "give up after (s)", "S" },
     { "report-ms", 0, 0, G_OPTION_ARG_INT, &client.report_ms,
       "print an interim JSON line this often", "MS" },
+    { "turn", 0, 0, G_OPTION_ARG_STRING, &client.turn_url, "TURN server",
+      "turn://USER:PASS@HOST:PORT" },
+    { "relay-only", 0, 0, G_OPTION_ARG_NONE, &client.relay_only,
+      "ICE policy relay: use only TURN-relayed candidates", NULL },
     { NULL }
   };
   g_autoptr (GOptionContext) ctx
@@ -735,5 +746,6 @@ main (int argc, char **argv)
   g_free (client.error);
   g_free (client.pending_offer);
   g_free (client.pipeline_desc);
+  g_free (client.turn_url);
   return rc;
 }
