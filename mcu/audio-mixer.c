@@ -297,6 +297,10 @@ mcu_audio_mixer_add (McuAudioMixer *m, guint id, guint8 pt, gboolean fec, GError
   /* downstream first, so nothing is pushed into an element not yet running */
   gst_element_sync_state_with_parent (p->out_bin);
   gst_element_sync_state_with_parent (p->in_bin);
+  /* the new input's jitter buffer adds latency: every mixer must wait for it the
+   * same way, or its voice lands at different times in the full mix and in its own
+   * negated copy, and the mix-minus no longer cancels it */
+  gst_bin_recalculate_latency (GST_BIN (m->pipeline));
   GST_INFO ("participant %u added (pt %u, fec %d)", id, pt, fec);
   return TRUE;
 }

@@ -57,6 +57,7 @@ struct _McuLeg
   GSource *tick;
   guint speaker, ticks;
   GMutex stats_lock;
+  char *floor_via; /* the member the program comes from, once it is wired */
   /* the program at low resolution, for members stepped down to "low": made only
    * while one of them exists */
   McuVideoMixer *low;
@@ -250,6 +251,8 @@ member_wire (Member *m, GError **error)
     }
   mcu_endpoint_set_packet_func (m->ep, on_member_packet, m, NULL);
   m->wired = TRUE;
+  if (g_strcmp0 (m->leg->floor_via, m->name) == 0)
+    mcu_router_set_program (m->leg->router, m->id, g_get_monotonic_time ());
   return TRUE;
 }
 
@@ -597,11 +600,16 @@ mcu_leg_n_members (McuLeg *leg)
   return g_hash_table_size (leg->members);
 }
 
+/* The floor is kept by name: the member it names may join (or dial in) only later,
+ * and is made the program as soon as it is wired. */
 void
 mcu_leg_set_floor (McuLeg *leg, const char *via)
 {
+  g_free (leg->floor_via);
+  leg->floor_via = g_strdup (via);
   Member *m = via ? g_hash_table_lookup (leg->members, via) : NULL;
-  mcu_router_set_program (leg->router, m ? m->id : 0, g_get_monotonic_time ());
+  mcu_router_set_program (leg->router, m && m->wired ? m->id : 0,
+                          g_get_monotonic_time ());
 }
 
 void
@@ -860,6 +868,7 @@ mcu_leg_free (McuLeg *leg)
   g_free (leg->turn_user);
   g_free (leg->turn_pass);
   g_free (leg->id);
+  g_free (leg->floor_via);
   g_mutex_clear (&leg->stats_lock);
   g_mutex_clear (&leg->low_lock);
   g_array_unref (leg->low_ids);

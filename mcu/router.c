@@ -308,7 +308,10 @@ out:
 static void
 forward_keyframe_request (McuRouter *r, gint64 now_us)
 {
-  Peer *src = r->program ? find_peer (r, r->program) : NULL;
+  /* during a switch the keyframe that matters is the new source's: a node further
+   * down waits for it to complete its own switch */
+  guint id = r->pending ? r->pending : r->program;
+  Peer *src = id ? find_peer (r, id) : NULL;
   if (src && now_us - r->last_pli_us >= PLI_INTERVAL_US)
     {
       request_keyframe (r, src, FALSE);

@@ -841,6 +841,10 @@ sig_lifecycle_run (SigServer *srv)
           g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "LT_MEETING_ID", mid,
                             "MESSAGE", "meeting %s occurrence %" G_GINT64_FORMAT " is %s",
                             mid, t->occurrence_id, to);
+          if (t->to == ROOMS_OCCURRENCE_OPEN || t->to == ROOMS_OCCURRENCE_LIVE)
+            sig_cascade_open (srv->ws, t->meeting_id, t->occurrence_id);
+          else if (t->to == ROOMS_OCCURRENCE_ENDED || t->to == ROOMS_OCCURRENCE_CANCELLED)
+            sig_cascade_close (srv->ws, t->occurrence_id);
           g_autofree char *type = g_strconcat ("occurrence.", to, NULL);
           g_autoptr (JsonBuilder) b = json_builder_new ();
           json_builder_begin_object (b);
@@ -871,4 +875,70 @@ lifecycle_cb (gpointer user_data)
   srv->lifecycle_source = 0;
   sig_lifecycle_run (srv);
   return G_SOURCE_REMOVE;
+}
+
+/* ---- floor ---- */
+
+const SigParam sig_params_floor[] = {
+  { "site_id", SIG_PARAM_INT, TRUE, 1, G_MAXINT32, TRUE, NULL },
+  { NULL },
+};
+
+/* The floor goes to every node of the leg at once, each told where the floor
+ * holder's video enters it; subscribers of the meeting see a floor event. */
+gboolean
+sig_route_occurrence_floor (SigServer *srv, SigRequest *req, GError **error)
+{
+  gint64 occ_id;
+  if (!sig_request_id (req, "id", &occ_id, error))
+    return FALSE;
+  g_autoptr (RoomsOccurrence) occ
+      = rooms_store_get_occurrence (srv->store, occ_id, error);
+  if (occ == NULL)
+    return FALSE;
+  g_autoptr (RoomsMeeting) m = rooms_store_get_meeting (
+      srv->store, rooms_occurrence_get_meeting_id (occ), error);
+  if (m == NULL || !may_write (srv, req->principal, m, error))
+    return FALSE;
+  JsonNode *site = json_object_get_member (req->body, "site_id");
+  gint64 site_id = site && !JSON_NODE_HOLDS_NULL (site) ? json_node_get_int (site) : 0;
+  if (site_id > 0)
+    {
+      GArray *sites = rooms_meeting_get_site_ids (m);
+      gboolean invited = FALSE;
+      for (guint i = 0; i < sites->len && !invited; i++)
+        invited = g_array_index (sites, gint64, i) == site_id;
+      if (!invited)
+        {
+          req->error_field = g_strdup ("site_id");
+          g_set_error (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST,
+                       "site %" G_GINT64_FORMAT " is not invited to this meeting",
+                       site_id);
+          return FALSE;
+        }
+    }
+  if (!sig_cascade_set_floor (srv->ws, occ_id, site_id))
+    {
+      g_set_error_literal (error, ROOMS_ERROR, ROOMS_ERROR_ILLEGAL_STATE,
+                           "the occurrence is not open: no media runs yet");
+      return FALSE;
+    }
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "floor");
+  json_builder_set_member_name (b, "meeting_id");
+  json_builder_add_int_value (b, rooms_meeting_get_id (m));
+  json_builder_set_member_name (b, "occurrence_id");
+  json_builder_add_int_value (b, occ_id);
+  json_builder_set_member_name (b, "site_id");
+  if (site_id > 0)
+    json_builder_add_int_value (b, site_id);
+  else
+    json_builder_add_null_value (b);
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) ev = json_builder_get_root (b);
+  sig_ws_publish (srv->ws, rooms_meeting_get_id (m), ev);
+  sig_reply_json (req, 200, json_node_copy (ev));
+  return TRUE;
 }

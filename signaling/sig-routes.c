@@ -52,6 +52,8 @@ static const SigRoute routes[] = {
     sig_route_tokens_create },
   { "DELETE", "/api/v1/tokens/{id}", SIG_ROLE_ADMIN, 0, NULL, sig_route_tokens_delete },
   { "GET", "/api/v1/nodes", R_STAFF, 0, NULL, sig_route_nodes_list },
+  { "POST", "/api/v1/occurrences/{id}/floor", R_BOOKERS, SIG_ROUTE_JSON_BODY,
+    sig_params_floor, sig_route_occurrence_floor },
 };
 
 const SigRoute *

@@ -124,6 +124,7 @@ gboolean sig_route_meetings_book (SigServer *, SigRequest *, GError **);
 gboolean sig_route_meetings_get (SigServer *, SigRequest *, GError **);
 gboolean sig_route_meetings_patch (SigServer *, SigRequest *, GError **);
 gboolean sig_route_meetings_delete (SigServer *, SigRequest *, GError **);
+gboolean sig_route_occurrence_floor (SigServer *, SigRequest *, GError **);
 gboolean sig_route_meetings_ics (SigServer *, SigRequest *, GError **);
 gboolean sig_route_meetings_attendance (SigServer *, SigRequest *, GError **);
 gboolean sig_route_tokens_create (SigServer *, SigRequest *, GError **);
@@ -138,5 +139,6 @@ gboolean sig_route_openapi (SigServer *, SigRequest *, GError **);
 extern const SigParam sig_params_book[];
 extern const SigParam sig_params_patch[];
 extern const SigParam sig_params_token[];
+extern const SigParam sig_params_floor[];
 
 G_END_DECLS

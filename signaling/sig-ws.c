@@ -6,7 +6,7 @@
  * media nodes: register, heartbeats, answers and statistics. Authentication and the
  * Origin check happen before the handshake, in the early handler, so a refused client
  * never gets a socket. */
-#include "sig-ws.h"
+#include "sig-ws-private.h"
 
 #include "sig-server-private.h"
 
@@ -15,39 +15,12 @@
 #define SIG_WS_MAX_FRAME (64 * 1024)
 #define SIG_PROTOCOL_VERSION 1
 
-typedef struct
-{
-  SigWs *ws;
-  SoupWebsocketConnection *conn;
-  SigPrincipal *principal;
-  GHashTable *subscriptions; /* gint64* meeting id set */
-  char *node_id;             /* nodes: once registered */
-  gint64 site_id;            /* sites: their own site, or 0 */
-  gint64 joined_occurrence;  /* sites: the occurrence joined, or 0 */
-  char *echo_node;           /* sites: the node running their echo test, or NULL */
-} WsClient;
-
-typedef struct
-{
-  char *id;
-  WsClient *client; /* (nullable) while disconnected */
-  gint64 last_heartbeat_us;
-  gboolean up;
-} NodeState;
-
-struct _SigWs
-{
-  SigServer *server;
-  GPtrArray *clients; /* WsClient*, every open socket */
-  GHashTable *nodes;  /* node id -> NodeState* */
-  guint heartbeat_source;
-};
-
 static void
 node_state_free (gpointer data)
 {
   NodeState *n = data;
   g_free (n->id);
+  g_free (n->fingerprint);
   g_free (n);
 }
 
@@ -58,6 +31,12 @@ send_json (WsClient *c, JsonNode *node)
     return;
   g_autofree char *text = json_to_string (node, FALSE);
   soup_websocket_connection_send_text (c->conn, text);
+}
+
+void
+sig_ws_send_json (WsClient *c, JsonNode *node)
+{
+  send_json (c, node);
 }
 
 static void
@@ -140,6 +119,8 @@ publish_node (SigWs *ws, const char *type, const char *node_id)
                     strcmp (type, "node.up") == 0 ? "up" : "down");
 }
 
+/* A node is gone: its sites in open legs are told to join again; their next join
+ * is routed to the nearest node above it that is up (sig_cascade_node_for_site). */
 static void
 mark_node_down (SigWs *ws, NodeState *n)
 {
@@ -147,6 +128,24 @@ mark_node_down (SigWs *ws, NodeState *n)
     return;
   n->up = FALSE;
   publish_node (ws, "node.down", n->id);
+  for (guint i = 0; i < ws->clients->len; i++)
+    {
+      WsClient *c = ws->clients->pdata[i];
+      if (c->principal->role != SIG_ROLE_SITE || c->joined_occurrence <= 0
+          || !sig_cascade_planned_on (ws, c->joined_occurrence, c->site_id, n->id))
+        continue;
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "v");
+      json_builder_add_int_value (b, SIG_PROTOCOL_VERSION);
+      json_builder_set_member_name (b, "type");
+      json_builder_add_string_value (b, "rehome");
+      json_builder_set_member_name (b, "occurrence_id");
+      json_builder_add_int_value (b, c->joined_occurrence);
+      json_builder_end_object (b);
+      g_autoptr (JsonNode) ev = json_builder_get_root (b);
+      send_json (c, ev);
+    }
 }
 
 /* Why one timer for all nodes: the check is a scan of a few hundred entries at most,
@@ -226,10 +225,16 @@ node_for_site (SigWs *ws, gint64 occurrence_id, gint64 site_id, GError **error)
       srv->store, rooms_occurrence_get_meeting_id (occ), error);
   if (m == NULL)
     return NULL;
-  GArray *sites = rooms_meeting_get_site_ids (m);
-  g_autoptr (RoomsCascadePlan) plan = rooms_store_compute_plan (
-      srv->store, (const gint64 *)sites->data, sites->len, NULL);
-  const char *node_id = plan ? rooms_cascade_plan_node_for_site (plan, site_id) : NULL;
+  /* an open leg knows its plan and re-homes around nodes that are down */
+  const char *node_id = sig_cascade_node_for_site (ws, occurrence_id, site_id);
+  g_autoptr (RoomsCascadePlan) plan = NULL;
+  if (node_id == NULL)
+    {
+      GArray *sites = rooms_meeting_get_site_ids (m);
+      plan = rooms_store_compute_plan (srv->store, (const gint64 *)sites->data,
+                                       sites->len, NULL);
+      node_id = plan ? rooms_cascade_plan_node_for_site (plan, site_id) : NULL;
+    }
   NodeState *n = node_id ? g_hash_table_lookup (ws->nodes, node_id) : NULL;
   if (n == NULL || !n->up || n->client == NULL)
     {
@@ -417,6 +422,58 @@ handle_site_ice (WsClient *c, JsonObject *o, GError **error)
   return TRUE;
 }
 
+typedef struct
+{
+  SigWs *ws;
+  gint64 occurrence;
+  char *child;
+} Redial;
+
+static gboolean
+redial_cb (gpointer data)
+{
+  Redial *r = data;
+  sig_cascade_dial (r->ws, r->occurrence, r->child);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+redial_free (gpointer data)
+{
+  Redial *r = data;
+  g_free (r->child);
+  g_free (r);
+}
+
+/* A node's endpoint changed state: subscribers see it, and a child whose uplink
+ * failed is told to dial again after 1, 2, 4 ... 30 s while the leg runs. */
+static gboolean
+handle_endpoint_state (SigWs *ws, NodeState *n, JsonObject *o)
+{
+  gint64 occ = member_int (o, "occurrence_id");
+  const char *endpoint = member_str (o, "endpoint");
+  const char *state = member_str (o, "state");
+  if (endpoint == NULL || state == NULL)
+    return TRUE;
+  g_autofree char *key = g_strdup_printf ("%" G_GINT64_FORMAT ":%s", occ, n->id);
+  if (g_str_has_prefix (endpoint, "node:") && g_str_equal (state, "connected"))
+    g_hash_table_remove (ws->redial, key);
+  const char *parent = sig_cascade_parent_of (ws, occ, n->id);
+  if (parent && g_str_has_prefix (endpoint, "node:") && g_str_equal (endpoint + 5, parent)
+      && g_str_equal (state, "failed"))
+    {
+      guint attempts = GPOINTER_TO_UINT (g_hash_table_lookup (ws->redial, key));
+      guint delay = MIN (30u, 1u << MIN (attempts, 5u));
+      g_hash_table_insert (ws->redial, g_strdup (key), GUINT_TO_POINTER (attempts + 1));
+      Redial *r = g_new0 (Redial, 1);
+      r->ws = ws;
+      r->occurrence = occ;
+      r->child = g_strdup (n->id);
+      g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, delay, redial_cb, r, redial_free);
+    }
+  return TRUE;
+}
+
 static gboolean
 handle_node_message (WsClient *c, JsonObject *o, const char *type, GError **error)
 {
@@ -461,6 +518,8 @@ handle_node_message (WsClient *c, JsonObject *o, const char *type, GError **erro
       n->last_heartbeat_us = g_get_monotonic_time ();
       g_free (c->node_id);
       c->node_id = g_strdup (node_id);
+      g_free (n->fingerprint);
+      n->fingerprint = g_strdup (member_str (o, "fingerprint"));
       g_autofree char *hb = g_strdup_printf ("%d", srv->config->heartbeat_interval);
       send_simple (c, "registered", "heartbeat_interval", hb);
       if (!n->up)
@@ -468,6 +527,8 @@ handle_node_message (WsClient *c, JsonObject *o, const char *type, GError **erro
           n->up = TRUE;
           publish_node (ws, "node.up", node_id);
         }
+      /* a node (re)joining gets its part of every leg that should be running */
+      sig_cascade_node_up (ws, node_id);
       return TRUE;
     }
   NodeState *n = c->node_id ? g_hash_table_lookup (ws->nodes, c->node_id) : NULL;
@@ -489,7 +550,15 @@ handle_node_message (WsClient *c, JsonObject *o, const char *type, GError **erro
   if (strcmp (type, "site.answer") == 0 || strcmp (type, "site.ice") == 0)
     return relay_to_site (ws, o, strcmp (type, "site.answer") == 0 ? "answer" : "ice",
                           error);
-  if (strcmp (type, "stats") == 0 || strcmp (type, "endpoint.state") == 0)
+  if (strcmp (type, "link.offer") == 0 || strcmp (type, "link.answer") == 0
+      || strcmp (type, "link.ice") == 0)
+    return sig_cascade_relay_link (ws, n->id, o, error);
+  if (strcmp (type, "endpoint.state") == 0)
+    return handle_endpoint_state (ws, n, o);
+  if (strcmp (type, "speaker") == 0 || strcmp (type, "leg.opened") == 0
+      || strcmp (type, "leg.closed") == 0 || strcmp (type, "error") == 0)
+    return TRUE;
+  if (strcmp (type, "stats") == 0)
     return TRUE; /* accepted; link-quality history comes with the monitoring work */
   g_set_error (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST, "unknown message type %s", type);
   return FALSE;
@@ -694,6 +763,8 @@ sig_ws_new (SigServer *server)
   ws->server = server;
   ws->clients = g_ptr_array_new_with_free_func ((GDestroyNotify)client_free);
   ws->nodes = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, node_state_free);
+  ws->redial = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  sig_cascade_init (ws);
   soup_server_add_early_handler (server->soup, "/api/v1/ws", early_ws_cb, ws, NULL);
   soup_server_add_early_handler (server->soup, "/api/v1/nodes/ws", early_ws_cb, ws, NULL);
   soup_server_add_websocket_handler (server->soup, "/api/v1/ws", NULL, NULL, ws_cb, ws,
@@ -719,6 +790,8 @@ sig_ws_free (SigWs *ws)
         soup_websocket_connection_close (c->conn, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, NULL);
     }
   g_ptr_array_unref (ws->clients);
+  sig_cascade_clear (ws);
+  g_hash_table_unref (ws->redial);
   g_hash_table_unref (ws->nodes);
   g_free (ws);
 }

@@ -31,4 +31,13 @@ guint sig_ws_count_sites_connected (SigWs *ws);
 /* Returns: %TRUE when node @node_id is connected with fresh heartbeats. */
 gboolean sig_ws_node_is_up (SigWs *ws, const char *node_id);
 
+/* Meeting legs (sig-cascade.c): an occurrence opened or live is given to every node
+ * of its cascade plan; an ended or cancelled one is closed on them. */
+void sig_cascade_open (SigWs *ws, gint64 meeting_id, gint64 occurrence_id);
+void sig_cascade_close (SigWs *ws, gint64 occurrence_id);
+gboolean sig_cascade_is_open (SigWs *ws, gint64 occurrence_id);
+/* Gives the floor to @site_id (<= 0: back to the chair) on every node of the leg.
+ * Returns: FALSE when the occurrence has no open leg. */
+gboolean sig_cascade_set_floor (SigWs *ws, gint64 occurrence_id, gint64 site_id);
+
 G_END_DECLS
