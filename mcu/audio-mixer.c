@@ -207,7 +207,9 @@ participant_bins (McuAudioMixer *m, Participant *p, guint8 pt, gboolean fec,
   g_autofree char *out_desc = g_strdup_printf (
       "queue name=from_main max-size-time=1000000000 ! mix.sink_0 "
       "queue name=from_neg max-size-time=1000000000 ! mix.sink_1 "
-      "audiomixer name=mix latency=40000000 ! " MIX_CAPS " ! audioconvert ! "
+      /* no latency of its own: its deadline must be the main mixer's, so that a
+       * voice too late for the full mix is too late for its negated copy too */
+      "audiomixer name=mix ! " MIX_CAPS " ! audioconvert ! "
       "opusenc bitrate=%u frame-size=20 inband-fec=true packet-loss-percentage=5 ! "
       "rtpopuspay pt=%u ! appsink name=out emit-signals=true sync=false async=false "
       "max-buffers=50 drop=true",

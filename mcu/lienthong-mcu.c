@@ -4,11 +4,75 @@
 
 #include <glib-unix.h>
 #include <gst/gst.h>
+#include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+/* sd_notify's protocol: one datagram per state to $NOTIFY_SOCKET. signald has the
+ * same dozen lines; neither module may include the other's code, and a shared
+ * library for one function is not worth its build rules. */
+static void
+notify (const char *state)
+{
+  const char *path = g_getenv ("NOTIFY_SOCKET");
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  if (path == NULL || (path[0] != '/' && path[0] != '@')
+      || strlen (path) >= sizeof sa.sun_path)
+    return;
+  memcpy (sa.sun_path, path, strlen (path));
+  if (path[0] == '@')
+    sa.sun_path[0] = '\0';
+  int fd = socket (AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return;
+  sendto (fd, state, strlen (state), MSG_NOSIGNAL, (struct sockaddr *)&sa,
+          (socklen_t)(offsetof (struct sockaddr_un, sun_path) + strlen (path)));
+  close (fd);
+}
+
+static gboolean
+on_watchdog (gpointer data)
+{
+  notify ("WATCHDOG=1");
+  return G_SOURCE_CONTINUE;
+}
+
+/* Reads [node] of a configuration file (keys as the long options, see
+ * lienthong.conf(5)); options given on the command line win. */
+static gboolean
+load_config (const char *path, char **signald, char **node_id, char **unit,
+             char **token_file, GStrv *addresses, char **stun, int *stun_port,
+             int *consent_ms, char **state_dir, char **http, GError **error)
+{
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, error))
+    return FALSE;
+  static const char *const string_keys[]
+      = { "signald", "node-id", "unit", "token-file", "stun", "state-dir", "http" };
+  char **targets[] = { signald, node_id, unit, token_file, stun, state_dir, http };
+  for (gsize i = 0; i < G_N_ELEMENTS (string_keys); i++)
+    if (*targets[i] == NULL)
+      *targets[i] = g_key_file_get_string (kf, "node", string_keys[i], NULL);
+  if (*addresses == NULL)
+    *addresses = g_key_file_get_string_list (kf, "node", "address", NULL, NULL);
+  g_autoptr (GError) e = NULL;
+  int v = g_key_file_get_integer (kf, "node", "stun-port", &e);
+  if (*stun_port == 0 && e == NULL)
+    *stun_port = v;
+  g_clear_error (&e);
+  v = g_key_file_get_integer (kf, "node", "consent-timeout-ms", &e);
+  if (*consent_ms == 0 && e == NULL)
+    *consent_ms = v;
+  return TRUE;
+}
 
 static gboolean
 on_signal (gpointer loop)
 {
+  notify ("STOPPING=1");
   g_main_loop_quit (loop);
   return G_SOURCE_REMOVE;
 }
@@ -27,12 +91,14 @@ main (int argc, char **argv)
 {
   gboolean version = FALSE;
   g_autofree char *state_dir = NULL, *http = NULL, *node_id = NULL, *unit = NULL;
-  g_autofree char *stun = NULL, *signald = NULL, *token_file = NULL;
+  g_autofree char *stun = NULL, *signald = NULL, *token_file = NULL, *config = NULL;
   g_auto (GStrv) addresses = NULL;
   int consent_ms = 0, stun_port = 0;
   GOptionEntry entries[] = {
     { "version", 'V', 0, G_OPTION_ARG_NONE, &version, "Print the version and exit",
       NULL },
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config,
+      "Read [node] of this file (keys as the long options)", "FILE" },
     { "state-dir", 's', 0, G_OPTION_ARG_FILENAME, &state_dir,
       "Keep the DTLS certificate here (default: a new one each start)", "DIR" },
     { "http", 0, 0, G_OPTION_ARG_STRING, &http,
@@ -69,6 +135,13 @@ main (int argc, char **argv)
     {
       g_print ("lienthong-mcu %s (GStreamer %s)\n", LT_VERSION, gst_version_string ());
       return 0;
+    }
+  if (config
+      && !load_config (config, &signald, &node_id, &unit, &token_file, &addresses, &stun,
+                       &stun_port, &consent_ms, &state_dir, &http, &error))
+    {
+      g_printerr ("lienthong-mcu: %s: %s\n", config, error->message);
+      return 2;
     }
   if (http == NULL && signald == NULL)
     {
@@ -132,6 +205,11 @@ main (int argc, char **argv)
                     bound ? bound : "", signald ? " for " : "", signald ? signald : "",
                     mcu_node_get_fingerprint (node));
   g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  notify ("READY=1");
+  const char *wd = g_getenv ("WATCHDOG_USEC");
+  guint64 wd_usec = wd ? g_ascii_strtoull (wd, NULL, 10) : 0;
+  if (wd_usec > 0)
+    g_timeout_add ((guint)MAX (wd_usec / 2000, 100), on_watchdog, NULL);
   g_unix_signal_add (SIGTERM, on_signal, loop);
   g_unix_signal_add (SIGINT, on_signal, loop);
   g_main_loop_run (loop);
