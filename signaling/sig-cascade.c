@@ -5,12 +5,24 @@
  * (leg.open) and every child node is told to dial its parent (link.open); the
  * offers, answers and candidates of those links pass through here with the peer's
  * registered fingerprint, which is how a node knows whom to trust. The floor is
- * told to each node as the direction its video comes from. A node that returns is
- * given its legs again; the sites of a node that dies are told to join again and
- * are routed to the nearest node above it that is up. */
+ * told to each node as the direction its video comes from; mutes and levels go to
+ * the node hosting the site and are remembered, so a site that connects again (or
+ * re-homes) gets them again. A node that returns is given its legs again; a child
+ * whose uplink failed is told to dial again with a growing delay; the sites of a
+ * node that dies are told to join again and are routed to the nearest node above it
+ * that is up. */
 #include "sig-ws-private.h"
 
 #include <string.h>
+
+typedef struct
+{
+  SigWs *ws;
+  gint64 occurrence;
+  char *child;
+  guint attempts;
+  guint source;
+} Redial;
 
 typedef struct
 {
@@ -18,7 +30,20 @@ typedef struct
   char *title;
   RoomsCascadePlan *plan;
   gint64 chair_site, floor_site;
+  GHashTable *muted;   /* gint64* site id set: muted sites */
+  GHashTable *levels;  /* gint64* site id -> char* level pinned by an operator */
+  GHashTable *states;  /* "node\tendpoint" -> char* state, as the nodes report */
+  GHashTable *redials; /* child node id -> Redial* (uplink backoff) */
 } Leg;
+
+static void
+redial_free (gpointer data)
+{
+  Redial *r = data;
+  g_clear_handle_id (&r->source, g_source_remove);
+  g_free (r->child);
+  g_free (r);
+}
 
 static void
 leg_free (gpointer data)
@@ -26,7 +51,17 @@ leg_free (gpointer data)
   Leg *leg = data;
   g_free (leg->title);
   g_clear_pointer (&leg->plan, rooms_cascade_plan_free);
+  g_hash_table_unref (leg->muted);
+  g_hash_table_unref (leg->levels);
+  g_hash_table_unref (leg->states);
+  g_hash_table_unref (leg->redials);
   g_free (leg);
+}
+
+static Leg *
+leg_lookup (SigWs *ws, gint64 occurrence_id)
+{
+  return ws->legs ? g_hash_table_lookup (ws->legs, &occurrence_id) : NULL;
 }
 
 static JsonBuilder *
@@ -43,26 +78,40 @@ msg_begin (const char *type, gint64 occurrence_id)
   return b;
 }
 
-static void
+static NodeState *
+node_up (SigWs *ws, const char *node_id)
+{
+  NodeState *n = node_id ? g_hash_table_lookup (ws->nodes, node_id) : NULL;
+  return n && n->up && n->client ? n : NULL;
+}
+
+/* Ends @b and sends it to @node_id when that node is up. Returns: whether sent. */
+static gboolean
 msg_send (SigWs *ws, const char *node_id, JsonBuilder *b)
 {
   json_builder_end_object (b);
   g_autoptr (JsonNode) root = json_builder_get_root (b);
-  NodeState *n = node_id ? g_hash_table_lookup (ws->nodes, node_id) : NULL;
-  if (n && n->up && n->client)
+  NodeState *n = node_up (ws, node_id);
+  if (n)
     sig_ws_send_json (n->client, root);
+  return n != NULL;
+}
+
+/* Ends @b and publishes it to the meeting's subscribers. */
+static void
+event_publish (SigWs *ws, Leg *leg, JsonBuilder *b)
+{
+  json_builder_set_member_name (b, "meeting_id");
+  json_builder_add_int_value (b, leg->meeting_id);
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) ev = json_builder_get_root (b);
+  sig_ws_publish (ws, leg->meeting_id, ev);
 }
 
 static void
-add_peer (JsonBuilder *b, SigWs *ws, const char *name, const char *node_id)
+add_peer_object (JsonBuilder *b, SigWs *ws, const char *node_id)
 {
-  NodeState *n = node_id ? g_hash_table_lookup (ws->nodes, node_id) : NULL;
-  json_builder_set_member_name (b, name);
-  if (node_id == NULL)
-    {
-      json_builder_add_null_value (b);
-      return;
-    }
+  NodeState *n = g_hash_table_lookup (ws->nodes, node_id);
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "node_id");
   json_builder_add_string_value (b, node_id);
@@ -71,14 +120,21 @@ add_peer (JsonBuilder *b, SigWs *ws, const char *name, const char *node_id)
   json_builder_end_object (b);
 }
 
-/* Where the floor site's video enters @node: "site:<id>" on its own node, else the
- * link toward the floor's node ("node:<child>" below, "node:<parent>" above). */
+static const char *
+plan_parent (Leg *leg, const char *node)
+{
+  int i = rooms_cascade_plan_find_node (leg->plan, node);
+  return i >= 0 ? rooms_cascade_plan_get_parent_node_id (leg->plan, (guint)i) : NULL;
+}
+
+/* Where the floor site's video enters @node: "site:<id>" on the node hosting it now,
+ * else the link toward that node ("node:<child>" below, "node:<parent>" above). */
 static char *
-floor_via (Leg *leg, const char *node)
+floor_via (SigWs *ws, Leg *leg, const char *node)
 {
   if (leg->floor_site <= 0)
     return NULL;
-  const char *fnode = rooms_cascade_plan_node_for_site (leg->plan, leg->floor_site);
+  const char *fnode = sig_ws_site_node (ws, leg->occurrence_id, leg->floor_site);
   if (fnode == NULL)
     return NULL;
   if (g_strcmp0 (fnode, node) == 0)
@@ -88,23 +144,19 @@ floor_via (Leg *leg, const char *node)
   const char *step = fnode;
   for (int guard = 0; guard < 64 && step != NULL; guard++)
     {
-      int i = rooms_cascade_plan_find_node (leg->plan, step);
-      const char *up
-          = i >= 0 ? rooms_cascade_plan_get_parent_node_id (leg->plan, (guint)i) : NULL;
+      const char *up = plan_parent (leg, step);
       if (g_strcmp0 (up, node) == 0)
         return g_strdup_printf ("node:%s", step);
       step = up;
     }
-  int me = rooms_cascade_plan_find_node (leg->plan, node);
-  const char *parent
-      = me >= 0 ? rooms_cascade_plan_get_parent_node_id (leg->plan, (guint)me) : NULL;
+  const char *parent = plan_parent (leg, node);
   return parent ? g_strdup_printf ("node:%s", parent) : NULL;
 }
 
 static void
 send_floor (SigWs *ws, Leg *leg, const char *node)
 {
-  g_autofree char *via = floor_via (leg, node);
+  g_autofree char *via = floor_via (ws, leg, node);
   g_autoptr (JsonBuilder) b = msg_begin ("floor", leg->occurrence_id);
   json_builder_set_member_name (b, "site_id");
   if (leg->floor_site > 0)
@@ -119,8 +171,36 @@ send_floor (SigWs *ws, Leg *leg, const char *node)
   msg_send (ws, node, b);
 }
 
+static void
+send_floor_all (SigWs *ws, Leg *leg)
+{
+  for (guint i = 0; i < rooms_cascade_plan_get_n_nodes (leg->plan); i++)
+    send_floor (ws, leg, rooms_cascade_plan_get_node_id (leg->plan, i));
+}
+
+static void
+add_sites (JsonBuilder *b, SigWs *ws, GArray *sites)
+{
+  json_builder_set_member_name (b, "sites");
+  json_builder_begin_array (b);
+  for (guint k = 0; sites && k < sites->len; k++)
+    {
+      gint64 id = g_array_index (sites, gint64, k);
+      g_autoptr (RoomsSite) s = rooms_store_get_site (ws->server->store, id, NULL);
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "site_id");
+      json_builder_add_int_value (b, id);
+      json_builder_set_member_name (b, "unit");
+      json_builder_add_string_value (b, s ? rooms_site_get_unit_code (s) : "");
+      json_builder_set_member_name (b, "name");
+      json_builder_add_string_value (b, s ? rooms_site_get_name (s) : "");
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+}
+
 /* Tells one node its part of a leg: leg.open, then (a child) dial the parent, then
- * the floor. Children of a node that just came back must redial it too. */
+ * the floor. */
 static void
 open_on_node (SigWs *ws, Leg *leg, guint i)
 {
@@ -133,7 +213,11 @@ open_on_node (SigWs *ws, Leg *leg, guint i)
   json_builder_add_string_value (b, leg->title);
   json_builder_set_member_name (b, "chair_site_id");
   json_builder_add_int_value (b, leg->chair_site);
-  add_peer (b, ws, "parent", parent);
+  json_builder_set_member_name (b, "parent");
+  if (parent)
+    add_peer_object (b, ws, parent);
+  else
+    json_builder_add_null_value (b);
   json_builder_set_member_name (b, "children");
   json_builder_begin_array (b);
   for (guint k = 0; k < rooms_cascade_plan_get_n_links (leg->plan); k++)
@@ -141,26 +225,12 @@ open_on_node (SigWs *ws, Leg *leg, guint i)
       const char *p, *c;
       rooms_cascade_plan_get_link (leg->plan, k, &p, &c);
       if (g_strcmp0 (p, node) == 0)
-        {
-          json_builder_begin_object (b);
-          json_builder_set_member_name (b, "node_id");
-          json_builder_add_string_value (b, c);
-          json_builder_end_object (b);
-        }
+        add_peer_object (b, ws, c);
     }
   json_builder_end_array (b);
-  json_builder_set_member_name (b, "sites");
-  json_builder_begin_array (b);
-  GArray *sites = rooms_cascade_plan_get_node_sites (leg->plan, i);
-  for (guint k = 0; sites && k < sites->len; k++)
-    {
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "site_id");
-      json_builder_add_int_value (b, g_array_index (sites, gint64, k));
-      json_builder_end_object (b);
-    }
-  json_builder_end_array (b);
-  msg_send (ws, node, b);
+  add_sites (b, ws, rooms_cascade_plan_get_node_sites (leg->plan, i));
+  if (!msg_send (ws, node, b))
+    return; /* given again when it registers */
   if (parent)
     sig_cascade_dial (ws, leg->occurrence_id, node);
   send_floor (ws, leg, node);
@@ -169,12 +239,10 @@ open_on_node (SigWs *ws, Leg *leg, guint i)
 void
 sig_cascade_dial (SigWs *ws, gint64 occurrence_id, const char *child)
 {
-  Leg *leg = g_hash_table_lookup (ws->legs, &occurrence_id);
-  int i = leg ? rooms_cascade_plan_find_node (leg->plan, child) : -1;
-  const char *parent
-      = i >= 0 ? rooms_cascade_plan_get_parent_node_id (leg->plan, (guint)i) : NULL;
-  NodeState *pn = parent ? g_hash_table_lookup (ws->nodes, parent) : NULL;
-  if (pn == NULL || !pn->up)
+  Leg *leg = leg_lookup (ws, occurrence_id);
+  const char *parent = leg ? plan_parent (leg, child) : NULL;
+  NodeState *pn = node_up (ws, parent);
+  if (pn == NULL)
     return; /* dialled again when the parent registers */
   g_autoptr (JsonBuilder) b = msg_begin ("link.open", occurrence_id);
   json_builder_set_member_name (b, "peer_node_id");
@@ -195,23 +263,30 @@ chair_site (SigServer *srv, const RoomsMeeting *m)
   return sites && sites->len ? rooms_site_get_id (sites->pdata[0]) : 0;
 }
 
+static RoomsCascadePlan *
+plan_for_meeting (SigServer *srv, const RoomsMeeting *m, GError **error)
+{
+  GArray *sites = rooms_meeting_get_site_ids (m);
+  return rooms_store_compute_plan (srv->store, (const gint64 *)sites->data, sites->len,
+                                   error);
+}
+
 void
 sig_cascade_open (SigWs *ws, gint64 meeting_id, gint64 occurrence_id)
 {
   SigServer *srv = ws->server;
-  if (g_hash_table_contains (ws->legs, &occurrence_id))
+  if (leg_lookup (ws, occurrence_id) != NULL)
     return;
   g_autoptr (GError) error = NULL;
   g_autoptr (RoomsMeeting) m = rooms_store_get_meeting (srv->store, meeting_id, &error);
   if (m == NULL)
     return;
-  GArray *sites = rooms_meeting_get_site_ids (m);
-  RoomsCascadePlan *plan = rooms_store_compute_plan (
-      srv->store, (const gint64 *)sites->data, sites->len, &error);
+  RoomsCascadePlan *plan = plan_for_meeting (srv, m, &error);
   if (plan == NULL)
     {
-      g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "MESSAGE",
-                        "occurrence %" G_GINT64_FORMAT ": no cascade plan: %s",
+      /* tried again whenever a node registers (sig_cascade_node_up) */
+      g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "MESSAGE",
+                        "occurrence %" G_GINT64_FORMAT ": no cascade plan yet: %s",
                         occurrence_id, error ? error->message : "no node registered");
       return;
     }
@@ -221,6 +296,10 @@ sig_cascade_open (SigWs *ws, gint64 meeting_id, gint64 occurrence_id)
   leg->title = g_strdup (rooms_meeting_get_title (m));
   leg->plan = plan;
   leg->chair_site = leg->floor_site = chair_site (srv, m);
+  leg->muted = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  leg->levels = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
+  leg->states = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  leg->redials = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, redial_free);
   g_hash_table_insert (ws->legs, g_memdup2 (&occurrence_id, sizeof occurrence_id), leg);
   for (guint i = 0; i < rooms_cascade_plan_get_n_nodes (plan); i++)
     open_on_node (ws, leg, i);
@@ -229,7 +308,7 @@ sig_cascade_open (SigWs *ws, gint64 meeting_id, gint64 occurrence_id)
 void
 sig_cascade_close (SigWs *ws, gint64 occurrence_id)
 {
-  Leg *leg = g_hash_table_lookup (ws->legs, &occurrence_id);
+  Leg *leg = leg_lookup (ws, occurrence_id);
   if (leg == NULL)
     return;
   for (guint i = 0; i < rooms_cascade_plan_get_n_nodes (leg->plan); i++)
@@ -241,17 +320,100 @@ sig_cascade_close (SigWs *ws, gint64 occurrence_id)
 }
 
 void
-sig_cascade_node_up (SigWs *ws, const char *node_id)
+sig_cascade_close_meeting (SigWs *ws, gint64 meeting_id)
 {
+  g_autoptr (GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint64));
   GHashTableIter it;
   gpointer v;
   g_hash_table_iter_init (&it, ws->legs);
   while (g_hash_table_iter_next (&it, NULL, &v))
+    if (((Leg *)v)->meeting_id == meeting_id)
+      g_array_append_val (ids, ((Leg *)v)->occurrence_id);
+  for (guint i = 0; i < ids->len; i++)
     {
-      Leg *leg = v;
+      gint64 occ = g_array_index (ids, gint64, i);
+      g_autoptr (RoomsOccurrence) o
+          = rooms_store_get_occurrence (ws->server->store, occ, NULL);
+      RoomsOccurrenceState s
+          = o ? rooms_occurrence_get_state (o) : ROOMS_OCCURRENCE_CANCELLED;
+      if (s != ROOMS_OCCURRENCE_OPEN && s != ROOMS_OCCURRENCE_LIVE)
+        sig_cascade_close (ws, occ);
+    }
+}
+
+/* Why a scan on every registration: an occurrence that opened while no node was up
+ * (or before a restart of signald) has no leg yet; the first node that can carry it
+ * starts it. Open and live occurrences overlap [now, now + lobby window]. */
+static void
+open_missing_legs (SigWs *ws)
+{
+  SigServer *srv = ws->server;
+  gint64 now = sig_server_now (srv);
+  g_autoptr (GPtrArray) meetings = rooms_store_list_meetings (
+      srv->store, now, now + srv->config->lobby_window + 1, NULL, NULL);
+  for (guint i = 0; meetings && i < meetings->len; i++)
+    {
+      gint64 mid = rooms_meeting_get_id (meetings->pdata[i]);
+      g_autoptr (GPtrArray) occs = rooms_store_list_occurrences (srv->store, mid, NULL);
+      for (guint k = 0; occs && k < occs->len; k++)
+        {
+          RoomsOccurrenceState s = rooms_occurrence_get_state (occs->pdata[k]);
+          if (s == ROOMS_OCCURRENCE_OPEN || s == ROOMS_OCCURRENCE_LIVE)
+            sig_cascade_open (ws, mid, rooms_occurrence_get_id (occs->pdata[k]));
+        }
+    }
+}
+
+/* A node that was not in a leg's plan registered (a node new to the registry): the
+ * leg takes the new plan when it only adds nodes, keeping every linked node's parent.
+ * A node that would come between two linked nodes waits for the next occurrence: a
+ * node keeps one uplink per leg (PROTOCOL.md). */
+static void
+replan_for (SigWs *ws, Leg *leg, const char *node_id)
+{
+  g_autoptr (RoomsMeeting) m
+      = rooms_store_get_meeting (ws->server->store, leg->meeting_id, NULL);
+  g_autoptr (RoomsCascadePlan) plan = m ? plan_for_meeting (ws->server, m, NULL) : NULL;
+  int at = plan ? rooms_cascade_plan_find_node (plan, node_id) : -1;
+  if (at < 0)
+    return;
+  for (guint i = 0; i < rooms_cascade_plan_get_n_nodes (leg->plan); i++)
+    {
+      const char *id = rooms_cascade_plan_get_node_id (leg->plan, i);
+      int j = rooms_cascade_plan_find_node (plan, id);
+      if (j < 0
+          || g_strcmp0 (rooms_cascade_plan_get_parent_node_id (leg->plan, i),
+                        rooms_cascade_plan_get_parent_node_id (plan, (guint)j))
+                 != 0)
+        {
+          g_log_structured (
+              G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "MESSAGE",
+              "occurrence %" G_GINT64_FORMAT
+              ": node %s joins at the next occurrence (it would re-link %s)",
+              leg->occurrence_id, node_id, id);
+          return;
+        }
+    }
+  rooms_cascade_plan_free (leg->plan);
+  leg->plan = g_steal_pointer (&plan);
+  open_on_node (ws, leg, (guint)at);
+  send_floor_all (ws, leg);
+}
+
+void
+sig_cascade_node_up (SigWs *ws, const char *node_id)
+{
+  open_missing_legs (ws);
+  g_autoptr (GList) legs = g_hash_table_get_values (ws->legs);
+  for (GList *l = legs; l != NULL; l = l->next)
+    {
+      Leg *leg = l->data;
       int i = rooms_cascade_plan_find_node (leg->plan, node_id);
       if (i < 0)
-        continue;
+        {
+          replan_for (ws, leg, node_id);
+          continue;
+        }
       open_on_node (ws, leg, (guint)i);
       /* its children lost their uplink with it: they dial again */
       for (guint k = 0; k < rooms_cascade_plan_get_n_links (leg->plan); k++)
@@ -264,21 +426,31 @@ sig_cascade_node_up (SigWs *ws, const char *node_id)
     }
 }
 
+void
+sig_cascade_node_down (SigWs *ws, const char *node_id)
+{
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init (&it, ws->legs);
+  while (g_hash_table_iter_next (&it, NULL, &v))
+    if (rooms_cascade_plan_find_node (((Leg *)v)->plan, node_id) >= 0)
+      send_floor_all (ws, v); /* the floor site may be re-homed: its way changes */
+}
+
 const char *
 sig_cascade_node_for_site (SigWs *ws, gint64 occurrence_id, gint64 site_id)
 {
-  Leg *leg = g_hash_table_lookup (ws->legs, &occurrence_id);
+  Leg *leg = leg_lookup (ws, occurrence_id);
   if (leg == NULL)
     return NULL;
-  /* the planned node, or the nearest node above it that is up (re-homing) */
+  /* the planned node, or the nearest node above it that is up (re-homing): the
+   * hosting node of a plan computed without the nodes that are down */
   const char *node = rooms_cascade_plan_node_for_site (leg->plan, site_id);
   for (int guard = 0; node && guard < 64; guard++)
     {
-      NodeState *n = g_hash_table_lookup (ws->nodes, node);
-      if (n && n->up && n->client)
+      if (node_up (ws, node))
         return node;
-      int i = rooms_cascade_plan_find_node (leg->plan, node);
-      node = i >= 0 ? rooms_cascade_plan_get_parent_node_id (leg->plan, (guint)i) : NULL;
+      node = plan_parent (leg, node);
     }
   return NULL;
 }
@@ -286,35 +458,227 @@ sig_cascade_node_for_site (SigWs *ws, gint64 occurrence_id, gint64 site_id)
 gboolean
 sig_cascade_set_floor (SigWs *ws, gint64 occurrence_id, gint64 site_id)
 {
-  Leg *leg = g_hash_table_lookup (ws->legs, &occurrence_id);
+  Leg *leg = leg_lookup (ws, occurrence_id);
   if (leg == NULL)
     return FALSE;
   leg->floor_site = site_id > 0 ? site_id : leg->chair_site;
-  for (guint i = 0; i < rooms_cascade_plan_get_n_nodes (leg->plan); i++)
-    send_floor (ws, leg, rooms_cascade_plan_get_node_id (leg->plan, i));
+  send_floor_all (ws, leg);
   return TRUE;
 }
 
 gboolean
 sig_cascade_is_open (SigWs *ws, gint64 occurrence_id)
 {
-  return g_hash_table_contains (ws->legs, &occurrence_id);
+  return leg_lookup (ws, occurrence_id) != NULL;
 }
 
-const char *
-sig_cascade_parent_of (SigWs *ws, gint64 occurrence_id, const char *node)
+gint64
+sig_cascade_chair_site (SigWs *ws, gint64 occurrence_id)
 {
-  Leg *leg = g_hash_table_lookup (ws->legs, &occurrence_id);
-  int i = leg ? rooms_cascade_plan_find_node (leg->plan, node) : -1;
-  return i >= 0 ? rooms_cascade_plan_get_parent_node_id (leg->plan, (guint)i) : NULL;
+  Leg *leg = leg_lookup (ws, occurrence_id);
+  return leg ? leg->chair_site : 0;
+}
+
+static void
+send_mute (SigWs *ws, Leg *leg, gint64 site_id, const char *node)
+{
+  g_autoptr (JsonBuilder) b = msg_begin ("mute", leg->occurrence_id);
+  json_builder_set_member_name (b, "site_id");
+  json_builder_add_int_value (b, site_id);
+  json_builder_set_member_name (b, "muted");
+  json_builder_add_boolean_value (b, g_hash_table_contains (leg->muted, &site_id));
+  msg_send (ws, node, b);
 }
 
 gboolean
-sig_cascade_planned_on (SigWs *ws, gint64 occurrence_id, gint64 site_id, const char *node)
+sig_cascade_set_muted (SigWs *ws, gint64 occurrence_id, gint64 site_id, gboolean muted)
 {
-  Leg *leg = g_hash_table_lookup (ws->legs, &occurrence_id);
-  return leg
-         && g_strcmp0 (rooms_cascade_plan_node_for_site (leg->plan, site_id), node) == 0;
+  Leg *leg = leg_lookup (ws, occurrence_id);
+  if (leg == NULL)
+    return FALSE;
+  if (muted)
+    g_hash_table_add (leg->muted, g_memdup2 (&site_id, sizeof site_id));
+  else
+    g_hash_table_remove (leg->muted, &site_id);
+  const char *node = sig_ws_site_node (ws, occurrence_id, site_id);
+  if (node)
+    send_mute (ws, leg, site_id, node);
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "mute");
+  json_builder_set_member_name (b, "occurrence_id");
+  json_builder_add_int_value (b, occurrence_id);
+  json_builder_set_member_name (b, "site_id");
+  json_builder_add_int_value (b, site_id);
+  json_builder_set_member_name (b, "muted");
+  json_builder_add_boolean_value (b, muted);
+  event_publish (ws, leg, b);
+  return TRUE;
+}
+
+gboolean
+sig_cascade_set_level (SigWs *ws, gint64 occurrence_id, gint64 site_id, const char *level)
+{
+  Leg *leg = leg_lookup (ws, occurrence_id);
+  if (leg == NULL)
+    return FALSE;
+  g_hash_table_insert (leg->levels, g_memdup2 (&site_id, sizeof site_id),
+                       g_strdup (level));
+  const char *node = sig_ws_site_node (ws, occurrence_id, site_id);
+  g_autoptr (JsonBuilder) m = msg_begin ("level", occurrence_id);
+  json_builder_set_member_name (m, "site_id");
+  json_builder_add_int_value (m, site_id);
+  json_builder_set_member_name (m, "level");
+  json_builder_add_string_value (m, level);
+  msg_send (ws, node, m);
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "level");
+  json_builder_set_member_name (b, "occurrence_id");
+  json_builder_add_int_value (b, occurrence_id);
+  json_builder_set_member_name (b, "site_id");
+  json_builder_add_int_value (b, site_id);
+  json_builder_set_member_name (b, "level");
+  json_builder_add_string_value (b, level);
+  event_publish (ws, leg, b);
+  return TRUE;
+}
+
+const char *
+sig_cascade_site_level (SigWs *ws, gint64 occurrence_id, gint64 site_id)
+{
+  Leg *leg = leg_lookup (ws, occurrence_id);
+  return leg ? g_hash_table_lookup (leg->levels, &site_id) : NULL;
+}
+
+void
+sig_cascade_site_routed (SigWs *ws, gint64 occurrence_id, gint64 site_id)
+{
+  Leg *leg = leg_lookup (ws, occurrence_id);
+  if (leg != NULL && site_id == leg->floor_site)
+    send_floor_all (ws, leg); /* its node (and so every way to it) may have changed */
+}
+
+void
+sig_cascade_event (SigWs *ws, gint64 occurrence_id, const char *type, gint64 site_id,
+                   const char *bool_name, gboolean value)
+{
+  Leg *leg = leg_lookup (ws, occurrence_id);
+  if (leg == NULL)
+    return;
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, type);
+  json_builder_set_member_name (b, "occurrence_id");
+  json_builder_add_int_value (b, occurrence_id);
+  json_builder_set_member_name (b, "site_id");
+  json_builder_add_int_value (b, site_id);
+  if (bool_name)
+    {
+      json_builder_set_member_name (b, bool_name);
+      json_builder_add_boolean_value (b, value);
+    }
+  event_publish (ws, leg, b);
+}
+
+static gboolean
+redial_cb (gpointer data)
+{
+  Redial *r = data;
+  r->source = 0;
+  sig_cascade_dial (r->ws, r->occurrence, r->child);
+  return G_SOURCE_REMOVE;
+}
+
+/* Why a timer per child and not a loop: the child says when its uplink failed; the
+ * delay doubles from [nodes] redial-base-ms up to redial-max-ms and starts over once
+ * the link is connected. The timer dies with the leg. */
+static void
+schedule_redial (SigWs *ws, Leg *leg, const char *child)
+{
+  Redial *r = g_hash_table_lookup (leg->redials, child);
+  if (r == NULL)
+    {
+      r = g_new0 (Redial, 1);
+      r->ws = ws;
+      r->occurrence = leg->occurrence_id;
+      r->child = g_strdup (child);
+      g_hash_table_insert (leg->redials, r->child, r);
+    }
+  if (r->source != 0)
+    return; /* already waiting */
+  const SigConfig *cfg = ws->server->config;
+  gint64 delay = cfg->redial_base_ms << MIN (r->attempts, 20u);
+  delay = MIN (delay, cfg->redial_max_ms);
+  r->attempts++;
+  r->source = g_timeout_add_full (G_PRIORITY_DEFAULT, (guint)delay, redial_cb, r, NULL);
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "LT_NODE_ID", child, "MESSAGE",
+                    "occurrence %" G_GINT64_FORMAT
+                    ": %s redials its uplink in %" G_GINT64_FORMAT " ms (attempt %u)",
+                    leg->occurrence_id, child, delay, r->attempts);
+}
+
+gboolean
+sig_cascade_endpoint_state (SigWs *ws, const char *node_id, JsonObject *o, GError **error)
+{
+  JsonNode *on = json_object_get_member (o, "occurrence_id");
+  const char *endpoint = json_object_get_string_member_with_default (o, "endpoint", NULL);
+  const char *state = json_object_get_string_member_with_default (o, "state", NULL);
+  Leg *leg
+      = on && JSON_NODE_HOLDS_VALUE (on) && json_node_get_value_type (on) == G_TYPE_INT64
+            ? leg_lookup (ws, json_node_get_int (on))
+            : NULL;
+  if (endpoint == NULL || state == NULL)
+    {
+      g_set_error_literal (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST,
+                           "endpoint.state needs occurrence_id, endpoint and state");
+      return FALSE;
+    }
+  if (leg == NULL)
+    return TRUE; /* a leg that ended meanwhile */
+  g_hash_table_insert (leg->states, g_strconcat (node_id, "\t", endpoint, NULL),
+                       g_strdup (state));
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "endpoint.state");
+  json_builder_set_member_name (b, "occurrence_id");
+  json_builder_add_int_value (b, leg->occurrence_id);
+  json_builder_set_member_name (b, "node_id");
+  json_builder_add_string_value (b, node_id);
+  json_builder_set_member_name (b, "endpoint");
+  json_builder_add_string_value (b, endpoint);
+  json_builder_set_member_name (b, "state");
+  json_builder_add_string_value (b, state);
+  event_publish (ws, leg, b);
+
+  const char *parent = plan_parent (leg, node_id);
+  gboolean uplink = parent && g_str_has_prefix (endpoint, "node:")
+                    && g_str_equal (endpoint + 5, parent);
+  if (uplink && g_str_equal (state, "connected"))
+    g_hash_table_remove (leg->redials, node_id);
+  else if (uplink && g_str_equal (state, "failed"))
+    schedule_redial (ws, leg, node_id);
+  else if (g_str_has_prefix (endpoint, "site:") && g_str_equal (state, "connected"))
+    {
+      /* a site that (re)connected gets its mute again: nodes forget unknown sites */
+      gint64 site = g_ascii_strtoll (endpoint + 5, NULL, 10);
+      if (g_hash_table_contains (leg->muted, &site))
+        send_mute (ws, leg, site, node_id);
+    }
+  return TRUE;
+}
+
+const char *
+sig_cascade_endpoint_get_state (SigWs *ws, gint64 occurrence_id, const char *node_id,
+                                const char *endpoint)
+{
+  Leg *leg = leg_lookup (ws, occurrence_id);
+  g_autofree char *key = g_strconcat (node_id, "\t", endpoint, NULL);
+  return leg ? g_hash_table_lookup (leg->states, key) : NULL;
 }
 
 /* Relays a link message from one node to its peer, naming the sender as the peer
@@ -323,12 +687,25 @@ gboolean
 sig_cascade_relay_link (SigWs *ws, const char *from, JsonObject *o, GError **error)
 {
   const char *to = json_object_get_string_member_with_default (o, "peer_node_id", NULL);
-  NodeState *dest = to ? g_hash_table_lookup (ws->nodes, to) : NULL;
+  NodeState *dest = node_up (ws, to);
   NodeState *src = g_hash_table_lookup (ws->nodes, from);
-  if (dest == NULL || !dest->up || dest->client == NULL)
+  JsonNode *on = json_object_get_member (o, "occurrence_id");
+  Leg *leg
+      = on && JSON_NODE_HOLDS_VALUE (on) && json_node_get_value_type (on) == G_TYPE_INT64
+            ? leg_lookup (ws, json_node_get_int (on))
+            : NULL;
+  /* a node speaks only to its own parent or children in a leg that runs */
+  if (leg == NULL || to == NULL
+      || (g_strcmp0 (plan_parent (leg, from), to) != 0
+          && g_strcmp0 (plan_parent (leg, to), from) != 0))
     {
-      g_set_error (error, SIG_ERROR, SIG_ERROR_UNAVAILABLE, "node %s is not up",
-                   to ? to : "(none)");
+      g_set_error (error, SIG_ERROR, SIG_ERROR_FORBIDDEN,
+                   "%s is not linked to %s in a running leg", from, to ? to : "(none)");
+      return FALSE;
+    }
+  if (dest == NULL)
+    {
+      g_set_error (error, SIG_ERROR, SIG_ERROR_UNAVAILABLE, "node %s is not up", to);
       return FALSE;
     }
   json_object_set_string_member (o, "peer_node_id", from);

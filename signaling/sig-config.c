@@ -122,10 +122,13 @@ sig_config_load (const char *path, gboolean required, GError **error)
   c->tiers = g_key_file_get_string_list (kf, "units", "tiers", NULL, NULL);
 
   gint64 grace = 30, retry = 30, hb = 5, misses = 3, lobby = 900, agrace = 300, now = -1;
+  gint64 redial_base = 1000, redial_max = 30000;
   if (!get_int (kf, "server", "drain-grace", 0, 3600, &grace, error)
       || !get_int (kf, "server", "retry-after", 0, 3600, &retry, error)
       || !get_int (kf, "nodes", "heartbeat-interval", 1, 3600, &hb, error)
       || !get_int (kf, "nodes", "heartbeat-misses", 1, 100, &misses, error)
+      || !get_int (kf, "nodes", "redial-base-ms", 1, 600000, &redial_base, error)
+      || !get_int (kf, "nodes", "redial-max-ms", 1, 3600000, &redial_max, error)
       || !get_int (kf, "meetings", "lobby-window", 0, 86400, &lobby, error)
       || !get_int (kf, "meetings", "attendance-grace", 0, 86400, &agrace, error)
       || !get_int (kf, "testing", "now", 0, G_MAXINT64, &now, error))
@@ -134,6 +137,8 @@ sig_config_load (const char *path, gboolean required, GError **error)
   c->retry_after = (int)retry;
   c->heartbeat_interval = (int)hb;
   c->heartbeat_misses = (int)misses;
+  c->redial_base_ms = redial_base;
+  c->redial_max_ms = MAX (redial_max, redial_base);
   c->lobby_window = lobby;
   c->attendance_grace = agrace;
   c->fake_now = now;

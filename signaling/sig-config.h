@@ -19,6 +19,8 @@ typedef struct
   char **allowed_origins;  /* [server] allowed-origins, for browsers' WebSockets */
   int heartbeat_interval;  /* [nodes] heartbeat-interval seconds (5) */
   int heartbeat_misses;    /* [nodes] heartbeat-misses before a node is down (3) */
+  gint64 redial_base_ms;   /* [nodes] redial-base-ms: first uplink redial delay (1000) */
+  gint64 redial_max_ms;    /* [nodes] redial-max-ms: the longest delay (30000) */
   gint64 lobby_window;     /* [meetings] lobby-window seconds (900) */
   gint64 attendance_grace; /* [meetings] attendance-grace seconds (300) */
   char **tiers;            /* [units] tiers, top first (NULL: the store's) */

@@ -659,6 +659,7 @@ sig_route_meetings_delete (SigServer *srv, SigRequest *req, GError **error)
     return FALSE;
   sig_sequence_bump (srv, id);
   publish_meeting (srv, id, "meeting.cancelled");
+  sig_cascade_close_meeting (srv->ws, id);
   g_autoptr (RoomsMeeting) cancelled = rooms_store_get_meeting (srv->store, id, error);
   if (cancelled == NULL)
     return FALSE;
@@ -877,10 +878,69 @@ lifecycle_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* ---- floor ---- */
+/* ---- floor and control ---- */
+
+/* Why not may_write(): the chair's secretary runs the meeting even when some
+ * invited units lie outside their scope (central invites provinces it does not
+ * administer). Admins, and a secretary whose scope contains the chair, may. */
+static RoomsMeeting *
+load_controlled (SigServer *srv, SigRequest *req, gint64 *occ_id, GError **error)
+{
+  if (!sig_request_id (req, "id", occ_id, error))
+    return NULL;
+  g_autoptr (RoomsOccurrence) occ
+      = rooms_store_get_occurrence (srv->store, *occ_id, error);
+  if (occ == NULL)
+    return NULL;
+  g_autoptr (RoomsMeeting) m = rooms_store_get_meeting (
+      srv->store, rooms_occurrence_get_meeting_id (occ), error);
+  if (m == NULL)
+    return NULL;
+  const SigPrincipal *p = req->principal;
+  if (!sig_meeting_may_read (srv, p, m))
+    {
+      g_set_error (error, ROOMS_ERROR, ROOMS_ERROR_NOT_FOUND,
+                   "no occurrence %" G_GINT64_FORMAT, *occ_id);
+      return NULL;
+    }
+  if (p->role != SIG_ROLE_ADMIN
+      && !(p->role == SIG_ROLE_SECRETARY
+           && rooms_scope_contains (srv->store, p->scope,
+                                    rooms_meeting_get_chair_code (m))))
+    {
+      g_set_error (
+          error, SIG_ERROR, SIG_ERROR_FORBIDDEN,
+          "only an admin or the chair's secretary controls meeting %" G_GINT64_FORMAT,
+          rooms_meeting_get_id (m));
+      return NULL;
+    }
+  if (!sig_cascade_is_open (srv->ws, *occ_id))
+    {
+      g_set_error_literal (error, ROOMS_ERROR, ROOMS_ERROR_ILLEGAL_STATE,
+                           "the occurrence is not open: no media runs yet");
+      return NULL;
+    }
+  return g_steal_pointer (&m);
+}
+
+/* Refuses (400 on @field) a site that is not invited to @m. */
+static gboolean
+check_invited (SigRequest *req, const RoomsMeeting *m, gint64 site_id, const char *field,
+               GError **error)
+{
+  GArray *sites = rooms_meeting_get_site_ids (m);
+  for (guint i = 0; i < sites->len; i++)
+    if (g_array_index (sites, gint64, i) == site_id)
+      return TRUE;
+  req->error_field = g_strdup (field);
+  g_set_error (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST,
+               "site %" G_GINT64_FORMAT " is not invited to this meeting", site_id);
+  return FALSE;
+}
 
 const SigParam sig_params_floor[] = {
-  { "site_id", SIG_PARAM_INT, TRUE, 1, G_MAXINT32, TRUE, NULL },
+  { "site_id", SIG_PARAM_INT, FALSE, 1, G_MAXINT32, TRUE,
+    NULL }, /* absent or null: the chair */
   { NULL },
 };
 
@@ -890,39 +950,14 @@ gboolean
 sig_route_occurrence_floor (SigServer *srv, SigRequest *req, GError **error)
 {
   gint64 occ_id;
-  if (!sig_request_id (req, "id", &occ_id, error))
-    return FALSE;
-  g_autoptr (RoomsOccurrence) occ
-      = rooms_store_get_occurrence (srv->store, occ_id, error);
-  if (occ == NULL)
-    return FALSE;
-  g_autoptr (RoomsMeeting) m = rooms_store_get_meeting (
-      srv->store, rooms_occurrence_get_meeting_id (occ), error);
-  if (m == NULL || !may_write (srv, req->principal, m, error))
+  g_autoptr (RoomsMeeting) m = load_controlled (srv, req, &occ_id, error);
+  if (m == NULL)
     return FALSE;
   JsonNode *site = json_object_get_member (req->body, "site_id");
   gint64 site_id = site && !JSON_NODE_HOLDS_NULL (site) ? json_node_get_int (site) : 0;
-  if (site_id > 0)
-    {
-      GArray *sites = rooms_meeting_get_site_ids (m);
-      gboolean invited = FALSE;
-      for (guint i = 0; i < sites->len && !invited; i++)
-        invited = g_array_index (sites, gint64, i) == site_id;
-      if (!invited)
-        {
-          req->error_field = g_strdup ("site_id");
-          g_set_error (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST,
-                       "site %" G_GINT64_FORMAT " is not invited to this meeting",
-                       site_id);
-          return FALSE;
-        }
-    }
-  if (!sig_cascade_set_floor (srv->ws, occ_id, site_id))
-    {
-      g_set_error_literal (error, ROOMS_ERROR, ROOMS_ERROR_ILLEGAL_STATE,
-                           "the occurrence is not open: no media runs yet");
-      return FALSE;
-    }
+  if (site_id > 0 && !check_invited (req, m, site_id, "site_id", error))
+    return FALSE;
+  sig_cascade_set_floor (srv->ws, occ_id, site_id);
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "type");
@@ -940,5 +975,109 @@ sig_route_occurrence_floor (SigServer *srv, SigRequest *req, GError **error)
   g_autoptr (JsonNode) ev = json_builder_get_root (b);
   sig_ws_publish (srv->ws, rooms_meeting_get_id (m), ev);
   sig_reply_json (req, 200, json_node_copy (ev));
+  return TRUE;
+}
+
+const SigParam sig_params_mute[] = {
+  { "site_id", SIG_PARAM_INT, FALSE, 1, G_MAXINT32, FALSE, NULL },
+  { "muted", SIG_PARAM_BOOLEAN, FALSE, 0, 0, FALSE, NULL },
+  { "all_but_chair", SIG_PARAM_BOOLEAN, FALSE, 0, 0, FALSE, NULL },
+  { NULL },
+};
+
+/* Mutes one site ({"site_id", "muted"}) or every site but the chair's
+ * ({"all_but_chair": true}, "muted" defaulting to true) at the nodes hosting them. */
+gboolean
+sig_route_occurrence_mute (SigServer *srv, SigRequest *req, GError **error)
+{
+  gint64 occ_id;
+  g_autoptr (RoomsMeeting) m = load_controlled (srv, req, &occ_id, error);
+  if (m == NULL)
+    return FALSE;
+  JsonObject *o = req->body;
+  gboolean all = json_object_get_boolean_member_with_default (o, "all_but_chair", FALSE);
+  gboolean has_site = json_object_has_member (o, "site_id");
+  if (all == has_site)
+    {
+      req->error_field = g_strdup (has_site ? "all_but_chair" : "site_id");
+      g_set_error_literal (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST,
+                           "give either site_id and muted, or all_but_chair: true");
+      return FALSE;
+    }
+  if (has_site && !json_object_has_member (o, "muted"))
+    {
+      req->error_field = g_strdup ("muted");
+      g_set_error_literal (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST, "muted is required");
+      return FALSE;
+    }
+  gboolean muted = json_object_get_boolean_member_with_default (o, "muted", TRUE);
+  guint count = 0;
+  if (has_site)
+    {
+      gint64 site_id = json_object_get_int_member (o, "site_id");
+      if (!check_invited (req, m, site_id, "site_id", error))
+        return FALSE;
+      sig_cascade_set_muted (srv->ws, occ_id, site_id, muted);
+      count = 1;
+    }
+  else
+    {
+      gint64 chair = sig_cascade_chair_site (srv->ws, occ_id);
+      GArray *sites = rooms_meeting_get_site_ids (m);
+      for (guint i = 0; i < sites->len; i++)
+        if (g_array_index (sites, gint64, i) != chair)
+          count += sig_cascade_set_muted (srv->ws, occ_id,
+                                          g_array_index (sites, gint64, i), muted);
+    }
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "occurrence_id");
+  json_builder_add_int_value (b, occ_id);
+  json_builder_set_member_name (b, "muted");
+  json_builder_add_boolean_value (b, muted);
+  json_builder_set_member_name (b, "sites");
+  json_builder_add_int_value (b, count);
+  json_builder_end_object (b);
+  sig_reply_json (req, 200, json_builder_get_root (b));
+  return TRUE;
+}
+
+const SigParam sig_params_level[] = {
+  { "site_id", SIG_PARAM_INT, TRUE, 1, G_MAXINT32, FALSE, NULL },
+  { "level", SIG_PARAM_STRING, TRUE, 1, 16, FALSE, NULL },
+  { NULL },
+};
+
+/* Pins what a site receives: the whole program, the low-resolution one, or audio. */
+gboolean
+sig_route_occurrence_level (SigServer *srv, SigRequest *req, GError **error)
+{
+  gint64 occ_id;
+  g_autoptr (RoomsMeeting) m = load_controlled (srv, req, &occ_id, error);
+  if (m == NULL)
+    return FALSE;
+  gint64 site_id = json_object_get_int_member (req->body, "site_id");
+  const char *level = json_object_get_string_member (req->body, "level");
+  if (!g_str_equal (level, "full") && !g_str_equal (level, "low")
+      && !g_str_equal (level, "audio"))
+    {
+      req->error_field = g_strdup ("level");
+      g_set_error (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST,
+                   "level must be full, low or audio, not %s", level);
+      return FALSE;
+    }
+  if (!check_invited (req, m, site_id, "site_id", error))
+    return FALSE;
+  sig_cascade_set_level (srv->ws, occ_id, site_id, level);
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "occurrence_id");
+  json_builder_add_int_value (b, occ_id);
+  json_builder_set_member_name (b, "site_id");
+  json_builder_add_int_value (b, site_id);
+  json_builder_set_member_name (b, "level");
+  json_builder_add_string_value (b, level);
+  json_builder_end_object (b);
+  sig_reply_json (req, 200, json_builder_get_root (b));
   return TRUE;
 }

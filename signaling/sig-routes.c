@@ -54,6 +54,10 @@ static const SigRoute routes[] = {
   { "GET", "/api/v1/nodes", R_STAFF, 0, NULL, sig_route_nodes_list },
   { "POST", "/api/v1/occurrences/{id}/floor", R_BOOKERS, SIG_ROUTE_JSON_BODY,
     sig_params_floor, sig_route_occurrence_floor },
+  { "POST", "/api/v1/occurrences/{id}/mute", R_BOOKERS, SIG_ROUTE_JSON_BODY,
+    sig_params_mute, sig_route_occurrence_mute },
+  { "POST", "/api/v1/occurrences/{id}/level", R_BOOKERS, SIG_ROUTE_JSON_BODY,
+    sig_params_level, sig_route_occurrence_level },
 };
 
 const SigRoute *

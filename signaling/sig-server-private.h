@@ -125,6 +125,8 @@ gboolean sig_route_meetings_get (SigServer *, SigRequest *, GError **);
 gboolean sig_route_meetings_patch (SigServer *, SigRequest *, GError **);
 gboolean sig_route_meetings_delete (SigServer *, SigRequest *, GError **);
 gboolean sig_route_occurrence_floor (SigServer *, SigRequest *, GError **);
+gboolean sig_route_occurrence_mute (SigServer *, SigRequest *, GError **);
+gboolean sig_route_occurrence_level (SigServer *, SigRequest *, GError **);
 gboolean sig_route_meetings_ics (SigServer *, SigRequest *, GError **);
 gboolean sig_route_meetings_attendance (SigServer *, SigRequest *, GError **);
 gboolean sig_route_tokens_create (SigServer *, SigRequest *, GError **);
@@ -140,5 +142,7 @@ extern const SigParam sig_params_book[];
 extern const SigParam sig_params_patch[];
 extern const SigParam sig_params_token[];
 extern const SigParam sig_params_floor[];
+extern const SigParam sig_params_mute[];
+extern const SigParam sig_params_level[];
 
 G_END_DECLS

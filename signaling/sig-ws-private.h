@@ -18,6 +18,7 @@ typedef struct
   gint64 site_id;            /* sites: their own site, or 0 */
   gint64 joined_occurrence;  /* sites: the occurrence joined, or 0 */
   char *echo_node;           /* sites: the node running their echo test, or NULL */
+  char *media_node;          /* sites: the node their join's offer went to, or NULL */
 } WsClient;
 
 typedef struct
@@ -35,24 +36,38 @@ struct _SigWs
   GPtrArray *clients; /* WsClient*, every open socket */
   GHashTable *nodes;  /* node id -> NodeState* */
   guint heartbeat_source;
-  GHashTable *legs;   /* occurrence id (gint64*) -> leg (sig-cascade.c) */
-  GHashTable *redial; /* "occurrence:child" -> attempts, for uplink backoff */
+  GHashTable *legs; /* occurrence id (gint64*) -> leg (sig-cascade.c) */
 };
 
 /* Sends one JSON message on a client's socket. */
 void sig_ws_send_json (WsClient *c, JsonNode *node);
 
+/* The node hosting @site_id in @occurrence_id now: the node its join went to, else
+ * the one a join would go to (sig_cascade_node_for_site); NULL when none is up. */
+const char *sig_ws_site_node (SigWs *ws, gint64 occurrence_id, gint64 site_id);
+
 /* sig-cascade.c */
 void sig_cascade_init (SigWs *ws);
 void sig_cascade_clear (SigWs *ws);
+/* A node registered: legs without a plan yet are opened, its legs given again, its
+ * children told to redial it, and a leg it is new to takes it when that only adds. */
 void sig_cascade_node_up (SigWs *ws, const char *node_id);
+/* A node went down: the floor is told again (its way may change with re-homing). */
+void sig_cascade_node_down (SigWs *ws, const char *node_id);
 void sig_cascade_dial (SigWs *ws, gint64 occurrence_id, const char *child);
 /* The node hosting @site_id in an open leg: planned, or re-homed above it. */
 const char *sig_cascade_node_for_site (SigWs *ws, gint64 occurrence_id, gint64 site_id);
 gboolean sig_cascade_relay_link (SigWs *ws, const char *from, JsonObject *o,
                                  GError **error);
-/* The node @node dials in an open leg, or NULL. */
-const char *sig_cascade_parent_of (SigWs *ws, gint64 occurrence_id, const char *node);
-/* Whether the plan of an open leg puts @site_id on @node. */
-gboolean sig_cascade_planned_on (SigWs *ws, gint64 occurrence_id, gint64 site_id,
-                                 const char *node);
+/* Keeps a node's endpoint.state, publishes it, redials a failed uplink and gives a
+ * reconnected site its mute again. SIG_ERROR_BAD_REQUEST when fields are missing. */
+gboolean sig_cascade_endpoint_state (SigWs *ws, const char *node_id, JsonObject *o,
+                                     GError **error);
+/* (nullable): the level pinned for @site_id, for its next site.offer. */
+const char *sig_cascade_site_level (SigWs *ws, gint64 occurrence_id, gint64 site_id);
+/* A site's offer went to a node: the floor is told again when it is the floor's. */
+void sig_cascade_site_routed (SigWs *ws, gint64 occurrence_id, gint64 site_id);
+/* Publishes {type, occurrence_id, site_id[, bool_name: value], meeting_id} to the
+ * subscribers of the leg's meeting (hand, speaker); nothing without a leg. */
+void sig_cascade_event (SigWs *ws, gint64 occurrence_id, const char *type, gint64 site_id,
+                        const char *bool_name, gboolean value);

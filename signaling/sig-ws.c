@@ -119,8 +119,9 @@ publish_node (SigWs *ws, const char *type, const char *node_id)
                     strcmp (type, "node.up") == 0 ? "up" : "down");
 }
 
-/* A node is gone: its sites in open legs are told to join again; their next join
- * is routed to the nearest node above it that is up (sig_cascade_node_for_site). */
+/* A node is gone: the sites it hosted in open legs are told to join again; their
+ * next join is routed to the nearest node above it that is up
+ * (sig_cascade_node_for_site). */
 static void
 mark_node_down (SigWs *ws, NodeState *n)
 {
@@ -132,8 +133,9 @@ mark_node_down (SigWs *ws, NodeState *n)
     {
       WsClient *c = ws->clients->pdata[i];
       if (c->principal->role != SIG_ROLE_SITE || c->joined_occurrence <= 0
-          || !sig_cascade_planned_on (ws, c->joined_occurrence, c->site_id, n->id))
+          || g_strcmp0 (c->media_node, n->id) != 0)
         continue;
+      g_clear_pointer (&c->media_node, g_free);
       g_autoptr (JsonBuilder) b = json_builder_new ();
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "v");
@@ -146,6 +148,7 @@ mark_node_down (SigWs *ws, NodeState *n)
       g_autoptr (JsonNode) ev = json_builder_get_root (b);
       send_json (c, ev);
     }
+  sig_cascade_node_down (ws, n->id);
 }
 
 /* Why one timer for all nodes: the check is a scan of a few hundred entries at most,
@@ -213,6 +216,31 @@ handle_subscribe (WsClient *c, JsonObject *o, gboolean subscribe, GError **error
   return TRUE;
 }
 
+/* The node of the site's nearest ancestor-or-self unit that has a registered node
+ * that is up: where the site would be hosted with the nodes that are down left out. */
+static NodeState *
+nearest_up_node (SigWs *ws, gint64 site_id)
+{
+  RoomsStore *store = ws->server->store;
+  g_autoptr (RoomsSite) site = rooms_store_get_site (store, site_id, NULL);
+  if (site == NULL)
+    return NULL;
+  g_autoptr (GHashTable) by_unit = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr (GPtrArray) nodes = rooms_store_list_nodes (store);
+  for (guint i = 0; nodes && i < nodes->len; i++)
+    g_hash_table_insert (by_unit, (char *)rooms_node_get_unit_code (nodes->pdata[i]),
+                         (char *)rooms_node_get_id (nodes->pdata[i]));
+  for (RoomsUnit *u = rooms_store_get_unit (store, rooms_site_get_unit_code (site));
+       u != NULL; u = rooms_unit_get_parent (u))
+    {
+      const char *id = g_hash_table_lookup (by_unit, rooms_unit_get_code (u));
+      NodeState *n = id ? g_hash_table_lookup (ws->nodes, id) : NULL;
+      if (n && n->up && n->client)
+        return n;
+    }
+  return NULL;
+}
+
 static NodeState *
 node_for_site (SigWs *ws, gint64 occurrence_id, gint64 site_id, GError **error)
 {
@@ -237,6 +265,8 @@ node_for_site (SigWs *ws, gint64 occurrence_id, gint64 site_id, GError **error)
     }
   NodeState *n = node_id ? g_hash_table_lookup (ws->nodes, node_id) : NULL;
   if (n == NULL || !n->up || n->client == NULL)
+    n = nearest_up_node (ws, site_id);
+  if (n == NULL)
     {
       g_set_error (error, SIG_ERROR, SIG_ERROR_UNAVAILABLE,
                    "no media node is up for site %" G_GINT64_FORMAT, site_id);
@@ -251,7 +281,6 @@ node_for_site (SigWs *ws, gint64 occurrence_id, gint64 site_id, GError **error)
 static gboolean
 handle_echo (WsClient *c, JsonObject *o, GError **error)
 {
-  SigServer *srv = c->ws->server;
   const char *sdp = member_str (o, "sdp");
   if (c->principal->role != SIG_ROLE_SITE)
     {
@@ -264,11 +293,8 @@ handle_echo (WsClient *c, JsonObject *o, GError **error)
       g_set_error_literal (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST, "sdp is required");
       return FALSE;
     }
-  g_autoptr (RoomsCascadePlan) plan
-      = rooms_store_compute_plan (srv->store, &c->site_id, 1, NULL);
-  const char *node_id = plan ? rooms_cascade_plan_node_for_site (plan, c->site_id) : NULL;
-  NodeState *n = node_id ? g_hash_table_lookup (c->ws->nodes, node_id) : NULL;
-  if (n == NULL || !n->up || n->client == NULL)
+  NodeState *n = nearest_up_node (c->ws, c->site_id);
+  if (n == NULL)
     {
       g_set_error (error, SIG_ERROR, SIG_ERROR_UNAVAILABLE,
                    "no media node is up for site %" G_GINT64_FORMAT, c->site_id);
@@ -294,6 +320,43 @@ handle_echo (WsClient *c, JsonObject *o, GError **error)
   g_autoptr (JsonNode) fwd = json_builder_get_root (b);
   send_json (n->client, fwd);
   return TRUE;
+}
+
+const char *
+sig_ws_site_node (SigWs *ws, gint64 occurrence_id, gint64 site_id)
+{
+  for (guint i = 0; i < ws->clients->len; i++)
+    {
+      WsClient *c = ws->clients->pdata[i];
+      if (c->principal->role == SIG_ROLE_SITE && c->site_id == site_id
+          && c->joined_occurrence == occurrence_id && c->media_node != NULL
+          && sig_ws_node_is_up (ws, c->media_node))
+        return c->media_node;
+    }
+  return sig_cascade_node_for_site (ws, occurrence_id, site_id);
+}
+
+/* Tells the node that hosts a site's media that it left (or moved elsewhere). */
+static void
+send_site_leave (WsClient *c)
+{
+  g_autofree char *node_id = g_steal_pointer (&c->media_node);
+  NodeState *n = node_id ? g_hash_table_lookup (c->ws->nodes, node_id) : NULL;
+  if (n == NULL || !n->up || n->client == NULL || c->joined_occurrence <= 0)
+    return;
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "v");
+  json_builder_add_int_value (b, SIG_PROTOCOL_VERSION);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "site.leave");
+  json_builder_set_member_name (b, "occurrence_id");
+  json_builder_add_int_value (b, c->joined_occurrence);
+  json_builder_set_member_name (b, "site_id");
+  json_builder_add_int_value (b, c->site_id);
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) msg = json_builder_get_root (b);
+  send_json (n->client, msg);
 }
 
 /* A site joins an occurrence: the roll call records it, the event goes to the
@@ -328,6 +391,8 @@ handle_join (WsClient *c, JsonObject *o, gboolean join, GError **error)
   if (join ? !rooms_store_record_join (srv->store, occ, c->site_id, now, error)
            : !rooms_store_record_leave (srv->store, occ, c->site_id, now, error))
     return FALSE;
+  if (!join || c->joined_occurrence != occ)
+    send_site_leave (c);
   c->joined_occurrence = join ? occ : 0;
 
   gint64 meeting_id = rooms_occurrence_get_meeting_id (o_occ);
@@ -352,6 +417,9 @@ handle_join (WsClient *c, JsonObject *o, gboolean join, GError **error)
       NodeState *n = node_for_site (c->ws, occ, c->site_id, error);
       if (n == NULL)
         return FALSE;
+      if (g_strcmp0 (c->media_node, n->id) != 0)
+        send_site_leave (c); /* re-homed, or back home: the old node lets it go */
+      const char *level = sig_cascade_site_level (c->ws, occ, c->site_id);
       g_autoptr (JsonBuilder) fb = json_builder_new ();
       json_builder_begin_object (fb);
       json_builder_set_member_name (fb, "v");
@@ -364,10 +432,59 @@ handle_join (WsClient *c, JsonObject *o, gboolean join, GError **error)
       json_builder_add_int_value (fb, c->site_id);
       json_builder_set_member_name (fb, "sdp");
       json_builder_add_string_value (fb, sdp);
+      if (level != NULL)
+        {
+          json_builder_set_member_name (fb, "level");
+          json_builder_add_string_value (fb, level);
+        }
       json_builder_end_object (fb);
       g_autoptr (JsonNode) fwd = json_builder_get_root (fb);
       send_json (n->client, fwd);
+      g_free (c->media_node);
+      c->media_node = g_strdup (n->id);
+      sig_cascade_site_routed (c->ws, occ, c->site_id);
     }
+  return TRUE;
+}
+
+/* A site raises or lowers its hand: the meeting's subscribers (the chair's
+ * secretary) see a hand event. */
+static gboolean
+handle_hand (WsClient *c, JsonObject *o, GError **error)
+{
+  JsonNode *raised = json_object_get_member (o, "raised");
+  if (c->principal->role != SIG_ROLE_SITE || c->joined_occurrence <= 0)
+    {
+      g_set_error_literal (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST, "join first");
+      return FALSE;
+    }
+  if (raised == NULL || !JSON_NODE_HOLDS_VALUE (raised)
+      || json_node_get_value_type (raised) != G_TYPE_BOOLEAN)
+    {
+      g_set_error_literal (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST,
+                           "raised: a boolean is required");
+      return FALSE;
+    }
+  g_autoptr (RoomsOccurrence) occ
+      = rooms_store_get_occurrence (c->ws->server->store, c->joined_occurrence, error);
+  if (occ == NULL)
+    return FALSE;
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "hand");
+  json_builder_set_member_name (b, "meeting_id");
+  json_builder_add_int_value (b, rooms_occurrence_get_meeting_id (occ));
+  json_builder_set_member_name (b, "occurrence_id");
+  json_builder_add_int_value (b, c->joined_occurrence);
+  json_builder_set_member_name (b, "site_id");
+  json_builder_add_int_value (b, c->site_id);
+  json_builder_set_member_name (b, "raised");
+  json_builder_add_boolean_value (b, json_node_get_boolean (raised));
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) ev = json_builder_get_root (b);
+  sig_ws_publish (c->ws, rooms_occurrence_get_meeting_id (occ), ev);
+  send_simple (c, "hand.ok", NULL, NULL);
   return TRUE;
 }
 
@@ -404,7 +521,9 @@ handle_site_ice (WsClient *c, JsonObject *o, GError **error)
       g_set_error_literal (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST, "join first");
       return FALSE;
     }
-  NodeState *n = c->joined_occurrence > 0
+  NodeState *n = c->joined_occurrence > 0 && c->media_node != NULL
+                     ? g_hash_table_lookup (c->ws->nodes, c->media_node)
+                 : c->joined_occurrence > 0
                      ? node_for_site (c->ws, c->joined_occurrence, c->site_id, error)
                      : g_hash_table_lookup (c->ws->nodes, c->echo_node);
   if (n == NULL || n->client == NULL)
@@ -419,58 +538,6 @@ handle_site_ice (WsClient *c, JsonObject *o, GError **error)
   json_object_set_int_member (o, "occurrence_id", c->joined_occurrence);
   g_autoptr (JsonNode) fwd = json_node_init_object (json_node_alloc (), o);
   send_json (n->client, fwd);
-  return TRUE;
-}
-
-typedef struct
-{
-  SigWs *ws;
-  gint64 occurrence;
-  char *child;
-} Redial;
-
-static gboolean
-redial_cb (gpointer data)
-{
-  Redial *r = data;
-  sig_cascade_dial (r->ws, r->occurrence, r->child);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-redial_free (gpointer data)
-{
-  Redial *r = data;
-  g_free (r->child);
-  g_free (r);
-}
-
-/* A node's endpoint changed state: subscribers see it, and a child whose uplink
- * failed is told to dial again after 1, 2, 4 ... 30 s while the leg runs. */
-static gboolean
-handle_endpoint_state (SigWs *ws, NodeState *n, JsonObject *o)
-{
-  gint64 occ = member_int (o, "occurrence_id");
-  const char *endpoint = member_str (o, "endpoint");
-  const char *state = member_str (o, "state");
-  if (endpoint == NULL || state == NULL)
-    return TRUE;
-  g_autofree char *key = g_strdup_printf ("%" G_GINT64_FORMAT ":%s", occ, n->id);
-  if (g_str_has_prefix (endpoint, "node:") && g_str_equal (state, "connected"))
-    g_hash_table_remove (ws->redial, key);
-  const char *parent = sig_cascade_parent_of (ws, occ, n->id);
-  if (parent && g_str_has_prefix (endpoint, "node:") && g_str_equal (endpoint + 5, parent)
-      && g_str_equal (state, "failed"))
-    {
-      guint attempts = GPOINTER_TO_UINT (g_hash_table_lookup (ws->redial, key));
-      guint delay = MIN (30u, 1u << MIN (attempts, 5u));
-      g_hash_table_insert (ws->redial, g_strdup (key), GUINT_TO_POINTER (attempts + 1));
-      Redial *r = g_new0 (Redial, 1);
-      r->ws = ws;
-      r->occurrence = occ;
-      r->child = g_strdup (n->id);
-      g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, delay, redial_cb, r, redial_free);
-    }
   return TRUE;
 }
 
@@ -554,9 +621,17 @@ handle_node_message (WsClient *c, JsonObject *o, const char *type, GError **erro
       || strcmp (type, "link.ice") == 0)
     return sig_cascade_relay_link (ws, n->id, o, error);
   if (strcmp (type, "endpoint.state") == 0)
-    return handle_endpoint_state (ws, n, o);
-  if (strcmp (type, "speaker") == 0 || strcmp (type, "leg.opened") == 0
-      || strcmp (type, "leg.closed") == 0 || strcmp (type, "error") == 0)
+    return sig_cascade_endpoint_state (ws, n->id, o, error);
+  if (strcmp (type, "speaker") == 0)
+    {
+      gint64 site = member_int (o, "site_id");
+      if (site > 0)
+        sig_cascade_event (ws, member_int (o, "occurrence_id"), "speaker", site, NULL,
+                           FALSE);
+      return TRUE;
+    }
+  if (strcmp (type, "leg.opened") == 0 || strcmp (type, "leg.closed") == 0
+      || strcmp (type, "error") == 0)
     return TRUE;
   if (strcmp (type, "stats") == 0)
     return TRUE; /* accepted; link-quality history comes with the monitoring work */
@@ -606,6 +681,8 @@ message_cb (SoupWebsocketConnection *conn, gint type, GBytes *message, gpointer 
     ok = handle_site_ice (c, o, &error);
   else if (strcmp (t, "echo") == 0)
     ok = handle_echo (c, o, &error);
+  else if (strcmp (t, "hand") == 0)
+    ok = handle_hand (c, o, &error);
   else if (strcmp (t, "ping") == 0)
     {
       send_simple (c, "pong", NULL, NULL);
@@ -628,6 +705,7 @@ client_free (WsClient *c)
   g_clear_pointer (&c->subscriptions, g_hash_table_unref);
   g_free (c->node_id);
   g_free (c->echo_node);
+  g_free (c->media_node);
   g_clear_object (&c->conn);
   g_free (c);
 }
@@ -647,8 +725,11 @@ closed_cb (SoupWebsocketConnection *conn, gpointer user_data)
         }
     }
   if (c->joined_occurrence > 0)
-    rooms_store_record_leave (ws->server->store, c->joined_occurrence, c->site_id,
-                              sig_server_now (ws->server), NULL);
+    {
+      rooms_store_record_leave (ws->server->store, c->joined_occurrence, c->site_id,
+                                sig_server_now (ws->server), NULL);
+      send_site_leave (c);
+    }
   g_signal_handlers_disconnect_by_data (conn, c);
   g_ptr_array_remove (ws->clients, c); /* frees c */
 }
@@ -763,7 +844,6 @@ sig_ws_new (SigServer *server)
   ws->server = server;
   ws->clients = g_ptr_array_new_with_free_func ((GDestroyNotify)client_free);
   ws->nodes = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, node_state_free);
-  ws->redial = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   sig_cascade_init (ws);
   soup_server_add_early_handler (server->soup, "/api/v1/ws", early_ws_cb, ws, NULL);
   soup_server_add_early_handler (server->soup, "/api/v1/nodes/ws", early_ws_cb, ws, NULL);
@@ -791,7 +871,6 @@ sig_ws_free (SigWs *ws)
     }
   g_ptr_array_unref (ws->clients);
   sig_cascade_clear (ws);
-  g_hash_table_unref (ws->redial);
   g_hash_table_unref (ws->nodes);
   g_free (ws);
 }

@@ -39,5 +39,21 @@ gboolean sig_cascade_is_open (SigWs *ws, gint64 occurrence_id);
 /* Gives the floor to @site_id (<= 0: back to the chair) on every node of the leg.
  * Returns: FALSE when the occurrence has no open leg. */
 gboolean sig_cascade_set_floor (SigWs *ws, gint64 occurrence_id, gint64 site_id);
+/* Closes the legs of @meeting_id whose occurrence is no longer open or live (after a
+ * cancellation). */
+void sig_cascade_close_meeting (SigWs *ws, gint64 meeting_id);
+/* Returns: the chair's site of an open leg, or 0. */
+gint64 sig_cascade_chair_site (SigWs *ws, gint64 occurrence_id);
+/* Mutes or unmutes @site_id at the node hosting it (remembered for its reconnects)
+ * and publishes a mute event. Returns: FALSE when the occurrence has no open leg. */
+gboolean sig_cascade_set_muted (SigWs *ws, gint64 occurrence_id, gint64 site_id,
+                                gboolean muted);
+/* Sets what @site_id receives (@level: "full", "low", "audio") at its node, kept for
+ * its next offer, and publishes a level event. FALSE without an open leg. */
+gboolean sig_cascade_set_level (SigWs *ws, gint64 occurrence_id, gint64 site_id,
+                                const char *level);
+/* (nullable) (transfer none): the last state @node_id reported for @endpoint. */
+const char *sig_cascade_endpoint_get_state (SigWs *ws, gint64 occurrence_id,
+                                            const char *node_id, const char *endpoint);
 
 G_END_DECLS

@@ -170,7 +170,7 @@ sd_stop (SdDaemon *d)
 }
 
 /* Stops and starts again on the same state folder, with a new configuration. */
-static void
+G_GNUC_UNUSED static void
 sd_restart (SdDaemon *d, const char *conf)
 {
   sd_stop (d);
@@ -258,7 +258,7 @@ sd_json (const char *text)
 
 /* A canonical text of every table of the daemon's database (read-only, beside the
  * running daemon: WAL lets readers in), to prove refused requests changed nothing. */
-static char *
+G_GNUC_UNUSED static char *
 sd_dump_db (SdDaemon *d)
 {
   g_autofree char *path = g_build_filename (d->state_dir, "lienthong.db", NULL);

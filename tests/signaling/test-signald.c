@@ -14,76 +14,9 @@
 #include "lt-test.h"
 #include "sig-server-private.h"
 #include "sig-test-daemon.h"
+#include "sig-test-util.h"
 
 #include <sys/wait.h>
-
-static const char tiny_csv[] = "code,name,tier,parent_code\n"
-                               "VN,Việt Nam,central,\n"
-                               "08,Tỉnh Tuyên Quang,province,VN\n"
-                               "070,Thành phố Tuyên Quang,district,08\n"
-                               "076,Huyện Sơn Dương,district,08\n"
-                               "02215,Phường Phan Thiết,commune,070\n"
-                               "02536,Thị trấn Sơn Dương,commune,076\n"
-                               "02539,Xã Trung Yên,commune,076\n"
-                               "10,Tỉnh Lào Cai,province,VN\n"
-                               "080,Thành phố Lào Cai,district,10\n"
-                               "02600,Phường Duyên Hải,commune,080\n";
-
-#define DAY1 "2026-12-01T"
-#define TZ "+07:00"
-
-static void
-import_tiny (SdDaemon *d)
-{
-  guint st;
-  g_autofree char *r = sd_http_full (d, "POST", "/api/v1/units/import", d->admin,
-                                     "text/csv", tiny_csv, -1, NULL, &st, NULL);
-  ck_assert_msg (st == 200, "import: %u %s", st, r);
-}
-
-static char *
-book (SdDaemon *d, const char *token, const char *title, const char *chair,
-      const char *from, const char *to, const char *participants, const char *key,
-      guint *status)
-{
-  g_autofree char *body = g_strdup_printf (
-      "{\"title\":\"%s\",\"chair\":\"%s\",\"starts_at\":\"%s\",\"ends_at\":\"%s\","
-      "\"participants\":%s}",
-      title, chair, from, to, participants);
-  g_autofree char *hdr = key ? g_strconcat ("Idempotency-Key: ", key, NULL) : NULL;
-  const char *headers[] = { hdr, NULL };
-  return sd_http_full (d, "POST", "/api/v1/meetings", token, NULL, body, -1,
-                       key ? headers : NULL, status, NULL);
-}
-
-/* Creates a token through the API and returns its secret. */
-static char *
-make_token (SdDaemon *d, const char *role, const char *scope, const char *expires)
-{
-  g_autofree char *sc
-      = scope ? g_strdup_printf (",\"scope\":\"%s\"", scope) : g_strdup ("");
-  g_autofree char *ex
-      = expires ? g_strdup_printf (",\"expires_at\":\"%s\"", expires) : g_strdup ("");
-  g_autofree char *body = g_strdup_printf ("{\"role\":\"%s\"%s%s}", role, sc, ex);
-  guint st;
-  g_autofree char *r = sd_http (d, "POST", "/api/v1/tokens", d->admin, body, &st);
-  ck_assert_msg (st == 201, "token %s: %u %s", body, st, r);
-  g_autoptr (JsonNode) n = sd_json (r);
-  return g_strdup (json_object_get_string_member (json_node_get_object (n), "token"));
-}
-
-static gint64
-site_of (SdDaemon *d, const char *unit)
-{
-  guint st;
-  g_autofree char *path = g_strconcat ("/api/v1/units/", unit, NULL);
-  g_autofree char *r = sd_http (d, "GET", path, d->admin, NULL, &st);
-  ck_assert_uint_eq (st, 200);
-  g_autoptr (JsonNode) n = sd_json (r);
-  JsonArray *sites = json_object_get_array_member (json_node_get_object (n), "sites");
-  ck_assert_uint_ge (json_array_get_length (sites), 1);
-  return json_object_get_int_member (json_array_get_object_element (sites, 0), "id");
-}
 
 START_TEST (test_import_search)
 {
@@ -365,6 +298,23 @@ START_TEST (test_role_matrix)
       { 201, 403, 403, 403, 403, 403, 401 } },
     { "DELETE", "/api/v1/tokens/tok_none", NULL, { 404, 403, 403, 403, 403, 403, 401 } },
     { "GET", "/api/v1/nodes", NULL, { 200, 403, 403, 403, 200, 403, 401 } },
+    /* control needs an open leg: 409 for those who may control meeting 1 */
+    { "POST",
+      "/api/v1/occurrences/1/floor",
+      "{\"site_id\":null}",
+      { 409, 409, 404, 403, 403, 403, 401 } },
+    { "POST",
+      "/api/v1/occurrences/1/mute",
+      "{\"all_but_chair\":true}",
+      { 409, 409, 404, 403, 403, 403, 401 } },
+    { "POST",
+      "/api/v1/occurrences/1/level",
+      "{\"site_id\":1,\"level\":\"low\"}",
+      { 409, 409, 404, 403, 403, 403, 401 } },
+    { "POST",
+      "/api/v1/occurrences/42/floor",
+      "{\"site_id\":null}",
+      { 404, 404, 404, 403, 403, 403, 401 } },
     { "DELETE", "/api/v1/meetings/1", NULL, { 200, 409, 404, 403, 403, 403, 401 } },
   };
   int day = 1;
@@ -642,117 +592,6 @@ START_TEST (test_sigterm_drains)
   sd_free (d);
 }
 END_TEST
-
-/* ---- WebSocket peers ---- */
-
-typedef struct
-{
-  GMainLoop *loop;
-  SoupWebsocketConnection *conn;
-  GError *error;
-  GQueue msgs; /* JsonNode* */
-  gboolean closed;
-} WsPeer;
-
-static void
-ws_connected_cb (GObject *src, GAsyncResult *res, gpointer data)
-{
-  WsPeer *p = data;
-  p->conn = soup_session_websocket_connect_finish (SOUP_SESSION (src), res, &p->error);
-  g_main_loop_quit (p->loop);
-}
-
-static void
-ws_message_cb (SoupWebsocketConnection *c, gint type, GBytes *msg, gpointer data)
-{
-  WsPeer *p = data;
-  gsize n;
-  const char *t = g_bytes_get_data (msg, &n);
-  g_autofree char *text = g_strndup (t, n);
-  g_queue_push_tail (&p->msgs, sd_json (text));
-  g_main_loop_quit (p->loop);
-}
-
-static void
-ws_closed_cb (SoupWebsocketConnection *c, gpointer data)
-{
-  WsPeer *p = data;
-  p->closed = TRUE;
-  g_main_loop_quit (p->loop);
-}
-
-/* Opens a WebSocket (token in the Authorization header); returns FALSE when the
- * handshake is refused. */
-static gboolean
-ws_open (WsPeer *p, SoupSession *session, SdDaemon *d, const char *path,
-         const char *token, const char *origin)
-{
-  memset (p, 0, sizeof *p);
-  g_queue_init (&p->msgs);
-  p->loop = g_main_loop_new (NULL, FALSE);
-  g_autofree char *uri = g_strconcat (d->base, path, NULL);
-  g_autoptr (SoupMessage) msg = soup_message_new ("GET", uri);
-  if (token)
-    {
-      g_autofree char *auth = g_strconcat ("Bearer ", token, NULL);
-      soup_message_headers_replace (soup_message_get_request_headers (msg),
-                                    "Authorization", auth);
-    }
-  soup_session_websocket_connect_async (session, msg, origin, NULL, G_PRIORITY_DEFAULT,
-                                        NULL, ws_connected_cb, p);
-  g_main_loop_run (p->loop);
-  if (p->conn == NULL)
-    return FALSE;
-  g_signal_connect (p->conn, "message", G_CALLBACK (ws_message_cb), p);
-  g_signal_connect (p->conn, "closed", G_CALLBACK (ws_closed_cb), p);
-  return TRUE;
-}
-
-/* Waits for the next message of @type (skipping others); NULL when closed first. */
-static JsonNode *
-ws_wait (WsPeer *p, const char *type)
-{
-  for (;;)
-    {
-      while (!g_queue_is_empty (&p->msgs))
-        {
-          JsonNode *n = g_queue_pop_head (&p->msgs);
-          const char *t = json_object_get_string_member_with_default (
-              json_node_get_object (n), "type", "");
-          if (strcmp (t, type) == 0)
-            return n;
-          json_node_unref (n);
-        }
-      if (p->closed)
-        return NULL;
-      g_main_loop_run (p->loop);
-    }
-}
-
-static void
-ws_send (WsPeer *p, const char *text)
-{
-  soup_websocket_connection_send_text (p->conn, text);
-}
-
-static void
-ws_close (WsPeer *p)
-{
-  if (p->conn)
-    {
-      if (soup_websocket_connection_get_state (p->conn) == SOUP_WEBSOCKET_STATE_OPEN)
-        {
-          soup_websocket_connection_close (p->conn, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
-          while (!p->closed)
-            g_main_loop_run (p->loop);
-        }
-      g_signal_handlers_disconnect_by_data (p->conn, p);
-    }
-  g_clear_object (&p->conn);
-  g_clear_error (&p->error);
-  g_queue_clear_full (&p->msgs, (GDestroyNotify)json_node_unref);
-  g_main_loop_unref (p->loop);
-}
 
 START_TEST (test_websockets)
 {
