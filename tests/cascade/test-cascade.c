@@ -3,7 +3,10 @@
  * webrtcbin clients that each send a test pattern and a tone of their own. It proves:
  * the chair's video reaches a commune three hops down (VN -> 08 -> 076); every site
  * hears the others and not itself (a Goertzel filter per tone on what each decodes);
- * giving the floor to a commune brings its video to central; and killing the district
+ * cutting the district's uplink for 10 s (nftables drops between the two nodes'
+ * addresses) leaves its communes hearing each other, and once it heals the chair is
+ * heard and seen there again with no human involved; giving the floor to a commune
+ * brings its video to central; and killing the district
  * node with SIGKILL re-homes its communes to the province node, where their media
  * resumes within 10 s, with no human involved.
  *
@@ -26,22 +29,23 @@ typedef struct
   GSubprocess *proc;
   GDataInputStream *out;
   JsonObject *last; /* its latest interim report */
+  guint reports;    /* how many it has printed */
   char *token;
   gint64 site_id;
 } Site;
 
 typedef struct
 {
-  const char *id, *unit;
+  const char *id, *unit, *address; /* each node on its own loopback address */
   GSubprocess *proc;
 } Node;
 
 static char *tmp, *base, *admin;
 static GSubprocess *signald;
 static SoupSession *http;
-static Node nodes[] = { { .id = "node-vn", .unit = "VN" },
-                        { .id = "node-08", .unit = "08" },
-                        { .id = "node-076", .unit = "076" } };
+static Node nodes[] = { { .id = "node-vn", .unit = "VN", .address = "127.0.0.1" },
+                        { .id = "node-08", .unit = "08", .address = "127.0.0.2" },
+                        { .id = "node-076", .unit = "076", .address = "127.0.0.3" } };
 /* the chair at central and two communes of Sơn Dương, three hops down */
 static Site sites[] = { { .name = "chair", .unit = "VN", .tone = 500 },
                         { .name = "tan-trao", .unit = "02545", .tone = 700 },
@@ -137,7 +141,7 @@ start_node (Node *n)
   n->proc
       = g_subprocess_new (G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error, mcu_bin, "--signald",
                           base, "--node-id", n->id, "--unit", n->unit, "--token-file",
-                          tokfile, "--state-dir", dir, "--address", "127.0.0.1", NULL);
+                          tokfile, "--state-dir", dir, "--address", n->address, NULL);
   ck_assert_msg (n->proc != NULL, "%s", error ? error->message : "");
 }
 
@@ -155,6 +159,7 @@ on_line (GObject *src, GAsyncResult *res, gpointer data)
     {
       g_clear_pointer (&s->last, json_object_unref);
       s->last = json_object_ref (json_node_get_object (json_parser_get_root (p)));
+      s->reports++;
     }
   g_data_input_stream_read_line_async (s->out, G_PRIORITY_DEFAULT, NULL, on_line, s);
 }
@@ -218,12 +223,66 @@ frames_above (gpointer data)
   return site_frames (f->site) > f->above;
 }
 
+typedef struct
+{
+  Site *site;
+  gint64 rejoins;    /* before the node died */
+  guint rejoined_at; /* the report that first showed a new rejoin */
+} Rehome;
+
+/* The site joined again (a new peer connection) and, in a report made entirely
+ * after that, hears the chair. */
 static gboolean
 hears_chair_again (gpointer data)
 {
-  Site *s = data;
-  return s->last && json_object_get_int_member (s->last, "rejoins") > 0
-         && site_hears (s, sites[0].tone) > 0.05;
+  Rehome *r = data;
+  Site *s = r->site;
+  if (s->last == NULL || json_object_get_int_member (s->last, "rejoins") <= r->rejoins)
+    return FALSE;
+  if (r->rejoined_at == 0)
+    r->rejoined_at = s->reports;
+  return s->reports > r->rejoined_at + 1 && site_hears (s, sites[0].tone) > 0.05;
+}
+
+/* Drops every datagram between the district node and the province node, both ways:
+ * the uplink is cut, nothing else is. */
+static void
+cut_uplink (gboolean cut)
+{
+  const char *cmd
+      = cut ? "nft add table inet ltcut && "
+              "nft add chain inet ltcut out '{ type filter hook output priority 0; }' && "
+              "nft add rule inet ltcut out ip saddr 127.0.0.3 ip daddr 127.0.0.2 counter "
+              "drop && "
+              "nft add rule inet ltcut out ip saddr 127.0.0.2 ip daddr 127.0.0.3 counter "
+              "drop && "
+              "nft add rule inet ltcut out ip daddr 127.0.0.2 counter && nft add rule "
+              "inet ltcut out ip daddr 127.0.0.3 counter"
+            : "nft delete table inet ltcut";
+  ck_assert_msg (system (cmd) == 0, "nft failed: %s", cmd);
+}
+
+/* The communes hear each other (their node mixes locally) and not the chair. */
+static gboolean
+islanded (gpointer data)
+{
+  return site_hears (&sites[1], sites[2].tone) > 0.3
+         && site_hears (&sites[2], sites[1].tone) > 0.3
+         && site_hears (&sites[1], sites[0].tone) < 0.02;
+}
+
+typedef struct
+{
+  Site *site;
+  gint64 frames;
+} Healed;
+
+/* The chair is heard and its video flows again at a commune. */
+static gboolean
+healed (gpointer data)
+{
+  Healed *h = data;
+  return site_hears (h->site, sites[0].tone) > 0.05 && site_frames (h->site) > h->frames;
 }
 
 static void
@@ -311,6 +370,22 @@ START_TEST (test_four_tier_meeting)
   print_sites ("mix");
   ck_assert_msg (mix, "mix-minus does not hold across the cascade");
 
+  /* the district's uplink is cut for 10 s: its communes go on meeting locally */
+  cut_uplink (TRUE);
+  gboolean local = wait_for (islanded, NULL, 8000);
+  print_sites ("cut");
+  if (!local)
+    ck_assert (system ("nft list table inet ltcut >&2; ss -uanp >&2") >= 0);
+  ck_assert_msg (local, "the district's communes do not hear each other while cut off");
+  gint64 until = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, FALSE), g_usleep (5000);
+  Healed h = { &sites[1], site_frames (&sites[1]) };
+  cut_uplink (FALSE);
+  gboolean back = wait_for (healed, &h, 15000);
+  print_sites ("healed");
+  ck_assert_msg (back, "after the uplink healed the chair was not back at the commune");
+
   /* the floor to Tân Trào: its video now reaches central */
   g_autofree char *floor_path
       = g_strdup_printf ("/api/v1/occurrences/%" G_GINT64_FORMAT "/floor", occ);
@@ -324,9 +399,10 @@ START_TEST (test_four_tier_meeting)
 
   /* the district node dies: its communes re-home to the province node and hear the
    * chair again within 10 s */
+  Rehome rh = { &sites[1], json_object_get_int_member (sites[1].last, "rejoins"), 0 };
   g_subprocess_send_signal (nodes[2].proc, SIGKILL);
   gint64 killed = g_get_monotonic_time ();
-  gboolean rehomed = wait_for (hears_chair_again, &sites[1], 20000);
+  gboolean rehomed = wait_for (hears_chair_again, &rh, 20000);
   double took = (double)(g_get_monotonic_time () - killed) / G_USEC_PER_SEC;
   print_sites ("rehomed");
   g_print ("re-homed and hearing the chair %.1f s after the district node died\n", took);
