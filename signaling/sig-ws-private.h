@@ -33,8 +33,10 @@ typedef struct
 struct _SigWs
 {
   SigServer *server;
-  GPtrArray *clients; /* WsClient*, every open socket */
-  GHashTable *nodes;  /* node id -> NodeState* */
+  GPtrArray *clients;       /* WsClient*, every open socket */
+  GHashTable *subscribers;  /* meeting id (gint64*) -> GPtrArray of WsClient* */
+  GHashTable *site_clients; /* site id (gint64*) -> GPtrArray of its WsClient* */
+  GHashTable *nodes;        /* node id -> NodeState* */
   guint heartbeat_source;
   GHashTable *legs; /* occurrence id (gint64*) -> leg (sig-cascade.c) */
 };

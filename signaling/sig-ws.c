@@ -76,16 +76,47 @@ send_error (WsClient *c, const GError *error)
   send_json (c, n);
 }
 
-/* Sends @event to every client for which @match holds. */
+/* Why indexes by meeting and by site: a national meeting has thousands of site
+ * sockets, and every event, answer and candidate would otherwise scan them all. An
+ * index maps a gint64 key to the clients (not owned) filed under it. */
+static void
+index_add (GHashTable *index, gint64 key, WsClient *c)
+{
+  GPtrArray *a = g_hash_table_lookup (index, &key);
+  if (a == NULL)
+    {
+      a = g_ptr_array_new ();
+      g_hash_table_insert (index, g_memdup2 (&key, sizeof key), a);
+    }
+  if (!g_ptr_array_find (a, c, NULL))
+    g_ptr_array_add (a, c);
+}
+
+static void
+index_remove (GHashTable *index, gint64 key, WsClient *c)
+{
+  GPtrArray *a = g_hash_table_lookup (index, &key);
+  if (a != NULL && g_ptr_array_remove_fast (a, c) && a->len == 0)
+    g_hash_table_remove (index, &key);
+}
+
+static GHashTable *
+index_new (void)
+{
+  return g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
+                                (GDestroyNotify)g_ptr_array_unref);
+}
+
+/* Sends @event to every dashboard and site socket (@all), or to the subscribers of
+ * @meeting_id. */
 static void
 broadcast (SigWs *ws, JsonNode *event, gint64 meeting_id, gboolean all)
 {
-  for (guint i = 0; i < ws->clients->len; i++)
+  GPtrArray *to = all ? ws->clients : g_hash_table_lookup (ws->subscribers, &meeting_id);
+  for (guint i = 0; to && i < to->len; i++)
     {
-      WsClient *c = ws->clients->pdata[i];
-      if (c->principal->role == SIG_ROLE_NODE)
-        continue;
-      if (all || g_hash_table_contains (c->subscriptions, &meeting_id))
+      WsClient *c = to->pdata[i];
+      if (c->principal->role != SIG_ROLE_NODE)
         send_json (c, event);
     }
 }
@@ -208,9 +239,15 @@ handle_subscribe (WsClient *c, JsonObject *o, gboolean subscribe, GError **error
       return FALSE;
     }
   if (subscribe)
-    g_hash_table_add (c->subscriptions, g_memdup2 (&id, sizeof id));
+    {
+      g_hash_table_add (c->subscriptions, g_memdup2 (&id, sizeof id));
+      index_add (c->ws->subscribers, id, c);
+    }
   else
-    g_hash_table_remove (c->subscriptions, &id);
+    {
+      g_hash_table_remove (c->subscriptions, &id);
+      index_remove (c->ws->subscribers, id, c);
+    }
   g_autofree char *ids = g_strdup_printf ("%" G_GINT64_FORMAT, id);
   send_simple (c, subscribe ? "subscribed" : "unsubscribed", "meeting_id", ids);
   return TRUE;
@@ -325,11 +362,11 @@ handle_echo (WsClient *c, JsonObject *o, GError **error)
 const char *
 sig_ws_site_node (SigWs *ws, gint64 occurrence_id, gint64 site_id)
 {
-  for (guint i = 0; i < ws->clients->len; i++)
+  GPtrArray *socks = g_hash_table_lookup (ws->site_clients, &site_id);
+  for (guint i = 0; socks && i < socks->len; i++)
     {
-      WsClient *c = ws->clients->pdata[i];
-      if (c->principal->role == SIG_ROLE_SITE && c->site_id == site_id
-          && c->joined_occurrence == occurrence_id && c->media_node != NULL
+      WsClient *c = socks->pdata[i];
+      if (c->joined_occurrence == occurrence_id && c->media_node != NULL
           && sig_ws_node_is_up (ws, c->media_node))
         return c->media_node;
     }
@@ -498,12 +535,9 @@ relay_to_site (SigWs *ws, JsonObject *o, const char *type, GError **error)
   gboolean sent = FALSE;
   json_object_set_string_member (o, "type", type);
   g_autoptr (JsonNode) n = json_node_init_object (json_node_alloc (), o);
-  for (guint i = 0; i < ws->clients->len; i++)
-    {
-      WsClient *c = ws->clients->pdata[i];
-      if (c->principal->role == SIG_ROLE_SITE && c->site_id == site)
-        send_json (c, n), sent = TRUE;
-    }
+  GPtrArray *socks = g_hash_table_lookup (ws->site_clients, &site);
+  for (guint i = 0; socks && i < socks->len; i++)
+    send_json (socks->pdata[i], n), sent = TRUE;
   if (!sent)
     g_set_error (error, SIG_ERROR, SIG_ERROR_NOT_FOUND,
                  "site %" G_GINT64_FORMAT " is not connected", site);
@@ -730,6 +764,13 @@ closed_cb (SoupWebsocketConnection *conn, gpointer user_data)
                                 sig_server_now (ws->server), NULL);
       send_site_leave (c);
     }
+  GHashTableIter it;
+  gpointer key;
+  g_hash_table_iter_init (&it, c->subscriptions);
+  while (g_hash_table_iter_next (&it, &key, NULL))
+    index_remove (ws->subscribers, *(gint64 *)key, c);
+  if (c->principal->role == SIG_ROLE_SITE)
+    index_remove (ws->site_clients, c->site_id, c);
   g_signal_handlers_disconnect_by_data (conn, c);
   g_ptr_array_remove (ws->clients, c); /* frees c */
 }
@@ -759,6 +800,8 @@ ws_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
   g_signal_connect (conn, "message", G_CALLBACK (message_cb), c);
   g_signal_connect (conn, "closed", G_CALLBACK (closed_cb), c);
   g_ptr_array_add (ws->clients, c);
+  if (p->role == SIG_ROLE_SITE)
+    index_add (ws->site_clients, c->site_id, c);
   send_simple (c, "hello", "role", sig_role_to_string (p->role));
 }
 
@@ -843,6 +886,8 @@ sig_ws_new (SigServer *server)
   SigWs *ws = g_new0 (SigWs, 1);
   ws->server = server;
   ws->clients = g_ptr_array_new_with_free_func ((GDestroyNotify)client_free);
+  ws->subscribers = index_new ();
+  ws->site_clients = index_new ();
   ws->nodes = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, node_state_free);
   sig_cascade_init (ws);
   soup_server_add_early_handler (server->soup, "/api/v1/ws", early_ws_cb, ws, NULL);
@@ -870,6 +915,8 @@ sig_ws_free (SigWs *ws)
         soup_websocket_connection_close (c->conn, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, NULL);
     }
   g_ptr_array_unref (ws->clients);
+  g_hash_table_unref (ws->subscribers);
+  g_hash_table_unref (ws->site_clients);
   sig_cascade_clear (ws);
   g_hash_table_unref (ws->nodes);
   g_free (ws);
