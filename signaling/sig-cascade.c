@@ -681,6 +681,112 @@ sig_cascade_endpoint_get_state (SigWs *ws, gint64 occurrence_id, const char *nod
   return leg ? g_hash_table_lookup (leg->states, key) : NULL;
 }
 
+static int
+compare_gint64 (gconstpointer a, gconstpointer b)
+{
+  gint64 x = *(const gint64 *)a, y = *(const gint64 *)b;
+  return x < y ? -1 : x > y;
+}
+
+static void
+add_id_array (JsonBuilder *b, const char *name, GArray *ids)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_begin_array (b);
+  for (guint i = 0; ids && i < ids->len; i++)
+    json_builder_add_int_value (b, g_array_index (ids, gint64, i));
+  json_builder_end_array (b);
+}
+
+static int
+compare_str (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char *const *)a, *(char *const *)b);
+}
+
+/* The endpoint states, sorted so the view is stable: "node\tendpoint" keys. */
+static void
+add_states (JsonBuilder *b, Leg *leg)
+{
+  g_autofree gpointer *keys = g_hash_table_get_keys_as_array (leg->states, NULL);
+  guint n = g_hash_table_size (leg->states);
+  qsort (keys, n, sizeof (gpointer), compare_str);
+  json_builder_set_member_name (b, "endpoints");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < n; i++)
+    {
+      const char *key = keys[i];
+      const char *tab = strchr (key, '\t');
+      g_autofree char *node = g_strndup (key, (gsize)(tab - key));
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "node_id");
+      json_builder_add_string_value (b, node);
+      json_builder_set_member_name (b, "endpoint");
+      json_builder_add_string_value (b, tab + 1);
+      json_builder_set_member_name (b, "state");
+      json_builder_add_string_value (b, g_hash_table_lookup (leg->states, key));
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+}
+
+JsonNode *
+sig_cascade_describe (SigWs *ws, gint64 occurrence_id)
+{
+  Leg *leg = leg_lookup (ws, occurrence_id);
+  if (leg == NULL)
+    return NULL;
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "chair_site_id");
+  json_builder_add_int_value (b, leg->chair_site);
+  json_builder_set_member_name (b, "floor_site_id");
+  json_builder_add_int_value (b, leg->floor_site);
+  json_builder_set_member_name (b, "nodes");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < rooms_cascade_plan_get_n_nodes (leg->plan); i++)
+    {
+      const char *id = rooms_cascade_plan_get_node_id (leg->plan, i);
+      const char *parent = rooms_cascade_plan_get_parent_node_id (leg->plan, i);
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "node_id");
+      json_builder_add_string_value (b, id);
+      json_builder_set_member_name (b, "unit");
+      json_builder_add_string_value (b, rooms_cascade_plan_get_node_unit (leg->plan, i));
+      json_builder_set_member_name (b, "parent");
+      if (parent)
+        json_builder_add_string_value (b, parent);
+      else
+        json_builder_add_null_value (b);
+      json_builder_set_member_name (b, "up");
+      json_builder_add_boolean_value (b, node_up (ws, id) != NULL);
+      add_id_array (b, "sites", rooms_cascade_plan_get_node_sites (leg->plan, i));
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+  g_autoptr (GArray) muted = g_array_new (FALSE, FALSE, sizeof (gint64));
+  GHashTableIter it;
+  gpointer k, v;
+  g_hash_table_iter_init (&it, leg->muted);
+  while (g_hash_table_iter_next (&it, &k, NULL))
+    g_array_append_val (muted, *(gint64 *)k);
+  g_array_sort (muted, (GCompareFunc)compare_gint64);
+  add_id_array (b, "muted", muted);
+  json_builder_set_member_name (b, "levels");
+  json_builder_begin_object (b);
+  g_hash_table_iter_init (&it, leg->levels);
+  while (g_hash_table_iter_next (&it, &k, &v))
+    {
+      g_autofree char *site = g_strdup_printf ("%" G_GINT64_FORMAT, *(gint64 *)k);
+      json_builder_set_member_name (b, site);
+      json_builder_add_string_value (b, v);
+    }
+  json_builder_end_object (b);
+  add_states (b, leg);
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
 /* Relays a link message from one node to its peer, naming the sender as the peer
  * and, for offers, adding the sender's registered fingerprint. */
 gboolean

@@ -1081,3 +1081,45 @@ sig_route_occurrence_level (SigServer *srv, SigRequest *req, GError **error)
   sig_reply_json (req, 200, json_builder_get_root (b));
   return TRUE;
 }
+
+/* What runs for an occurrence now: its state and, once open, its leg (plan nodes and
+ * whether they are up, floor, mutes, levels, and the states the nodes reported). */
+gboolean
+sig_route_occurrence_media (SigServer *srv, SigRequest *req, GError **error)
+{
+  gint64 occ_id;
+  if (!sig_request_id (req, "id", &occ_id, error))
+    return FALSE;
+  g_autoptr (RoomsOccurrence) occ
+      = rooms_store_get_occurrence (srv->store, occ_id, error);
+  if (occ == NULL)
+    return FALSE;
+  g_autoptr (RoomsMeeting) m = rooms_store_get_meeting (
+      srv->store, rooms_occurrence_get_meeting_id (occ), error);
+  if (m == NULL)
+    return FALSE;
+  if (!sig_meeting_may_read (srv, req->principal, m))
+    {
+      g_set_error (error, ROOMS_ERROR, ROOMS_ERROR_NOT_FOUND,
+                   "no occurrence %" G_GINT64_FORMAT, occ_id);
+      return FALSE;
+    }
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "occurrence_id");
+  json_builder_add_int_value (b, occ_id);
+  json_builder_set_member_name (b, "meeting_id");
+  json_builder_add_int_value (b, rooms_meeting_get_id (m));
+  json_builder_set_member_name (b, "state");
+  json_builder_add_string_value (
+      b, rooms_occurrence_state_to_string (rooms_occurrence_get_state (occ)));
+  json_builder_set_member_name (b, "leg");
+  JsonNode *leg = sig_cascade_describe (srv->ws, occ_id);
+  if (leg)
+    json_builder_add_value (b, leg);
+  else
+    json_builder_add_null_value (b);
+  json_builder_end_object (b);
+  sig_reply_json (req, 200, json_builder_get_root (b));
+  return TRUE;
+}

@@ -58,6 +58,8 @@ static const SigRoute routes[] = {
     sig_params_mute, sig_route_occurrence_mute },
   { "POST", "/api/v1/occurrences/{id}/level", R_BOOKERS, SIG_ROUTE_JSON_BODY,
     sig_params_level, sig_route_occurrence_level },
+  { "GET", "/api/v1/occurrences/{id}/media", R_READERS, 0, NULL,
+    sig_route_occurrence_media },
 };
 
 const SigRoute *

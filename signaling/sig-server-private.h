@@ -127,6 +127,7 @@ gboolean sig_route_meetings_delete (SigServer *, SigRequest *, GError **);
 gboolean sig_route_occurrence_floor (SigServer *, SigRequest *, GError **);
 gboolean sig_route_occurrence_mute (SigServer *, SigRequest *, GError **);
 gboolean sig_route_occurrence_level (SigServer *, SigRequest *, GError **);
+gboolean sig_route_occurrence_media (SigServer *, SigRequest *, GError **);
 gboolean sig_route_meetings_ics (SigServer *, SigRequest *, GError **);
 gboolean sig_route_meetings_attendance (SigServer *, SigRequest *, GError **);
 gboolean sig_route_tokens_create (SigServer *, SigRequest *, GError **);

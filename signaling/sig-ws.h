@@ -52,6 +52,10 @@ gboolean sig_cascade_set_muted (SigWs *ws, gint64 occurrence_id, gint64 site_id,
  * its next offer, and publishes a level event. FALSE without an open leg. */
 gboolean sig_cascade_set_level (SigWs *ws, gint64 occurrence_id, gint64 site_id,
                                 const char *level);
+/* Returns: (transfer full) (nullable): the running leg of @occurrence_id as JSON
+ * (chair and floor sites, plan nodes with parent, up and sites, muted sites, pinned
+ * levels, the endpoint states the nodes reported); NULL without an open leg. */
+JsonNode *sig_cascade_describe (SigWs *ws, gint64 occurrence_id);
 /* (nullable) (transfer none): the last state @node_id reported for @endpoint. */
 const char *sig_cascade_endpoint_get_state (SigWs *ws, gint64 occurrence_id,
                                             const char *node_id, const char *endpoint);

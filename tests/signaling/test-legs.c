@@ -373,6 +373,36 @@ START_TEST (test_meeting_across_nodes)
   ws_barrier (&vn, TRUE);
   ck_assert_uint_eq (ws_count (&vn, "mute"), 0);
 
+  /* the live view of the leg: nodes up, floor, mutes, levels, reported states */
+  guint mst;
+  g_autofree char *media
+      = sd_http (e.d, "GET", "/api/v1/occurrences/1/media", e.d->admin, NULL, &mst);
+  ck_assert_uint_eq (mst, 200);
+  g_autoptr (JsonNode) mj = sd_json (media);
+  JsonObject *leg = json_object_get_object_member (json_node_get_object (mj), "leg");
+  ck_assert_str_eq (json_object_get_string_member (json_node_get_object (mj), "state"),
+                    "open");
+  ck_assert_int_eq (json_object_get_int_member (leg, "floor_site_id"), e.c02539);
+  JsonArray *mn = json_object_get_array_member (leg, "nodes");
+  ck_assert_uint_eq (json_array_get_length (mn), 3);
+  JsonObject *n2 = json_array_get_object_element (mn, 2);
+  ck_assert_str_eq (json_object_get_string_member (n2, "node_id"), "node-076");
+  ck_assert_str_eq (json_object_get_string_member (n2, "parent"), "node-08");
+  ck_assert (json_object_get_boolean_member (n2, "up"));
+  ck_assert_uint_eq (json_array_get_length (json_object_get_array_member (n2, "sites")),
+                     3);
+  ck_assert_uint_eq (json_array_get_length (json_object_get_array_member (leg, "muted")),
+                     3);
+  g_autofree char *key = g_strdup_printf ("%" G_GINT64_FORMAT, e.c02539);
+  ck_assert_str_eq (
+      json_object_get_string_member (json_object_get_object_member (leg, "levels"), key),
+      "low");
+  JsonArray *eps = json_object_get_array_member (leg, "endpoints");
+  ck_assert_uint_eq (json_array_get_length (eps), 1);
+  ck_assert_str_eq (
+      json_object_get_string_member (json_array_get_object_element (eps, 0), "state"),
+      "connected");
+
   /* a raised hand is shown to the meeting's followers */
   ws_send (&hall, "{\"type\":\"hand\",\"raised\":true}");
   g_autoptr (JsonNode) hand = ws_take (&dash, "hand");
@@ -399,6 +429,10 @@ START_TEST (test_meeting_across_nodes)
   json_node_unref (ws_take (&n076, "leg.close"));
   ws_barrier (&n10, TRUE);
   ck_assert_uint_eq (ws_count (&n10, "leg.close"), 0);
+  g_autofree char *media2
+      = sd_http (e.d, "GET", "/api/v1/occurrences/1/media", e.d->admin, NULL, &mst);
+  ck_assert_ptr_nonnull (strstr (media2, "\"leg\":null"));
+  ck_assert_ptr_nonnull (strstr (media2, "\"state\":\"cancelled\""));
   /* and control refuses an occurrence without media */
   g_autofree char *r409 = sd_http (e.d, "POST", "/api/v1/occurrences/1/floor", e.d->admin,
                                    "{\"site_id\":null}", &code);

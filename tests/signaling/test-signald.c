@@ -311,6 +311,7 @@ START_TEST (test_role_matrix)
       "/api/v1/occurrences/1/level",
       "{\"site_id\":1,\"level\":\"low\"}",
       { 409, 409, 404, 403, 403, 403, 401 } },
+    { "GET", "/api/v1/occurrences/1/media", NULL, { 200, 200, 404, 403, 200, 403, 401 } },
     { "POST",
       "/api/v1/occurrences/42/floor",
       "{\"site_id\":null}",
