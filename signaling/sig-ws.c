@@ -282,19 +282,21 @@ static NodeState *
 node_for_site (SigWs *ws, gint64 occurrence_id, gint64 site_id, GError **error)
 {
   SigServer *srv = ws->server;
-  g_autoptr (RoomsOccurrence) occ
-      = rooms_store_get_occurrence (srv->store, occurrence_id, error);
-  if (occ == NULL)
-    return NULL;
-  g_autoptr (RoomsMeeting) m = rooms_store_get_meeting (
-      srv->store, rooms_occurrence_get_meeting_id (occ), error);
-  if (m == NULL)
-    return NULL;
-  /* an open leg knows its plan and re-homes around nodes that are down */
+  /* an open leg knows its plan and re-homes around nodes that are down; only
+   * without one is the meeting (all its sites) loaded to plan */
   const char *node_id = sig_cascade_node_for_site (ws, occurrence_id, site_id);
   g_autoptr (RoomsCascadePlan) plan = NULL;
+  g_autoptr (RoomsMeeting) m = NULL;
   if (node_id == NULL)
     {
+      g_autoptr (RoomsOccurrence) occ
+          = rooms_store_get_occurrence (srv->store, occurrence_id, error);
+      if (occ == NULL)
+        return NULL;
+      m = rooms_store_get_meeting (srv->store, rooms_occurrence_get_meeting_id (occ),
+                                   error);
+      if (m == NULL)
+        return NULL;
       GArray *sites = rooms_meeting_get_site_ids (m);
       plan = rooms_store_compute_plan (srv->store, (const gint64 *)sites->data,
                                        sites->len, NULL);

@@ -8,6 +8,7 @@
 #include <glib-unix.h>
 #include <glib.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 typedef struct
 {
@@ -56,6 +57,20 @@ watchdog_cb (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* Why: every site of a national meeting keeps a WebSocket open (about 10,000
+ * communes), far above the usual soft limit of 1024 descriptors; the hard limit is
+ * what the administrator (or systemd's LimitNOFILE=) allows, so take all of it. */
+static void
+raise_fd_limit (void)
+{
+  struct rlimit rl;
+  if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max)
+    {
+      rl.rlim_cur = rl.rlim_max;
+      setrlimit (RLIMIT_NOFILE, &rl);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -96,6 +111,7 @@ main (int argc, char **argv)
     }
 
   gboolean required = config_path != NULL;
+  raise_fd_limit ();
   g_autoptr (SigConfig) config = sig_config_load (
       config_path ? config_path : "/etc/lienthong/signald.conf", required, &error);
   if (config == NULL)
