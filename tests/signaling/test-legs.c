@@ -13,9 +13,10 @@
  * hand, mute, floor and endpoint.state become events of the meeting; leaving sends
  * site.leave; cancelling closes every leg; a failed uplink is redialled with a
  * doubling delay; a node that dies has its sites told to rehome and their next join
- * goes to the node above, and a node that returns gets its leg again; a leg that
- * opened with no node waits for the first one, and takes a new node only when that
- * adds it to the tree without re-linking others. */
+ * goes to the node above (also when it only stops its heartbeats), and a node that
+ * returns gets its leg again; a leg that opened with no node waits for the first
+ * one, and takes a new node only when that adds it to the tree without re-linking
+ * others. */
 #include "lt-test.h"
 #include "sig-test-util.h"
 
@@ -532,6 +533,50 @@ START_TEST (test_rehome_and_redial)
 }
 END_TEST
 
+static gboolean
+heartbeat_cb (gpointer data)
+{
+  WsPeer **nodes = data;
+  for (int i = 0; nodes[i] != NULL; i++)
+    ws_send (nodes[i], "{\"type\":\"heartbeat\"}");
+  return G_SOURCE_CONTINUE;
+}
+
+/* A node whose socket stays open but whose heartbeats stop is down just the same:
+ * its sites are told to rehome while the others keep beating. */
+START_TEST (test_silent_node_rehomes)
+{
+  Env e = { 0 };
+  e.d = sd_start ("[testing]\nnow=1796086200\n[nodes]\nheartbeat-interval=1\n"
+                  "heartbeat-misses=2\n");
+  import_tiny (e.d);
+  e.s = soup_session_new ();
+  e.c02536 = site_of (e.d, "02536");
+  WsPeer vn, n08, n076, hall;
+  node_connect (&e, &vn, "node-vn", "VN");
+  node_connect (&e, &n08, "node-08", "08");
+  node_connect (&e, &n076, "node-076", "076");
+  WsPeer *beating[] = { &vn, &n08, NULL };
+  guint beat = g_timeout_add (200, heartbeat_cb, beating);
+  book_meeting (&e);
+  site_connect (&e, &hall, e.c02536);
+  ws_send (&hall, "{\"type\":\"join\",\"occurrence_id\":1,\"sdp\":\"v=0 a\"}");
+  json_node_unref (ws_take (&n076, "site.offer"));
+  /* node-076 says nothing more */
+  g_autoptr (JsonNode) rh = ws_take (&hall, "rehome");
+  ck_assert_int_eq (jint (rh, "occurrence_id"), 1);
+  ws_send (&hall, "{\"type\":\"join\",\"occurrence_id\":1,\"sdp\":\"v=0 b\"}");
+  g_autoptr (JsonNode) so = ws_take (&n08, "site.offer");
+  ck_assert_int_eq (jint (so, "site_id"), e.c02536);
+  g_source_remove (beat);
+  ws_close (&hall);
+  ws_close (&n076);
+  ws_close (&n08);
+  ws_close (&vn);
+  env_stop (&e);
+}
+END_TEST
+
 START_TEST (test_leg_waits_for_nodes)
 {
   Env e = { 0 };
@@ -579,6 +624,7 @@ main (int argc, char **argv)
   tcase_add_test (tc, test_meeting_across_nodes);
   tcase_add_test (tc, test_rehome_and_redial);
   tcase_add_test (tc, test_leg_waits_for_nodes);
+  tcase_add_test (tc, test_silent_node_rehomes);
   suite_add_tcase (s, tc);
   return lt_test_run (s);
 }
