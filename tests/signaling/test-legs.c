@@ -359,6 +359,10 @@ START_TEST (test_meeting_across_nodes)
       = sd_http (e.d, "POST", "/api/v1/occurrences/1/level", e.d->admin, bad_lvl, &code);
   ck_assert_uint_eq (code, 400);
   ck_assert_ptr_nonnull (strstr (r400, "\"field\":\"level\""));
+  /* a pinned level rides on the site's next offer */
+  ws_send (&hall, "{\"type\":\"join\",\"occurrence_id\":1,\"sdp\":\"v=0 again\"}");
+  g_autoptr (JsonNode) so_low = ws_take (&n076, "site.offer");
+  ck_assert_str_eq (jstr (so_low, "level"), "low");
   g_autofree char *r400b = sd_http (e.d, "POST", "/api/v1/occurrences/1/mute", e.d->admin,
                                     "{\"site_id\":1,\"all_but_chair\":true}", &code);
   ck_assert_uint_eq (code, 400);
