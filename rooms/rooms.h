@@ -11,3 +11,4 @@
 #include "attendance.h"
 #include "scope.h"
 #include "token.h"
+#include "alarm.h"

@@ -49,6 +49,12 @@ static const char *const migrations[] = {
   "CREATE TABLE tokens (id TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, role TEXT NOT "
   "NULL,"
   "  scope TEXT, expires_at INTEGER NOT NULL, created_at INTEGER NOT NULL);",
+  /* 2: durable alarms (alarm.c) */
+  "CREATE TABLE alarms (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, subject TEXT NOT "
+  "NULL, meeting_id INTEGER NOT NULL, occurrence_id INTEGER NOT NULL, detail TEXT,"
+  "  raised_at INTEGER NOT NULL, cleared_at INTEGER NOT NULL);"
+  "CREATE INDEX alarms_open ON alarms(kind, subject, cleared_at);"
+  "CREATE INDEX alarms_meeting ON alarms(meeting_id, raised_at);",
 };
 
 void

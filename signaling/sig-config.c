@@ -13,6 +13,7 @@ sig_config_free (SigConfig *config)
   g_free (config->state_dir);
   g_strfreev (config->allowed_origins);
   g_strfreev (config->tiers);
+  g_clear_pointer (&config->keyfile, g_key_file_unref);
   g_free (config);
 }
 
@@ -142,6 +143,7 @@ sig_config_load (const char *path, gboolean required, GError **error)
   c->lobby_window = lobby;
   c->attendance_grace = agrace;
   c->fake_now = now;
+  c->keyfile = g_key_file_ref (kf);
 
   g_autofree char *host = NULL;
   guint16 port;

@@ -25,6 +25,7 @@ typedef struct
   gint64 attendance_grace; /* [meetings] attendance-grace seconds (300) */
   char **tiers;            /* [units] tiers, top first (NULL: the store's) */
   gint64 fake_now;         /* [testing] now = UTC unix seconds pinned (-1: real clock) */
+  GKeyFile *keyfile;       /* the merged file, for sections read by their module */
 } SigConfig;
 
 /**

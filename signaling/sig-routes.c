@@ -3,6 +3,7 @@
 #include "sig-server-private.h"
 
 #include "sig-ws.h"
+#include "sig-alarms.h"
 #include "lt-config.h"
 
 #include <string.h>
@@ -60,6 +61,12 @@ static const SigRoute routes[] = {
     sig_params_level, sig_route_occurrence_level },
   { "GET", "/api/v1/occurrences/{id}/media", R_READERS, 0, NULL,
     sig_route_occurrence_media },
+  /* link quality (sig-links.c, sig-alarms.c) */
+  { "GET", "/api/v1/meetings/{id}/links", R_READERS, 0, NULL, sig_route_meeting_links },
+  { "GET", "/api/v1/links/{leg}/history", R_READERS, 0, NULL, sig_route_link_history },
+  { "GET", "/api/v1/alarms", R_READERS, 0, NULL, sig_route_alarms },
+  { "POST", "/api/v1/occurrences/{id}/sites/{site}/level", R_READERS, SIG_ROUTE_JSON_BODY,
+    sig_params_site_level, sig_route_site_level },
 };
 
 const SigRoute *
@@ -381,6 +388,7 @@ sig_route_metrics (SigServer *srv, SigRequest *req, GError **error)
       nodes ? nodes->len : 0, sig_ws_count_nodes_up (srv->ws),
       sig_ws_count_sites_connected (srv->ws), rooms_store_count_units (srv->store),
       (g_get_monotonic_time () - srv->started_us) / 1e6);
+  sig_links_metrics (srv->links, s);
 
   sig_reply_text (req, 200, "text/plain; version=0.0.4; charset=utf-8",
                   g_string_free (s, FALSE));

@@ -10,6 +10,7 @@
 #include "sig-error.h"
 #include "sig-server.h"
 #include "sig-validate.h"
+#include "sig-links.h"
 
 G_BEGIN_DECLS
 
@@ -73,6 +74,7 @@ struct _SigServer
   GKeyFile *sequences; /* meeting id -> iCalendar SEQUENCE */
   char *sequences_path;
   SigWs *ws;
+  SigLinks *links; /* link quality, alarms, step-down (sig-links.c) */
   gint64 started_us;
 };
 

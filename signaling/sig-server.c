@@ -411,6 +411,9 @@ sig_server_new (const SigConfig *config, GError **error)
   srv->soup = soup_server_new ("server-header", "lienthong-signald", NULL);
   soup_server_add_early_handler (srv->soup, NULL, early_cb, srv, NULL);
   soup_server_add_handler (srv->soup, NULL, server_cb, srv, NULL);
+  srv->links = sig_links_new (srv, error);
+  if (srv->links == NULL)
+    return NULL;
   srv->ws = sig_ws_new (srv);
   if (!listen_on (srv, error))
     return NULL;
@@ -464,6 +467,7 @@ sig_server_free (SigServer *server)
   g_clear_handle_id (&server->drain_source, g_source_remove);
   g_clear_handle_id (&server->lifecycle_source, g_source_remove);
   g_clear_pointer (&server->ws, sig_ws_free);
+  g_clear_pointer (&server->links, sig_links_free);
   if (server->soup != NULL)
     soup_server_disconnect (server->soup);
   g_clear_object (&server->soup);

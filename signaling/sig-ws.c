@@ -145,6 +145,7 @@ publish_node (SigWs *ws, const char *type, const char *node_id)
   json_builder_end_object (b);
   g_autoptr (JsonNode) n = json_builder_get_root (b);
   broadcast (ws, n, 0, TRUE);
+  sig_links_node (ws->server->links, node_id, strcmp (type, "node.up") == 0);
   g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "LT_NODE_ID", node_id, "MESSAGE",
                     "node %s is %s", node_id,
                     strcmp (type, "node.up") == 0 ? "up" : "down");
@@ -657,7 +658,12 @@ handle_node_message (WsClient *c, JsonObject *o, const char *type, GError **erro
       || strcmp (type, "link.ice") == 0)
     return sig_cascade_relay_link (ws, n->id, o, error);
   if (strcmp (type, "endpoint.state") == 0)
-    return sig_cascade_endpoint_state (ws, n->id, o, error);
+    {
+      if (!sig_cascade_endpoint_state (ws, n->id, o, error))
+        return FALSE;
+      sig_links_endpoint_state (srv->links, n->id, o);
+      return TRUE;
+    }
   if (strcmp (type, "speaker") == 0)
     {
       gint64 site = member_int (o, "site_id");
@@ -670,7 +676,7 @@ handle_node_message (WsClient *c, JsonObject *o, const char *type, GError **erro
       || strcmp (type, "error") == 0)
     return TRUE;
   if (strcmp (type, "stats") == 0)
-    return TRUE; /* accepted; link-quality history comes with the monitoring work */
+    return sig_links_ingest (srv->links, n->id, o, error);
   g_set_error (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST, "unknown message type %s", type);
   return FALSE;
 }

@@ -1,0 +1,1103 @@
+/* sig-links.c: the link-quality side of signald (issue 7).
+ *
+ * Every `stats` message of a node carries, per endpoint of one occurrence, a windowed
+ * view of both directions (mcu/quality.h). Each (occurrence, node, endpoint) is a
+ * "leg" here, with id "<occurrence>:<node>:<endpoint>" (e.g. "12:076:site:17",
+ * "12:08:node:076"); each direction keeps a ring of 450 compact 2 s samples, 15
+ * minutes. The same samples drive, on the nodes' clock (the `t` of the messages, so
+ * tests control time by what they send), the very-bad alarm and automatic step-down
+ * of a site's level, both with hysteresis from the [quality] configuration. */
+#include "sig-links.h"
+
+#include "sig-alarms.h"
+#include "sig-ws-private.h"
+
+#include <math.h>
+#include <string.h>
+
+#define U16_UNKNOWN 0xffff
+
+/* One 2 s sample of one direction: 16 bytes. Unknown values are U16_UNKNOWN, a mos
+ * of 0 and a grade of -1. */
+typedef struct
+{
+  guint32 t;       /* node's unix seconds */
+  guint16 loss_cp; /* loss in hundredths of a percent */
+  guint16 jit_ms;
+  guint16 rtt_ms;
+  guint16 kbps;
+  guint16 lost; /* packets lost in the window, clamped */
+  guint8 mos50; /* MOS times 50 */
+  gint8 grade;  /* 0 good .. 3 very bad, -1 unknown */
+} Sample;
+
+G_STATIC_ASSERT (sizeof (Sample) == 16);
+
+typedef struct
+{
+  Sample s[SIG_LINKS_HISTORY];
+  guint16 head; /* next slot to write */
+  guint16 n;
+} Ring;
+
+enum
+{
+  KIND_SITE,
+  KIND_LINK
+};
+static const char *const kind_names[] = { "site", "link" };
+enum
+{
+  LEVEL_FULL,
+  LEVEL_LOW,
+  LEVEL_AUDIO
+};
+static const char *const level_names[] = { "full", "low", "audio" };
+
+typedef struct
+{
+  char *id;
+  gint64 occurrence_id;
+  char *node_id;
+  char *endpoint;
+  gint64 site_id;       /* site legs, else 0 */
+  const char *srtp;     /* interned, nullable */
+  const char *tier;     /* interned, label of the metrics */
+  const char *province; /* interned, label of the metrics */
+  guint8 kind;
+  /* hysteresis on sample time: when the current bad or good run began (0: none) */
+  gint64 alarm_bad_since, alarm_good_since;
+  gint64 step_bad_since, step_good_since;
+  guint8 level;
+  Ring dir[2]; /* 0: up (what the node receives), 1: down (what the endpoint does) */
+} Leg;
+
+typedef struct
+{
+  gint64 occurrence_id;
+  gint64 meeting_id;
+  GHashTable *legs;   /* id -> Leg*, owned */
+  GHashTable *pinned; /* gint64* site id set: levels pinned by hand */
+} Occ;
+
+#define N_BUCKETS 9
+static const double rtt_buckets[N_BUCKETS]
+    = { 25, 50, 100, 150, 200, 300, 500, 1000, 2000 };
+static const double jit_buckets[N_BUCKETS]
+    = { 0.005, 0.01, 0.02, 0.03, 0.04, 0.06, 0.1, 0.2, 0.5 }; /* seconds */
+
+typedef struct
+{
+  guint64 counts[N_BUCKETS + 1];
+  double sum;
+  guint64 n;
+} Histogram;
+
+struct _SigLinks
+{
+  SigServer *server;
+  GHashTable *occs; /* gint64* occurrence id -> Occ* */
+  gint64 raise_after, clear_after, stepdown_after, stepup_after;
+  Histogram rtt[2], jit[2]; /* by kind */
+  GHashTable *lost;         /* "kind\ttier\tprovince" -> guint64* packets lost */
+  GHashTable *node_labels;  /* node id -> "tier\tprovince" */
+};
+
+static void
+leg_free (gpointer p)
+{
+  Leg *l = p;
+  g_free (l->id);
+  g_free (l->node_id);
+  g_free (l->endpoint);
+  g_free (l);
+}
+
+static void
+occ_free (gpointer p)
+{
+  Occ *o = p;
+  g_hash_table_unref (o->legs);
+  g_hash_table_unref (o->pinned);
+  g_free (o);
+}
+
+gsize
+sig_links_leg_bytes (void)
+{
+  /* the struct, its three strings (about 40 bytes) and a hash table slot */
+  return sizeof (Leg) + 40 + 3 * sizeof (gpointer);
+}
+
+static gboolean
+read_seconds (GKeyFile *kf, const char *key, gint64 *out, GError **error)
+{
+  if (kf == NULL || !g_key_file_has_key (kf, "quality", key, NULL))
+    return TRUE;
+  GError *local = NULL;
+  gint64 v = g_key_file_get_int64 (kf, "quality", key, &local);
+  if (local != NULL || v < 0 || v > 86400)
+    {
+      g_clear_error (&local);
+      g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                   "[quality] %s must be seconds from 0 to 86400", key);
+      return FALSE;
+    }
+  *out = v;
+  return TRUE;
+}
+
+SigLinks *
+sig_links_new (SigServer *server, GError **error)
+{
+  SigLinks *l = g_new0 (SigLinks, 1);
+  l->server = server;
+  l->raise_after = 10;
+  l->clear_after = 30;
+  l->stepdown_after = 10;
+  l->stepup_after = 30;
+  GKeyFile *kf = server->config->keyfile;
+  if (!read_seconds (kf, "raise-after", &l->raise_after, error)
+      || !read_seconds (kf, "clear-after", &l->clear_after, error)
+      || !read_seconds (kf, "stepdown-after", &l->stepdown_after, error)
+      || !read_seconds (kf, "stepup-after", &l->stepup_after, error))
+    {
+      g_free (l);
+      return NULL;
+    }
+  l->occs = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, occ_free);
+  l->lost = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  l->node_labels = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  return l;
+}
+
+void
+sig_links_free (SigLinks *l)
+{
+  if (l == NULL)
+    return;
+  g_hash_table_unref (l->occs);
+  g_hash_table_unref (l->lost);
+  g_hash_table_unref (l->node_labels);
+  g_free (l);
+}
+
+/* ---- labels ---- */
+
+/* Why tier and province and nothing finer: one series per site would be 11,000 per
+ * metric in a national meeting; these two give IT staff the map at a glance. */
+static void
+unit_labels (RoomsStore *store, const char *code, const char **tier,
+             const char **province)
+{
+  RoomsUnit *u = code ? rooms_store_get_unit (store, code) : NULL;
+  *tier = g_intern_string (u ? rooms_unit_get_tier (u) : "unknown");
+  while (u && rooms_unit_get_depth (u) > 1)
+    u = rooms_unit_get_parent (u);
+  *province = g_intern_string (
+      u && rooms_unit_get_depth (u) == 1 ? rooms_unit_get_code (u) : "none");
+}
+
+static void
+node_labels (SigLinks *l, const char *node_id, const char **tier, const char **province)
+{
+  g_autoptr (GPtrArray) nodes = rooms_store_list_nodes (l->server->store);
+  const char *unit = NULL;
+  for (guint i = 0; nodes && i < nodes->len; i++)
+    if (g_str_equal (rooms_node_get_id (nodes->pdata[i]), node_id))
+      unit = rooms_node_get_unit_code (nodes->pdata[i]);
+  unit_labels (l->server->store, unit, tier, province);
+}
+
+/* ---- samples ---- */
+
+static double
+num (JsonObject *o, const char *name)
+{
+  JsonNode *n = o ? json_object_get_member (o, name) : NULL;
+  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n))
+    return -1;
+  GType t = json_node_get_value_type (n);
+  if (t == G_TYPE_INT64)
+    return (double)json_node_get_int (n);
+  if (t == G_TYPE_DOUBLE)
+    {
+      double d = json_node_get_double (n);
+      return isfinite (d) ? d : -1;
+    }
+  return -1;
+}
+
+static guint16
+to_u16 (double v, double scale)
+{
+  if (v < 0)
+    return U16_UNKNOWN;
+  double s = round (v * scale);
+  return s >= U16_UNKNOWN - 1 ? U16_UNKNOWN - 1 : (guint16)s;
+}
+
+static double
+from_u16 (guint16 v, double scale)
+{
+  return v == U16_UNKNOWN ? -1 : v / scale;
+}
+
+static Sample
+sample_from_json (JsonObject *q, gint64 t)
+{
+  Sample s = { 0 };
+  s.t = (guint32)t;
+  s.loss_cp = to_u16 (num (q, "loss"), 100);
+  s.jit_ms = to_u16 (num (q, "jit"), 1);
+  s.rtt_ms = to_u16 (num (q, "rtt"), 1);
+  s.kbps = to_u16 (num (q, "kbps"), 1);
+  s.lost = to_u16 (num (q, "lost"), 1);
+  double mos = num (q, "mos");
+  s.mos50 = mos < 0 ? 0 : (guint8)CLAMP (round (mos * 50), 1, 250);
+  double g = num (q, "grade");
+  s.grade = g < 0 || g > 3 ? -1 : (gint8)g;
+  return s;
+}
+
+static const Sample *
+ring_last (const Ring *r)
+{
+  return r->n ? &r->s[(r->head + SIG_LINKS_HISTORY - 1) % SIG_LINKS_HISTORY] : NULL;
+}
+
+static void
+ring_push (Ring *r, const Sample *s)
+{
+  r->s[r->head] = *s;
+  r->head = (r->head + 1) % SIG_LINKS_HISTORY;
+  if (r->n < SIG_LINKS_HISTORY)
+    r->n++;
+}
+
+static void
+observe (Histogram *h, const double *bounds, double v)
+{
+  if (v < 0)
+    return;
+  guint i = 0;
+  while (i < N_BUCKETS && v > bounds[i])
+    i++;
+  h->counts[i]++;
+  h->sum += v;
+  h->n++;
+}
+
+/* The grade of a leg now: the worse of its two directions' last samples. */
+static int
+leg_grade (const Leg *leg)
+{
+  int g = -1;
+  for (int d = 0; d < 2; d++)
+    {
+      const Sample *s = ring_last (&leg->dir[d]);
+      if (s && s->grade > g)
+        g = s->grade;
+    }
+  return g;
+}
+
+static void
+sample_to_json (JsonBuilder *b, const Sample *s, gboolean with_t)
+{
+  json_builder_begin_object (b);
+  if (with_t)
+    {
+      json_builder_set_member_name (b, "t");
+      json_builder_add_int_value (b, s->t);
+    }
+  json_builder_set_member_name (b, "loss");
+  json_builder_add_double_value (b, from_u16 (s->loss_cp, 100));
+  json_builder_set_member_name (b, "jit");
+  json_builder_add_double_value (b, from_u16 (s->jit_ms, 1));
+  json_builder_set_member_name (b, "rtt");
+  json_builder_add_double_value (b, from_u16 (s->rtt_ms, 1));
+  json_builder_set_member_name (b, "kbps");
+  json_builder_add_double_value (b, from_u16 (s->kbps, 1));
+  json_builder_set_member_name (b, "lost");
+  json_builder_add_int_value (b, s->lost == U16_UNKNOWN ? -1 : s->lost);
+  json_builder_set_member_name (b, "mos");
+  json_builder_add_double_value (b, s->mos50 ? s->mos50 / 50.0 : -1);
+  json_builder_set_member_name (b, "grade");
+  json_builder_add_int_value (b, s->grade);
+  json_builder_end_object (b);
+}
+
+static void
+leg_summary (JsonBuilder *b, const Occ *o, const Leg *leg)
+{
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "leg");
+  json_builder_add_string_value (b, leg->id);
+  json_builder_set_member_name (b, "occurrence_id");
+  json_builder_add_int_value (b, leg->occurrence_id);
+  json_builder_set_member_name (b, "node_id");
+  json_builder_add_string_value (b, leg->node_id);
+  json_builder_set_member_name (b, "endpoint");
+  json_builder_add_string_value (b, leg->endpoint);
+  json_builder_set_member_name (b, "kind");
+  json_builder_add_string_value (b, kind_names[leg->kind]);
+  if (leg->site_id > 0)
+    {
+      json_builder_set_member_name (b, "site_id");
+      json_builder_add_int_value (b, leg->site_id);
+      json_builder_set_member_name (b, "level");
+      json_builder_add_string_value (b, level_names[leg->level]);
+      json_builder_set_member_name (b, "pinned");
+      json_builder_add_boolean_value (b,
+                                      g_hash_table_contains (o->pinned, &leg->site_id));
+    }
+  json_builder_set_member_name (b, "srtp");
+  json_builder_add_string_value (b, leg->srtp);
+  json_builder_set_member_name (b, "grade");
+  json_builder_add_int_value (b, leg_grade (leg));
+  const Sample *last
+      = ring_last (&leg->dir[0]) ? ring_last (&leg->dir[0]) : ring_last (&leg->dir[1]);
+  json_builder_set_member_name (b, "t");
+  json_builder_add_int_value (b, last ? last->t : 0);
+  for (int d = 0; d < 2; d++)
+    {
+      const Sample *s = ring_last (&leg->dir[d]);
+      json_builder_set_member_name (b, d == 0 ? "up" : "down");
+      if (s)
+        sample_to_json (b, s, FALSE);
+      else
+        json_builder_add_null_value (b);
+    }
+  json_builder_end_object (b);
+}
+
+/* ---- acting on grades ---- */
+
+static void
+set_level (SigLinks *l, Occ *o, Leg *leg, guint8 level, gint64 t, const char *why)
+{
+  leg->level = level;
+  sig_cascade_set_level (l->server->ws, o->occurrence_id, leg->site_id,
+                         level_names[level]);
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "link.level");
+  json_builder_set_member_name (b, "meeting_id");
+  json_builder_add_int_value (b, o->meeting_id);
+  json_builder_set_member_name (b, "occurrence_id");
+  json_builder_add_int_value (b, o->occurrence_id);
+  json_builder_set_member_name (b, "site_id");
+  json_builder_add_int_value (b, leg->site_id);
+  json_builder_set_member_name (b, "leg");
+  json_builder_add_string_value (b, leg->id);
+  json_builder_set_member_name (b, "level");
+  json_builder_add_string_value (b, level_names[level]);
+  json_builder_set_member_name (b, "reason");
+  json_builder_add_string_value (b, why);
+  json_builder_set_member_name (b, "t");
+  json_builder_add_int_value (b, t);
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) ev = json_builder_get_root (b);
+  /* everyone subscribed to the meeting sees it, the site itself included */
+  sig_ws_publish (l->server->ws, o->meeting_id, ev);
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "LT_OCCURRENCE_ID", "", "MESSAGE",
+                    "occurrence %" G_GINT64_FORMAT " site %" G_GINT64_FORMAT
+                    " level %s (%s)",
+                    o->occurrence_id, leg->site_id, level_names[level], why);
+}
+
+/* Why runs measured on sample time with a fresh start after each step: "very bad
+ * for 10 s" then "10 s more" then "30 s good" each need their own run, and the
+ * nodes' clock is the one the samples were measured on. Grade 2 (bad) neither
+ * steps down nor counts as good. */
+static void
+step_site (SigLinks *l, Occ *o, Leg *leg, int grade, gint64 t)
+{
+  if (leg->site_id <= 0 || grade < 0 || g_hash_table_contains (o->pinned, &leg->site_id))
+    return;
+  if (grade == 3)
+    {
+      leg->step_good_since = 0;
+      if (leg->step_bad_since == 0)
+        leg->step_bad_since = t;
+      if (leg->level < LEVEL_AUDIO && t - leg->step_bad_since >= l->stepdown_after)
+        {
+          set_level (l, o, leg, leg->level + 1, t, "very bad");
+          leg->step_bad_since = t;
+        }
+    }
+  else if (grade <= 1)
+    {
+      leg->step_bad_since = 0;
+      if (leg->step_good_since == 0)
+        leg->step_good_since = t;
+      if (leg->level > LEVEL_FULL && t - leg->step_good_since >= l->stepup_after)
+        {
+          set_level (l, o, leg, leg->level - 1, t, "good again");
+          leg->step_good_since = t;
+        }
+    }
+  else
+    leg->step_bad_since = leg->step_good_since = 0;
+}
+
+static void
+alarm_leg (SigLinks *l, Occ *o, Leg *leg, int grade, gint64 t)
+{
+  if (grade < 0)
+    return;
+  if (grade == 3)
+    {
+      leg->alarm_good_since = 0;
+      if (leg->alarm_bad_since == 0)
+        leg->alarm_bad_since = t;
+      if (t - leg->alarm_bad_since >= l->raise_after)
+        {
+          g_autofree char *detail = g_strdup_printf (
+              "%s at node %s graded very bad for %" G_GINT64_FORMAT " s", leg->endpoint,
+              leg->node_id, t - leg->alarm_bad_since);
+          sig_alarm_raise (l->server, "leg.very_bad", leg->id, o->meeting_id,
+                           o->occurrence_id, detail, t);
+        }
+    }
+  else if (grade <= 1)
+    {
+      leg->alarm_bad_since = 0;
+      if (leg->alarm_good_since == 0)
+        leg->alarm_good_since = t;
+      if (t - leg->alarm_good_since >= l->clear_after)
+        sig_alarm_clear (l->server, "leg.very_bad", leg->id, t);
+    }
+}
+
+/* ---- ingest ---- */
+
+static Occ *
+occ_get (SigLinks *l, gint64 occurrence_id)
+{
+  Occ *o = g_hash_table_lookup (l->occs, &occurrence_id);
+  if (o != NULL)
+    return o;
+  g_autoptr (RoomsOccurrence) occ
+      = rooms_store_get_occurrence (l->server->store, occurrence_id, NULL);
+  if (occ == NULL)
+    return NULL;
+  o = g_new0 (Occ, 1);
+  o->occurrence_id = occurrence_id;
+  o->meeting_id = rooms_occurrence_get_meeting_id (occ);
+  o->legs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, leg_free);
+  o->pinned = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  g_hash_table_insert (l->occs, &o->occurrence_id, o);
+  return o;
+}
+
+static Leg *
+leg_get (SigLinks *l, Occ *o, const char *node_id, const char *endpoint)
+{
+  g_autofree char *id = g_strdup_printf ("%" G_GINT64_FORMAT ":%s:%s", o->occurrence_id,
+                                         node_id, endpoint);
+  Leg *leg = g_hash_table_lookup (o->legs, id);
+  if (leg != NULL)
+    return leg;
+  leg = g_new0 (Leg, 1);
+  leg->id = g_steal_pointer (&id);
+  leg->occurrence_id = o->occurrence_id;
+  leg->node_id = g_strdup (node_id);
+  leg->endpoint = g_strdup (endpoint);
+  if (g_str_has_prefix (endpoint, "site:"))
+    {
+      leg->kind = KIND_SITE;
+      leg->site_id = g_ascii_strtoll (endpoint + 5, NULL, 10);
+      g_autoptr (RoomsSite) s
+          = rooms_store_get_site (l->server->store, leg->site_id, NULL);
+      unit_labels (l->server->store, s ? rooms_site_get_unit_code (s) : NULL, &leg->tier,
+                   &leg->province);
+      const char *pinned
+          = sig_cascade_site_level (l->server->ws, o->occurrence_id, leg->site_id);
+      for (guint8 i = 0; pinned && i < G_N_ELEMENTS (level_names); i++)
+        if (g_str_equal (pinned, level_names[i]))
+          leg->level = i;
+    }
+  else
+    {
+      leg->kind = KIND_LINK;
+      node_labels (l, node_id, &leg->tier, &leg->province);
+    }
+  g_hash_table_insert (o->legs, leg->id, leg);
+  return leg;
+}
+
+static void
+count_lost (SigLinks *l, const Leg *leg, const Sample *prev, const Sample *s, double win)
+{
+  if (s->lost == U16_UNKNOWN || s->lost == 0)
+    return;
+  /* windows (5 s) overlap the 2 s reports: count only the share since the last one */
+  double share = 1;
+  if (prev != NULL && win > 0 && s->t > prev->t)
+    share = MIN (1.0, (s->t - prev->t) / win);
+  g_autofree char *key
+      = g_strdup_printf ("%s\t%s\t%s", kind_names[leg->kind], leg->tier, leg->province);
+  guint64 *n = g_hash_table_lookup (l->lost, key);
+  if (n == NULL)
+    {
+      n = g_new0 (guint64, 1);
+      g_hash_table_insert (l->lost, g_steal_pointer (&key), n);
+    }
+  *n += (guint64)round (s->lost * share);
+}
+
+gboolean
+sig_links_ingest (SigLinks *l, const char *node_id, JsonObject *msg, GError **error)
+{
+  gint64 occ_id = (gint64)num (msg, "occurrence_id");
+  gint64 t = (gint64)num (msg, "t");
+  JsonNode *en = json_object_get_member (msg, "endpoints");
+  if (occ_id <= 0 || t <= 0 || t > G_MAXUINT32 || en == NULL
+      || !JSON_NODE_HOLDS_ARRAY (en))
+    {
+      g_set_error_literal (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST,
+                           "stats needs occurrence_id, t and endpoints");
+      return FALSE;
+    }
+  Occ *o = occ_get (l, occ_id);
+  if (o == NULL)
+    return TRUE; /* an occurrence we do not know: nothing to keep */
+  JsonArray *arr = json_node_get_array (en);
+  g_autoptr (JsonBuilder) ev = json_builder_new ();
+  json_builder_begin_object (ev);
+  json_builder_set_member_name (ev, "type");
+  json_builder_add_string_value (ev, "link.stats");
+  json_builder_set_member_name (ev, "meeting_id");
+  json_builder_add_int_value (ev, o->meeting_id);
+  json_builder_set_member_name (ev, "occurrence_id");
+  json_builder_add_int_value (ev, occ_id);
+  json_builder_set_member_name (ev, "node_id");
+  json_builder_add_string_value (ev, node_id);
+  json_builder_set_member_name (ev, "t");
+  json_builder_add_int_value (ev, t);
+  json_builder_set_member_name (ev, "links");
+  json_builder_begin_array (ev);
+  for (guint i = 0; i < json_array_get_length (arr); i++)
+    {
+      JsonNode *item = json_array_get_element (arr, i);
+      if (!JSON_NODE_HOLDS_OBJECT (item))
+        continue;
+      JsonObject *e = json_node_get_object (item);
+      const char *endpoint
+          = json_object_get_string_member_with_default (e, "endpoint", NULL);
+      JsonNode *qn = json_object_get_member (e, "quality");
+      if (endpoint == NULL || strlen (endpoint) > 64 || qn == NULL
+          || !JSON_NODE_HOLDS_OBJECT (qn))
+        continue;
+      JsonObject *q = json_node_get_object (qn);
+      Leg *leg = leg_get (l, o, node_id, endpoint);
+      const char *srtp = json_object_get_string_member_with_default (e, "srtp", NULL);
+      if (srtp && strlen (srtp) < 64)
+        leg->srtp = g_intern_string (srtp);
+      for (int d = 0; d < 2; d++)
+        {
+          JsonNode *dn = json_object_get_member (q, d == 0 ? "up" : "down");
+          if (dn == NULL || !JSON_NODE_HOLDS_OBJECT (dn))
+            continue;
+          JsonObject *dq = json_node_get_object (dn);
+          Sample s = sample_from_json (dq, t);
+          Sample prev_copy;
+          const Sample *prev = ring_last (&leg->dir[d]);
+          if (prev)
+            prev_copy = *prev;
+          ring_push (&leg->dir[d], &s);
+          observe (&l->rtt[leg->kind], rtt_buckets, from_u16 (s.rtt_ms, 1000));
+          observe (&l->jit[leg->kind], jit_buckets, from_u16 (s.jit_ms, 1000));
+          count_lost (l, leg, prev ? &prev_copy : NULL, &s, num (dq, "win"));
+        }
+      int grade = leg_grade (leg);
+      alarm_leg (l, o, leg, grade, t);
+      step_site (l, o, leg, grade, t);
+      leg_summary (ev, o, leg);
+    }
+  json_builder_end_array (ev);
+  json_builder_end_object (ev);
+  g_autoptr (JsonNode) node = json_builder_get_root (ev);
+  sig_links_publish_staff (l->server, o->meeting_id, node);
+  return TRUE;
+}
+
+/* ---- states and nodes ---- */
+
+static const char *
+plan_parent (SigLinks *l, gint64 occ_id, const char *node_id, gboolean *found)
+{
+  static char parent[128];
+  g_autoptr (JsonNode) d = sig_cascade_describe (l->server->ws, occ_id);
+  *found = FALSE;
+  if (d == NULL)
+    return NULL;
+  JsonArray *nodes = json_object_get_array_member (json_node_get_object (d), "nodes");
+  for (guint i = 0; nodes && i < json_array_get_length (nodes); i++)
+    {
+      JsonObject *n = json_array_get_object_element (nodes, i);
+      if (g_strcmp0 (json_object_get_string_member (n, "node_id"), node_id) != 0)
+        continue;
+      const char *p = json_object_get_string_member_with_default (n, "parent", NULL);
+      *found = TRUE;
+      if (p == NULL)
+        return NULL;
+      g_strlcpy (parent, p, sizeof parent);
+      return parent;
+    }
+  return NULL;
+}
+
+void
+sig_links_endpoint_state (SigLinks *l, const char *node_id, JsonObject *msg)
+{
+  gint64 occ_id = (gint64)num (msg, "occurrence_id");
+  const char *endpoint
+      = json_object_get_string_member_with_default (msg, "endpoint", NULL);
+  const char *state = json_object_get_string_member_with_default (msg, "state", NULL);
+  if (occ_id <= 0 || endpoint == NULL || state == NULL)
+    return;
+  SigServer *srv = l->server;
+  g_autoptr (RoomsOccurrence) occ = rooms_store_get_occurrence (srv->store, occ_id, NULL);
+  if (occ == NULL)
+    return;
+  gint64 meeting = rooms_occurrence_get_meeting_id (occ);
+  gboolean live = rooms_occurrence_get_state (occ) == ROOMS_OCCURRENCE_LIVE;
+  gboolean down = g_str_equal (state, "failed") || g_str_equal (state, "closed");
+  gboolean up = g_str_equal (state, "connected");
+  gint64 now = sig_server_now (srv);
+  if (g_str_has_prefix (endpoint, "site:"))
+    {
+      g_autofree char *subject
+          = g_strdup_printf ("%" G_GINT64_FORMAT ":%s", occ_id, endpoint);
+      if (down && live)
+        {
+          g_autofree char *detail
+              = g_strdup_printf ("%s dropped out of the live meeting at node %s (%s)",
+                                 endpoint, node_id, state);
+          sig_alarm_raise (srv, "site.dropped", subject, meeting, occ_id, detail, now);
+        }
+      else if (up)
+        sig_alarm_clear (srv, "site.dropped", subject, now);
+      return;
+    }
+  if (!g_str_has_prefix (endpoint, "node:"))
+    return;
+  gboolean found;
+  const char *parent = plan_parent (l, occ_id, node_id, &found);
+  if (parent == NULL || !g_str_equal (parent, endpoint + 5))
+    return; /* not this node's uplink */
+  g_autofree char *subject = g_strdup_printf ("%" G_GINT64_FORMAT ":%s", occ_id, node_id);
+  if (g_str_equal (state, "failed"))
+    {
+      g_autofree char *detail = g_strdup_printf (
+          "node %s lost its uplink to %s: it meets alone", node_id, parent);
+      sig_alarm_raise (srv, "uplink.islanded", subject, meeting, occ_id, detail, now);
+    }
+  else if (up)
+    sig_alarm_clear (srv, "uplink.islanded", subject, now);
+}
+
+void
+sig_links_node (SigLinks *l, const char *node_id, gboolean up)
+{
+  gint64 now = sig_server_now (l->server);
+  if (up)
+    sig_alarm_clear (l->server, "node.down", node_id, now);
+  else
+    {
+      g_autofree char *detail = g_strdup_printf ("node %s stopped answering", node_id);
+      sig_alarm_raise (l->server, "node.down", node_id, 0, 0, detail, now);
+    }
+}
+
+void
+sig_links_forget (SigLinks *l, gint64 occurrence_id)
+{
+  if (l != NULL)
+    g_hash_table_remove (l->occs, &occurrence_id);
+}
+
+/* ---- metrics ---- */
+
+static void
+put_histogram (GString *out, const char *name, const Histogram *h, const double *bounds,
+               const char *kind)
+{
+  guint64 cum = 0;
+  for (guint i = 0; i < N_BUCKETS; i++)
+    {
+      cum += h->counts[i];
+      g_string_append_printf (out,
+                              "%s_bucket{kind=\"%s\",le=\"%g\"} %" G_GUINT64_FORMAT "\n",
+                              name, kind, bounds[i], cum);
+    }
+  cum += h->counts[N_BUCKETS];
+  g_string_append_printf (
+      out, "%s_bucket{kind=\"%s\",le=\"+Inf\"} %" G_GUINT64_FORMAT "\n", name, kind, cum);
+  g_string_append_printf (out, "%s_sum{kind=\"%s\"} %.6f\n", name, kind, h->sum);
+  g_string_append_printf (out, "%s_count{kind=\"%s\"} %" G_GUINT64_FORMAT "\n", name,
+                          kind, h->n);
+}
+
+typedef struct
+{
+  guint legs[5]; /* by grade + 1 */
+  double loss_max;
+  double mos_min;
+} Group;
+
+static int
+cmp_key (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char *const *)a, *(char *const *)b);
+}
+
+static void
+sorted_keys (GHashTable *t, GPtrArray *out)
+{
+  GHashTableIter it;
+  gpointer k;
+  g_hash_table_iter_init (&it, t);
+  while (g_hash_table_iter_next (&it, &k, NULL))
+    g_ptr_array_add (out, k);
+  g_ptr_array_sort (out, cmp_key);
+}
+
+/* Why aggregated gauges: per-leg series would be 11,000 per metric in a national
+ * meeting. Legs are grouped by kind, tier and province; each group has its count of
+ * legs per grade, its worst loss and its lowest MOS. */
+void
+sig_links_metrics (SigLinks *l, GString *out)
+{
+  g_autoptr (GHashTable) groups
+      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  GHashTableIter oi, li;
+  gpointer v;
+  gsize n_legs = 0;
+  g_hash_table_iter_init (&oi, l->occs);
+  while (g_hash_table_iter_next (&oi, NULL, &v))
+    {
+      Occ *o = v;
+      g_hash_table_iter_init (&li, o->legs);
+      gpointer lv;
+      while (g_hash_table_iter_next (&li, NULL, &lv))
+        {
+          Leg *leg = lv;
+          n_legs++;
+          g_autofree char *key
+              = g_strdup_printf ("kind=\"%s\",tier=\"%s\",province=\"%s\"",
+                                 kind_names[leg->kind], leg->tier, leg->province);
+          Group *g = g_hash_table_lookup (groups, key);
+          if (g == NULL)
+            {
+              g = g_new0 (Group, 1);
+              g->mos_min = -1;
+              g_hash_table_insert (groups, g_steal_pointer (&key), g);
+            }
+          g->legs[leg_grade (leg) + 1]++;
+          for (int d = 0; d < 2; d++)
+            {
+              const Sample *s = ring_last (&leg->dir[d]);
+              if (s == NULL)
+                continue;
+              g->loss_max = MAX (g->loss_max, from_u16 (s->loss_cp, 100));
+              if (s->mos50 && (g->mos_min < 0 || s->mos50 / 50.0 < g->mos_min))
+                g->mos_min = s->mos50 / 50.0;
+            }
+        }
+    }
+  g_autoptr (GPtrArray) keys = g_ptr_array_new ();
+  sorted_keys (groups, keys);
+  static const char *const grade_names[] = { "unknown", "good", "ok", "bad", "very_bad" };
+  g_string_append (out, "# HELP lienthong_link_legs Legs with statistics now, by grade.\n"
+                        "# TYPE lienthong_link_legs gauge\n");
+  for (guint i = 0; i < keys->len; i++)
+    {
+      Group *g = g_hash_table_lookup (groups, keys->pdata[i]);
+      for (guint k = 0; k < G_N_ELEMENTS (grade_names); k++)
+        g_string_append_printf (out, "lienthong_link_legs{%s,grade=\"%s\"} %u\n",
+                                (char *)keys->pdata[i], grade_names[k], g->legs[k]);
+    }
+  g_string_append (out, "# HELP lienthong_link_loss_max_percent The worst loss of a leg "
+                        "direction in the group now.\n"
+                        "# TYPE lienthong_link_loss_max_percent gauge\n");
+  for (guint i = 0; i < keys->len; i++)
+    {
+      Group *g = g_hash_table_lookup (groups, keys->pdata[i]);
+      g_string_append_printf (out, "lienthong_link_loss_max_percent{%s} %.2f\n",
+                              (char *)keys->pdata[i], g->loss_max);
+    }
+  g_string_append (out, "# HELP lienthong_link_mos_min The lowest MOS estimate of a leg "
+                        "direction in the group now.\n"
+                        "# TYPE lienthong_link_mos_min gauge\n");
+  for (guint i = 0; i < keys->len; i++)
+    {
+      Group *g = g_hash_table_lookup (groups, keys->pdata[i]);
+      if (g->mos_min >= 0)
+        g_string_append_printf (out, "lienthong_link_mos_min{%s} %.2f\n",
+                                (char *)keys->pdata[i], g->mos_min);
+    }
+  g_string_append (out,
+                   "# HELP lienthong_link_rtt_seconds Round-trip times reported per leg "
+                   "direction every 2 s.\n"
+                   "# TYPE lienthong_link_rtt_seconds histogram\n");
+  for (int k = 0; k < 2; k++)
+    put_histogram (out, "lienthong_link_rtt_seconds", &l->rtt[k], rtt_buckets,
+                   kind_names[k]);
+  g_string_append (
+      out, "# HELP lienthong_link_jitter_seconds Interarrival jitter reported per "
+           "leg direction every 2 s.\n"
+           "# TYPE lienthong_link_jitter_seconds histogram\n");
+  for (int k = 0; k < 2; k++)
+    put_histogram (out, "lienthong_link_jitter_seconds", &l->jit[k], jit_buckets,
+                   kind_names[k]);
+  g_string_append (out, "# HELP lienthong_link_packets_lost_total Packets lost on legs.\n"
+                        "# TYPE lienthong_link_packets_lost_total counter\n");
+  g_autoptr (GPtrArray) lk = g_ptr_array_new ();
+  sorted_keys (l->lost, lk);
+  for (guint i = 0; i < lk->len; i++)
+    {
+      g_auto (GStrv) p = g_strsplit (lk->pdata[i], "\t", 3);
+      g_string_append_printf (
+          out,
+          "lienthong_link_packets_lost_total{kind=\"%s\",tier=\"%s\",province=\"%s\"} "
+          "%" G_GUINT64_FORMAT "\n",
+          p[0], p[1], p[2], *(guint64 *)g_hash_table_lookup (l->lost, lk->pdata[i]));
+    }
+  g_string_append_printf (out,
+                          "# HELP lienthong_link_history_bytes Memory of the 15-minute "
+                          "history of all legs.\n"
+                          "# TYPE lienthong_link_history_bytes gauge\n"
+                          "lienthong_link_history_bytes %" G_GSIZE_FORMAT "\n",
+                          n_legs * sig_links_leg_bytes ());
+}
+
+/* ---- routes ---- */
+
+static int
+leg_order (gconstpointer a, gconstpointer b)
+{
+  const Leg *x = *(const Leg *const *)a, *y = *(const Leg *const *)b;
+  int gx = leg_grade (x), gy = leg_grade (y);
+  if (gx != gy)
+    return gy - gx;
+  double lx = -1, ly = -1;
+  for (int d = 0; d < 2; d++)
+    {
+      const Sample *s = ring_last (&x->dir[d]);
+      if (s)
+        lx = MAX (lx, from_u16 (s->loss_cp, 100));
+      s = ring_last (&y->dir[d]);
+      if (s)
+        ly = MAX (ly, from_u16 (s->loss_cp, 100));
+    }
+  if (lx != ly)
+    return lx < ly ? 1 : -1;
+  return strcmp (x->id, y->id);
+}
+
+static RoomsMeeting *
+readable_meeting (SigServer *srv, SigRequest *req, gint64 meeting_id, GError **error)
+{
+  g_autoptr (RoomsMeeting) m = rooms_store_get_meeting (srv->store, meeting_id, error);
+  if (m == NULL)
+    return NULL;
+  if (!sig_meeting_may_read (srv, req->principal, m))
+    {
+      g_set_error (error, SIG_ERROR, SIG_ERROR_NOT_FOUND, "no meeting %" G_GINT64_FORMAT,
+                   meeting_id);
+      return NULL;
+    }
+  return g_steal_pointer (&m);
+}
+
+/* GET /api/v1/meetings/{id}/links: every leg of the meeting's occurrences that
+ * report statistics now, worst first (grade, then loss). */
+gboolean
+sig_route_meeting_links (SigServer *srv, SigRequest *req, GError **error)
+{
+  gint64 id;
+  if (!sig_request_id (req, "id", &id, error))
+    return FALSE;
+  g_autoptr (RoomsMeeting) m = readable_meeting (srv, req, id, error);
+  if (m == NULL)
+    return FALSE;
+  g_autoptr (GPtrArray) legs = g_ptr_array_new ();
+  g_autoptr (GPtrArray) occs = g_ptr_array_new ();
+  GHashTableIter oi, li;
+  gpointer v;
+  g_hash_table_iter_init (&oi, srv->links->occs);
+  while (g_hash_table_iter_next (&oi, NULL, &v))
+    {
+      Occ *o = v;
+      if (o->meeting_id != id)
+        continue;
+      g_ptr_array_add (occs, o);
+      g_hash_table_iter_init (&li, o->legs);
+      gpointer lv;
+      while (g_hash_table_iter_next (&li, NULL, &lv))
+        g_ptr_array_add (legs, lv);
+    }
+  g_ptr_array_sort (legs, leg_order);
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "meeting_id");
+  json_builder_add_int_value (b, id);
+  json_builder_set_member_name (b, "links");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < legs->len; i++)
+    {
+      Leg *leg = legs->pdata[i];
+      leg_summary (b, g_hash_table_lookup (srv->links->occs, &leg->occurrence_id), leg);
+    }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  sig_reply_json (req, 200, json_builder_get_root (b));
+  return TRUE;
+}
+
+static Leg *
+find_leg (SigLinks *l, const char *id, Occ **occ)
+{
+  gint64 occ_id = g_ascii_strtoll (id, NULL, 10);
+  Occ *o = occ_id > 0 ? g_hash_table_lookup (l->occs, &occ_id) : NULL;
+  *occ = o;
+  return o ? g_hash_table_lookup (o->legs, id) : NULL;
+}
+
+/* GET /api/v1/links/{leg}/history[?since=T]: both directions' samples, oldest first. */
+gboolean
+sig_route_link_history (SigServer *srv, SigRequest *req, GError **error)
+{
+  const char *id = sig_request_param (req, "leg");
+  Occ *o = NULL;
+  Leg *leg = id ? find_leg (srv->links, id, &o) : NULL;
+  g_autoptr (RoomsMeeting) m = NULL;
+  if (leg != NULL)
+    m = readable_meeting (srv, req, o->meeting_id, NULL);
+  if (m == NULL)
+    {
+      g_set_error (error, SIG_ERROR, SIG_ERROR_NOT_FOUND, "no leg %s", id ? id : "");
+      return FALSE;
+    }
+  const char *since_s = sig_request_query (req, "since");
+  gint64 since = since_s ? g_ascii_strtoll (since_s, NULL, 10) : 0;
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "leg");
+  json_builder_add_string_value (b, leg->id);
+  json_builder_set_member_name (b, "meeting_id");
+  json_builder_add_int_value (b, o->meeting_id);
+  json_builder_set_member_name (b, "occurrence_id");
+  json_builder_add_int_value (b, leg->occurrence_id);
+  json_builder_set_member_name (b, "node_id");
+  json_builder_add_string_value (b, leg->node_id);
+  json_builder_set_member_name (b, "endpoint");
+  json_builder_add_string_value (b, leg->endpoint);
+  json_builder_set_member_name (b, "capacity");
+  json_builder_add_int_value (b, SIG_LINKS_HISTORY);
+  json_builder_set_member_name (b, "bytes");
+  json_builder_add_int_value (b, (gint64)sig_links_leg_bytes ());
+  for (int d = 0; d < 2; d++)
+    {
+      const Ring *r = &leg->dir[d];
+      json_builder_set_member_name (b, d == 0 ? "up" : "down");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < r->n; i++)
+        {
+          const Sample *s
+              = &r->s[(r->head + SIG_LINKS_HISTORY - r->n + i) % SIG_LINKS_HISTORY];
+          if ((gint64)s->t >= since)
+            sample_to_json (b, s, TRUE);
+        }
+      json_builder_end_array (b);
+    }
+  json_builder_end_object (b);
+  sig_reply_json (req, 200, json_builder_get_root (b));
+  return TRUE;
+}
+
+const SigParam sig_params_site_level[] = {
+  { "level", SIG_PARAM_STRING, TRUE, 1, 16, FALSE, NULL },
+  { NULL },
+};
+
+/* POST /api/v1/occurrences/{id}/sites/{site}/level {"level": full|low|audio|auto}:
+ * a secretary or IT staff pins a site's level (no automatic steps while pinned);
+ * "auto" hands it back to the step-down. */
+gboolean
+sig_route_site_level (SigServer *srv, SigRequest *req, GError **error)
+{
+  gint64 occ_id, site_id;
+  if (!sig_request_id (req, "id", &occ_id, error)
+      || !sig_request_id (req, "site", &site_id, error))
+    return FALSE;
+  g_autoptr (RoomsOccurrence) occ
+      = rooms_store_get_occurrence (srv->store, occ_id, error);
+  if (occ == NULL)
+    return FALSE;
+  g_autoptr (RoomsMeeting) m
+      = readable_meeting (srv, req, rooms_occurrence_get_meeting_id (occ), error);
+  if (m == NULL)
+    return FALSE;
+  GArray *sites = rooms_meeting_get_site_ids (m);
+  gboolean invited = FALSE;
+  for (guint i = 0; i < sites->len; i++)
+    invited |= g_array_index (sites, gint64, i) == site_id;
+  const char *level = json_object_get_string_member (req->body, "level");
+  gint lv = -1;
+  for (guint i = 0; i < G_N_ELEMENTS (level_names); i++)
+    if (g_str_equal (level, level_names[i]))
+      lv = (gint)i;
+  if (!invited || (lv < 0 && !g_str_equal (level, "auto")))
+    {
+      req->error_field = g_strdup (invited ? "level" : "site");
+      g_set_error (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST,
+                   invited ? "level must be full, low, audio or auto"
+                           : "the site is not invited to this meeting");
+      return FALSE;
+    }
+  Occ *o = occ_get (srv->links, occ_id);
+  if (lv >= 0)
+    {
+      if (!sig_cascade_set_level (srv->ws, occ_id, site_id, level))
+        {
+          g_set_error (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST,
+                       "occurrence %" G_GINT64_FORMAT " is not running", occ_id);
+          return FALSE;
+        }
+      g_hash_table_add (o->pinned, g_memdup2 (&site_id, sizeof site_id));
+    }
+  else
+    g_hash_table_remove (o->pinned, &site_id);
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init (&it, o->legs);
+  while (g_hash_table_iter_next (&it, NULL, &v))
+    {
+      Leg *leg = v;
+      if (leg->site_id == site_id)
+        {
+          if (lv >= 0)
+            leg->level = (guint8)lv;
+          leg->step_bad_since = leg->step_good_since = 0;
+        }
+    }
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "occurrence_id");
+  json_builder_add_int_value (b, occ_id);
+  json_builder_set_member_name (b, "site_id");
+  json_builder_add_int_value (b, site_id);
+  json_builder_set_member_name (b, "level");
+  json_builder_add_string_value (b, level);
+  json_builder_set_member_name (b, "pinned");
+  json_builder_add_boolean_value (b, lv >= 0);
+  json_builder_end_object (b);
+  sig_reply_json (req, 200, json_builder_get_root (b));
+  return TRUE;
+}
