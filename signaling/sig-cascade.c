@@ -34,6 +34,7 @@ typedef struct
   GHashTable *levels;  /* gint64* site id -> char* level pinned by an operator */
   GHashTable *states;  /* "node\tendpoint" -> char* state, as the nodes report */
   GHashTable *redials; /* child node id -> Redial* (uplink backoff) */
+  GHashTable *known;   /* node ids the plan was computed with, or judged since */
 } Leg;
 
 static void
@@ -55,6 +56,7 @@ leg_free (gpointer data)
   g_hash_table_unref (leg->levels);
   g_hash_table_unref (leg->states);
   g_hash_table_unref (leg->redials);
+  g_hash_table_unref (leg->known);
   g_free (leg);
 }
 
@@ -263,6 +265,16 @@ chair_site (SigServer *srv, const RoomsMeeting *m)
   return sites && sites->len ? rooms_site_get_id (sites->pdata[0]) : 0;
 }
 
+/* Files every node of the registry as known to @leg: a node that was registered
+ * when its plan was computed cannot change that plan by registering again. */
+static void
+leg_know_registry (SigServer *srv, Leg *leg)
+{
+  g_autoptr (GPtrArray) nodes = rooms_store_list_nodes (srv->store);
+  for (guint i = 0; nodes && i < nodes->len; i++)
+    g_hash_table_add (leg->known, g_strdup (rooms_node_get_id (nodes->pdata[i])));
+}
+
 static RoomsCascadePlan *
 plan_for_meeting (SigServer *srv, const RoomsMeeting *m, GError **error)
 {
@@ -300,6 +312,8 @@ sig_cascade_open (SigWs *ws, gint64 meeting_id, gint64 occurrence_id)
   leg->levels = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
   leg->states = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   leg->redials = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, redial_free);
+  leg->known = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  leg_know_registry (srv, leg);
   g_hash_table_insert (ws->legs, g_memdup2 (&occurrence_id, sizeof occurrence_id), leg);
   for (guint i = 0; i < rooms_cascade_plan_get_n_nodes (plan); i++)
     open_on_node (ws, leg, i);
@@ -372,6 +386,9 @@ open_missing_legs (SigWs *ws)
 static void
 replan_for (SigWs *ws, Leg *leg, const char *node_id)
 {
+  if (g_hash_table_contains (leg->known, node_id))
+    return; /* judged already: planning again would give the same answer */
+  g_hash_table_add (leg->known, g_strdup (node_id));
   g_autoptr (RoomsMeeting) m
       = rooms_store_get_meeting (ws->server->store, leg->meeting_id, NULL);
   g_autoptr (RoomsCascadePlan) plan = m ? plan_for_meeting (ws->server, m, NULL) : NULL;
