@@ -99,16 +99,7 @@ on_bus_sync (GstBus *bus, GstMessage *msg, gpointer data)
   if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT
       && gst_structure_has_name (gst_message_get_structure (msg), "level"))
     note_level (m, msg);
-  else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR)
-    {
-      g_autoptr (GError) err = NULL;
-      g_autofree char *dbg = NULL;
-      gst_message_parse_error (msg, &err, &dbg);
-      GST_ERROR ("pipeline error from %s: %s (%s)",
-                 GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)), err->message, dbg ? dbg : "");
-    }
-  gst_message_unref (msg);
-  return GST_BUS_DROP;
+  return mcu_pipeline_drop_message (msg, GST_CAT_DEFAULT);
 }
 
 McuAudioMixer *

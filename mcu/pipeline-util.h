@@ -13,4 +13,14 @@ G_BEGIN_DECLS
  */
 GstClockTime mcu_pipeline_running_time (GstElement *pipeline);
 
+/**
+ * mcu_pipeline_drop_message:
+ * @category: (nullable): the GstDebugCategory to log pipeline errors in
+ *
+ * The end of a bus sync handler for a pipeline nobody polls: logs an error message,
+ * then drops @msg (a sync handler answering GST_BUS_DROP owns the message).
+ * Returns: GST_BUS_DROP
+ */
+GstBusSyncReply mcu_pipeline_drop_message (GstMessage *msg, GstDebugCategory *category);
+
 G_END_DECLS

@@ -13,6 +13,7 @@
  */
 #include "video-mixer.h"
 #include "mcu-error.h"
+#include "pipeline-util.h"
 
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
@@ -167,16 +168,7 @@ relayout_all (McuVideoMixer *m)
 static GstBusSyncReply
 on_bus_sync (GstBus *bus, GstMessage *msg, gpointer data)
 {
-  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR)
-    {
-      g_autoptr (GError) err = NULL;
-      g_autofree char *dbg = NULL;
-      gst_message_parse_error (msg, &err, &dbg);
-      GST_ERROR ("pipeline error from %s: %s (%s)",
-                 GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)), err->message, dbg ? dbg : "");
-    }
-  gst_message_unref (msg); /* a sync handler answering DROP owns the message */
-  return GST_BUS_DROP;
+  return mcu_pipeline_drop_message (msg, GST_CAT_DEFAULT);
 }
 
 McuVideoMixer *
