@@ -444,6 +444,125 @@ cmd_nodes (Ctl *ctl)
   return EXIT_OK;
 }
 
+static const char *const grade_names[] = { "?", "Tốt", "Khá", "Kém", "Rất kém" };
+
+static char *
+dir_cell (JsonObject *leg, const char *dir)
+{
+  JsonNode *n = json_object_get_member (leg, dir);
+  if (n == NULL || !JSON_NODE_HOLDS_OBJECT (n))
+    return g_strdup ("-");
+  JsonObject *o = json_node_get_object (n);
+  return g_strdup_printf ("%.1f%% %.0fms %.0fms",
+                          json_object_get_double_member_with_default (o, "loss", -1),
+                          json_object_get_double_member_with_default (o, "jit", -1),
+                          json_object_get_double_member_with_default (o, "rtt", -1));
+}
+
+/* links --meeting ID [--watch]: the legs of a meeting, worst first; --watch redraws
+ * the table in place every 2 s (the nodes' report period) until interrupted. */
+static int
+cmd_links (Ctl *ctl, int argc, char **argv)
+{
+  const char *meeting = NULL;
+  gboolean watch = FALSE;
+  for (int i = 0; i < argc; i++)
+    if (strcmp (argv[i], "--meeting") == 0 && i + 1 < argc)
+      meeting = argv[++i];
+    else if (strcmp (argv[i], "--watch") == 0)
+      watch = TRUE;
+  if (meeting == NULL)
+    {
+      g_printerr ("usage: ltctl links --meeting ID [--watch]\n");
+      return EXIT_USAGE;
+    }
+  g_autofree char *path = g_strdup_printf ("/api/v1/meetings/%s/links", meeting);
+  for (;;)
+    {
+      g_autoptr (JsonNode) n = NULL;
+      int rc = request (ctl, "GET", path, NULL, &n);
+      if (rc != EXIT_OK)
+        return rc;
+      if (ctl->json)
+        print_json (n);
+      else
+        {
+          if (watch)
+            g_print ("\033[H\033[2J");
+          static const char *const hdr[]
+              = { "LEG", "GRADE", "LEVEL", "UP loss/jit/rtt", "DOWN loss/jit/rtt" };
+          Table *t = table_new (5, hdr);
+          JsonArray *a = json_object_get_array_member (json_node_get_object (n), "links");
+          for (guint i = 0; i < json_array_get_length (a); i++)
+            {
+              JsonObject *l = json_array_get_object_element (a, i);
+              gint64 g = json_object_get_int_member_with_default (l, "grade", -1);
+              g_autofree char *up = dir_cell (l, "up"), *down = dir_cell (l, "down");
+              table_add (t, 0, g_strdup (json_object_get_string_member (l, "leg")));
+              table_add (t, 1, g_strdup (grade_names[CLAMP (g + 1, 0, 4)]));
+              table_add (t, 2,
+                         g_strdup (json_object_get_string_member_with_default (l, "level",
+                                                                               "-")));
+              table_add (t, 3, g_steal_pointer (&up));
+              table_add (t, 4, g_steal_pointer (&down));
+            }
+          table_print (t);
+        }
+      if (!watch)
+        return EXIT_OK;
+      g_usleep (2 * G_USEC_PER_SEC);
+    }
+}
+
+/* alarms [--open] [--meeting ID]: newest first. */
+static int
+cmd_alarms (Ctl *ctl, int argc, char **argv)
+{
+  GString *path = g_string_new ("/api/v1/alarms?since=0");
+  for (int i = 0; i < argc; i++)
+    if (strcmp (argv[i], "--open") == 0)
+      g_string_append (path, "&open=1");
+    else if (strcmp (argv[i], "--meeting") == 0 && i + 1 < argc)
+      g_string_append_printf (path, "&meeting=%s", argv[++i]);
+  g_autofree char *p = g_string_free (path, FALSE);
+  g_autoptr (JsonNode) n = NULL;
+  int rc = request (ctl, "GET", p, NULL, &n);
+  if (rc != EXIT_OK)
+    return rc;
+  if (ctl->json)
+    {
+      print_json (n);
+      return EXIT_OK;
+    }
+  static const char *const hdr[] = { "ID", "KIND", "SUBJECT", "RAISED", "CLEARED" };
+  Table *t = table_new (5, hdr);
+  JsonArray *a = json_object_get_array_member (json_node_get_object (n), "alarms");
+  for (guint i = 0; i < json_array_get_length (a); i++)
+    {
+      JsonObject *o = json_array_get_object_element (a, i);
+      g_autofree char *id
+          = g_strdup_printf ("%" G_GINT64_FORMAT, json_object_get_int_member (o, "id"));
+      g_autoptr (GDateTime) r
+          = g_date_time_new_from_unix_utc (json_object_get_int_member (o, "raised_at"));
+      g_autofree char *rs = g_date_time_format_iso8601 (r);
+      JsonNode *cn = json_object_get_member (o, "cleared_at");
+      g_autofree char *cs = NULL;
+      if (cn && !JSON_NODE_HOLDS_NULL (cn))
+        {
+          g_autoptr (GDateTime) c
+              = g_date_time_new_from_unix_utc (json_node_get_int (cn));
+          cs = g_date_time_format_iso8601 (c);
+        }
+      table_add (t, 0, g_steal_pointer (&id));
+      table_add (t, 1, g_strdup (json_object_get_string_member (o, "kind")));
+      table_add (t, 2, g_strdup (json_object_get_string_member (o, "subject")));
+      table_add (t, 3, g_steal_pointer (&rs));
+      table_add (t, 4, cs ? g_steal_pointer (&cs) : g_strdup ("open"));
+    }
+  table_print (t);
+  return EXIT_OK;
+}
+
 /* Output is UTF-8 whatever the locale: names are Vietnamese and g_print would turn them
  * into '?' under LANG=C (common on servers and in cron). */
 static void
@@ -514,7 +633,9 @@ main (int argc, char **argv)
           "  meetings list [--from T] [--to T]\n"
           "  meetings create --title T --chair CODE --start T --end T -p CODE[:TIER]...\n"
           "  meetings show ID\n"
-          "  nodes                      the media node registry\n\n"
+          "  nodes                      the media node registry\n"
+          "  links --meeting ID [--watch]  link quality of a meeting, worst first\n"
+          "  alarms [--open] [--meeting ID]  alarms, newest first\n\n"
           "Exit codes: 0 ok, 1 refused, 2 usage, 3 server unreachable, 4 not allowed\n"
           "(401/403/429), 5 not found, 6 conflict.\n");
   if (!g_option_context_parse (oc, &argc, &argv, &error))
@@ -543,6 +664,10 @@ main (int argc, char **argv)
     rc = cmd_meetings (&ctl, argc - 2, argv + 2);
   else if (strcmp (argv[1], "nodes") == 0)
     rc = cmd_nodes (&ctl);
+  else if (strcmp (argv[1], "links") == 0)
+    rc = cmd_links (&ctl, argc - 2, argv + 2);
+  else if (strcmp (argv[1], "alarms") == 0)
+    rc = cmd_alarms (&ctl, argc - 2, argv + 2);
   else
     {
       g_printerr ("ltctl: unknown command %s; see --help\n", argv[1]);

@@ -143,6 +143,18 @@ reports_until_level (Env *e, int grade, const char *want)
   return 0;
 }
 
+static gboolean
+run_tool (const char *const *argv, char **out)
+{
+  g_autoptr (GError) error = NULL;
+  int status = -1;
+  g_autofree char *o = NULL, *err = NULL;
+  ck_assert (g_spawn_sync (NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &o,
+                           &err, &status, &error));
+  *out = g_strconcat (o, err, NULL);
+  return g_spawn_check_wait_status (status, NULL);
+}
+
 START_TEST (test_stepdown_alarm_and_back)
 {
   Env e;
@@ -172,6 +184,22 @@ START_TEST (test_stepdown_alarm_and_back)
       15, 0.01);
   ck_assert_int_eq (
       json_object_get_int_member (json_array_get_object_element (a, 1), "grade"), 0);
+
+  /* ltctl shows the same, worst first, and the open alarm */
+  if (ltctl_path != NULL)
+    {
+      const char *lk[] = { ltctl_path, "--server",  e.d->base, "--token", e.d->admin,
+                           "links",    "--meeting", "1",       NULL };
+      g_autofree char *out = NULL;
+      ck_assert_msg (run_tool (lk, &out), "ltctl links: %s", out);
+      char *worst = strstr (out, "Rất kém"), *best = strstr (out, "Tốt");
+      ck_assert_msg (worst && best && worst < best, "ltctl links:\n%s", out);
+      const char *al[] = { ltctl_path, "--server", e.d->base, "--token",
+                           e.d->admin, "alarms",   "--open",  NULL };
+      g_autofree char *out2 = NULL;
+      ck_assert_msg (run_tool (al, &out2), "ltctl alarms: %s", out2);
+      ck_assert_msg (strstr (out2, "leg.very_bad") != NULL, "ltctl alarms:\n%s", out2);
+    }
 
   /* the history has every report of the leg, oldest first */
   g_autofree char *hp = g_strdup_printf (
@@ -267,18 +295,6 @@ START_TEST (test_dropped_site_and_node_down)
   sd_free (e.d);
 }
 END_TEST
-
-static gboolean
-run_tool (const char *const *argv, char **out)
-{
-  g_autoptr (GError) error = NULL;
-  int status = -1;
-  g_autofree char *o = NULL, *err = NULL;
-  ck_assert (g_spawn_sync (NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &o,
-                           &err, &status, &error));
-  *out = g_strconcat (o, err, NULL);
-  return g_spawn_check_wait_status (status, NULL);
-}
 
 START_TEST (test_metrics_pass_promtool)
 {
