@@ -129,22 +129,46 @@ sig_links_leg_bytes (void)
   return sizeof (Leg) + 40 + 3 * sizeof (gpointer);
 }
 
+/* Checks one [quality] value the caller read (absent: keep the default). The keys
+ * are read by literal name, since tests/deploy checks that every key read is in
+ * lienthong.conf(5). The caller frees @local. */
 static gboolean
-read_seconds (GKeyFile *kf, const char *key, gint64 *out, GError **error)
+take_seconds (const char *key, gboolean present, gint64 v, GError *local, gint64 *out,
+              GError **error)
 {
-  if (kf == NULL || !g_key_file_has_key (kf, "quality", key, NULL))
+  if (!present)
     return TRUE;
-  GError *local = NULL;
-  gint64 v = g_key_file_get_int64 (kf, "quality", key, &local);
   if (local != NULL || v < 0 || v > 86400)
     {
-      g_clear_error (&local);
       g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
                    "[quality] %s must be seconds from 0 to 86400", key);
       return FALSE;
     }
   *out = v;
   return TRUE;
+}
+
+static gboolean
+read_quality_config (SigLinks *l, GKeyFile *kf, GError **error)
+{
+  GError *e1 = NULL, *e2 = NULL, *e3 = NULL, *e4 = NULL;
+  gboolean p1 = kf && g_key_file_has_key (kf, "quality", "raise-after", NULL);
+  gboolean p2 = kf && g_key_file_has_key (kf, "quality", "clear-after", NULL);
+  gboolean p3 = kf && g_key_file_has_key (kf, "quality", "stepdown-after", NULL);
+  gboolean p4 = kf && g_key_file_has_key (kf, "quality", "stepup-after", NULL);
+  gint64 v1 = p1 ? g_key_file_get_int64 (kf, "quality", "raise-after", &e1) : 0;
+  gint64 v2 = p2 ? g_key_file_get_int64 (kf, "quality", "clear-after", &e2) : 0;
+  gint64 v3 = p3 ? g_key_file_get_int64 (kf, "quality", "stepdown-after", &e3) : 0;
+  gint64 v4 = p4 ? g_key_file_get_int64 (kf, "quality", "stepup-after", &e4) : 0;
+  gboolean ok = take_seconds ("raise-after", p1, v1, e1, &l->raise_after, error)
+                && take_seconds ("clear-after", p2, v2, e2, &l->clear_after, error)
+                && take_seconds ("stepdown-after", p3, v3, e3, &l->stepdown_after, error)
+                && take_seconds ("stepup-after", p4, v4, e4, &l->stepup_after, error);
+  g_clear_error (&e1);
+  g_clear_error (&e2);
+  g_clear_error (&e3);
+  g_clear_error (&e4);
+  return ok;
 }
 
 SigLinks *
@@ -157,10 +181,7 @@ sig_links_new (SigServer *server, GError **error)
   l->stepdown_after = 10;
   l->stepup_after = 30;
   GKeyFile *kf = server->config->keyfile;
-  if (!read_seconds (kf, "raise-after", &l->raise_after, error)
-      || !read_seconds (kf, "clear-after", &l->clear_after, error)
-      || !read_seconds (kf, "stepdown-after", &l->stepdown_after, error)
-      || !read_seconds (kf, "stepup-after", &l->stepup_after, error))
+  if (!read_quality_config (l, kf, error))
     {
       g_free (l);
       return NULL;
