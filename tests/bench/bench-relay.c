@@ -261,6 +261,105 @@ run_gstreamer (GPtrArray *packets, const guint8 *src_key, guint n_recv, int sink
   return cpu * 1e6 / ((double)packets->len * n_recv);
 }
 
+/* Three nodes in a chain, as central -> province -> district: each hop unprotects
+ * what the previous node protected for it, routes it (to the next node and to
+ * @local local receivers) and protects it again. The figure is the time from a
+ * packet entering the first node to its leaving the third: the relay's own share of
+ * the end-to-end delay over three hops (the network's is not in it). */
+typedef struct Hop Hop;
+struct Hop
+{
+  McuSrtp *in; /* unprotects what the previous hop sent */
+  McuRouter *router;
+  McuSrtp *to_next; /* protects for the next hop */
+  Hop *next;
+  gint64 *done_us; /* the last hop records when it sent */
+};
+
+static gboolean
+hop_send_next (gpointer peer, guint8 *pkt, gsize len, gsize cap)
+{
+  Hop *h = peer;
+  if (mcu_srtp_protect_rtp (h->to_next, pkt, &len, cap) != MCU_SRTP_OK)
+    return FALSE;
+  if (h->next == NULL)
+    {
+      *h->done_us = g_get_monotonic_time ();
+      return TRUE;
+    }
+  if (mcu_srtp_unprotect_rtp (h->next->in, pkt, &len) == MCU_SRTP_OK)
+    mcu_router_receive_rtp (h->next->router, 1, pkt, len, g_get_monotonic_time ());
+  return TRUE;
+}
+
+static void
+run_three_hops (GPtrArray *packets, const guint8 *src_key, guint local, int port,
+                double *p50, double *p99)
+{
+  g_autoptr (GError) error = NULL;
+  Hop hops[3] = { { 0 } };
+  gint64 done = 0;
+  int fd = socket (AF_INET, SOCK_DGRAM, 0);
+  Receiver *recv = g_new0 (Receiver, local * 3);
+  McuPeerOps next_ops = { hop_send_next, receiver_send_rtcp };
+  McuPeerOps local_ops = { receiver_send, receiver_send_rtcp };
+  McuPeerInfo info = { MCU_PEER_CHILD, 111, 96, MCU_VIDEO_CODEC_VP8 };
+  for (guint i = 0; i < 3; i++)
+    {
+      guint8 in_key[KEYMAX], out_key[KEYMAX], other[KEYMAX] = { 0 };
+      fill_key (in_key, i == 0 ? 77 : 100 + i); /* hop i reads what i-1 wrote */
+      fill_key (out_key, 101 + i);
+      hops[i].in = mcu_srtp_new (prof->id, other, in_key, &error);
+      hops[i].to_next = mcu_srtp_new (prof->id, out_key, other, &error);
+      McuRouterConfig cfg = { .program_ssrc = 0x50524f47 + i };
+      hops[i].router = mcu_router_new (&cfg);
+      hops[i].next = i < 2 ? &hops[i + 1] : NULL;
+      hops[i].done_us = &done;
+      mcu_router_add_peer (hops[i].router, 1, &info, &next_ops, NULL); /* the source */
+      mcu_router_add_peer (hops[i].router, 2, &info, &next_ops, &hops[i]);
+      for (guint k = 0; k < local; k++)
+        {
+          Receiver *r = &recv[i * local + k];
+          guint8 a[KEYMAX], b[KEYMAX];
+          fill_key (a, 1000 + i * local + k);
+          fill_key (b, 5000 + k);
+          r->srtp = mcu_srtp_new (prof->id, a, b, &error);
+          r->fd = fd;
+          r->to = (struct sockaddr_in){ .sin_family = AF_INET,
+                                        .sin_port = htons (port),
+                                        .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+          mcu_router_add_peer (hops[i].router, 3 + k, &info, &local_ops, r);
+        }
+      mcu_router_set_program (hops[i].router, 1, g_get_monotonic_time ());
+    }
+  double *lat = g_new (double, packets->len);
+  for (guint i = 0; i < packets->len; i++)
+    {
+      guint8 buf[PKT + 64];
+      gsize len = g_bytes_get_size (g_ptr_array_index (packets, i));
+      memcpy (buf, g_bytes_get_data (g_ptr_array_index (packets, i), NULL), len);
+      gint64 start = g_get_monotonic_time ();
+      done = start;
+      if (mcu_srtp_unprotect_rtp (hops[0].in, buf, &len) == MCU_SRTP_OK)
+        mcu_router_receive_rtp (hops[0].router, 1, buf, len, start);
+      lat[i] = (double)(done - start);
+    }
+  qsort (lat, packets->len, sizeof *lat, cmp_double);
+  *p50 = lat[packets->len / 2];
+  *p99 = lat[packets->len * 99 / 100];
+  g_free (lat);
+  for (guint i = 0; i < 3; i++)
+    {
+      mcu_router_free (hops[i].router);
+      mcu_srtp_free (hops[i].in);
+      mcu_srtp_free (hops[i].to_next);
+    }
+  for (guint k = 0; k < local * 3; k++)
+    mcu_srtp_free (recv[k].srtp);
+  g_free (recv);
+  close (fd);
+}
+
 /* Runs every fan-out size with the current profile and prints its figures. */
 static void
 run_profile (guint n, int port)
@@ -289,6 +388,13 @@ run_profile (guint n, int port)
       printf ("relay_%s_%u_hop_p50: %.0f us\n", prof->label, r, p50);
       printf ("relay_%s_%u_hop_p99: %.0f us\n", prof->label, r, p99);
     }
+  /* three hops, the next node forwarded to first, 50 local sites at each node */
+  {
+    double p50, p99;
+    run_three_hops (packets, src_key, 50, port, &p50, &p99);
+    printf ("relay_%s_three_hops_50_local_p50: %.0f us\n", prof->label, p50);
+    printf ("relay_%s_three_hops_50_local_p99: %.0f us\n", prof->label, p99);
+  }
 }
 
 int
