@@ -11,7 +11,9 @@
  * resumes within 10 s, with no human involved.
  *
  * Usage (meson runs it in a loopback-only namespace):
- *   test-cascade SIGNALD MCU CLIENT UNITS.csv */
+ *   test-cascade SIGNALD MCU CLIENT UNITS.csv [NODE SITE.mjs]
+ * With the last two (browser tests enabled), the province hall joins in headless
+ * Chromium and must decode the meeting's video and receive its audio. */
 #include "lt-test.h"
 
 #include <gio/gio.h>
@@ -21,6 +23,7 @@
 #include <string.h>
 
 static const char *signald_bin, *mcu_bin, *client_bin, *units_csv;
+static const char *node_bin, *site_js; /* a real Chromium site, when browsers are on */
 
 typedef struct
 {
@@ -285,6 +288,75 @@ healed (gpointer data)
   return site_hears (h->site, sites[0].tone) > 0.05 && site_frames (h->site) > h->frames;
 }
 
+typedef struct
+{
+  GDataInputStream *out;
+  gint64 frames, audio;
+} Browser;
+
+static void
+on_browser_line (GObject *src, GAsyncResult *res, gpointer data)
+{
+  Browser *b = data;
+  g_autofree char *line = g_data_input_stream_read_line_finish_utf8 (
+      G_DATA_INPUT_STREAM (src), res, NULL, NULL);
+  if (line == NULL)
+    return;
+  g_autoptr (JsonParser) p = json_parser_new ();
+  if (json_parser_load_from_data (p, line, -1, NULL)
+      && JSON_NODE_HOLDS_OBJECT (json_parser_get_root (p)))
+    {
+      JsonObject *o = json_object_get_object_member (
+          json_node_get_object (json_parser_get_root (p)), "browser");
+      if (o)
+        {
+          b->frames = json_object_get_int_member (o, "frames");
+          b->audio = json_object_get_int_member (o, "audio");
+        }
+    }
+  g_data_input_stream_read_line_async (b->out, G_PRIORITY_DEFAULT, NULL, on_browser_line,
+                                       b);
+}
+
+static gboolean
+browser_receives (gpointer data)
+{
+  Browser *b = data;
+  return b->frames > 0 && b->audio > 0;
+}
+
+/* The province hall, in headless Chromium, joins the running meeting through
+ * signald and must decode its video and receive its audio. */
+static void
+browser_site_joins (gint64 occurrence)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) u = api ("GET", "/api/v1/units/08", NULL, NULL, 200);
+  JsonArray *ss = json_object_get_array_member (json_node_get_object (u), "sites");
+  g_autofree char *scope = g_strdup_printf (
+      "%" G_GINT64_FORMAT,
+      json_object_get_int_member (json_array_get_object_element (ss, 0), "id"));
+  g_autofree char *token = make_token ("site", scope);
+  g_autofree char *occ = g_strdup_printf ("%" G_GINT64_FORMAT, occurrence);
+  g_autoptr (GSubprocess) proc
+      = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, node_bin,
+                          "--experimental-websocket", site_js, base, token, occ, NULL);
+  ck_assert_msg (proc != NULL, "%s", error ? error->message : "");
+  Browser b = { g_data_input_stream_new (g_subprocess_get_stdout_pipe (proc)), 0, 0 };
+  g_data_input_stream_read_line_async (b.out, G_PRIORITY_DEFAULT, NULL, on_browser_line,
+                                       &b);
+  gboolean ok = wait_for (browser_receives, &b, 30000);
+  g_print ("chromium site: %" G_GINT64_FORMAT " frames decoded, %" G_GINT64_FORMAT
+           " audio packets\n",
+           b.frames, b.audio);
+  g_subprocess_send_signal (proc, SIGTERM);
+  g_subprocess_wait (proc, NULL, NULL);
+  for (int i = 0; i < 20; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_clear_object (&b.out);
+  ck_assert_msg (ok, "the Chromium site received no media");
+}
+
 static void
 print_sites (const char *when)
 {
@@ -397,6 +469,12 @@ START_TEST (test_four_tier_meeting)
   print_sites ("floor");
   ck_assert_msg (floor, "the floor holder's video did not reach central");
 
+  /* a real browser joins: the province hall, on the province node */
+  if (site_js)
+    browser_site_joins (occ);
+  else
+    g_print ("SKIP the Chromium site: browser tests are off in this build\n");
+
   /* the district node dies: its communes re-home to the province node and hear the
    * chair again within 10 s */
   Rehome rh = { &sites[1], json_object_get_int_member (sites[1].last, "rejoins"), 0 };
@@ -440,8 +518,13 @@ main (int argc, char **argv)
 {
   if (argc < 5)
     {
-      g_printerr ("usage: %s SIGNALD MCU CLIENT UNITS.csv\n", argv[0]);
+      g_printerr ("usage: %s SIGNALD MCU CLIENT UNITS.csv [NODE SITE.mjs]\n", argv[0]);
       return 2;
+    }
+  if (argc >= 7)
+    {
+      node_bin = argv[5];
+      site_js = argv[6];
     }
   signald_bin = argv[1];
   mcu_bin = argv[2];
