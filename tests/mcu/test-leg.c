@@ -202,6 +202,48 @@ START_TEST (test_wrong_vouched_fingerprint_is_refused)
 }
 END_TEST
 
+static guint
+count_entries (const char *dir)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  guint n = 0;
+  while (d && g_dir_read_name (d))
+    n++;
+  return n;
+}
+
+/* A node opens and closes a leg per meeting occurrence all day: 200 legs (each with
+ * its mixer pipeline and timers) leave no threads or file descriptors behind. */
+START_TEST (test_200_legs_leave_nothing_behind)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (McuCert) cert = mcu_cert_generate ("node", &error);
+  McuEndpointConfig cfg = { 0 };
+  cfg.ice.local_addresses = lo;
+  /* warm GStreamer's thread pool and plugin cache first */
+  for (guint i = 0; i < 10; i++)
+    mcu_leg_free (mcu_leg_new (NULL, cert, "warm", &cfg, NULL, NULL, &error));
+  for (int i = 0; i < 50; i++)
+    g_main_context_iteration (NULL, FALSE);
+  guint threads = count_entries ("/proc/self/task"),
+        fds = count_entries ("/proc/self/fd");
+  for (guint i = 0; i < 200; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("%u", i);
+      McuLeg *leg = mcu_leg_new (NULL, cert, id, &cfg, NULL, NULL, &error);
+      ck_assert_msg (leg != NULL, "%s", error ? error->message : "");
+      mcu_leg_free (leg);
+    }
+  for (int i = 0; i < 50; i++)
+    g_main_context_iteration (NULL, FALSE);
+  guint threads2 = count_entries ("/proc/self/task"),
+        fds2 = count_entries ("/proc/self/fd");
+  g_print ("200 legs: threads %u -> %u, fds %u -> %u\n", threads, threads2, fds, fds2);
+  ck_assert_msg (threads2 <= threads + 2, "threads %u -> %u", threads, threads2);
+  ck_assert_msg (fds2 <= fds, "fds %u -> %u", fds, fds2);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -211,6 +253,7 @@ main (void)
   tcase_set_timeout (tc, 60);
   tcase_add_test (tc, test_link_connects_and_carries_the_mix);
   tcase_add_test (tc, test_wrong_vouched_fingerprint_is_refused);
+  tcase_add_test (tc, test_200_legs_leave_nothing_behind);
   suite_add_tcase (s, tc);
   return lt_test_run (s);
 }
