@@ -2,6 +2,7 @@
 #include "sig-server-private.h"
 
 #include "sig-ws.h"
+#include "sig-web.h"
 
 #include <gio/gio.h>
 #include <string.h>
@@ -243,6 +244,9 @@ server_cb (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTabl
   gboolean known;
 
   const SigRoute *route = find_route (method, path, params, &known);
+  /* ui: what no API route matches may be one of the web pages (sig-web.c) */
+  if (route == NULL && !known && sig_web_serve (msg, method, path))
+    return;
   if (route == NULL)
     {
       g_set_error (&error, SIG_ERROR, known ? SIG_ERROR_METHOD : SIG_ERROR_NOT_FOUND,

@@ -1,0 +1,366 @@
+// hall.js: the commune hall's page: one link per site (#token=...), the next meeting in
+// large type, one join button, self view, mic mute, the line's grade in words, the
+// "test my line" echo over the site WebSocket, and rejoining on its own after a drop.
+import {
+  Api, LiveSocket, addDays, fmtDateTime, fmtNumber, gradeName, gradeOf, gradeWords, languageSwitch,
+  loadStrings, say, t,
+} from './common.js';
+
+await loadStrings();
+languageSwitch(document.getElementById('lang'));
+
+const $ = (id) => document.getElementById(id);
+const announce = (text, kind) => say($('announce'), text, kind);
+
+// the token travels in the fragment (never sent to a server, never in proxy logs);
+// keep it for reloads in this tab and take it out of the address bar
+const frag = new URLSearchParams(location.hash.slice(1));
+if (frag.get('token')) {
+  sessionStorage.setItem('lt.site-token', frag.get('token'));
+  history.replaceState(null, '', location.pathname);
+}
+const token = sessionStorage.getItem('lt.site-token');
+if (!token) {
+  announce(t('hall.no_token'), 'error');
+  throw new Error('no site token');
+}
+const api = new Api(token);
+
+const hall = {
+  next: null,        // {meeting, occ}
+  pc: null,          // the meeting's RTCPeerConnection
+  echo: null,        // the line test's RTCPeerConnection
+  stream: null,
+  joined: false,     // the user wants to be in the meeting
+  rejoining: false,
+  statsTimer: 0,
+  prev: null,
+  micOff: false,
+  hand: false,
+};
+
+// Candidates that arrive before the answer wait for it.
+let pendingIce = [];
+
+const sock = new LiveSocket(api, {
+  onMessage: onMessage,
+  onState: (s) => {
+    if (s === 'closed' && hall.joined) {
+      setStatus(0, t('hall.dropped'));
+      announce(t('hall.rejoining'), 'error');
+      hall.rejoining = true;
+    }
+  },
+  onOpen: () => {
+    if (hall.joined && hall.rejoining) rejoin();
+  },
+});
+
+function pcFor() {
+  return hall.echo && hall.echo.kind === 'echo' ? hall.echo.pc : hall.pc;
+}
+
+async function onMessage(m) {
+  switch (m.type) {
+    case 'answer': {
+      const pc = pcFor();
+      if (!pc) return;
+      await pc.setRemoteDescription({ type: 'answer', sdp: m.sdp });
+      for (const c of pendingIce) await pc.addIceCandidate(c).catch(() => {});
+      pendingIce = [];
+      break;
+    }
+    case 'ice': {
+      const pc = pcFor();
+      if (!pc || !m.candidate) return;
+      const c = { candidate: m.candidate, sdpMid: m.sdpMid ?? '0', sdpMLineIndex: m.sdpMLineIndex ?? 0 };
+      if (pc.remoteDescription) await pc.addIceCandidate(c).catch(() => {});
+      else pendingIce.push(c);
+      break;
+    }
+    case 'rehome':
+      announce(t('hall.rehome'));
+      if (hall.joined) rejoin();
+      break;
+    case 'error':
+      if (hall.echo) { finishEcho(t('hall.echo_failed', { why: m.message || m.code })); return; }
+      announce(`${t('err.generic')}: ${m.message || m.code}`, 'error');
+      if (m.code === 'unavailable' && hall.joined) setTimeout(() => hall.joined && rejoin(), 3000);
+      break;
+    case 'joined':
+      announce(hall.rejoining ? t('hall.rejoined') : t('hall.joined'), 'ok');
+      hall.rejoining = false;
+      break;
+    case 'link.level':
+      announce(t(`hall.level.${m.level}`));
+      break;
+    default:
+  }
+}
+
+// ---- the next meeting ----
+
+async function loadNext() {
+  const now = new Date();
+  try {
+    const r = await api.get(`/api/v1/meetings?from=${addDays(now, -1).toISOString()}&to=${addDays(now, 60).toISOString()}`);
+    let best = null;
+    for (const m of r.meetings) {
+      if (m.cancelled) continue;
+      for (const o of m.occurrences || []) {
+        if (new Date(o.ends_at) <= now || o.state === 'ended') continue;
+        if (!best || new Date(o.starts_at) < new Date(best.occ.starts_at)) best = { meeting: m, occ: o };
+      }
+    }
+    hall.next = best;
+    renderNext();
+  } catch (err) {
+    announce(err.status === 401 ? t('hall.bad_token') : `${t('err.generic')}: ${err.message}`, 'error');
+  }
+}
+
+function renderNext() {
+  const n = hall.next;
+  if (!n) {
+    $('next-title').textContent = t('hall.none');
+    $('next-when').textContent = '';
+    $('join').disabled = true;
+    return;
+  }
+  const s = new Date(n.occ.starts_at);
+  const mins = Math.round((s - Date.now()) / 60000);
+  $('next-title').textContent = n.meeting.title;
+  $('next-when').textContent = `${fmtDateTime(s)} · ${mins > 0 ? t('hall.in_min', { n: fmtNumber(mins) }) : t('hall.running')}`;
+  $('join').disabled = hall.joined;
+}
+
+// ---- media ----
+
+async function camera() {
+  if (!hall.stream) {
+    hall.stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 360 } });
+    $('self').srcObject = hall.stream;
+  }
+  return hall.stream;
+}
+
+// A peer connection whose offer, with its candidates, goes to signald as @type.
+async function offer(extra) {
+  const stream = await camera();
+  const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+  stream.getTracks().forEach((tr) => pc.addTrack(tr, stream));
+  pc.ontrack = (e) => { $('remote').srcObject = e.streams[0] || new MediaStream([e.track]); };
+  pc.onicecandidate = (e) => {
+    if (e.candidate) sock.send({ type: 'ice', candidate: e.candidate.candidate, sdpMid: e.candidate.sdpMid, sdpMLineIndex: e.candidate.sdpMLineIndex });
+  };
+  await pc.setLocalDescription(await pc.createOffer());
+  // gather first: the node answers once and relayed candidates may trail
+  if (pc.iceGatheringState !== 'complete') {
+    await new Promise((r) => {
+      const done = () => pc.iceGatheringState === 'complete' && r();
+      pc.addEventListener('icegatheringstatechange', done);
+      setTimeout(r, 3000);
+    });
+  }
+  pendingIce = [];
+  return { pc, sdp: pc.localDescription.sdp, ...extra };
+}
+
+async function join() {
+  if (!hall.next) return;
+  hall.joined = true;
+  $('join').disabled = true;
+  $('leave').classList.remove('hidden');
+  setStatus(0, t('hall.connecting'));
+  try {
+    const { pc, sdp } = await offer();
+    hall.pc = pc;
+    watch(pc);
+    window.ltHall = { offerSent: true };
+    sock.send({ type: 'join', occurrence_id: hall.next.occ.id, sdp });
+    $('mic').disabled = false;
+    $('hand').disabled = false;
+    startStats(() => hall.pc);
+  } catch (err) {
+    announce(`${t('hall.media_failed')}: ${err.message}`, 'error');
+    hall.joined = false;
+    $('join').disabled = false;
+  }
+}
+
+// A connection that fails or stays disconnected is replaced: the site joins again.
+function watch(pc) {
+  let timer = 0;
+  pc.addEventListener('iceconnectionstatechange', () => {
+    if (pc !== hall.pc) return;
+    const s = pc.iceConnectionState;
+    if (s === 'failed' || s === 'disconnected') {
+      setStatus(4, t('hall.dropped'));
+      announce(t('hall.rejoining'), 'error');
+      clearTimeout(timer);
+      timer = setTimeout(() => { if (pc === hall.pc && pc.iceConnectionState !== 'connected') rejoin(); }, s === 'failed' ? 0 : 4000);
+    } else if (s === 'connected' || s === 'completed') {
+      clearTimeout(timer);
+      if (hall.rejoining) { hall.rejoining = false; announce(t('hall.rejoined'), 'ok'); }
+    }
+  });
+}
+
+async function rejoin() {
+  if (!hall.joined || !hall.next) return;
+  hall.rejoining = true;
+  hall.pc?.close();
+  hall.pc = null;
+  try {
+    const { pc, sdp } = await offer();
+    hall.pc = pc;
+    watch(pc);
+    if (hall.micOff) pc.getSenders().forEach((s) => { if (s.track?.kind === 'audio') s.track.enabled = false; });
+    if (!sock.send({ type: 'join', occurrence_id: hall.next.occ.id, sdp })) return; // onOpen retries
+  } catch (err) {
+    announce(`${t('hall.media_failed')}: ${err.message}`, 'error');
+  }
+}
+
+function leave() {
+  hall.joined = false;
+  sock.send({ type: 'leave' });
+  hall.pc?.close();
+  hall.pc = null;
+  stopStats();
+  setStatus(0, t('hall.not_connected'));
+  $('leave').classList.add('hidden');
+  $('mic').disabled = true;
+  $('hand').disabled = true;
+  renderNext();
+  announce(t('hall.left'));
+}
+
+// ---- grade from getStats: the same thresholds as the nodes (issue 7) ----
+
+function startStats(getPc) {
+  stopStats();
+  hall.prev = null;
+  hall.statsTimer = setInterval(async () => {
+    const pc = getPc();
+    if (!pc) return;
+    const g = await sample(pc);
+    if (g) showGrade(g);
+  }, 2000);
+}
+
+function stopStats() {
+  clearInterval(hall.statsTimer);
+  hall.statsTimer = 0;
+}
+
+// One 2 s window: loss from inbound packets lost/received deltas, jitter of the
+// inbound streams, RTT of the selected candidate pair.
+async function sample(pc) {
+  const st = await pc.getStats();
+  let recv = 0, lost = 0, jitter = 0, rtt = null, connected = false;
+  st.forEach((s) => {
+    if (s.type === 'inbound-rtp') {
+      recv += s.packetsReceived || 0;
+      lost += Math.max(0, s.packetsLost || 0);
+      jitter = Math.max(jitter, (s.jitter || 0) * 1000);
+    }
+    if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') {
+      connected = true;
+      if (s.currentRoundTripTime !== undefined) rtt = s.currentRoundTripTime * 1000;
+    }
+    if (s.type === 'remote-inbound-rtp' && s.roundTripTime !== undefined && rtt === null) rtt = s.roundTripTime * 1000;
+  });
+  const prev = hall.prev;
+  hall.prev = { recv, lost };
+  if (!connected || !prev) return null;
+  const dr = recv - prev.recv, dl = lost - prev.lost;
+  if (dr + dl <= 0) return { grade: 4, loss: 100, jitter, rtt };
+  const loss = (100 * dl) / (dr + dl);
+  return { grade: gradeOf(loss, jitter, rtt), loss, jitter, rtt };
+}
+
+function showGrade(g) {
+  setStatus(g.grade, `${t('hall.line')}: ${gradeWords(g.grade)}`);
+  $('figures').textContent = t('hall.figures', {
+    loss: fmtNumber(g.loss, 1), jitter: fmtNumber(g.jitter, 0), rtt: g.rtt === null ? '–' : fmtNumber(g.rtt, 0),
+  });
+  window.ltLastGrade = g;
+}
+
+function setStatus(grade, words) {
+  $('status').className = `status g-${gradeName(grade)}`;
+  $('status-words').textContent = words;
+  $('status').dataset.grade = gradeName(grade);
+}
+
+// ---- "Kiểm tra đường truyền": the echo test over the site socket ----
+
+async function testLine() {
+  if (hall.echo || hall.joined) return;
+  $('echo').disabled = true;
+  setStatus(0, t('hall.testing'));
+  announce(t('hall.testing'));
+  try {
+    hall.echo = { kind: 'echo' };
+    const { pc, sdp } = await offer();
+    hall.echo.pc = pc;
+    sock.send({ type: 'echo', sdp });
+    startStats(() => pc);
+    // five 2 s windows, then the verdict stays on screen
+    let results = [];
+    await new Promise((resolve) => {
+      const iv = setInterval(async () => {
+        if (!hall.echo) { clearInterval(iv); resolve(); return; }
+        const g = window.ltLastGrade;
+        if (g && g !== results.at(-1)) results.push(g);
+        if (results.length >= 5) { clearInterval(iv); resolve(); }
+      }, 500);
+      setTimeout(() => { clearInterval(iv); resolve(); }, 16000);
+    });
+    if (!hall.echo) return;
+    if (!results.length) { finishEcho(t('hall.echo_no_media')); return; }
+    const worst = results.slice(1).reduce((a, b) => (b.grade > a.grade ? b : a), results.at(-1));
+    finishEcho(`${t('hall.echo_result')}: ${gradeWords(worst.grade)}`, worst);
+  } catch (err) {
+    finishEcho(`${t('hall.media_failed')}: ${err.message}`);
+  }
+}
+
+function finishEcho(text, g) {
+  stopStats();
+  hall.echo?.pc?.close();
+  hall.echo = null;
+  $('echo').disabled = false;
+  if (g) {
+    showGrade(g);
+    $('status-words').textContent = text;
+    announce(text, g.grade <= 2 ? 'ok' : 'error');
+  } else {
+    setStatus(0, text);
+    announce(text, 'error');
+  }
+  window.ltEchoDone = { text, grade: g ? gradeName(g.grade) : null };
+}
+
+// ---- controls ----
+
+$('join').addEventListener('click', join);
+$('leave').addEventListener('click', leave);
+$('echo').addEventListener('click', testLine);
+$('mic').addEventListener('click', () => {
+  hall.micOff = !hall.micOff;
+  hall.stream?.getAudioTracks().forEach((tr) => { tr.enabled = !hall.micOff; });
+  $('mic').setAttribute('aria-pressed', String(hall.micOff));
+  $('mic').textContent = t(hall.micOff ? 'hall.mic_on' : 'hall.mic_off');
+  announce(t(hall.micOff ? 'hall.mic_is_off' : 'hall.mic_is_on'));
+});
+$('hand').addEventListener('click', () => {
+  hall.hand = !hall.hand;
+  sock.send({ type: 'hand', raised: hall.hand });
+  $('hand').setAttribute('aria-pressed', String(hall.hand));
+  $('hand').textContent = t(hall.hand ? 'hall.hand_down' : 'hall.hand');
+});
+
+await loadNext();
+setInterval(() => { if (!hall.joined) loadNext(); else renderNext(); }, 30000);

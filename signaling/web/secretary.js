@@ -1,0 +1,488 @@
+// secretary.js: the meeting secretary's page: sign in, week/day calendar, booking with
+// conflicts site by site, .ics, join links, and on the day the live roll call, floor
+// control and the attendance CSV.
+import {
+  Api, ApiError, LiveSocket, UnitTree, addDays, applyStrings, fmtDateTime, fmtDay,
+  fmtNumber, fmtShortDay, fmtTime, fromInputs, h, languageSwitch, loadStrings, say, t,
+  toDateInput, toTimeInput, vnDayStart, vnParts, vnWeekStart,
+} from './common.js';
+
+await loadStrings();
+languageSwitch(document.getElementById('lang'));
+
+const $ = (id) => document.getElementById(id);
+let api = null;
+let tree = null;
+let live = null;
+const state = { view: 'week', anchor: new Date(), meetings: [], chosen: [], detail: null };
+
+// ---- sign in ----
+
+async function signIn(token) {
+  const a = new Api(token);
+  const from = vnWeekStart(new Date());
+  await a.get(`/api/v1/meetings?from=${from.toISOString()}&to=${addDays(from, 7).toISOString()}`);
+  api = a;
+  tree = new UnitTree(api);
+  sessionStorage.setItem('lt.token', token);
+  $('signin').classList.add('hidden');
+  $('app').classList.remove('hidden');
+  $('signout').classList.remove('hidden');
+  live = new LiveSocket(api, { onMessage: onEvent });
+  renderGroups();
+  resetForm();
+  await loadCalendar();
+}
+
+$('signin').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  say($('signin-msg'), t('auth.checking'));
+  try {
+    await signIn($('token').value.trim());
+  } catch (err) {
+    say($('signin-msg'), err instanceof ApiError && err.status === 401 ? t('auth.bad') : `${t('err.generic')}: ${err.message}`, 'error');
+  }
+});
+
+$('signout').addEventListener('click', () => {
+  sessionStorage.removeItem('lt.token');
+  location.reload();
+});
+
+// ---- calendar ----
+
+function range() {
+  if (state.view === 'day') {
+    const from = vnDayStart(state.anchor);
+    return { from, to: addDays(from, 1), days: 1 };
+  }
+  const from = vnWeekStart(state.anchor);
+  return { from, to: addDays(from, 7), days: 7 };
+}
+
+async function loadCalendar() {
+  const { from, to } = range();
+  try {
+    const r = await api.get(`/api/v1/meetings?from=${from.toISOString()}&to=${to.toISOString()}`);
+    state.meetings = r.meetings;
+    say($('cal-msg'), r.meetings.length ? '' : t('cal.empty'));
+  } catch (err) {
+    say($('cal-msg'), `${t('err.generic')}: ${err.message}`, 'error');
+  }
+  renderCalendar();
+}
+
+function renderCalendar() {
+  const { from, days } = range();
+  const cal = $('calendar');
+  cal.className = state.view === 'day' ? 'week day' : 'week';
+  cal.replaceChildren();
+  $('cal-range').textContent = days === 1 ? fmtDay(from) : `${fmtShortDay(from)} – ${fmtShortDay(addDays(from, 6))}`;
+  const today = vnParts(new Date());
+  for (let i = 0; i < days; i++) {
+    const day = addDays(from, i);
+    const p = vnParts(day);
+    const items = [];
+    for (const m of state.meetings) {
+      for (const o of m.occurrences || []) {
+        const s = new Date(o.starts_at);
+        const sp = vnParts(s);
+        if (sp.y === p.y && sp.m === p.m && sp.d === p.d) items.push({ m, o, s });
+      }
+    }
+    items.sort((a, b) => a.s - b.s);
+    const isToday = p.y === today.y && p.m === today.m && p.d === today.d;
+    cal.append(h('div', { class: `daycol${isToday ? ' today' : ''}`, role: 'group', 'aria-label': fmtDay(day) },
+      h('h3', {}, fmtShortDay(day)),
+      items.map(({ m, o, s }) => h('button', {
+        type: 'button', class: 'mtg', 'data-meeting': m.id,
+        onclick: () => openDetail(m.id, o.id),
+      }, h('span', { class: 'when' }, `${fmtTime(s)}–${fmtTime(new Date(o.ends_at))}`), m.title,
+      m.cancelled ? ` (${t('cal.cancelled')})` : ''))));
+  }
+}
+
+function setView(v) {
+  state.view = v;
+  $('cal-week').setAttribute('aria-pressed', String(v === 'week'));
+  $('cal-day').setAttribute('aria-pressed', String(v === 'day'));
+  loadCalendar();
+}
+$('cal-week').addEventListener('click', () => setView('week'));
+$('cal-day').addEventListener('click', () => setView('day'));
+$('cal-prev').addEventListener('click', () => { state.anchor = addDays(state.anchor, state.view === 'day' ? -1 : -7); loadCalendar(); });
+$('cal-next').addEventListener('click', () => { state.anchor = addDays(state.anchor, state.view === 'day' ? 1 : 7); loadCalendar(); });
+$('cal-today').addEventListener('click', () => { state.anchor = new Date(); loadCalendar(); });
+
+// ---- unit search (diacritics optional: the server folds them) ----
+
+function debounce(f, ms) {
+  let timer;
+  return (...a) => { clearTimeout(timer); timer = setTimeout(() => f(...a), ms); };
+}
+
+async function searchUnits(q) {
+  if (q.trim().length < 2) return [];
+  const r = await api.get(`/api/v1/units/search?q=${encodeURIComponent(q.trim())}&limit=15`);
+  return r.units;
+}
+
+const tierName = (tier) => t(`tier.${tier}`);
+const lowerTiers = (tier) => tree.tiers.slice(tree.tiers.indexOf(tier) + 1);
+
+$('b-chair-q').addEventListener('input', debounce(async (e) => {
+  try {
+    const units = await searchUnits(e.target.value);
+    const sel = $('b-chair');
+    sel.replaceChildren(...units.map((u) => h('option', { value: u.code }, `${u.name} (${u.code})`)));
+  } catch (err) { say($('b-msg'), err.message, 'error'); }
+}, 250));
+
+$('b-unit-q').addEventListener('input', debounce(async (e) => {
+  try {
+    const units = await searchUnits(e.target.value);
+    $('b-results').replaceChildren(...units.map((u) => {
+      const down = h('select', { 'aria-label': t('new.down_to_of', { name: u.name }) },
+        h('option', { value: '' }, t('new.only_unit')),
+        lowerTiers(u.tier).map((tier) => h('option', { value: tier }, t('new.down_to', { tier: tierName(tier) }))));
+      if (u.children && lowerTiers(u.tier).length) down.value = lowerTiers(u.tier).at(-1);
+      return h('li', {},
+        h('span', { class: 'name' }, u.name, ' ', h('span', { class: 'tier' }, `${tierName(u.tier)} · ${u.code}`)),
+        down,
+        h('button', { type: 'button', onclick: () => addParticipant(u, down.value || null) }, t('new.add')));
+    }));
+  } catch (err) { say($('b-msg'), err.message, 'error'); }
+}, 250));
+
+function addParticipant(u, downTo) {
+  state.chosen = state.chosen.filter((p) => p.unit !== u.code);
+  state.chosen.push({ unit: u.code, name: u.name, down_to: downTo });
+  renderChosen();
+}
+
+async function renderChosen() {
+  $('b-chosen').replaceChildren(...state.chosen.map((p) => h('li', {},
+    h('span', { class: 'name' }, p.name || p.unit, p.down_to ? ` — ${t('new.down_to', { tier: tierName(p.down_to) })}` : ''),
+    h('button', { type: 'button', class: 'danger', 'aria-label': t('new.remove_of', { name: p.name || p.unit }),
+      onclick: () => { state.chosen = state.chosen.filter((x) => x !== p); renderChosen(); } }, t('new.remove')))));
+  // the site count: one site per unit of every chosen subtree
+  const el = $('b-count-sites');
+  if (!state.chosen.length) { el.textContent = t('new.no_participants'); return; }
+  el.textContent = t('new.counting');
+  try {
+    const all = new Set();
+    for (const p of state.chosen) (await tree.subtree(p.unit, p.down_to)).forEach((c) => all.add(c));
+    el.textContent = t('new.site_count', { n: fmtNumber(all.size) });
+    el.dataset.count = String(all.size);
+  } catch (err) { el.textContent = err.message; }
+}
+
+// ---- saved groups (this browser) ----
+
+function groups() {
+  try { return JSON.parse(localStorage.getItem('lt.groups') || '{}'); } catch { return {}; }
+}
+
+function renderGroups() {
+  const g = groups();
+  $('b-groups').replaceChildren(h('option', { value: '' }, t('groups.saved')),
+    ...Object.keys(g).sort().map((name) => h('option', { value: name }, name)));
+}
+
+$('b-group-save').addEventListener('click', () => {
+  if (!state.chosen.length) return;
+  const name = prompt(t('groups.name'));
+  if (!name) return;
+  const g = groups();
+  g[name] = state.chosen;
+  localStorage.setItem('lt.groups', JSON.stringify(g));
+  renderGroups();
+});
+$('b-group-load').addEventListener('click', () => {
+  const g = groups()[$('b-groups').value];
+  if (g) { state.chosen = g; renderChosen(); }
+});
+
+// ---- booking ----
+
+function resetForm() {
+  const start = new Date(Math.ceil((Date.now() + 3600000) / 1800000) * 1800000);
+  $('b-date').value = toDateInput(start);
+  $('b-start').value = toTimeInput(start);
+  $('b-end').value = toTimeInput(new Date(start.getTime() + 3600000));
+}
+
+function formBody() {
+  const starts = fromInputs($('b-date').value, $('b-start').value);
+  let ends = fromInputs($('b-date').value, $('b-end').value);
+  if (ends <= starts) ends = addDays(ends, 1);
+  const body = {
+    title: $('b-title').value.trim(),
+    agenda: $('b-agenda').value.trim() || null,
+    chair: $('b-chair').value,
+    starts_at: starts.toISOString().replace('.000', ''),
+    ends_at: ends.toISOString().replace('.000', ''),
+    participants: state.chosen.map((p) => (p.down_to ? { unit: p.unit, down_to: p.down_to } : { unit: p.unit })),
+  };
+  if ($('b-freq').value) body.recurrence = `FREQ=${$('b-freq').value};COUNT=${Number($('b-count').value) || 1}`;
+  return body;
+}
+
+let idemKey = crypto.randomUUID();
+$('book').addEventListener('input', () => { idemKey = crypto.randomUUID(); });
+
+$('book').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  if (!$('b-chair').value) { say($('b-msg'), t('new.need_chair'), 'error'); $('b-chair-q').focus(); return; }
+  if (!state.chosen.length) { say($('b-msg'), t('new.no_participants'), 'error'); $('b-unit-q').focus(); return; }
+  const body = formBody();
+  $('b-submit').disabled = true;
+  say($('b-msg'), t('new.saving'));
+  try {
+    const r = await api.post('/api/v1/meetings', body, { 'Idempotency-Key': idemKey });
+    idemKey = crypto.randomUUID();
+    $('conflicts').classList.add('hidden');
+    say($('b-msg'), t('new.booked', { n: fmtNumber(r.site_count) }), 'ok');
+    state.anchor = new Date(body.starts_at);
+    await loadCalendar();
+    openDetail(r.id, r.occurrences?.[0]);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 409 && err.body?.error?.conflicts) showConflicts(err.body.error.conflicts, body);
+    else say($('b-msg'), `${t('err.generic')}: ${err.message}`, 'error');
+  } finally {
+    $('b-submit').disabled = false;
+  }
+});
+
+// The 409 body lists every clashing site; show them site by site, with the two ways out.
+function showConflicts(conflicts, body) {
+  say($('b-msg'), t('conf.summary', { n: fmtNumber(conflicts.length) }), 'error');
+  const box = $('conflicts');
+  const units = [...new Set(conflicts.map((c) => c.unit))];
+  box.replaceChildren(
+    h('h2', {}, t('conf.heading', { n: fmtNumber(conflicts.length) })),
+    h('div', { class: 'scroll' }, h('table', {},
+      h('thead', {}, h('tr', {}, h('th', {}, t('conf.site')), h('th', {}, t('conf.meeting')), h('th', {}, t('conf.when')))),
+      h('tbody', {}, conflicts.map((c) => h('tr', {},
+        h('td', {}, tree.units.get(c.unit)?.name || c.unit, h('span', { class: 'tier' }, ` · ${c.unit} · #${c.site_id}`)),
+        h('td', {}, c.meeting_title),
+        h('td', {}, `${fmtTime(new Date(c.occurrence_starts_at))}–${fmtTime(new Date(c.occurrence_ends_at))} ${fmtShortDay(new Date(c.occurrence_starts_at))}`)))))),
+    h('div', { class: 'row' },
+      h('button', { type: 'button', id: 'conf-drop', onclick: () => dropSites(units) }, t('conf.drop', { n: fmtNumber(units.length) })),
+      h('button', { type: 'button', id: 'conf-next', onclick: () => nextSlot(conflicts, body) }, t('conf.next'))));
+  box.classList.remove('hidden');
+  box.querySelector('h2').setAttribute('tabindex', '-1');
+  box.querySelector('h2').focus();
+}
+
+// Replaces each subtree participant by its units one by one, without the clashing ones.
+async function dropSites(units) {
+  const drop = new Set(units);
+  const out = [];
+  for (const p of state.chosen) {
+    for (const code of await tree.subtree(p.unit, p.down_to)) {
+      if (!drop.has(code)) out.push({ unit: code, name: tree.units.get(code)?.name || code, down_to: null });
+    }
+  }
+  state.chosen = out;
+  await renderChosen();
+  $('conflicts').classList.add('hidden');
+  say($('b-msg'), t('conf.dropped', { n: fmtNumber(drop.size) }), 'ok');
+}
+
+// Moves the meeting to start when the last clashing occurrence ends (same length).
+function nextSlot(conflicts, body) {
+  const len = new Date(body.ends_at) - new Date(body.starts_at);
+  const start = new Date(Math.max(...conflicts.map((c) => new Date(c.occurrence_ends_at).getTime())));
+  $('b-date').value = toDateInput(start);
+  $('b-start').value = toTimeInput(start);
+  $('b-end').value = toTimeInput(new Date(start.getTime() + len));
+  $('conflicts').classList.add('hidden');
+  idemKey = crypto.randomUUID();
+  say($('b-msg'), t('conf.moved', { when: fmtDateTime(start) }), 'ok');
+}
+
+// ---- one meeting: details, links, roll call, floor ----
+
+async function openDetail(meetingId, occurrenceId) {
+  const m = await api.get(`/api/v1/meetings/${meetingId}`);
+  const occ = (m.occurrences || []).find((o) => o.id === occurrenceId) || (m.occurrences || [])[0];
+  if (state.detail && state.detail.meeting.id !== m.id) live.unsubscribe(state.detail.meeting.id);
+  state.detail = { meeting: m, occ, hands: new Set(), muted: new Set(), floor: null };
+  live.subscribe(m.id);
+  const d = $('detail');
+  d.classList.remove('hidden');
+  d.replaceChildren(
+    h('h2', { id: 'd-title' }, m.title),
+    h('p', {}, occ ? `${fmtDateTime(new Date(occ.starts_at))} – ${fmtTime(new Date(occ.ends_at))}` : '',
+      ' · ', t('d.sites', { n: fmtNumber(m.site_count ?? 0) }),
+      occ ? [' · ', h('span', { id: 'd-state' }, t(`occ.${occ.state}`))] : ''),
+    m.agenda ? h('p', { class: 'muted' }, m.agenda) : '',
+    h('div', { class: 'row' },
+      h('button', { type: 'button', onclick: () => api.download(`/api/v1/meetings/${m.id}.ics`, `meeting-${m.id}.ics`) }, t('d.ics')),
+      h('button', { type: 'button', onclick: () => api.download(`/api/v1/meetings/${m.id}/attendance${occ ? `?occurrence=${occ.id}` : ''}`, `attendance-${m.id}.csv`, 'text/csv') }, t('d.csv')),
+      h('button', { type: 'button', id: 'd-links-btn', onclick: () => joinLinks(m) }, t('d.links')),
+      h('a', { href: `/it#meeting=${m.id}` }, t('d.board'))),
+    h('div', { id: 'd-links' }),
+    h('h3', {}, t('rc.heading')),
+    h('div', { id: 'd-floor', class: 'row' },
+      h('button', { type: 'button', id: 'f-chair', onclick: () => floor(null) }, t('floor.chair')),
+      h('button', { type: 'button', id: 'f-muteall', onclick: () => muteAll(true) }, t('floor.mute_all')),
+      h('button', { type: 'button', onclick: () => muteAll(false) }, t('floor.unmute_all'))),
+    h('p', { id: 'd-hands', class: 'muted' }),
+    h('p', { id: 'd-msg', class: 'msg', role: 'status', 'aria-live': 'polite' }),
+    h('div', { id: 'd-rollcall' }));
+  await loadRollCall();
+  d.scrollIntoView({ block: 'nearest' });
+}
+
+async function loadRollCall() {
+  const det = state.detail;
+  if (!det || !det.occ) return;
+  let r;
+  try {
+    r = await api.get(`/api/v1/meetings/${det.meeting.id}/attendance?occurrence=${det.occ.id}`);
+  } catch (err) {
+    say($('d-msg'), `${t('err.generic')}: ${err.message}`, 'error');
+    return;
+  }
+  det.sites = r.sites;
+  // tiers from the unit tree (the attendance rows carry unit codes)
+  await Promise.all([...new Set(r.sites.map((s) => s.unit))].filter((c) => !tree.units.has(c)).slice(0, 50).map((c) => tree.unit(c).catch(() => null)));
+  const byTier = new Map();
+  for (const s of r.sites) {
+    const tier = tree.units.get(s.unit)?.tier || 'other';
+    if (!byTier.has(tier)) byTier.set(tier, []);
+    byTier.get(tier).push(s);
+  }
+  const order = [...tree.tiers, 'other'];
+  const c = r.counts;
+  $('d-rollcall').replaceChildren(
+    h('p', { id: 'rc-counts' }, h('span', { class: 'st-present' }, t('rc.present_n', { n: fmtNumber(c.present) })), ' · ',
+      h('span', { class: 'st-late' }, t('rc.late_n', { n: fmtNumber(c.late) })), ' · ',
+      h('span', { class: 'st-absent' }, t('rc.absent_n', { n: fmtNumber(c.absent) }))),
+    ...order.filter((tier) => byTier.has(tier)).map((tier) => {
+      const list = byTier.get(tier);
+      const n = (st) => list.filter((s) => s.status === st).length;
+      return h('details', { open: tier !== 'commune' || list.length <= 40 },
+        h('summary', {}, `${tier === 'other' ? t('tier.other') : tierName(tier)}: `,
+          t('rc.tier_counts', { p: n('present'), l: n('late'), a: n('absent'), n: list.length })),
+        h('div', { class: 'scroll' }, h('table', {}, h('tbody', {}, list.map((s) => rollRow(s))))));
+    }));
+  renderHands();
+}
+
+function rollRow(s) {
+  const det = state.detail;
+  const muted = det.muted.has(s.site_id);
+  return h('tr', { 'data-site': s.site_id },
+    h('td', {}, s.site_name, det.floor === s.site_id ? ` 🎤 ${t('floor.has')}` : ''),
+    h('td', { class: `st-${s.status}` }, t(`rc.${s.status}`)),
+    h('td', {}, s.first_join ? fmtTime(new Date(s.first_join)) : ''),
+    h('td', { class: 'row' },
+      h('button', { type: 'button', onclick: () => floor(s.site_id), 'aria-label': `${t('floor.give')}: ${s.site_name}` }, t('floor.give')),
+      h('button', { type: 'button', onclick: () => mute(s.site_id, !muted), 'aria-label': `${t(muted ? 'floor.unmute' : 'floor.mute')}: ${s.site_name}` },
+        t(muted ? 'floor.unmute' : 'floor.mute'))));
+}
+
+function renderHands() {
+  const det = state.detail;
+  const names = [...det.hands].map((id) => det.sites?.find((s) => s.site_id === id)?.site_name || `#${id}`);
+  $('d-hands').textContent = names.length ? `✋ ${t('floor.hands')}: ${names.join(', ')}` : t('floor.no_hands');
+}
+
+// A control answered 404 is not in this signald yet: hide it; 409: the leg is not open.
+async function control(path, body) {
+  try {
+    await api.post(path, body);
+    say($('d-msg'), t('floor.sent'), 'ok');
+    return true;
+  } catch (err) {
+    if (err.status === 404 || err.status === 405) { $('d-floor').classList.add('hidden'); say($('d-msg'), t('floor.unavailable'), 'error'); }
+    else if (err.status === 409) say($('d-msg'), t('floor.not_open'), 'error');
+    else say($('d-msg'), `${t('err.generic')}: ${err.message}`, 'error');
+    return false;
+  }
+}
+
+const occPath = (what) => `/api/v1/occurrences/${state.detail.occ.id}/${what}`;
+const floor = (siteId) => control(occPath('floor'), { site_id: siteId });
+const mute = (siteId, muted) => control(occPath('mute'), { site_id: siteId, muted });
+const muteAll = (muted) => control(occPath('mute'), { all_but_chair: true, muted });
+
+// Per-site join links: an admin mints one site token per site; others see how.
+async function joinLinks(m) {
+  const box = $('d-links');
+  const det = state.detail;
+  if (!det.sites) await loadRollCall();
+  const rows = [];
+  let admin = true;
+  for (const s of det.sites || []) {
+    if (!admin) break;
+    try {
+      const tok = await api.post('/api/v1/tokens', { role: 'site', scope: String(s.site_id), label: `${m.title} — ${s.site_name}`.slice(0, 200) });
+      rows.push({ s, url: `${location.origin}/hall#token=${tok.token}` });
+    } catch (err) {
+      if (err.status === 403) admin = false;
+      else { say($('d-msg'), err.message, 'error'); break; }
+    }
+  }
+  if (!admin) {
+    box.replaceChildren(h('p', { class: 'muted' }, t('links.how')),
+      h('pre', {}, (det.sites || []).slice(0, 5).map((s) => `curl -H "Authorization: Bearer $ADMIN" -d '{"role":"site","scope":"${s.site_id}"}' -H 'content-type: application/json' ${location.origin}/api/v1/tokens   # ${s.site_name} -> ${location.origin}/hall#token=…`).join('\n')));
+    return;
+  }
+  const all = rows.map((r) => `${r.s.site_name}\t${r.url}`).join('\n');
+  box.replaceChildren(
+    h('p', {}, t('links.made', { n: rows.length }), ' ',
+      h('button', { type: 'button', onclick: () => navigator.clipboard?.writeText(all) }, t('links.copy_all'))),
+    h('div', { class: 'scroll' }, h('table', {}, h('tbody', {}, rows.map((r) => h('tr', {},
+      h('td', {}, r.s.site_name),
+      h('td', {}, h('input', { type: 'text', readonly: true, value: r.url, 'aria-label': `${t('links.link')}: ${r.s.site_name}` })),
+      h('td', {}, h('button', { type: 'button', onclick: () => navigator.clipboard?.writeText(r.url) }, t('links.copy')))))))));
+}
+
+// ---- live events ----
+
+const refreshRollCall = debounce(() => loadRollCall(), 300);
+
+function onEvent(m) {
+  const det = state.detail;
+  if (!det || m.meeting_id !== det.meeting.id) {
+    if (m.type === 'meeting.updated' || m.type === 'meeting.cancelled') loadCalendar();
+    return;
+  }
+  switch (m.type) {
+    case 'site.joined':
+    case 'site.left':
+      refreshRollCall();
+      break;
+    case 'hand':
+      if (m.raised) det.hands.add(m.site_id); else det.hands.delete(m.site_id);
+      renderHands();
+      break;
+    case 'mute':
+      if (m.muted) det.muted.add(m.site_id); else det.muted.delete(m.site_id);
+      refreshRollCall();
+      break;
+    case 'floor':
+      det.floor = m.site_id;
+      refreshRollCall();
+      break;
+    case 'occurrence.open':
+    case 'occurrence.live':
+    case 'occurrence.ended':
+      if (det.occ && m.occurrence_id === det.occ.id && $('d-state')) $('d-state').textContent = t(`occ.${m.type.split('.')[1] === 'open' ? 'open' : m.type.split('.')[1]}`);
+      refreshRollCall();
+      break;
+    case 'meeting.updated':
+    case 'meeting.cancelled':
+      loadCalendar();
+      break;
+    default:
+  }
+}
+
+applyStrings(document);
+const saved = sessionStorage.getItem('lt.token');
+if (saved) signIn(saved).catch(() => sessionStorage.removeItem('lt.token'));
