@@ -245,6 +245,9 @@ export function gradeOf(lossPct, jitterMs, rttMs) {
   return g;
 }
 
+// signald's link grades are 0 good .. 3 very bad, -1 while unknown (sig-links.c)
+export const apiGrade = (g) => (typeof g === 'number' && g >= 0 && g <= 3 ? g + 1 : 0);
+
 export const gradeName = (g) => GRADES[g] || 'unknown';
 export const gradeWords = (g) => t(`grade.${gradeName(g)}`);
 

@@ -150,9 +150,8 @@ async function offer(extra) {
   const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
   stream.getTracks().forEach((tr) => pc.addTrack(tr, stream));
   pc.ontrack = (e) => { $('remote').srcObject = e.streams[0] || new MediaStream([e.track]); };
-  pc.onicecandidate = (e) => {
-    if (e.candidate) sock.send({ type: 'ice', candidate: e.candidate.candidate, sdpMid: e.candidate.sdpMid, sdpMLineIndex: e.candidate.sdpMLineIndex });
-  };
+  // no trickling: the offer is sent once gathering is complete, with every candidate
+  // in it (signald takes a site's candidates only after its join or echo)
   await pc.setLocalDescription(await pc.createOffer());
   // gather first: the node answers once and relayed candidates may trail
   if (pc.iceGatheringState !== 'complete') {

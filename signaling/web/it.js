@@ -2,7 +2,7 @@
 // and duration, per-leg charts of the last 15 minutes (canvas), the unit tree coloured
 // by grade and the node-to-node links of the cascade.
 import {
-  Api, ApiError, LiveSocket, UnitTree, addDays, fmtDateTime, fmtNumber, fmtTime, gradeName,
+  Api, ApiError, LiveSocket, UnitTree, addDays, apiGrade, fmtDateTime, fmtNumber, fmtTime, gradeName,
   gradeWords, h, languageSwitch, loadStrings, say, t,
 } from './common.js';
 
@@ -112,7 +112,7 @@ function renderLegs() {
       return h('tr', { class: `clickable${board.leg === l.leg ? ' sel' : ''}`, tabindex: 0, 'data-leg': l.leg,
         onclick: () => selectLeg(l.leg), onkeydown: (e) => { if (e.key === 'Enter') selectLeg(l.leg); } },
       h('td', {}, legName(l), l.level && l.level !== 'full' ? ` (${t(`level.${l.level}`)})` : ''),
-      h('td', {}, h('span', { class: `pill g-${gradeName(l.grade)}` }, gradeWords(l.grade))),
+      h('td', {}, h('span', { class: `pill g-${gradeName(apiGrade(l.grade))}` }, gradeWords(apiGrade(l.grade)))),
       h('td', {}, `${fmt(l.up?.loss)} / ${fmt(l.down?.loss)}`),
       h('td', {}, `${fmt(l.up?.jit, 0)} / ${fmt(l.down?.jit, 0)}`),
       h('td', {}, fmt(d.rtt, 0)),
@@ -140,7 +140,7 @@ function renderTree() {
   for (const l of board.links) {
     if (l.kind !== 'site') continue;
     const u = board.siteUnit.get(l.site_id)?.unit;
-    if (u) gradeByUnit.set(u, Math.max(gradeByUnit.get(u) || 0, l.grade));
+    if (u) gradeByUnit.set(u, Math.max(gradeByUnit.get(u) || 0, apiGrade(l.grade)));
   }
   const inMeeting = new Set(board.units);
   const roots = board.units.filter((c) => !inMeeting.has(tree.units.get(c)?.parent));
@@ -162,7 +162,7 @@ function renderNodes(media) {
   if (!nodes || !nodes.length) { $('nodes').replaceChildren(h('p', { class: 'muted' }, t('it.no_leg'))); return; }
   const linkGrade = (a, b) => {
     const l = board.links.find((x) => x.kind !== 'site' && ((x.node_id === a && x.endpoint === `node:${b}`) || (x.node_id === b && x.endpoint === `node:${a}`)));
-    return l ? l.grade : 0;
+    return l ? apiGrade(l.grade) : 0;
   };
   const byParent = new Map();
   for (const n of nodes) {

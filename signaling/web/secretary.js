@@ -364,7 +364,10 @@ async function loadRollCall() {
     ...order.filter((tier) => byTier.has(tier)).map((tier) => {
       const list = byTier.get(tier);
       const n = (st) => list.filter((s) => s.status === st).length;
-      return h('details', { open: tier !== 'commune' || list.length <= 40 },
+      const det2 = state.detail;
+      det2.open ||= {};
+      if (!(tier in det2.open)) det2.open[tier] = list.length <= 40;
+      return h('details', { open: det2.open[tier], 'data-tier': tier, ontoggle: (e) => { det2.open[tier] = e.target.open; } },
         h('summary', {}, `${tier === 'other' ? t('tier.other') : tierName(tier)}: `,
           t('rc.tier_counts', { p: n('present'), l: n('late'), a: n('absent'), n: list.length })),
         h('div', { class: 'scroll' }, h('table', {}, h('tbody', {}, list.map((s) => rollRow(s))))));

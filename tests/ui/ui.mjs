@@ -1,0 +1,276 @@
+// UI suite: the web pages lienthong-signald serves, driven in Debian's headless
+// Chromium (fake camera and microphone) against the real daemon and a real
+// lienthong-mcu node, all inside a loopback-only network namespace. It proves that:
+//  - a secretary signs in with a token, books "Tỉnh Tuyên Quang down to commune"
+//    through the form (found by a search without diacritics, 146 sites counted before
+//    saving), and the meeting appears in the week calendar;
+//  - booking an overlapping meeting shows the conflicts site by site from the 409, and
+//    "find the next free slot" moves the form to the end of the clashing meeting;
+//  - a commune hall's link (/hall#token=...) shows that meeting as the next one, its
+//    "Kiểm tra đường truyền" runs the echo test through the node and shows a grade in
+//    words, and its join button joins with media: the page grades its line from
+//    getStats and the secretary's live roll call shows the site present;
+//  - the IT board lists that site's leg with a grade and draws its charts;
+//  - the pages carry a strict Content-Security-Policy and fit a 360 px screen.
+// Each step saves a screenshot into OUT-DIR (build/meson-logs/ui/).
+//
+// Usage: node ui.mjs LIENTHONG-SIGNALD LIENTHONG-MCU UNITS.csv OUT-DIR
+// Exits 77 (skipped) when UNITS.csv, the Tuyên Quang extract of the national list,
+// is absent.
+import { chromium } from '../browser/node_modules/playwright-core/index.mjs';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const [signaldPath, mcuPath, unitsCsv, outDir] = process.argv.slice(2);
+if (!outDir) {
+  console.error('usage: node ui.mjs LIENTHONG-SIGNALD LIENTHONG-MCU UNITS.csv OUT-DIR');
+  process.exit(2);
+}
+if (!fs.existsSync(unitsCsv)) {
+  console.log(`SKIP: ${unitsCsv} is absent (the national unit lists live in ../shared/data)`);
+  process.exit(77);
+}
+fs.mkdirSync(outDir, { recursive: true });
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lt-ui-'));
+let node, signald, browser;
+let failures = 0;
+const check = (ok, what) => {
+  console.log(`${ok ? 'ok' : 'FAIL'}: ${what}`);
+  if (!ok) failures++;
+};
+const shot = async (page, name) => {
+  await page.screenshot({ path: path.join(outDir, `${name}.png`), fullPage: true });
+  console.log(`screenshot: ${path.join(outDir, `${name}.png`)}`);
+};
+
+async function waitFor(file, ms) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (fs.existsSync(file) && fs.readFileSync(file, 'utf8').trim()) return fs.readFileSync(file, 'utf8').trim();
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${file} never appeared`);
+}
+
+async function api(sig, token, method, p, body, type = 'application/json') {
+  const res = await fetch(`${sig}${p}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': type }, body });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${text}`);
+  return JSON.parse(text);
+}
+
+const token = async (sig, admin, role, scope) =>
+  (await api(sig, admin, 'POST', '/api/v1/tokens', JSON.stringify(scope ? { role, scope } : { role }))).token;
+
+// Vietnam is UTC+7 all year: the form's date and time fields for instant @d.
+function vnFields(d) {
+  const x = new Date(d.getTime() + 7 * 3600 * 1000);
+  const pad = (n) => String(n).padStart(2, '0');
+  return { date: `${x.getUTCFullYear()}-${pad(x.getUTCMonth() + 1)}-${pad(x.getUTCDate())}`, time: `${pad(x.getUTCHours())}:${pad(x.getUTCMinutes())}` };
+}
+
+const GRADE_WORDS = ['Tốt', 'Khá', 'Kém', 'Rất kém'];
+
+try {
+  const sdir = path.join(tmp, 'signald'), ndir = path.join(tmp, 'node');
+  fs.mkdirSync(sdir); fs.mkdirSync(ndir);
+  signald = spawn(signaldPath, ['--listen', '127.0.0.1:0', '--state-dir', sdir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  signald.stderr.on('data', (d) => process.stderr.write(d));
+  const sig = `http://${await waitFor(path.join(sdir, 'signald.addr'), 10000)}`;
+  const admin = fs.readFileSync(path.join(sdir, 'admin.token'), 'utf8').trim();
+  await api(sig, admin, 'POST', '/api/v1/units/import', fs.readFileSync(unitsCsv), 'text/csv');
+
+  // one node serving the whole tree
+  fs.writeFileSync(path.join(ndir, 'node.token'), await token(sig, admin, 'node', 'node-vn'));
+  node = spawn(mcuPath, ['--signald', sig, '--node-id', 'node-vn', '--unit', 'VN', '--token-file', path.join(ndir, 'node.token'),
+    '--state-dir', ndir, '--address', '127.0.0.1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  node.stderr.on('data', (d) => process.stderr.write(d));
+  let up = false;
+  for (let i = 0; i < 100 && !up; i++) {
+    up = (await api(sig, admin, 'GET', '/api/v1/nodes')).nodes.some((n) => n.state === 'up');
+    if (!up) await new Promise((r) => setTimeout(r, 100));
+  }
+  check(up, 'the node registered with signald');
+
+  const secretary = await token(sig, admin, 'secretary', '08');
+  const it = await token(sig, admin, 'it');
+  const tanTrao = await api(sig, admin, 'GET', '/api/v1/units/02545');
+  const siteId = tanTrao.sites[0].id;
+  const siteToken = await token(sig, admin, 'site', String(siteId));
+
+  // the headers every page carries
+  const res = await fetch(`${sig}/secretary`);
+  const csp = res.headers.get('content-security-policy') || '';
+  check(res.status === 200 && /text\/html/.test(res.headers.get('content-type')), 'GET /secretary serves HTML');
+  check(/default-src 'none'/.test(csp) && /script-src 'self'/.test(csp) && !/https?:/.test(csp), `strict CSP: ${csp}`);
+  check(res.headers.get('cache-control') === 'no-cache', 'Cache-Control: no-cache');
+  for (const bad of ['/web/..%2fsig-web.c', '/web/%2e%2e/sig-web.c', '/web/.hidden'])
+    check((await fetch(`${sig}${bad}`)).status !== 200, `no path escapes /web/ (${bad})`);
+
+  browser = await chromium.launchPersistentContext(path.join(tmp, 'chrome'), {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 1366, height: 768 },
+    args: ['--no-sandbox', '--allow-loopback-in-peer-connection', '--use-fake-device-for-media-stream',
+      '--use-fake-ui-for-media-stream', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run', '--disable-gpu', '--disable-quic'],
+  });
+  const pageErrors = [];
+  browser.on('page', (p) => {
+    p.on('pageerror', (e) => pageErrors.push(`${p.url()}: ${e.message}`));
+    // the 409 of the conflicting booking is expected; any other error is not
+    p.on('console', (m) => { if (m.type() === 'error' && !/status of 409/.test(m.text())) pageErrors.push(`${p.url()}: console: ${m.text()}`); });
+  });
+  // every request the pages make stays on signald's origin
+  const foreign = [];
+  browser.on('request', (r) => { if (!r.url().startsWith(sig) && !r.url().startsWith(sig.replace('http', 'ws')) && !r.url().startsWith('blob:') && !r.url().startsWith('data:')) foreign.push(r.url()); });
+
+  // ---- secretary: sign in, book through the form ----
+  const sec = await browser.newPage();
+  await sec.goto(`${sig}/secretary`);
+  await sec.fill('#token', secretary);
+  await sec.click('#signin button[type=submit]');
+  await sec.waitForSelector('#app:not(.hidden)', { timeout: 10000 });
+  check(await sec.isVisible('#calendar'), 'the secretary signed in and sees the calendar');
+
+  const start = new Date(Math.ceil((Date.now() + 5 * 60000) / 60000) * 60000);
+  const end = new Date(start.getTime() + 60 * 60000);
+  const title = 'Giao ban trực tuyến tỉnh Tuyên Quang';
+  await sec.fill('#b-title', title);
+  await sec.fill('#b-agenda', 'Triển khai nhiệm vụ tháng');
+  await sec.fill('#b-chair-q', 'tinh tuyen quang');
+  await sec.waitForSelector('#b-chair option[value="08"]', { state: 'attached', timeout: 5000 });
+  await sec.selectOption('#b-chair', '08');
+  await sec.fill('#b-unit-q', 'tinh tuyen quang');
+  const row = sec.locator('#b-results li', { hasText: 'Tỉnh Tuyên Quang' });
+  await row.waitFor({ timeout: 5000 });
+  await row.locator('select').selectOption('commune');
+  await row.locator('button').click();
+  await sec.waitForFunction(() => document.getElementById('b-count-sites').dataset.count, null, { timeout: 15000 });
+  const counted = Number(await sec.getAttribute('#b-count-sites', 'data-count'));
+  check(counted === 146, `the form counts ${counted} sites for Tuyên Quang down to commune (146 expected)`);
+  const f = vnFields(start), fe = vnFields(end);
+  await sec.fill('#b-date', f.date);
+  await sec.fill('#b-start', f.time);
+  await sec.fill('#b-end', fe.time);
+  await sec.click('#b-submit');
+  await sec.waitForSelector('#b-msg.ok', { timeout: 10000 });
+  const booked = await sec.textContent('#b-msg');
+  check(/146/.test(booked), `booked through the form: "${booked}"`);
+  await sec.waitForSelector(`#calendar .mtg:has-text("${title}")`, { timeout: 5000 });
+  check(true, 'the meeting appears in the calendar');
+  const meetings = (await api(sig, admin, 'GET', `/api/v1/meetings?from=${new Date(start - 3600e3).toISOString()}&to=${end.toISOString()}`)).meetings;
+  const meeting = meetings.find((m) => m.title === title);
+  check(meeting && meeting.site_count === 146 && meeting.participants[0].down_to === 'commune', 'signald stored 08 down to commune, 146 sites');
+  await sec.waitForSelector('#rc-counts', { timeout: 10000 });
+  await shot(sec, 'secretary-booked');
+
+  // ---- an overlapping booking: conflicts site by site ----
+  await sec.fill('#b-title', 'Họp trùng giờ');
+  const s2 = vnFields(new Date(start.getTime() + 30 * 60000)), e2 = vnFields(new Date(end.getTime() + 30 * 60000));
+  await sec.fill('#b-date', s2.date);
+  await sec.fill('#b-start', s2.time);
+  await sec.fill('#b-end', e2.time);
+  await sec.click('#b-submit');
+  await sec.waitForSelector('#conflicts:not(.hidden)', { timeout: 10000 });
+  const conflictRows = await sec.locator('#conflicts tbody tr').count();
+  check(conflictRows === 146, `the conflict panel lists ${conflictRows} sites (146 expected)`);
+  check(await sec.locator('#conflicts tbody tr', { hasText: 'Xã Tân Trào' }).count() === 1, 'Xã Tân Trào is one of them, by name');
+  check(await sec.isVisible('#conf-drop') && await sec.isVisible('#conf-next'), '"drop these sites" and "find the next free slot" are offered');
+  await shot(sec, 'secretary-conflict');
+  await sec.click('#conf-next');
+  const moved = await sec.inputValue('#b-start');
+  check(moved === fe.time, `the next free slot starts when the clash ends (${moved} = ${fe.time})`);
+  check(!(await api(sig, admin, 'GET', `/api/v1/meetings?from=${start.toISOString()}&to=${end.toISOString()}`)).meetings.some((m) => m.title === 'Họp trùng giờ'), 'the conflicting meeting was not saved');
+
+  // ---- the commune hall ----
+  const hall = await browser.newPage();
+  await hall.goto(`${sig}/hall#token=${siteToken}`);
+  await hall.waitForFunction((t) => document.getElementById('next-title').textContent === t, title, { timeout: 10000 });
+  check(true, 'the hall page shows the booked meeting as the next one');
+  check(!hall.url().includes(siteToken), 'the token is taken out of the address bar');
+  check(await hall.getAttribute('#join', 'disabled') === null, 'the join button is enabled');
+  const joinName = await hall.locator('#join').textContent();
+  check(joinName === 'Vào họp', `the join button is labelled in Vietnamese ("${joinName}")`);
+  await hall.focus('#echo');
+  await hall.keyboard.press('Enter');
+  await hall.waitForFunction(() => window.ltEchoDone, null, { timeout: 30000 });
+  const echo = await hall.evaluate(() => window.ltEchoDone);
+  check(echo.grade && GRADE_WORDS.some((w) => echo.text.endsWith(w)), `the line test (echo via the node) shows a grade in words: "${echo.text}"`);
+  await shot(hall, 'hall-echo');
+
+  // wait for the occurrence's leg (the lobby opens 15 min before the start)
+  const occId = meeting.occurrences[0].id;
+  let leg = null;
+  for (let i = 0; i < 100 && !leg; i++) {
+    leg = (await api(sig, admin, 'GET', `/api/v1/occurrences/${occId}/media`)).leg;
+    if (!leg) await new Promise((r) => setTimeout(r, 100));
+  }
+  check(leg !== null, 'the occurrence opened a leg on the node');
+  await hall.click('#join');
+  await hall.waitForFunction(() => ['good', 'ok', 'bad', 'very_bad'].includes(document.getElementById('status').dataset.grade)
+    && window.ltLastGrade && window.ltLastGrade.grade, null, { timeout: 20000 });
+  const words = await hall.textContent('#status-words');
+  check(GRADE_WORDS.some((w) => words.endsWith(w)), `the joined hall shows its line's grade: "${words}"`);
+  await hall.click('#mic');
+  check(await hall.getAttribute('#mic', 'aria-pressed') === 'true', 'the mic button mutes (aria-pressed)');
+
+  // the secretary's live roll call (WebSocket site.joined)
+  await sec.waitForFunction(() => /Có mặt: 1\b/.test(document.getElementById('rc-counts')?.textContent || ''), null, { timeout: 10000 });
+  const tanRow = sec.locator('#d-rollcall tr', { hasText: 'Xã Tân Trào' });
+  check((await tanRow.locator('.st-present').count()) === 1, 'the roll call shows Xã Tân Trào present, live');
+  const communes = await sec.locator('#d-rollcall summary', { hasText: 'Xã' }).textContent();
+  check(/1 có mặt/.test(communes) && /\/ 138/.test(communes), `grouped by tier with counts: "${communes}"`);
+  await sec.click('#d-rollcall details[data-tier="commune"] summary');
+  await tanRow.scrollIntoViewIfNeeded();
+  await shot(sec, 'secretary-rollcall');
+  // floor control reaches the node's leg
+  await tanRow.locator('button', { hasText: 'Giao lời' }).click();
+  await sec.waitForSelector('#d-msg.ok', { timeout: 5000 });
+  check(true, 'giving the floor to the hall is accepted');
+  // (the node sends a site everyone's program but its own video, so a lone hall with
+  // the floor receives no program video: not checked here)
+  await shot(hall, 'hall-joined');
+
+  // ---- IT board ----
+  const board = await browser.newPage();
+  await board.goto(`${sig}/it#meeting=${meeting.id}`);
+  await board.fill('#token', it);
+  await board.click('#signin button[type=submit]');
+  const legSel = `#legs tr[data-leg$=":site:${siteId}"]`;
+  await board.waitForSelector(legSel, { timeout: 20000 });
+  // the first 2 s report of a new leg may not be graded yet; live events follow
+  await board.waitForFunction((sel) => !/Chưa rõ/.test(document.querySelector(sel)?.textContent || 'Chưa rõ'), legSel, { timeout: 20000 }).catch(() => {});
+  const legText = await board.textContent(legSel);
+  check(legText.includes('Xã Tân Trào') && GRADE_WORDS.some((w) => legText.includes(w)), `the IT board lists the hall's leg with a grade: "${legText.slice(0, 80)}"`);
+  await board.click(legSel);
+  await board.waitForFunction(() => /\d+ mẫu/.test(document.getElementById('chart-leg').textContent), null, { timeout: 10000 });
+  check(true, `the leg's history loads: ${await board.textContent('#chart-leg')}`);
+  check(await board.locator('#tree .dot:not(.g-unknown)').count() >= 1, 'the unit tree colours the hall by its grade');
+  await shot(board, 'it-board');
+
+  // ---- a 360 px phone ----
+  for (const [p, name] of [[hall, 'hall-phone'], [sec, 'secretary-phone']]) {
+    await p.setViewportSize({ width: 360, height: 740 });
+    const over = await p.evaluate(() => document.documentElement.scrollWidth);
+    check(over <= 362, `${name}: no sideways scrolling at 360 px (${over} px wide)`);
+    await p.evaluate(() => window.scrollTo(0, 0));
+    await shot(p, name);
+  }
+
+  check(foreign.length === 0, `no request leaves signald's origin ${foreign.length ? foreign.join(' ') : ''}`);
+  check(pageErrors.length === 0, `no script errors in the pages ${pageErrors.join(' | ')}`);
+} catch (e) {
+  console.error(e);
+  failures++;
+} finally {
+  if (browser) await browser.close();
+  if (node) node.kill('SIGTERM');
+  if (signald) signald.kill('SIGTERM');
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
+console.log(failures ? `${failures} checks failed` : 'all checks passed');
+process.exit(failures ? 1 : 0);
