@@ -143,6 +143,9 @@ function renderTree() {
     if (u) gradeByUnit.set(u, Math.max(gradeByUnit.get(u) || 0, apiGrade(l.grade)));
   }
   const inMeeting = new Set(board.units);
+  // branches holding a graded site stay open; the rest fold when large
+  const lit = new Set();
+  for (const u of gradeByUnit.keys()) for (let c = u; c && !lit.has(c); c = tree.units.get(c)?.parent) lit.add(c);
   const roots = board.units.filter((c) => !inMeeting.has(tree.units.get(c)?.parent));
   const node = (code) => {
     const u = tree.units.get(code) || { name: code };
@@ -151,7 +154,7 @@ function renderTree() {
     const label = h('span', {}, h('span', { class: `dot g-${gradeName(g)}`, role: 'img', 'aria-label': gradeWords(g) }), u.name);
     if (!kids.length) return h('li', {}, label);
     const ul = h('ul', {}, kids.map(node));
-    return h('li', {}, h('details', { open: kids.length <= 30 }, h('summary', {}, label), ul));
+    return h('li', {}, h('details', { open: lit.has(code) || kids.length <= 12 }, h('summary', {}, label), ul));
   };
   $('tree').replaceChildren(h('ul', {}, roots.map(node)));
 }
