@@ -21,10 +21,14 @@ typedef struct
   GPtrArray *rtcp; /* GBytes */
 } FakePeer;
 
+static GArray *send_order; /* peer ids in the order packets were sent to them */
+
 static gboolean
 fake_send_rtp (gpointer peer, guint8 *pkt, gsize len, gsize cap)
 {
   FakePeer *p = peer;
+  if (send_order)
+    g_array_append_val (send_order, p->id);
   ck_assert_uint_ge (cap, len + 16); /* room to protect in place */
   g_ptr_array_add (p->rtp, g_bytes_new (pkt, len));
   return TRUE;
@@ -290,6 +294,24 @@ START_TEST (test_levels_audio_and_garbage)
 }
 END_TEST
 
+/* The program goes to node links before local sites: every site below a link waits
+ * for it, while a local site is the end of its path. */
+START_TEST (test_links_are_served_first)
+{
+  McuRouter *r = setup ();
+  gint64 now = 1000000;
+  mcu_router_set_program (r, 1, now);
+  send_video (r, 1, 1, TRUE, now);
+  send_order = g_array_new (FALSE, FALSE, sizeof (guint));
+  send_video (r, 1, 2, FALSE, now);
+  ck_assert_uint_eq (send_order->len, 3);
+  /* peer 2 is a site, 3 a child link, 4 the parent link */
+  ck_assert_uint_eq (g_array_index (send_order, guint, 2), 2);
+  g_clear_pointer (&send_order, g_array_unref);
+  teardown (r);
+}
+END_TEST
+
 /* The low-resolution program and composites reach a peer through send_video with
  * its own payload type, never an audio-only peer; keyframe requests to a source are
  * rate-limited like the program's. */
@@ -326,6 +348,7 @@ main (void)
   tcase_add_test (tc, test_nack_and_pli_from_receivers);
   tcase_add_test (tc, test_levels_audio_and_garbage);
   tcase_add_test (tc, test_send_video_and_keyframe_requests);
+  tcase_add_test (tc, test_links_are_served_first);
   suite_add_tcase (s, tc);
   return lt_test_run (s);
 }
