@@ -30,6 +30,7 @@ typedef struct
   char *peer_fp; /* links: the fingerprint signald vouches for */
   McuMediaLevel level;
   gboolean wired; /* in the router and the mixer */
+  guint audio_pt; /* its negotiated Opus payload type, 0 = none: set when wired */
   gulong state_id;
   /* link statistics, under leg->stats_lock: the mix is sent from mixer threads */
   McuRecvStats *rx_audio; /* what it sends us, once its first packet came */
@@ -182,8 +183,8 @@ member_measure (Member *m, gboolean is_rtcp, const guint8 *buf, gsize len, gint6
   if (!is_rtcp)
     {
       McuRtpHeader h;
-      const McuSdpMedia *a = mcu_sdp_session_find_media (m->session, "audio");
-      if (a == NULL || mcu_rtp_parse (buf, len, &h) != MCU_RTP_OK || h.pt != a->pt)
+      if (m->audio_pt == 0 || mcu_rtp_parse (buf, len, &h) != MCU_RTP_OK
+          || h.pt != m->audio_pt)
         return;
       g_mutex_lock (&leg->stats_lock);
       if (m->rx_audio == NULL)
@@ -228,6 +229,7 @@ member_wire (Member *m, GError **error)
 {
   const McuSdpMedia *a = mcu_sdp_session_find_media (m->session, "audio");
   const McuSdpMedia *v = mcu_sdp_session_find_media (m->session, "video");
+  m->audio_pt = a ? a->pt : 0; /* read on every packet: not looked up each time */
   McuPeerInfo info = {
     .kind = !m->is_link ? MCU_PEER_SITE
             : m->uplink ? MCU_PEER_PARENT
