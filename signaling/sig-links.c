@@ -1042,6 +1042,52 @@ sig_route_link_history (SigServer *srv, SigRequest *req, GError **error)
   return TRUE;
 }
 
+/* Pins a site's level by hand, or hands it back to the automatic steps ("auto").
+ * Both level routes come here, so a level set by a person always holds. */
+gboolean
+sig_links_pin_level (SigLinks *links, char **error_field, gint64 occ_id, gint64 site_id,
+                     const char *level, GError **error)
+{
+  gint lv = -1;
+  for (guint i = 0; i < G_N_ELEMENTS (level_names); i++)
+    if (g_str_equal (level, level_names[i]))
+      lv = (gint)i;
+  if (lv < 0 && !g_str_equal (level, "auto"))
+    {
+      *error_field = g_strdup ("level");
+      g_set_error (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST,
+                   "level must be full, low, audio or auto, not %s", level);
+      return FALSE;
+    }
+  Occ *o = occ_get (links, occ_id);
+  if (lv >= 0)
+    {
+      if (!sig_cascade_set_level (links->server->ws, occ_id, site_id, level))
+        {
+          g_set_error (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST,
+                       "occurrence %" G_GINT64_FORMAT " is not running", occ_id);
+          return FALSE;
+        }
+      g_hash_table_add (o->pinned, g_memdup2 (&site_id, sizeof site_id));
+    }
+  else
+    g_hash_table_remove (o->pinned, &site_id);
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init (&it, o->legs);
+  while (g_hash_table_iter_next (&it, NULL, &v))
+    {
+      Leg *leg = v;
+      if (leg->site_id == site_id)
+        {
+          if (lv >= 0)
+            leg->level = (guint8)lv;
+          leg->step_bad_since = leg->step_good_since = 0;
+        }
+    }
+  return TRUE;
+}
+
 const SigParam sig_params_site_level[] = {
   { "level", SIG_PARAM_STRING, TRUE, 1, 16, FALSE, NULL },
   { NULL },
@@ -1070,44 +1116,15 @@ sig_route_site_level (SigServer *srv, SigRequest *req, GError **error)
   for (guint i = 0; i < sites->len; i++)
     invited |= g_array_index (sites, gint64, i) == site_id;
   const char *level = json_object_get_string_member (req->body, "level");
-  gint lv = -1;
-  for (guint i = 0; i < G_N_ELEMENTS (level_names); i++)
-    if (g_str_equal (level, level_names[i]))
-      lv = (gint)i;
-  if (!invited || (lv < 0 && !g_str_equal (level, "auto")))
+  if (!invited)
     {
-      req->error_field = g_strdup (invited ? "level" : "site");
+      req->error_field = g_strdup ("site");
       g_set_error (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST,
-                   invited ? "level must be full, low, audio or auto"
-                           : "the site is not invited to this meeting");
+                   "the site is not invited to this meeting");
       return FALSE;
     }
-  Occ *o = occ_get (srv->links, occ_id);
-  if (lv >= 0)
-    {
-      if (!sig_cascade_set_level (srv->ws, occ_id, site_id, level))
-        {
-          g_set_error (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST,
-                       "occurrence %" G_GINT64_FORMAT " is not running", occ_id);
-          return FALSE;
-        }
-      g_hash_table_add (o->pinned, g_memdup2 (&site_id, sizeof site_id));
-    }
-  else
-    g_hash_table_remove (o->pinned, &site_id);
-  GHashTableIter it;
-  gpointer v;
-  g_hash_table_iter_init (&it, o->legs);
-  while (g_hash_table_iter_next (&it, NULL, &v))
-    {
-      Leg *leg = v;
-      if (leg->site_id == site_id)
-        {
-          if (lv >= 0)
-            leg->level = (guint8)lv;
-          leg->step_bad_since = leg->step_good_since = 0;
-        }
-    }
+  if (!sig_links_pin_level (srv->links, &req->error_field, occ_id, site_id, level, error))
+    return FALSE;
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "occurrence_id");
@@ -1117,7 +1134,7 @@ sig_route_site_level (SigServer *srv, SigRequest *req, GError **error)
   json_builder_set_member_name (b, "level");
   json_builder_add_string_value (b, level);
   json_builder_set_member_name (b, "pinned");
-  json_builder_add_boolean_value (b, lv >= 0);
+  json_builder_add_boolean_value (b, !g_str_equal (level, "auto"));
   json_builder_end_object (b);
   sig_reply_json (req, 200, json_builder_get_root (b));
   return TRUE;

@@ -2,6 +2,7 @@
  * attendance, and the lifecycle timers that open, start and end occurrences. */
 #include "sig-server-private.h"
 
+#include "sig-links.h"
 #include "sig-ws.h"
 
 #include <string.h>
@@ -1048,7 +1049,9 @@ const SigParam sig_params_level[] = {
   { NULL },
 };
 
-/* Pins what a site receives: the whole program, the low-resolution one, or audio. */
+/* Pins what a site receives: the whole program, the low-resolution one, or audio
+ * ("auto" hands it back to the automatic steps); the same as
+ * /occurrences/{id}/sites/{site}/level, kept for the meeting's controllers. */
 gboolean
 sig_route_occurrence_level (SigServer *srv, SigRequest *req, GError **error)
 {
@@ -1058,17 +1061,10 @@ sig_route_occurrence_level (SigServer *srv, SigRequest *req, GError **error)
     return FALSE;
   gint64 site_id = json_object_get_int_member (req->body, "site_id");
   const char *level = json_object_get_string_member (req->body, "level");
-  if (!g_str_equal (level, "full") && !g_str_equal (level, "low")
-      && !g_str_equal (level, "audio"))
-    {
-      req->error_field = g_strdup ("level");
-      g_set_error (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST,
-                   "level must be full, low or audio, not %s", level);
-      return FALSE;
-    }
-  if (!check_invited (req, m, site_id, "site_id", error))
+  if (!check_invited (req, m, site_id, "site_id", error)
+      || !sig_links_pin_level (srv->links, &req->error_field, occ_id, site_id, level,
+                               error))
     return FALSE;
-  sig_cascade_set_level (srv->ws, occ_id, site_id, level);
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "occurrence_id");
@@ -1077,6 +1073,8 @@ sig_route_occurrence_level (SigServer *srv, SigRequest *req, GError **error)
   json_builder_add_int_value (b, site_id);
   json_builder_set_member_name (b, "level");
   json_builder_add_string_value (b, level);
+  json_builder_set_member_name (b, "pinned");
+  json_builder_add_boolean_value (b, !g_str_equal (level, "auto"));
   json_builder_end_object (b);
   sig_reply_json (req, 200, json_builder_get_root (b));
   return TRUE;

@@ -266,6 +266,28 @@ START_TEST (test_pinned_level_is_left_alone)
 }
 END_TEST
 
+START_TEST (test_older_level_route_pins_too)
+{
+  /* POST /occurrences/{id}/level (the meeting controllers' route) pins like the
+   * per-site route: a very bad run then leaves the site at the level set by hand */
+  Env e;
+  env_start (&e);
+  g_autofree char *body
+      = g_strdup_printf ("{\"site_id\":%" G_GINT64_FORMAT ",\"level\":\"low\"}", e.bad);
+  guint st;
+  g_autofree char *r
+      = sd_http (e.d, "POST", "/api/v1/occurrences/1/level", e.d->admin, body, &st);
+  ck_assert_msg (st == 200, "%u %s", st, r);
+  ck_assert_ptr_nonnull (strstr (r, "\"pinned\":true"));
+  json_node_unref (ws_take (&e.node, "level"));
+  for (int i = 0; i < 15; i++)
+    report (&e, 3);
+  ws_barrier (&e.node, TRUE);
+  ck_assert_uint_eq (ws_count (&e.node, "level"), 0);
+  env_stop (&e);
+}
+END_TEST
+
 START_TEST (test_dropped_site_and_node_down)
 {
   Env e;
@@ -360,6 +382,7 @@ links_suite (void)
   tcase_set_timeout (tc, 60);
   tcase_add_test (tc, test_stepdown_alarm_and_back);
   tcase_add_test (tc, test_pinned_level_is_left_alone);
+  tcase_add_test (tc, test_older_level_route_pins_too);
   tcase_add_test (tc, test_dropped_site_and_node_down);
   tcase_add_test (tc, test_metrics_pass_promtool);
   suite_add_tcase (s, tc);
