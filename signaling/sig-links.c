@@ -1044,7 +1044,7 @@ sig_route_link_history (SigServer *srv, SigRequest *req, GError **error)
 
 /* Pins a site's level by hand, or hands it back to the automatic steps ("auto").
  * Both level routes come here, so a level set by a person always holds. */
-gboolean
+JsonNode *
 sig_links_pin_level (SigLinks *links, char **error_field, gint64 occ_id, gint64 site_id,
                      const char *level, GError **error)
 {
@@ -1057,7 +1057,7 @@ sig_links_pin_level (SigLinks *links, char **error_field, gint64 occ_id, gint64 
       *error_field = g_strdup ("level");
       g_set_error (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST,
                    "level must be full, low, audio or auto, not %s", level);
-      return FALSE;
+      return NULL;
     }
   Occ *o = occ_get (links, occ_id);
   if (lv >= 0)
@@ -1066,7 +1066,7 @@ sig_links_pin_level (SigLinks *links, char **error_field, gint64 occ_id, gint64 
         {
           g_set_error (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST,
                        "occurrence %" G_GINT64_FORMAT " is not running", occ_id);
-          return FALSE;
+          return NULL;
         }
       g_hash_table_add (o->pinned, g_memdup2 (&site_id, sizeof site_id));
     }
@@ -1085,7 +1085,18 @@ sig_links_pin_level (SigLinks *links, char **error_field, gint64 occ_id, gint64 
           leg->step_bad_since = leg->step_good_since = 0;
         }
     }
-  return TRUE;
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "occurrence_id");
+  json_builder_add_int_value (b, occ_id);
+  json_builder_set_member_name (b, "site_id");
+  json_builder_add_int_value (b, site_id);
+  json_builder_set_member_name (b, "level");
+  json_builder_add_string_value (b, level);
+  json_builder_set_member_name (b, "pinned");
+  json_builder_add_boolean_value (b, lv >= 0);
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
 }
 
 const SigParam sig_params_site_level[] = {
@@ -1123,19 +1134,10 @@ sig_route_site_level (SigServer *srv, SigRequest *req, GError **error)
                    "the site is not invited to this meeting");
       return FALSE;
     }
-  if (!sig_links_pin_level (srv->links, &req->error_field, occ_id, site_id, level, error))
+  g_autoptr (JsonNode) done = sig_links_pin_level (srv->links, &req->error_field, occ_id,
+                                                   site_id, level, error);
+  if (done == NULL)
     return FALSE;
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "occurrence_id");
-  json_builder_add_int_value (b, occ_id);
-  json_builder_set_member_name (b, "site_id");
-  json_builder_add_int_value (b, site_id);
-  json_builder_set_member_name (b, "level");
-  json_builder_add_string_value (b, level);
-  json_builder_set_member_name (b, "pinned");
-  json_builder_add_boolean_value (b, !g_str_equal (level, "auto"));
-  json_builder_end_object (b);
-  sig_reply_json (req, 200, json_builder_get_root (b));
+  sig_reply_json (req, 200, g_steal_pointer (&done));
   return TRUE;
 }

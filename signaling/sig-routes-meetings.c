@@ -1061,22 +1061,13 @@ sig_route_occurrence_level (SigServer *srv, SigRequest *req, GError **error)
     return FALSE;
   gint64 site_id = json_object_get_int_member (req->body, "site_id");
   const char *level = json_object_get_string_member (req->body, "level");
-  if (!check_invited (req, m, site_id, "site_id", error)
-      || !sig_links_pin_level (srv->links, &req->error_field, occ_id, site_id, level,
-                               error))
+  if (!check_invited (req, m, site_id, "site_id", error))
     return FALSE;
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "occurrence_id");
-  json_builder_add_int_value (b, occ_id);
-  json_builder_set_member_name (b, "site_id");
-  json_builder_add_int_value (b, site_id);
-  json_builder_set_member_name (b, "level");
-  json_builder_add_string_value (b, level);
-  json_builder_set_member_name (b, "pinned");
-  json_builder_add_boolean_value (b, !g_str_equal (level, "auto"));
-  json_builder_end_object (b);
-  sig_reply_json (req, 200, json_builder_get_root (b));
+  g_autoptr (JsonNode) done = sig_links_pin_level (srv->links, &req->error_field, occ_id,
+                                                   site_id, level, error);
+  if (done == NULL)
+    return FALSE;
+  sig_reply_json (req, 200, g_steal_pointer (&done));
   return TRUE;
 }
 
