@@ -1,6 +1,8 @@
 /* sig-config.c: GKeyFile configuration with a drop-in folder. */
 #include "sig-config.h"
 
+#include <gio/gio.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +14,7 @@ sig_config_free (SigConfig *config)
   g_free (config->listen);
   g_free (config->state_dir);
   g_strfreev (config->allowed_origins);
+  g_strfreev (config->trusted_proxies);
   g_strfreev (config->tiers);
   g_clear_pointer (&config->keyfile, g_key_file_unref);
   g_free (config);
@@ -121,6 +124,19 @@ sig_config_load (const char *path, gboolean required, GError **error)
   c->allowed_origins
       = g_key_file_get_string_list (kf, "server", "allowed-origins", NULL, NULL);
   c->tiers = g_key_file_get_string_list (kf, "units", "tiers", NULL, NULL);
+  c->trusted_proxies
+      = g_key_file_get_string_list (kf, "server", "trusted-proxies", NULL, NULL);
+  for (char **p = c->trusted_proxies; p && *p; p++)
+    {
+      g_strstrip (*p);
+      g_autoptr (GInetAddress) a = g_inet_address_new_from_string (*p);
+      if (a == NULL)
+        {
+          g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                       "[server] trusted-proxies: %s is not an IP address", *p);
+          return NULL;
+        }
+    }
 
   gint64 grace = 30, retry = 30, hb = 5, misses = 3, lobby = 900, agrace = 300, now = -1;
   gint64 redial_base = 1000, redial_max = 30000;

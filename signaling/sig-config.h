@@ -17,6 +17,8 @@ typedef struct
   int drain_grace;         /* [server] drain-grace seconds after SIGTERM (30) */
   int retry_after;         /* [server] retry-after seconds sent while draining (30) */
   char **allowed_origins;  /* [server] allowed-origins, for browsers' WebSockets */
+  char **trusted_proxies;  /* [server] trusted-proxies: addresses whose X-Forwarded-For
+                              is believed (none) */
   int heartbeat_interval;  /* [nodes] heartbeat-interval seconds (5) */
   int heartbeat_misses;    /* [nodes] heartbeat-misses before a node is down (3) */
   gint64 redial_base_ms;   /* [nodes] redial-base-ms: first uplink redial delay (1000) */

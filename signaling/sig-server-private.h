@@ -81,6 +81,15 @@ struct _SigServer
 /* Returns: the current time (UTC unix seconds), pinned in tests by [testing] now. */
 gint64 sig_server_now (SigServer *srv);
 
+/**
+ * sig_server_client_address:
+ * The address a request comes from, for the limit on failed authentications: the
+ * peer's, or, when the peer is one of `[server] trusted-proxies`, the nearest address
+ * in its X-Forwarded-For that is not a trusted proxy.
+ * Returns: (transfer full): the address as text
+ */
+char *sig_server_client_address (SigServer *srv, SoupServerMessage *msg);
+
 /* Answers with a JSON document. @node: (transfer full) */
 void sig_reply_json (SigRequest *req, guint status, JsonNode *node);
 /* Answers with text of @content_type. @text: (transfer full) */

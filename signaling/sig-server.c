@@ -149,6 +149,52 @@ find_route (const char *method, const char *path, GHashTable *params,
   return NULL;
 }
 
+static gboolean
+is_trusted_proxy (SigServer *srv, GInetAddress *addr)
+{
+  for (char **p = srv->config->trusted_proxies; addr && p && *p; p++)
+    {
+      g_autoptr (GInetAddress) t = g_inet_address_new_from_string (*p);
+      if (t && g_inet_address_equal (t, addr))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Behind the TLS proxy every request comes from the proxy's address, so the limit on
+ * failed authentications would count every hall together and one guesser would lock
+ * out a province. The proxy appends the address it saw to X-Forwarded-For; entries
+ * further left were written by the client and prove nothing, so the list is read from
+ * the right, past proxies we trust, and stops at the first address we do not. */
+char *
+sig_server_client_address (SigServer *srv, SoupServerMessage *msg)
+{
+  GSocketAddress *peer = soup_server_message_get_remote_address (msg);
+  GInetAddress *pa
+      = G_IS_INET_SOCKET_ADDRESS (peer)
+            ? g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (peer))
+            : NULL;
+  if (pa == NULL)
+    return g_strdup (soup_server_message_get_remote_host (msg));
+  if (!is_trusted_proxy (srv, pa))
+    return g_inet_address_to_string (pa);
+  const char *xff = soup_message_headers_get_list (
+      soup_server_message_get_request_headers (msg), "X-Forwarded-For");
+  g_auto (GStrv) hops = xff ? g_strsplit (xff, ",", 32) : NULL;
+  g_autoptr (GInetAddress) client = g_object_ref (pa);
+  for (gint i = hops ? (gint)g_strv_length (hops) - 1 : -1; i >= 0; i--)
+    {
+      GInetAddress *hop = g_inet_address_new_from_string (g_strstrip (hops[i]));
+      if (hop == NULL)
+        break; /* not an address: keep the last one we could vouch for */
+      g_set_object (&client, hop);
+      g_object_unref (hop);
+      if (!is_trusted_proxy (srv, client))
+        break;
+    }
+  return g_inet_address_to_string (client);
+}
+
 /* Everything a route needs before its handler runs: authentication and its rate
  * limit, the role check, draining, the body checks. Returns %FALSE with @error (and
  * maybe @field) when the request is refused. */
@@ -160,7 +206,7 @@ prepare_request (SigServer *srv, SigRequest *req, char **field, GError **error)
 
   if (!(r->roles & SIG_ROLE_PUBLIC))
     {
-      const char *addr = soup_server_message_get_remote_host (req->msg);
+      g_autofree char *addr = sig_server_client_address (srv, req->msg);
       gint64 mono = g_get_monotonic_time ();
       if (sig_auth_limiter_blocked (srv->limiter, addr, mono))
         {
@@ -383,6 +429,7 @@ sig_server_new (const SigConfig *config, GError **error)
   srv->config->listen = g_strdup (config->listen);
   srv->config->state_dir = g_strdup (config->state_dir);
   srv->config->allowed_origins = g_strdupv (config->allowed_origins);
+  srv->config->trusted_proxies = g_strdupv (config->trusted_proxies);
   srv->config->tiers = g_strdupv (config->tiers);
   srv->state_dir = g_strdup (config->state_dir);
   srv->started_us = g_get_monotonic_time ();

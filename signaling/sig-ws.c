@@ -846,7 +846,7 @@ sig_ws_early (SigWs *ws, SoupServerMessage *msg, const char *path, GHashTable *q
     return FALSE;
   SoupMessageHeaders *h = soup_server_message_get_request_headers (msg);
   g_autoptr (GError) error = NULL;
-  const char *addr = soup_server_message_get_remote_host (msg);
+  g_autofree char *addr = sig_server_client_address (srv, msg);
   gint64 mono = g_get_monotonic_time ();
 
   if (!origin_allowed (ws, h))

@@ -497,6 +497,61 @@ START_TEST (test_auth_expiry_and_limit)
 }
 END_TEST
 
+/* Behind a trusted proxy the limit counts each client by the address the proxy saw
+ * (the rightmost X-Forwarded-For entry that is not itself a trusted proxy): one
+ * guesser is blocked while another hall behind the same proxy is not; an address a
+ * client writes further left changes nothing; and without trusted-proxies the header
+ * is ignored (a guesser cannot dodge the limit by writing it). A bad entry in
+ * trusted-proxies stops signald with a message naming it. */
+static guint
+get_units_from (SdDaemon *d, const char *token, const char *xff)
+{
+  const char *headers[] = { xff, NULL };
+  guint st;
+  g_autofree char *r = sd_http_full (d, "GET", "/api/v1/units", token, NULL, NULL, -1,
+                                     xff ? headers : NULL, &st, NULL);
+  return st;
+}
+
+START_TEST (test_limit_behind_trusted_proxy)
+{
+  SdDaemon *d = sd_start ("trusted-proxies=127.0.0.1;::1\n");
+  const char *guesser = "X-Forwarded-For: 198.51.100.7";
+  for (int i = 0; i < 10; i++)
+    ck_assert_uint_eq (get_units_from (d, "wrong", guesser), 401);
+  ck_assert_uint_eq (get_units_from (d, d->admin, guesser), 429);
+  /* what the client wrote on the left does not move it to another bucket */
+  ck_assert_uint_eq (
+      get_units_from (d, d->admin, "X-Forwarded-For: 198.51.100.8, 198.51.100.7"), 429);
+  ck_assert_uint_eq (get_units_from (d, d->admin, "X-Forwarded-For: 198.51.100.8"), 200);
+  /* a chain of two trusted proxies: the address the first one saw */
+  ck_assert_uint_eq (
+      get_units_from (d, d->admin, "X-Forwarded-For: 198.51.100.7, 127.0.0.1"), 429);
+  ck_assert_uint_eq (get_units_from (d, d->admin, NULL), 200);
+
+  /* not trusted: the header is ignored and the proxy's own address is counted */
+  sd_restart (d, NULL);
+  for (int i = 0; i < 10; i++)
+    {
+      g_autofree char *xff = g_strdup_printf ("X-Forwarded-For: 198.51.100.%d", i + 1);
+      ck_assert_uint_eq (get_units_from (d, "wrong", xff), 401);
+    }
+  ck_assert_uint_eq (get_units_from (d, d->admin, "X-Forwarded-For: 198.51.100.99"), 429);
+  sd_stop (d);
+
+  sd_write_conf (d, "trusted-proxies=127.0.0.1;proxy.example\n");
+  g_autoptr (GSubprocess) p = g_subprocess_new (
+      G_SUBPROCESS_FLAGS_STDERR_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE, NULL, d->binary,
+      "--config", d->conf_path, "--state-dir", d->state_dir, NULL);
+  ck_assert_ptr_nonnull (p);
+  g_autofree char *err = NULL;
+  ck_assert (g_subprocess_communicate_utf8 (p, NULL, NULL, NULL, &err, NULL));
+  ck_assert_int_ne (g_subprocess_get_exit_status (p), 0);
+  ck_assert_msg (strstr (err, "proxy.example") != NULL, "%s", err);
+  sd_free (d);
+}
+END_TEST
+
 START_TEST (test_restart_persists)
 {
   SdDaemon *d = sd_start (NULL);
@@ -827,6 +882,7 @@ main (int argc, char **argv)
   tcase_add_test (tc, test_role_matrix);
   tcase_add_test (tc, test_bad_input_changes_nothing);
   tcase_add_test (tc, test_auth_expiry_and_limit);
+  tcase_add_test (tc, test_limit_behind_trusted_proxy);
   tcase_add_test (tc, test_restart_persists);
   tcase_add_test (tc, test_missed_start_fires_once);
   tcase_add_test (tc, test_sigterm_drains);
