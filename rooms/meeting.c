@@ -715,6 +715,26 @@ fail:
   return FALSE;
 }
 
+gboolean
+rooms_store_check_booking (RoomsStore *store, const RoomsMeetingSpec *spec,
+                           guint *n_sites, guint *n_occurrences,
+                           RoomsConflictList **conflicts, GError **error)
+{
+  g_return_val_if_fail (store != NULL && spec != NULL, FALSE);
+  /* a read transaction: the units, sites and meetings checked are one snapshot */
+  if (!rooms_store_begin (store, error))
+    return FALSE;
+  Prepared p = { 0 };
+  gboolean ok = prepare (store, spec, 0, &p, conflicts, error);
+  if (ok && n_sites)
+    *n_sites = p.sites->len;
+  if (ok && n_occurrences)
+    *n_occurrences = p.spans->len;
+  prepared_clear (&p);
+  rooms_store_rollback (store);
+  return ok;
+}
+
 /* ---- stored meetings ---- */
 
 gint64

@@ -123,6 +123,24 @@ gboolean rooms_store_book (RoomsStore *store, const RoomsMeetingSpec *spec,
                            RoomsBooking **out, RoomsConflictList **conflicts,
                            GError **error);
 
+/**
+ * rooms_store_check_booking:
+ * @spec: (transfer none): what would be booked
+ * @n_sites: (out) (optional): how many sites it resolves to
+ * @n_occurrences: (out) (optional): how many occurrences its recurrence gives
+ * @conflicts: (out) (optional) (transfer full): on ROOMS_ERROR_CONFLICT, every clash
+ * @error: as rooms_store_book()
+ *
+ * Runs every check rooms_store_book() runs, in the same order and with the same
+ * errors, and stores nothing: what a booking form shows before the secretary saves.
+ * The idempotency key is not looked at.
+ *
+ * Returns: %TRUE when rooms_store_book() would book it now
+ */
+gboolean rooms_store_check_booking (RoomsStore *store, const RoomsMeetingSpec *spec,
+                                    guint *n_sites, guint *n_occurrences,
+                                    RoomsConflictList **conflicts, GError **error);
+
 typedef struct _RoomsMeeting RoomsMeeting;
 gint64 rooms_meeting_get_id (const RoomsMeeting *meeting);
 const char *rooms_meeting_get_title (const RoomsMeeting *meeting);

@@ -473,21 +473,23 @@ guess_field (SigRequest *req, const GError *error, const char *chair)
     }
 }
 
-gboolean
-sig_route_meetings_book (SigServer *srv, SigRequest *req, GError **error)
+/* The meeting a POST /meetings body describes, once the secretary's scope allows it.
+ * @chair: (out): the chair code, for guess_field(). */
+static RoomsMeetingSpec *
+spec_from_body (SigServer *srv, SigRequest *req, const char **chair, GError **error)
 {
   JsonObject *body = req->body;
   gint64 start = member_time (body, "starts_at"), end = member_time (body, "ends_at");
+  *chair = member_string (body, "chair");
   if (end <= start)
     {
       req->error_field = g_strdup ("ends_at");
       g_set_error_literal (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST,
                            "ends_at must be after starts_at");
-      return FALSE;
+      return NULL;
     }
-  const char *chair = member_string (body, "chair");
   g_autoptr (RoomsMeetingSpec) spec
-      = rooms_meeting_spec_new (member_string (body, "title"), chair, start, end);
+      = rooms_meeting_spec_new (member_string (body, "title"), *chair, start, end);
   if (member_string (body, "agenda"))
     rooms_meeting_spec_set_agenda (spec, member_string (body, "agenda"));
   add_selections_from_json (body, spec, FALSE);
@@ -504,7 +506,22 @@ sig_route_meetings_book (SigServer *srv, SigRequest *req, GError **error)
           rooms_meeting_spec_add_exdate (spec, t);
         }
     }
+  if (req->principal->role == SIG_ROLE_SECRETARY
+      && !rooms_scope_may_book (srv->store, req->principal->scope, spec, error))
+    {
+      guess_field (req, error ? *error : NULL, *chair);
+      return NULL;
+    }
+  return g_steal_pointer (&spec);
+}
 
+gboolean
+sig_route_meetings_book (SigServer *srv, SigRequest *req, GError **error)
+{
+  const char *chair;
+  g_autoptr (RoomsMeetingSpec) spec = spec_from_body (srv, req, &chair, error);
+  if (spec == NULL)
+    return FALSE;
   const char *key = soup_message_headers_get_one (
       soup_server_message_get_request_headers (req->msg), "Idempotency-Key");
   if (key != NULL)
@@ -519,13 +536,6 @@ sig_route_meetings_book (SigServer *srv, SigRequest *req, GError **error)
       /* keys are per token, so two clients picking the same key never collide */
       g_autofree char *scoped = g_strconcat (req->principal->token_id, ":", key, NULL);
       rooms_meeting_spec_set_idempotency_key (spec, scoped);
-    }
-
-  if (req->principal->role == SIG_ROLE_SECRETARY
-      && !rooms_scope_may_book (srv->store, req->principal->scope, spec, error))
-    {
-      guess_field (req, error ? *error : NULL, chair);
-      return FALSE;
     }
 
   g_autoptr (RoomsBooking) booking = NULL;
@@ -551,6 +561,39 @@ sig_route_meetings_book (SigServer *srv, SigRequest *req, GError **error)
   soup_message_headers_replace (soup_server_message_get_response_headers (req->msg),
                                 "Location", loc);
   sig_reply_json (req, 201, booking_to_json (booking));
+  return TRUE;
+}
+
+/* POST /api/v1/meetings/check: the booking form asks this as the secretary fills it
+ * in, so conflicts show before saving. Same body, same checks and the same errors as
+ * POST /meetings (409 with every conflict), and nothing is stored. */
+gboolean
+sig_route_meetings_check (SigServer *srv, SigRequest *req, GError **error)
+{
+  const char *chair;
+  g_autoptr (RoomsMeetingSpec) spec = spec_from_body (srv, req, &chair, error);
+  if (spec == NULL)
+    return FALSE;
+  guint n_sites = 0, n_occurrences = 0;
+  g_autoptr (RoomsConflictList) conflicts = NULL;
+  if (!rooms_store_check_booking (srv->store, spec, &n_sites, &n_occurrences, &conflicts,
+                                  error))
+    {
+      if (conflicts != NULL)
+        req->error_extra = conflicts_to_json (conflicts);
+      guess_field (req, error ? *error : NULL, chair);
+      return FALSE;
+    }
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "ok");
+  json_builder_add_boolean_value (b, TRUE);
+  json_builder_set_member_name (b, "site_count");
+  json_builder_add_int_value (b, n_sites);
+  json_builder_set_member_name (b, "occurrence_count");
+  json_builder_add_int_value (b, n_occurrences);
+  json_builder_end_object (b);
+  sig_reply_json (req, 200, json_builder_get_root (b));
   return TRUE;
 }
 

@@ -40,6 +40,8 @@ static const SigRoute routes[] = {
   { "POST", "/api/v1/meetings", R_BOOKERS,
     SIG_ROUTE_JSON_BODY | SIG_ROUTE_REFUSE_DRAINING, sig_params_book,
     sig_route_meetings_book },
+  { "POST", "/api/v1/meetings/check", R_BOOKERS, SIG_ROUTE_JSON_BODY, sig_params_book,
+    sig_route_meetings_check },
   { "GET", "/api/v1/meetings/{id}.ics", R_ALL_PEOPLE, 0, NULL, sig_route_meetings_ics },
   { "GET", "/api/v1/meetings/{id}/attendance", R_READERS, 0, NULL,
     sig_route_meetings_attendance },

@@ -132,6 +132,7 @@ gboolean sig_route_units_import (SigServer *, SigRequest *, GError **);
 gboolean sig_route_units_calendar (SigServer *, SigRequest *, GError **);
 gboolean sig_route_meetings_list (SigServer *, SigRequest *, GError **);
 gboolean sig_route_meetings_book (SigServer *, SigRequest *, GError **);
+gboolean sig_route_meetings_check (SigServer *, SigRequest *, GError **);
 gboolean sig_route_meetings_get (SigServer *, SigRequest *, GError **);
 gboolean sig_route_meetings_patch (SigServer *, SigRequest *, GError **);
 gboolean sig_route_meetings_delete (SigServer *, SigRequest *, GError **);

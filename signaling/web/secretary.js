@@ -161,6 +161,7 @@ function addParticipant(u, downTo) {
 }
 
 async function renderChosen() {
+  checkSoon();
   $('b-chosen').replaceChildren(...state.chosen.map((p) => h('li', {},
     h('span', { class: 'name' }, p.name || p.unit, p.down_to ? ` — ${t('new.down_to', { tier: tierName(p.down_to) })}` : ''),
     h('button', { type: 'button', class: 'danger', 'aria-label': t('new.remove_of', { name: p.name || p.unit }),
@@ -231,6 +232,33 @@ function formBody() {
 let idemKey = crypto.randomUUID();
 $('book').addEventListener('input', () => { idemKey = crypto.randomUUID(); });
 
+// Conflicts before saving: as the form changes, signald checks the booking
+// (POST /meetings/check: the same checks, nothing stored), so the secretary sees
+// the clashing sites before pressing Book. Answers to older forms are dropped.
+let checkSeq = 0;
+async function checkBooking() {
+  const seq = ++checkSeq;
+  const el = $('b-check');
+  if (!$('b-chair').value || !state.chosen.length || !$('b-date').value) { say(el, ''); return; }
+  const body = formBody();
+  if (!body.title) body.title = '-';
+  try {
+    const r = await api.post('/api/v1/meetings/check', body);
+    if (seq !== checkSeq) return;
+    $('conflicts').classList.add('hidden');
+    say(el, t('check.free', { sites: fmtNumber(r.site_count), n: fmtNumber(r.occurrence_count) }), 'ok');
+  } catch (err) {
+    if (seq !== checkSeq) return;
+    if (err instanceof ApiError && err.status === 409 && err.body?.error?.conflicts) {
+      say(el, t('check.clash', { n: fmtNumber(err.body.error.conflicts.length) }), 'error');
+      showConflicts(err.body.error.conflicts, body, false);
+    } else say(el, err.message, 'error');
+  }
+}
+const checkSoon = debounce(checkBooking, 400);
+$('book').addEventListener('input', checkSoon);
+$('book').addEventListener('change', checkSoon);
+
 $('book').addEventListener('submit', async (e) => {
   e.preventDefault();
   if (!$('b-chair').value) { say($('b-msg'), t('new.need_chair'), 'error'); $('b-chair-q').focus(); return; }
@@ -241,13 +269,18 @@ $('book').addEventListener('submit', async (e) => {
   try {
     const r = await api.post('/api/v1/meetings', body, { 'Idempotency-Key': idemKey });
     idemKey = crypto.randomUUID();
+    checkSeq++; // the form now describes the meeting just booked: no check of it
+    say($('b-check'), '');
     $('conflicts').classList.add('hidden');
     say($('b-msg'), t('new.booked', { n: fmtNumber(r.site_count) }), 'ok');
     state.anchor = new Date(body.starts_at);
     await loadCalendar();
     openDetail(r.id, r.occurrences?.[0]);
   } catch (err) {
-    if (err instanceof ApiError && err.status === 409 && err.body?.error?.conflicts) showConflicts(err.body.error.conflicts, body);
+    if (err instanceof ApiError && err.status === 409 && err.body?.error?.conflicts) {
+      say($('b-check'), ''); // the save's own message says it now
+      showConflicts(err.body.error.conflicts, body);
+    }
     else say($('b-msg'), `${t('err.generic')}: ${err.message}`, 'error');
   } finally {
     $('b-submit').disabled = false;
@@ -255,8 +288,10 @@ $('book').addEventListener('submit', async (e) => {
 });
 
 // The 409 body lists every clashing site; show them site by site, with the two ways out.
-function showConflicts(conflicts, body) {
-  say($('b-msg'), t('conf.summary', { n: fmtNumber(conflicts.length) }), 'error');
+// After a save attempt the panel takes the focus; from the live check it does not, so
+// typing goes on.
+function showConflicts(conflicts, body, saving = true) {
+  if (saving) say($('b-msg'), t('conf.summary', { n: fmtNumber(conflicts.length) }), 'error');
   const box = $('conflicts');
   const units = [...new Set(conflicts.map((c) => c.unit))];
   box.replaceChildren(
@@ -272,7 +307,7 @@ function showConflicts(conflicts, body) {
       h('button', { type: 'button', id: 'conf-next', onclick: () => nextSlot(conflicts, body) }, t('conf.next'))));
   box.classList.remove('hidden');
   box.querySelector('h2').setAttribute('tabindex', '-1');
-  box.querySelector('h2').focus();
+  if (saving) box.querySelector('h2').focus();
 }
 
 // Replaces each subtree participant by its units one by one, without the clashing ones.
@@ -300,6 +335,7 @@ function nextSlot(conflicts, body) {
   $('conflicts').classList.add('hidden');
   idemKey = crypto.randomUUID();
   say($('b-msg'), t('conf.moved', { when: fmtDateTime(start) }), 'ok');
+  checkSoon();
 }
 
 // ---- one meeting: details, links, roll call, floor ----

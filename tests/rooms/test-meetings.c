@@ -3,7 +3,8 @@
  * one occurrence be moved or cancelled, that the lifecycle refuses illegal moves and
  * the due-transition query drives it (also after a "restart"), that attendance
  * classes sites present/late/absent and exports CSV, that the scope rule holds, that
- * an idempotency key books once, and that updates and saved groups work. */
+ * an idempotency key books once, and that updates and saved groups work; and that
+ * checking a booking before saving finds what booking would and stores nothing. */
 #include "rooms-test-util.h"
 
 #define T0 1767243600 /* 2026-01-01 05:00 UTC = 12:00 in Hà Nội */
@@ -68,6 +69,28 @@ START_TEST (test_conflicts_full_list)
   ck_assert_uint_eq (with_c, 1);
   g_autoptr (GPtrArray) all = rooms_store_list_meetings (s, 0, G_MAXINT64, NULL, NULL);
   ck_assert_uint_eq (all->len, meetings_before); /* nothing stored */
+
+  /* the check before saving finds the same clashes, in the same order */
+  g_autoptr (RoomsConflictList) checked = NULL;
+  g_autoptr (GError) cerr = NULL;
+  ck_assert (!rooms_store_check_booking (s, spec, NULL, NULL, &checked, &cerr));
+  ck_assert_int_eq (cerr->code, ROOMS_ERROR_CONFLICT);
+  ck_assert_uint_eq (rooms_conflict_list_get_length (checked),
+                     rooms_conflict_list_get_length (list));
+  for (guint i = 0; i < rooms_conflict_list_get_length (list); i++)
+    ck_assert_int_eq (rooms_conflict_list_get (checked, i)->site_id,
+                      rooms_conflict_list_get (list, i)->site_id);
+  /* a free slot: counted, and still nothing stored */
+  g_autoptr (RoomsMeetingSpec) free_spec
+      = rooms_meeting_spec_new ("Later", "08", T0 + 3 * HOUR, T0 + 4 * HOUR);
+  rooms_meeting_spec_add_selection (free_spec, "076", "commune");
+  rooms_meeting_spec_set_rrule (free_spec, "FREQ=WEEKLY;COUNT=4");
+  guint n_sites = 0, n_occ = 0;
+  ck_assert (rooms_store_check_booking (s, free_spec, &n_sites, &n_occ, NULL, NULL));
+  ck_assert_uint_eq (n_sites, 4); /* the chair 08, 076 and its 2 communes */
+  ck_assert_uint_eq (n_occ, 4);
+  g_autoptr (GPtrArray) after = rooms_store_list_meetings (s, 0, G_MAXINT64, NULL, NULL);
+  ck_assert_uint_eq (after->len, meetings_before);
 
   /* a cancelled meeting no longer blocks its sites */
   ck_assert (rooms_store_cancel_meeting (s, rooms_booking_get_meeting_id (b), NULL));

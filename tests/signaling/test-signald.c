@@ -124,6 +124,37 @@ START_TEST (test_book_conflict_idempotency)
       ck_assert_str_eq (json_object_get_string_member (ci, "meeting_title"), "Họp tỉnh");
     }
 
+  /* the booking form's check before saving: the same 409 and list, nothing stored;
+   * a free slot is counted; a secretary of another province is refused as on booking */
+  g_autofree char *lc = make_token (d, "secretary", "10", NULL);
+  g_autofree char *before = sd_dump_db (d);
+  const char *clash = "{\"title\":\"Họp huyện\",\"chair\":\"076\",\"starts_at\":\"" DAY1
+                      "09:00:00" TZ "\",\"ends_at\":\"" DAY1 "11:00:00" TZ
+                      "\",\"participants\":[{\"unit\":\"076\",\"down_to\":\"commune\"}]}";
+  g_autofree char *k
+      = sd_http (d, "POST", "/api/v1/meetings/check", d->admin, clash, &st);
+  ck_assert_uint_eq (st, 409);
+  g_autoptr (JsonNode) kn = sd_json (k);
+  JsonObject *kerr = json_object_get_object_member (json_node_get_object (kn), "error");
+  ck_assert_uint_eq (
+      json_array_get_length (json_object_get_array_member (kerr, "conflicts")), 3);
+  const char *later = "{\"title\":\"Họp huyện\",\"chair\":\"076\",\"starts_at\":\"" DAY1
+                      "10:00:00" TZ "\",\"ends_at\":\"" DAY1 "11:00:00" TZ
+                      "\",\"participants\":[{\"unit\":\"076\",\"down_to\":\"commune\"}],"
+                      "\"recurrence\":\"FREQ=DAILY;COUNT=3\"}";
+  g_autofree char *ok
+      = sd_http (d, "POST", "/api/v1/meetings/check", d->admin, later, &st);
+  ck_assert_msg (st == 200, "%s", ok);
+  ck_assert_ptr_nonnull (strstr (ok, "\"site_count\":3"));
+  ck_assert_ptr_nonnull (strstr (ok, "\"occurrence_count\":3"));
+  g_autofree char *out = sd_http (d, "POST", "/api/v1/meetings/check", lc, later, &st);
+  ck_assert_uint_eq (st, 403);
+  g_autofree char *bad
+      = sd_http (d, "POST", "/api/v1/meetings/check", d->admin, "{\"title\":1}", &st);
+  ck_assert_uint_eq (st, 400);
+  g_autofree char *after = sd_dump_db (d);
+  ck_assert_str_eq (before, after);
+
   /* a later slot is free; Lào Cai at the same time too */
   g_autofree char *f
       = book (d, d->admin, "Họp Lào Cai", "10", DAY1 "08:00:00" TZ, DAY1 "10:00:00" TZ,

@@ -4,8 +4,11 @@
 //  - a secretary signs in with a token, books "Tỉnh Tuyên Quang down to commune"
 //    through the form (found by a search without diacritics, 146 sites counted before
 //    saving), and the meeting appears in the week calendar;
-//  - booking an overlapping meeting shows the conflicts site by site from the 409, and
-//    "find the next free slot" moves the form to the end of the clashing meeting;
+//  - the form checks each slot as it is filled in (POST /meetings/check): a free slot
+//    says so before saving; an overlapping meeting shows the conflicts site by site
+//    before Book is pressed and again from the 409 of a save; "find the next free
+//    slot" moves the form to the end of the clashing meeting, which signald confirms
+//    is free;
 //  - a commune hall's link (/hall#token=...) shows that meeting as the next one, its
 //    "Kiểm tra đường truyền" runs the echo test through the node and shows a grade in
 //    words, and its join button joins with media: the page grades its line from
@@ -156,6 +159,9 @@ try {
   await sec.fill('#b-date', f.date);
   await sec.fill('#b-start', f.time);
   await sec.fill('#b-end', fe.time);
+  await sec.waitForSelector('#b-check.ok', { timeout: 10000 });
+  const free = await sec.textContent('#b-check');
+  check(/146/.test(free), `before saving, the form checks the slot is free: "${free}"`);
   await sec.click('#b-submit');
   await sec.waitForSelector('#b-msg.ok', { timeout: 10000 });
   const booked = await sec.textContent('#b-msg');
@@ -174,7 +180,12 @@ try {
   await sec.fill('#b-date', s2.date);
   await sec.fill('#b-start', s2.time);
   await sec.fill('#b-end', e2.time);
+  // the conflicts show while the form is filled in, before anything is saved
+  await sec.waitForSelector('#conflicts:not(.hidden)', { timeout: 10000 });
+  check(await sec.isVisible('#b-check.error'), 'the clash is shown before pressing Book');
+  check(await sec.locator('#conflicts tbody tr').count() === 146, 'the live check lists the 146 clashing sites');
   await sec.click('#b-submit');
+  await sec.waitForSelector('#b-msg.error', { timeout: 10000 });
   await sec.waitForSelector('#conflicts:not(.hidden)', { timeout: 10000 });
   const conflictRows = await sec.locator('#conflicts tbody tr').count();
   check(conflictRows === 146, `the conflict panel lists ${conflictRows} sites (146 expected)`);
@@ -184,6 +195,8 @@ try {
   await sec.click('#conf-next');
   const moved = await sec.inputValue('#b-start');
   check(moved === fe.time, `the next free slot starts when the clash ends (${moved} = ${fe.time})`);
+  await sec.waitForSelector('#b-check.ok', { timeout: 10000 });
+  check(await sec.isHidden('#conflicts'), 'signald confirms the next slot is free');
   check(!(await api(sig, admin, 'GET', `/api/v1/meetings?from=${start.toISOString()}&to=${end.toISOString()}`)).meetings.some((m) => m.title === 'Họp trùng giờ'), 'the conflicting meeting was not saved');
 
   // ---- the commune hall ----
