@@ -346,6 +346,7 @@ async function openDetail(meetingId, occurrenceId) {
   if (state.detail && state.detail.meeting.id !== m.id) live.unsubscribe(state.detail.meeting.id);
   state.detail = { meeting: m, occ, hands: new Set(), muted: new Set(), floor: null };
   live.subscribe(m.id);
+  await loadControlState(state.detail);
   const d = $('detail');
   d.classList.remove('hidden');
   d.replaceChildren(
@@ -370,6 +371,19 @@ async function openDetail(meetingId, occurrenceId) {
     h('div', { id: 'd-rollcall' }));
   await loadRollCall();
   d.scrollIntoView({ block: 'nearest' });
+}
+
+// Floor and mutes live in signald while the occurrence runs: after a reload (or on
+// another secretary's screen) they come from GET /occurrences/{id}/media, and live
+// events keep them current from then on.
+async function loadControlState(det) {
+  if (!det.occ) return;
+  try {
+    const media = await api.get(`/api/v1/occurrences/${det.occ.id}/media`);
+    if (!media.leg) return;
+    det.floor = media.leg.floor_site_id > 0 && media.leg.floor_site_id !== media.leg.chair_site_id ? media.leg.floor_site_id : null;
+    for (const id of media.leg.muted || []) det.muted.add(id);
+  } catch { /* not running or not readable: nothing to restore */ }
 }
 
 async function loadRollCall() {

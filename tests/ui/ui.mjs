@@ -12,7 +12,8 @@
 //  - a commune hall's link (/hall#token=...) shows that meeting as the next one, its
 //    "Kiểm tra đường truyền" runs the echo test through the node and shows a grade in
 //    words, and its join button joins with media: the page grades its line from
-//    getStats and the secretary's live roll call shows the site present;
+//    getStats and the secretary's live roll call shows the site present; the floor
+//    and a mute given from the roll call are still shown after a reload;
 //  - the IT board lists that site's leg with a grade and draws its charts;
 //  - the pages carry a strict Content-Security-Policy and fit a 360 px screen.
 // Each step saves a screenshot into OUT-DIR (build/meson-logs/ui/).
@@ -244,6 +245,17 @@ try {
   await tanRow.locator('button', { hasText: 'Giao lời' }).click();
   await sec.waitForSelector('#d-msg.ok', { timeout: 5000 });
   check(true, 'giving the floor to the hall is accepted');
+  await sec.evaluate(() => { document.getElementById('d-msg').className = 'msg'; });
+  await tanRow.locator('button', { hasText: 'Tắt mic' }).click();
+  await sec.waitForSelector('#d-msg.ok', { timeout: 5000 });
+  // a reload (or another secretary's screen) shows the floor and the mute as they are
+  await sec.reload();
+  await sec.locator('#calendar .mtg', { hasText: title }).first().click();
+  await sec.waitForSelector('#rc-counts', { timeout: 10000 });
+  const tanAgain = sec.locator('#d-rollcall tr', { hasText: 'Xã Tân Trào' });
+  await tanAgain.waitFor({ state: 'attached', timeout: 10000 });
+  const rowText = await tanAgain.textContent();
+  check(rowText.includes('đang phát biểu') && rowText.includes('Bật mic'), `after a reload the roll call shows the floor and the mute: "${rowText}"`);
   // (the node sends a site everyone's program but its own video, so a lone hall with
   // the floor receives no program video: not checked here)
   await shot(hall, 'hall-joined');
