@@ -1042,22 +1042,25 @@ sig_route_link_history (SigServer *srv, SigRequest *req, GError **error)
   return TRUE;
 }
 
-/* Pins a site's level by hand, or hands it back to the automatic steps ("auto").
- * Both level routes come here, so a level set by a person always holds. */
-JsonNode *
-sig_links_pin_level (SigLinks *links, char **error_field, gint64 occ_id, gint64 site_id,
-                     const char *level, GError **error)
+/* Pins a site's level by hand ({"level": full|low|audio}), or hands it back to the
+ * automatic steps ("auto"), and answers the request. Both level routes come here,
+ * so a level set by a person always holds. */
+gboolean
+sig_links_pin_level (SigServer *srv, SigRequest *req, gint64 occ_id, gint64 site_id,
+                     GError **error)
 {
+  SigLinks *links = srv->links;
+  const char *level = json_object_get_string_member (req->body, "level");
   gint lv = -1;
   for (guint i = 0; i < G_N_ELEMENTS (level_names); i++)
     if (g_str_equal (level, level_names[i]))
       lv = (gint)i;
   if (lv < 0 && !g_str_equal (level, "auto"))
     {
-      *error_field = g_strdup ("level");
+      req->error_field = g_strdup ("level");
       g_set_error (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST,
                    "level must be full, low, audio or auto, not %s", level);
-      return NULL;
+      return FALSE;
     }
   Occ *o = occ_get (links, occ_id);
   if (lv >= 0)
@@ -1066,7 +1069,7 @@ sig_links_pin_level (SigLinks *links, char **error_field, gint64 occ_id, gint64 
         {
           g_set_error (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST,
                        "occurrence %" G_GINT64_FORMAT " is not running", occ_id);
-          return NULL;
+          return FALSE;
         }
       g_hash_table_add (o->pinned, g_memdup2 (&site_id, sizeof site_id));
     }
@@ -1096,7 +1099,8 @@ sig_links_pin_level (SigLinks *links, char **error_field, gint64 occ_id, gint64 
   json_builder_set_member_name (b, "pinned");
   json_builder_add_boolean_value (b, lv >= 0);
   json_builder_end_object (b);
-  return json_builder_get_root (b);
+  sig_reply_json (req, 200, json_builder_get_root (b));
+  return TRUE;
 }
 
 const SigParam sig_params_site_level[] = {
@@ -1126,7 +1130,6 @@ sig_route_site_level (SigServer *srv, SigRequest *req, GError **error)
   gboolean invited = FALSE;
   for (guint i = 0; i < sites->len; i++)
     invited |= g_array_index (sites, gint64, i) == site_id;
-  const char *level = json_object_get_string_member (req->body, "level");
   if (!invited)
     {
       req->error_field = g_strdup ("site");
@@ -1134,10 +1137,5 @@ sig_route_site_level (SigServer *srv, SigRequest *req, GError **error)
                    "the site is not invited to this meeting");
       return FALSE;
     }
-  g_autoptr (JsonNode) done = sig_links_pin_level (srv->links, &req->error_field, occ_id,
-                                                   site_id, level, error);
-  if (done == NULL)
-    return FALSE;
-  sig_reply_json (req, 200, g_steal_pointer (&done));
-  return TRUE;
+  return sig_links_pin_level (srv, req, occ_id, site_id, error);
 }

@@ -37,18 +37,6 @@ void sig_links_forget (SigLinks *links, gint64 occurrence_id);
 /* Appends the link metrics in Prometheus text format to @out. */
 void sig_links_metrics (SigLinks *links, GString *out);
 
-/**
- * sig_links_pin_level:
- * @level: "full", "low" or "audio" (pinned: no automatic steps), or "auto"
- *
- * Sets a site's level by hand for a running occurrence. SIG_ERROR_BAD_REQUEST (with
- * "level" in @error_field) for an unknown level or an occurrence that is not running.
- * Returns: (transfer full) (nullable): the answer for the caller,
- *   {"occurrence_id","site_id","level","pinned"}, or NULL on error
- */
-JsonNode *sig_links_pin_level (SigLinks *links, char **error_field, gint64 occ_id,
-                               gint64 site_id, const char *level, GError **error);
-
 /* Returns: the bytes one leg (both directions, 15 minutes) takes in memory. */
 gsize sig_links_leg_bytes (void);
 

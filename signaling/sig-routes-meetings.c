@@ -473,6 +473,18 @@ guess_field (SigRequest *req, const GError *error, const char *chair)
     }
 }
 
+/* A refused booking or change: every conflict goes into the error body (409) and
+ * the field at fault is named. Returns: %FALSE, for the handler to return. */
+static gboolean
+refuse_booking (SigRequest *req, RoomsConflictList *conflicts, const GError *error,
+                const char *chair)
+{
+  if (conflicts != NULL)
+    req->error_extra = conflicts_to_json (conflicts);
+  guess_field (req, error, chair);
+  return FALSE;
+}
+
 /* The meeting a POST /meetings body describes, once the secretary's scope allows it.
  * @chair: (out): the chair code, for guess_field(). */
 static RoomsMeetingSpec *
@@ -541,12 +553,7 @@ sig_route_meetings_book (SigServer *srv, SigRequest *req, GError **error)
   g_autoptr (RoomsBooking) booking = NULL;
   g_autoptr (RoomsConflictList) conflicts = NULL;
   if (!rooms_store_book (srv->store, spec, &booking, &conflicts, error))
-    {
-      if (conflicts != NULL)
-        req->error_extra = conflicts_to_json (conflicts);
-      guess_field (req, error ? *error : NULL, chair);
-      return FALSE;
-    }
+    return refuse_booking (req, conflicts, error ? *error : NULL, chair);
   gint64 id = rooms_booking_get_meeting_id (booking);
   if (!rooms_booking_get_replayed (booking))
     {
@@ -578,12 +585,7 @@ sig_route_meetings_check (SigServer *srv, SigRequest *req, GError **error)
   g_autoptr (RoomsConflictList) conflicts = NULL;
   if (!rooms_store_check_booking (srv->store, spec, &n_sites, &n_occurrences, &conflicts,
                                   error))
-    {
-      if (conflicts != NULL)
-        req->error_extra = conflicts_to_json (conflicts);
-      guess_field (req, error ? *error : NULL, chair);
-      return FALSE;
-    }
+    return refuse_booking (req, conflicts, error ? *error : NULL, chair);
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "ok");
@@ -673,12 +675,7 @@ sig_route_meetings_patch (SigServer *srv, SigRequest *req, GError **error)
   g_autoptr (RoomsBooking) booking = rooms_store_update_meeting (
       srv->store, rooms_meeting_get_id (m), patch, &conflicts, error);
   if (booking == NULL)
-    {
-      if (conflicts != NULL)
-        req->error_extra = conflicts_to_json (conflicts);
-      guess_field (req, error ? *error : NULL, chair);
-      return FALSE;
-    }
+    return refuse_booking (req, conflicts, error ? *error : NULL, chair);
   sig_sequence_bump (srv, rooms_meeting_get_id (m));
   publish_meeting (srv, rooms_meeting_get_id (m), "meeting.updated");
   sig_lifecycle_run (srv);
@@ -1103,15 +1100,9 @@ sig_route_occurrence_level (SigServer *srv, SigRequest *req, GError **error)
   if (m == NULL)
     return FALSE;
   gint64 site_id = json_object_get_int_member (req->body, "site_id");
-  const char *level = json_object_get_string_member (req->body, "level");
   if (!check_invited (req, m, site_id, "site_id", error))
     return FALSE;
-  g_autoptr (JsonNode) done = sig_links_pin_level (srv->links, &req->error_field, occ_id,
-                                                   site_id, level, error);
-  if (done == NULL)
-    return FALSE;
-  sig_reply_json (req, 200, g_steal_pointer (&done));
-  return TRUE;
+  return sig_links_pin_level (srv, req, occ_id, site_id, error);
 }
 
 /* What runs for an occurrence now: its state and, once open, its leg (plan nodes and

@@ -133,6 +133,11 @@ gboolean sig_route_units_calendar (SigServer *, SigRequest *, GError **);
 gboolean sig_route_meetings_list (SigServer *, SigRequest *, GError **);
 gboolean sig_route_meetings_book (SigServer *, SigRequest *, GError **);
 gboolean sig_route_meetings_check (SigServer *, SigRequest *, GError **);
+/* sig-links.c: pins (or unpins, "auto") the level of @site_id from the request's
+ * "level" and answers {"occurrence_id","site_id","level","pinned"};
+ * SIG_ERROR_BAD_REQUEST for an unknown level or an occurrence that is not running. */
+gboolean sig_links_pin_level (SigServer *srv, SigRequest *req, gint64 occ_id,
+                              gint64 site_id, GError **error);
 gboolean sig_route_meetings_get (SigServer *, SigRequest *, GError **);
 gboolean sig_route_meetings_patch (SigServer *, SigRequest *, GError **);
 gboolean sig_route_meetings_delete (SigServer *, SigRequest *, GError **);
