@@ -463,17 +463,23 @@ const floor = (siteId) => control(occPath('floor'), { site_id: siteId });
 const mute = (siteId, muted) => control(occPath('mute'), { site_id: siteId, muted });
 const muteAll = (muted) => control(occPath('mute'), { all_but_chair: true, muted });
 
-// Per-site join links: an admin mints one site token per site; others see how.
+// Per-site join links: an admin mints one site token per site, valid until a day after
+// the meeting's last session, and the page keeps them: asking again shows the same
+// links instead of minting more. Others see how to ask an admin.
+const madeLinks = new Map(); // meeting id -> [{ s, url }]
 async function joinLinks(m) {
   const box = $('d-links');
   const det = state.detail;
+  if (madeLinks.has(m.id)) { showLinks(madeLinks.get(m.id)); return; }
   if (!det.sites) await loadRollCall();
   const rows = [];
   let admin = true;
+  const lastEnd = Math.max(...(m.occurrences || []).map((o) => new Date(o.ends_at).getTime()), Date.now());
+  const expires = new Date(lastEnd + 86400e3).toISOString().replace(/\.\d{3}Z$/, 'Z');
   for (const s of det.sites || []) {
     if (!admin) break;
     try {
-      const tok = await api.post('/api/v1/tokens', { role: 'site', scope: String(s.site_id), label: `${m.title} — ${s.site_name}`.slice(0, 200) });
+      const tok = await api.post('/api/v1/tokens', { role: 'site', scope: String(s.site_id), expires_at: expires, label: `${m.title} — ${s.site_name}`.slice(0, 200) });
       rows.push({ s, url: `${location.origin}/hall#token=${tok.token}` });
     } catch (err) {
       if (err.status === 403) admin = false;
@@ -485,8 +491,13 @@ async function joinLinks(m) {
       h('pre', {}, (det.sites || []).slice(0, 5).map((s) => `curl -H "Authorization: Bearer $ADMIN" -d '{"role":"site","scope":"${s.site_id}"}' -H 'content-type: application/json' ${location.origin}/api/v1/tokens   # ${s.site_name} -> ${location.origin}/hall#token=…`).join('\n')));
     return;
   }
+  madeLinks.set(m.id, rows);
+  showLinks(rows);
+}
+
+function showLinks(rows) {
   const all = rows.map((r) => `${r.s.site_name}\t${r.url}`).join('\n');
-  box.replaceChildren(
+  $('d-links').replaceChildren(
     h('p', {}, t('links.made', { n: rows.length }), ' ',
       h('button', { type: 'button', onclick: () => navigator.clipboard?.writeText(all) }, t('links.copy_all'))),
     h('div', { class: 'scroll' }, h('table', {}, h('tbody', {}, rows.map((r) => h('tr', {},

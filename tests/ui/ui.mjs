@@ -14,6 +14,8 @@
 //    words, and its join button joins with media: the page grades its line from
 //    getStats and the secretary's live roll call shows the site present; the floor
 //    and a mute given from the roll call are still shown after a reload;
+//  - an admin's screen makes one join link per site, valid until a day after the
+//    meeting, and asking again shows the same links without minting more tokens;
 //  - the IT board lists that site's leg with a grade and draws its charts;
 //  - the pages carry a strict Content-Security-Policy and fit a 360 px screen.
 // Each step saves a screenshot into OUT-DIR (build/meson-logs/ui/).
@@ -199,6 +201,32 @@ try {
   await sec.waitForSelector('#b-check.ok', { timeout: 10000 });
   check(await sec.isHidden('#conflicts'), 'signald confirms the next slot is free');
   check(!(await api(sig, admin, 'GET', `/api/v1/meetings?from=${start.toISOString()}&to=${end.toISOString()}`)).meetings.some((m) => m.title === 'Họp trùng giờ'), 'the conflicting meeting was not saved');
+
+  // ---- join links (an admin's screen): made once, valid until a day after the meeting ----
+  const adm = await browser.newPage();
+  await adm.goto(`${sig}/secretary`);
+  await adm.fill('#token', admin);
+  await adm.click('#signin button[type=submit]');
+  await adm.waitForSelector('#app:not(.hidden)', { timeout: 10000 });
+  await adm.locator('#calendar .mtg', { hasText: title }).first().click();
+  await adm.waitForSelector('#rc-counts', { timeout: 10000 });
+  const siteTokens = async () => (await api(sig, admin, 'GET', '/api/v1/tokens')).tokens.filter((k) => k.role === 'site');
+  const idsBefore = new Set((await siteTokens()).map((k) => k.id));
+  const tokensBefore = idsBefore.size;
+  await adm.click('#d-links-btn');
+  await adm.waitForFunction(() => document.querySelectorAll('#d-links input').length === 146, null, { timeout: 30000 });
+  const firstLink = await adm.locator('#d-links input').first().inputValue();
+  const made = await siteTokens();
+  check(made.length === tokensBefore + 146 && /\/hall#token=/.test(firstLink), `an admin makes one join link per site (${made.length - tokensBefore} tokens)`);
+  const meetingEnd = new Date(meeting.occurrences[0].ends_at).getTime();
+  const fresh = made.filter((k) => !idsBefore.has(k.id));
+  check(fresh.length === 146 && fresh.every((k) => k.expires_at && new Date(k.expires_at).getTime() > meetingEnd && new Date(k.expires_at).getTime() <= meetingEnd + 86400e3 + 1000),
+    'the links expire a day after the meeting ends');
+  await adm.click('#d-links-btn');
+  await adm.waitForFunction(() => document.querySelectorAll('#d-links input').length === 146, null, { timeout: 10000 });
+  check(await adm.locator('#d-links input').first().inputValue() === firstLink && (await siteTokens()).length === made.length,
+    'asking again shows the same links and mints no more tokens');
+  await adm.close();
 
   // ---- the commune hall ----
   const hall = await browser.newPage();
