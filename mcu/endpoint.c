@@ -623,3 +623,19 @@ mcu_endpoint_get_ice (McuEndpoint *ep)
   g_return_val_if_fail (MCU_IS_ENDPOINT (ep), NULL);
   return ep->ice;
 }
+
+gboolean
+mcu_endpoint_get_pair_types (McuEndpoint *ep, const char **local_type,
+                             const char **remote_type)
+{
+  g_return_val_if_fail (MCU_IS_ENDPOINT (ep), FALSE);
+  if (ep->ice == NULL)
+    {
+      if (local_type)
+        *local_type = "";
+      if (remote_type)
+        *remote_type = "";
+      return FALSE;
+    }
+  return mcu_ice_get_pair_types (ep->ice, local_type, remote_type);
+}

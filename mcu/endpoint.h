@@ -199,4 +199,15 @@ const GError *mcu_endpoint_get_error (McuEndpoint *ep);
  * selected pair, ICE restart and the consent test hook. */
 McuIce *mcu_endpoint_get_ice (McuEndpoint *ep);
 
+/**
+ * mcu_endpoint_get_pair_types:
+ * @local_type: (out) (optional) (transfer none): "host", "srflx", "prflx", "relay"
+ * @remote_type: (out) (optional) (transfer none): likewise, for the peer
+ *
+ * The candidate types of the selected ICE pair, static strings ("" before a pair is
+ * selected or after the endpoint closed). Returns: TRUE when a pair is selected.
+ */
+gboolean mcu_endpoint_get_pair_types (McuEndpoint *ep, const char **local_type,
+                                      const char **remote_type);
+
 G_END_DECLS

@@ -516,13 +516,21 @@ mcu_ice_send (McuIce *ice, const guint8 *buf, gsize len)
          == (gint)len;
 }
 
+/* The SDP names (RFC 8839) of libnice's candidate types, in NiceCandidateType order;
+ * these strings are what signald and the IT board show, so they never change. */
+static const char *
+candidate_type_name (NiceCandidateType type)
+{
+  static const char *const names[] = { "host", "srflx", "prflx", "relay" };
+  G_STATIC_ASSERT (NICE_CANDIDATE_TYPE_HOST == 0 && NICE_CANDIDATE_TYPE_RELAYED == 3);
+  return (guint)type < G_N_ELEMENTS (names) ? names[type] : "?";
+}
+
 static void
 describe_candidate (NiceCandidate *c, char *type, gsize type_len, char *addr,
                     gsize addr_len)
 {
-  static const char *const names[] = { "host", "srflx", "prflx", "relay" };
-  g_strlcpy (type, (guint)c->type < G_N_ELEMENTS (names) ? names[c->type] : "?",
-             type_len);
+  g_strlcpy (type, candidate_type_name (c->type), type_len);
   char ip[INET6_ADDRSTRLEN] = "";
   nice_address_to_string (&c->addr, ip);
   guint port = nice_address_get_port (&c->addr);
@@ -547,4 +555,19 @@ mcu_ice_get_selected_pair (McuIce *ice, McuIcePair *out)
   describe_candidate (remote, out->remote_type, sizeof out->remote_type,
                       out->remote_address, sizeof out->remote_address);
   return TRUE;
+}
+
+gboolean
+mcu_ice_get_pair_types (McuIce *ice, const char **local_type, const char **remote_type)
+{
+  g_return_val_if_fail (ice != NULL, FALSE);
+  NiceCandidate *local = NULL, *remote = NULL;
+  gboolean ok = nice_agent_get_selected_pair (ice->agent, ice->stream_id, COMPONENT,
+                                              &local, &remote)
+                && local != NULL && remote != NULL;
+  if (local_type)
+    *local_type = ok ? candidate_type_name (local->type) : "";
+  if (remote_type)
+    *remote_type = ok ? candidate_type_name (remote->type) : "";
+  return ok;
 }

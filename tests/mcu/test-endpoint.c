@@ -131,6 +131,14 @@ START_TEST (test_connect_gcm)
   ck_assert_str_eq (pair.local_type, "host");
   ck_assert (g_str_has_prefix (pair.local_address, "127.0.0.1:"));
   ck_assert (g_str_has_prefix (pair.remote_address, "127.0.0.1:"));
+  /* the stable type names the statistics report carries: host/host on loopback */
+  for (int i = 0; i < 2; i++)
+    {
+      const char *local = NULL, *remote = NULL;
+      ck_assert (mcu_endpoint_get_pair_types (side[i].ep, &local, &remote));
+      ck_assert_str_eq (local, "host");
+      ck_assert_str_eq (remote, "host");
+    }
   McuEndpointCounters c;
   mcu_endpoint_get_counters (side[1].ep, &c);
   ck_assert_uint_eq (c.rtp_in, 2);

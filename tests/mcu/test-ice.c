@@ -203,6 +203,10 @@ START_TEST (test_trickle_connect)
   ck_assert_int_eq (mcu_ice_get_state (sides[0].ice), MCU_ICE_STATE_NEW);
   guint8 early[4] = { 1, 2, 3, 4 };
   ck_assert (!mcu_ice_send (sides[0].ice, early, sizeof early)); /* no pair yet */
+  const char *lt = NULL, *rt = NULL;
+  ck_assert (!mcu_ice_get_pair_types (sides[0].ice, &lt, &rt));
+  ck_assert_str_eq (lt, "");
+  ck_assert_str_eq (rt, "");
   connect_trickle ();
   send_both_ways (7);
   for (int i = 0; i < 2; i++)
@@ -212,6 +216,9 @@ START_TEST (test_trickle_connect)
       ck_assert_str_eq (p.local_type, "host");
       ck_assert (g_str_has_prefix (p.local_address, "127.0.0.1:"));
       ck_assert (g_str_has_prefix (p.remote_address, "127.0.0.1:"));
+      ck_assert (mcu_ice_get_pair_types (sides[i].ice, &lt, &rt));
+      ck_assert_str_eq (lt, "host");
+      ck_assert_str_eq (rt, "host");
     }
   McuIcePair p0, p1;
   mcu_ice_get_selected_pair (sides[0].ice, &p0);
