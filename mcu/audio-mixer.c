@@ -41,6 +41,8 @@ typedef struct
   GstPad *tee_m_pad;            /* tee_M's request pad feeding this participant */
   double level_db;              /* under mixer->lock */
   gint64 level_time;            /* under mixer->lock */
+  guint64 played_ns;            /* decoded output, PLC included; under mixer->lock */
+  guint64 concealed_ns;         /* covered by the jitter buffer's lost events; ditto */
 } Participant;
 
 struct _McuAudioMixer
@@ -170,6 +172,63 @@ on_encoded (GstAppSink *sink, gpointer data)
   return GST_FLOW_OK;
 }
 
+/* Streaming thread: the jitter buffer declared packets lost (missing, or too late
+ * for its deadline: a late packet is dropped after its lost event went out). The
+ * event says how long a stretch is missing; the decoder conceals exactly that
+ * stretch (PLC, or in-band FEC from the next packet, counted as concealed too:
+ * the pessimistic side). */
+static GstPadProbeReturn
+on_lost_event (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  Participant *p = data;
+  GstEvent *ev = GST_PAD_PROBE_INFO_EVENT (info);
+  const GstStructure *st = ev ? gst_event_get_structure (ev) : NULL;
+  if (ev == NULL || GST_EVENT_TYPE (ev) != GST_EVENT_CUSTOM_DOWNSTREAM || st == NULL
+      || !gst_structure_has_name (st, "GstRTPPacketLost"))
+    return GST_PAD_PROBE_OK;
+  GstClockTime duration = GST_CLOCK_TIME_NONE;
+  if (!gst_structure_get_clock_time (st, "duration", &duration)
+      || !GST_CLOCK_TIME_IS_VALID (duration) || duration == 0)
+    duration = 20 * GST_MSECOND; /* spacing not known yet: one Opus frame */
+  g_mutex_lock (&p->mixer->lock);
+  p->concealed_ns += duration;
+  g_mutex_unlock (&p->mixer->lock);
+  return GST_PAD_PROBE_OK;
+}
+
+/* Streaming thread: everything the decoder outputs is what is played for this
+ * participant, concealment included. */
+static GstPadProbeReturn
+on_decoded (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  Participant *p = data;
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  if (buf == NULL || !GST_BUFFER_DURATION_IS_VALID (buf))
+    return GST_PAD_PROBE_OK;
+  g_mutex_lock (&p->mixer->lock);
+  p->played_ns += GST_BUFFER_DURATION (buf);
+  g_mutex_unlock (&p->mixer->lock);
+  return GST_PAD_PROBE_OK;
+}
+
+/* How much of a participant's audio was concealed. Counted from the jitter
+ * buffer's GstRTPPacketLost events (on the depayloader's input) against the
+ * decoder's output, rather than from rtpjitterbuffer's "stats" (num-lost,
+ * num-late): those count packets, not time, so they would need an assumed packet
+ * duration, and num-late counts packets whose stretch was already counted lost.
+ * Nor from GST_BUFFER_FLAG_GAP: opusdec's concealment output does not carry it. */
+static void
+watch_playout (Participant *p)
+{
+  g_autoptr (GstElement) depay = gst_bin_get_by_name (GST_BIN (p->in_bin), "depay");
+  g_autoptr (GstElement) dec = gst_bin_get_by_name (GST_BIN (p->in_bin), "dec");
+  g_autoptr (GstPad) depay_sink = gst_element_get_static_pad (depay, "sink");
+  g_autoptr (GstPad) dec_src = gst_element_get_static_pad (dec, "src");
+  gst_pad_add_probe (depay_sink, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_lost_event, p,
+                     NULL);
+  gst_pad_add_probe (dec_src, GST_PAD_PROBE_TYPE_BUFFER, on_decoded, p, NULL);
+}
+
 /* Builds one participant's two bins. Two, not one: a single bin would sit both
  * before and after the main mixer, a loop in the pipeline's graph of elements.
  * in:  appsrc ! jitterbuffer ! depay ! opusdec ! F32 ! level ! tee, with ghost src
@@ -187,9 +246,10 @@ participant_bins (McuAudioMixer *m, Participant *p, guint8 pt, gboolean fec,
       "leaky-type=downstream "
       "  caps=\"application/x-rtp,media=audio,clock-rate=48000,encoding-name=OPUS,"
       "payload=%u\" ! "
-      "rtpjitterbuffer latency=%u do-lost=true drop-on-latency=true ! rtpopusdepay ! "
-      "opusdec plc=true use-inband-fec=%s ! audioconvert ! audioresample ! " MIX_CAPS
-      " ! "
+      "rtpjitterbuffer latency=%u do-lost=true drop-on-latency=true ! "
+      "rtpopusdepay name=depay ! "
+      "opusdec name=dec plc=true use-inband-fec=%s ! audioconvert ! audioresample "
+      "! " MIX_CAPS " ! "
       "level name=level-%u interval=200000000 post-messages=true ! tee name=t "
       "t. ! queue name=to_main max-size-time=1000000000 "
       "t. ! queue max-size-time=1000000000 ! audioamplify name=negate "
@@ -242,6 +302,7 @@ participant_bins (McuAudioMixer *m, Participant *p, guint8 pt, gboolean fec,
                 mcu_pipeline_running_time (m->pipeline), NULL);
   g_signal_connect (out, "new-sample", G_CALLBACK (on_encoded), p);
   p->neg_pad = gst_element_get_static_pad (mix, "sink_1");
+  watch_playout (p);
   return TRUE;
 }
 
@@ -460,4 +521,19 @@ mcu_audio_mixer_free (McuAudioMixer *m)
   gst_object_unref (m->pipeline);
   g_mutex_clear (&m->lock);
   g_free (m);
+}
+
+gboolean
+mcu_audio_mixer_get_playout (McuAudioMixer *m, guint id, guint64 *played_ms,
+                             guint64 *concealed_ms)
+{
+  g_return_val_if_fail (m != NULL, FALSE);
+  g_mutex_lock (&m->lock);
+  Participant *p = g_hash_table_lookup (m->participants, GUINT_TO_POINTER (id));
+  if (played_ms)
+    *played_ms = p ? p->played_ns / GST_MSECOND : 0;
+  if (concealed_ms)
+    *concealed_ms = p ? p->concealed_ns / GST_MSECOND : 0;
+  g_mutex_unlock (&m->lock);
+  return p != NULL;
 }

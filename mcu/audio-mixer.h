@@ -83,6 +83,20 @@ guint mcu_audio_mixer_active_speaker (McuAudioMixer *mixer);
 
 guint mcu_audio_mixer_n_participants (McuAudioMixer *mixer);
 
+/**
+ * mcu_audio_mixer_get_playout:
+ * @id: a participant
+ * @played_ms: (out) (optional): how much of its audio was decoded for the mix since
+ *   it was added, concealment included
+ * @concealed_ms: (out) (optional): how much of that was concealed (packets lost, or
+ *   too late for the jitter buffer), filled by the decoder
+ *
+ * Cumulative; safe to call from any thread. Both are 0 for an unknown id.
+ * Returns: TRUE when @id is in the mix.
+ */
+gboolean mcu_audio_mixer_get_playout (McuAudioMixer *mixer, guint id, guint64 *played_ms,
+                                      guint64 *concealed_ms);
+
 void mcu_audio_mixer_free (McuAudioMixer *mixer);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (McuAudioMixer, mcu_audio_mixer_free)
