@@ -3,6 +3,7 @@
  * simply not found when the answer arrives. */
 #include "leg.h"
 #include "audio-mixer.h"
+#include "frame-tracker.h"
 #include "mcu-error.h"
 #include "peer-setup.h"
 #include "quality.h"
@@ -31,12 +32,17 @@ typedef struct
   McuMediaLevel level;
   gboolean wired; /* in the router and the mixer */
   guint audio_pt; /* its negotiated Opus payload type, 0 = none: set when wired */
+  guint video_pt, video_rtx_pt; /* its video and RFC 4588 rtx types, 0 = none */
   gulong state_id;
   /* link statistics, under leg->stats_lock: the mix is sent from mixer threads */
   McuRecvStats *rx_audio; /* what it sends us, once its first packet came */
   guint32 rx_audio_ssrc;
-  McuSendStats *tx_audio; /* the mix we send it */
-  guint32 tx_last_ts;     /* RTP time of the last mix packet, for our SRs */
+  McuFrameTracker *rx_frames; /* complete frames of the video it sends us */
+  guint32 rx_video_ssrc;
+  gboolean have_video_ssrc;
+  guint64 played_ms, concealed_ms; /* the mixer's playout of its audio, as last read */
+  McuSendStats *tx_audio;          /* the mix we send it */
+  guint32 tx_last_ts;              /* RTP time of the last mix packet, for our SRs */
   gint64 tx_last_us;
   McuQualityWindow *up, *down; /* what we receive from it / what it receives */
 } Member;
@@ -175,7 +181,34 @@ ntp32_now (void)
   return mcu_ntp_middle32 (mcu_ntp_from_unix_us (g_get_real_time ()));
 }
 
-/* Measures what a member sends (its audio) and what it reports about our mix. */
+/* Called with stats_lock held: a video packet, or an RFC 4588 retransmission of one
+ * (its payload starts with the original sequence number; its timestamp and marker
+ * are the original's), goes to the frame tracker, and every frame it completes
+ * tells the "up" window that video is flowing (quality.c turns gaps into freezes). */
+static void
+member_measure_video (Member *m, const McuRtpHeader *h, gint64 now)
+{
+  guint16 seq = h->seq;
+  if (h->pt == m->video_pt)
+    {
+      if (!m->have_video_ssrc || h->ssrc != m->rx_video_ssrc)
+        {
+          mcu_frame_tracker_reset (m->rx_frames); /* a new source: new numbers */
+          m->rx_video_ssrc = h->ssrc;
+          m->have_video_ssrc = TRUE;
+        }
+    }
+  else if (m->have_video_ssrc && h->payload_len >= 2)
+    seq = (guint16)(h->payload[0] << 8 | h->payload[1]);
+  else
+    return;
+  guint frames = mcu_frame_tracker_push (m->rx_frames, seq, h->timestamp, h->marker);
+  for (guint i = 0; i < frames; i++)
+    mcu_quality_window_video_frame (m->up, now);
+}
+
+/* Measures what a member sends (its audio and video) and what it reports about our
+ * mix. */
 static void
 member_measure (Member *m, gboolean is_rtcp, const guint8 *buf, gsize len, gint64 now)
 {
@@ -183,8 +216,17 @@ member_measure (Member *m, gboolean is_rtcp, const guint8 *buf, gsize len, gint6
   if (!is_rtcp)
     {
       McuRtpHeader h;
-      if (m->audio_pt == 0 || mcu_rtp_parse (buf, len, &h) != MCU_RTP_OK
-          || h.pt != m->audio_pt)
+      if (mcu_rtp_parse (buf, len, &h) != MCU_RTP_OK)
+        return;
+      if (m->video_pt != 0
+          && (h.pt == m->video_pt || (m->video_rtx_pt != 0 && h.pt == m->video_rtx_pt)))
+        {
+          g_mutex_lock (&leg->stats_lock);
+          member_measure_video (m, &h, now);
+          g_mutex_unlock (&leg->stats_lock);
+          return;
+        }
+      if (m->audio_pt == 0 || h.pt != m->audio_pt)
         return;
       g_mutex_lock (&leg->stats_lock);
       if (m->rx_audio == NULL)
@@ -230,6 +272,8 @@ member_wire (Member *m, GError **error)
   const McuSdpMedia *a = mcu_sdp_session_find_media (m->session, "audio");
   const McuSdpMedia *v = mcu_sdp_session_find_media (m->session, "video");
   m->audio_pt = a ? a->pt : 0; /* read on every packet: not looked up each time */
+  m->video_pt = v ? v->pt : 0;
+  m->video_rtx_pt = v ? v->rtx_pt : 0;
   McuPeerInfo info = {
     .kind = !m->is_link ? MCU_PEER_SITE
             : m->uplink ? MCU_PEER_PARENT
@@ -289,6 +333,7 @@ member_free (gpointer data)
     }
   g_clear_pointer (&m->session, mcu_sdp_session_free);
   g_clear_pointer (&m->rx_audio, mcu_recv_stats_free);
+  g_clear_pointer (&m->rx_frames, mcu_frame_tracker_free);
   g_clear_pointer (&m->tx_audio, mcu_send_stats_free);
   g_clear_pointer (&m->up, mcu_quality_window_free);
   g_clear_pointer (&m->down, mcu_quality_window_free);
@@ -320,8 +365,10 @@ member_new (McuLeg *leg, const char *name, gboolean is_link, McuMediaLevel level
   m->level = level;
   gint64 now = g_get_monotonic_time ();
   m->tx_audio = mcu_send_stats_new (LEG_AUDIO_SSRC, 48000);
+  m->rx_frames = mcu_frame_tracker_new ();
   m->up = mcu_quality_window_new (0, now);
   m->down = mcu_quality_window_new (0, now);
+  mcu_quality_window_set_video_unknown (m->down); /* we cannot see what it renders */
   g_hash_table_insert (leg->members, g_strdup (name), m);
   return m;
 }
@@ -712,7 +759,8 @@ mcu_leg_get_id (McuLeg *leg)
 /* Once a second per member: a sender report on our mix with a report block on its
  * audio (RFC 3550: it measures its reception and lets both sides compute the round
  * trip; it also keeps ICE consent fresh on links that carry nothing else), and a
- * sample of each direction into its quality window. */
+ * sample of each direction into its quality window, with how much of its audio
+ * our mixer played and concealed since the last one. */
 static void
 member_report (Member *m, gint64 now)
 {
@@ -720,7 +768,20 @@ member_report (Member *m, gint64 now)
     return;
   McuRtcpSenderInfo si;
   McuRtcpReportBlock rb = { 0 };
+  /* read before stats_lock: the mixer's lock is taken by its streaming threads */
+  guint64 played = 0, concealed = 0;
+  gboolean playout
+      = m->wired && m->audio_pt != 0
+        && mcu_audio_mixer_get_playout (m->leg->mixer, m->id, &played, &concealed);
   g_mutex_lock (&m->leg->stats_lock);
+  if (playout && played >= m->played_ms && concealed >= m->concealed_ms)
+    mcu_quality_window_add_audio (m->up, now, (guint)(played - m->played_ms),
+                                  (guint)(concealed - m->concealed_ms));
+  if (playout)
+    {
+      m->played_ms = played;
+      m->concealed_ms = concealed;
+    }
   gboolean sent = m->tx_last_us != 0, heard = m->rx_audio != NULL;
   guint32 rtp_ts = m->tx_last_ts + (guint32)((now - m->tx_last_us) * 48 / 1000);
   mcu_send_stats_fill_sr (m->tx_audio, mcu_ntp_from_unix_us (g_get_real_time ()), rtp_ts,
@@ -740,8 +801,10 @@ member_report (Member *m, gint64 now)
     mcu_endpoint_send_rtcp (m->ep, buf, n);
 }
 
-/* The statistics report: [{"endpoint":"site:17","quality":{"leg":..,"up":..,
- * "down":..}}, ...] with mcu/quality.h's measures of each direction. */
+/* The statistics report: [{"endpoint":"site:17","srtp":"AEAD_AES_128_GCM",
+ * "pair":{"local":"host","remote":"relay"},"quality":{"leg":..,"up":..,"down":..}},
+ * ...] with mcu/quality.h's measures of each direction; the pair's types are ""
+ * until ICE selected one. */
 static char *
 leg_stats_json (McuLeg *leg, gint64 now)
 {
@@ -758,10 +821,16 @@ leg_stats_json (McuLeg *leg, gint64 now)
       mcu_quality_window_get (m->up, now, &up);
       mcu_quality_window_get (m->down, now, &down);
       g_mutex_unlock (&leg->stats_lock);
+      const char *local = "", *remote = "";
+      if (m->ep)
+        mcu_endpoint_get_pair_types (m->ep, &local, &remote);
       g_string_append_printf (
-          out, "%s{\"endpoint\":\"%s\",\"srtp\":\"%s\",\"quality\":", first ? "" : ",",
-          m->name,
-          m->ep ? mcu_srtp_profile_name (mcu_endpoint_get_srtp_profile (m->ep)) : "");
+          out,
+          "%s{\"endpoint\":\"%s\",\"srtp\":\"%s\",\"pair\":{\"local\":\"%s\","
+          "\"remote\":\"%s\"},\"quality\":",
+          first ? "" : ",", m->name,
+          m->ep ? mcu_srtp_profile_name (mcu_endpoint_get_srtp_profile (m->ep)) : "",
+          local, remote);
       mcu_quality_leg_to_json (m->id, &up, &down, out);
       g_string_append_c (out, '}');
       first = FALSE;

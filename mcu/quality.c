@@ -131,6 +131,7 @@ struct _McuQualityWindow
 
   gboolean have_frame;
   gint64 last_frame_us;
+  gboolean video_unknown;
 
   /* baselines of the sample_* feeds */
   gboolean recv_base;
@@ -279,6 +280,13 @@ mcu_quality_window_video_frame (McuQualityWindow *w, gint64 now_us)
 }
 
 void
+mcu_quality_window_set_video_unknown (McuQualityWindow *w)
+{
+  g_return_if_fail (w != NULL);
+  w->video_unknown = TRUE;
+}
+
+void
 mcu_quality_window_sample_recv (McuQualityWindow *w, const McuRecvStats *stats,
                                 gint64 now_us)
 {
@@ -381,6 +389,7 @@ mcu_quality_window_get (McuQualityWindow *w, gint64 now_us, McuQualitySnapshot *
       frozen_us += now_us - w->last_frame_us;
     }
   out->frozen_ms = MIN (frozen_us, w->window_us) / 1000.0;
+  out->video_unknown = w->video_unknown;
 
   /* the span the window really covers: from its start until it is full */
   gint64 span = CLAMP (now_us - w->start_us, w->bucket_us, w->window_us);
@@ -391,7 +400,9 @@ mcu_quality_window_get (McuQualityWindow *w, gint64 now_us, McuQualitySnapshot *
   out->loss_pct = CLAMP (out->loss_pct, 0.0, 100.0);
   out->jitter_ms = jitter_n > 0 ? jitter_sum / jitter_n : -1.0;
   out->rtt_ms = rtt_n > 0 ? rtt_sum / rtt_n : -1.0;
-  out->concealed_pct = played > 0 ? 100.0 * concealed / played : -1.0;
+  /* a lost stretch is counted when declared, its concealment when decoded: the
+   * two can straddle a slice, so the share is capped */
+  out->concealed_pct = played > 0 ? MIN (100.0, 100.0 * concealed / played) : -1.0;
   out->mos = mcu_quality_audio_mos (out->rtt_ms, out->jitter_ms, out->loss_pct);
   out->grade = mcu_quality_grade (out->loss_pct, out->jitter_ms, out->rtt_ms);
 }
@@ -426,9 +437,9 @@ snapshot_to_json (const McuQualitySnapshot *s, GString *out)
   put_num (out, "pli", s->plis);
   put_num (out, "fir", s->firs);
   put_num (out, "rtx", s->retransmissions);
-  put_num (out, "frz", s->freezes);
-  put_num (out, "frz_ms", s->frozen_ms);
-  put_num (out, "frozen", s->frozen ? 1 : 0);
+  put_num (out, "frz", s->video_unknown ? -1.0 : (double)s->freezes);
+  put_num (out, "frz_ms", s->video_unknown ? -1 : s->frozen_ms);
+  put_num (out, "frozen", s->video_unknown ? -1 : (s->frozen ? 1 : 0));
   put_num (out, "conc", s->concealed_pct);
   put_num (out, "mos", s->mos);
   put_num (out, "grade", s->grade);

@@ -6,6 +6,12 @@
  * A leg (site <-> node, node <-> node) has two McuQualityWindow: "up", what we
  * receive (fed from our McuRecvStats), and "down", what we send (fed from the
  * peer's report blocks through McuSendStats). Times are monotonic microseconds.
+ *
+ * Frozen video and concealed audio are measured "up" only: the node sees the
+ * frames it receives complete (McuFrameTracker) and what its own audio mixer
+ * conceals, but not what a site's browser or another node renders or plays, and
+ * RTCP receiver reports do not say. In "down" they stay unknown: concealed -1, and
+ * no frame is ever fed there, so it is never reported frozen.
  * Feeding is O(1) and allocates nothing; only _new/_free and the JSON writer do. */
 #pragma once
 
@@ -84,12 +90,13 @@ typedef struct
   double rtt_ms;    /* mean of the window's samples */
   double kbps;      /* bytes in the window over its span */
   guint nacks, plis, firs;
-  guint retransmissions; /* packets resent (RTX) */
-  guint freezes;         /* video gaps over 500 ms that ended in the window */
-  double frozen_ms;      /* their length plus a gap still going on, at most the window */
-  gboolean frozen;       /* no video frame for over 500 ms now */
-  double concealed_pct;  /* concealed / played audio */
-  double mos;            /* audio MOS estimate */
+  guint retransmissions;  /* packets resent (RTX) */
+  guint freezes;          /* video gaps over 500 ms that ended in the window */
+  double frozen_ms;       /* their length plus a gap still going on, at most the window */
+  gboolean frozen;        /* no video frame for over 500 ms now */
+  gboolean video_unknown; /* freezes cannot be seen in this direction: JSON says -1 */
+  double concealed_pct;   /* concealed / played audio */
+  double mos;             /* audio MOS estimate */
   McuGrade grade;
 } McuQualitySnapshot;
 
@@ -128,6 +135,10 @@ void mcu_quality_window_add_rtcp_feedback (McuQualityWindow *w, gint64 now_us,
                                            const McuRtcpInfo *info);
 /* A video frame was rendered (or fully received) at @now_us. */
 void mcu_quality_window_video_frame (McuQualityWindow *w, gint64 now_us);
+
+/* Marks a direction whose video frames cannot be seen (a node's "down": what the
+ * site renders): its snapshots say video_unknown and the JSON -1 for the freezes. */
+void mcu_quality_window_set_video_unknown (McuQualityWindow *w);
 
 /**
  * mcu_quality_window_sample_recv:

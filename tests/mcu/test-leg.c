@@ -1,8 +1,11 @@
 /* Suite mcu-leg: proves a cascade link between two meeting legs, as two nodes make
  * it: the child dials with an offer, the parent answers only for the fingerprint
  * signald vouches for, the child accepts the answer only from that fingerprint, the
- * link connects over DTLS-SRTP and each side's mix-minus flows to the other; a
- * link whose vouched fingerprint is wrong is refused before any media. */
+ * link connects over DTLS-SRTP and each side's mix-minus flows to the other; the
+ * parent's statistics report names the selected ICE pair's types (host/host on
+ * loopback), reports no frozen video for a link that sends none and leaves the
+ * "down" playout unknown; a link whose vouched fingerprint is wrong is refused
+ * before any media. */
 #include "leg.h"
 #include "mcu-error.h"
 #include "lt-test.h"
@@ -69,6 +72,26 @@ parent_measure (const char *endpoint, const char *direction, const char *name)
             name);
     }
   return -1000;
+}
+
+/* The selected pair's @side ("local", "remote") of a member in the parent's last
+ * report, or NULL when absent. */
+static char *
+parent_pair (const char *endpoint, const char *side)
+{
+  g_autoptr (JsonParser) p = json_parser_new ();
+  if (parent_stats == NULL || !json_parser_load_from_data (p, parent_stats, -1, NULL))
+    return NULL;
+  JsonArray *a = json_node_get_array (json_parser_get_root (p));
+  for (guint i = 0; i < json_array_get_length (a); i++)
+    {
+      JsonObject *o = json_array_get_object_element (a, i);
+      if (g_strcmp0 (json_object_get_string_member (o, "endpoint"), endpoint) == 0
+          && json_object_has_member (o, "pair"))
+        return g_strdup (json_object_get_string_member (
+            json_object_get_object_member (o, "pair"), side));
+    }
+  return NULL;
 }
 
 static void
@@ -141,6 +164,22 @@ START_TEST (test_link_connects_and_carries_the_mix)
   ck_assert_msg (rtt >= 0 && rtt < 100, "rtt %f in %s", rtt, parent_stats);
   ck_assert_double_gt (parent_measure ("node:076", "up", "exp"), 0);
   ck_assert_double_eq (parent_measure ("node:076", "up", "loss"), 0);
+  /* the selected ICE pair is named in each endpoint object: host/host on loopback */
+  g_autofree char *pair_local = parent_pair ("node:076", "local");
+  g_autofree char *pair_remote = parent_pair ("node:076", "remote");
+  ck_assert_str_eq (pair_local, "host");
+  ck_assert_str_eq (pair_remote, "host");
+  /* a link that sends no video is never reported frozen */
+  ck_assert_double_eq (parent_measure ("node:076", "up", "frozen"), 0);
+  ck_assert_double_eq (parent_measure ("node:076", "up", "frz"), 0);
+  ck_assert_double_eq (parent_measure ("node:076", "up", "frz_ms"), 0);
+  /* the parent's mixer played the child's mix and concealed none of it */
+  double conc = parent_measure ("node:076", "up", "conc");
+  ck_assert_msg (conc >= 0 && conc < 1, "conc %f in %s", conc, parent_stats);
+  /* the node cannot see what a site or node plays: the "down" playout is unknown */
+  ck_assert_double_eq (parent_measure ("node:076", "down", "conc"), -1);
+  ck_assert_double_eq (parent_measure ("node:076", "down", "frozen"), -1);
+  ck_assert_double_eq (parent_measure ("node:076", "down", "frz_ms"), -1);
   g_clear_pointer (&parent_stats, g_free);
 
   /* leaving removes the member; answers for members gone are refused cleanly */

@@ -163,6 +163,13 @@ START_TEST (test_window_video_audio)
 {
   g_autoptr (McuQualityWindow) w = mcu_quality_window_new (5000, T0);
   gint64 t;
+  /* before the first frame (or for a member that sends no video) nothing is frozen,
+   * however long it has been */
+  McuQualitySnapshot none;
+  mcu_quality_window_get (w, T0 + 10 * SEC, &none);
+  ck_assert (!none.frozen);
+  ck_assert_uint_eq (none.freezes, 0);
+  ck_assert_double_eq_tol (none.frozen_ms, 0, 1e-9);
   for (t = T0; t <= T0 + SEC; t += 40000)
     mcu_quality_window_video_frame (w, t);
   /* last frame at T0 + 1 s; the next at 1.8 s: one 800 ms freeze */
@@ -329,6 +336,13 @@ START_TEST (test_json)
       "\"down\":{\"win\":5,\"exp\":250,\"lost\":3,\"loss\":1.20,\"jit\":4.50,"
       "\"rtt\":120.50,\"kbps\":48.25,\"nack\":2,\"pli\":0,\"fir\":0,\"rtx\":3,\"frz\":1,"
       "\"frz_ms\":700,\"frozen\":1,\"conc\":-1,\"mos\":4.21,\"grade\":3}}");
+
+  /* a direction whose frames cannot be seen says -1 for the freezes */
+  g_autoptr (GString) unk = g_string_new ("");
+  down.video_unknown = TRUE;
+  mcu_quality_leg_to_json (1, NULL, &down, unk);
+  ck_assert (strstr (unk->str, "\"frz\":-1,\"frz_ms\":-1,\"frozen\":-1,") != NULL);
+  down.video_unknown = FALSE;
 
   g_autoptr (JsonParser) p = json_parser_new ();
   g_autoptr (GError) error = NULL;
