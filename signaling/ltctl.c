@@ -459,6 +459,19 @@ dir_cell (JsonObject *leg, const char *dir)
                           json_object_get_double_member_with_default (o, "rtt", -1));
 }
 
+/* The remote candidate type of a leg's selected ICE pair ("host", "relay"...): a
+ * relayed site is one whose path goes through TURN; "-" until a node reported it. */
+static char *
+pair_cell (JsonObject *leg)
+{
+  JsonNode *n = json_object_get_member (leg, "pair");
+  if (n == NULL || !JSON_NODE_HOLDS_OBJECT (n))
+    return g_strdup ("-");
+  const char *remote = json_object_get_string_member_with_default (
+      json_node_get_object (n), "remote", "");
+  return g_strdup (*remote ? remote : "-");
+}
+
 /* links --meeting ID [--watch]: the legs of a meeting, worst first; --watch redraws
  * the table in place every 2 s (the nodes' report period) until interrupted. */
 static int
@@ -489,9 +502,10 @@ cmd_links (Ctl *ctl, int argc, char **argv)
         {
           if (watch)
             g_print ("\033[H\033[2J");
-          static const char *const hdr[]
-              = { "LEG", "GRADE", "LEVEL", "UP loss/jit/rtt", "DOWN loss/jit/rtt" };
-          Table *t = table_new (5, hdr);
+          static const char *const hdr[] = {
+            "LEG", "GRADE", "LEVEL", "PAIR", "UP loss/jit/rtt", "DOWN loss/jit/rtt"
+          };
+          Table *t = table_new (6, hdr);
           JsonArray *a = json_object_get_array_member (json_node_get_object (n), "links");
           for (guint i = 0; i < json_array_get_length (a); i++)
             {
@@ -503,8 +517,9 @@ cmd_links (Ctl *ctl, int argc, char **argv)
               table_add (t, 2,
                          g_strdup (json_object_get_string_member_with_default (l, "level",
                                                                                "-")));
-              table_add (t, 3, g_steal_pointer (&up));
-              table_add (t, 4, g_steal_pointer (&down));
+              table_add (t, 3, pair_cell (l));
+              table_add (t, 4, g_steal_pointer (&up));
+              table_add (t, 5, g_steal_pointer (&down));
             }
           table_print (t);
         }

@@ -60,8 +60,16 @@ typedef struct
   gint64 occurrence_id;
   char *node_id;
   char *endpoint;
-  gint64 site_id;       /* site legs, else 0 */
-  const char *srtp;     /* interned, nullable */
+  gint64 site_id;   /* site legs, else 0 */
+  const char *srtp; /* interned, nullable */
+  /* the selected ICE pair's candidate types, static strings ("host", "srflx",
+   * "prflx", "relay"), NULL until a node reported one */
+  const char *pair_local, *pair_remote;
+  /* of the last report, per direction (not kept in the history: the samples stay
+   * 16 bytes): concealed audio in hundredths of a percent, the frozen video time in
+   * ms (U16_UNKNOWN unknown), and frozen now (1), not (0) or unknown (-1) */
+  guint16 conc_cp[2], frz_ms[2];
+  gint8 frozen[2];
   const char *tier;     /* interned, label of the metrics */
   const char *province; /* interned, label of the metrics */
   guint8 kind;
@@ -323,10 +331,53 @@ leg_grade (const Leg *leg)
   return g;
 }
 
-static void
-sample_to_json (JsonBuilder *b, const Sample *s, gboolean with_t)
+/* The name of a candidate type as mcu/ice.c writes it, or NULL for anything else: a
+ * node's report is not trusted to name only those, and names are kept as static
+ * strings, not interned, so a wrong node cannot grow signald's memory. */
+static const char *
+pair_type (JsonObject *pair, const char *side)
 {
-  json_builder_begin_object (b);
+  static const char *const types[] = { "host", "srflx", "prflx", "relay" };
+  JsonNode *n = json_object_get_member (pair, side);
+  if (n == NULL || json_node_get_value_type (n) != G_TYPE_STRING)
+    return NULL;
+  const char *v = json_node_get_string (n);
+  for (guint i = 0; i < G_N_ELEMENTS (types); i++)
+    if (g_strcmp0 (v, types[i]) == 0)
+      return types[i];
+  return NULL;
+}
+
+/* Keeps an endpoint's "pair":{"local":..,"remote":..}; anything else (a pair not
+ * selected yet: empty strings, a bad type, a pair that is no object) leaves the
+ * last known pair as it was. */
+static void
+leg_take_pair (Leg *leg, JsonObject *e)
+{
+  JsonNode *pn = json_object_get_member (e, "pair");
+  if (pn == NULL || !JSON_NODE_HOLDS_OBJECT (pn))
+    return;
+  JsonObject *pair = json_node_get_object (pn);
+  const char *local = pair_type (pair, "local"), *remote = pair_type (pair, "remote");
+  if (local == NULL || remote == NULL)
+    return;
+  leg->pair_local = local;
+  leg->pair_remote = remote;
+}
+
+/* Keeps a direction's concealed audio and frozen video of the last report. */
+static void
+leg_take_playout (Leg *leg, int d, JsonObject *q)
+{
+  leg->conc_cp[d] = to_u16 (num (q, "conc"), 100);
+  leg->frz_ms[d] = to_u16 (num (q, "frz_ms"), 1);
+  double fr = num (q, "frozen");
+  leg->frozen[d] = fr == 0 || fr == 1 ? (gint8)fr : -1;
+}
+
+static void
+sample_members (JsonBuilder *b, const Sample *s, gboolean with_t)
+{
   if (with_t)
     {
       json_builder_set_member_name (b, "t");
@@ -346,7 +397,26 @@ sample_to_json (JsonBuilder *b, const Sample *s, gboolean with_t)
   json_builder_add_double_value (b, s->mos50 ? s->mos50 / 50.0 : -1);
   json_builder_set_member_name (b, "grade");
   json_builder_add_int_value (b, s->grade);
+}
+
+static void
+sample_to_json (JsonBuilder *b, const Sample *s, gboolean with_t)
+{
+  json_builder_begin_object (b);
+  sample_members (b, s, with_t);
   json_builder_end_object (b);
+}
+
+/* The last report's playout measures of direction @d, -1 when unknown. */
+static void
+playout_members (JsonBuilder *b, const Leg *leg, int d)
+{
+  json_builder_set_member_name (b, "concealed");
+  json_builder_add_double_value (b, from_u16 (leg->conc_cp[d], 100));
+  json_builder_set_member_name (b, "frozen");
+  json_builder_add_int_value (b, leg->frozen[d]);
+  json_builder_set_member_name (b, "frozen_ms");
+  json_builder_add_double_value (b, from_u16 (leg->frz_ms[d], 1));
 }
 
 static void
@@ -375,6 +445,18 @@ leg_summary (JsonBuilder *b, const Occ *o, const Leg *leg)
     }
   json_builder_set_member_name (b, "srtp");
   json_builder_add_string_value (b, leg->srtp);
+  json_builder_set_member_name (b, "pair");
+  if (leg->pair_local)
+    {
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "local");
+      json_builder_add_string_value (b, leg->pair_local);
+      json_builder_set_member_name (b, "remote");
+      json_builder_add_string_value (b, leg->pair_remote);
+      json_builder_end_object (b);
+    }
+  else
+    json_builder_add_null_value (b);
   json_builder_set_member_name (b, "grade");
   json_builder_add_int_value (b, leg_grade (leg));
   const Sample *last
@@ -386,7 +468,12 @@ leg_summary (JsonBuilder *b, const Occ *o, const Leg *leg)
       const Sample *s = ring_last (&leg->dir[d]);
       json_builder_set_member_name (b, d == 0 ? "up" : "down");
       if (s)
-        sample_to_json (b, s, FALSE);
+        {
+          json_builder_begin_object (b);
+          sample_members (b, s, FALSE);
+          playout_members (b, leg, d);
+          json_builder_end_object (b);
+        }
       else
         json_builder_add_null_value (b);
     }
@@ -527,6 +614,11 @@ leg_get (SigLinks *l, Occ *o, const char *node_id, const char *endpoint)
   leg->occurrence_id = o->occurrence_id;
   leg->node_id = g_strdup (node_id);
   leg->endpoint = g_strdup (endpoint);
+  for (int d = 0; d < 2; d++)
+    {
+      leg->conc_cp[d] = leg->frz_ms[d] = U16_UNKNOWN;
+      leg->frozen[d] = -1;
+    }
   if (g_str_has_prefix (endpoint, "site:"))
     {
       leg->kind = KIND_SITE;
@@ -618,6 +710,7 @@ sig_links_ingest (SigLinks *l, const char *node_id, JsonObject *msg, GError **er
       const char *srtp = json_object_get_string_member_with_default (e, "srtp", NULL);
       if (srtp && strlen (srtp) < 64)
         leg->srtp = g_intern_string (srtp);
+      leg_take_pair (leg, e);
       for (int d = 0; d < 2; d++)
         {
           JsonNode *dn = json_object_get_member (q, d == 0 ? "up" : "down");
@@ -625,6 +718,7 @@ sig_links_ingest (SigLinks *l, const char *node_id, JsonObject *msg, GError **er
             continue;
           JsonObject *dq = json_node_get_object (dn);
           Sample s = sample_from_json (dq, t);
+          leg_take_playout (leg, d, dq);
           Sample prev_copy;
           const Sample *prev = ring_last (&leg->dir[d]);
           if (prev)

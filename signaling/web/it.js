@@ -106,7 +106,8 @@ function renderLegs() {
   $('legs-empty').classList.toggle('hidden', rows.length > 0);
   $('legs').replaceChildren(
     h('thead', {}, h('tr', {}, h('th', {}, t('it.leg')), h('th', {}, t('it.grade')), h('th', {}, t('it.loss_short')),
-      h('th', {}, t('it.jitter_short')), h('th', {}, t('it.rtt_short')), h('th', {}, 'kbps'))),
+      h('th', {}, t('it.jitter_short')), h('th', {}, t('it.rtt_short')), h('th', {}, 'kbps'),
+      h('th', {}, t('it.pair')), h('th', {}, t('it.concealed_short')))),
     h('tbody', {}, rows.map((l) => {
       const d = l.down || l.up || {};
       return h('tr', { class: `clickable${board.leg === l.leg ? ' sel' : ''}`, tabindex: 0, 'data-leg': l.leg,
@@ -116,7 +117,12 @@ function renderLegs() {
       h('td', {}, `${fmt(l.up?.loss)} / ${fmt(l.down?.loss)}`),
       h('td', {}, `${fmt(l.up?.jit, 0)} / ${fmt(l.down?.jit, 0)}`),
       h('td', {}, fmt(d.rtt, 0)),
-      h('td', {}, `${fmt(l.up?.kbps, 0)} / ${fmt(l.down?.kbps, 0)}`));
+      h('td', {}, `${fmt(l.up?.kbps, 0)} / ${fmt(l.down?.kbps, 0)}`),
+      // the remote candidate type of the selected ICE pair: "relay" means via TURN
+      h('td', { title: l.pair ? `${l.pair.local} ⇄ ${l.pair.remote}` : '' }, l.pair?.remote || '–'),
+      // what the node received: audio it had to conceal, video frozen now
+      h('td', { 'data-frozen': l.up?.frozen === 1 ? '1' : '0' }, fmt(l.up?.concealed),
+        l.up?.frozen === 1 ? h('span', { class: 'pill g-very_bad' }, ` ${t('it.frozen')}`) : ''));
     })));
 }
 

@@ -71,11 +71,14 @@ env_stop (Env *e)
 static char *
 dir_json (double loss, double rtt, int grade)
 {
+  /* a very bad direction also conceals audio and has frozen video */
+  gboolean bad = grade == 3;
   return g_strdup_printf (
       "{\"win\":5,\"exp\":250,\"lost\":%d,\"loss\":%.2f,\"jit\":12,\"rtt\":%.0f,"
-      "\"kbps\":800,\"nack\":0,\"pli\":0,\"fir\":0,\"rtx\":0,\"frz\":0,\"frz_ms\":0,"
-      "\"frozen\":0,\"conc\":0,\"mos\":%.2f,\"grade\":%d}",
-      (int)(loss * 2.5), loss, rtt, grade == 3 ? 2.1 : 4.3, grade);
+      "\"kbps\":800,\"nack\":0,\"pli\":0,\"fir\":0,\"rtx\":0,\"frz\":%d,\"frz_ms\":%d,"
+      "\"frozen\":%d,\"conc\":%s,\"mos\":%.2f,\"grade\":%d}",
+      (int)(loss * 2.5), loss, rtt, bad ? 1 : 0, bad ? 900 : 0, bad ? 1 : 0,
+      bad ? "12.5" : "0", grade == 3 ? 2.1 : 4.3, grade);
 }
 
 /* The fake node reports both sites (the bad one at @bad_grade) at its clock, then
@@ -90,8 +93,11 @@ report (Env *e, int bad_grade)
   g_autofree char *msg = g_strdup_printf (
       "{\"v\":1,\"type\":\"stats\",\"occurrence_id\":1,\"t\":%" G_GINT64_FORMAT
       ",\"endpoints\":[{\"endpoint\":\"site:%" G_GINT64_FORMAT "\",\"srtp\":"
-      "\"AEAD_AES_128_GCM\",\"quality\":{\"leg\":1,\"up\":%s,\"down\":%s}},"
+      "\"AEAD_AES_128_GCM\",\"pair\":{\"local\":\"host\",\"remote\":\"relay\"},"
+      "\"quality\":{\"leg\":1,\"up\":%s,\"down\":%s}},"
+      /* a pair type no node writes is ignored, like an unselected pair */
       "{\"endpoint\":\"site:%" G_GINT64_FORMAT "\",\"srtp\":\"AEAD_AES_128_GCM\","
+      "\"pair\":{\"local\":\"host\",\"remote\":\"<b>relay</b>\"},"
       "\"quality\":{\"leg\":2,\"up\":%s,\"down\":%s}}]}",
       e->t, e->bad, bu, bd, e->good, gu, gu);
   ws_send (&e->node, msg);
@@ -184,6 +190,35 @@ START_TEST (test_stepdown_alarm_and_back)
       15, 0.01);
   ck_assert_int_eq (
       json_object_get_int_member (json_array_get_object_element (a, 1), "grade"), 0);
+  /* the selected pair's types, and the up direction's concealed and frozen media */
+  JsonObject *pair = json_object_get_object_member (first, "pair");
+  ck_assert_str_eq (json_object_get_string_member (pair, "local"), "host");
+  ck_assert_str_eq (json_object_get_string_member (pair, "remote"), "relay");
+  ck_assert (json_object_get_null_member (json_array_get_object_element (a, 1), "pair"));
+  JsonObject *fu = json_object_get_object_member (first, "up");
+  ck_assert_double_eq_tol (json_object_get_double_member (fu, "concealed"), 12.5, 0.01);
+  ck_assert_int_eq (json_object_get_int_member (fu, "frozen"), 1);
+  ck_assert_double_eq_tol (json_object_get_double_member (fu, "frozen_ms"), 900, 0.01);
+  JsonObject *gu
+      = json_object_get_object_member (json_array_get_object_element (a, 1), "up");
+  ck_assert_int_eq (json_object_get_int_member (gu, "frozen"), 0);
+  ck_assert_double_eq_tol (json_object_get_double_member (gu, "concealed"), 0, 0.01);
+  /* the live event carries the same leg objects */
+  JsonArray *sl = json_object_get_array_member (json_node_get_object (st), "links");
+  gboolean seen = FALSE;
+  for (guint i = 0; i < json_array_get_length (sl); i++)
+    {
+      JsonObject *o = json_array_get_object_element (sl, i);
+      if (json_object_get_int_member_with_default (o, "site_id", 0) == e.bad)
+        {
+          JsonObject *p = json_object_get_object_member (o, "pair");
+          ck_assert_str_eq (json_object_get_string_member (p, "remote"), "relay");
+          ck_assert (
+              json_object_has_member (json_object_get_object_member (o, "up"), "frozen"));
+          seen = TRUE;
+        }
+    }
+  ck_assert (seen);
 
   /* ltctl shows the same, worst first, and the open alarm */
   if (ltctl_path != NULL)
@@ -194,6 +229,11 @@ START_TEST (test_stepdown_alarm_and_back)
       ck_assert_msg (run_tool (lk, &out), "ltctl links: %s", out);
       char *worst = strstr (out, "Rất kém"), *best = strstr (out, "Tốt");
       ck_assert_msg (worst && best && worst < best, "ltctl links:\n%s", out);
+      /* the remote pair type: "relay" on the bad site's row, "-" where unknown */
+      char *eol = strchr (worst, '\n');
+      ck_assert_msg (eol && g_strstr_len (worst, eol - worst, "relay") != NULL,
+                     "ltctl links:\n%s", out);
+      ck_assert_msg (strstr (out, "PAIR") != NULL, "ltctl links:\n%s", out);
       const char *al[] = { ltctl_path, "--server", e.d->base, "--token",
                            e.d->admin, "alarms",   "--open",  NULL };
       g_autofree char *out2 = NULL;
