@@ -19,7 +19,8 @@ G_BEGIN_DECLS
 /* Packets remembered (a power of two): a packet older than the newest by this many
  * is ignored, and a frame longer than this is never complete. */
 #define MCU_FRAME_TRACKER_PACKETS 1024
-/* Frames remembered while they are incomplete (the oldest is forgotten first). */
+/* Frames remembered while they are incomplete (the oldest is forgotten first): at
+ * 30 frames/s a repair more than about half a second late no longer completes one. */
 #define MCU_FRAME_TRACKER_FRAMES 16
 
 typedef struct

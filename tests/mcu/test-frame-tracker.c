@@ -6,8 +6,11 @@
  * nothing; reordered packets (even a marker arriving after the next frame) complete
  * the same frames; duplicates and packets too old are neither counted nor reported
  * twice; and, for a seeded random mix of loss and reordering, the number reported
- * equals the number of frames whose packets and previous marker all arrived. */
+ * equals the number of frames whose packets and previous marker all arrived; and,
+ * feeding a quality window as a leg does, a lost packet makes no freeze while a
+ * 1 s outage makes one of its length. */
 #include "frame-tracker.h"
+#include "quality.h"
 #include "lt-test.h"
 
 #define TS_STEP 3000 /* 30 frames/s at 90 kHz */
@@ -258,6 +261,49 @@ START_TEST (test_random_against_model)
 }
 END_TEST
 
+/* The tracker feeding a quality window, as mcu/leg.c does, at 30 frames/s of 3
+ * packets: a lost packet repaired two frames later makes no freeze (its frame
+ * completes on the repair); a 1 s outage is one freeze of about its length; a
+ * stall still going on shows as frozen now. */
+START_TEST (test_freezes_in_window)
+{
+  const gint64 t0 = G_GINT64_CONSTANT (1000000000), frame_us = 33333;
+  g_autoptr (McuFrameTracker) t = mcu_frame_tracker_new ();
+  g_autoptr (McuQualityWindow) w = mcu_quality_window_new (5000, t0);
+  guint16 seq = 100;
+  gint64 now = t0;
+  /* frame f at t0 + f * 33.3 ms; the middle packet of frame 20 is lost, and
+   * frames 60..89 during an outage */
+  for (guint f = 0; f < 150; f++, now += frame_us)
+    {
+      gboolean outage = f >= 60 && f < 90; /* 1 s */
+      for (guint k = 0; k < 3; k++, seq++)
+        {
+          if (outage || (f == 20 && k == 1))
+            continue;
+          guint n = mcu_frame_tracker_push (t, seq, f * TS_STEP, k == 2);
+          for (guint i = 0; i < n; i++)
+            mcu_quality_window_video_frame (w, now);
+        }
+      if (f == 22) /* the retransmission of frame 20's packet (seq 161) */
+        ck_assert_uint_eq (mcu_frame_tracker_push (t, 161, 20 * TS_STEP, FALSE), 1);
+    }
+  McuQualitySnapshot s;
+  mcu_quality_window_get (w, now, &s);
+  ck_assert_uint_eq (s.freezes, 1);
+  /* the last frame before the outage is 59; frame 90's start (89's marker) was
+   * lost, so the first complete one after it is 91: 32 frame times */
+  ck_assert_double_eq_tol (s.frozen_ms, 32 * frame_us / 1000.0, 1);
+  ck_assert (!s.frozen);
+  /* the packets stop: after 500 ms without a complete frame the leg is frozen */
+  mcu_quality_window_get (w, now + 600000, &s);
+  ck_assert (s.frozen);
+  McuFrameCounters c;
+  mcu_frame_tracker_get (t, &c);
+  ck_assert_uint_eq (c.frames, 150 - 1 - 30 - 1); /* not 0, 60..89, 90 */
+}
+END_TEST
+
 static Suite *
 frame_tracker_suite (void)
 {
@@ -269,6 +315,7 @@ frame_tracker_suite (void)
   tcase_add_test (tc, test_reordered);
   tcase_add_test (tc, test_duplicates_and_old);
   tcase_add_test (tc, test_random_against_model);
+  tcase_add_test (tc, test_freezes_in_window);
   suite_add_tcase (s, tc);
   return s;
 }
