@@ -24,7 +24,8 @@ typedef struct
   /* the loudest unmuted member changed (NULL: nobody speaks) */
   void (*speaker) (const char *endpoint, gpointer user_data);
   /* every 2 s: a JSON array, one object per member: {"endpoint":..,"srtp":..,
-   * "quality":{"leg":..,"up":{..},"down":{..}}} (mcu/quality.h's measures) */
+   * "pair":{"local":..,"remote":..},"quality":{"leg":..,"up":{..},"down":{..}}}
+   * (the selected ICE pair's candidate types; mcu/quality.h's measures) */
   void (*stats) (const char *json, gpointer user_data);
 } McuLegCallbacks;
 
