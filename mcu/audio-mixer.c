@@ -138,6 +138,8 @@ mcu_audio_mixer_new (const McuAudioMixerConfig *config, McuAudioMixerOutputFunc 
     m->config.jitter_latency_ms = 60;
   if (m->config.bitrate == 0)
     m->config.bitrate = 32000;
+  if (m->config.complexity == 0 || m->config.complexity > 10)
+    m->config.complexity = MCU_AUDIO_MIXER_COMPLEXITY;
   g_mutex_init (&m->lock);
   m->participants = g_hash_table_new_full (NULL, NULL, NULL, participant_free);
   m->main_mix = gst_bin_get_by_name (GST_BIN (pipeline), "main_mix");
@@ -261,10 +263,11 @@ participant_bins (McuAudioMixer *m, Participant *p, guint8 pt, gboolean fec,
       /* no latency of its own: its deadline must be the main mixer's, so that a
        * voice too late for the full mix is too late for its negated copy too */
       "audiomixer name=mix ! " MIX_CAPS " ! audioconvert ! "
-      "opusenc bitrate=%u frame-size=20 inband-fec=true packet-loss-percentage=5 ! "
+      "opusenc bitrate=%u complexity=%u frame-size=20 inband-fec=true "
+      "packet-loss-percentage=5 ! "
       "rtpopuspay pt=%u ! appsink name=out emit-signals=true sync=false async=false "
       "max-buffers=50 drop=true",
-      m->config.bitrate, pt);
+      m->config.bitrate, m->config.complexity, pt);
   g_autoptr (GError) local = NULL;
   p->in_bin = gst_parse_bin_from_description (in_desc, FALSE, &local);
   if (p->in_bin)

@@ -875,8 +875,8 @@ on_tick (gpointer data)
 
 McuLeg *
 mcu_leg_new (GMainContext *context, McuCert *cert, const char *id,
-             const McuEndpointConfig *config, const McuLegCallbacks *callbacks,
-             gpointer user_data, GError **error)
+             const McuEndpointConfig *config, const McuAudioMixerConfig *audio,
+             const McuLegCallbacks *callbacks, gpointer user_data, GError **error)
 {
   g_return_val_if_fail (cert != NULL && id != NULL && config != NULL, NULL);
   McuLeg *leg = g_new0 (McuLeg, 1);
@@ -906,7 +906,7 @@ mcu_leg_new (GMainContext *context, McuCert *cert, const char *id,
                          .user_data = leg };
   leg->router = mcu_router_new (&rc);
   leg->members = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, member_free);
-  leg->mixer = mcu_audio_mixer_new (NULL, on_mixed, leg, error);
+  leg->mixer = mcu_audio_mixer_new (audio, on_mixed, leg, error);
   if (leg->mixer == NULL)
     {
       mcu_leg_free (leg);

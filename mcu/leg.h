@@ -8,6 +8,7 @@
  */
 #pragma once
 
+#include "audio-mixer.h"
 #include "cert.h"
 #include "endpoint.h"
 #include "router.h"
@@ -36,12 +37,14 @@ typedef void (*McuLegSdpFunc) (const char *sdp, const GError *error, gpointer us
  * mcu_leg_new:
  * @id: the occurrence this leg serves, for logs
  * @config: endpoint settings for every member (ICE addresses, STUN/TURN, consent)
+ * @audio: (nullable): the audio mixer's settings, %NULL for its defaults
  *
  * Returns: (transfer full) (nullable): a running leg with no members.
  */
 McuLeg *mcu_leg_new (GMainContext *context, McuCert *cert, const char *id,
-                     const McuEndpointConfig *config, const McuLegCallbacks *callbacks,
-                     gpointer user_data, GError **error);
+                     const McuEndpointConfig *config, const McuAudioMixerConfig *audio,
+                     const McuLegCallbacks *callbacks, gpointer user_data,
+                     GError **error);
 void mcu_leg_free (McuLeg *leg);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (McuLeg, mcu_leg_free)
 

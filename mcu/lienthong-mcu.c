@@ -45,7 +45,8 @@ on_watchdog (gpointer data)
 static gboolean
 load_config (const char *path, char **signald, char **node_id, char **unit,
              char **token_file, GStrv *addresses, char **stun, int *stun_port,
-             int *consent_ms, char **state_dir, char **http, GError **error)
+             int *consent_ms, int *complexity, char **state_dir, char **http,
+             GError **error)
 {
   g_autoptr (GKeyFile) kf = g_key_file_new ();
   if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, error))
@@ -75,6 +76,10 @@ load_config (const char *path, char **signald, char **node_id, char **unit,
   v = g_key_file_get_integer (kf, "node", "consent-timeout-ms", &e);
   if (*consent_ms == 0 && e == NULL)
     *consent_ms = v;
+  g_clear_error (&e);
+  v = g_key_file_get_integer (kf, "node", "opus-complexity", &e);
+  if (*complexity == 0 && e == NULL)
+    *complexity = v;
   return TRUE;
 }
 
@@ -102,7 +107,7 @@ main (int argc, char **argv)
   g_autofree char *state_dir = NULL, *http = NULL, *node_id = NULL, *unit = NULL;
   g_autofree char *stun = NULL, *signald = NULL, *token_file = NULL, *config = NULL;
   g_auto (GStrv) addresses = NULL;
-  int consent_ms = 0, stun_port = 0;
+  int consent_ms = 0, stun_port = 0, complexity = 0;
   GOptionEntry entries[] = {
     { "version", 'V', 0, G_OPTION_ARG_NONE, &version, "Print the version and exit",
       NULL },
@@ -118,6 +123,8 @@ main (int argc, char **argv)
     { "stun-port", 0, 0, G_OPTION_ARG_INT, &stun_port, "STUN server port", "PORT" },
     { "consent-timeout-ms", 0, 0, G_OPTION_ARG_INT, &consent_ms,
       "End a session after this long without consent (default 30000)", "MS" },
+    { "opus-complexity", 0, 0, G_OPTION_ARG_INT, &complexity,
+      "Opus encoder complexity of the audio mixes, 1-10 (default 5)", "N" },
     { "node-id", 0, 0, G_OPTION_ARG_STRING, &node_id, "This node's id", "ID" },
     { "unit", 0, 0, G_OPTION_ARG_STRING, &unit, "The unit whose subtree it serves",
       "CODE" },
@@ -147,9 +154,14 @@ main (int argc, char **argv)
     }
   if (config
       && !load_config (config, &signald, &node_id, &unit, &token_file, &addresses, &stun,
-                       &stun_port, &consent_ms, &state_dir, &http, &error))
+                       &stun_port, &consent_ms, &complexity, &state_dir, &http, &error))
     {
       g_printerr ("lienthong-mcu: %s: %s\n", config, error->message);
+      return 2;
+    }
+  if (complexity < 0 || complexity > 10)
+    {
+      g_printerr ("lienthong-mcu: opus-complexity must be 1 to 10, not %d\n", complexity);
       return 2;
     }
   if (http == NULL && signald == NULL)
@@ -188,6 +200,7 @@ main (int argc, char **argv)
     .stun_server = stun,
     .stun_port = (guint)MAX (stun_port, 0),
     .consent_timeout_ms = (guint)MAX (consent_ms, 0),
+    .opus_complexity = (guint)complexity,
   };
   g_autoptr (McuNode) node = mcu_node_new (NULL, &cfg, &error);
   if (node == NULL)

@@ -329,7 +329,7 @@ h_leg_open (McuNodeControl *c, JsonObject *o, GError **error)
       McuLegCallbacks cb = { on_endpoint_state, on_speaker, on_stats };
       g_autofree char *id = g_strdup_printf ("%" G_GINT64_FORMAT, occ);
       McuLeg *leg = mcu_leg_new (c->node->context, c->node->cert, id, &c->node->ep_config,
-                                 &cb, lc, error);
+                                 &c->node->audio_config, &cb, lc, error);
       if (leg == NULL)
         {
           g_free (lc);

@@ -1,6 +1,7 @@
 /* node-private.h: McuNode's insides, shared by node.c and node-control.c. */
 #pragma once
 
+#include "audio-mixer.h"
 #include "cert.h"
 #include "endpoint.h"
 #include "node.h"
@@ -14,6 +15,7 @@ struct _McuNode
   GMainContext *context;
   McuCert *cert;
   McuEndpointConfig ep_config;
+  McuAudioMixerConfig audio_config; /* of every leg's mixer */
   GStrv addresses;
   char *stun, *turn, *turn_user, *turn_pass, *node_id, *unit;
   guint capacity;

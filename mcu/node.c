@@ -44,6 +44,7 @@ mcu_node_new (GMainContext *context, const McuNodeConfig *config, GError **error
   ice->turn_username = n->turn_user;
   ice->turn_password = n->turn_pass;
   ice->consent_timeout_ms = config->consent_timeout_ms;
+  n->audio_config.complexity = config->opus_complexity;
   n->echoes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                      (GDestroyNotify)mcu_echo_free);
   n->legs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,

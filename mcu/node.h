@@ -20,6 +20,7 @@ typedef struct
   guint stun_port, turn_port;
   const char *turn_username, *turn_password;
   guint consent_timeout_ms; /* 0 = 30000 (RFC 7675) */
+  guint opus_complexity;    /* of the mixers' encoders, 1-10; 0 = the mixer's default */
 } McuNodeConfig;
 
 McuNode *mcu_node_new (GMainContext *context, const McuNodeConfig *config,

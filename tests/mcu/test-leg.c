@@ -109,11 +109,11 @@ make_legs (McuCert *pc, McuCert *cc, McuLeg **parent, McuLeg **child)
   callbacks.endpoint_state = on_state;
   callbacks.stats = on_stats;
   parent_link_state = child_link_state = -1;
-  *parent = mcu_leg_new (NULL, pc, "42/occ-parent", &cfg, &callbacks, &parent_link_state,
-                         &error);
+  *parent = mcu_leg_new (NULL, pc, "42/occ-parent", &cfg, NULL, &callbacks,
+                         &parent_link_state, &error);
   ck_assert_msg (*parent != NULL, "%s", error ? error->message : "");
-  *child = mcu_leg_new (NULL, cc, "42/occ-child", &cfg, &callbacks, &child_link_state,
-                        &error);
+  *child = mcu_leg_new (NULL, cc, "42/occ-child", &cfg, NULL, &callbacks,
+                        &child_link_state, &error);
   ck_assert_msg (*child != NULL, "%s", error ? error->message : "");
 }
 
@@ -261,7 +261,7 @@ START_TEST (test_200_legs_leave_nothing_behind)
   cfg.ice.local_addresses = lo;
   /* warm GStreamer's thread pool and plugin cache first */
   for (guint i = 0; i < 10; i++)
-    mcu_leg_free (mcu_leg_new (NULL, cert, "warm", &cfg, NULL, NULL, &error));
+    mcu_leg_free (mcu_leg_new (NULL, cert, "warm", &cfg, NULL, NULL, NULL, &error));
   for (int i = 0; i < 50; i++)
     g_main_context_iteration (NULL, FALSE);
   guint threads = count_entries ("/proc/self/task"),
@@ -269,7 +269,7 @@ START_TEST (test_200_legs_leave_nothing_behind)
   for (guint i = 0; i < 200; i++)
     {
       g_autofree char *id = g_strdup_printf ("%u", i);
-      McuLeg *leg = mcu_leg_new (NULL, cert, id, &cfg, NULL, NULL, &error);
+      McuLeg *leg = mcu_leg_new (NULL, cert, id, &cfg, NULL, NULL, NULL, &error);
       ck_assert_msg (leg != NULL, "%s", error ? error->message : "");
       mcu_leg_free (leg);
     }
