@@ -560,7 +560,13 @@ sig_cascade_set_level (SigWs *ws, gint64 occurrence_id, gint64 site_id, const ch
   json_builder_add_int_value (b, site_id);
   json_builder_set_member_name (b, "level");
   json_builder_add_string_value (b, level);
-  event_publish (ws, leg, b);
+  json_builder_set_member_name (b, "meeting_id");
+  json_builder_add_int_value (b, leg->meeting_id);
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) ev = json_builder_get_root (b);
+  sig_ws_publish (ws, leg->meeting_id, ev);
+  /* the hall itself is told, so it can say why its picture went */
+  sig_ws_tell_site (ws, leg->meeting_id, occurrence_id, site_id, ev);
   return TRUE;
 }
 

@@ -44,6 +44,11 @@ struct _SigWs
 /* Sends one JSON message on a client's socket. */
 void sig_ws_send_json (WsClient *c, JsonNode *node);
 
+/* Sends @event (a meeting's event) to the sockets of @site_id joined to
+ * @occurrence_id that are not subscribed to @meeting_id (those had it published). */
+void sig_ws_tell_site (SigWs *ws, gint64 meeting_id, gint64 occurrence_id, gint64 site_id,
+                       JsonNode *event);
+
 /* The node hosting @site_id in @occurrence_id now: the node its join went to, else
  * the one a join would go to (sig_cascade_node_for_site); NULL when none is up. */
 const char *sig_ws_site_node (SigWs *ws, gint64 occurrence_id, gint64 site_id);

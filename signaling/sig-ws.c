@@ -131,6 +131,22 @@ sig_ws_publish (SigWs *ws, gint64 meeting_id, JsonNode *event)
   broadcast (ws, event, meeting_id, FALSE);
 }
 
+void
+sig_ws_tell_site (SigWs *ws, gint64 meeting_id, gint64 occurrence_id, gint64 site_id,
+                  JsonNode *event)
+{
+  GPtrArray *socks = ws ? g_hash_table_lookup (ws->site_clients, &site_id) : NULL;
+  if (JSON_NODE_HOLDS_OBJECT (event))
+    json_object_set_int_member (json_node_get_object (event), "v", SIG_PROTOCOL_VERSION);
+  for (guint i = 0; socks && i < socks->len; i++)
+    {
+      WsClient *c = socks->pdata[i];
+      if (c->joined_occurrence == occurrence_id
+          && !g_hash_table_contains (c->subscriptions, &meeting_id))
+        send_json (c, event);
+    }
+}
+
 static void
 publish_node (SigWs *ws, const char *type, const char *node_id)
 {

@@ -91,7 +91,7 @@ async function onMessage(m) {
       announce(hall.rejoining ? t('hall.rejoined') : t('hall.joined'), 'ok');
       hall.rejoining = false;
       break;
-    case 'link.level':
+    case 'level': // what this hall receives changed: a step-down, back up, or a pin
       announce(t(`hall.level.${m.level}`));
       break;
     default:

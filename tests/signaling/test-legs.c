@@ -352,6 +352,10 @@ START_TEST (test_meeting_across_nodes)
   post_ok (&e, "/api/v1/occurrences/1/level", lvl);
   g_autoptr (JsonNode) lv = ws_take (&n076, "level");
   ck_assert_str_eq (jstr (lv, "level"), "low");
+  /* the hall itself is told, though it subscribed to nothing */
+  g_autoptr (JsonNode) hlv = ws_take (&hall, "level");
+  ck_assert_str_eq (jstr (hlv, "level"), "low");
+  ck_assert_int_eq (jint (hlv, "site_id"), e.c02539);
   guint code;
   g_autofree char *bad_lvl
       = g_strdup_printf ("{\"site_id\":%" G_GINT64_FORMAT ",\"level\":\"hd\"}", e.c02539);
