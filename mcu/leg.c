@@ -16,6 +16,7 @@
 
 #define LEG_AUDIO_SSRC 0x4C540A01u /* what every member hears the mix from */
 #define LEG_VIDEO_SSRC 0x4C540B01u /* the program video, as the router sends it */
+#define LEG_LOW_SSRC 0x4C540B02u   /* the low-resolution program, before the router */
 #define TICK_MS 100
 #define REPORT_EVERY 10 /* ticks: an SR/RR to every member each second */
 #define STATS_EVERY 20  /* ticks: a statistics report every 2 s */
@@ -144,7 +145,8 @@ on_low_output (guint output, const guint8 *rtp, gsize len, gpointer data)
   if (len > sizeof buf)
     return;
   memcpy (buf, rtp, len);
-  mcu_rtp_set_ssrc (buf, len, LEG_VIDEO_SSRC);
+  /* a stream of its own: the router maps it onto the program's SSRC per member */
+  mcu_rtp_set_ssrc (buf, len, LEG_LOW_SSRC);
   g_mutex_lock (&leg->low_lock);
   for (guint i = 0; i < leg->low_ids->len && n < G_N_ELEMENTS (ids); i++)
     ids[n++] = g_array_index (leg->low_ids, guint, i);

@@ -28,6 +28,11 @@ typedef struct
   McuMediaLevel level;
   guint32 video_ssrc; /* the SSRC this peer sends video with, once seen */
   gboolean have_video_ssrc;
+  /* the video this peer receives, as one stream: the full program and the
+   * low-resolution one (mcu_router_send_video) come with SSRCs of their own and
+   * are mapped onto the program SSRC here, so that stepping between levels looks
+   * to its decoder like one stream with no jump back */
+  McuRtpRewriter vout;
   McuPeerCounters c;
 } Peer;
 
@@ -115,6 +120,7 @@ mcu_router_add_peer (McuRouter *r, guint id, const McuPeerInfo *info,
       p->info = *info;
       p->ops = *ops;
       p->peer = peer;
+      mcu_rtp_rewriter_init (&p->vout, r->config.program_ssrc, VIDEO_CLOCK);
       g_ptr_array_add (r->peers, p);
     }
   g_mutex_unlock (&r->lock);
@@ -135,17 +141,6 @@ mcu_router_remove_peer (McuRouter *r, guint id)
    * program, which the leg chooses */
   if (r->program == id)
     r->program = 0;
-  g_mutex_unlock (&r->lock);
-}
-
-void
-mcu_router_set_level (McuRouter *r, guint id, McuMediaLevel level)
-{
-  g_return_if_fail (r != NULL);
-  g_mutex_lock (&r->lock);
-  Peer *p = find_peer (r, id);
-  if (p)
-    p->level = level;
   g_mutex_unlock (&r->lock);
 }
 
@@ -170,6 +165,30 @@ request_keyframe (McuRouter *r, Peer *src, gboolean fir)
     }
   else
     src->c.send_failures++;
+}
+
+void
+mcu_router_set_level (McuRouter *r, guint id, McuMediaLevel level)
+{
+  g_return_if_fail (r != NULL);
+  g_mutex_lock (&r->lock);
+  Peer *p = find_peer (r, id);
+  if (p)
+    {
+      /* back to the full program after low or audio only: its decoder has missed
+       * frames and cannot resume before a keyframe, so ask the program's source now
+       * rather than wait for the receiver's PLI or the next periodic keyframe */
+      gboolean to_full = level == MCU_LEVEL_FULL && p->level != MCU_LEVEL_FULL;
+      /* a new level may bring a new instance of a stream it had before (the low
+       * program's encoder is made again): its numbering starts over from here */
+      if (level != p->level)
+        p->vout.have_src = FALSE;
+      p->level = level;
+      Peer *src = to_full && r->program ? find_peer (r, r->program) : NULL;
+      if (src && src != p)
+        request_keyframe (r, src, FALSE);
+    }
+  g_mutex_unlock (&r->lock);
 }
 
 void
@@ -238,6 +257,25 @@ send_copy (Peer *to, const guint8 *pkt, gsize len, guint8 pt)
     to->c.send_failures++;
 }
 
+/* One video packet to @to, in its own continuous numbering (Peer.vout): a packet
+ * of another stream than the last one it got starts that stream there. */
+static void
+send_video (Peer *to, const guint8 *pkt, gsize len, gint64 now_us)
+{
+  guint8 buf[SEND_CAP];
+  memcpy (buf, pkt, len);
+  mcu_rtp_set_pt (buf, len, to->info.video_pt);
+  guint32 ssrc
+      = (guint32)buf[8] << 24 | (guint32)buf[9] << 16 | (guint32)buf[10] << 8 | buf[11];
+  mcu_rtp_rewriter_switch (&to->vout, ssrc);
+  if (!mcu_rtp_rewriter_rewrite (&to->vout, buf, len, now_us))
+    return;
+  if (to->ops.send_rtp (to->peer, buf, len, sizeof buf))
+    to->c.rtp_out++;
+  else
+    to->c.send_failures++;
+}
+
 /* The program path: a keyframe of the pending source completes a switch; the
  * program's packets are rewritten once, kept for NACKs, and sent to every peer
  * but their source that takes full video of the same codec. */
@@ -265,7 +303,7 @@ route_video (McuRouter *r, Peer *from, guint8 *pkt, gsize len, const McuRtpHeade
             || to->level != MCU_LEVEL_FULL
             || to->info.video_codec != from->info.video_codec || to->info.video_pt == 0)
           continue;
-        send_copy (to, pkt, len, to->info.video_pt);
+        send_video (to, pkt, len, now_us);
         to->c.video_forwarded++;
       }
 }
@@ -328,16 +366,33 @@ answer_nack (McuRouter *r, Peer *from, const McuRtcpNack *n)
 {
   guint16 seqs[17];
   guint count = mcu_rtcp_nack_expand (n->pid, n->blp, seqs);
+  /* the buffer keeps the program in its own numbering; this peer's is shifted by
+   * its offsets, and only while it receives the program (not the low stream) */
+  McuRtpRewriter *v = &from->vout;
+  gboolean mapped = v->have_src && v->src_ssrc == r->config.program_ssrc;
   for (guint k = 0; k < count; k++)
     {
       gsize plen = 0;
-      const guint8 *stored = mcu_rtx_buffer_lookup (r->rtx, seqs[k], &plen);
-      if (stored == NULL)
+      const guint8 *stored = mapped ? mcu_rtx_buffer_lookup (
+                                 r->rtx, (guint16)(seqs[k] - v->seq_offset), &plen)
+                                    : NULL;
+      if (stored == NULL || plen > SEND_CAP)
         {
           from->c.nack_misses++;
           continue;
         }
-      send_copy (from, stored, plen, from->info.video_pt);
+      guint8 buf[SEND_CAP];
+      memcpy (buf, stored, plen);
+      guint32 ts = ((guint32)buf[4] << 24 | (guint32)buf[5] << 16 | (guint32)buf[6] << 8
+                    | buf[7])
+                   + v->ts_offset;
+      buf[2] = (guint8)(seqs[k] >> 8);
+      buf[3] = (guint8)seqs[k];
+      buf[4] = (guint8)(ts >> 24);
+      buf[5] = (guint8)(ts >> 16);
+      buf[6] = (guint8)(ts >> 8);
+      buf[7] = (guint8)ts;
+      send_copy (from, buf, plen, from->info.video_pt);
       from->c.retransmitted++;
     }
 }
@@ -404,7 +459,7 @@ mcu_router_send_video (McuRouter *r, guint id, const guint8 *pkt, gsize len)
   g_mutex_lock (&r->lock);
   Peer *to = find_peer (r, id);
   if (to && to->info.video_pt && to->level != MCU_LEVEL_AUDIO)
-    send_copy (to, pkt, len, to->info.video_pt);
+    send_video (to, pkt, len, g_get_monotonic_time ());
   g_mutex_unlock (&r->lock);
 }
 

@@ -4,7 +4,9 @@
  * never back to its source; a floor change waits for the new source's keyframe
  * (asked with PLI, then FIR) and keeps sequence numbers continuous; NACKs are
  * answered from the node's buffer; receivers' keyframe requests reach the source at
- * a bounded rate; audio-only peers get no video; garbage is counted and dropped. */
+ * a bounded rate; audio-only peers get no video; a peer stepping between the full and
+ * the low-resolution program sees one continuous stream; garbage is counted and
+ * dropped. */
 #include "router.h"
 #include "rtcp.h"
 #include "rtp.h"
@@ -338,6 +340,56 @@ START_TEST (test_send_video_and_keyframe_requests)
 }
 END_TEST
 
+/* A site stepped down to the low-resolution program and back up sees one stream:
+ * the program SSRC, sequence numbers without a jump across full -> low -> full ->
+ * low again (a new low encoder starting elsewhere), a PLI to the program's source
+ * when it is back at full, and NACKs answered in its own numbering. */
+START_TEST (test_levels_keep_one_stream)
+{
+  McuRouter *r = setup ();
+  gint64 now = 1000000;
+  mcu_router_set_program (r, 1, now);
+  send_video (r, 1, 100, TRUE, now += 33000);
+  send_video (r, 1, 101, FALSE, now += 33000);
+  guint16 s0 = last_rtp (2).seq;
+
+  guint8 buf[200];
+  mcu_router_set_level (r, 2, MCU_LEVEL_LOW);
+  send_video (r, 1, 102, FALSE, now += 33000); /* full program: not for 2 now */
+  gsize len = vp8_packet (buf, 97, 40000, 12345, 0xB0B0, TRUE);
+  mcu_router_send_video (r, 2, buf, len);
+  McuRtpHeader h = last_rtp (2);
+  ck_assert_uint_eq (h.ssrc, PROGRAM_SSRC);
+  ck_assert_uint_eq (h.seq, (guint16)(s0 + 1));
+  len = vp8_packet (buf, 97, 40001, 12345 + 9000, 0xB0B0, FALSE);
+  mcu_router_send_video (r, 2, buf, len);
+  ck_assert_uint_eq (last_rtp (2).seq, (guint16)(s0 + 2));
+
+  guint plis = count_feedback (1, FALSE);
+  mcu_router_set_level (r, 2, MCU_LEVEL_FULL);
+  ck_assert_uint_eq (count_feedback (1, FALSE), plis + 1);
+  send_video (r, 1, 103, TRUE, now += 33000);
+  h = last_rtp (2);
+  ck_assert_uint_eq (h.ssrc, PROGRAM_SSRC);
+  ck_assert_uint_eq (h.seq, (guint16)(s0 + 3)); /* one ahead of the program's own */
+  /* 2 asks again for the packet it just got: the node's buffer answers it with 2's
+   * own sequence number */
+  guint8 nack[64];
+  gsize nlen = mcu_rtcp_write_nack (nack, sizeof nack, 0xCAFE, PROGRAM_SSRC, &h.seq, 1);
+  guint before = peers[2].rtp->len;
+  mcu_router_receive_rtcp (r, 2, nack, nlen, now += 1000);
+  ck_assert_uint_eq (peers[2].rtp->len, before + 1);
+  ck_assert_uint_eq (last_rtp (2).seq, h.seq);
+
+  /* low again, from a low encoder made anew (another starting number) */
+  mcu_router_set_level (r, 2, MCU_LEVEL_LOW);
+  len = vp8_packet (buf, 97, 7, 99, 0xB0B0, TRUE);
+  mcu_router_send_video (r, 2, buf, len);
+  ck_assert_uint_eq (last_rtp (2).seq, (guint16)(s0 + 4));
+  teardown (r);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -349,6 +401,7 @@ main (void)
   tcase_add_test (tc, test_levels_audio_and_garbage);
   tcase_add_test (tc, test_send_video_and_keyframe_requests);
   tcase_add_test (tc, test_links_are_served_first);
+  tcase_add_test (tc, test_levels_keep_one_stream);
   suite_add_tcase (s, tc);
   return lt_test_run (s);
 }
