@@ -15,37 +15,11 @@
  * With the last two (browser tests enabled), the province hall joins in headless
  * Chromium and must decode the meeting's video and receive its audio. */
 #include "lt-test.h"
+#include "lt-meeting-env.h"
 
-#include <gio/gio.h>
-#include <json-glib/json-glib.h>
-#include <libsoup/soup.h>
-#include <signal.h>
-#include <string.h>
-
-static const char *signald_bin, *mcu_bin, *client_bin, *units_csv;
+static const char *units_csv;
 static const char *node_bin, *site_js; /* a real Chromium site, when browsers are on */
 
-typedef struct
-{
-  const char *name, *unit;
-  int tone;
-  GSubprocess *proc;
-  GDataInputStream *out;
-  JsonObject *last; /* its latest interim report */
-  guint reports;    /* how many it has printed */
-  char *token;
-  gint64 site_id;
-} Site;
-
-typedef struct
-{
-  const char *id, *unit, *address; /* each node on its own loopback address */
-  GSubprocess *proc;
-} Node;
-
-static char *tmp, *base, *admin;
-static GSubprocess *signald;
-static SoupSession *http;
 static Node nodes[] = { { .id = "node-vn", .unit = "VN", .address = "127.0.0.1" },
                         { .id = "node-08", .unit = "08", .address = "127.0.0.2" },
                         { .id = "node-076", .unit = "076", .address = "127.0.0.3" } };
@@ -54,150 +28,6 @@ static Site sites[] = { { .name = "chair", .unit = "VN", .tone = 500 },
                         { .name = "tan-trao", .unit = "02545", .tone = 700 },
                         { .name = "trung-yen", .unit = "02539", .tone = 900 } };
 #define N_SITES G_N_ELEMENTS (sites)
-
-static JsonNode *
-api (const char *method, const char *path, const char *type, const char *body, guint want)
-{
-  g_autofree char *url = g_strdup_printf ("%s%s", base, path);
-  g_autoptr (SoupMessage) msg = soup_message_new (method, url);
-  g_autofree char *auth = g_strdup_printf ("Bearer %s", admin);
-  soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization",
-                                auth);
-  if (body)
-    {
-      g_autoptr (GBytes) b = g_bytes_new (body, strlen (body));
-      soup_message_set_request_body_from_bytes (msg, type, b);
-    }
-  g_autoptr (GBytes) reply = soup_session_send_and_read (http, msg, NULL, NULL);
-  ck_assert_msg (soup_message_get_status (msg) == want, "%s %s: %u %.*s", method, path,
-                 soup_message_get_status (msg), reply ? (int)g_bytes_get_size (reply) : 0,
-                 reply ? (const char *)g_bytes_get_data (reply, NULL) : "");
-  g_autoptr (JsonParser) p = json_parser_new ();
-  if (!json_parser_load_from_data (p, g_bytes_get_data (reply, NULL),
-                                   (gssize)g_bytes_get_size (reply), NULL))
-    return NULL;
-  return json_node_copy (json_parser_get_root (p));
-}
-
-static char *
-make_token (const char *role, const char *scope)
-{
-  g_autofree char *body
-      = g_strdup_printf ("{\"role\":\"%s\",\"scope\":\"%s\"}", role, scope);
-  g_autoptr (JsonNode) r = api ("POST", "/api/v1/tokens", "application/json", body, 201);
-  return g_strdup (json_object_get_string_member (json_node_get_object (r), "token"));
-}
-
-static char *
-read_file_wait (const char *path)
-{
-  char *text = NULL;
-  for (int i = 0; i < 200 && text == NULL; i++)
-    if (!g_file_get_contents (path, &text, NULL, NULL))
-      g_usleep (25000);
-  ck_assert_msg (text != NULL, "%s never appeared", path);
-  return g_strstrip (text);
-}
-
-/* Runs the main context until @cond holds or @ms pass; returns whether it held. */
-static gboolean
-wait_for (gboolean (*cond) (gpointer), gpointer data, guint ms)
-{
-  gint64 end = g_get_monotonic_time () + (gint64)ms * 1000;
-  while (!cond (data))
-    {
-      if (g_get_monotonic_time () > end)
-        return FALSE;
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (5000);
-    }
-  return TRUE;
-}
-
-static void start_node (Node *n);
-
-static gboolean
-nodes_up (gpointer want)
-{
-  g_autoptr (JsonNode) r = api ("GET", "/api/v1/nodes", NULL, NULL, 200);
-  JsonArray *a = json_object_get_array_member (json_node_get_object (r), "nodes");
-  guint up = 0;
-  for (guint i = 0; i < json_array_get_length (a); i++)
-    up += g_str_equal (
-        json_object_get_string_member (json_array_get_object_element (a, i), "state"),
-        "up");
-  return up >= GPOINTER_TO_UINT (want);
-}
-
-static void
-start_node (Node *n)
-{
-  g_autoptr (GError) error = NULL;
-  g_autofree char *dir = g_build_filename (tmp, n->id, NULL);
-  g_mkdir_with_parents (dir, 0700);
-  g_autofree char *tokfile = g_build_filename (dir, "node.token", NULL);
-  if (!g_file_test (tokfile, G_FILE_TEST_EXISTS))
-    {
-      g_autofree char *tok = make_token ("node", n->id);
-      ck_assert (g_file_set_contents (tokfile, tok, -1, NULL));
-    }
-  n->proc
-      = g_subprocess_new (G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error, mcu_bin, "--signald",
-                          base, "--node-id", n->id, "--unit", n->unit, "--token-file",
-                          tokfile, "--state-dir", dir, "--address", n->address, NULL);
-  ck_assert_msg (n->proc != NULL, "%s", error ? error->message : "");
-}
-
-static void
-on_line (GObject *src, GAsyncResult *res, gpointer data)
-{
-  Site *s = data;
-  g_autofree char *line = g_data_input_stream_read_line_finish_utf8 (
-      G_DATA_INPUT_STREAM (src), res, NULL, NULL);
-  if (line == NULL)
-    return;
-  g_autoptr (JsonParser) p = json_parser_new ();
-  if (json_parser_load_from_data (p, line, -1, NULL)
-      && JSON_NODE_HOLDS_OBJECT (json_parser_get_root (p)))
-    {
-      g_clear_pointer (&s->last, json_object_unref);
-      s->last = json_object_ref (json_node_get_object (json_parser_get_root (p)));
-      s->reports++;
-    }
-  g_data_input_stream_read_line_async (s->out, G_PRIORITY_DEFAULT, NULL, on_line, s);
-}
-
-static void
-start_site (Site *s, gint64 occurrence)
-{
-  g_autoptr (GError) error = NULL;
-  g_autofree char *occ = g_strdup_printf ("%" G_GINT64_FORMAT, occurrence);
-  g_autofree char *tone = g_strdup_printf ("%d", s->tone);
-  s->proc = g_subprocess_new (
-      G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error,
-      client_bin, "--signald", base, "--token", s->token, "--join", occ, "--tone", tone,
-      "--listen-tones", "500,700,900", "--report-ms", "1000", "--timeout", "300",
-      "--hold", "300", NULL);
-  ck_assert_msg (s->proc != NULL, "%s", error ? error->message : "");
-  s->out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (s->proc));
-  g_data_input_stream_read_line_async (s->out, G_PRIORITY_DEFAULT, NULL, on_line, s);
-}
-
-static gint64
-site_frames (Site *s)
-{
-  return s->last ? json_object_get_int_member (s->last, "video_frames") : 0;
-}
-
-static double
-site_hears (Site *s, int tone)
-{
-  if (s->last == NULL)
-    return -1;
-  g_autofree char *key = g_strdup_printf ("%d", tone);
-  return json_object_get_double_member (json_object_get_object_member (s->last, "tones"),
-                                        key);
-}
 
 /* Everyone hears both others clearly and itself not at all, in the last second. */
 static gboolean
@@ -368,66 +198,19 @@ print_sites (const char *when)
 
 START_TEST (test_four_tier_meeting)
 {
-  g_autoptr (GError) error = NULL;
-  tmp = g_dir_make_tmp ("lt-cascade-XXXXXX", &error);
-  g_autofree char *sdir = g_build_filename (tmp, "signald", NULL);
-  g_mkdir_with_parents (sdir, 0700);
   /* heartbeats every second: a node that stops answering is down within 3 s */
-  g_autofree char *conf = g_build_filename (sdir, "signald.conf", NULL);
-  ck_assert (g_file_set_contents (
-      conf, "[nodes]\nheartbeat-interval=1\nheartbeat-misses=3\n", -1, NULL));
-  signald = g_subprocess_new (G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error, signald_bin,
-                              "--config", conf, "--listen", "127.0.0.1:0", "--state-dir",
-                              sdir, NULL);
-  ck_assert_msg (signald != NULL, "%s", error ? error->message : "");
-  g_autofree char *addr_file = g_build_filename (sdir, "signald.addr", NULL);
-  g_autofree char *tok_file = g_build_filename (sdir, "admin.token", NULL);
-  g_autofree char *addr = read_file_wait (addr_file);
-  admin = read_file_wait (tok_file);
-  base = g_strdup_printf ("http://%s", addr);
-  http = soup_session_new ();
-
-  g_autofree char *csv = NULL;
-  ck_assert (g_file_get_contents (units_csv, &csv, NULL, NULL));
-  g_autoptr (JsonNode) imp = api ("POST", "/api/v1/units/import", "text/csv", csv, 200);
+  env_start ("lt-cascade", "[nodes]\nheartbeat-interval=1\nheartbeat-misses=3\n",
+             units_csv);
   for (guint i = 0; i < G_N_ELEMENTS (nodes); i++)
     start_node (&nodes[i]);
   ck_assert_msg (wait_for (nodes_up, GUINT_TO_POINTER (3), 10000),
                  "nodes did not register");
 
   /* booked once at central: central, the province, and Sơn Dương down to commune */
-  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
-  g_autoptr (GDateTime) start = g_date_time_add_minutes (now, 2);
-  g_autoptr (GDateTime) end = g_date_time_add_minutes (now, 62);
-  g_autofree char *s1 = g_date_time_format_iso8601 (start);
-  g_autofree char *s2 = g_date_time_format_iso8601 (end);
-  g_autofree char *book = g_strdup_printf (
-      "{\"title\":\"Họp liên "
-      "thông\",\"chair\":\"VN\",\"starts_at\":\"%s\",\"ends_at\":\"%s\","
-      "\"participants\":[{\"unit\":\"VN\"},{\"unit\":\"08\"},"
-      "{\"unit\":\"076\",\"down_to\":\"commune\"}]}",
-      s1, s2);
-  g_autoptr (JsonNode) booked
-      = api ("POST", "/api/v1/meetings", "application/json", book, 201);
-  JsonObject *bo = json_node_get_object (booked);
-  JsonArray *occs = json_object_get_array_member (bo, "occurrences");
-  ck_assert_uint_ge (json_array_get_length (occs), 1);
-  JsonNode *o0 = json_array_get_element (occs, 0);
-  gint64 occ = JSON_NODE_HOLDS_OBJECT (o0)
-                   ? json_object_get_int_member (json_node_get_object (o0), "id")
-                   : json_node_get_int (o0);
-
+  gint64 occ = book_now ("VN", "[{\"unit\":\"VN\"},{\"unit\":\"08\"},"
+                               "{\"unit\":\"076\",\"down_to\":\"commune\"}]");
   for (guint i = 0; i < N_SITES; i++)
-    {
-      g_autofree char *path = g_strdup_printf ("/api/v1/units/%s", sites[i].unit);
-      g_autoptr (JsonNode) u = api ("GET", path, NULL, NULL, 200);
-      JsonArray *ss = json_object_get_array_member (json_node_get_object (u), "sites");
-      sites[i].site_id
-          = json_object_get_int_member (json_array_get_object_element (ss, 0), "id");
-      g_autofree char *scope = g_strdup_printf ("%" G_GINT64_FORMAT, sites[i].site_id);
-      sites[i].token = make_token ("site", scope);
-      start_site (&sites[i], occ);
-    }
+    start_site (&sites[i], occ, "500,700,900", NULL);
 
   /* the chair's video (the program) reaches both communes, three hops down */
   FramesAbove tan_trao = { &sites[1], 0 }, trung_yen = { &sites[2], 0 };
@@ -449,9 +232,7 @@ START_TEST (test_four_tier_meeting)
   if (!local)
     ck_assert (system ("nft list table inet ltcut >&2; ss -uanp >&2") >= 0);
   ck_assert_msg (local, "the district's communes do not hear each other while cut off");
-  gint64 until = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
-  while (g_get_monotonic_time () < until)
-    g_main_context_iteration (NULL, FALSE), g_usleep (5000);
+  run_for (10000);
   Healed h = { &sites[1], site_frames (&sites[1]) };
   cut_uplink (FALSE);
   gboolean back = wait_for (healed, &h, 15000);
@@ -487,29 +268,10 @@ START_TEST (test_four_tier_meeting)
   ck_assert_msg (rehomed && took <= 10.0, "re-homing took %.1f s (or failed)", took);
 
   for (guint i = 0; i < N_SITES; i++)
-    {
-      g_subprocess_send_signal (sites[i].proc, SIGTERM);
-      g_subprocess_wait (sites[i].proc, NULL, NULL);
-      g_clear_object (&sites[i].proc);
-      g_clear_object (&sites[i].out);
-      g_clear_pointer (&sites[i].last, json_object_unref);
-      g_clear_pointer (&sites[i].token, g_free);
-    }
+    stop_site (&sites[i]);
   for (guint i = 0; i < G_N_ELEMENTS (nodes); i++)
-    {
-      g_subprocess_send_signal (nodes[i].proc, SIGTERM);
-      g_subprocess_wait (nodes[i].proc, NULL, NULL);
-      g_clear_object (&nodes[i].proc);
-    }
-  g_subprocess_send_signal (signald, SIGINT);
-  g_subprocess_wait (signald, NULL, NULL);
-  g_clear_object (&signald);
-  g_clear_object (&http);
-  g_autofree char *rm = g_strdup_printf ("rm -rf '%s'", tmp);
-  ck_assert_int_eq (system (rm), 0);
-  g_clear_pointer (&tmp, g_free);
-  g_clear_pointer (&base, g_free);
-  g_clear_pointer (&admin, g_free);
+    stop_node (&nodes[i]);
+  env_stop ();
 }
 END_TEST
 

@@ -54,6 +54,8 @@ typedef struct
   gboolean relay_only; /* --relay-only: ICE transport policy "relay" */
   int report_ms;
   gint64 last_report;
+  char level[8]; /* the last level signald told us ("full", "low", "audio") */
+  guint levels;  /* how many level messages came */
 } Client;
 
 static Client client;
@@ -337,6 +339,14 @@ on_ws_message (SoupWebsocketConnection *ws, int kind, GBytes *message, gpointer 
         g_signal_emit_by_name (client.webrtc, "add-ice-candidate", 0,
                                g_str_has_prefix (cand, "a=") ? cand + 2 : cand);
     }
+  else if (g_str_equal (type, "level"))
+    {
+      const char *lv = json_object_get_string_member_with_default (o, "level", "");
+      g_strlcpy (client.level, strlen (lv) < sizeof client.level ? lv : "?",
+                 sizeof client.level);
+      client.levels++;
+      g_printerr ("lt-webrtc-client: signald says our level is %s\n", client.level);
+    }
   else if (g_str_equal (type, "rehome"))
     {
       g_printerr ("lt-webrtc-client: re-homed, joining again\n");
@@ -567,12 +577,13 @@ print_report (gboolean interim)
                         : -1;
   g_print ("{\"%s\":%s,\"ice\":\"%s\",\"dtls\":\"%s\",\"video_frames\":%d,"
            "\"audio_buffers\":%d,\"audio_rms\":%.4f,\"tones\":%s,"
-           "\"first_media_ms\":%.1f,\"rejoins\":%u,\"error\":\"%s\"}\n",
+           "\"first_media_ms\":%.1f,\"rejoins\":%u,\"level\":\"%s\",\"levels\":%u,"
+           "\"error\":\"%s\"}\n",
            interim ? "interim" : "ok",
            interim || (client.done && !client.error) ? "true" : "false", ice, dtls,
            g_atomic_int_get (&client.video_frames),
            g_atomic_int_get (&client.audio_buffers), rms, tones->str, first_ms,
-           client.rejoins, client.error ? client.error : "");
+           client.rejoins, client.level, client.levels, client.error ? client.error : "");
 }
 
 static gboolean

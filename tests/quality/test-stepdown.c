@@ -1,0 +1,422 @@
+/* Suite quality-stepdown: link quality acted on, end to end, with real parts only.
+ * One signald (its [quality] times shortened to a few seconds), one lienthong-mcu
+ * node, a chair and a commune hall played by webrtcbin clients. The commune joins the
+ * way a commune behind a firewall does, relay-only through Debian's coturn, and every
+ * packet between it and the TURN server crosses tests/tools/lt-impair, where loss is
+ * switched at run time. It proves that:
+ *  - on a clean line the commune's leg is graded good or ok at level full, with the
+ *    ICE pair reported as host/relay and no alarm;
+ *  - with 15% loss both ways the node measures the loss (a plausible band for a 5 s
+ *    window of 15% random loss), the very-bad alarm opens, the commune steps down to
+ *    the low-resolution program and then to audio only, in that order, and is told so
+ *    on its own socket; at audio only it receives no more video but still hears the
+ *    chair;
+ *  - with the loss removed it steps back up, audio -> low -> full, receiving the
+ *    low-resolution program while at low, the alarm is closed with a clearing time,
+ *    and the full program's video reaches it again.
+ * Order is asserted, not timing: every wait has a generous deadline.
+ *
+ * Usage (meson runs it in a loopback-only namespace):
+ *   test-stepdown SIGNALD MCU CLIENT IMPAIR UNITS.csv TURNSERVER.conf
+ * Exits 77 (skipped) when coturn's turnserver is not installed. */
+#include "lt-test.h"
+#include "lt-meeting-env.h"
+
+#include <unistd.h>
+
+static const char *impair_bin, *units_csv, *turn_sample;
+
+static Node node = { .id = "node-vn", .unit = "VN", .address = "127.0.0.1" };
+static Site chair = { .name = "chair", .unit = "VN", .tone = 500 };
+static Site commune = { .name = "tan-trao", .unit = "02545", .tone = 700 };
+
+/* ---- coturn, in the foreground, from the deploy sample ---- */
+
+static GSubprocess *turn;
+static char *turn_pidfile, *turn_log, *turn_user;
+
+static guint16
+free_udp_port (void)
+{
+  g_autoptr (GSocket) s = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+                                        G_SOCKET_PROTOCOL_UDP, NULL);
+  g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) any = g_inet_socket_address_new (lo, 0);
+  ck_assert (g_socket_bind (s, any, FALSE, NULL));
+  g_autoptr (GSocketAddress) bound = g_socket_get_local_address (s, NULL);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+/* The sample with loopback addresses, the test's port and files; loopback peers
+ * allowed (the sample denies them, right for production; the node is on loopback). */
+static void
+start_turn (const char *turnserver, guint16 port)
+{
+  g_autofree char *sample = NULL;
+  ck_assert (g_file_get_contents (turn_sample, &sample, NULL, NULL));
+  g_auto (GStrv) lines = g_strsplit (sample, "\n", -1);
+  g_autoptr (GString) conf = g_string_new (NULL);
+  turn_log = g_build_filename (tmp, "turn.log", NULL);
+  turn_pidfile = g_build_filename (tmp, "turnserver.pid", NULL);
+  for (guint i = 0; lines[i]; i++)
+    {
+      const char *l = lines[i];
+      if (g_str_has_prefix (l, "listening-port="))
+        g_string_append_printf (conf, "listening-port=%u\n", port);
+      else if (g_str_has_prefix (l, "listening-ip="))
+        g_string_append (conf, "listening-ip=127.0.0.1\n");
+      else if (g_str_has_prefix (l, "relay-ip="))
+        g_string_append (conf, "relay-ip=127.0.0.1\n");
+      else if (g_str_has_prefix (l, "denied-peer-ip=127."))
+        continue;
+      else if (g_str_has_prefix (l, "log-file="))
+        g_string_append_printf (conf, "log-file=%s\n", turn_log);
+      else
+        {
+          if (g_str_has_prefix (l, "user="))
+            turn_user = g_strdup (l + 5);
+          g_string_append_printf (conf, "%s\n", l);
+        }
+    }
+  ck_assert_msg (turn_user != NULL, "the sample has no user= line");
+  g_string_append_printf (conf,
+                          "allow-loopback-peers\nallowed-peer-ip=127.0.0.1\npidfile=%s\n"
+                          "userdb=%s/turndb\nno-tls\nno-dtls\n",
+                          turn_pidfile, tmp);
+  g_autofree char *path = g_build_filename (tmp, "turnserver.conf", NULL);
+  ck_assert (g_file_set_contents (path, conf->str, -1, NULL));
+  /* under a shell of its own: coturn signals its parent when it stops */
+  g_autoptr (GError) error = NULL;
+  turn = g_subprocess_new (
+      G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error, "sh",
+      "-c", "\"$0\" -c \"$1\" || true", turnserver, path, NULL);
+  ck_assert_msg (turn != NULL, "%s", error ? error->message : "");
+  for (int i = 0; i < 200; i++)
+    {
+      g_autofree char *log = NULL;
+      if (g_file_get_contents (turn_log, &log, NULL, NULL)
+          && (strstr (log, "listener opened") || strstr (log, "Total General servers")))
+        return;
+      g_usleep (25000);
+    }
+  ck_abort_msg ("turnserver did not start");
+}
+
+static void
+stop_turn (void)
+{
+  g_autofree char *pid = NULL;
+  if (g_file_get_contents (turn_pidfile, &pid, NULL, NULL) && atoi (pid) > 0)
+    kill (atoi (pid), SIGTERM);
+  g_subprocess_wait (turn, NULL, NULL);
+  g_clear_object (&turn);
+}
+
+/* ---- lt-impair, between the commune and coturn ---- */
+
+static GSubprocess *impair;
+static GDataInputStream *impair_out;
+
+static guint16
+start_impair (guint16 target)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *t = g_strdup_printf ("%u", target);
+  impair = g_subprocess_new (
+      G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, impair_bin,
+      "--target", t, "--listen", "0", "--seed", "7", NULL);
+  ck_assert_msg (impair != NULL, "%s", error ? error->message : "");
+  impair_out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (impair));
+  g_autofree char *line
+      = g_data_input_stream_read_line_utf8 (impair_out, NULL, NULL, NULL);
+  ck_assert_msg (line && atoi (line) > 0, "lt-impair printed no port");
+  return (guint16)atoi (line);
+}
+
+/* Sends one command and waits for its "ok" (it has taken effect then). */
+static void
+impair_cmd (const char *cmd)
+{
+  g_autofree char *l = g_strdup_printf ("%s\n", cmd);
+  ck_assert (g_output_stream_write_all (g_subprocess_get_stdin_pipe (impair), l,
+                                        strlen (l), NULL, NULL, NULL));
+  for (;;)
+    {
+      g_autofree char *line
+          = g_data_input_stream_read_line_utf8 (impair_out, NULL, NULL, NULL);
+      ck_assert_msg (line != NULL, "lt-impair exited on \"%s\"", cmd);
+      ck_assert_msg (!g_str_has_prefix (line, "error"), "lt-impair: %s", line);
+      if (g_str_equal (line, "ok"))
+        return;
+    }
+}
+
+/* ---- what signald says ---- */
+
+static gint64 meeting_id;
+
+typedef struct
+{
+  char level[8];
+  int grade;
+  double up_loss;
+  char pair_local[8], pair_remote[8];
+} LegView;
+
+/* The commune's leg in GET /meetings/{id}/links; FALSE while it has none. */
+static gboolean
+commune_leg (LegView *v)
+{
+  g_autofree char *path
+      = g_strdup_printf ("/api/v1/meetings/%" G_GINT64_FORMAT "/links", meeting_id);
+  g_autoptr (JsonNode) r = api ("GET", path, NULL, NULL, 200);
+  JsonArray *a = json_object_get_array_member (json_node_get_object (r), "links");
+  for (guint i = 0; a && i < json_array_get_length (a); i++)
+    {
+      JsonObject *o = json_array_get_object_element (a, i);
+      if (json_object_get_int_member_with_default (o, "site_id", 0) != commune.site_id)
+        continue;
+      memset (v, 0, sizeof *v);
+      g_strlcpy (v->level, json_object_get_string_member_with_default (o, "level", ""),
+                 sizeof v->level);
+      v->grade = (int)json_object_get_int_member_with_default (o, "grade", -1);
+      JsonNode *up = json_object_get_member (o, "up");
+      v->up_loss = up && JSON_NODE_HOLDS_OBJECT (up)
+                       ? json_object_get_double_member_with_default (
+                           json_node_get_object (up), "loss", -1)
+                       : -1;
+      JsonNode *pair = json_object_get_member (o, "pair");
+      if (pair && JSON_NODE_HOLDS_OBJECT (pair))
+        {
+          JsonObject *p = json_node_get_object (pair);
+          g_strlcpy (v->pair_local,
+                     json_object_get_string_member_with_default (p, "local", ""),
+                     sizeof v->pair_local);
+          g_strlcpy (v->pair_remote,
+                     json_object_get_string_member_with_default (p, "remote", ""),
+                     sizeof v->pair_remote);
+        }
+      return TRUE;
+    }
+  return FALSE;
+}
+
+/* The very-bad alarm of the commune's leg: 0 none, 1 open, 2 cleared. */
+static int
+commune_alarm (void)
+{
+  g_autofree char *path
+      = g_strdup_printf ("/api/v1/alarms?meeting=%" G_GINT64_FORMAT, meeting_id);
+  g_autoptr (JsonNode) r = api ("GET", path, NULL, NULL, 200);
+  JsonArray *a = json_object_get_array_member (json_node_get_object (r), "alarms");
+  g_autofree char *suffix = g_strdup_printf (":site:%" G_GINT64_FORMAT, commune.site_id);
+  int state = 0;
+  for (guint i = 0; a && i < json_array_get_length (a); i++)
+    {
+      JsonObject *o = json_array_get_object_element (a, i);
+      if (!g_str_equal (json_object_get_string_member (o, "kind"), "leg.very_bad")
+          || !g_str_has_suffix (json_object_get_string_member (o, "subject"), suffix))
+        continue;
+      gboolean open = json_object_get_boolean_member (o, "open");
+      JsonNode *cleared = json_object_get_member (o, "cleared_at");
+      ck_assert (open == (cleared == NULL || JSON_NODE_HOLDS_NULL (cleared)));
+      state = MAX (state, open ? 1 : 2);
+      if (open)
+        return 1;
+    }
+  return state;
+}
+
+/* Follows the commune's level until it is @want, noting each level it passes
+ * through in @seen ("full,low,audio"); also notes the alarm and the loss seen. */
+typedef struct
+{
+  const char *want;
+  GString *seen;
+  int alarm;          /* the last alarm state read */
+  gboolean alarm_set; /* the alarm was open at some poll */
+  double max_loss;
+  gint64 next_poll;
+  gint64 frames_at[4]; /* the commune's video frames when each level was first seen */
+  guint n_levels;
+} Follow;
+
+static gboolean
+level_reached (gpointer data)
+{
+  Follow *f = data;
+  gint64 now = g_get_monotonic_time ();
+  if (now < f->next_poll)
+    return FALSE;
+  f->next_poll = now + 500000;
+  LegView v;
+  if (!commune_leg (&v))
+    return FALSE;
+  const char *last = strrchr (f->seen->str, ',');
+  last = last ? last + 1 : f->seen->str;
+  if (!g_str_equal (last, v.level))
+    {
+      g_string_append_printf (f->seen, "%s%s", f->seen->len ? "," : "", v.level);
+      if (f->n_levels < G_N_ELEMENTS (f->frames_at))
+        f->frames_at[f->n_levels++] = site_frames (&commune);
+    }
+  f->max_loss = MAX (f->max_loss, v.up_loss);
+  f->alarm = commune_alarm ();
+  f->alarm_set |= f->alarm == 1;
+  return g_str_equal (v.level, f->want);
+}
+
+static gboolean
+hears_chair_and_sees (gpointer data)
+{
+  return site_frames (&commune) > GPOINTER_TO_INT (data)
+         && site_hears (&commune, 500) > 0.05;
+}
+
+static gboolean
+told_level (gpointer want)
+{
+  return commune.last
+         && g_str_equal (
+             json_object_get_string_member_with_default (commune.last, "level", ""),
+             (const char *)want);
+}
+
+static gboolean
+alarm_cleared (gpointer data)
+{
+  run_for (300);
+  return commune_alarm () == 2;
+}
+
+static gboolean
+leg_clean (gpointer data)
+{
+  LegView *v = data;
+  run_for (200);
+  return commune_leg (v) && v->grade >= 0 && v->grade <= 1 && v->pair_remote[0];
+}
+
+START_TEST (test_loss_steps_down_and_back)
+{
+  g_autofree char *turnserver = g_find_program_in_path ("turnserver");
+  env_start (
+      "lt-stepdown",
+      "[quality]\nraise-after=4\nclear-after=4\nstepdown-after=4\nstepup-after=6\n",
+      units_csv);
+  guint16 turn_port = free_udp_port ();
+  start_turn (turnserver, turn_port);
+  guint16 relay = start_impair (turn_port);
+  start_node (&node);
+  ck_assert_msg (wait_for (nodes_up, GUINT_TO_POINTER (1), 10000), "no node registered");
+
+  gint64 occ = book_now ("VN", "[{\"unit\":\"VN\"},{\"unit\":\"02545\"}]");
+  g_autofree char *mpath
+      = g_strdup_printf ("/api/v1/occurrences/%" G_GINT64_FORMAT "/media", occ);
+  g_autoptr (JsonNode) media = api ("GET", mpath, NULL, NULL, 200);
+  meeting_id = json_object_get_int_member (json_node_get_object (media), "meeting_id");
+  g_autofree char *turn_url
+      = g_strdup_printf ("turn://%s@127.0.0.1:%u", turn_user, relay);
+  const char *via_turn[] = { "--turn", turn_url, "--relay-only", NULL };
+  start_site (&chair, occ, "500,700", NULL);
+  start_site (&commune, occ, "500,700", via_turn);
+
+  /* a clean line: the chair is heard and seen, the leg good or ok, level full */
+  ck_assert_msg (wait_for (hears_chair_and_sees, GINT_TO_POINTER (0), 30000),
+                 "the commune never heard and saw the chair through TURN");
+  LegView v;
+  ck_assert_msg (wait_for (leg_clean, &v, 20000),
+                 "the commune's leg was never graded clean");
+  g_print ("clean: grade %d, loss %.1f%%, pair %s/%s, level %s\n", v.grade, v.up_loss,
+           v.pair_local, v.pair_remote, v.level);
+  ck_assert_str_eq (v.level, "full");
+  ck_assert_str_eq (v.pair_remote, "relay"); /* its media really crosses coturn */
+  ck_assert_int_eq (commune_alarm (), 0);
+
+  /* 15% loss both ways: alarm, then low, then audio only */
+  impair_cmd ("both loss 15");
+  Follow down = { "audio", g_string_new (""), 0, FALSE, 0, 0, { 0 }, 0 };
+  gboolean reached = wait_for (level_reached, &down, 60000);
+  g_print ("with 15%% loss: levels %s, alarm %s, most loss measured %.1f%%\n",
+           down.seen->str, down.alarm_set ? "raised" : "not raised", down.max_loss);
+  ck_assert_msg (reached, "the commune never reached audio only (levels %s)",
+                 down.seen->str);
+  ck_assert_str_eq (down.seen->str, "full,low,audio");
+  ck_assert_msg (down.alarm_set, "the very-bad alarm was not raised");
+  /* a 5 s window of 15% random loss over ~250 audio packets: 8-25% */
+  ck_assert_msg (down.max_loss >= 8 && down.max_loss <= 25, "measured loss %.1f%%",
+                 down.max_loss);
+  ck_assert_msg (wait_for (told_level, "audio", 10000),
+                 "the hall was not told it is at audio");
+  g_print ("the hall was told %u level changes\n",
+           (guint)json_object_get_int_member (commune.last, "levels"));
+
+  /* audio only: no more video, the chair still heard */
+  run_for (3000); /* packets already on their way */
+  gint64 frames = site_frames (&commune);
+  run_for (4000);
+  g_print ("at audio only: %" G_GINT64_FORMAT " new frames in 4 s, chair heard %.3f\n",
+           site_frames (&commune) - frames, site_hears (&commune, 500));
+  ck_assert_int_eq (site_frames (&commune), frames);
+  ck_assert_msg (site_hears (&commune, 500) > 0.05,
+                 "the chair is not heard at audio only");
+
+  /* the loss removed: back up step by step, the alarm closed, video again */
+  impair_cmd ("both loss 0");
+  Follow up = { "full", g_string_new ("audio"), 0, FALSE, 0, 0, { 0 }, 0 };
+  reached = wait_for (level_reached, &up, 90000);
+  g_print ("loss removed: levels %s\n", up.seen->str);
+  ck_assert_msg (reached, "the commune never got back to full (levels %s)", up.seen->str);
+  ck_assert_str_eq (up.seen->str, "audio,low,full");
+  /* between the step to low and the step to full the low-resolution program came */
+  g_print ("frames while at low: %" G_GINT64_FORMAT "\n",
+           up.frames_at[1] - up.frames_at[0]);
+  ck_assert_int_gt (up.frames_at[1], up.frames_at[0]);
+  ck_assert_msg (wait_for (alarm_cleared, NULL, 30000), "the alarm was not cleared");
+  ck_assert_msg (wait_for (told_level, "full", 10000),
+                 "the hall was not told it is back");
+  ck_assert_msg (wait_for (hears_chair_and_sees, GINT_TO_POINTER ((int)frames), 15000),
+                 "no video after stepping back up");
+
+  g_string_free (down.seen, TRUE);
+  g_string_free (up.seen, TRUE);
+  stop_site (&commune);
+  stop_site (&chair);
+  stop_node (&node);
+  g_subprocess_send_signal (impair, SIGTERM);
+  g_subprocess_wait (impair, NULL, NULL);
+  g_clear_object (&impair_out);
+  g_clear_object (&impair);
+  stop_turn ();
+  env_stop ();
+}
+END_TEST
+
+int
+main (int argc, char **argv)
+{
+  if (argc < 7)
+    {
+      g_printerr ("usage: %s SIGNALD MCU CLIENT IMPAIR UNITS.csv TURNSERVER.conf\n",
+                  argv[0]);
+      return 2;
+    }
+  g_autofree char *turnserver = g_find_program_in_path ("turnserver");
+  if (turnserver == NULL)
+    {
+      g_print ("SKIP: turnserver not installed (apt-get install coturn)\n");
+      return 77;
+    }
+  signald_bin = argv[1];
+  mcu_bin = argv[2];
+  client_bin = argv[3];
+  impair_bin = argv[4];
+  units_csv = argv[5];
+  turn_sample = argv[6];
+  Suite *s = suite_create ("quality-stepdown");
+  TCase *tc = tcase_create ("impaired-commune");
+  tcase_set_timeout (tc, 280);
+  tcase_add_test (tc, test_loss_steps_down_and_back);
+  suite_add_tcase (s, tc);
+  return lt_test_run (s);
+}

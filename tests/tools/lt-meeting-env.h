@@ -1,0 +1,308 @@
+/* lt-meeting-env.h: a real meeting for black-box media tests, shared by the suites
+ * that run one (cascade, quality-stepdown): the built signald on a loopback port with
+ * a temporary state folder, lienthong-mcu nodes registered through it, and sites
+ * played by tests/tools/lt-webrtc-client joined through it, each printing an interim
+ * JSON report every second. One meeting per test process: the state is in statics.
+ * Include it once, after lt-test.h. */
+#pragma once
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
+#include <signal.h>
+#include <string.h>
+
+static const char *signald_bin, *mcu_bin, *client_bin;
+
+typedef struct
+{
+  const char *name, *unit;
+  int tone;
+  GSubprocess *proc;
+  GDataInputStream *out;
+  JsonObject *last; /* its latest interim report */
+  guint reports;    /* how many it has printed */
+  char *token;
+  gint64 site_id;
+} Site;
+
+typedef struct
+{
+  const char *id, *unit, *address; /* each node on its own loopback address */
+  GSubprocess *proc;
+} Node;
+
+static char *tmp, *base, *admin;
+static GSubprocess *signald;
+static SoupSession *http;
+
+/* One request as the admin; fails the test unless the status is @want. Returns the
+ * parsed body (NULL when it is not JSON). */
+static JsonNode *
+api (const char *method, const char *path, const char *type, const char *body, guint want)
+{
+  g_autofree char *url = g_strdup_printf ("%s%s", base, path);
+  g_autoptr (SoupMessage) msg = soup_message_new (method, url);
+  g_autofree char *auth = g_strdup_printf ("Bearer %s", admin);
+  soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization",
+                                auth);
+  if (body)
+    {
+      g_autoptr (GBytes) b = g_bytes_new (body, strlen (body));
+      soup_message_set_request_body_from_bytes (msg, type, b);
+    }
+  g_autoptr (GBytes) reply = soup_session_send_and_read (http, msg, NULL, NULL);
+  ck_assert_msg (soup_message_get_status (msg) == want, "%s %s: %u %.*s", method, path,
+                 soup_message_get_status (msg), reply ? (int)g_bytes_get_size (reply) : 0,
+                 reply ? (const char *)g_bytes_get_data (reply, NULL) : "");
+  g_autoptr (JsonParser) p = json_parser_new ();
+  if (!json_parser_load_from_data (p, g_bytes_get_data (reply, NULL),
+                                   (gssize)g_bytes_get_size (reply), NULL))
+    return NULL;
+  return json_node_copy (json_parser_get_root (p));
+}
+
+static char *
+make_token (const char *role, const char *scope)
+{
+  g_autofree char *body
+      = g_strdup_printf ("{\"role\":\"%s\",\"scope\":\"%s\"}", role, scope);
+  g_autoptr (JsonNode) r = api ("POST", "/api/v1/tokens", "application/json", body, 201);
+  return g_strdup (json_object_get_string_member (json_node_get_object (r), "token"));
+}
+
+static char *
+read_file_wait (const char *path)
+{
+  char *text = NULL;
+  for (int i = 0; i < 200 && text == NULL; i++)
+    if (!g_file_get_contents (path, &text, NULL, NULL))
+      g_usleep (25000);
+  ck_assert_msg (text != NULL, "%s never appeared", path);
+  return g_strstrip (text);
+}
+
+/* Runs the main context until @cond holds or @ms pass; returns whether it held. */
+static gboolean
+wait_for (gboolean (*cond) (gpointer), gpointer data, guint ms)
+{
+  gint64 end = g_get_monotonic_time () + (gint64)ms * 1000;
+  while (!cond (data))
+    {
+      if (g_get_monotonic_time () > end)
+        return FALSE;
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (5000);
+    }
+  return TRUE;
+}
+
+/* Runs the main context for @ms (the sites' reports keep coming). */
+G_GNUC_UNUSED static void
+run_for (guint ms)
+{
+  gint64 until = g_get_monotonic_time () + (gint64)ms * 1000;
+  while (g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, FALSE), g_usleep (5000);
+}
+
+/* Starts signald in a new temporary folder with @conf_text as its configuration and
+ * imports @units_csv. */
+static void
+env_start (const char *prefix, const char *conf_text, const char *units_csv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *templ = g_strdup_printf ("%s-XXXXXX", prefix);
+  tmp = g_dir_make_tmp (templ, &error);
+  ck_assert_msg (tmp != NULL, "%s", error ? error->message : "");
+  g_autofree char *sdir = g_build_filename (tmp, "signald", NULL);
+  g_mkdir_with_parents (sdir, 0700);
+  g_autofree char *conf = g_build_filename (sdir, "signald.conf", NULL);
+  ck_assert (g_file_set_contents (conf, conf_text, -1, NULL));
+  signald = g_subprocess_new (G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error, signald_bin,
+                              "--config", conf, "--listen", "127.0.0.1:0", "--state-dir",
+                              sdir, NULL);
+  ck_assert_msg (signald != NULL, "%s", error ? error->message : "");
+  g_autofree char *addr_file = g_build_filename (sdir, "signald.addr", NULL);
+  g_autofree char *tok_file = g_build_filename (sdir, "admin.token", NULL);
+  g_autofree char *addr = read_file_wait (addr_file);
+  admin = read_file_wait (tok_file);
+  base = g_strdup_printf ("http://%s", addr);
+  http = soup_session_new ();
+  g_autofree char *csv = NULL;
+  ck_assert (g_file_get_contents (units_csv, &csv, NULL, NULL));
+  g_autoptr (JsonNode) imp = api ("POST", "/api/v1/units/import", "text/csv", csv, 200);
+}
+
+static gboolean
+nodes_up (gpointer want)
+{
+  g_autoptr (JsonNode) r = api ("GET", "/api/v1/nodes", NULL, NULL, 200);
+  JsonArray *a = json_object_get_array_member (json_node_get_object (r), "nodes");
+  guint up = 0;
+  for (guint i = 0; i < json_array_get_length (a); i++)
+    up += g_str_equal (
+        json_object_get_string_member (json_array_get_object_element (a, i), "state"),
+        "up");
+  return up >= GPOINTER_TO_UINT (want);
+}
+
+static void
+start_node (Node *n)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_build_filename (tmp, n->id, NULL);
+  g_mkdir_with_parents (dir, 0700);
+  g_autofree char *tokfile = g_build_filename (dir, "node.token", NULL);
+  if (!g_file_test (tokfile, G_FILE_TEST_EXISTS))
+    {
+      g_autofree char *tok = make_token ("node", n->id);
+      ck_assert (g_file_set_contents (tokfile, tok, -1, NULL));
+    }
+  /* LT_TEST_LOGS=1 shows the nodes' logs, for debugging a failed run */
+  n->proc = g_subprocess_new (
+      g_getenv ("LT_TEST_LOGS") ? G_SUBPROCESS_FLAGS_NONE
+                                : G_SUBPROCESS_FLAGS_STDERR_SILENCE,
+      &error, mcu_bin, "--signald", base, "--node-id", n->id, "--unit", n->unit,
+      "--token-file", tokfile, "--state-dir", dir, "--address", n->address, NULL);
+  ck_assert_msg (n->proc != NULL, "%s", error ? error->message : "");
+}
+
+/* Books a meeting from now + 2 min to + 62 min (its lobby opens at once) with the
+ * chair @chair and the participants' JSON array; returns its first occurrence. */
+static gint64
+book_now (const char *chair, const char *participants)
+{
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr (GDateTime) start = g_date_time_add_minutes (now, 2);
+  g_autoptr (GDateTime) end = g_date_time_add_minutes (now, 62);
+  g_autofree char *s1 = g_date_time_format_iso8601 (start);
+  g_autofree char *s2 = g_date_time_format_iso8601 (end);
+  g_autofree char *book = g_strdup_printf (
+      "{\"title\":\"Họp liên thông\",\"chair\":\"%s\",\"starts_at\":\"%s\","
+      "\"ends_at\":\"%s\",\"participants\":%s}",
+      chair, s1, s2, participants);
+  g_autoptr (JsonNode) booked
+      = api ("POST", "/api/v1/meetings", "application/json", book, 201);
+  JsonArray *occs
+      = json_object_get_array_member (json_node_get_object (booked), "occurrences");
+  ck_assert_uint_ge (json_array_get_length (occs), 1);
+  JsonNode *o0 = json_array_get_element (occs, 0);
+  return JSON_NODE_HOLDS_OBJECT (o0)
+             ? json_object_get_int_member (json_node_get_object (o0), "id")
+             : json_node_get_int (o0);
+}
+
+static void
+on_line (GObject *src, GAsyncResult *res, gpointer data)
+{
+  Site *s = data;
+  g_autofree char *line = g_data_input_stream_read_line_finish_utf8 (
+      G_DATA_INPUT_STREAM (src), res, NULL, NULL);
+  if (line == NULL)
+    return;
+  g_autoptr (JsonParser) p = json_parser_new ();
+  if (json_parser_load_from_data (p, line, -1, NULL)
+      && JSON_NODE_HOLDS_OBJECT (json_parser_get_root (p)))
+    {
+      g_clear_pointer (&s->last, json_object_unref);
+      s->last = json_object_ref (json_node_get_object (json_parser_get_root (p)));
+      s->reports++;
+    }
+  g_data_input_stream_read_line_async (s->out, G_PRIORITY_DEFAULT, NULL, on_line, s);
+}
+
+/* The site's id (the first site of its unit) and a site token for it. */
+static void
+site_credentials (Site *s)
+{
+  g_autofree char *path = g_strdup_printf ("/api/v1/units/%s", s->unit);
+  g_autoptr (JsonNode) u = api ("GET", path, NULL, NULL, 200);
+  JsonArray *ss = json_object_get_array_member (json_node_get_object (u), "sites");
+  s->site_id = json_object_get_int_member (json_array_get_object_element (ss, 0), "id");
+  g_autofree char *scope = g_strdup_printf ("%" G_GINT64_FORMAT, s->site_id);
+  s->token = make_token ("site", scope);
+}
+
+/* Joins @s to @occurrence with its tone, listening for @tones ("500,700"), plus the
+ * NULL-terminated @extra options of lt-webrtc-client. */
+static void
+start_site (Site *s, gint64 occurrence, const char *tones, const char *const *extra)
+{
+  g_autoptr (GError) error = NULL;
+  if (s->token == NULL)
+    site_credentials (s);
+  g_autofree char *occ = g_strdup_printf ("%" G_GINT64_FORMAT, occurrence);
+  g_autofree char *tone = g_strdup_printf ("%d", s->tone);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  const char *fixed[]
+      = { client_bin, "--signald", base,  "--token",        s->token, "--join",
+          occ,        "--tone",    tone,  "--listen-tones", tones,    "--report-ms",
+          "1000",     "--timeout", "300", "--hold",         "300" };
+  for (guint i = 0; i < G_N_ELEMENTS (fixed); i++)
+    g_ptr_array_add (argv, (gpointer)fixed[i]);
+  for (const char *const *e = extra; e && *e; e++)
+    g_ptr_array_add (argv, (gpointer)*e);
+  g_ptr_array_add (argv, NULL);
+  s->proc = g_subprocess_newv (
+      (const char *const *)argv->pdata,
+      G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error);
+  ck_assert_msg (s->proc != NULL, "%s", error ? error->message : "");
+  s->out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (s->proc));
+  g_data_input_stream_read_line_async (s->out, G_PRIORITY_DEFAULT, NULL, on_line, s);
+}
+
+static void
+stop_site (Site *s)
+{
+  if (s->proc == NULL)
+    return;
+  g_subprocess_send_signal (s->proc, SIGTERM);
+  g_subprocess_wait (s->proc, NULL, NULL);
+  g_clear_object (&s->proc);
+  g_clear_object (&s->out);
+  g_clear_pointer (&s->last, json_object_unref);
+  g_clear_pointer (&s->token, g_free);
+}
+
+static void
+stop_node (Node *n)
+{
+  if (n->proc == NULL)
+    return;
+  g_subprocess_send_signal (n->proc, SIGTERM);
+  g_subprocess_wait (n->proc, NULL, NULL);
+  g_clear_object (&n->proc);
+}
+
+/* Stops signald and removes the temporary folder. */
+static void
+env_stop (void)
+{
+  g_subprocess_send_signal (signald, SIGINT);
+  g_subprocess_wait (signald, NULL, NULL);
+  g_clear_object (&signald);
+  g_clear_object (&http);
+  g_autofree char *rm = g_strdup_printf ("rm -rf '%s'", tmp);
+  ck_assert_int_eq (system (rm), 0);
+  g_clear_pointer (&tmp, g_free);
+  g_clear_pointer (&base, g_free);
+  g_clear_pointer (&admin, g_free);
+}
+
+static gint64
+site_frames (Site *s)
+{
+  return s->last ? json_object_get_int_member (s->last, "video_frames") : 0;
+}
+
+/* The share of what @s heard in its last report at @tone Hz; -1 before any report. */
+static double
+site_hears (Site *s, int tone)
+{
+  if (s->last == NULL)
+    return -1;
+  g_autofree char *key = g_strdup_printf ("%d", tone);
+  return json_object_get_double_member (json_object_get_object_member (s->last, "tones"),
+                                        key);
+}
