@@ -860,7 +860,8 @@ put_histogram (GString *out, const char *name, const Histogram *h, const double 
 
 typedef struct
 {
-  guint legs[5]; /* by grade + 1 */
+  guint legs[5];   /* by grade + 1 */
+  guint levels[3]; /* site legs by level: full, low, audio */
   double loss_max;
   double mos_min;
 } Group;
@@ -914,6 +915,8 @@ sig_links_metrics (SigLinks *l, GString *out)
               g_hash_table_insert (groups, g_steal_pointer (&key), g);
             }
           g->legs[leg_grade (leg) + 1]++;
+          if (leg->kind == KIND_SITE)
+            g->levels[leg->level]++;
           for (int d = 0; d < 2; d++)
             {
               const Sample *s = ring_last (&leg->dir[d]);
@@ -982,6 +985,20 @@ sig_links_metrics (SigLinks *l, GString *out)
           "lienthong_link_packets_lost_total{kind=\"%s\",tier=\"%s\",province=\"%s\"} "
           "%" G_GUINT64_FORMAT "\n",
           p[0], p[1], p[2], *(guint64 *)g_hash_table_lookup (l->lost, lk->pdata[i]));
+    }
+  /* how many sites are stepped down now: an alert on many at once points at a
+   * node or an uplink rather than at one commune's line */
+  g_string_append (out, "# HELP lienthong_link_site_levels Site legs by what they "
+                        "receive now (full, low resolution, audio only).\n"
+                        "# TYPE lienthong_link_site_levels gauge\n");
+  for (guint i = 0; i < keys->len; i++)
+    {
+      Group *g = g_hash_table_lookup (groups, keys->pdata[i]);
+      if (!g_str_has_prefix (keys->pdata[i], "kind=\"site\""))
+        continue;
+      for (guint k = 0; k < G_N_ELEMENTS (level_names); k++)
+        g_string_append_printf (out, "lienthong_link_site_levels{%s,level=\"%s\"} %u\n",
+                                (char *)keys->pdata[i], level_names[k], g->levels[k]);
     }
   g_string_append_printf (out,
                           "# HELP lienthong_link_history_bytes Memory of the 15-minute "

@@ -185,6 +185,12 @@ START_TEST (test_stepdown_alarm_and_back)
   ck_assert_int_eq (json_object_get_int_member (first, "grade"), 3);
   ck_assert_str_eq (json_object_get_string_member (first, "level"), "audio");
   ck_assert_str_eq (json_object_get_string_member (first, "srtp"), "AEAD_AES_128_GCM");
+  /* Prometheus counts the site stepped down to audio only, and the other at full */
+  guint mst;
+  g_autofree char *metrics = sd_http (e.d, "GET", "/metrics", NULL, NULL, &mst);
+  ck_assert_uint_eq (mst, 200);
+  ck_assert_ptr_nonnull (strstr (metrics, "level=\"audio\"} 1\n"));
+  ck_assert_ptr_nonnull (strstr (metrics, "level=\"full\"} 1\n"));
   ck_assert_double_eq_tol (
       json_object_get_double_member (json_object_get_object_member (first, "up"), "loss"),
       15, 0.01);
