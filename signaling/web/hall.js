@@ -91,9 +91,14 @@ async function onMessage(m) {
       announce(hall.rejoining ? t('hall.rejoined') : t('hall.joined'), 'ok');
       hall.rejoining = false;
       break;
-    case 'level': // what this hall receives changed: a step-down, back up, or a pin
+    case 'level': { // what this hall receives changed: a step-down, back up, or a pin
       announce(t(`hall.level.${m.level}`));
+      // kept under the picture while it lasts: announcements are overwritten
+      const note = $('level-note');
+      note.textContent = m.level === 'full' ? '' : t('hall.level_now', { what: t(`level.${m.level}`) });
+      note.classList.toggle('hidden', m.level === 'full');
       break;
+    }
     default:
   }
 }

@@ -13,7 +13,8 @@
 //    "Kiểm tra đường truyền" runs the echo test through the node and shows a grade in
 //    words, and its join button joins with media: the page grades its line from
 //    getStats and the secretary's live roll call shows the site present; the floor
-//    and a mute given from the roll call are still shown after a reload;
+//    and a mute given from the roll call are still shown after a reload; a level
+//    pinned to audio only is shown under the hall's picture until it is lifted;
 //  - an admin's screen makes one join link per site, valid until a day after the
 //    meeting, and asking again shows the same links without minting more tokens;
 //  - the IT board lists that site's leg with a grade and draws its charts;
@@ -286,6 +287,16 @@ try {
   check(rowText.includes('đang phát biểu') && rowText.includes('Bật mic'), `after a reload the roll call shows the floor and the mute: "${rowText}"`);
   // (the node sends a site everyone's program but its own video, so a lone hall with
   // the floor receives no program video: not checked here)
+  // an operator pins the hall to audio only: the hall is told and says so under the
+  // picture until it is back at full
+  await api(sig, admin, 'POST', `/api/v1/occurrences/${occId}/sites/${siteId}/level`, JSON.stringify({ level: 'audio' }));
+  await hall.waitForSelector('#level-note:not(.hidden)', { timeout: 10000 });
+  const note = await hall.textContent('#level-note');
+  check(/chỉ âm thanh/.test(note), `the hall shows it receives audio only: "${note}"`);
+  await shot(hall, 'hall-audio-only');
+  await api(sig, admin, 'POST', `/api/v1/occurrences/${occId}/sites/${siteId}/level`, JSON.stringify({ level: 'full' }));
+  await hall.waitForSelector('#level-note.hidden', { state: 'attached', timeout: 10000 });
+  check(true, 'back at full, the note goes');
   await shot(hall, 'hall-joined');
 
   // ---- IT board ----
