@@ -811,6 +811,8 @@ sig_route_meetings_attendance (SigServer *srv, SigRequest *req, GError **error)
         json_builder_add_null_value (b);
       json_builder_set_member_name (b, "seconds_present");
       json_builder_add_int_value (b, e->seconds_present);
+      json_builder_set_member_name (b, "online");
+      json_builder_add_boolean_value (b, sig_ws_site_online (srv->ws, e->site_id));
       json_builder_end_object (b);
     }
   json_builder_end_array (b);

@@ -768,6 +768,32 @@ client_free (WsClient *c)
   g_free (c);
 }
 
+/* A hall's page opened or closed (its first socket, or its last): the people's
+ * dashboards are told (`site.presence`), never the other sites, so the roll call
+ * shows who is ready before the meeting starts. */
+static void
+publish_presence (SigWs *ws, gint64 site_id, gboolean online)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "v");
+  json_builder_add_int_value (b, SIG_PROTOCOL_VERSION);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "site.presence");
+  json_builder_set_member_name (b, "site_id");
+  json_builder_add_int_value (b, site_id);
+  json_builder_set_member_name (b, "online");
+  json_builder_add_boolean_value (b, online);
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) ev = json_builder_get_root (b);
+  for (guint i = 0; i < ws->clients->len; i++)
+    {
+      WsClient *c = ws->clients->pdata[i];
+      if (c->principal->role & (SIG_ROLE_ADMIN | SIG_ROLE_IT | SIG_ROLE_SECRETARY))
+        send_json (c, ev);
+    }
+}
+
 static void
 closed_cb (SoupWebsocketConnection *conn, gpointer user_data)
 {
@@ -794,7 +820,11 @@ closed_cb (SoupWebsocketConnection *conn, gpointer user_data)
   while (g_hash_table_iter_next (&it, &key, NULL))
     index_remove (ws->subscribers, *(gint64 *)key, c);
   if (c->principal->role == SIG_ROLE_SITE)
-    index_remove (ws->site_clients, c->site_id, c);
+    {
+      index_remove (ws->site_clients, c->site_id, c);
+      if (!sig_ws_site_online (ws, c->site_id))
+        publish_presence (ws, c->site_id, FALSE);
+    }
   g_signal_handlers_disconnect_by_data (conn, c);
   g_ptr_array_remove (ws->clients, c); /* frees c */
 }
@@ -825,7 +855,12 @@ ws_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
   g_signal_connect (conn, "closed", G_CALLBACK (closed_cb), c);
   g_ptr_array_add (ws->clients, c);
   if (p->role == SIG_ROLE_SITE)
-    index_add (ws->site_clients, c->site_id, c);
+    {
+      gboolean first = !sig_ws_site_online (ws, c->site_id);
+      index_add (ws->site_clients, c->site_id, c);
+      if (first)
+        publish_presence (ws, c->site_id, TRUE);
+    }
   send_simple (c, "hello", "role", sig_role_to_string (p->role));
 }
 
@@ -965,6 +1000,13 @@ sig_ws_count_sites_connected (SigWs *ws)
   for (guint i = 0; i < ws->clients->len; i++)
     n += ((WsClient *)ws->clients->pdata[i])->joined_occurrence > 0;
   return n;
+}
+
+gboolean
+sig_ws_site_online (SigWs *ws, gint64 site_id)
+{
+  GPtrArray *socks = ws ? g_hash_table_lookup (ws->site_clients, &site_id) : NULL;
+  return socks != NULL && socks->len > 0;
 }
 
 gboolean

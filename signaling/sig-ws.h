@@ -28,6 +28,10 @@ void sig_ws_publish (SigWs *ws, gint64 meeting_id, JsonNode *event);
 guint sig_ws_count_nodes_up (SigWs *ws);
 guint sig_ws_count_sites_connected (SigWs *ws);
 
+/* Returns: %TRUE when a socket of @site_id is open now (its hall page is open, joined
+ * or not): the hall is there, ready to join. */
+gboolean sig_ws_site_online (SigWs *ws, gint64 site_id);
+
 /* Returns: %TRUE when node @node_id is connected with fresh heartbeats. */
 gboolean sig_ws_node_is_up (SigWs *ws, const char *node_id);
 

@@ -430,7 +430,8 @@ function rollRow(s) {
   const muted = det.muted.has(s.site_id);
   return h('tr', { 'data-site': s.site_id },
     h('td', {}, s.site_name, det.floor === s.site_id ? ` 🎤 ${t('floor.has')}` : ''),
-    h('td', { class: `st-${s.status}` }, t(`rc.${s.status}`)),
+    h('td', { class: `st-${s.status}` }, t(`rc.${s.status}`),
+      s.online && s.status === 'absent' ? h('span', { class: 'online' }, ` · ${t('rc.online')}`) : ''),
     h('td', {}, s.first_join ? fmtTime(new Date(s.first_join)) : ''),
     h('td', { class: 'row' },
       h('button', { type: 'button', onclick: () => floor(s.site_id), 'aria-label': `${t('floor.give')}: ${s.site_name}` }, t('floor.give')),
@@ -512,6 +513,12 @@ const refreshRollCall = debounce(() => loadRollCall(), 300);
 
 function onEvent(m) {
   const det = state.detail;
+  if (m.type === 'site.presence') {
+    // a hall's page opened or closed: ready (or not) before it joins
+    const row = det?.sites?.find((s) => s.site_id === m.site_id);
+    if (row) { row.online = m.online; refreshRollCall(); }
+    return;
+  }
   if (!det || m.meeting_id !== det.meeting.id) {
     if (m.type === 'meeting.updated' || m.type === 'meeting.cancelled') loadCalendar();
     return;

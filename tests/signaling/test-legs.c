@@ -303,6 +303,25 @@ START_TEST (test_meeting_across_nodes)
   ws_send (&dash, "{\"type\":\"subscribe\",\"meeting_id\":1}");
   json_node_unref (ws_take (&dash, "subscribed"));
   site_connect (&e, &hall, e.c02539);
+  /* the hall's page is open: dashboards see it online, and so does the roll call */
+  g_autoptr (JsonNode) pres = ws_take (&dash, "site.presence");
+  ck_assert_int_eq (jint (pres, "site_id"), e.c02539);
+  ck_assert (json_object_get_boolean_member (json_node_get_object (pres), "online"));
+  guint ast;
+  g_autofree char *att = sd_http (
+      e.d, "GET", "/api/v1/meetings/1/attendance?occurrence=1", e.d->admin, NULL, &ast);
+  ck_assert_uint_eq (ast, 200);
+  g_autoptr (JsonNode) attn = sd_json (att);
+  JsonArray *rows = json_object_get_array_member (json_node_get_object (attn), "sites");
+  guint online = 0;
+  for (guint i = 0; i < json_array_get_length (rows); i++)
+    {
+      JsonObject *row = json_array_get_object_element (rows, i);
+      gboolean on = json_object_get_boolean_member (row, "online");
+      online += on;
+      ck_assert (on == (json_object_get_int_member (row, "site_id") == e.c02539));
+    }
+  ck_assert_uint_eq (online, 1);
   ws_send (&hall, "{\"type\":\"join\",\"occurrence_id\":1,\"sdp\":\"v=0 join\"}");
   g_autoptr (JsonNode) so = ws_take (&n076, "site.offer");
   ck_assert_int_eq (jint (so, "site_id"), e.c02539);
@@ -427,6 +446,13 @@ START_TEST (test_meeting_across_nodes)
   g_autoptr (JsonNode) sl = ws_take (&n076, "site.leave");
   ck_assert_int_eq (jint (sl, "site_id"), e.c02536);
   ck_assert_int_eq (jint (sl, "occurrence_id"), 1);
+  /* its page closes: offline for the dashboards */
+  ws_close (&hall2);
+  g_autoptr (JsonNode) p_on2 = ws_take (&dash, "site.presence");
+  ck_assert_int_eq (jint (p_on2, "site_id"), e.c02536);
+  g_autoptr (JsonNode) p_off = ws_take (&dash, "site.presence");
+  ck_assert_int_eq (jint (p_off, "site_id"), e.c02536);
+  ck_assert (!json_object_get_boolean_member (json_node_get_object (p_off), "online"));
 
   /* cancelling the meeting closes the leg on exactly its nodes */
   guint dst;
@@ -447,7 +473,6 @@ START_TEST (test_meeting_across_nodes)
                                    "{\"site_id\":null}", &code);
   ck_assert_msg (code == 409, "%u %s", code, r409);
 
-  ws_close (&hall2);
   ws_close (&hall);
   ws_close (&dash);
   ws_close (&n10);

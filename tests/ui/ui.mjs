@@ -11,7 +11,8 @@
 //    is free;
 //  - a commune hall's link (/hall#token=...) shows that meeting as the next one, its
 //    "Kiểm tra đường truyền" runs the echo test through the node and shows a grade in
-//    words, and its join button joins with media: the page grades its line from
+//    words (the secretary's roll call shows it ready once its page is open), and its
+//    join button joins with media: the page grades its line from
 //    getStats and the secretary's live roll call shows the site present; the floor
 //    and a mute given from the roll call are still shown after a reload; a level
 //    pinned to audio only is shown under the hall's picture until it is lifted;
@@ -234,6 +235,10 @@ try {
   await hall.goto(`${sig}/hall#token=${siteToken}`);
   await hall.waitForFunction((t) => document.getElementById('next-title').textContent === t, title, { timeout: 10000 });
   check(true, 'the hall page shows the booked meeting as the next one');
+  // its page is open: the secretary's roll call shows it ready before it joins
+  await sec.waitForFunction(() => [...document.querySelectorAll('#d-rollcall tr')]
+    .some((r) => r.textContent.includes('Xã Tân Trào') && r.textContent.includes('đã mở trang')), null, { timeout: 10000 });
+  check(true, 'the roll call shows Xã Tân Trào ready (page open) before it joins');
   check(!hall.url().includes(siteToken), 'the token is taken out of the address bar');
   check(await hall.getAttribute('#join', 'disabled') === null, 'the join button is enabled');
   const joinName = await hall.locator('#join').textContent();
