@@ -128,21 +128,15 @@ static void
 on_browser_line (GObject *src, GAsyncResult *res, gpointer data)
 {
   Browser *b = data;
-  g_autofree char *line = g_data_input_stream_read_line_finish_utf8 (
-      G_DATA_INPUT_STREAM (src), res, NULL, NULL);
-  if (line == NULL)
+  gboolean eof;
+  g_autoptr (JsonObject) line = json_line_finish (src, res, &eof);
+  if (eof)
     return;
-  g_autoptr (JsonParser) p = json_parser_new ();
-  if (json_parser_load_from_data (p, line, -1, NULL)
-      && JSON_NODE_HOLDS_OBJECT (json_parser_get_root (p)))
+  JsonObject *o = line ? json_object_get_object_member (line, "browser") : NULL;
+  if (o)
     {
-      JsonObject *o = json_object_get_object_member (
-          json_node_get_object (json_parser_get_root (p)), "browser");
-      if (o)
-        {
-          b->frames = json_object_get_int_member (o, "frames");
-          b->audio = json_object_get_int_member (o, "audio");
-        }
+      b->frames = json_object_get_int_member (o, "frames");
+      b->audio = json_object_get_int_member (o, "audio");
     }
   g_data_input_stream_read_line_async (b->out, G_PRIORITY_DEFAULT, NULL, on_browser_line,
                                        b);

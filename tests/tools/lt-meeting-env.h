@@ -193,20 +193,34 @@ book_now (const char *chair, const char *participants)
              : json_node_get_int (o0);
 }
 
+/* Finishes reading one line of a child's output as a JSON object.
+ * Returns: (transfer full) (nullable): the object, NULL for another line; *@eof is
+ * set at the end of the output. */
+static JsonObject *
+json_line_finish (GObject *src, GAsyncResult *res, gboolean *eof)
+{
+  g_autofree char *line = g_data_input_stream_read_line_finish_utf8 (
+      G_DATA_INPUT_STREAM (src), res, NULL, NULL);
+  *eof = line == NULL;
+  g_autoptr (JsonParser) p = json_parser_new ();
+  if (line == NULL || !json_parser_load_from_data (p, line, -1, NULL)
+      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (p)))
+    return NULL;
+  return json_object_ref (json_node_get_object (json_parser_get_root (p)));
+}
+
 static void
 on_line (GObject *src, GAsyncResult *res, gpointer data)
 {
   Site *s = data;
-  g_autofree char *line = g_data_input_stream_read_line_finish_utf8 (
-      G_DATA_INPUT_STREAM (src), res, NULL, NULL);
-  if (line == NULL)
+  gboolean eof;
+  JsonObject *o = json_line_finish (src, res, &eof);
+  if (eof)
     return;
-  g_autoptr (JsonParser) p = json_parser_new ();
-  if (json_parser_load_from_data (p, line, -1, NULL)
-      && JSON_NODE_HOLDS_OBJECT (json_parser_get_root (p)))
+  if (o)
     {
       g_clear_pointer (&s->last, json_object_unref);
-      s->last = json_object_ref (json_node_get_object (json_parser_get_root (p)));
+      s->last = o;
       s->reports++;
     }
   g_data_input_stream_read_line_async (s->out, G_PRIORITY_DEFAULT, NULL, on_line, s);
