@@ -12,9 +12,14 @@
  *    on its own socket; at audio only it receives no more video but still hears the
  *    chair;
  *  - with the loss removed it steps back up, audio -> low -> full, receiving the
- *    low-resolution program while at low, the alarm is closed with a clearing time,
- *    and the full program's video reaches it again.
- * Order is asserted, not timing: every wait has a generous deadline.
+ *    low-resolution program (its smaller picture) while at low, the alarm is closed
+ *    with a clearing time, and the full program's video reaches it again;
+ *  - a dashboard subscribed to the meeting sees, for the commune, exactly
+ *    alarm.raised, link.level low, link.level audio, alarm.cleared, link.level low,
+ *    link.level full, in that order, and the hall was told low,audio,low,full.
+ * Order is asserted, not timing: every wait has a generous deadline. The [quality]
+ * times make that order the only possible one (see START_TEST). The time from
+ * switching the loss on to the alarm is printed as a figure, not asserted.
  *
  * Usage (meson runs it in a loopback-only namespace):
  *   test-stepdown SIGNALD MCU CLIENT IMPAIR UNITS.csv TURNSERVER.conf
@@ -22,6 +27,7 @@
 #include "lt-test.h"
 #include "lt-meeting-env.h"
 
+#include <stdio.h>
 #include <unistd.h>
 
 static const char *impair_bin, *units_csv, *turn_sample;
@@ -239,7 +245,10 @@ typedef struct
   gint64 next_poll;
   gint64 frames_at[4]; /* the commune's video frames when each level was first seen */
   guint n_levels;
+  char size_at_low[16]; /* the picture size of the last polls at low with new frames */
 } Follow;
+
+static const char *video_size (void);
 
 static gboolean
 level_reached (gpointer data)
@@ -260,6 +269,9 @@ level_reached (gpointer data)
       if (f->n_levels < G_N_ELEMENTS (f->frames_at))
         f->frames_at[f->n_levels++] = site_frames (&commune);
     }
+  if (g_str_equal (v.level, "low") && f->n_levels > 0
+      && site_frames (&commune) > f->frames_at[f->n_levels - 1])
+    g_strlcpy (f->size_at_low, video_size (), sizeof f->size_at_low);
   f->max_loss = MAX (f->max_loss, v.up_loss);
   f->alarm = commune_alarm ();
   f->alarm_set |= f->alarm == 1;
@@ -297,6 +309,151 @@ leg_clean (gpointer data)
   return commune_leg (v) && v->grade >= 0 && v->grade <= 1 && v->pair_remote[0];
 }
 
+/* The area of a "WxH" picture size; 0 when there is none. */
+static int
+area (const char *size)
+{
+  int w = 0, h = 0;
+  return sscanf (size, "%dx%d", &w, &h) == 2 ? w * h : 0;
+}
+
+/* ---- a dashboard on /api/v1/ws, subscribed to the meeting ---- */
+
+typedef struct
+{
+  SoupSession *session;
+  SoupWebsocketConnection *conn;
+  gboolean done, subscribed;
+  GString *events;    /* the commune's, in order: "alarm.raised,low,audio,..." */
+  gint64 t_raised_us; /* monotonic time alarm.raised arrived */
+} Dashboard;
+
+static Dashboard dash;
+
+static void
+dash_note (const char *what)
+{
+  g_string_append_printf (dash.events, "%s%s", dash.events->len ? "," : "", what);
+}
+
+static void
+dash_message (SoupWebsocketConnection *c, gint kind, GBytes *msg, gpointer data)
+{
+  gsize n;
+  const char *text = g_bytes_get_data (msg, &n);
+  g_autoptr (JsonParser) p = json_parser_new ();
+  if (!json_parser_load_from_data (p, text, (gssize)n, NULL)
+      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (p)))
+    return;
+  JsonObject *o = json_node_get_object (json_parser_get_root (p));
+  const char *type = json_object_get_string_member_with_default (o, "type", "");
+  if (g_str_equal (type, "subscribed"))
+    dash.subscribed = TRUE;
+  else if (g_str_equal (type, "link.level")
+           && json_object_get_int_member_with_default (o, "site_id", 0)
+                  == commune.site_id)
+    dash_note (json_object_get_string_member_with_default (o, "level", "?"));
+  else if (g_str_equal (type, "alarm.raised") || g_str_equal (type, "alarm.cleared"))
+    {
+      g_autofree char *suffix
+          = g_strdup_printf (":site:%" G_GINT64_FORMAT, commune.site_id);
+      const char *kind = json_object_get_string_member_with_default (o, "kind", "");
+      const char *subject = json_object_get_string_member_with_default (o, "subject", "");
+      if (!g_str_equal (kind, "leg.very_bad") || !g_str_has_suffix (subject, suffix))
+        return;
+      dash_note (type);
+      if (g_str_equal (type, "alarm.raised") && dash.t_raised_us == 0)
+        dash.t_raised_us = g_get_monotonic_time ();
+    }
+}
+
+static void
+dash_connected (GObject *src, GAsyncResult *res, gpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  dash.conn = soup_session_websocket_connect_finish (SOUP_SESSION (src), res, &error);
+  ck_assert_msg (dash.conn != NULL, "dashboard socket: %s", error->message);
+  g_signal_connect (dash.conn, "message", G_CALLBACK (dash_message), NULL);
+  dash.done = TRUE;
+}
+
+static gboolean
+flag_set (gpointer flag)
+{
+  return *(gboolean *)flag;
+}
+
+/* Opens the socket as the admin and subscribes to the meeting; returns once signald
+ * said "subscribed", so every later event of the meeting reaches it. */
+static void
+dash_open (void)
+{
+  dash.events = g_string_new ("");
+  dash.session = soup_session_new ();
+  g_autofree char *url = g_strdup_printf ("%s/api/v1/ws", base);
+  g_autoptr (SoupMessage) msg = soup_message_new ("GET", url);
+  g_autofree char *auth = g_strdup_printf ("Bearer %s", admin);
+  soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization",
+                                auth);
+  soup_session_websocket_connect_async (dash.session, msg, NULL, NULL, G_PRIORITY_DEFAULT,
+                                        NULL, dash_connected, NULL);
+  ck_assert_msg (wait_for (flag_set, &dash.done, 10000), "no dashboard socket");
+  g_autofree char *sub = g_strdup_printf (
+      "{\"type\":\"subscribe\",\"meeting_id\":%" G_GINT64_FORMAT "}", meeting_id);
+  soup_websocket_connection_send_text (dash.conn, sub);
+  ck_assert_msg (wait_for (flag_set, &dash.subscribed, 10000), "not subscribed");
+}
+
+static void
+dash_close (void)
+{
+  soup_websocket_connection_close (dash.conn, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+  run_for (100);
+  g_signal_handlers_disconnect_by_func (dash.conn, dash_message, NULL);
+  g_clear_object (&dash.conn);
+  g_clear_object (&dash.session);
+  g_string_free (dash.events, TRUE);
+}
+
+static gboolean
+dash_saw (gpointer want)
+{
+  return g_str_equal (dash.events->str, (const char *)want);
+}
+
+static const char *
+told (void)
+{
+  return commune.last
+             ? json_object_get_string_member_with_default (commune.last, "told", "")
+             : "";
+}
+
+static const char *
+video_size (void)
+{
+  return commune.last
+             ? json_object_get_string_member_with_default (commune.last, "video_size", "")
+             : "";
+}
+
+static gint64
+audio_buffers (void)
+{
+  return commune.last ? json_object_get_int_member (commune.last, "audio_buffers") : 0;
+}
+
+static gboolean
+sees_size (gpointer want)
+{
+  return g_str_equal (video_size (), (const char *)want);
+}
+
+/* [quality] times: raise-after <= stepdown-after, and the alarm's run of very-bad
+ * samples starts no later than the step's (a merely bad sample restarts only the
+ * latter) and is judged first on each report, so alarm.raised comes before the step
+ * to low; clear-after < stepup-after likewise puts alarm.cleared before the first step
+ * back up. Short enough for the suite to take well under a minute. */
 START_TEST (test_loss_steps_down_and_back)
 {
   g_autofree char *turnserver = g_find_program_in_path ("turnserver");
@@ -318,6 +475,8 @@ START_TEST (test_loss_steps_down_and_back)
   g_autofree char *turn_url
       = g_strdup_printf ("turn://%s@127.0.0.1:%u", turn_user, relay);
   const char *via_turn[] = { "--turn", turn_url, "--relay-only", NULL };
+  site_credentials (&commune); /* its site id, for the dashboard's filter */
+  dash_open ();
   start_site (&chair, occ, "500,700", NULL);
   start_site (&commune, occ, "500,700", via_turn);
 
@@ -332,10 +491,14 @@ START_TEST (test_loss_steps_down_and_back)
   ck_assert_str_eq (v.level, "full");
   ck_assert_str_eq (v.pair_remote, "relay"); /* its media really crosses coturn */
   ck_assert_int_eq (commune_alarm (), 0);
+  ck_assert_str_eq (dash.events->str, "");
+  g_autofree char *full_size = g_strdup (video_size ());
+  ck_assert_int_gt (area (full_size), 0);
 
   /* 15% loss both ways: alarm, then low, then audio only */
   impair_cmd ("both loss 15");
-  Follow down = { "audio", g_string_new (""), 0, FALSE, 0, 0, { 0 }, 0 };
+  gint64 t_loss_on = g_get_monotonic_time ();
+  Follow down = { "audio", g_string_new (""), 0, FALSE, 0, 0, { 0 }, 0, "" };
   gboolean reached = wait_for (level_reached, &down, 60000);
   g_print ("with 15%% loss: levels %s, alarm %s, most loss measured %.1f%%\n",
            down.seen->str, down.alarm_set ? "raised" : "not raised", down.max_loss);
@@ -346,40 +509,60 @@ START_TEST (test_loss_steps_down_and_back)
   /* a 5 s window of 15% random loss over ~250 audio packets: 8-25% */
   ck_assert_msg (down.max_loss >= 8 && down.max_loss <= 25, "measured loss %.1f%%",
                  down.max_loss);
+  ck_assert_msg (wait_for (dash_saw, "alarm.raised,low,audio", 10000),
+                 "the dashboard saw \"%s\", not alarm.raised,low,audio",
+                 dash.events->str);
+  g_print ("alarm.raised on the dashboard %.1f s after the loss began (budget: raise "
+           "4 s + window 5 s + reporting 2 s = 11 s)\n",
+           (double)(dash.t_raised_us - t_loss_on) / 1e6);
   ck_assert_msg (wait_for (told_level, "audio", 10000),
                  "the hall was not told it is at audio");
-  g_print ("the hall was told %u level changes\n",
-           (guint)json_object_get_int_member (commune.last, "levels"));
+  ck_assert_str_eq (told (), "low,audio");
 
   /* audio only: no more video, the chair still heard */
   run_for (3000); /* packets already on their way */
-  gint64 frames = site_frames (&commune);
+  gint64 frames = site_frames (&commune), buffers = audio_buffers ();
   run_for (4000);
-  g_print ("at audio only: %" G_GINT64_FORMAT " new frames in 4 s, chair heard %.3f\n",
-           site_frames (&commune) - frames, site_hears (&commune, 500));
+  g_print ("at audio only: %" G_GINT64_FORMAT " new frames, %" G_GINT64_FORMAT
+           " new audio buffers in 4 s, chair heard %.3f\n",
+           site_frames (&commune) - frames, audio_buffers () - buffers,
+           site_hears (&commune, 500));
   ck_assert_int_eq (site_frames (&commune), frames);
+  ck_assert_int_gt (audio_buffers (), buffers);
   ck_assert_msg (site_hears (&commune, 500) > 0.05,
                  "the chair is not heard at audio only");
 
   /* the loss removed: back up step by step, the alarm closed, video again */
   impair_cmd ("both loss 0");
-  Follow up = { "full", g_string_new ("audio"), 0, FALSE, 0, 0, { 0 }, 0 };
+  Follow up = { "full", g_string_new ("audio"), 0, FALSE, 0, 0, { 0 }, 0, "" };
   reached = wait_for (level_reached, &up, 90000);
   g_print ("loss removed: levels %s\n", up.seen->str);
   ck_assert_msg (reached, "the commune never got back to full (levels %s)", up.seen->str);
   ck_assert_str_eq (up.seen->str, "audio,low,full");
   /* between the step to low and the step to full the low-resolution program came */
-  g_print ("frames while at low: %" G_GINT64_FORMAT "\n",
-           up.frames_at[1] - up.frames_at[0]);
+  g_print ("frames while at low: %" G_GINT64_FORMAT ", picture %s (full: %s)\n",
+           up.frames_at[1] - up.frames_at[0], up.size_at_low, full_size);
   ck_assert_int_gt (up.frames_at[1], up.frames_at[0]);
+  ck_assert_msg (area (up.size_at_low) > 0 && area (up.size_at_low) < area (full_size),
+                 "at low the picture was %s, the full program's %s", up.size_at_low,
+                 full_size);
   ck_assert_msg (wait_for (alarm_cleared, NULL, 30000), "the alarm was not cleared");
+  ck_assert_msg (
+      wait_for (dash_saw, "alarm.raised,low,audio,alarm.cleared,low,full", 10000),
+      "the dashboard saw \"%s\"", dash.events->str);
   ck_assert_msg (wait_for (told_level, "full", 10000),
                  "the hall was not told it is back");
-  ck_assert_msg (wait_for (hears_chair_and_sees, GINT_TO_POINTER ((int)frames), 15000),
+  ck_assert_str_eq (told (), "low,audio,low,full");
+  /* the full program again: new frames at its own picture size */
+  gint64 at_full = site_frames (&commune);
+  ck_assert_msg (wait_for (hears_chair_and_sees, GINT_TO_POINTER ((int)at_full), 15000),
                  "no video after stepping back up");
+  ck_assert_msg (wait_for (sees_size, full_size, 10000),
+                 "back at full the picture is %s, not %s", video_size (), full_size);
 
   g_string_free (down.seen, TRUE);
   g_string_free (up.seen, TRUE);
+  dash_close ();
   stop_site (&commune);
   stop_site (&chair);
   stop_node (&node);

@@ -56,6 +56,8 @@ typedef struct
   gint64 last_report;
   char level[8]; /* the last level signald told us ("full", "low", "audio") */
   guint levels;  /* how many level messages came */
+  char told[64]; /* every level told, in order ("low,audio,low,full"); '+' when full */
+  gint video_width, video_height; /* atomics: the size of the last decoded frame */
 } Client;
 
 static Client client;
@@ -132,6 +134,16 @@ on_video_frame (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
   note_first_media ();
   g_atomic_int_inc (&client.video_frames);
+  /* the size tells the full program from the low-resolution one */
+  g_autoptr (GstCaps) caps = gst_pad_get_current_caps (pad);
+  int width = 0, height = 0;
+  if (caps && gst_caps_get_size (caps) > 0
+      && gst_structure_get_int (gst_caps_get_structure (caps, 0), "width", &width)
+      && gst_structure_get_int (gst_caps_get_structure (caps, 0), "height", &height))
+    {
+      g_atomic_int_set (&client.video_width, width);
+      g_atomic_int_set (&client.video_height, height);
+    }
   return GST_PAD_PROBE_OK;
 }
 
@@ -345,6 +357,12 @@ on_ws_message (SoupWebsocketConnection *ws, int kind, GBytes *message, gpointer 
       g_strlcpy (client.level, strlen (lv) < sizeof client.level ? lv : "?",
                  sizeof client.level);
       client.levels++;
+      gsize used = strlen (client.told);
+      if (used + 1 + strlen (client.level) < sizeof client.told - 1)
+        g_snprintf (client.told + used, sizeof client.told - used, "%s%s",
+                    used ? "," : "", client.level);
+      else if (used > 0 && client.told[used - 1] != '+')
+        client.told[used] = '+'; /* no more room: said once */
       g_printerr ("lt-webrtc-client: signald says our level is %s\n", client.level);
     }
   else if (g_str_equal (type, "rehome"))
@@ -578,12 +596,14 @@ print_report (gboolean interim)
   g_print ("{\"%s\":%s,\"ice\":\"%s\",\"dtls\":\"%s\",\"video_frames\":%d,"
            "\"audio_buffers\":%d,\"audio_rms\":%.4f,\"tones\":%s,"
            "\"first_media_ms\":%.1f,\"rejoins\":%u,\"level\":\"%s\",\"levels\":%u,"
-           "\"error\":\"%s\"}\n",
+           "\"told\":\"%s\",\"video_size\":\"%dx%d\",\"error\":\"%s\"}\n",
            interim ? "interim" : "ok",
            interim || (client.done && !client.error) ? "true" : "false", ice, dtls,
            g_atomic_int_get (&client.video_frames),
            g_atomic_int_get (&client.audio_buffers), rms, tones->str, first_ms,
-           client.rejoins, client.level, client.levels, client.error ? client.error : "");
+           client.rejoins, client.level, client.levels, client.told,
+           g_atomic_int_get (&client.video_width),
+           g_atomic_int_get (&client.video_height), client.error ? client.error : "");
 }
 
 static gboolean
