@@ -93,6 +93,17 @@ get_int (GKeyFile *kf, const char *group, const char *key, gint64 min, gint64 ma
   return TRUE;
 }
 
+/* Set only by the test build's main (lienthong-signald-test): a production daemon
+ * whose clock a configuration line could pin would accept expired tokens and open
+ * meetings at the wrong time. */
+static gboolean testing_allowed;
+
+void
+sig_config_allow_testing (void)
+{
+  testing_allowed = TRUE;
+}
+
 SigConfig *
 sig_config_load (const char *path, gboolean required, GError **error)
 {
@@ -115,6 +126,13 @@ sig_config_load (const char *path, gboolean required, GError **error)
         return NULL;
     }
 
+  if (!testing_allowed && g_key_file_has_group (kf, "testing"))
+    {
+      g_set_error_literal (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                           "[testing] is read only by the test build "
+                           "(lienthong-signald-test); remove it from this configuration");
+      return NULL;
+    }
   c->listen = g_key_file_get_string (kf, "server", "listen", NULL);
   if (c->listen == NULL)
     c->listen = g_strdup ("127.0.0.1:8480");

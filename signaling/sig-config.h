@@ -50,6 +50,10 @@ SigConfig *sig_config_load (const char *path, gboolean required, GError **error)
  */
 gboolean sig_config_parse_listen (const char *listen, char **host, guint16 *port);
 
+/* Lets sig_config_load() read the [testing] section; called by the test build's
+ * main only, so that no production configuration can pin the clock. */
+void sig_config_allow_testing (void);
+
 void sig_config_free (SigConfig *config);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SigConfig, sig_config_free)
 

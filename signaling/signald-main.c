@@ -112,6 +112,9 @@ main (int argc, char **argv)
 
   gboolean required = config_path != NULL;
   raise_fd_limit ();
+#ifdef SIG_TEST_BUILD
+  sig_config_allow_testing ();
+#endif
   g_autoptr (SigConfig) config = sig_config_load (
       config_path ? config_path : "/etc/lienthong/signald.conf", required, &error);
   if (config == NULL)
