@@ -1,6 +1,7 @@
 /* cascade.c: media nodes and the cascade plan (which node hosts which site, and the
  * tree of node-to-node links). */
 #include "store-private.h"
+#include "token.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -149,6 +150,44 @@ rooms_store_remove_node (RoomsStore *store, const char *node_id, GError **error)
                    node_id ? node_id : "(null)");
       return FALSE;
     }
+  return rooms_store_load_nodes (store, error);
+}
+
+gboolean
+rooms_store_retire_node (RoomsStore *store, const char *node_id, guint *n_tokens,
+                         GError **error)
+{
+  g_return_val_if_fail (store != NULL, FALSE);
+  if (!rooms_store_begin (store, error))
+    return FALSE;
+  gint64 tokens = rooms_store_delete_tokens_of (store, "node", node_id, error);
+  g_autoptr (RoomsStmt) st
+      = tokens < 0 ? NULL
+                   : rooms_store_prepare (store, "DELETE FROM nodes WHERE id = ?", error);
+  if (st == NULL)
+    {
+      rooms_store_rollback (store);
+      return FALSE;
+    }
+  rooms_bind_text (st, 1, node_id);
+  if (sqlite3_step (st) != SQLITE_DONE)
+    {
+      rooms_store_set_sqlite_error (store, error, "retire node");
+      rooms_store_rollback (store);
+      return FALSE;
+    }
+  gboolean had_row = sqlite3_changes (store->db) > 0;
+  if (!had_row && tokens == 0)
+    {
+      rooms_store_rollback (store);
+      g_set_error (error, ROOMS_ERROR, ROOMS_ERROR_NOT_FOUND, "no node '%s'",
+                   node_id ? node_id : "(null)");
+      return FALSE;
+    }
+  if (!rooms_store_commit (store, error))
+    return FALSE;
+  if (n_tokens)
+    *n_tokens = (guint)tokens;
   return rooms_store_load_nodes (store, error);
 }
 

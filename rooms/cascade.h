@@ -36,6 +36,11 @@ gboolean rooms_store_register_node (RoomsStore *store, const char *node_id,
                                     const char *unit_code, guint capacity,
                                     GError **error);
 gboolean rooms_store_remove_node (RoomsStore *store, const char *node_id, GError **error);
+/* Retires a node in one transaction: every node token naming it is deleted and its
+ * registration removed (its unit is free again). @n_tokens: (out) (optional) the
+ * tokens deleted. ROOMS_ERROR_NOT_FOUND when it had neither. */
+gboolean rooms_store_retire_node (RoomsStore *store, const char *node_id, guint *n_tokens,
+                                  GError **error);
 /* Returns: (transfer full) (element-type RoomsNode): every node, in plan order. */
 GPtrArray *rooms_store_list_nodes (RoomsStore *store);
 

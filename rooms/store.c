@@ -55,6 +55,8 @@ static const char *const migrations[] = {
   "  raised_at INTEGER NOT NULL, cleared_at INTEGER NOT NULL);"
   "CREATE INDEX alarms_open ON alarms(kind, subject, cleared_at);"
   "CREATE INDEX alarms_meeting ON alarms(meeting_id, raised_at);",
+  /* 3: a node token names the unit its node serves (fixed by the admin) */
+  "ALTER TABLE tokens ADD COLUMN unit TEXT;",
 };
 
 void

@@ -5,7 +5,7 @@
 
 struct _RoomsToken
 {
-  char *id, *hash, *role, *scope;
+  char *id, *hash, *role, *scope, *unit;
   gint64 expires_at, created_at;
 };
 
@@ -29,6 +29,11 @@ rooms_token_get_scope (const RoomsToken *t)
 {
   return t->scope;
 }
+const char *
+rooms_token_get_unit (const RoomsToken *t)
+{
+  return t->unit;
+}
 gint64
 rooms_token_get_expires_at (const RoomsToken *t)
 {
@@ -49,6 +54,7 @@ rooms_token_free (RoomsToken *t)
   g_free (t->hash);
   g_free (t->role);
   g_free (t->scope);
+  g_free (t->unit);
   g_free (t);
 }
 
@@ -65,13 +71,14 @@ is_sha256_hex (const char *h)
 
 gboolean
 rooms_store_add_token (RoomsStore *store, const char *id, const char *hash_hex,
-                       const char *role, const char *scope, gint64 expires_at,
-                       GError **error)
+                       const char *role, const char *scope, const char *unit,
+                       gint64 expires_at, GError **error)
 {
   g_return_val_if_fail (store != NULL, FALSE);
   if (id == NULL || *id == '\0' || role == NULL || *role == '\0'
       || !g_utf8_validate (id, -1, NULL) || !g_utf8_validate (role, -1, NULL)
-      || (scope && !g_utf8_validate (scope, -1, NULL)))
+      || (scope && !g_utf8_validate (scope, -1, NULL))
+      || (unit && !g_utf8_validate (unit, -1, NULL)))
     {
       g_set_error (error, ROOMS_ERROR, ROOMS_ERROR_INVALID,
                    "a token needs a non-empty id and role");
@@ -85,8 +92,8 @@ rooms_store_add_token (RoomsStore *store, const char *id, const char *hash_hex,
     }
   g_autoptr (RoomsStmt) st = rooms_store_prepare (
       store,
-      "INSERT INTO tokens (id, hash, role, scope, expires_at, created_at)"
-      " VALUES (?, ?, ?, ?, ?, ?)",
+      "INSERT INTO tokens (id, hash, role, scope, expires_at, created_at, unit)"
+      " VALUES (?, ?, ?, ?, ?, ?, ?)",
       error);
   if (!st)
     return FALSE;
@@ -96,6 +103,7 @@ rooms_store_add_token (RoomsStore *store, const char *id, const char *hash_hex,
   rooms_bind_text (st, 4, scope);
   sqlite3_bind_int64 (st, 5, expires_at);
   sqlite3_bind_int64 (st, 6, rooms_store_now (store));
+  rooms_bind_text (st, 7, unit);
   int rc = sqlite3_step (st);
   if (rc == SQLITE_CONSTRAINT)
     {
@@ -121,6 +129,7 @@ token_from_row (sqlite3_stmt *st)
   t->scope = rooms_column_dup (st, 3);
   t->expires_at = sqlite3_column_int64 (st, 4);
   t->created_at = sqlite3_column_int64 (st, 5);
+  t->unit = rooms_column_dup (st, 6);
   return t;
 }
 
@@ -130,7 +139,8 @@ rooms_store_find_token_by_hash (RoomsStore *store, const char *hash_hex, GError 
   g_return_val_if_fail (store != NULL, NULL);
   g_autoptr (RoomsStmt) st = rooms_store_prepare (
       store,
-      "SELECT id, hash, role, scope, expires_at, created_at FROM tokens WHERE hash = ?",
+      "SELECT id, hash, role, scope, expires_at, created_at, unit FROM tokens"
+      " WHERE hash = ?",
       error);
   if (!st)
     return NULL;
@@ -150,7 +160,8 @@ rooms_store_list_tokens (RoomsStore *store)
   GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify)rooms_token_free);
   g_autoptr (RoomsStmt) st = rooms_store_prepare (
       store,
-      "SELECT id, hash, role, scope, expires_at, created_at FROM tokens ORDER BY id",
+      "SELECT id, hash, role, scope, expires_at, created_at, unit FROM tokens"
+      " ORDER BY id",
       NULL);
   while (st && sqlite3_step (st) == SQLITE_ROW)
     g_ptr_array_add (out, token_from_row (st));
@@ -178,4 +189,23 @@ rooms_store_delete_token (RoomsStore *store, const char *id, GError **error)
       return FALSE;
     }
   return TRUE;
+}
+
+gint64
+rooms_store_delete_tokens_of (RoomsStore *store, const char *role, const char *scope,
+                              GError **error)
+{
+  g_return_val_if_fail (store != NULL, -1);
+  g_autoptr (RoomsStmt) st = rooms_store_prepare (
+      store, "DELETE FROM tokens WHERE role = ? AND scope = ?", error);
+  if (!st)
+    return -1;
+  rooms_bind_text (st, 1, role);
+  rooms_bind_text (st, 2, scope);
+  if (sqlite3_step (st) != SQLITE_DONE)
+    {
+      rooms_store_set_sqlite_error (store, error, "delete tokens");
+      return -1;
+    }
+  return sqlite3_changes (store->db);
 }

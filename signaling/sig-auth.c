@@ -41,7 +41,18 @@ sig_principal_free (SigPrincipal *principal)
     return;
   g_free (principal->scope);
   g_free (principal->token_id);
+  g_free (principal->unit);
   g_free (principal);
+}
+
+gboolean
+sig_node_id_valid (const char *id)
+{
+  gsize n = 0;
+  for (const char *p = id; p && *p; p++, n++)
+    if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_' && *p != '.')
+      return FALSE;
+  return n >= 1 && n <= 64;
 }
 
 char *
@@ -130,6 +141,8 @@ sig_authenticate (RoomsStore *store, const char *header, gint64 now, GError **er
   p->role = role;
   p->scope = g_strdup (rooms_token_get_scope (token));
   p->token_id = g_strdup (rooms_token_get_id (token));
+  p->unit = g_strdup (rooms_token_get_unit (token));
+  p->expires_at = expires;
   return p;
 }
 

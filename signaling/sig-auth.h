@@ -39,7 +39,13 @@ typedef struct
   SigRole role;
   char *scope;
   char *token_id;
+  char *unit;        /* (nullable) nodes: the unit their token names */
+  gint64 expires_at; /* UTC unix seconds, -1: never; checked on open sockets too */
 } SigPrincipal;
+
+/* Returns: %TRUE when @id is a well-formed node id: 1 to 64 of ASCII letters, digits,
+ * '-', '_' and '.'. Node ids name log fields, legs and metrics labels. */
+gboolean sig_node_id_valid (const char *id);
 
 void sig_principal_free (SigPrincipal *principal);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SigPrincipal, sig_principal_free)

@@ -35,6 +35,7 @@ typedef struct
   GHashTable *states;  /* "node\tendpoint" -> char* state, as the nodes report */
   GHashTable *redials; /* child node id -> Redial* (uplink backoff) */
   GHashTable *known;   /* node ids the plan was computed with, or judged since */
+  GHashTable *hosts;   /* gint64* site id -> char* node id its last offer went to */
 } Leg;
 
 static void
@@ -57,6 +58,7 @@ leg_free (gpointer data)
   g_hash_table_unref (leg->states);
   g_hash_table_unref (leg->redials);
   g_hash_table_unref (leg->known);
+  g_hash_table_unref (leg->hosts);
   g_free (leg);
 }
 
@@ -313,6 +315,7 @@ sig_cascade_open (SigWs *ws, gint64 meeting_id, gint64 occurrence_id)
   leg->states = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   leg->redials = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, redial_free);
   leg->known = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  leg->hosts = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
   leg_know_registry (srv, leg);
   g_hash_table_insert (ws->legs, g_memdup2 (&occurrence_id, sizeof occurrence_id), leg);
   for (guint i = 0; i < rooms_cascade_plan_get_n_nodes (plan); i++)
@@ -578,11 +581,57 @@ sig_cascade_site_level (SigWs *ws, gint64 occurrence_id, gint64 site_id)
 }
 
 void
-sig_cascade_site_routed (SigWs *ws, gint64 occurrence_id, gint64 site_id)
+sig_cascade_site_routed (SigWs *ws, gint64 occurrence_id, gint64 site_id,
+                         const char *node_id)
 {
   Leg *leg = leg_lookup (ws, occurrence_id);
-  if (leg != NULL && site_id == leg->floor_site)
+  if (leg == NULL)
+    return;
+  g_hash_table_insert (leg->hosts, g_memdup2 (&site_id, sizeof site_id),
+                       g_strdup (node_id));
+  if (site_id == leg->floor_site)
     send_floor_all (ws, leg); /* its node (and so every way to it) may have changed */
+}
+
+/* Reads "site:<id>" (a positive decimal id, nothing else) into @site. */
+static gboolean
+parse_site_endpoint (const char *endpoint, gint64 *site)
+{
+  guint64 v;
+  if (!g_str_has_prefix (endpoint, "site:")
+      || !g_ascii_string_to_unsigned (endpoint + 5, 10, 1, G_MAXINT64, &v, NULL))
+    return FALSE;
+  *site = (gint64)v;
+  return TRUE;
+}
+
+gboolean
+sig_cascade_node_hosts_site (SigWs *ws, gint64 occurrence_id, const char *node_id,
+                             gint64 site_id)
+{
+  Leg *leg = leg_lookup (ws, occurrence_id);
+  const char *host = leg ? g_hash_table_lookup (leg->hosts, &site_id) : NULL;
+  return host != NULL && node_id != NULL && g_str_equal (host, node_id);
+}
+
+gboolean
+sig_cascade_node_speaks_for (SigWs *ws, gint64 occurrence_id, const char *node_id,
+                             const char *endpoint)
+{
+  Leg *leg = leg_lookup (ws, occurrence_id);
+  if (leg == NULL || endpoint == NULL || node_id == NULL)
+    return FALSE;
+  gint64 site;
+  if (parse_site_endpoint (endpoint, &site))
+    return sig_cascade_node_hosts_site (ws, occurrence_id, node_id, site);
+  if (!g_str_has_prefix (endpoint, "node:"))
+    return FALSE;
+  const char *peer = endpoint + 5;
+  /* a link exists only between a node and its parent or child in the leg's plan */
+  return rooms_cascade_plan_find_node (leg->plan, node_id) >= 0
+         && rooms_cascade_plan_find_node (leg->plan, peer) >= 0
+         && (g_strcmp0 (plan_parent (leg, node_id), peer) == 0
+             || g_strcmp0 (plan_parent (leg, peer), node_id) == 0);
 }
 
 void
@@ -655,14 +704,25 @@ sig_cascade_endpoint_state (SigWs *ws, const char *node_id, JsonObject *o, GErro
       = on && JSON_NODE_HOLDS_VALUE (on) && json_node_get_value_type (on) == G_TYPE_INT64
             ? leg_lookup (ws, json_node_get_int (on))
             : NULL;
-  if (endpoint == NULL || state == NULL)
+  static const char *const states[]
+      = { "new", "connecting", "connected", "disconnected", "failed", "closed", NULL };
+  if (endpoint == NULL || state == NULL || !g_strv_contains (states, state))
     {
       g_set_error_literal (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST,
-                           "endpoint.state needs occurrence_id, endpoint and state");
+                           "endpoint.state needs occurrence_id, endpoint and a state "
+                           "(new, connecting, connected, disconnected, failed, closed)");
       return FALSE;
     }
   if (leg == NULL)
     return TRUE; /* a leg that ended meanwhile */
+  /* a node reports only what it hosts: its own sites, its own links */
+  if (!sig_cascade_node_speaks_for (ws, leg->occurrence_id, node_id, endpoint))
+    {
+      g_set_error (error, SIG_ERROR, SIG_ERROR_FORBIDDEN,
+                   "%s does not host %.64s in occurrence %" G_GINT64_FORMAT, node_id,
+                   endpoint, leg->occurrence_id);
+      return FALSE;
+    }
   g_hash_table_insert (leg->states, g_strconcat (node_id, "\t", endpoint, NULL),
                        g_strdup (state));
   g_autoptr (JsonBuilder) b = json_builder_new ();

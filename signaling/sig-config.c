@@ -177,6 +177,8 @@ sig_config_load (const char *path, gboolean required, GError **error)
   c->lobby_window = lobby;
   c->attendance_grace = agrace;
   c->fake_now = now;
+  c->fake_running = g_key_file_get_boolean (kf, "testing", "running", NULL);
+  c->loaded_us = g_get_monotonic_time ();
   c->keyfile = g_key_file_ref (kf);
 
   g_autofree char *host = NULL;

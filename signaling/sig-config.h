@@ -27,6 +27,8 @@ typedef struct
   gint64 attendance_grace; /* [meetings] attendance-grace seconds (300) */
   char **tiers;            /* [units] tiers, top first (NULL: the store's) */
   gint64 fake_now;         /* [testing] now = UTC unix seconds pinned (-1: real clock) */
+  gboolean fake_running;   /* [testing] running: the pinned clock runs from @fake_now */
+  gint64 loaded_us;        /* monotonic time the configuration was read */
   GKeyFile *keyfile;       /* the merged file, for sections read by their module */
 } SigConfig;
 

@@ -675,9 +675,13 @@ sig_links_ingest (SigLinks *l, const char *node_id, JsonObject *msg, GError **er
                            "stats needs occurrence_id, t and endpoints");
       return FALSE;
     }
-  Occ *o = occ_get (l, occ_id);
+  /* only running legs keep statistics: what a node says of anything else is dropped,
+   * so no node can grow signald's memory with occurrences or endpoints of its own
+   * invention */
+  Occ *o = sig_cascade_is_open (l->server->ws, occ_id) ? occ_get (l, occ_id) : NULL;
   if (o == NULL)
-    return TRUE; /* an occurrence we do not know: nothing to keep */
+    return TRUE; /* an occurrence that is not running: nothing to keep */
+  guint foreign = 0;
   JsonArray *arr = json_node_get_array (en);
   g_autoptr (JsonBuilder) ev = json_builder_new ();
   json_builder_begin_object (ev);
@@ -705,6 +709,11 @@ sig_links_ingest (SigLinks *l, const char *node_id, JsonObject *msg, GError **er
       if (endpoint == NULL || strlen (endpoint) > 64 || qn == NULL
           || !JSON_NODE_HOLDS_OBJECT (qn))
         continue;
+      if (!sig_cascade_node_speaks_for (l->server->ws, occ_id, node_id, endpoint))
+        {
+          foreign++; /* another node's site or link: not this node's to grade */
+          continue;
+        }
       JsonObject *q = json_node_get_object (qn);
       Leg *leg = leg_get (l, o, node_id, endpoint);
       const char *srtp = json_object_get_string_member_with_default (e, "srtp", NULL);
@@ -737,6 +746,12 @@ sig_links_ingest (SigLinks *l, const char *node_id, JsonObject *msg, GError **er
   json_builder_end_object (ev);
   g_autoptr (JsonNode) node = json_builder_get_root (ev);
   sig_links_publish_staff (l->server, o->meeting_id, node);
+  if (foreign > 0)
+    {
+      g_set_error (error, SIG_ERROR, SIG_ERROR_FORBIDDEN,
+                   "%u endpoints that %s does not host were ignored", foreign, node_id);
+      return FALSE;
+    }
   return TRUE;
 }
 

@@ -13,6 +13,7 @@ const SigParam sig_params_token[] = {
   { "scope", SIG_PARAM_STRING, FALSE, 1, 64, TRUE, NULL },
   { "expires_at", SIG_PARAM_TIME, FALSE, 0, 0, TRUE, NULL },
   { "label", SIG_PARAM_STRING, FALSE, 0, 200, TRUE, NULL },
+  { "unit", SIG_PARAM_STRING, FALSE, 1, 32, TRUE, NULL },
   { NULL },
 };
 
@@ -55,6 +56,7 @@ static const SigRoute routes[] = {
     sig_route_tokens_create },
   { "DELETE", "/api/v1/tokens/{id}", SIG_ROLE_ADMIN, 0, NULL, sig_route_tokens_delete },
   { "GET", "/api/v1/nodes", R_STAFF, 0, NULL, sig_route_nodes_list },
+  { "DELETE", "/api/v1/nodes/{id}", SIG_ROLE_ADMIN, 0, NULL, sig_route_nodes_retire },
   { "POST", "/api/v1/occurrences/{id}/floor", R_BOOKERS, SIG_ROUTE_JSON_BODY,
     sig_params_floor, sig_route_occurrence_floor },
   { "POST", "/api/v1/occurrences/{id}/mute", R_BOOKERS, SIG_ROUTE_JSON_BODY,
@@ -83,9 +85,68 @@ sig_routes_get (guint *n)
 /* Why the scope is checked here and not in librooms: its meaning depends on the role
  * (a unit code for a secretary, a site id for a site, a node id for a node), which is
  * signaling's vocabulary; librooms stores it as an opaque string. */
+/* Why the unit is fixed here: a node registers for the unit its token names and for
+ * no other, so a stolen or misconfigured node token cannot take over the sites of a
+ * unit it was never meant to serve. Every token of one node names the same unit;
+ * moving a node to another unit means retiring it first (DELETE /api/v1/nodes/{id}). */
 static gboolean
-check_token_scope (SigServer *srv, SigRole role, const char *scope, GError **error)
+check_node_token (SigServer *srv, const char *scope, const char *unit, GError **error)
 {
+  if (scope == NULL || !sig_node_id_valid (scope))
+    {
+      g_set_error (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST,
+                   "a node's scope must be its node id (letters, digits, '-', '_', "
+                   "'.', at most 64)");
+      return FALSE;
+    }
+  if (unit == NULL || rooms_store_get_unit (srv->store, unit) == NULL)
+    {
+      g_set_error (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST,
+                   "a node token needs the existing unit its node serves");
+      return FALSE;
+    }
+  g_autoptr (GPtrArray) tokens = rooms_store_list_tokens (srv->store);
+  for (guint i = 0; tokens && i < tokens->len; i++)
+    {
+      RoomsToken *t = tokens->pdata[i];
+      if (g_strcmp0 (rooms_token_get_role (t), "node") == 0
+          && g_strcmp0 (rooms_token_get_scope (t), scope) == 0
+          && g_strcmp0 (rooms_token_get_unit (t), unit) != 0)
+        {
+          g_set_error (error, ROOMS_ERROR, ROOMS_ERROR_CONFLICT,
+                       "node %s serves unit %s; retire it before giving it another",
+                       scope,
+                       rooms_token_get_unit (t) ? rooms_token_get_unit (t) : "(none)");
+          return FALSE;
+        }
+    }
+  g_autoptr (GPtrArray) nodes = rooms_store_list_nodes (srv->store);
+  for (guint i = 0; nodes && i < nodes->len; i++)
+    {
+      RoomsNode *n = nodes->pdata[i];
+      gboolean same_id = g_strcmp0 (rooms_node_get_id (n), scope) == 0;
+      gboolean same_unit = g_strcmp0 (rooms_node_get_unit_code (n), unit) == 0;
+      if (same_id != same_unit)
+        {
+          g_set_error (error, ROOMS_ERROR, ROOMS_ERROR_CONFLICT,
+                       "node %s is registered for unit %s; retire it first",
+                       rooms_node_get_id (n), rooms_node_get_unit_code (n));
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static gboolean
+check_token_scope (SigServer *srv, SigRole role, const char *scope, const char *unit,
+                   GError **error)
+{
+  if (unit != NULL && role != SIG_ROLE_NODE)
+    {
+      g_set_error (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST, "role %s takes no unit",
+                   sig_role_to_string (role));
+      return FALSE;
+    }
   switch (role)
     {
     case SIG_ROLE_ADMIN:
@@ -121,13 +182,7 @@ check_token_scope (SigServer *srv, SigRole role, const char *scope, GError **err
         return TRUE;
       }
     case SIG_ROLE_NODE:
-      if (scope == NULL)
-        {
-          g_set_error (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST,
-                       "a node's scope must be its node id");
-          return FALSE;
-        }
-      return TRUE;
+      return check_node_token (srv, scope, unit, error);
     default:
       g_set_error (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST,
                    "role must be admin, secretary, site, it or node");
@@ -150,15 +205,20 @@ sig_route_tokens_create (SigServer *srv, SigRequest *req, GError **error)
   const char *role_name = member_string (req->body, "role");
   const char *scope = member_string (req->body, "scope");
   const char *expires = member_string (req->body, "expires_at");
+  const char *unit = member_string (req->body, "unit");
   SigRole role = sig_role_from_string (role_name);
   gint64 expires_at = -1;
 
-  if (role == SIG_ROLE_NONE || !check_token_scope (srv, role, scope, error))
+  if (role == SIG_ROLE_NONE || !check_token_scope (srv, role, scope, unit, error))
     {
       if (role == SIG_ROLE_NONE)
         g_set_error (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST,
                      "role must be admin, secretary, site, it or node");
-      req->error_field = g_strdup (role == SIG_ROLE_NONE ? "role" : "scope");
+      req->error_field = g_strdup (role == SIG_ROLE_NONE ? "role"
+                                   : role == SIG_ROLE_NODE && scope != NULL
+                                           && sig_node_id_valid (scope)
+                                       ? "unit"
+                                       : "scope");
       return FALSE;
     }
   if (expires != NULL)
@@ -175,7 +235,8 @@ sig_route_tokens_create (SigServer *srv, SigRequest *req, GError **error)
   g_autofree char *id = NULL;
   g_autofree char *secret = sig_token_generate (&id);
   g_autofree char *hash = sig_token_hash (secret);
-  if (!rooms_store_add_token (srv->store, id, hash, role_name, scope, expires_at, error))
+  if (!rooms_store_add_token (srv->store, id, hash, role_name, scope, unit, expires_at,
+                              error))
     return FALSE;
   g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO, "LT_TOKEN", id, "MESSAGE",
                     "token %s created with role %s", id, role_name);
@@ -193,6 +254,11 @@ sig_route_tokens_create (SigServer *srv, SigRequest *req, GError **error)
     json_builder_add_string_value (b, scope);
   else
     json_builder_add_null_value (b);
+  if (unit)
+    {
+      json_builder_set_member_name (b, "unit");
+      json_builder_add_string_value (b, unit);
+    }
   json_builder_set_member_name (b, "expires_at");
   if (expires_at >= 0)
     {
@@ -227,6 +293,11 @@ sig_route_tokens_list (SigServer *srv, SigRequest *req, GError **error)
         json_builder_add_string_value (b, rooms_token_get_scope (t));
       else
         json_builder_add_null_value (b);
+      if (rooms_token_get_unit (t))
+        {
+          json_builder_set_member_name (b, "unit");
+          json_builder_add_string_value (b, rooms_token_get_unit (t));
+        }
       json_builder_set_member_name (b, "expires_at");
       if (rooms_token_get_expires_at (t) >= 0)
         {
@@ -249,6 +320,27 @@ sig_route_tokens_delete (SigServer *srv, SigRequest *req, GError **error)
   const char *id = sig_request_param (req, "id");
   if (!rooms_store_delete_token (srv->store, id, error))
     return FALSE;
+  /* a revoked token speaks no more: its open sockets close now */
+  guint closed = sig_ws_revoke_token (srv->ws, id);
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "LT_TOKEN", id, "MESSAGE",
+                    "token %s revoked (%u open sockets closed)", id, closed);
+  soup_server_message_set_status (req->msg, 204, NULL);
+  return TRUE;
+}
+
+/* Retires a node: its tokens are deleted, its socket closed, its registration (and so
+ * its unit) freed. Legs that planned it re-home its sites to the nearest node above
+ * it, as when a node dies; the next occurrence is planned without it. */
+gboolean
+sig_route_nodes_retire (SigServer *srv, SigRequest *req, GError **error)
+{
+  const char *id = sig_request_param (req, "id");
+  guint tokens = 0;
+  if (!rooms_store_retire_node (srv->store, id, &tokens, error))
+    return FALSE;
+  sig_ws_retire_node (srv->ws, id);
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "LT_NODE_ID", id, "MESSAGE",
+                    "node %s retired (%u tokens deleted)", id, tokens);
   soup_server_message_set_status (req->msg, 204, NULL);
   return TRUE;
 }

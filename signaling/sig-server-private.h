@@ -151,6 +151,7 @@ gboolean sig_route_tokens_create (SigServer *, SigRequest *, GError **);
 gboolean sig_route_tokens_list (SigServer *, SigRequest *, GError **);
 gboolean sig_route_tokens_delete (SigServer *, SigRequest *, GError **);
 gboolean sig_route_nodes_list (SigServer *, SigRequest *, GError **);
+gboolean sig_route_nodes_retire (SigServer *, SigRequest *, GError **);
 gboolean sig_route_healthz (SigServer *, SigRequest *, GError **);
 gboolean sig_route_metrics (SigServer *, SigRequest *, GError **);
 gboolean sig_route_openapi (SigServer *, SigRequest *, GError **);

@@ -10,6 +10,9 @@
 gint64
 sig_server_now (SigServer *srv)
 {
+  if (srv->config->fake_now >= 0 && srv->config->fake_running)
+    return srv->config->fake_now
+           + (g_get_monotonic_time () - srv->config->loaded_us) / G_USEC_PER_SEC;
   if (srv->config->fake_now >= 0)
     return srv->config->fake_now;
   return g_get_real_time () / G_USEC_PER_SEC;
@@ -363,7 +366,7 @@ bootstrap_admin_token (SigServer *srv, GError **error)
   g_autofree char *id = NULL;
   g_autofree char *secret = sig_token_generate (&id);
   g_autofree char *hash = sig_token_hash (secret);
-  if (!rooms_store_add_token (srv->store, id, hash, "admin", NULL, -1, error))
+  if (!rooms_store_add_token (srv->store, id, hash, "admin", NULL, NULL, -1, error))
     return FALSE;
   g_autofree char *path = g_build_filename (srv->state_dir, "admin.token", NULL);
   g_autofree char *text = g_strconcat (secret, "\n", NULL);

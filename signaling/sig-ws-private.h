@@ -8,7 +8,8 @@
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 
-typedef struct
+typedef struct _SigWsClient WsClient;
+struct _SigWsClient
 {
   SigWs *ws;
   SoupWebsocketConnection *conn;
@@ -19,7 +20,15 @@ typedef struct
   gint64 joined_occurrence;  /* sites: the occurrence joined, or 0 */
   char *echo_node;           /* sites: the node running their echo test, or NULL */
   char *media_node;          /* sites: the node their join's offer went to, or NULL */
-} WsClient;
+  gboolean revoked;          /* its credential was revoked or expired: closing */
+  double bucket;             /* messages it may still send now (rate limit) */
+  gint64 bucket_us;          /* when @bucket was last filled (monotonic) */
+  gint64 limited_us;         /* when it was last told it is rate-limited */
+};
+
+/* A message handler: @type is the message's own (one handler may serve two). */
+typedef gboolean (*SigWsHandler) (WsClient *c, JsonObject *o, const char *type,
+                                  GError **error);
 
 typedef struct
 {
@@ -38,7 +47,8 @@ struct _SigWs
   GHashTable *site_clients; /* site id (gint64*) -> GPtrArray of its WsClient* */
   GHashTable *nodes;        /* node id -> NodeState* */
   guint heartbeat_source;
-  GHashTable *legs; /* occurrence id (gint64*) -> leg (sig-cascade.c) */
+  guint credential_source; /* expiry of open sockets' tokens, every second */
+  GHashTable *legs;        /* occurrence id (gint64*) -> leg (sig-cascade.c) */
 };
 
 /* Sends one JSON message on a client's socket. */
@@ -72,8 +82,20 @@ gboolean sig_cascade_endpoint_state (SigWs *ws, const char *node_id, JsonObject 
                                      GError **error);
 /* (nullable): the level pinned for @site_id, for its next site.offer. */
 const char *sig_cascade_site_level (SigWs *ws, gint64 occurrence_id, gint64 site_id);
-/* A site's offer went to a node: the floor is told again when it is the floor's. */
-void sig_cascade_site_routed (SigWs *ws, gint64 occurrence_id, gint64 site_id);
+/* A site's offer went to @node_id: that node hosts the site in the leg from now on
+ * (until another offer goes elsewhere), and the floor is told again when it is the
+ * floor's. */
+void sig_cascade_site_routed (SigWs *ws, gint64 occurrence_id, gint64 site_id,
+                              const char *node_id);
+/* Returns: %TRUE when the last offer of @site_id in the running leg of
+ * @occurrence_id went to @node_id: the one node that may speak for that site. */
+gboolean sig_cascade_node_hosts_site (SigWs *ws, gint64 occurrence_id,
+                                      const char *node_id, gint64 site_id);
+/* Returns: %TRUE when @node_id may report on @endpoint in the running leg of
+ * @occurrence_id: "site:<id>" of a site it hosts, or "node:<id>" of its parent or
+ * child in the leg's plan. Everything else a node says about is refused. */
+gboolean sig_cascade_node_speaks_for (SigWs *ws, gint64 occurrence_id,
+                                      const char *node_id, const char *endpoint);
 /* Publishes {type, occurrence_id, site_id[, bool_name: value], meeting_id} to the
  * subscribers of the leg's meeting (hand, speaker); nothing without a leg. */
 void sig_cascade_event (SigWs *ws, gint64 occurrence_id, const char *type, gint64 site_id,

@@ -14,6 +14,8 @@
 
 #define SIG_WS_MAX_FRAME (64 * 1024)
 #define SIG_PROTOCOL_VERSION 1
+#define SIG_WS_SUBPROTOCOL "lienthong.v1"
+#define SIG_WS_BEARER_PREFIX "lienthong.bearer."
 
 static void
 node_state_free (gpointer data)
@@ -498,7 +500,7 @@ handle_join (WsClient *c, JsonObject *o, gboolean join, GError **error)
       send_json (n->client, fwd);
       g_free (c->media_node);
       c->media_node = g_strdup (n->id);
-      sig_cascade_site_routed (c->ws, occ, c->site_id);
+      sig_cascade_site_routed (c->ws, occ, c->site_id, n->id);
     }
   return TRUE;
 }
@@ -544,22 +546,34 @@ handle_hand (WsClient *c, JsonObject *o, GError **error)
   return TRUE;
 }
 
-/* Relays a message between a site and its node: "ice" from a site goes to the node
- * hosting its joined occurrence; "site.answer" / "site.ice" from a node go to the
- * sockets of that site. */
+/* Relays a node's "site.answer" / "site.ice" to the site it names, as "answer" /
+ * "ice": only to that site's sockets whose offer went to this very node (their join,
+ * or their line test), so no node can answer, and so take over, a hall it does not
+ * host. */
 static gboolean
-relay_to_site (SigWs *ws, JsonObject *o, const char *type, GError **error)
+relay_to_site (SigWs *ws, const char *node_id, JsonObject *o, const char *type,
+               GError **error)
 {
   gint64 site = member_int (o, "site_id");
+  gint64 occ = member_int (o, "occurrence_id");
   gboolean sent = FALSE;
   json_object_set_string_member (o, "type", type);
   g_autoptr (JsonNode) n = json_node_init_object (json_node_alloc (), o);
-  GPtrArray *socks = g_hash_table_lookup (ws->site_clients, &site);
+  GPtrArray *socks = site > 0 ? g_hash_table_lookup (ws->site_clients, &site) : NULL;
   for (guint i = 0; socks && i < socks->len; i++)
-    send_json (socks->pdata[i], n), sent = TRUE;
+    {
+      WsClient *c = socks->pdata[i];
+      gboolean joined = occ > 0 && c->joined_occurrence == occ
+                        && g_strcmp0 (c->media_node, node_id) == 0;
+      gboolean echo = occ == 0 && g_strcmp0 (c->echo_node, node_id) == 0;
+      if (!c->revoked && (joined || echo))
+        send_json (c, n), sent = TRUE;
+    }
   if (!sent)
-    g_set_error (error, SIG_ERROR, SIG_ERROR_NOT_FOUND,
-                 "site %" G_GINT64_FORMAT " is not connected", site);
+    g_set_error (error, SIG_ERROR, SIG_ERROR_FORBIDDEN,
+                 "site %" G_GINT64_FORMAT " has no offer out to node %s in occurrence "
+                 "%" G_GINT64_FORMAT,
+                 site, node_id, occ);
   return sent;
 }
 
@@ -594,106 +608,289 @@ handle_site_ice (WsClient *c, JsonObject *o, GError **error)
   return TRUE;
 }
 
+/* ---- the node control channel: every message checked against what the node hosts */
+
 static gboolean
-handle_node_message (WsClient *c, JsonObject *o, const char *type, GError **error)
+node_register (WsClient *c, JsonObject *o, const char *type, GError **error)
 {
   SigWs *ws = c->ws;
   SigServer *srv = ws->server;
-  if (strcmp (type, "register") == 0)
+  const char *node_id = member_str (o, "node_id");
+  const char *unit = member_str (o, "unit");
+  gint64 capacity = member_int (o, "capacity");
+  if (member_int (o, "v") != SIG_PROTOCOL_VERSION)
     {
-      const char *node_id = member_str (o, "node_id");
-      const char *unit = member_str (o, "unit");
-      gint64 capacity = member_int (o, "capacity");
-      if (member_int (o, "v") != SIG_PROTOCOL_VERSION)
-        {
-          g_set_error (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST,
-                       "protocol version %d is required", SIG_PROTOCOL_VERSION);
-          return FALSE;
-        }
-      if (node_id == NULL || g_strcmp0 (node_id, c->principal->scope) != 0)
-        {
-          g_set_error_literal (error, SIG_ERROR, SIG_ERROR_FORBIDDEN,
-                               "node_id must be the node of this token");
-          return FALSE;
-        }
-      if (unit == NULL || capacity <= 0 || capacity > G_MAXUINT
-          || member_str (o, "fingerprint") == NULL)
-        {
-          g_set_error_literal (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST,
-                               "register needs unit, capacity > 0 and fingerprint");
-          return FALSE;
-        }
-      if (!rooms_store_register_node (srv->store, node_id, unit, (guint)capacity, error))
-        return FALSE;
-      NodeState *n = g_hash_table_lookup (ws->nodes, node_id);
-      if (n == NULL)
-        {
-          n = g_new0 (NodeState, 1);
-          n->id = g_strdup (node_id);
-          g_hash_table_insert (ws->nodes, n->id, n);
-        }
-      if (n->client != NULL && n->client != c)
-        g_clear_pointer (&n->client->node_id, g_free); /* the newer socket wins */
-      n->client = c;
-      n->last_heartbeat_us = g_get_monotonic_time ();
-      g_free (c->node_id);
-      c->node_id = g_strdup (node_id);
-      g_free (n->fingerprint);
-      n->fingerprint = g_strdup (member_str (o, "fingerprint"));
-      g_autofree char *hb = g_strdup_printf ("%d", srv->config->heartbeat_interval);
-      send_simple (c, "registered", "heartbeat_interval", hb);
-      if (!n->up)
-        {
-          n->up = TRUE;
-          publish_node (ws, "node.up", node_id);
-        }
-      /* a node (re)joining gets its part of every leg that should be running */
-      sig_cascade_node_up (ws, node_id);
-      return TRUE;
-    }
-  NodeState *n = c->node_id ? g_hash_table_lookup (ws->nodes, c->node_id) : NULL;
-  if (n == NULL)
-    {
-      g_set_error_literal (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST, "register first");
+      g_set_error (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST,
+                   "protocol version %d is required", SIG_PROTOCOL_VERSION);
       return FALSE;
     }
-  if (strcmp (type, "heartbeat") == 0)
+  if (node_id == NULL || g_strcmp0 (node_id, c->principal->scope) != 0)
     {
-      n->last_heartbeat_us = g_get_monotonic_time ();
-      if (!n->up)
+      g_set_error_literal (error, SIG_ERROR, SIG_ERROR_FORBIDDEN,
+                           "node_id must be the node of this token");
+      return FALSE;
+    }
+  const char *fp = member_str (o, "fingerprint");
+  if (unit == NULL || capacity <= 0 || capacity > 100000 || fp == NULL
+      || strlen (fp) > 200)
+    {
+      g_set_error_literal (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST,
+                           "register needs unit, capacity 1..100000 and fingerprint");
+      return FALSE;
+    }
+  /* the unit is the admin's choice, made with the token, never the node's */
+  if (c->principal->unit == NULL || g_strcmp0 (unit, c->principal->unit) != 0)
+    {
+      g_set_error (error, SIG_ERROR, SIG_ERROR_FORBIDDEN,
+                   c->principal->unit ? "this node's token is for unit %s"
+                                      : "this node token names no unit%s: an admin "
+                                        "makes a new one with its unit",
+                   c->principal->unit ? c->principal->unit : "");
+      return FALSE;
+    }
+  if (!rooms_store_register_node (srv->store, node_id, unit, (guint)capacity, error))
+    return FALSE;
+  NodeState *n = g_hash_table_lookup (ws->nodes, node_id);
+  if (n == NULL)
+    {
+      n = g_new0 (NodeState, 1);
+      n->id = g_strdup (node_id);
+      g_hash_table_insert (ws->nodes, n->id, n);
+    }
+  if (n->client != NULL && n->client != c)
+    g_clear_pointer (&n->client->node_id, g_free); /* the newer socket wins */
+  n->client = c;
+  n->last_heartbeat_us = g_get_monotonic_time ();
+  g_free (c->node_id);
+  c->node_id = g_strdup (node_id);
+  g_free (n->fingerprint);
+  n->fingerprint = g_strdup (fp);
+  g_autofree char *hb = g_strdup_printf ("%d", srv->config->heartbeat_interval);
+  send_simple (c, "registered", "heartbeat_interval", hb);
+  if (!n->up)
+    {
+      n->up = TRUE;
+      publish_node (ws, "node.up", node_id);
+    }
+  /* a node (re)joining gets its part of every leg that should be running */
+  sig_cascade_node_up (ws, node_id);
+  return TRUE;
+}
+
+/* Returns: (nullable): the registered node this socket speaks for. */
+static NodeState *
+registered_node (WsClient *c, GError **error)
+{
+  NodeState *n = c->node_id ? g_hash_table_lookup (c->ws->nodes, c->node_id) : NULL;
+  if (n == NULL)
+    g_set_error_literal (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST, "register first");
+  return n;
+}
+
+static gboolean
+node_heartbeat (WsClient *c, JsonObject *o, const char *type, GError **error)
+{
+  NodeState *n = registered_node (c, error);
+  if (n == NULL)
+    return FALSE;
+  n->last_heartbeat_us = g_get_monotonic_time ();
+  if (!n->up)
+    {
+      n->up = TRUE;
+      publish_node (c->ws, "node.up", n->id);
+    }
+  return TRUE;
+}
+
+static gboolean
+node_site_relay (WsClient *c, JsonObject *o, const char *type, GError **error)
+{
+  NodeState *n = registered_node (c, error);
+  return n != NULL
+         && relay_to_site (c->ws, n->id, o,
+                           strcmp (type, "site.answer") == 0 ? "answer" : "ice", error);
+}
+
+static gboolean
+node_link_relay (WsClient *c, JsonObject *o, const char *type, GError **error)
+{
+  NodeState *n = registered_node (c, error);
+  return n != NULL && sig_cascade_relay_link (c->ws, n->id, o, error);
+}
+
+static gboolean
+node_endpoint_state (WsClient *c, JsonObject *o, const char *type, GError **error)
+{
+  NodeState *n = registered_node (c, error);
+  if (n == NULL || !sig_cascade_endpoint_state (c->ws, n->id, o, error))
+    return FALSE;
+  /* alarms only for a running leg, where the state was checked to be this node's */
+  if (sig_cascade_is_open (c->ws, member_int (o, "occurrence_id")))
+    sig_links_endpoint_state (c->ws->server->links, n->id, o);
+  return TRUE;
+}
+
+static gboolean
+node_speaker (WsClient *c, JsonObject *o, const char *type, GError **error)
+{
+  NodeState *n = registered_node (c, error);
+  if (n == NULL)
+    return FALSE;
+  /* the loudest of the node's own sites: a node names no other node's site */
+  gint64 site = member_int (o, "site_id");
+  gint64 occ = member_int (o, "occurrence_id");
+  if (site <= 0 || !sig_cascade_node_hosts_site (c->ws, occ, n->id, site))
+    {
+      g_set_error (error, SIG_ERROR, SIG_ERROR_FORBIDDEN,
+                   "%s does not host site %" G_GINT64_FORMAT
+                   " in occurrence %" G_GINT64_FORMAT,
+                   n->id, site, occ);
+      return FALSE;
+    }
+  sig_cascade_event (c->ws, occ, "speaker", site, NULL, FALSE);
+  return TRUE;
+}
+
+static gboolean
+node_stats (WsClient *c, JsonObject *o, const char *type, GError **error)
+{
+  NodeState *n = registered_node (c, error);
+  return n != NULL && sig_links_ingest (c->ws->server->links, n->id, o, error);
+}
+
+/* Acknowledgements a node sends (leg.opened, leg.closed, error): nothing to do. */
+static gboolean
+node_ack (WsClient *c, JsonObject *o, const char *type, GError **error)
+{
+  return registered_node (c, error) != NULL;
+}
+
+/* ---- sites and dashboards ---- */
+
+static gboolean
+people_subscribe (WsClient *c, JsonObject *o, const char *type, GError **error)
+{
+  return handle_subscribe (c, o, strcmp (type, "subscribe") == 0, error);
+}
+
+static gboolean
+site_join (WsClient *c, JsonObject *o, const char *type, GError **error)
+{
+  return handle_join (c, o, strcmp (type, "join") == 0, error);
+}
+
+static gboolean
+site_ice (WsClient *c, JsonObject *o, const char *type, GError **error)
+{
+  return handle_site_ice (c, o, error);
+}
+
+static gboolean
+site_echo (WsClient *c, JsonObject *o, const char *type, GError **error)
+{
+  return handle_echo (c, o, error);
+}
+
+static gboolean
+site_hand (WsClient *c, JsonObject *o, const char *type, GError **error)
+{
+  return handle_hand (c, o, error);
+}
+
+static gboolean
+people_ping (WsClient *c, JsonObject *o, const char *type, GError **error)
+{
+  send_simple (c, "pong", NULL, NULL);
+  return TRUE;
+}
+
+/* Every message type signald takes, who may send it, and its handler: one table, so
+ * a type nobody decided the senders of cannot exist, and the abuse suite walks it. */
+static const SigWsMessage ws_messages[] = {
+  { "subscribe", SIG_ROLES_PEOPLE, people_subscribe },
+  { "unsubscribe", SIG_ROLES_PEOPLE, people_subscribe },
+  { "ping", SIG_ROLES_PEOPLE, people_ping },
+  { "join", SIG_ROLE_SITE, site_join },
+  { "leave", SIG_ROLE_SITE, site_join },
+  { "ice", SIG_ROLE_SITE, site_ice },
+  { "echo", SIG_ROLE_SITE, site_echo },
+  { "hand", SIG_ROLE_SITE, site_hand },
+  { "register", SIG_ROLE_NODE, node_register },
+  { "heartbeat", SIG_ROLE_NODE, node_heartbeat },
+  { "site.answer", SIG_ROLE_NODE, node_site_relay },
+  { "site.ice", SIG_ROLE_NODE, node_site_relay },
+  { "link.offer", SIG_ROLE_NODE, node_link_relay },
+  { "link.answer", SIG_ROLE_NODE, node_link_relay },
+  { "link.ice", SIG_ROLE_NODE, node_link_relay },
+  { "endpoint.state", SIG_ROLE_NODE, node_endpoint_state },
+  { "speaker", SIG_ROLE_NODE, node_speaker },
+  { "stats", SIG_ROLE_NODE, node_stats },
+  { "leg.opened", SIG_ROLE_NODE, node_ack },
+  { "leg.closed", SIG_ROLE_NODE, node_ack },
+  { "error", SIG_ROLE_NODE, node_ack },
+};
+
+const SigWsMessage *
+sig_ws_messages_get (guint *n)
+{
+  *n = G_N_ELEMENTS (ws_messages);
+  return ws_messages;
+}
+
+static gboolean
+dispatch (WsClient *c, JsonObject *o, const char *type, GError **error)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (ws_messages); i++)
+    {
+      const SigWsMessage *m = &ws_messages[i];
+      if (strcmp (m->type, type) != 0)
+        continue;
+      if (!(m->roles & c->principal->role))
         {
-          n->up = TRUE;
-          publish_node (ws, "node.up", n->id);
+          g_set_error (error, SIG_ERROR, SIG_ERROR_FORBIDDEN, "a %s may not send %s",
+                       sig_role_to_string (c->principal->role), m->type);
+          return FALSE;
         }
-      return TRUE;
+      return ((SigWsHandler)m->handler) (c, o, type, error);
     }
-  if (strcmp (type, "site.answer") == 0 || strcmp (type, "site.ice") == 0)
-    return relay_to_site (ws, o, strcmp (type, "site.answer") == 0 ? "answer" : "ice",
-                          error);
-  if (strcmp (type, "link.offer") == 0 || strcmp (type, "link.answer") == 0
-      || strcmp (type, "link.ice") == 0)
-    return sig_cascade_relay_link (ws, n->id, o, error);
-  if (strcmp (type, "endpoint.state") == 0)
+  g_set_error (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST, "unknown message type %.64s",
+               type);
+  return FALSE;
+}
+
+/* Why a token bucket per socket: one hall, dashboard or node must not be able to keep
+ * signald's only thread busy. A site or dashboard sends a few messages a second at
+ * most (join, candidates, hand); a node sends candidates for all its sites at once
+ * when a meeting opens and stats every 2 s per leg, so it gets a deeper bucket. What
+ * goes over is dropped and answered, at most once a second, with `too_many_requests`. */
+#define SIG_WS_RATE_PEOPLE 20.0 /* messages per second, refilled continuously */
+#define SIG_WS_BURST_PEOPLE 60.0
+#define SIG_WS_RATE_NODE 500.0
+#define SIG_WS_BURST_NODE 5000.0
+
+static gboolean
+rate_allows (WsClient *c)
+{
+  gboolean node = c->principal->role == SIG_ROLE_NODE;
+  double rate = node ? SIG_WS_RATE_NODE : SIG_WS_RATE_PEOPLE;
+  double burst = node ? SIG_WS_BURST_NODE : SIG_WS_BURST_PEOPLE;
+  gint64 now = g_get_monotonic_time ();
+  c->bucket
+      = MIN (burst, c->bucket + (double)(now - c->bucket_us) * rate / G_USEC_PER_SEC);
+  c->bucket_us = now;
+  if (c->bucket >= 1.0)
     {
-      if (!sig_cascade_endpoint_state (ws, n->id, o, error))
-        return FALSE;
-      sig_links_endpoint_state (srv->links, n->id, o);
+      c->bucket -= 1.0;
       return TRUE;
     }
-  if (strcmp (type, "speaker") == 0)
+  if (now - c->limited_us >= G_USEC_PER_SEC)
     {
-      gint64 site = member_int (o, "site_id");
-      if (site > 0)
-        sig_cascade_event (ws, member_int (o, "occurrence_id"), "speaker", site, NULL,
-                           FALSE);
-      return TRUE;
+      c->limited_us = now;
+      g_autoptr (GError) e
+          = g_error_new_literal (SIG_ERROR, SIG_ERROR_TOO_MANY,
+                                 "too many messages: slow down; this one was dropped");
+      send_error (c, e);
     }
-  if (strcmp (type, "leg.opened") == 0 || strcmp (type, "leg.closed") == 0
-      || strcmp (type, "error") == 0)
-    return TRUE;
-  if (strcmp (type, "stats") == 0)
-    return sig_links_ingest (srv->links, n->id, o, error);
-  g_set_error (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST, "unknown message type %s", type);
   return FALSE;
 }
 
@@ -705,12 +902,16 @@ message_cb (SoupWebsocketConnection *conn, gint type, GBytes *message, gpointer 
   gsize len;
   const guint8 *data = g_bytes_get_data (message, &len);
 
+  if (c->revoked)
+    return; /* closing: its credential is gone, nothing it says counts */
   if (len > SIG_WS_MAX_FRAME)
     {
       soup_websocket_connection_close (conn, SOUP_WEBSOCKET_CLOSE_TOO_BIG,
                                        "message over 64 KiB");
       return;
     }
+  if (!rate_allows (c))
+    return;
   g_autoptr (JsonNode) root = NULL;
   if (type != SOUP_WEBSOCKET_DATA_TEXT)
     g_set_error_literal (&error, SIG_ERROR, SIG_ERROR_BAD_REQUEST, "text frames only");
@@ -729,29 +930,8 @@ message_cb (SoupWebsocketConnection *conn, gint type, GBytes *message, gpointer 
       g_set_error_literal (&error, SIG_ERROR, SIG_ERROR_BAD_REQUEST, "type is required");
       ok = FALSE;
     }
-  else if (c->principal->role == SIG_ROLE_NODE)
-    ok = handle_node_message (c, o, t, &error);
-  else if (strcmp (t, "subscribe") == 0 || strcmp (t, "unsubscribe") == 0)
-    ok = handle_subscribe (c, o, strcmp (t, "subscribe") == 0, &error);
-  else if (strcmp (t, "join") == 0 || strcmp (t, "leave") == 0)
-    ok = handle_join (c, o, strcmp (t, "join") == 0, &error);
-  else if (strcmp (t, "ice") == 0)
-    ok = handle_site_ice (c, o, &error);
-  else if (strcmp (t, "echo") == 0)
-    ok = handle_echo (c, o, &error);
-  else if (strcmp (t, "hand") == 0)
-    ok = handle_hand (c, o, &error);
-  else if (strcmp (t, "ping") == 0)
-    {
-      send_simple (c, "pong", NULL, NULL);
-      ok = TRUE;
-    }
   else
-    {
-      g_set_error (&error, SIG_ERROR, SIG_ERROR_BAD_REQUEST, "unknown message type %s",
-                   t);
-      ok = FALSE;
-    }
+    ok = dispatch (c, o, t, &error);
   if (!ok)
     send_error (c, error);
 }
@@ -845,6 +1025,8 @@ ws_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
   c->conn = g_object_ref (conn);
   c->principal = p;
   c->subscriptions = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  c->bucket = p->role == SIG_ROLE_NODE ? SIG_WS_BURST_NODE : SIG_WS_BURST_PEOPLE;
+  c->bucket_us = g_get_monotonic_time ();
   if (p->role == SIG_ROLE_SITE)
     c->site_id = g_ascii_strtoll (p->scope ? p->scope : "0", NULL, 10);
   /* libsoup drops an over-limit frame without a close frame; its hard cap stays as a
@@ -888,6 +1070,27 @@ origin_allowed (SigWs *ws, SoupMessageHeaders *h)
   return FALSE;
 }
 
+/* Why tokens ride in Sec-WebSocket-Protocol: a browser cannot set Authorization on a
+ * WebSocket, and a token in the URL ends up in proxy and server logs. A browser opens
+ * `new WebSocket(url, ["lienthong.v1", "lienthong.bearer." + token])`; signald answers
+ * with "lienthong.v1" only, so the token is never echoed. Programs may still send
+ * Authorization. Returns: (transfer full) (nullable): "Bearer TOKEN" */
+static char *
+bearer_from_protocols (SoupMessageHeaders *h)
+{
+  const char *list = soup_message_headers_get_list (h, "Sec-WebSocket-Protocol");
+  if (list == NULL || strlen (list) > 1024)
+    return NULL;
+  g_auto (GStrv) items = g_strsplit (list, ",", 8);
+  for (guint i = 0; items[i] != NULL; i++)
+    {
+      const char *item = g_strstrip (items[i]);
+      if (g_str_has_prefix (item, SIG_WS_BEARER_PREFIX))
+        return g_strconcat ("Bearer ", item + strlen (SIG_WS_BEARER_PREFIX), NULL);
+    }
+  return NULL;
+}
+
 gboolean
 sig_ws_early (SigWs *ws, SoupServerMessage *msg, const char *path, GHashTable *query)
 {
@@ -908,10 +1111,9 @@ sig_ws_early (SigWs *ws, SoupServerMessage *msg, const char *path, GHashTable *q
   else
     {
       const char *auth = soup_message_headers_get_one (h, "Authorization");
-      g_autofree char *from_query = NULL;
-      if (auth == NULL && query != NULL && g_hash_table_lookup (query, "access_token"))
-        auth = from_query = g_strconcat (
-            "Bearer ", (char *)g_hash_table_lookup (query, "access_token"), NULL);
+      g_autofree char *from_protocol = NULL;
+      if (auth == NULL)
+        auth = from_protocol = bearer_from_protocols (h);
       SigPrincipal *p = sig_authenticate (srv->store, auth, sig_server_now (srv), &error);
       if (p == NULL && auth != NULL)
         sig_auth_limiter_fail (srv->limiter, addr, mono);
@@ -928,6 +1130,79 @@ sig_ws_early (SigWs *ws, SoupServerMessage *msg, const char *path, GHashTable *q
   if (error != NULL)
     sig_reply_error (msg, error, NULL, NULL);
   return TRUE;
+}
+
+/* Ends a socket whose credential is gone: nothing it sends counts any more, a node's
+ * sites are re-homed at once (as when it dies), and the socket is closed with 1008. */
+static void
+client_revoke (WsClient *c, const char *why)
+{
+  if (c->revoked)
+    return;
+  c->revoked = TRUE;
+  SigWs *ws = c->ws;
+  if (c->node_id != NULL)
+    {
+      NodeState *n = g_hash_table_lookup (ws->nodes, c->node_id);
+      if (n != NULL && n->client == c)
+        {
+          n->client = NULL;
+          mark_node_down (ws, n);
+        }
+    }
+  if (soup_websocket_connection_get_state (c->conn) == SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_close (c->conn, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, why);
+}
+
+guint
+sig_ws_revoke_token (SigWs *ws, const char *token_id)
+{
+  guint n = 0;
+  for (guint i = 0; ws && token_id && i < ws->clients->len; i++)
+    {
+      WsClient *c = ws->clients->pdata[i];
+      if (!c->revoked && g_strcmp0 (c->principal->token_id, token_id) == 0)
+        {
+          client_revoke (c, "token revoked");
+          n++;
+        }
+    }
+  return n;
+}
+
+void
+sig_ws_retire_node (SigWs *ws, const char *node_id)
+{
+  for (guint i = 0; ws && i < ws->clients->len; i++)
+    {
+      WsClient *c = ws->clients->pdata[i];
+      if (c->principal->role == SIG_ROLE_NODE
+          && g_strcmp0 (c->principal->scope, node_id) == 0)
+        client_revoke (c, "node retired");
+    }
+  NodeState *n = ws ? g_hash_table_lookup (ws->nodes, node_id) : NULL;
+  if (n != NULL)
+    {
+      mark_node_down (ws, n);
+      g_hash_table_remove (ws->nodes, node_id);
+    }
+}
+
+/* Why a check every second rather than at each message: a socket that only listens
+ * (a dashboard, a hall waiting for the chair) sends nothing, and must still lose its
+ * feed when its token expires or is deleted behind signald's back. */
+static gboolean
+credential_check_cb (gpointer user_data)
+{
+  SigWs *ws = user_data;
+  gint64 now = sig_server_now (ws->server);
+  for (guint i = 0; i < ws->clients->len; i++)
+    {
+      WsClient *c = ws->clients->pdata[i];
+      if (!c->revoked && c->principal->expires_at >= 0 && c->principal->expires_at <= now)
+        client_revoke (c, "token expired");
+    }
+  return G_SOURCE_CONTINUE;
 }
 
 /* libsoup keeps one handler entry per path and calls only the most specific one, so
@@ -951,12 +1226,15 @@ sig_ws_new (SigServer *server)
   sig_cascade_init (ws);
   soup_server_add_early_handler (server->soup, "/api/v1/ws", early_ws_cb, ws, NULL);
   soup_server_add_early_handler (server->soup, "/api/v1/nodes/ws", early_ws_cb, ws, NULL);
-  soup_server_add_websocket_handler (server->soup, "/api/v1/ws", NULL, NULL, ws_cb, ws,
-                                     NULL);
-  soup_server_add_websocket_handler (server->soup, "/api/v1/nodes/ws", NULL, NULL, ws_cb,
+  /* a client that offers subprotocols gets lienthong.v1, or is refused */
+  char *protocols[] = { (char *)SIG_WS_SUBPROTOCOL, NULL };
+  soup_server_add_websocket_handler (server->soup, "/api/v1/ws", NULL, protocols, ws_cb,
                                      ws, NULL);
+  soup_server_add_websocket_handler (server->soup, "/api/v1/nodes/ws", NULL, protocols,
+                                     ws_cb, ws, NULL);
   ws->heartbeat_source = g_timeout_add_seconds (
       (guint)MAX (server->config->heartbeat_interval, 1), heartbeat_check_cb, ws);
+  ws->credential_source = g_timeout_add_seconds (1, credential_check_cb, ws);
   return ws;
 }
 
@@ -966,6 +1244,7 @@ sig_ws_free (SigWs *ws)
   if (ws == NULL)
     return;
   g_clear_handle_id (&ws->heartbeat_source, g_source_remove);
+  g_clear_handle_id (&ws->credential_source, g_source_remove);
   for (guint i = 0; i < ws->clients->len; i++)
     {
       WsClient *c = ws->clients->pdata[i];

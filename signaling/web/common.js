@@ -113,10 +113,13 @@ export class Api {
     setTimeout(() => URL.revokeObjectURL(url), 10000);
   }
 
-  // The WebSocket of sites and dashboards; browsers pass the token in the query.
+  // The WebSocket of sites and dashboards. A browser cannot set Authorization on a
+  // WebSocket; the token rides as a subprotocol (never in the URL, so never in a
+  // proxy's log) and signald answers with lienthong.v1 only.
   socket() {
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    return new WebSocket(`${proto}//${location.host}/api/v1/ws?access_token=${encodeURIComponent(this.token)}`);
+    return new WebSocket(`${proto}//${location.host}/api/v1/ws`,
+      ['lienthong.v1', `lienthong.bearer.${this.token}`]);
   }
 }
 

@@ -244,8 +244,12 @@ http (Bench *b, const char *method, const char *path, const char *token,
 static char *
 make_token (Bench *b, const char *admin, const char *role, const char *scope)
 {
+  /* a node token names its unit: the bench's nodes are "node-<unit>" */
+  gboolean node = g_str_equal (role, "node") && g_str_has_prefix (scope, "node-");
   g_autofree char *body
-      = g_strdup_printf ("{\"role\":\"%s\",\"scope\":\"%s\"}", role, scope);
+      = node ? g_strdup_printf ("{\"role\":\"node\",\"scope\":\"%s\",\"unit\":\"%s\"}",
+                                scope, scope + 5)
+             : g_strdup_printf ("{\"role\":\"%s\",\"scope\":\"%s\"}", role, scope);
   guint st;
   g_autofree char *r = http (b, "POST", "/api/v1/tokens", admin, NULL, body, &st);
   if (st != 201)

@@ -77,7 +77,7 @@ async function api(sig, admin, method, p, body, type = 'application/json') {
 
 // The site's side of the WebSocket: one echo request at a time, answer awaited.
 function siteSocket(sig, token) {
-  const ws = new WebSocket(`${sig.replace('http', 'ws')}/api/v1/ws?access_token=${token}`);
+  const ws = new WebSocket(`${sig.replace('http', 'ws')}/api/v1/ws`, ['lienthong.v1', `lienthong.bearer.${token}`]);
   const waiting = [];
   ws.onmessage = (e) => {
     const m = JSON.parse(e.data);
@@ -101,7 +101,7 @@ try {
   const sig = `http://${await waitFor(path.join(sdir, 'signald.addr'), 10000)}`;
   const admin = fs.readFileSync(path.join(sdir, 'admin.token'), 'utf8').trim();
   await api(sig, admin, 'POST', '/api/v1/units/import', fs.readFileSync(unitsCsv), 'text/csv');
-  const nodeToken = (await api(sig, admin, 'POST', '/api/v1/tokens', JSON.stringify({ role: 'node', scope: 'node-vn' }))).token;
+  const nodeToken = (await api(sig, admin, 'POST', '/api/v1/tokens', JSON.stringify({ role: 'node', scope: 'node-vn', unit: 'VN' }))).token;
   fs.writeFileSync(path.join(ndir, 'node.token'), nodeToken);
   // --http only to read the node's own time-to-first-media figures
   node = spawn(mcuPath, ['--signald', sig, '--node-id', 'node-vn', '--unit', 'VN', '--token-file', path.join(ndir, 'node.token'),

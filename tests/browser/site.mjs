@@ -52,7 +52,7 @@ process.on('SIGTERM', stop);
 
 const page = await browser.newPage();
 await page.goto(`http://127.0.0.1:${server.address().port}/`);
-const ws = new WebSocket(`${sig.replace('http', 'ws')}/api/v1/ws?access_token=${token}`);
+const ws = new WebSocket(`${sig.replace('http', 'ws')}/api/v1/ws`, ['lienthong.v1', `lienthong.bearer.${token}`]);
 let offer;
 const join = () => ws.send(JSON.stringify({ type: 'join', occurrence_id: Number(occ), sdp: offer }));
 ws.onmessage = async (e) => {

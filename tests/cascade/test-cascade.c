@@ -160,7 +160,7 @@ browser_site_joins (gint64 occurrence)
   g_autofree char *scope = g_strdup_printf (
       "%" G_GINT64_FORMAT,
       json_object_get_int_member (json_array_get_object_element (ss, 0), "id"));
-  g_autofree char *token = make_token ("site", scope);
+  g_autofree char *token = make_token ("site", scope, NULL);
   g_autofree char *occ = g_strdup_printf ("%" G_GINT64_FORMAT, occurrence);
   g_autoptr (GSubprocess) proc
       = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, node_bin,

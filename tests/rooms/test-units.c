@@ -226,14 +226,29 @@ START_TEST (test_sites_and_tokens)
   ck_assert_ptr_null (rooms_store_add_site (s, "9999", "x", NULL));
 
   const char *h = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
-  ck_assert (rooms_store_add_token (s, "t1", h, "secretary", "08", 99, NULL));
-  ck_assert (!rooms_store_add_token (s, "t2", h, "admin", NULL, -1, NULL));
-  ck_assert (!rooms_store_add_token (s, "t3", "ABC", "admin", NULL, -1, NULL));
+  ck_assert (rooms_store_add_token (s, "t1", h, "secretary", "08", NULL, 99, NULL));
+  ck_assert (!rooms_store_add_token (s, "t2", h, "admin", NULL, NULL, -1, NULL));
+  ck_assert (!rooms_store_add_token (s, "t3", "ABC", "admin", NULL, NULL, -1, NULL));
   g_autoptr (RoomsToken) tok = rooms_store_find_token_by_hash (s, h, NULL);
   ck_assert_str_eq (rooms_token_get_role (tok), "secretary");
   ck_assert_str_eq (rooms_token_get_scope (tok), "08");
   ck_assert (rooms_store_delete_token (s, "t1", NULL));
   ck_assert_ptr_null (rooms_store_find_token_by_hash (s, h, NULL));
+
+  /* a node token keeps the unit its node serves; retiring the node deletes all its
+   * tokens and no other */
+  const char *h2 = "a3b5c7d9e1f3a5b7c9d1e3f5a7b9c1d3e5f7a9b1c3d5e7f9a1b3c5d7e9f1a3b5";
+  const char *h3 = "b3b5c7d9e1f3a5b7c9d1e3f5a7b9c1d3e5f7a9b1c3d5e7f9a1b3c5d7e9f1a3b5";
+  const char *h4 = "c3b5c7d9e1f3a5b7c9d1e3f5a7b9c1d3e5f7a9b1c3d5e7f9a1b3c5d7e9f1a3b5";
+  ck_assert (rooms_store_add_token (s, "n1", h2, "node", "node-08", "08", -1, NULL));
+  ck_assert (rooms_store_add_token (s, "n2", h3, "node", "node-08", "08", -1, NULL));
+  ck_assert (rooms_store_add_token (s, "n3", h4, "node", "node-10", "10", -1, NULL));
+  g_autoptr (RoomsToken) n1 = rooms_store_find_token_by_hash (s, h2, NULL);
+  ck_assert_str_eq (rooms_token_get_unit (n1), "08");
+  ck_assert_int_eq (rooms_store_delete_tokens_of (s, "node", "node-08", NULL), 2);
+  ck_assert_ptr_null (rooms_store_find_token_by_hash (s, h3, NULL));
+  g_autoptr (RoomsToken) n3 = rooms_store_find_token_by_hash (s, h4, NULL);
+  ck_assert_str_eq (rooms_token_get_unit (n3), "10");
 }
 END_TEST
 

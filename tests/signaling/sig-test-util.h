@@ -61,6 +61,19 @@ make_token (SdDaemon *d, const char *role, const char *scope, const char *expire
   return g_strdup (json_object_get_string_member (json_node_get_object (n), "token"));
 }
 
+/* Creates a node token for node @id serving @unit; returns its secret. */
+G_GNUC_UNUSED static char *
+make_node_token (SdDaemon *d, const char *id, const char *unit)
+{
+  g_autofree char *body = g_strdup_printf (
+      "{\"role\":\"node\",\"scope\":\"%s\",\"unit\":\"%s\"}", id, unit);
+  guint st;
+  g_autofree char *r = sd_http (d, "POST", "/api/v1/tokens", d->admin, body, &st);
+  ck_assert_msg (st == 201, "token %s: %u %s", body, st, r);
+  g_autoptr (JsonNode) n = sd_json (r);
+  return g_strdup (json_object_get_string_member (json_node_get_object (n), "token"));
+}
+
 G_GNUC_UNUSED static gint64
 site_of (SdDaemon *d, const char *unit)
 {

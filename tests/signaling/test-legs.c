@@ -58,7 +58,7 @@ env_stop (Env *e)
 static void
 node_connect (Env *e, WsPeer *p, const char *id, const char *unit)
 {
-  g_autofree char *tok = make_token (e->d, "node", id, NULL);
+  g_autofree char *tok = make_node_token (e->d, id, unit);
   ck_assert (ws_open (p, e->s, e->d, "/api/v1/nodes/ws", tok, NULL));
   g_autofree char *reg = g_strdup_printf (
       "{\"v\":1,\"type\":\"register\",\"node_id\":\"%s\",\"unit\":\"%s\","

@@ -28,9 +28,23 @@ typedef struct
   SdDaemon *d;
   SoupSession *s;
   gint64 d076, bad, good; /* sites */
-  WsPeer node, dash;
+  WsPeer node, dash, hall_bad, hall_good;
   gint64 t; /* the fake node's clock */
 } Env;
+
+/* Site @site joins occurrence 1 with an offer, which signald routes to the fake node:
+ * from then on the node hosts the site and may report on it. */
+static void
+host_site (Env *e, WsPeer *hall, gint64 site)
+{
+  g_autofree char *scope = g_strdup_printf ("%" G_GINT64_FORMAT, site);
+  g_autofree char *tok = make_token (e->d, "site", scope, NULL);
+  ck_assert (ws_open (hall, e->s, e->d, "/api/v1/ws", tok, NULL));
+  ws_send (hall, "{\"type\":\"join\",\"occurrence_id\":1,\"sdp\":\"v=0 offer\"}");
+  json_node_unref (ws_take (hall, "joined"));
+  g_autoptr (JsonNode) offer = ws_take (&e->node, "site.offer");
+  ck_assert_int_eq (jint (offer, "site_id"), site);
+}
 
 static void
 env_start (Env *e)
@@ -49,18 +63,22 @@ env_start (Env *e)
   ck_assert (ws_open (&e->dash, e->s, e->d, "/api/v1/ws", e->d->admin, NULL));
   ws_send (&e->dash, "{\"type\":\"subscribe\",\"meeting_id\":1}");
   json_node_unref (ws_take (&e->dash, "subscribed"));
-  g_autofree char *tok = make_token (e->d, "node", "node-076", NULL);
+  g_autofree char *tok = make_node_token (e->d, "node-076", "076");
   ck_assert (ws_open (&e->node, e->s, e->d, "/api/v1/nodes/ws", tok, NULL));
   ws_send (&e->node, "{\"v\":1,\"type\":\"register\",\"node_id\":\"node-076\","
                      "\"unit\":\"076\",\"capacity\":50,\"fingerprint\":\"sha-256 x\"}");
   json_node_unref (ws_take (&e->node, "registered"));
   json_node_unref (ws_take (&e->node, "leg.open"));
+  host_site (e, &e->hall_bad, e->bad);
+  host_site (e, &e->hall_good, e->good);
   e->t = NOW;
 }
 
 static void
 env_stop (Env *e)
 {
+  ws_close (&e->hall_bad);
+  ws_close (&e->hall_good);
   ws_close (&e->node);
   ws_close (&e->dash);
   g_clear_object (&e->s);

@@ -280,7 +280,7 @@ START_TEST (test_role_matrix)
     make_token (d, "secretary", "10", NULL),
     make_token (d, "site", site_scope, NULL),
     make_token (d, "it", NULL, NULL),
-    make_token (d, "node", "node-08", NULL),
+    make_node_token (d, "node-08", "08"),
     NULL,
   };
   guint st;
@@ -692,7 +692,7 @@ START_TEST (test_websockets)
   gint64 site = site_of (d, "02536");
   g_autofree char *site_scope = g_strdup_printf ("%" G_GINT64_FORMAT, site);
   g_autofree char *site_tok = make_token (d, "site", site_scope, NULL);
-  g_autofree char *node_tok = make_token (d, "node", "node-08", NULL);
+  g_autofree char *node_tok = make_node_token (d, "node-08", "08");
   g_autoptr (SoupSession) s = soup_session_new ();
 
   /* refused handshakes: bad Origin, wrong token, a person on the node channel */
@@ -729,10 +729,10 @@ START_TEST (test_websockets)
   ck_assert_ptr_nonnull (offer);
   ck_assert_int_eq (json_object_get_int_member (json_node_get_object (offer), "site_id"),
                     site);
-  g_autofree char *answer
-      = g_strdup_printf ("{\"type\":\"site.answer\",\"site_id\":%" G_GINT64_FORMAT
-                         ",\"sdp\":\"v=0 answer\"}",
-                         site);
+  g_autofree char *answer = g_strdup_printf (
+      "{\"type\":\"site.answer\",\"occurrence_id\":1,\"site_id\":%" G_GINT64_FORMAT
+      ",\"sdp\":\"v=0 answer\"}",
+      site);
   ws_send (&node, answer);
   ws_send (
       &hall,

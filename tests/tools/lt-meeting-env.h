@@ -63,10 +63,12 @@ api (const char *method, const char *path, const char *type, const char *body, g
 }
 
 static char *
-make_token (const char *role, const char *scope)
+make_token (const char *role, const char *scope, const char *unit)
 {
   g_autofree char *body
-      = g_strdup_printf ("{\"role\":\"%s\",\"scope\":\"%s\"}", role, scope);
+      = unit ? g_strdup_printf ("{\"role\":\"%s\",\"scope\":\"%s\",\"unit\":\"%s\"}",
+                                role, scope, unit)
+             : g_strdup_printf ("{\"role\":\"%s\",\"scope\":\"%s\"}", role, scope);
   g_autoptr (JsonNode) r = api ("POST", "/api/v1/tokens", "application/json", body, 201);
   return g_strdup (json_object_get_string_member (json_node_get_object (r), "token"));
 }
@@ -156,7 +158,7 @@ start_node (Node *n)
   g_autofree char *tokfile = g_build_filename (dir, "node.token", NULL);
   if (!g_file_test (tokfile, G_FILE_TEST_EXISTS))
     {
-      g_autofree char *tok = make_token ("node", n->id);
+      g_autofree char *tok = make_token ("node", n->id, n->unit);
       ck_assert (g_file_set_contents (tokfile, tok, -1, NULL));
     }
   /* LT_TEST_LOGS=1 shows the nodes' logs, for debugging a failed run */
@@ -235,7 +237,7 @@ site_credentials (Site *s)
   JsonArray *ss = json_object_get_array_member (json_node_get_object (u), "sites");
   s->site_id = json_object_get_int_member (json_array_get_object_element (ss, 0), "id");
   g_autofree char *scope = g_strdup_printf ("%" G_GINT64_FORMAT, s->site_id);
-  s->token = make_token ("site", scope);
+  s->token = make_token ("site", scope, NULL);
 }
 
 /* Joins @s to @occurrence with its tone, listening for @tones ("500,700"), plus the

@@ -70,8 +70,8 @@ async function api(sig, token, method, p, body, type = 'application/json') {
   return JSON.parse(text);
 }
 
-const token = async (sig, admin, role, scope) =>
-  (await api(sig, admin, 'POST', '/api/v1/tokens', JSON.stringify(scope ? { role, scope } : { role }))).token;
+const token = async (sig, admin, role, scope, unit) =>
+  (await api(sig, admin, 'POST', '/api/v1/tokens', JSON.stringify(scope ? (unit ? { role, scope, unit } : { role, scope }) : { role }))).token;
 
 // Vietnam is UTC+7 all year: the form's date and time fields for instant @d.
 function vnFields(d) {
@@ -92,7 +92,7 @@ try {
   await api(sig, admin, 'POST', '/api/v1/units/import', fs.readFileSync(unitsCsv), 'text/csv');
 
   // one node serving the whole tree
-  fs.writeFileSync(path.join(ndir, 'node.token'), await token(sig, admin, 'node', 'node-vn'));
+  fs.writeFileSync(path.join(ndir, 'node.token'), await token(sig, admin, 'node', 'node-vn', 'VN'));
   node = spawn(mcuPath, ['--signald', sig, '--node-id', 'node-vn', '--unit', 'VN', '--token-file', path.join(ndir, 'node.token'),
     '--state-dir', ndir, '--address', '127.0.0.1'], { stdio: ['ignore', 'ignore', 'pipe'] });
   node.stderr.on('data', (d) => process.stderr.write(d));
