@@ -3,6 +3,7 @@
 #pragma once
 
 #include "sig-server-private.h"
+#include "sig-ws-stream.h"
 #include "sig-ws.h"
 
 #include <json-glib/json-glib.h>
@@ -13,6 +14,7 @@ struct _SigWsClient
 {
   SigWs *ws;
   SoupWebsocketConnection *conn;
+  SigWsStream *stream; /* what conn reads through: bounds a message's bytes */
   SigPrincipal *principal;
   GHashTable *subscriptions; /* gint64* meeting id set */
   char *node_id;             /* nodes: once registered */

@@ -13,6 +13,9 @@
 #include <string.h>
 
 #define SIG_WS_MAX_FRAME (64 * 1024)
+/* The most bytes read from a socket between two complete messages: a 64 KiB message
+ * with its framing and one read of the next fit well within it. */
+#define SIG_WS_BUDGET (256 * 1024)
 #define SIG_PROTOCOL_VERSION 1
 #define SIG_WS_SUBPROTOCOL "lienthong.v1"
 #define SIG_WS_BEARER_PREFIX "lienthong.bearer."
@@ -902,6 +905,7 @@ message_cb (SoupWebsocketConnection *conn, gint type, GBytes *message, gpointer 
   gsize len;
   const guint8 *data = g_bytes_get_data (message, &len);
 
+  sig_ws_stream_message (c->stream); /* a whole message arrived: the budget restarts */
   if (c->revoked)
     return; /* closing: its credential is gone, nothing it says counts */
   if (len > SIG_WS_MAX_FRAME)
@@ -945,6 +949,7 @@ client_free (WsClient *c)
   g_free (c->echo_node);
   g_free (c->media_node);
   g_clear_object (&c->conn);
+  g_clear_object (&c->stream);
   g_free (c);
 }
 
@@ -1010,10 +1015,9 @@ closed_cb (SoupWebsocketConnection *conn, gpointer user_data)
 }
 
 static void
-ws_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
-       SoupWebsocketConnection *conn, gpointer user_data)
+client_open (SigWs *ws, SoupServerMessage *msg, SoupWebsocketConnection *conn,
+             SigWsStream *stream)
 {
-  SigWs *ws = user_data;
   SigPrincipal *p = g_object_steal_data (G_OBJECT (msg), "sig-principal");
   if (p == NULL)
     {
@@ -1023,15 +1027,17 @@ ws_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
   WsClient *c = g_new0 (WsClient, 1);
   c->ws = ws;
   c->conn = g_object_ref (conn);
+  c->stream = g_object_ref (stream);
   c->principal = p;
   c->subscriptions = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   c->bucket = p->role == SIG_ROLE_NODE ? SIG_WS_BURST_NODE : SIG_WS_BURST_PEOPLE;
   c->bucket_us = g_get_monotonic_time ();
   if (p->role == SIG_ROLE_SITE)
     c->site_id = g_ascii_strtoll (p->scope ? p->scope : "0", NULL, 10);
-  /* libsoup drops an over-limit frame without a close frame; its hard cap stays as a
-   * memory bound, and message_cb closes properly with 1009 above SIG_WS_MAX_FRAME */
-  soup_websocket_connection_set_max_incoming_payload_size (conn, 1024 * 1024);
+  /* libsoup drops an over-limit frame without a close frame; its cap (and the stream's
+   * budget, which also covers continuation frames) stays as a memory bound, and
+   * message_cb closes properly with 1009 above SIG_WS_MAX_FRAME */
+  soup_websocket_connection_set_max_incoming_payload_size (conn, SIG_WS_BUDGET);
   soup_websocket_connection_set_keepalive_interval (conn, 30);
   g_signal_connect (conn, "message", G_CALLBACK (message_cb), c);
   g_signal_connect (conn, "closed", G_CALLBACK (closed_cb), c);
@@ -1044,6 +1050,40 @@ ws_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
         publish_presence (ws, c->site_id, TRUE);
     }
   send_simple (c, "hello", "role", sig_role_to_string (p->role));
+}
+
+/* Why signald completes the WebSocket upgrade itself instead of
+ * soup_server_add_websocket_handler(): the connection must read through a
+ * SigWsStream, which bounds a message across continuation frames (libsoup bounds
+ * single frames only). The steps are libsoup's own: check the handshake and answer
+ * 101, then, once that is written, take the connection over. */
+static void
+upgraded_cb (SoupServerMessage *msg, gpointer user_data)
+{
+  SigWs *ws = user_data;
+  g_signal_handlers_disconnect_by_func (msg, upgraded_cb, user_data);
+  g_autoptr (GIOStream) raw = soup_server_message_steal_connection (msg);
+  if (raw == NULL)
+    return;
+  g_autoptr (SigWsStream) limited = sig_ws_stream_new (raw, SIG_WS_BUDGET);
+  SoupMessageHeaders *req = soup_server_message_get_request_headers (msg);
+  SoupMessageHeaders *resp = soup_server_message_get_response_headers (msg);
+  g_autoptr (SoupWebsocketConnection) conn = soup_websocket_connection_new (
+      G_IO_STREAM (limited), soup_server_message_get_uri (msg),
+      SOUP_WEBSOCKET_CONNECTION_SERVER, soup_message_headers_get_one (req, "Origin"),
+      soup_message_headers_get_one (resp, "Sec-WebSocket-Protocol"), NULL);
+  client_open (ws, msg, conn, limited);
+}
+
+static void
+upgrade_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
+            GHashTable *query, gpointer user_data)
+{
+  /* a client that offers subprotocols gets lienthong.v1, or is refused */
+  char *protocols[] = { (char *)SIG_WS_SUBPROTOCOL, NULL };
+  if (!soup_websocket_server_process_handshake (msg, NULL, protocols, NULL, NULL))
+    return; /* libsoup answered with the error */
+  g_signal_connect (msg, "wrote-informational", G_CALLBACK (upgraded_cb), user_data);
 }
 
 /* Why the Origin rule: browsers send Origin on every WebSocket handshake and any page
@@ -1226,12 +1266,8 @@ sig_ws_new (SigServer *server)
   sig_cascade_init (ws);
   soup_server_add_early_handler (server->soup, "/api/v1/ws", early_ws_cb, ws, NULL);
   soup_server_add_early_handler (server->soup, "/api/v1/nodes/ws", early_ws_cb, ws, NULL);
-  /* a client that offers subprotocols gets lienthong.v1, or is refused */
-  char *protocols[] = { (char *)SIG_WS_SUBPROTOCOL, NULL };
-  soup_server_add_websocket_handler (server->soup, "/api/v1/ws", NULL, protocols, ws_cb,
-                                     ws, NULL);
-  soup_server_add_websocket_handler (server->soup, "/api/v1/nodes/ws", NULL, protocols,
-                                     ws_cb, ws, NULL);
+  soup_server_add_handler (server->soup, "/api/v1/ws", upgrade_cb, ws, NULL);
+  soup_server_add_handler (server->soup, "/api/v1/nodes/ws", upgrade_cb, ws, NULL);
   ws->heartbeat_source = g_timeout_add_seconds (
       (guint)MAX (server->config->heartbeat_interval, 1), heartbeat_check_cb, ws);
   ws->credential_source = g_timeout_add_seconds (1, credential_check_cb, ws);

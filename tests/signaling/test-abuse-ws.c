@@ -558,6 +558,71 @@ START_TEST (test_flood_is_slowed)
 }
 END_TEST
 
+/* One masked client frame (RFC 6455 5.2) of @op with @len bytes of 'x'. */
+static GBytes *
+client_frame (guint8 op, gboolean fin, gsize len)
+{
+  GByteArray *f = g_byte_array_new ();
+  guint8 b0 = (fin ? 0x80 : 0) | op;
+  g_byte_array_append (f, &b0, 1);
+  guint8 hdr[9] = { 0x80 | 127 };
+  for (int i = 0; i < 8; i++)
+    hdr[1 + i] = (guint8)((guint64)len >> (56 - 8 * i));
+  g_byte_array_append (f, hdr, 9);
+  guint8 mask[4] = { 0, 0, 0, 0 }; /* a zero mask leaves the payload as it is */
+  g_byte_array_append (f, mask, 4);
+  g_autofree guint8 *payload = g_malloc (len);
+  memset (payload, 'x', len);
+  g_byte_array_append (f, payload, (guint)len);
+  return g_byte_array_free_to_bytes (f);
+}
+
+START_TEST (test_fragmented_message_is_bounded)
+{
+  /* libsoup bounds frames, not messages: a message sent as endless continuation
+   * frames must be cut off by signald long before it holds megabytes */
+  Env e;
+  env_start (&e, CONF);
+  g_autoptr (GSocketClient) sc = g_socket_client_new ();
+  const char *hostport = e.d->base + strlen ("http://");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSocketConnection) conn
+      = g_socket_client_connect_to_host (sc, hostport, 80, NULL, &error);
+  ck_assert_msg (conn != NULL, "%s", error ? error->message : "");
+  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (conn));
+  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (conn));
+  g_autofree char *req = g_strdup_printf (
+      "GET /api/v1/ws HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: "
+      "Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: "
+      "13\r\nAuthorization: Bearer %s\r\n\r\n",
+      hostport, e.d->admin);
+  ck_assert (g_output_stream_write_all (out, req, strlen (req), NULL, NULL, NULL));
+  char head[1024];
+  gssize got = g_input_stream_read (in, head, sizeof head - 1, NULL, NULL);
+  ck_assert_int_gt (got, 12);
+  head[got] = '\0';
+  ck_assert_msg (g_str_has_prefix (head, "HTTP/1.1 101"), "%s", head);
+
+  gsize sent = 0;
+  gboolean cut = FALSE;
+  for (guint i = 0; i < 100 && !cut; i++) /* up to 6 MB */
+    {
+      g_autoptr (GBytes) f = client_frame (i == 0 ? 0x1 : 0x0, FALSE, 60000);
+      gsize n;
+      const guint8 *d = g_bytes_get_data (f, &n);
+      g_autoptr (GError) werr = NULL;
+      cut = !g_output_stream_write_all (out, d, n, NULL, NULL, &werr);
+      if (!cut)
+        sent += 60000;
+    }
+  ck_assert_msg (cut, "signald took %" G_GSIZE_FORMAT " bytes of one message", sent);
+  ck_assert_uint_lt (sent, 6000000);
+  g_print ("fragmented message cut after %" G_GSIZE_FORMAT " bytes written\n", sent);
+  assert_up (&e);
+  env_stop (&e);
+}
+END_TEST
+
 /* The replies a socket got for @msg, up to its barrier (a node's unknown type, a
  * person's ping). Returns: (transfer full) the codes of its errors, comma-separated,
  * and the count of other replies in @others. */
@@ -669,6 +734,7 @@ abuse_suite (void)
   tcase_add_test (tc, test_expiry_closes_sockets);
   tcase_add_test (tc, test_tokens_not_in_urls);
   tcase_add_test (tc, test_flood_is_slowed);
+  tcase_add_test (tc, test_fragmented_message_is_bounded);
   tcase_add_test (tc, test_every_message_type_by_every_sender);
   suite_add_tcase (s, tc);
   return s;
