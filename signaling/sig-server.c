@@ -195,6 +195,106 @@ sig_server_client_address (SigServer *srv, SoupServerMessage *msg)
   return g_inet_address_to_string (client);
 }
 
+gboolean
+sig_meeting_may_read (SigServer *srv, const SigPrincipal *p, const RoomsMeeting *m)
+{
+  return sig_policy_may_read_meeting (srv->store, p, m);
+}
+
+/* Loads the meeting a route's {id} names (a meeting, or an occurrence's meeting) and
+ * applies the route's access rule to it: 404 when the caller may not read it (so ids
+ * outside the scope do not leak), 403 when it may read but not edit or control it. */
+static gboolean
+check_meeting_access (SigServer *srv, SigRequest *req, GError **error)
+{
+  SigAccess a = req->route->access;
+  gboolean occurrence
+      = a == SIG_ACCESS_OCCURRENCE_READ || a == SIG_ACCESS_OCCURRENCE_CONTROL;
+  gint64 id, meeting_id;
+  if (!sig_request_id (req, "id", &id, error))
+    return FALSE;
+  meeting_id = id;
+  if (occurrence)
+    {
+      g_autoptr (RoomsOccurrence) occ = rooms_store_get_occurrence (srv->store, id, NULL);
+      if (occ == NULL)
+        {
+          g_set_error (error, ROOMS_ERROR, ROOMS_ERROR_NOT_FOUND,
+                       "no occurrence %" G_GINT64_FORMAT, id);
+          return FALSE;
+        }
+      meeting_id = rooms_occurrence_get_meeting_id (occ);
+    }
+  g_autoptr (RoomsMeeting) m = rooms_store_get_meeting (srv->store, meeting_id, NULL);
+  if (m == NULL || !sig_policy_may_read_meeting (srv->store, req->principal, m))
+    {
+      g_set_error (error, ROOMS_ERROR, ROOMS_ERROR_NOT_FOUND, "no %s %" G_GINT64_FORMAT,
+                   occurrence ? "occurrence" : "meeting", id);
+      return FALSE;
+    }
+  if (a == SIG_ACCESS_MEETING_EDIT
+      && !sig_policy_may_edit_meeting (srv->store, req->principal, m))
+    {
+      g_set_error (error, SIG_ERROR, SIG_ERROR_FORBIDDEN,
+                   "meeting %" G_GINT64_FORMAT " is outside this token's scope", id);
+      return FALSE;
+    }
+  if (a == SIG_ACCESS_OCCURRENCE_CONTROL
+      && !sig_policy_may_control_meeting (srv->store, req->principal, m))
+    {
+      g_set_error (
+          error, SIG_ERROR, SIG_ERROR_FORBIDDEN,
+          "only an admin or the chair's secretary controls meeting %" G_GINT64_FORMAT,
+          meeting_id);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The route's access rule, for the kinds the dispatcher decides (sig-server-private.h);
+ * the others are the handler's. */
+static gboolean
+check_access (SigServer *srv, SigRequest *req, GError **error)
+{
+  const SigRoute *r = req->route;
+  switch (r->access)
+    {
+    case SIG_ACCESS_ROLE:
+    case SIG_ACCESS_FILTERED:
+    case SIG_ACCESS_BOOKING:
+    case SIG_ACCESS_LEG_READ:
+      return TRUE;
+    case SIG_ACCESS_UNIT_CALENDAR:
+      {
+        const char *code = sig_request_param (req, "code");
+        if (rooms_store_get_unit (srv->store, code) == NULL)
+          {
+            g_set_error (error, ROOMS_ERROR, ROOMS_ERROR_NOT_FOUND, "no unit '%s'", code);
+            return FALSE;
+          }
+        if (!sig_policy_may_read_unit_calendar (srv->store, req->principal, code))
+          {
+            g_set_error (error, SIG_ERROR, SIG_ERROR_FORBIDDEN,
+                         "unit %s is outside this token's scope", code);
+            return FALSE;
+          }
+        return TRUE;
+      }
+    case SIG_ACCESS_MEETING_READ:
+    case SIG_ACCESS_MEETING_EDIT:
+    case SIG_ACCESS_OCCURRENCE_READ:
+    case SIG_ACCESS_OCCURRENCE_CONTROL:
+      return check_meeting_access (srv, req, error);
+    case SIG_ACCESS_UNSET:
+    default:
+      break;
+    }
+  /* fail closed: a route nobody decided the access of serves no one */
+  g_set_error (error, SIG_ERROR, SIG_ERROR_INTERNAL, "%s %s has no access rule",
+               r->method, r->pattern);
+  return FALSE;
+}
+
 /* Everything a route needs before its handler runs: authentication and its rate
  * limit, the role check, draining, the body checks. Returns %FALSE with @error (and
  * maybe @field) when the request is refused. */
@@ -229,7 +329,17 @@ prepare_request (SigServer *srv, SigRequest *req, char **field, GError **error)
                        sig_role_to_string (req->principal->role), r->method, r->pattern);
           return FALSE;
         }
+      if (!check_access (srv, req, error))
+        return FALSE;
     }
+  else if (r->access != SIG_ACCESS_ROLE)
+    {
+      /* a public route has nobody to check an object rule against */
+      g_set_error (error, SIG_ERROR, SIG_ERROR_INTERNAL, "%s %s has no access rule",
+                   r->method, r->pattern);
+      return FALSE;
+    }
+
 
   if ((r->flags & SIG_ROUTE_REFUSE_DRAINING) && srv->draining)
     {

@@ -308,7 +308,7 @@ START_TEST (test_role_matrix)
     { "GET",
       "/api/v1/units/08/calendar.ics",
       NULL,
-      { 200, 200, 200, 200, 200, 403, 401 } },
+      { 200, 200, 403, 200, 200, 403, 401 } },
     { "POST", "/api/v1/units/import", "", { 400, 403, 403, 403, 403, 403, 401 } },
     { "GET", "/api/v1/meetings", NULL, { 200, 200, 200, 200, 200, 403, 401 } },
     { "GET", "/api/v1/meetings/1", NULL, { 200, 200, 404, 200, 200, 403, 401 } },
