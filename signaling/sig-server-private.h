@@ -112,6 +112,20 @@ gint64 sig_server_now (SigServer *srv);
  */
 char *sig_server_client_address (SigServer *srv, SoupServerMessage *msg);
 
+/**
+ * sig_auth_limit_failure:
+ * @presented: whether the request carried a credential (only those count)
+ * @error: SIG_ERROR_TOO_MANY when the client's address is blocked
+ *
+ * Called for a request whose authentication failed, never for one that succeeded (a
+ * valid credential passes from a blocked address too): notes the failure against
+ * the client's address, or reports that the address is blocked.
+ *
+ * Returns: %TRUE when the address is blocked (@error set: answer 429)
+ */
+gboolean sig_auth_limit_failure (SigServer *srv, SoupServerMessage *msg,
+                                 gboolean presented, GError **error);
+
 /* Answers with a JSON document. @node: (transfer full) */
 void sig_reply_json (SigRequest *req, guint status, JsonNode *node);
 /* Answers with text of @content_type. @text: (transfer full) */

@@ -195,6 +195,29 @@ sig_server_client_address (SigServer *srv, SoupServerMessage *msg)
   return g_inet_address_to_string (client);
 }
 
+/* Why a valid credential always passes, even from a blocked address: without
+ * trusted-proxies every hall behind the TLS proxy shares the proxy's address, and ten
+ * bad tokens from anyone would lock every user out. Tokens are 256-bit random, so the
+ * limit is not what stops guessing; it cuts the cost of floods of bad ones, which
+ * still get 429 once their address is blocked. */
+gboolean
+sig_auth_limit_failure (SigServer *srv, SoupServerMessage *msg, gboolean presented,
+                        GError **error)
+{
+  g_autofree char *addr = sig_server_client_address (srv, msg);
+  gint64 mono = g_get_monotonic_time ();
+  if (sig_auth_limiter_blocked (srv->limiter, addr, mono))
+    {
+      g_set_error_literal (error, SIG_ERROR, SIG_ERROR_TOO_MANY,
+                           "too many failed authentications; try again later");
+      return TRUE;
+    }
+  /* a request without credentials is not an attempt at guessing them */
+  if (presented)
+    sig_auth_limiter_fail (srv->limiter, addr, mono);
+  return FALSE;
+}
+
 gboolean
 sig_meeting_may_read (SigServer *srv, const SigPrincipal *p, const RoomsMeeting *m)
 {
@@ -306,23 +329,15 @@ prepare_request (SigServer *srv, SigRequest *req, char **field, GError **error)
 
   if (!(r->roles & SIG_ROLE_PUBLIC))
     {
-      g_autofree char *addr = sig_server_client_address (srv, req->msg);
-      gint64 mono = g_get_monotonic_time ();
-      if (sig_auth_limiter_blocked (srv->limiter, addr, mono))
-        {
-          g_set_error_literal (error, SIG_ERROR, SIG_ERROR_TOO_MANY,
-                               "too many failed authentications; try again later");
-          return FALSE;
-        }
       const char *auth = soup_message_headers_get_one (h, "Authorization");
-      req->principal = sig_authenticate (srv->store, auth, sig_server_now (srv), error);
+      g_autoptr (GError) auth_error = NULL;
+      req->principal
+          = sig_authenticate (srv->store, auth, sig_server_now (srv), &auth_error);
+      if (req->principal == NULL
+          && !sig_auth_limit_failure (srv, req->msg, auth != NULL, error))
+        g_propagate_error (error, g_steal_pointer (&auth_error));
       if (req->principal == NULL)
-        {
-          /* a request without credentials is not an attempt at guessing them */
-          if (auth != NULL)
-            sig_auth_limiter_fail (srv->limiter, addr, mono);
-          return FALSE;
-        }
+        return FALSE;
       if (!(r->roles & req->principal->role))
         {
           g_set_error (error, SIG_ERROR, SIG_ERROR_FORBIDDEN, "role %s may not %s %s",
