@@ -28,7 +28,8 @@ const SigParam sig_params_token[] = {
  * hold the two together, and suite signaling-abuse tries every row with every role. */
 static const SigRoute routes[] = {
   { "GET", "/healthz", SIG_ROLE_PUBLIC, SIG_ACCESS_ROLE, 0, NULL, sig_route_healthz },
-  { "GET", "/metrics", SIG_ROLE_PUBLIC, SIG_ACCESS_ROLE, 0, NULL, sig_route_metrics },
+  /* per-province loss and MOS are not for the public: the scraper holds an it token */
+  { "GET", "/metrics", R_STAFF, SIG_ACCESS_ROLE, 0, NULL, sig_route_metrics },
   { "GET", "/api/v1/openapi.json", SIG_ROLE_PUBLIC, SIG_ACCESS_ROLE, 0, NULL,
     sig_route_openapi },
   /* the unit tree itself is no secret to anyone signed in */

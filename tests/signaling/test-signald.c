@@ -48,7 +48,7 @@ START_TEST (test_import_search)
   ck_assert_ptr_null (strstr (c, "\"080\""));
   g_autofree char *u = sd_http (d, "GET", "/api/v1/units/0999", d->admin, NULL, &st);
   ck_assert_uint_eq (st, 404);
-  g_autofree char *metrics = sd_http (d, "GET", "/metrics", NULL, NULL, &st);
+  g_autofree char *metrics = sd_http (d, "GET", "/metrics", d->admin, NULL, &st);
   ck_assert_ptr_nonnull (strstr (metrics,
                                  "lienthong_http_requests_total{route=\"/api/v1/"
                                  "units/search\",method=\"GET\",status=\"200\"} 1\n"));
@@ -300,7 +300,7 @@ START_TEST (test_role_matrix)
   } rows[] = {
     /*                                                     admin sec08 sec10 site  it  node none */
     { "GET", "/healthz", NULL, { 200, 200, 200, 200, 200, 200, 200 } },
-    { "GET", "/metrics", NULL, { 200, 200, 200, 200, 200, 200, 200 } },
+    { "GET", "/metrics", NULL, { 200, 403, 403, 403, 200, 403, 401 } },
     { "GET", "/api/v1/openapi.json", NULL, { 200, 200, 200, 200, 200, 200, 200 } },
     { "GET", "/api/v1/units", NULL, { 200, 200, 200, 200, 200, 403, 401 } },
     { "GET", "/api/v1/units/076", NULL, { 200, 200, 200, 200, 200, 403, 401 } },
@@ -616,7 +616,7 @@ static guint64
 metric (SdDaemon *d, const char *line_prefix)
 {
   guint st;
-  g_autofree char *m = sd_http (d, "GET", "/metrics", NULL, NULL, &st);
+  g_autofree char *m = sd_http (d, "GET", "/metrics", d->admin, NULL, &st);
   ck_assert_uint_eq (st, 200);
   const char *p = strstr (m, line_prefix);
   ck_assert_msg (p != NULL, "no %s in\n%s", line_prefix, m);
