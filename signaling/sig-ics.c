@@ -24,8 +24,8 @@ new_event (SigServer *srv, RoomsMeeting *m, gint64 start, gint64 end)
   g_autofree char *uid = meeting_uid (rooms_meeting_get_id (m));
   icalcomponent *ev = icalcomponent_new_vevent ();
   icalcomponent_add_property (ev, icalproperty_new_uid (uid));
-  icalcomponent_add_property (ev, icalproperty_new_sequence ((int)sig_sequence_get (
-                                      srv, rooms_meeting_get_id (m))));
+  icalcomponent_add_property (
+      ev, icalproperty_new_sequence ((int)rooms_meeting_get_sequence (m)));
   icalcomponent_add_property (ev,
                               icalproperty_new_dtstamp (utc_time (sig_server_now (srv))));
   icalcomponent_add_property (ev, icalproperty_new_dtstart (utc_time (start)));

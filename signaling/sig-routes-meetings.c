@@ -218,7 +218,7 @@ add_meeting (SigServer *srv, JsonBuilder *b, RoomsMeeting *m)
   json_builder_set_member_name (b, "site_count");
   json_builder_add_int_value (b, sites ? sites->len : 0);
   json_builder_set_member_name (b, "sequence");
-  json_builder_add_int_value (b, sig_sequence_get (srv, rooms_meeting_get_id (m)));
+  json_builder_add_int_value (b, rooms_meeting_get_sequence (m));
   json_builder_set_member_name (b, "occurrences");
   json_builder_begin_array (b);
   g_autoptr (GPtrArray) occs
@@ -590,7 +590,6 @@ sig_route_meetings_patch (SigServer *srv, SigRequest *req, GError **error)
       srv->store, rooms_meeting_get_id (m), patch, &conflicts, error);
   if (booking == NULL)
     return refuse_booking (req, conflicts, error ? *error : NULL, chair);
-  sig_sequence_bump (srv, rooms_meeting_get_id (m));
   publish_meeting (srv, rooms_meeting_get_id (m), "meeting.updated");
   sig_lifecycle_run (srv);
   g_autoptr (RoomsMeeting) updated
@@ -612,7 +611,6 @@ sig_route_meetings_delete (SigServer *srv, SigRequest *req, GError **error)
   gint64 id = rooms_meeting_get_id (m);
   if (!rooms_store_cancel_meeting (srv->store, id, error))
     return FALSE;
-  sig_sequence_bump (srv, id);
   publish_meeting (srv, id, "meeting.cancelled");
   sig_cascade_close_meeting (srv->ws, id);
   g_autoptr (RoomsMeeting) cancelled = rooms_store_get_meeting (srv->store, id, error);

@@ -93,8 +93,6 @@ struct _SigServer
   GHashTable *requests;    /* "route\tmethod\tstatus" -> guint64* */
   GHashTable *transitions; /* "open"/"live"/"ended" -> guint64* */
   guint lifecycle_source;
-  GKeyFile *sequences; /* meeting id -> iCalendar SEQUENCE */
-  char *sequences_path;
   SigWs *ws;
   SigLinks *links; /* link quality, alarms, step-down (sig-links.c) */
   gint64 started_us;
@@ -156,9 +154,6 @@ gboolean sig_ws_early (SigWs *ws, SoupServerMessage *msg, const char *path,
 
 /* Meeting lifecycle (sig-routes-meetings.c). */
 void sig_lifecycle_run (SigServer *srv);
-/* Bumps and returns the iCalendar SEQUENCE of a meeting. */
-gint64 sig_sequence_bump (SigServer *srv, gint64 meeting_id);
-gint64 sig_sequence_get (SigServer *srv, gint64 meeting_id);
 
 /* Route handlers, by file. */
 gboolean sig_route_units_list (SigServer *, SigRequest *, GError **);

@@ -5,6 +5,7 @@
 #include "sig-web.h"
 
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 #include <string.h>
 
 gint64
@@ -355,7 +356,6 @@ prepare_request (SigServer *srv, SigRequest *req, char **field, GError **error)
       return FALSE;
     }
 
-
   if ((r->flags & SIG_ROUTE_REFUSE_DRAINING) && srv->draining)
     {
       g_autofree char *retry = g_strdup_printf ("%d", srv->config->retry_after);
@@ -500,6 +500,55 @@ bootstrap_admin_token (SigServer *srv, GError **error)
   return TRUE;
 }
 
+/* Why once and then gone: signald used to keep each meeting's iCalendar SEQUENCE in
+ * STATE/ics-sequence.ini, outside the store's transactions (a crash between the two
+ * writes could lose a bump). The store keeps it now (schema 3); a file left by an
+ * older signald is read into it, never lowering a value, and then removed. Reading it
+ * twice after a crash is harmless for the same reason. */
+static gboolean
+import_legacy_sequences (SigServer *srv, GError **error)
+{
+  g_autofree char *path = g_build_filename (srv->state_dir, "ics-sequence.ini", NULL);
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    return TRUE;
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  g_autoptr (GError) local = NULL;
+  if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, &local))
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: %s", path,
+                   local->message);
+      return FALSE;
+    }
+  g_auto (GStrv) ids = g_key_file_get_keys (kf, "sequence", NULL, NULL);
+  guint n = 0;
+  for (char **id = ids; id && *id; id++)
+    {
+      guint64 mid;
+      gint64 seq = g_key_file_get_int64 (kf, "sequence", *id, NULL);
+      if (!g_ascii_string_to_unsigned (*id, 10, 1, G_MAXINT64, &mid, NULL) || seq <= 0)
+        continue;
+      g_autoptr (GError) e = NULL;
+      if (rooms_store_raise_meeting_sequence (srv->store, (gint64)mid, seq, &e))
+        n++;
+      else if (!g_error_matches (e, ROOMS_ERROR, ROOMS_ERROR_NOT_FOUND))
+        {
+          g_propagate_error (error, g_steal_pointer (&e));
+          return FALSE;
+        }
+    }
+  if (g_unlink (path) != 0)
+    {
+      int errsv = errno;
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errsv), "%s: %s", path,
+                   g_strerror (errsv));
+      return FALSE;
+    }
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "MESSAGE",
+                    "moved the iCalendar sequences of %u meetings from %s into the store",
+                    n, path);
+  return TRUE;
+}
+
 static gboolean
 listen_on (SigServer *srv, GError **error)
 {
@@ -577,9 +626,8 @@ sig_server_new (const SigConfig *config, GError **error)
   if (srv->config->fake_now >= 0)
     rooms_store_set_now (srv->store, srv->config->fake_now);
 
-  srv->sequences = g_key_file_new ();
-  srv->sequences_path = g_build_filename (srv->state_dir, "ics-sequence.ini", NULL);
-  g_key_file_load_from_file (srv->sequences, srv->sequences_path, G_KEY_FILE_NONE, NULL);
+  if (!import_legacy_sequences (srv, error))
+    return NULL;
 
   if (!bootstrap_admin_token (srv, error))
     return NULL;
@@ -651,8 +699,6 @@ sig_server_free (SigServer *server)
   g_clear_pointer (&server->limiter, sig_auth_limiter_free);
   g_clear_pointer (&server->requests, g_hash_table_unref);
   g_clear_pointer (&server->transitions, g_hash_table_unref);
-  g_clear_pointer (&server->sequences, g_key_file_unref);
-  g_free (server->sequences_path);
   g_free (server->address);
   g_free (server->state_dir);
   sig_config_free (server->config);

@@ -612,6 +612,78 @@ START_TEST (test_restart_persists)
 }
 END_TEST
 
+/* The iCalendar SEQUENCE is the store's: it survives a restart; a change signald or
+ * the store refuses (a scope refusal, a clash) leaves it as it was; a counter file
+ * an older signald left beside the store is read into it once and removed. Fails if a
+ * refused change bumped it, a restart lost it, or the old file were ignored. */
+static gint64
+sequence_of (SdDaemon *d, gint64 id)
+{
+  guint st;
+  g_autofree char *path = g_strdup_printf ("/api/v1/meetings/%" G_GINT64_FORMAT, id);
+  g_autofree char *r = sd_http (d, "GET", path, d->admin, NULL, &st);
+  ck_assert_uint_eq (st, 200);
+  g_autoptr (JsonNode) n = sd_json (r);
+  g_autofree char *ics_path = g_strconcat (path, ".ics", NULL);
+  g_autofree char *ics = sd_http (d, "GET", ics_path, d->admin, NULL, &st);
+  gint64 seq = json_object_get_int_member (json_node_get_object (n), "sequence");
+  g_autofree char *line = g_strdup_printf ("SEQUENCE:%" G_GINT64_FORMAT "\r\n", seq);
+  ck_assert_msg (strstr (ics, line) != NULL, "%s not in\n%s", line, ics);
+  return seq;
+}
+
+START_TEST (test_sequence_survives_restart)
+{
+  SdDaemon *d = sd_start (NULL);
+  import_tiny (d);
+  guint st;
+  g_autofree char *a = book (d, d->admin, "A", "076", DAY1 "08:00:00" TZ,
+                             DAY1 "09:00:00" TZ, "[{\"unit\":\"076\"}]", NULL, &st);
+  ck_assert_uint_eq (st, 201);
+  g_autofree char *b = book (d, d->admin, "B", "076", DAY1 "10:00:00" TZ,
+                             DAY1 "11:00:00" TZ, "[{\"unit\":\"076\"}]", NULL, &st);
+  ck_assert_uint_eq (st, 201);
+  ck_assert_int_eq (sequence_of (d, 1), 0);
+  g_autofree char *p1
+      = sd_http (d, "PATCH", "/api/v1/meetings/1", d->admin, "{\"title\":\"A2\"}", &st);
+  ck_assert_uint_eq (st, 200);
+  ck_assert_int_eq (sequence_of (d, 1), 1);
+
+  /* refused by the store: onto B's hour (409) */
+  g_autofree char *p2 = sd_http (d, "PATCH", "/api/v1/meetings/1", d->admin,
+                                 "{\"title\":\"A3\",\"starts_at\":\"" DAY1 "10:00:00" TZ
+                                 "\",\"ends_at\":\"" DAY1 "11:00:00" TZ "\"}",
+                                 &st);
+  ck_assert_uint_eq (st, 409);
+  /* refused by signald: a secretary of another province (404), a bad body (400) */
+  g_autofree char *sec10 = make_token (d, "secretary", "10", NULL);
+  g_autofree char *p3
+      = sd_http (d, "PATCH", "/api/v1/meetings/1", sec10, "{\"title\":\"A4\"}", &st);
+  ck_assert_uint_eq (st, 404);
+  g_autofree char *p4
+      = sd_http (d, "PATCH", "/api/v1/meetings/1", d->admin, "{\"title\":''}", &st);
+  ck_assert_uint_eq (st, 400);
+  ck_assert_int_eq (sequence_of (d, 1), 1);
+
+  sd_restart (d, NULL);
+  ck_assert_int_eq (sequence_of (d, 1), 1);
+  ck_assert_int_eq (sequence_of (d, 2), 0);
+
+  /* an older signald's counters: raised into the store (never lowered), file gone */
+  sd_stop (d);
+  g_autofree char *old = g_build_filename (d->state_dir, "ics-sequence.ini", NULL);
+  ck_assert (g_file_set_contents (old, "[sequence]\n1=0\n2=4\n99=3\nx=1\n", -1, NULL));
+  sd_launch (d);
+  ck_assert_int_eq (sequence_of (d, 1), 1);
+  ck_assert_int_eq (sequence_of (d, 2), 4);
+  ck_assert (!g_file_test (old, G_FILE_TEST_EXISTS));
+  g_autofree char *del = sd_http (d, "DELETE", "/api/v1/meetings/2", d->admin, NULL, &st);
+  ck_assert_uint_eq (st, 200);
+  ck_assert_int_eq (sequence_of (d, 2), 5);
+  sd_free (d);
+}
+END_TEST
+
 static guint64
 metric (SdDaemon *d, const char *line_prefix)
 {
@@ -921,6 +993,7 @@ main (int argc, char **argv)
   tcase_add_test (tc, test_auth_expiry_and_limit);
   tcase_add_test (tc, test_limit_behind_trusted_proxy);
   tcase_add_test (tc, test_restart_persists);
+  tcase_add_test (tc, test_sequence_survives_restart);
   tcase_add_test (tc, test_missed_start_fires_once);
   tcase_add_test (tc, test_sigterm_drains);
   tcase_add_test (tc, test_openapi_lists_every_route);
