@@ -72,7 +72,7 @@ sd_wait_log (SdDaemon *d, const char *needle, gsize from)
   return found;
 }
 
-static gsize
+G_GNUC_UNUSED static gsize
 sd_log_len (SdDaemon *d)
 {
   g_mutex_lock (&d->lock);
@@ -92,9 +92,9 @@ static void
 sd_write_conf (SdDaemon *d, const char *conf)
 {
   gboolean own_clock = conf != NULL && strstr (conf, "[testing]") != NULL;
-  g_autofree char *text = g_strdup_printf (
-      "[server]\ndrain-grace=1\n%s\n%s", conf ? conf : "",
-      own_clock ? "" : "[testing]\nnow=" SD_FROZEN_NOW "\n");
+  g_autofree char *text
+      = g_strdup_printf ("[server]\ndrain-grace=1\n%s\n%s", conf ? conf : "",
+                         own_clock ? "" : "[testing]\nnow=" SD_FROZEN_NOW "\n");
   ck_assert (g_file_set_contents (d->conf_path, text, -1, NULL));
 }
 
