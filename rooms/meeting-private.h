@@ -33,6 +33,7 @@ struct _RoomsMeeting
   gint64 id;
   RoomsMeetingSpec *spec;
   gboolean cancelled;
+  gint64 sequence;
   GArray *site_ids;
 };
 

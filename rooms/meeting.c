@@ -782,6 +782,11 @@ rooms_meeting_get_cancelled (const RoomsMeeting *m)
 {
   return m->cancelled;
 }
+gint64
+rooms_meeting_get_sequence (const RoomsMeeting *m)
+{
+  return m->sequence;
+}
 guint
 rooms_meeting_get_n_selections (const RoomsMeeting *m)
 {
@@ -814,8 +819,8 @@ rooms_store_get_meeting (RoomsStore *store, gint64 id, GError **error)
   g_return_val_if_fail (store != NULL, NULL);
   g_autoptr (RoomsStmt) st = rooms_store_prepare (
       store,
-      "SELECT title, agenda, chair_code, start, end, rrule, idem_key, cancelled"
-      " FROM meetings WHERE id = ?",
+      "SELECT title, agenda, chair_code, start, end, rrule, idem_key, cancelled,"
+      " sequence FROM meetings WHERE id = ?",
       error);
   if (!st)
     return NULL;
@@ -836,6 +841,7 @@ rooms_store_get_meeting (RoomsStore *store, gint64 id, GError **error)
   m->spec->rrule = rooms_column_dup (st, 5);
   m->spec->idem_key = rooms_column_dup (st, 6);
   m->cancelled = sqlite3_column_int (st, 7) != 0;
+  m->sequence = sqlite3_column_int64 (st, 8);
   m->site_ids = g_array_new (FALSE, FALSE, sizeof (gint64));
 
   g_autoptr (RoomsStmt) sel
@@ -1082,8 +1088,12 @@ rooms_store_update_meeting (RoomsStore *store, gint64 meeting_id,
   g_autoptr (RoomsStmt) t = NULL;
   if (!validate_spec (spec, error) || !rooms_store_begin (store, error))
     return NULL;
+  /* every accepted change is one an attendee must see: its SEQUENCE grows with it,
+   * and a refused one (rolled back below) leaves both as they were */
   t = rooms_store_prepare (
-      store, "UPDATE meetings SET title = ?, agenda = ? WHERE id = ?", error);
+      store,
+      "UPDATE meetings SET title = ?, agenda = ?, sequence = sequence + 1 WHERE id = ?",
+      error);
   if (!t)
     goto fail;
   sqlite3_bind_text (t, 1, spec->title, -1, SQLITE_STATIC);
@@ -1120,11 +1130,43 @@ rooms_store_cancel_meeting (RoomsStore *store, gint64 meeting_id, GError **error
       "BEGIN IMMEDIATE;"
       "UPDATE occurrences SET state = 4 WHERE meeting_id = %" G_GINT64_FORMAT
       " AND state IN (0, 1);"
-      "UPDATE meetings SET cancelled = 1 WHERE id = %" G_GINT64_FORMAT ";",
+      "UPDATE meetings SET cancelled = 1, sequence = sequence + 1 WHERE id = "
+      "%" G_GINT64_FORMAT ";",
       meeting_id, meeting_id);
   if (!rooms_store_exec (store, sql, error) || !rooms_store_commit (store, error))
     {
       rooms_store_rollback (store);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+rooms_store_raise_meeting_sequence (RoomsStore *store, gint64 meeting_id, gint64 sequence,
+                                    GError **error)
+{
+  g_return_val_if_fail (store != NULL, FALSE);
+  if (sequence < 0)
+    {
+      g_set_error (error, ROOMS_ERROR, ROOMS_ERROR_INVALID,
+                   "a SEQUENCE cannot be negative (%" G_GINT64_FORMAT ")", sequence);
+      return FALSE;
+    }
+  g_autoptr (RoomsStmt) st = rooms_store_prepare (
+      store, "UPDATE meetings SET sequence = max(sequence, ?) WHERE id = ?", error);
+  if (!st)
+    return FALSE;
+  sqlite3_bind_int64 (st, 1, sequence);
+  sqlite3_bind_int64 (st, 2, meeting_id);
+  if (sqlite3_step (st) != SQLITE_DONE)
+    {
+      rooms_store_set_sqlite_error (store, error, "raise sequence");
+      return FALSE;
+    }
+  if (sqlite3_changes (store->db) == 0)
+    {
+      g_set_error (error, ROOMS_ERROR, ROOMS_ERROR_NOT_FOUND,
+                   "unknown meeting %" G_GINT64_FORMAT, meeting_id);
       return FALSE;
     }
   return TRUE;

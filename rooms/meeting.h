@@ -154,6 +154,9 @@ const char *rooms_meeting_get_rrule (const RoomsMeeting *meeting);
 /* (nullable) */
 const char *rooms_meeting_get_idempotency_key (const RoomsMeeting *meeting);
 gboolean rooms_meeting_get_cancelled (const RoomsMeeting *meeting);
+/* The iCalendar SEQUENCE (RFC 5546): 0 when booked, one more with each change
+ * (rooms_store_update_meeting()) and with the cancellation, in the same transaction. */
+gint64 rooms_meeting_get_sequence (const RoomsMeeting *meeting);
 guint rooms_meeting_get_n_selections (const RoomsMeeting *meeting);
 const RoomsSelection *rooms_meeting_get_selection (const RoomsMeeting *meeting, guint i);
 /* (transfer none) (element-type gint64) ascending */
@@ -210,6 +213,12 @@ RoomsBooking *rooms_store_update_meeting (RoomsStore *store, gint64 meeting_id,
  * ROOMS_ERROR_NOT_FOUND; ROOMS_ERROR_ILLEGAL_STATE when it is already cancelled. */
 gboolean rooms_store_cancel_meeting (RoomsStore *store, gint64 meeting_id,
                                      GError **error);
+
+/* Raises the SEQUENCE of a meeting to at least @sequence (never lowers it), for
+ * importing counters kept elsewhere before. ROOMS_ERROR_NOT_FOUND; ROOMS_ERROR_INVALID
+ * for a negative @sequence. */
+gboolean rooms_store_raise_meeting_sequence (RoomsStore *store, gint64 meeting_id,
+                                             gint64 sequence, GError **error);
 
 typedef enum
 {

@@ -55,7 +55,10 @@ static const char *const migrations[] = {
   "  raised_at INTEGER NOT NULL, cleared_at INTEGER NOT NULL);"
   "CREATE INDEX alarms_open ON alarms(kind, subject, cleared_at);"
   "CREATE INDEX alarms_meeting ON alarms(meeting_id, raised_at);",
-  /* 3: a node token names the unit its node serves (fixed by the admin) */
+  /* 3: the iCalendar SEQUENCE of a meeting (RFC 5546), bumped in the transaction of
+   * each change an attendee must see; signald kept it in a file of its own before */
+  "ALTER TABLE meetings ADD COLUMN sequence INTEGER NOT NULL DEFAULT 0;",
+  /* 4: a node token names the unit its node serves (fixed by the admin) */
   "ALTER TABLE tokens ADD COLUMN unit TEXT;",
 };
 

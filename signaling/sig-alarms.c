@@ -148,7 +148,7 @@ sig_route_alarms (SigServer *srv, SigRequest *req, GError **error)
             continue;
           g_autoptr (RoomsMeeting) m
               = rooms_store_get_meeting (srv->store, a->meeting_id, NULL);
-          if (m == NULL || !sig_meeting_may_read (srv, req->principal, m))
+          if (m == NULL || !sig_policy_may_read_meeting (srv->store, req->principal, m))
             continue;
         }
       json_builder_add_value (b, alarm_to_json (a, NULL));

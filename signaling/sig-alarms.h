@@ -23,7 +23,6 @@ void sig_links_publish_staff (SigServer *srv, gint64 meeting_id, JsonNode *event
 gboolean sig_route_alarms (SigServer *, SigRequest *, GError **);
 gboolean sig_route_meeting_links (SigServer *, SigRequest *, GError **);
 gboolean sig_route_link_history (SigServer *, SigRequest *, GError **);
-gboolean sig_route_site_level (SigServer *, SigRequest *, GError **);
 extern const SigParam sig_params_site_level[];
 
 G_END_DECLS

@@ -24,8 +24,8 @@ new_event (SigServer *srv, RoomsMeeting *m, gint64 start, gint64 end)
   g_autofree char *uid = meeting_uid (rooms_meeting_get_id (m));
   icalcomponent *ev = icalcomponent_new_vevent ();
   icalcomponent_add_property (ev, icalproperty_new_uid (uid));
-  icalcomponent_add_property (ev, icalproperty_new_sequence ((int)sig_sequence_get (
-                                      srv, rooms_meeting_get_id (m))));
+  icalcomponent_add_property (
+      ev, icalproperty_new_sequence ((int)rooms_meeting_get_sequence (m)));
   icalcomponent_add_property (ev,
                               icalproperty_new_dtstamp (utc_time (sig_server_now (srv))));
   icalcomponent_add_property (ev, icalproperty_new_dtstart (utc_time (start)));
@@ -119,7 +119,7 @@ sig_route_meetings_ics (SigServer *srv, SigRequest *req, GError **error)
   g_autoptr (RoomsMeeting) m = rooms_store_get_meeting (srv->store, id, error);
   if (m == NULL)
     return FALSE;
-  if (!sig_meeting_may_read (srv, req->principal, m))
+  if (!sig_policy_may_read_meeting (srv->store, req->principal, m))
     {
       g_set_error (error, ROOMS_ERROR, ROOMS_ERROR_NOT_FOUND,
                    "no meeting %" G_GINT64_FORMAT, id);
@@ -143,14 +143,26 @@ sig_route_units_calendar (SigServer *srv, SigRequest *req, GError **error)
       g_set_error (error, ROOMS_ERROR, ROOMS_ERROR_NOT_FOUND, "no unit '%s'", code);
       return FALSE;
     }
+  /* the dispatcher checked the unit (SIG_ACCESS_UNIT_CALENDAR); asked again here so
+   * the handler is safe on its own */
+  if (!sig_policy_may_read_unit_calendar (srv->store, req->principal, code))
+    {
+      g_set_error (error, SIG_ERROR, SIG_ERROR_FORBIDDEN,
+                   "unit %s is outside this token's scope", code);
+      return FALSE;
+    }
   gint64 now = sig_server_now (srv);
   g_autoptr (GPtrArray) meetings = rooms_store_list_meetings (
       srv->store, now - 30 * 86400, now + 366 * 86400, code, error);
   if (meetings == NULL)
     return FALSE;
   icalcomponent *cal = new_calendar (ICAL_METHOD_PUBLISH, rooms_unit_get_name (u));
+  /* a unit's feed lists the meetings touching its subtree, but each caller sees only
+   * those it may read: a commune hall's token must not read another province's
+   * titles and agendas through the calendar of a unit above it */
   for (guint i = 0; i < meetings->len; i++)
-    add_meeting_events (srv, cal, meetings->pdata[i]);
+    if (sig_policy_may_read_meeting (srv->store, req->principal, meetings->pdata[i]))
+      add_meeting_events (srv, cal, meetings->pdata[i]);
   g_autofree char *fname = g_strdup_printf ("unit-%s.ics", code);
   reply_calendar (req, cal, fname);
   return TRUE;

@@ -1233,35 +1233,3 @@ const SigParam sig_params_site_level[] = {
   { "level", SIG_PARAM_STRING, TRUE, 1, 16, FALSE, NULL },
   { NULL },
 };
-
-/* POST /api/v1/occurrences/{id}/sites/{site}/level {"level": full|low|audio|auto}:
- * a secretary or IT staff pins a site's level (no automatic steps while pinned);
- * "auto" hands it back to the step-down. */
-gboolean
-sig_route_site_level (SigServer *srv, SigRequest *req, GError **error)
-{
-  gint64 occ_id, site_id;
-  if (!sig_request_id (req, "id", &occ_id, error)
-      || !sig_request_id (req, "site", &site_id, error))
-    return FALSE;
-  g_autoptr (RoomsOccurrence) occ
-      = rooms_store_get_occurrence (srv->store, occ_id, error);
-  if (occ == NULL)
-    return FALSE;
-  g_autoptr (RoomsMeeting) m
-      = readable_meeting (srv, req, rooms_occurrence_get_meeting_id (occ), error);
-  if (m == NULL)
-    return FALSE;
-  GArray *sites = rooms_meeting_get_site_ids (m);
-  gboolean invited = FALSE;
-  for (guint i = 0; i < sites->len; i++)
-    invited |= g_array_index (sites, gint64, i) == site_id;
-  if (!invited)
-    {
-      req->error_field = g_strdup ("site");
-      g_set_error (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST,
-                   "the site is not invited to this meeting");
-      return FALSE;
-    }
-  return sig_links_pin_level (srv, req, occ_id, site_id, error);
-}

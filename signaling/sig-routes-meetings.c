@@ -62,100 +62,14 @@ add_time (JsonBuilder *b, const char *name, gint64 t)
   json_builder_add_string_value (b, s);
 }
 
-gint64
-sig_sequence_get (SigServer *srv, gint64 meeting_id)
-{
-  g_autofree char *key = g_strdup_printf ("%" G_GINT64_FORMAT, meeting_id);
-  return g_key_file_get_int64 (srv->sequences, "sequence", key, NULL);
-}
-
-/* Why a file of signald's own: RFC 5546 wants SEQUENCE to grow with every change an
- * attendee must see, and librooms keeps no revision counter (a gap noted in the
- * report); the file beside the database keeps invitations correct across restarts. */
-gint64
-sig_sequence_bump (SigServer *srv, gint64 meeting_id)
-{
-  g_autofree char *key = g_strdup_printf ("%" G_GINT64_FORMAT, meeting_id);
-  gint64 seq = sig_sequence_get (srv, meeting_id) + 1;
-  g_key_file_set_int64 (srv->sequences, "sequence", key, seq);
-  g_autoptr (GError) error = NULL;
-  if (!g_key_file_save_to_file (srv->sequences, srv->sequences_path, &error))
-    g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "MESSAGE",
-                      "cannot save iCalendar sequences: %s", error->message);
-  return seq;
-}
-
 /* ---- scope ---- */
 
-/* A secretary sees a meeting when it touches their subtree: the chair is inside, a
- * selection's top unit is inside, or a selection's subtree reaches down into the scope
- * (a national meeting "VN down to commune" concerns Tuyên Quang's secretary too). */
-static gboolean
-secretary_may_read (SigServer *srv, const char *scope, const RoomsMeeting *m)
-{
-  if (rooms_scope_contains (srv->store, scope, rooms_meeting_get_chair_code (m)))
-    return TRUE;
-  RoomsUnit *su = rooms_store_get_unit (srv->store, scope);
-  for (guint i = 0; i < rooms_meeting_get_n_selections (m); i++)
-    {
-      const RoomsSelection *sel = rooms_meeting_get_selection (m, i);
-      if (rooms_scope_contains (srv->store, scope, sel->unit_code))
-        return TRUE;
-      RoomsUnit *top = rooms_store_get_unit (srv->store, sel->unit_code);
-      if (su != NULL && top != NULL && sel->down_to != NULL
-          && rooms_unit_is_within (su, top)
-          && rooms_unit_get_depth (su)
-                 <= rooms_store_tier_depth (srv->store, sel->down_to))
-        return TRUE;
-    }
-  return FALSE;
-}
-
-static gboolean
-site_in_meeting (const char *scope, const RoomsMeeting *m)
-{
-  gint64 site = g_ascii_strtoll (scope ? scope : "0", NULL, 10);
-  GArray *ids = rooms_meeting_get_site_ids (m);
-  for (guint i = 0; ids && i < ids->len; i++)
-    if (g_array_index (ids, gint64, i) == site)
-      return TRUE;
-  return FALSE;
-}
-
-gboolean
-sig_meeting_may_read (SigServer *srv, const SigPrincipal *p, const RoomsMeeting *m)
-{
-  switch (p->role)
-    {
-    case SIG_ROLE_ADMIN:
-    case SIG_ROLE_IT:
-      return TRUE;
-    case SIG_ROLE_SECRETARY:
-      return secretary_may_read (srv, p->scope, m);
-    case SIG_ROLE_SITE:
-      return site_in_meeting (p->scope, m);
-    default:
-      return FALSE;
-    }
-}
-
-/* Editing needs the whole existing meeting inside the scope (the booking rule of
- * rooms/scope.h applied to what is stored). */
+/* Refuses (403) a change of @m by @p; the rule is sig_policy_may_edit_meeting(). */
 static gboolean
 may_write (SigServer *srv, const SigPrincipal *p, const RoomsMeeting *m, GError **error)
 {
-  if (p->role == SIG_ROLE_ADMIN)
+  if (sig_policy_may_edit_meeting (srv->store, p, m))
     return TRUE;
-  if (p->role == SIG_ROLE_SECRETARY)
-    {
-      gboolean ok
-          = rooms_scope_contains (srv->store, p->scope, rooms_meeting_get_chair_code (m));
-      for (guint i = 0; ok && i < rooms_meeting_get_n_selections (m); i++)
-        ok = rooms_scope_contains (srv->store, p->scope,
-                                   rooms_meeting_get_selection (m, i)->unit_code);
-      if (ok)
-        return TRUE;
-    }
   g_set_error (error, SIG_ERROR, SIG_ERROR_FORBIDDEN,
                "meeting %" G_GINT64_FORMAT " is outside this token's scope",
                rooms_meeting_get_id (m));
@@ -173,7 +87,7 @@ load_meeting (SigServer *srv, SigRequest *req, GError **error)
   g_autoptr (RoomsMeeting) m = rooms_store_get_meeting (srv->store, id, error);
   if (m == NULL)
     return NULL;
-  if (!sig_meeting_may_read (srv, req->principal, m))
+  if (!sig_policy_may_read_meeting (srv->store, req->principal, m))
     {
       g_set_error (error, ROOMS_ERROR, ROOMS_ERROR_NOT_FOUND,
                    "no meeting %" G_GINT64_FORMAT, id);
@@ -304,7 +218,7 @@ add_meeting (SigServer *srv, JsonBuilder *b, RoomsMeeting *m)
   json_builder_set_member_name (b, "site_count");
   json_builder_add_int_value (b, sites ? sites->len : 0);
   json_builder_set_member_name (b, "sequence");
-  json_builder_add_int_value (b, sig_sequence_get (srv, rooms_meeting_get_id (m)));
+  json_builder_add_int_value (b, rooms_meeting_get_sequence (m));
   json_builder_set_member_name (b, "occurrences");
   json_builder_begin_array (b);
   g_autoptr (GPtrArray) occs
@@ -429,7 +343,7 @@ sig_route_meetings_list (SigServer *srv, SigRequest *req, GError **error)
   json_builder_begin_array (b);
   for (guint i = 0; i < meetings->len; i++)
     if (req->principal->role != SIG_ROLE_SITE
-        || site_in_meeting (req->principal->scope, meetings->pdata[i]))
+        || sig_policy_site_invited (req->principal, meetings->pdata[i]))
       add_meeting (srv, b, meetings->pdata[i]);
   json_builder_end_array (b);
   json_builder_end_object (b);
@@ -676,7 +590,6 @@ sig_route_meetings_patch (SigServer *srv, SigRequest *req, GError **error)
       srv->store, rooms_meeting_get_id (m), patch, &conflicts, error);
   if (booking == NULL)
     return refuse_booking (req, conflicts, error ? *error : NULL, chair);
-  sig_sequence_bump (srv, rooms_meeting_get_id (m));
   publish_meeting (srv, rooms_meeting_get_id (m), "meeting.updated");
   sig_lifecycle_run (srv);
   g_autoptr (RoomsMeeting) updated
@@ -698,7 +611,6 @@ sig_route_meetings_delete (SigServer *srv, SigRequest *req, GError **error)
   gint64 id = rooms_meeting_get_id (m);
   if (!rooms_store_cancel_meeting (srv->store, id, error))
     return FALSE;
-  sig_sequence_bump (srv, id);
   publish_meeting (srv, id, "meeting.cancelled");
   sig_cascade_close_meeting (srv->ws, id);
   g_autoptr (RoomsMeeting) cancelled = rooms_store_get_meeting (srv->store, id, error);
@@ -923,9 +835,10 @@ lifecycle_cb (gpointer user_data)
 
 /* ---- floor and control ---- */
 
-/* Why not may_write(): the chair's secretary runs the meeting even when some
- * invited units lie outside their scope (central invites provinces it does not
- * administer). Admins, and a secretary whose scope contains the chair, may. */
+/* Loads the meeting of occurrence {id} for a control request: an unreadable one is
+ * a 404 (ids outside the scope do not leak), one the caller may read but not control
+ * a 403 (sig_policy_may_control_meeting(): admins and the chair's secretary), and an
+ * occurrence without media running a 409. */
 static RoomsMeeting *
 load_controlled (SigServer *srv, SigRequest *req, gint64 *occ_id, GError **error)
 {
@@ -940,16 +853,13 @@ load_controlled (SigServer *srv, SigRequest *req, gint64 *occ_id, GError **error
   if (m == NULL)
     return NULL;
   const SigPrincipal *p = req->principal;
-  if (!sig_meeting_may_read (srv, p, m))
+  if (!sig_policy_may_read_meeting (srv->store, p, m))
     {
       g_set_error (error, ROOMS_ERROR, ROOMS_ERROR_NOT_FOUND,
                    "no occurrence %" G_GINT64_FORMAT, *occ_id);
       return NULL;
     }
-  if (p->role != SIG_ROLE_ADMIN
-      && !(p->role == SIG_ROLE_SECRETARY
-           && rooms_scope_contains (srv->store, p->scope,
-                                    rooms_meeting_get_chair_code (m))))
+  if (!sig_policy_may_control_meeting (srv->store, p, m))
     {
       g_set_error (
           error, SIG_ERROR, SIG_ERROR_FORBIDDEN,
@@ -1107,6 +1017,21 @@ sig_route_occurrence_level (SigServer *srv, SigRequest *req, GError **error)
   return sig_links_pin_level (srv, req, occ_id, site_id, error);
 }
 
+/* POST /api/v1/occurrences/{id}/sites/{site}/level {"level": full|low|audio|auto}:
+ * the same pin with the site in the path. Control, like the route above: a district
+ * secretary who may read the meeting must not put the chair's hall on audio. */
+gboolean
+sig_route_occurrence_site_level (SigServer *srv, SigRequest *req, GError **error)
+{
+  gint64 occ_id, site_id;
+  g_autoptr (RoomsMeeting) m = load_controlled (srv, req, &occ_id, error);
+  if (m == NULL || !sig_request_id (req, "site", &site_id, error))
+    return FALSE;
+  if (!check_invited (req, m, site_id, "site", error))
+    return FALSE;
+  return sig_links_pin_level (srv, req, occ_id, site_id, error);
+}
+
 /* What runs for an occurrence now: its state and, once open, its leg (plan nodes and
  * whether they are up, floor, mutes, levels, and the states the nodes reported). */
 gboolean
@@ -1123,7 +1048,7 @@ sig_route_occurrence_media (SigServer *srv, SigRequest *req, GError **error)
       srv->store, rooms_occurrence_get_meeting_id (occ), error);
   if (m == NULL)
     return FALSE;
-  if (!sig_meeting_may_read (srv, req->principal, m))
+  if (!sig_policy_may_read_meeting (srv->store, req->principal, m))
     {
       g_set_error (error, ROOMS_ERROR, ROOMS_ERROR_NOT_FOUND,
                    "no occurrence %" G_GINT64_FORMAT, occ_id);

@@ -5,6 +5,7 @@
 #include "sig-web.h"
 
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 #include <string.h>
 
 gint64
@@ -198,6 +199,129 @@ sig_server_client_address (SigServer *srv, SoupServerMessage *msg)
   return g_inet_address_to_string (client);
 }
 
+/* Why a valid credential always passes, even from a blocked address: without
+ * trusted-proxies every hall behind the TLS proxy shares the proxy's address, and ten
+ * bad tokens from anyone would lock every user out. Tokens are 256-bit random, so the
+ * limit is not what stops guessing; it cuts the cost of floods of bad ones, which
+ * still get 429 once their address is blocked. */
+gboolean
+sig_auth_limit_failure (SigServer *srv, SoupServerMessage *msg, gboolean presented,
+                        GError **error)
+{
+  g_autofree char *addr = sig_server_client_address (srv, msg);
+  gint64 mono = g_get_monotonic_time ();
+  if (sig_auth_limiter_blocked (srv->limiter, addr, mono))
+    {
+      g_set_error_literal (error, SIG_ERROR, SIG_ERROR_TOO_MANY,
+                           "too many failed authentications; try again later");
+      return TRUE;
+    }
+  /* a request without credentials is not an attempt at guessing them */
+  if (presented)
+    sig_auth_limiter_fail (srv->limiter, addr, mono);
+  return FALSE;
+}
+
+gboolean
+sig_meeting_may_read (SigServer *srv, const SigPrincipal *p, const RoomsMeeting *m)
+{
+  return sig_policy_may_read_meeting (srv->store, p, m);
+}
+
+/* Loads the meeting a route's {id} names (a meeting, or an occurrence's meeting) and
+ * applies the route's access rule to it: 404 when the caller may not read it (so ids
+ * outside the scope do not leak), 403 when it may read but not edit or control it. */
+static gboolean
+check_meeting_access (SigServer *srv, SigRequest *req, GError **error)
+{
+  SigAccess a = req->route->access;
+  gboolean occurrence
+      = a == SIG_ACCESS_OCCURRENCE_READ || a == SIG_ACCESS_OCCURRENCE_CONTROL;
+  gint64 id, meeting_id;
+  if (!sig_request_id (req, "id", &id, error))
+    return FALSE;
+  meeting_id = id;
+  if (occurrence)
+    {
+      g_autoptr (RoomsOccurrence) occ = rooms_store_get_occurrence (srv->store, id, NULL);
+      if (occ == NULL)
+        {
+          g_set_error (error, ROOMS_ERROR, ROOMS_ERROR_NOT_FOUND,
+                       "no occurrence %" G_GINT64_FORMAT, id);
+          return FALSE;
+        }
+      meeting_id = rooms_occurrence_get_meeting_id (occ);
+    }
+  g_autoptr (RoomsMeeting) m = rooms_store_get_meeting (srv->store, meeting_id, NULL);
+  if (m == NULL || !sig_policy_may_read_meeting (srv->store, req->principal, m))
+    {
+      g_set_error (error, ROOMS_ERROR, ROOMS_ERROR_NOT_FOUND, "no %s %" G_GINT64_FORMAT,
+                   occurrence ? "occurrence" : "meeting", id);
+      return FALSE;
+    }
+  if (a == SIG_ACCESS_MEETING_EDIT
+      && !sig_policy_may_edit_meeting (srv->store, req->principal, m))
+    {
+      g_set_error (error, SIG_ERROR, SIG_ERROR_FORBIDDEN,
+                   "meeting %" G_GINT64_FORMAT " is outside this token's scope", id);
+      return FALSE;
+    }
+  if (a == SIG_ACCESS_OCCURRENCE_CONTROL
+      && !sig_policy_may_control_meeting (srv->store, req->principal, m))
+    {
+      g_set_error (
+          error, SIG_ERROR, SIG_ERROR_FORBIDDEN,
+          "only an admin or the chair's secretary controls meeting %" G_GINT64_FORMAT,
+          meeting_id);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The route's access rule, for the kinds the dispatcher decides (sig-server-private.h);
+ * the others are the handler's. */
+static gboolean
+check_access (SigServer *srv, SigRequest *req, GError **error)
+{
+  const SigRoute *r = req->route;
+  switch (r->access)
+    {
+    case SIG_ACCESS_ROLE:
+    case SIG_ACCESS_FILTERED:
+    case SIG_ACCESS_BOOKING:
+    case SIG_ACCESS_LEG_READ:
+      return TRUE;
+    case SIG_ACCESS_UNIT_CALENDAR:
+      {
+        const char *code = sig_request_param (req, "code");
+        if (rooms_store_get_unit (srv->store, code) == NULL)
+          {
+            g_set_error (error, ROOMS_ERROR, ROOMS_ERROR_NOT_FOUND, "no unit '%s'", code);
+            return FALSE;
+          }
+        if (!sig_policy_may_read_unit_calendar (srv->store, req->principal, code))
+          {
+            g_set_error (error, SIG_ERROR, SIG_ERROR_FORBIDDEN,
+                         "unit %s is outside this token's scope", code);
+            return FALSE;
+          }
+        return TRUE;
+      }
+    case SIG_ACCESS_MEETING_READ:
+    case SIG_ACCESS_MEETING_EDIT:
+    case SIG_ACCESS_OCCURRENCE_READ:
+    case SIG_ACCESS_OCCURRENCE_CONTROL:
+      return check_meeting_access (srv, req, error);
+    case SIG_ACCESS_UNSET:
+    default:
+      break;
+    }
+  /* fail closed: a route nobody decided the access of serves no one */
+  g_set_error (error, SIG_ERROR, SIG_ERROR_INTERNAL, "%s %s has no access rule",
+               r->method, r->pattern);
+  return FALSE;
+}
+
 /* Everything a route needs before its handler runs: authentication and its rate
  * limit, the role check, draining, the body checks. Returns %FALSE with @error (and
  * maybe @field) when the request is refused. */
@@ -209,29 +333,30 @@ prepare_request (SigServer *srv, SigRequest *req, char **field, GError **error)
 
   if (!(r->roles & SIG_ROLE_PUBLIC))
     {
-      g_autofree char *addr = sig_server_client_address (srv, req->msg);
-      gint64 mono = g_get_monotonic_time ();
-      if (sig_auth_limiter_blocked (srv->limiter, addr, mono))
-        {
-          g_set_error_literal (error, SIG_ERROR, SIG_ERROR_TOO_MANY,
-                               "too many failed authentications; try again later");
-          return FALSE;
-        }
       const char *auth = soup_message_headers_get_one (h, "Authorization");
-      req->principal = sig_authenticate (srv->store, auth, sig_server_now (srv), error);
+      g_autoptr (GError) auth_error = NULL;
+      req->principal
+          = sig_authenticate (srv->store, auth, sig_server_now (srv), &auth_error);
+      if (req->principal == NULL
+          && !sig_auth_limit_failure (srv, req->msg, auth != NULL, error))
+        g_propagate_error (error, g_steal_pointer (&auth_error));
       if (req->principal == NULL)
-        {
-          /* a request without credentials is not an attempt at guessing them */
-          if (auth != NULL)
-            sig_auth_limiter_fail (srv->limiter, addr, mono);
-          return FALSE;
-        }
+        return FALSE;
       if (!(r->roles & req->principal->role))
         {
           g_set_error (error, SIG_ERROR, SIG_ERROR_FORBIDDEN, "role %s may not %s %s",
                        sig_role_to_string (req->principal->role), r->method, r->pattern);
           return FALSE;
         }
+      if (!check_access (srv, req, error))
+        return FALSE;
+    }
+  else if (r->access != SIG_ACCESS_ROLE)
+    {
+      /* a public route has nobody to check an object rule against */
+      g_set_error (error, SIG_ERROR, SIG_ERROR_INTERNAL, "%s %s has no access rule",
+                   r->method, r->pattern);
+      return FALSE;
     }
 
   if ((r->flags & SIG_ROUTE_REFUSE_DRAINING) && srv->draining)
@@ -378,6 +503,55 @@ bootstrap_admin_token (SigServer *srv, GError **error)
   return TRUE;
 }
 
+/* Why once and then gone: signald used to keep each meeting's iCalendar SEQUENCE in
+ * STATE/ics-sequence.ini, outside the store's transactions (a crash between the two
+ * writes could lose a bump). The store keeps it now (schema 3); a file left by an
+ * older signald is read into it, never lowering a value, and then removed. Reading it
+ * twice after a crash is harmless for the same reason. */
+static gboolean
+import_legacy_sequences (SigServer *srv, GError **error)
+{
+  g_autofree char *path = g_build_filename (srv->state_dir, "ics-sequence.ini", NULL);
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    return TRUE;
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  g_autoptr (GError) local = NULL;
+  if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, &local))
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: %s", path,
+                   local->message);
+      return FALSE;
+    }
+  g_auto (GStrv) ids = g_key_file_get_keys (kf, "sequence", NULL, NULL);
+  guint n = 0;
+  for (char **id = ids; id && *id; id++)
+    {
+      guint64 mid;
+      gint64 seq = g_key_file_get_int64 (kf, "sequence", *id, NULL);
+      if (!g_ascii_string_to_unsigned (*id, 10, 1, G_MAXINT64, &mid, NULL) || seq <= 0)
+        continue;
+      g_autoptr (GError) e = NULL;
+      if (rooms_store_raise_meeting_sequence (srv->store, (gint64)mid, seq, &e))
+        n++;
+      else if (!g_error_matches (e, ROOMS_ERROR, ROOMS_ERROR_NOT_FOUND))
+        {
+          g_propagate_error (error, g_steal_pointer (&e));
+          return FALSE;
+        }
+    }
+  if (g_unlink (path) != 0)
+    {
+      int errsv = errno;
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errsv), "%s: %s", path,
+                   g_strerror (errsv));
+      return FALSE;
+    }
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "MESSAGE",
+                    "moved the iCalendar sequences of %u meetings from %s into the store",
+                    n, path);
+  return TRUE;
+}
+
 static gboolean
 listen_on (SigServer *srv, GError **error)
 {
@@ -455,9 +629,8 @@ sig_server_new (const SigConfig *config, GError **error)
   if (srv->config->fake_now >= 0)
     rooms_store_set_now (srv->store, srv->config->fake_now);
 
-  srv->sequences = g_key_file_new ();
-  srv->sequences_path = g_build_filename (srv->state_dir, "ics-sequence.ini", NULL);
-  g_key_file_load_from_file (srv->sequences, srv->sequences_path, G_KEY_FILE_NONE, NULL);
+  if (!import_legacy_sequences (srv, error))
+    return NULL;
 
   if (!bootstrap_admin_token (srv, error))
     return NULL;
@@ -529,8 +702,6 @@ sig_server_free (SigServer *server)
   g_clear_pointer (&server->limiter, sig_auth_limiter_free);
   g_clear_pointer (&server->requests, g_hash_table_unref);
   g_clear_pointer (&server->transitions, g_hash_table_unref);
-  g_clear_pointer (&server->sequences, g_key_file_unref);
-  g_free (server->sequences_path);
   g_free (server->address);
   g_free (server->state_dir);
   sig_config_free (server->config);

@@ -1,39 +1,324 @@
-/* sig-validate.c: nesting-depth check and parameter-table validation of requests. */
+/* sig-validate.c: the strict JSON scanner and parameter-table validation of requests. */
 #include "sig-validate.h"
 
 #include "sig-error.h"
 
-guint
-sig_json_depth (const guint8 *data, gsize len, guint limit)
-{
-  guint depth = 0, deepest = 0;
-  gboolean in_string = FALSE;
+#include <string.h>
 
-  for (gsize i = 0; i < len; i++)
+G_STATIC_ASSERT (SIG_JSON_MAX_DEPTH <= 64); /* the open containers fit one guint64 */
+
+/* A bounds-checked reader over the raw bytes: every access goes through peek(),
+ * which answers -1 past the end, so no rule below can read beyond @len. */
+typedef struct
+{
+  const guint8 *data;
+  gsize len;
+  gsize pos;
+  const char *why; /* the fault, a static string */
+} JsonScan;
+
+static inline int
+peek (const JsonScan *s)
+{
+  return s->pos < s->len ? s->data[s->pos] : -1;
+}
+
+static inline gboolean
+fault (JsonScan *s, const char *why)
+{
+  s->why = why;
+  return FALSE;
+}
+
+static void
+skip_ws (JsonScan *s)
+{
+  for (int c = peek (s); c == ' ' || c == '\t' || c == '\n' || c == '\r'; c = peek (s))
+    s->pos++;
+}
+
+static int
+hex_value (int c)
+{
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+/* Reads the four hex digits of a \u escape (after the 'u'). Returns -1 if bad. */
+static gint32
+scan_hex4 (JsonScan *s)
+{
+  gint32 v = 0;
+  for (int i = 0; i < 4; i++)
     {
-      guint8 c = data[i];
-      if (in_string)
+      int h = hex_value (peek (s));
+      if (h < 0)
+        return -1;
+      v = v * 16 + h;
+      s->pos++;
+    }
+  return v;
+}
+
+/* One UTF-8 sequence starting at a byte >= 0x80 (RFC 3629: no overlong forms, no
+ * surrogates, nothing above U+10FFFF). */
+static gboolean
+scan_utf8 (JsonScan *s)
+{
+  int c = peek (s);
+  int n;
+  int lo = 0x80, hi = 0xBF; /* the allowed range of the second byte */
+  if (c >= 0xC2 && c <= 0xDF)
+    n = 1;
+  else if (c >= 0xE0 && c <= 0xEF)
+    {
+      n = 2;
+      if (c == 0xE0)
+        lo = 0xA0; /* overlong */
+      else if (c == 0xED)
+        hi = 0x9F; /* surrogates */
+    }
+  else if (c >= 0xF0 && c <= 0xF4)
+    {
+      n = 3;
+      if (c == 0xF0)
+        lo = 0x90; /* overlong */
+      else if (c == 0xF4)
+        hi = 0x8F; /* above U+10FFFF */
+    }
+  else
+    return fault (s, "invalid UTF-8");
+  s->pos++;
+  for (int i = 0; i < n; i++)
+    {
+      int b = peek (s);
+      if (b < (i == 0 ? lo : 0x80) || b > (i == 0 ? hi : 0xBF))
+        return fault (s, "invalid UTF-8");
+      s->pos++;
+    }
+  return TRUE;
+}
+
+/* A string, at its opening quote. */
+static gboolean
+scan_string (JsonScan *s)
+{
+  s->pos++;
+  for (;;)
+    {
+      int c = peek (s);
+      if (c < 0)
+        return fault (s, "unterminated string");
+      if (c == '"')
         {
-          if (c == '\\')
-            i++; /* skip the escaped byte; bounds re-checked by the loop */
-          else if (c == '"')
-            in_string = FALSE;
+          s->pos++;
+          return TRUE;
+        }
+      if (c < 0x20)
+        return fault (s, "control character in a string");
+      if (c >= 0x80)
+        {
+          if (!scan_utf8 (s))
+            return FALSE;
           continue;
         }
-      if (c == '"')
-        in_string = TRUE;
-      else if (c == '[' || c == '{')
+      s->pos++;
+      if (c != '\\')
+        continue;
+      c = peek (s);
+      if (c <= 0 || strchr ("\"\\/bfnrtu", c) == NULL) /* c = 0 would match the NUL */
+        return fault (s, "bad escape in a string");
+      s->pos++;
+      if (c != 'u')
+        continue;
+      gint32 u = scan_hex4 (s);
+      if (u < 0)
+        return fault (s, "bad \\u escape");
+      if (u == 0)
+        return fault (s, "NUL in a string");
+      if (u >= 0xDC00 && u <= 0xDFFF)
+        return fault (s, "unpaired surrogate escape");
+      if (u >= 0xD800 && u <= 0xDBFF)
         {
-          depth++;
-          if (depth > deepest)
-            deepest = depth;
-          if (deepest > limit)
-            return limit + 1;
+          /* a high surrogate must be followed by the escape of a low one */
+          if (peek (s) != '\\')
+            return fault (s, "unpaired surrogate escape");
+          s->pos++;
+          if (peek (s) != 'u')
+            return fault (s, "unpaired surrogate escape");
+          s->pos++;
+          gint32 low = scan_hex4 (s);
+          if (low < 0xDC00 || low > 0xDFFF)
+            return fault (s, "unpaired surrogate escape");
         }
-      else if ((c == ']' || c == '}') && depth > 0)
-        depth--;
     }
-  return deepest;
+}
+
+static gboolean
+scan_digits (JsonScan *s)
+{
+  int c = peek (s);
+  if (c < '0' || c > '9')
+    return FALSE;
+  while ((c = peek (s)) >= '0' && c <= '9')
+    s->pos++;
+  return TRUE;
+}
+
+/* -? (0 | [1-9][0-9]*) (.[0-9]+)? ([eE][+-]?[0-9]+)? */
+static gboolean
+scan_number (JsonScan *s)
+{
+  if (peek (s) == '-')
+    s->pos++;
+  if (peek (s) == '0')
+    s->pos++;
+  else if (!scan_digits (s))
+    return fault (s, "bad number");
+  if (peek (s) == '.')
+    {
+      s->pos++;
+      if (!scan_digits (s))
+        return fault (s, "bad number");
+    }
+  if (peek (s) == 'e' || peek (s) == 'E')
+    {
+      s->pos++;
+      if (peek (s) == '+' || peek (s) == '-')
+        s->pos++;
+      if (!scan_digits (s))
+        return fault (s, "bad number");
+    }
+  return TRUE;
+}
+
+static gboolean
+scan_literal (JsonScan *s)
+{
+  static const char *const words[] = { "true", "false", "null" };
+  for (gsize i = 0; i < G_N_ELEMENTS (words); i++)
+    {
+      gsize n = strlen (words[i]);
+      if (s->len - s->pos >= n && memcmp (s->data + s->pos, words[i], n) == 0)
+        {
+          s->pos += n;
+          return TRUE;
+        }
+    }
+  return fault (s, "unexpected character");
+}
+
+/* Why a loop with a bit stack rather than a recursive descent: the nesting of a
+ * hostile body must cost no stack. Bit d of @objects says whether the container
+ * open at depth d+1 is an object (1) or an array (0). */
+static gboolean
+scan_text (JsonScan *s)
+{
+  guint depth = 0;
+  guint64 objects = 0;
+  enum
+  {
+    VALUE,
+    MEMBER,
+    AFTER
+  } want
+      = VALUE;
+
+  skip_ws (s);
+  for (;;)
+    {
+      skip_ws (s);
+      int c = peek (s);
+      if (want == MEMBER)
+        {
+          /* a member name, its colon, then a value */
+          if (c != '"')
+            return fault (s, "expected a member name in double quotes");
+          if (!scan_string (s))
+            return FALSE;
+          skip_ws (s);
+          if (peek (s) != ':')
+            return fault (s, "expected ':'");
+          s->pos++;
+          want = VALUE;
+          continue;
+        }
+      if (want == AFTER)
+        {
+          if (depth == 0)
+            return c < 0 ? TRUE : fault (s, "trailing bytes after the JSON text");
+          gboolean in_object = (objects >> (depth - 1)) & 1;
+          if (c == ',')
+            {
+              s->pos++;
+              want = in_object ? MEMBER : VALUE;
+            }
+          else if (c == (in_object ? '}' : ']'))
+            {
+              s->pos++;
+              depth--;
+            }
+          else
+            return fault (s, in_object ? "expected ',' or '}'" : "expected ',' or ']'");
+          continue;
+        }
+      /* want == VALUE */
+      if (c == '{' || c == '[')
+        {
+          if (depth >= SIG_JSON_MAX_DEPTH)
+            return fault (s, "nested too deep");
+          gboolean obj = c == '{';
+          objects
+              = (objects & ~(G_GUINT64_CONSTANT (1) << depth)) | ((guint64)obj << depth);
+          depth++;
+          s->pos++;
+          skip_ws (s);
+          if (peek (s) == (obj ? '}' : ']'))
+            {
+              s->pos++;
+              depth--;
+              want = AFTER;
+            }
+          else
+            want = obj ? MEMBER : VALUE;
+          continue;
+        }
+      gboolean ok;
+      if (c == '"')
+        ok = scan_string (s);
+      else if (c == '-' || (c >= '0' && c <= '9'))
+        ok = scan_number (s);
+      else if (c < 0)
+        ok = fault (s, "unexpected end of the JSON text");
+      else
+        ok = scan_literal (s);
+      if (!ok)
+        return FALSE;
+      want = AFTER;
+    }
+}
+
+gboolean
+sig_json_check (const guint8 *data, gsize len, gsize *offset, GError **error)
+{
+  JsonScan s = { data, data != NULL ? len : 0, 0, NULL };
+  if (scan_text (&s))
+    return TRUE;
+  if (offset != NULL)
+    *offset = s.pos;
+  if (g_str_equal (s.why, "nested too deep"))
+    g_set_error (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST,
+                 "JSON nested deeper than %d levels (at byte %" G_GSIZE_FORMAT ")",
+                 SIG_JSON_MAX_DEPTH, s.pos);
+  else
+    g_set_error (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST,
+                 "malformed JSON at byte %" G_GSIZE_FORMAT ": %s", s.pos, s.why);
+  return FALSE;
 }
 
 JsonNode *
@@ -45,16 +330,17 @@ sig_json_parse_object (const guint8 *data, gsize len, GError **error)
                            "the request needs a JSON object body");
       return NULL;
     }
-  if (sig_json_depth (data, len, SIG_JSON_MAX_DEPTH) > SIG_JSON_MAX_DEPTH)
-    {
-      g_set_error (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST,
-                   "JSON nested deeper than %d levels", SIG_JSON_MAX_DEPTH);
-      return NULL;
-    }
-  if (!g_utf8_validate ((const char *)data, len, NULL))
+  if (!sig_json_check (data, len, NULL, error))
+    return NULL;
+  /* the scanner accepted exactly one value; an object must start with '{' */
+  gsize i = 0;
+  while (i < len
+         && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r'))
+    i++;
+  if (data[i] != '{')
     {
       g_set_error_literal (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST,
-                           "the body is not valid UTF-8");
+                           "the body must be a JSON object");
       return NULL;
     }
 

@@ -1,10 +1,12 @@
-/* sig-validate.h: request validation for the HTTP API.
+/* sig-validate.h: request validation for the HTTP API and the WebSockets.
  *
- * Every JSON body is checked twice, before a handler sees it: its nesting depth is
- * measured on the raw bytes (so a hostile 1 MiB of "[[[[" never reaches the parser's
- * recursion), then the parsed object is walked against the route's parameter table
- * (one table per route, Janus-style): unknown members, wrong types, missing required
- * members and values out of limits are refused with the name of the field. */
+ * Every JSON body or message is checked twice before a handler sees it: a strict
+ * RFC 8259 scanner reads the raw bytes first, without recursion and with bounds
+ * checks (so a hostile 1 MiB of "[[[[" never reaches json-glib's recursive parser, nor
+ * does nesting hidden behind the comments and single-quoted strings json-glib would
+ * otherwise accept), then the parsed object is walked against the route's parameter
+ * table (one table per route, Janus-style): unknown members, wrong types, missing
+ * required members and values out of limits are refused with the name of the field. */
 #pragma once
 
 #include <glib.h>
@@ -41,20 +43,29 @@ struct _SigParam
 };
 
 /**
- * sig_json_depth:
- * @data: (array length=len): raw JSON bytes
+ * sig_json_check:
+ * @data: (array length=len): raw bytes
+ * @offset: (out) (optional): on failure, the byte offset of the fault
+ * @error: SIG_ERROR_BAD_REQUEST naming the fault and its offset
  *
- * Measures the deepest nesting of `[` and `{` outside strings, without parsing and
- * without recursion. It stops counting at @limit + 1.
+ * Checks that @data is exactly one JSON text of RFC 8259 and nothing else: no
+ * comments, no single-quoted strings, no bare words, no trailing bytes, no byte
+ * order mark, valid UTF-8 (strings included: no overlong forms, no surrogates), no
+ * control characters or NUL (not even as \u0000) in strings, no unpaired \u
+ * surrogates, and arrays and objects nested at most %SIG_JSON_MAX_DEPTH deep. One
+ * pass, no recursion, no allocation.
  *
- * Returns: the depth reached (0 for a scalar), at most @limit + 1
+ * Returns: %TRUE when @data is such a text
  */
-guint sig_json_depth (const guint8 *data, gsize len, guint limit);
+gboolean sig_json_check (const guint8 *data, gsize len, gsize *offset, GError **error);
 
 /**
  * sig_json_parse_object:
  * @data: (array length=len): the request body
- * @error: SIG_ERROR_BAD_REQUEST (empty, malformed, not an object, too deep)
+ * @error: SIG_ERROR_BAD_REQUEST (empty, refused by sig_json_check(), not an object)
+ *
+ * The one way signald parses JSON from the network (HTTP bodies and WebSocket
+ * messages): sig_json_check() first, json-glib only on bytes it accepted.
  *
  * Returns: (transfer full) (nullable): the parsed root node, an object
  */

@@ -1140,14 +1140,9 @@ sig_ws_early (SigWs *ws, SoupServerMessage *msg, const char *path, GHashTable *q
     return FALSE;
   SoupMessageHeaders *h = soup_server_message_get_request_headers (msg);
   g_autoptr (GError) error = NULL;
-  g_autofree char *addr = sig_server_client_address (srv, msg);
-  gint64 mono = g_get_monotonic_time ();
 
   if (!origin_allowed (ws, h))
     g_set_error_literal (&error, SIG_ERROR, SIG_ERROR_FORBIDDEN, "origin not allowed");
-  else if (sig_auth_limiter_blocked (srv->limiter, addr, mono))
-    g_set_error_literal (&error, SIG_ERROR, SIG_ERROR_TOO_MANY,
-                         "too many failed authentications; try again later");
   else
     {
       const char *auth = soup_message_headers_get_one (h, "Authorization");
@@ -1155,8 +1150,13 @@ sig_ws_early (SigWs *ws, SoupServerMessage *msg, const char *path, GHashTable *q
       if (auth == NULL)
         auth = from_protocol = bearer_from_protocols (h);
       SigPrincipal *p = sig_authenticate (srv->store, auth, sig_server_now (srv), &error);
-      if (p == NULL && auth != NULL)
-        sig_auth_limiter_fail (srv->limiter, addr, mono);
+      /* a valid token passes even from a blocked address (sig_auth_limit_failure) */
+      GError *limited = NULL;
+      if (p == NULL && sig_auth_limit_failure (srv, msg, auth != NULL, &limited))
+        {
+          g_clear_error (&error);
+          error = limited;
+        }
       if (p != NULL && node_path != (p->role == SIG_ROLE_NODE))
         {
           g_set_error (&error, SIG_ERROR, SIG_ERROR_FORBIDDEN, "role %s may not open %s",

@@ -7,6 +7,7 @@
 # with only addresses, port and certificate paths substituted. Through it:
 #   - the API answers (openapi.json, 401 without a token, an import and a search as
 #     admin, with Vietnamese names intact), and plain HTTP is redirected to HTTPS;
+#   - /metrics is not public through the proxy (401 without a token, 200 with one);
 #   - a WebSocket opens with a certificate checked against the throw-away CA,
 #     signald's hello arrives and a ping gets its pong;
 #   - a browser-style Origin equal to the proxy's own https origin is accepted (so
@@ -93,6 +94,14 @@ echo "ok: GET /api/v1/openapi.json over TLS (certificate verified)"
 code=$(c -o /dev/null -w '%{http_code}' "$base/api/v1/units")
 [ "$code" = 401 ] || fail "no token through nginx gave HTTP $code, not 401"
 echo "ok: 401 without a token"
+
+# /metrics names each province's worst loss and MOS: not public through the proxy
+code=$(c -o /dev/null -w '%{http_code}' "$base/metrics")
+[ "$code" = 401 ] || fail "/metrics without a token through nginx gave HTTP $code, not 401"
+code=$(c -o "$tmp/metrics.txt" -w '%{http_code}' -H "Authorization: Bearer $admin" "$base/metrics")
+[ "$code" = 200 ] && grep -q '^lienthong_build_info' "$tmp/metrics.txt" \
+  || fail "/metrics with a token through nginx: HTTP $code"
+echo "ok: /metrics through nginx needs a token (401 without, 200 with)"
 
 code=$(c -o "$tmp/import.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $admin" \
   -H 'content-type: text/csv' --data-binary @"$src/deploy/demo-units.csv" "$base/api/v1/units/import")

@@ -7,6 +7,8 @@
  * checking a booking before saving finds what booking would and stores nothing. */
 #include "rooms-test-util.h"
 
+#include <sqlite3.h>
+
 #define T0 1767243600 /* 2026-01-01 05:00 UTC = 12:00 in Hà Nội */
 #define HOUR 3600
 #define DAY 86400
@@ -346,6 +348,69 @@ START_TEST (test_idempotency_update_groups)
 }
 END_TEST
 
+/* The iCalendar SEQUENCE lives in the meeting row: 0 when booked, +1 with each
+ * accepted change and with the cancellation, unchanged by a change the store refuses
+ * (the bump is in the change's transaction), kept across reopening, and a store of
+ * schema 2 (before the column) gains it at 0 when opened. Fails if a refused change
+ * bumped it, a bump were lost on reopening, or the migration were missing. */
+START_TEST (test_sequence_in_store)
+{
+  RtTmp t;
+  rt_tmp_init (&t);
+  gint64 id;
+  {
+    g_autoptr (RoomsStore) s = rt_open_small (t.path);
+    g_autoptr (RoomsBooking) a = book (s, "A", "08", T0, T0 + HOUR, NULL, NULL);
+    g_autoptr (RoomsBooking) other
+        = book (s, "B", "08", T0 + DAY, T0 + DAY + HOUR, NULL, NULL);
+    id = rooms_booking_get_meeting_id (a);
+    g_autoptr (RoomsMeeting) m0 = rooms_store_get_meeting (s, id, NULL);
+    ck_assert_int_eq (rooms_meeting_get_sequence (m0), 0);
+    g_autoptr (RoomsMeetingPatch) p = rooms_meeting_patch_new ();
+    rooms_meeting_patch_set_title (p, "A2");
+    g_autoptr (RoomsBooking) u = rooms_store_update_meeting (s, id, p, NULL, NULL);
+    ck_assert_ptr_nonnull (u);
+    /* onto B's slot: refused, rolled back, SEQUENCE as it was */
+    g_autoptr (RoomsMeetingPatch) clash = rooms_meeting_patch_new ();
+    rooms_meeting_patch_set_title (clash, "A3");
+    rooms_meeting_patch_set_times (clash, T0 + DAY, T0 + DAY + HOUR);
+    ck_assert_ptr_null (rooms_store_update_meeting (s, id, clash, NULL, NULL));
+    g_autoptr (RoomsMeeting) m1 = rooms_store_get_meeting (s, id, NULL);
+    ck_assert_int_eq (rooms_meeting_get_sequence (m1), 1);
+    ck_assert_str_eq (rooms_meeting_get_title (m1), "A2");
+    ck_assert (rooms_store_raise_meeting_sequence (s, id, 5, NULL));
+    ck_assert (rooms_store_raise_meeting_sequence (s, id, 3, NULL)); /* never lowers */
+    ck_assert (!rooms_store_raise_meeting_sequence (s, 999, 3, NULL));
+    ck_assert (rooms_store_cancel_meeting (s, id, NULL));
+    ck_assert (!rooms_store_cancel_meeting (s, id, NULL));
+  }
+  {
+    g_autoptr (RoomsStore) s = rooms_store_open (t.path, NULL, NULL);
+    ck_assert_ptr_nonnull (s);
+    g_autoptr (RoomsMeeting) m = rooms_store_get_meeting (s, id, NULL);
+    ck_assert_int_eq (rooms_meeting_get_sequence (m), 6);
+  }
+  /* back to schema 2, as an older librooms left it */
+  sqlite3 *db = NULL;
+  ck_assert_int_eq (sqlite3_open (t.path, &db), SQLITE_OK);
+  ck_assert_int_eq (sqlite3_exec (db,
+                                  "ALTER TABLE meetings DROP COLUMN sequence;"
+                                  "ALTER TABLE tokens DROP COLUMN unit;"
+                                  "PRAGMA user_version = 2;",
+                                  NULL, NULL, NULL),
+                    SQLITE_OK);
+  sqlite3_close (db);
+  {
+    g_autoptr (GError) e = NULL;
+    g_autoptr (RoomsStore) s = rooms_store_open (t.path, NULL, &e);
+    ck_assert_msg (s != NULL, "%s", e ? e->message : "");
+    g_autoptr (RoomsMeeting) m = rooms_store_get_meeting (s, id, NULL);
+    ck_assert_int_eq (rooms_meeting_get_sequence (m), 0);
+  }
+  rt_tmp_clear (&t);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -357,6 +422,7 @@ main (void)
   tcase_add_test (tc, test_attendance_classes_and_csv);
   tcase_add_test (tc, test_scope_rule);
   tcase_add_test (tc, test_idempotency_update_groups);
+  tcase_add_test (tc, test_sequence_in_store);
   suite_add_tcase (s, tc);
   return lt_test_run (s);
 }

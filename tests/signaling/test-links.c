@@ -9,7 +9,8 @@
  * reports step it back up one level per stepup-after and clear the alarm after
  * clear-after; a pinned level is left alone; a site that fails in a live meeting and
  * a node that goes away raise alarms; alarms survive a restart; /metrics and the
- * deploy/prometheus samples pass promtool (skipped when promtool is absent). */
+ * deploy/prometheus samples pass promtool (skipped when promtool is absent), and
+ * the sample scrapes with a token of role it, which /metrics needs. */
 #include "lt-test.h"
 #include "sig-test-util.h"
 
@@ -205,7 +206,7 @@ START_TEST (test_stepdown_alarm_and_back)
   ck_assert_str_eq (json_object_get_string_member (first, "srtp"), "AEAD_AES_128_GCM");
   /* Prometheus counts the site stepped down to audio only, and the other at full */
   guint mst;
-  g_autofree char *metrics = sd_http (e.d, "GET", "/metrics", NULL, NULL, &mst);
+  g_autofree char *metrics = sd_http (e.d, "GET", "/metrics", e.d->admin, NULL, &mst);
   ck_assert_uint_eq (mst, 200);
   ck_assert_ptr_nonnull (strstr (metrics, "level=\"audio\"} 1\n"));
   ck_assert_ptr_nonnull (strstr (metrics, "level=\"full\"} 1\n"));
@@ -397,7 +398,7 @@ START_TEST (test_metrics_pass_promtool)
     report (&e, 3);
   ws_barrier (&e.node, TRUE);
   guint st;
-  g_autofree char *m = sd_http (e.d, "GET", "/metrics", NULL, NULL, &st);
+  g_autofree char *m = sd_http (e.d, "GET", "/metrics", e.d->admin, NULL, &st);
   ck_assert_uint_eq (st, 200);
   ck_assert_ptr_nonnull (strstr (m, "lienthong_link_legs{kind=\"site\",tier=\"commune\","
                                     "province=\"08\",grade=\"very_bad\"} 1"));
@@ -429,7 +430,22 @@ START_TEST (test_metrics_pass_promtool)
   ck_assert (g_file_get_contents (rules, &rtext, NULL, NULL));
   g_autofree char *c2 = g_build_filename (cdir, "prometheus.yml", NULL);
   g_autofree char *r2 = g_build_filename (cdir, "lienthong-rules.yml", NULL);
-  ck_assert (g_file_set_contents (c2, ctext, -1, NULL));
+  /* the sample scrapes with a bearer token from a file (/metrics is not public):
+   * promtool wants the file to exist, and the token an operator puts there as the
+   * sample says (a new token of role it) must be one /metrics answers */
+  static const char cred[] = "/etc/prometheus/lienthong-signald.token";
+  ck_assert_msg (strstr (ctext, cred) != NULL, "no credentials_file %s in the sample",
+                 cred);
+  g_autofree char *tokfile = g_build_filename (cdir, "lienthong-signald.token", NULL);
+  g_autofree char *it = make_token (e.d, "it", NULL, NULL);
+  ck_assert (g_file_set_contents (tokfile, it, -1, NULL));
+  g_autofree char *scraped = sd_http (e.d, "GET", "/metrics", it, NULL, &st);
+  ck_assert_uint_eq (st, 200);
+  g_autofree char *anonymous = sd_http (e.d, "GET", "/metrics", NULL, NULL, &st);
+  ck_assert_uint_eq (st, 401);
+  g_auto (GStrv) halves = g_strsplit (ctext, cred, 2);
+  g_autofree char *ctext2 = g_strconcat (halves[0], tokfile, halves[1], NULL);
+  ck_assert (g_file_set_contents (c2, ctext2, -1, NULL));
   ck_assert (g_file_set_contents (r2, rtext, -1, NULL));
   const char *cc[] = { promtool, "check", "config", c2, NULL };
   g_autofree char *out3 = NULL;

@@ -1,5 +1,6 @@
 /* Suite signaling-validate: proves the pieces under the HTTP layer on their own: the
- * JSON depth scan (strings and escapes do not count, it stops at the limit), the
+ * strict JSON scanner (RFC 8259 only, nesting bounded, whatever json-glib accepts
+ * beyond the RFC refused), the
  * parameter-table validator (unknown, missing, mistyped and out-of-range members are
  * refused naming the field, nested ones with their path), RFC 3339 parsing that insists
  * on an offset, the constant-time comparison, the failed-authentication limiter's
@@ -17,33 +18,131 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
-START_TEST (test_depth)
+/* The strict scanner takes exactly RFC 8259 JSON and nothing json-glib would also
+ * take: each "refused" case below is something json-glib parses (comments, single
+ * quotes, bare words) or something that hides nesting or bad bytes from a naive
+ * depth count. Fails if any of them got through, or a valid text were refused. */
+START_TEST (test_json_check)
 {
-  static const struct
-  {
-    const char *json;
-    guint depth;
-  } cases[] = {
-    { "1", 0 },
-    { "{}", 1 },
-    { "{\"a\":[1,{\"b\":2}]}", 3 },
-    { "{\"a\":\"[[[[[[\"}", 1 },
-    { "{\"a\":\"\\\"[[[\"}", 1 },
-    { "[[]][[]]", 2 },
+  static const char *const accepted[] = {
+    "{}",
+    " {\"a\" : [1, -0.5e+3, true, false, null, \"x\"]}\r\n",
+    "{\"a\":\"[[[[[[\"}",
+    "{\"a\":\"\\\"[[[\\\\\"}",
+    "{\"s\":\"Sơn Dương \\u00e9 \\ud83d\\ude00 \\/\\b\\f\\n\\r\\t\"}",
+    "[[]]",
+    "1",
+    "\"x\"",
+    "{\"a\":{\"b\":{}},\"c\":[{}]}",
   };
-  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
-    ck_assert_uint_eq (
-        sig_json_depth ((const guint8 *)cases[i].json, strlen (cases[i].json), 32),
-        cases[i].depth);
-  g_autofree char *deep = g_strnfill (1000, '[');
-  ck_assert_uint_eq (sig_json_depth ((const guint8 *)deep, 1000, 32), 33);
-  g_autofree char *brackets = g_strnfill (31, '[');
-  g_autofree char *ok = g_strconcat ("{\"a\":", brackets, NULL);
-  ck_assert_uint_eq (sig_json_depth ((const guint8 *)ok, strlen (ok), 32), 32);
+  static const char *const refused[] = {
+    "",
+    "   ",
+    "{",
+    "{\"a\":1,}",
+    "[1,]",
+    "{\"a\" 1}",
+    "{a:1}",             /* bare member name */
+    "{'a':1}",           /* single quotes */
+    "{\"a\":'x'}",       /* single-quoted value */
+    "{\"a\":1} /* c */", /* comment after */
+    "/* c */ {\"a\":1}", /* comment before */
+    "{\"a\":1 // c\n}",  /* line comment */
+    "{\"a\":1}x",        /* trailing garbage */
+    "{\"a\":1}{}",       /* two texts */
+    "{\"a\":tru}",       /* bare word */
+    "{\"a\":undefined}",
+    "{\"a\":NaN}",
+    "{\"a\":01}",
+    "{\"a\":1.}",
+    "{\"a\":.5}",
+    "{\"a\":+1}",
+    "{\"a\":1e}",
+    "{\"a\":\"x\ty\"}",             /* raw control character */
+    "{\"a\":\"\\x41\"}",            /* bad escape */
+    "{\"a\":\"\\u12\"}",            /* short \u */
+    "{\"a\":\"\\u0000\"}",          /* NUL */
+    "{\"a\":\"\\ud800\"}",          /* lone high surrogate */
+    "{\"a\":\"\\udc00\"}",          /* lone low surrogate */
+    "{\"a\":\"\\ud800\\u0041\"}",   /* high surrogate, then not a low one */
+    "{\"a\":\"\xc3\x28\"}",         /* bad continuation byte */
+    "{\"a\":\"\xc0\xaf\"}",         /* overlong '/' */
+    "{\"a\":\"\xed\xa0\x80\"}",     /* encoded surrogate */
+    "{\"a\":\"\xf4\x90\x80\x80\"}", /* above U+10FFFF */
+    "{\"a\":\"\xe2\x82\"}",         /* truncated sequence */
+    "\xef\xbb\xbf{}",               /* byte order mark */
+    "{\"a\":\"unterminated}",
+    "{\"a\":\"x\\", /* escape at the very end */
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (accepted); i++)
+    {
+      g_autoptr (GError) e = NULL;
+      ck_assert_msg (
+          sig_json_check ((const guint8 *)accepted[i], strlen (accepted[i]), NULL, &e),
+          "refused %s: %s", accepted[i], e ? e->message : "");
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      g_autoptr (GError) e = NULL;
+      gsize off = G_MAXSIZE;
+      /* an exact-size heap copy, so ASan sees any read past the end */
+      gsize n = strlen (refused[i]);
+      g_autofree guint8 *copy = g_memdup2 (refused[i], n);
+      ck_assert_msg (!sig_json_check (copy, n, &off, &e), "accepted case %zu: %s", i,
+                     refused[i]);
+      ck_assert (g_error_matches (e, SIG_ERROR, SIG_ERROR_BAD_REQUEST));
+      ck_assert_uint_le (off, n);
+    }
+  /* an embedded NUL byte is refused too (strlen would stop before it) */
+  ck_assert (!sig_json_check ((const guint8 *)"{\"a\":\"\0\"}", 9, NULL, NULL));
+  ck_assert (!sig_json_check ((const guint8 *)"{}\0", 3, NULL, NULL));
+}
+END_TEST
+
+/* The depth bound is exactly SIG_JSON_MAX_DEPTH, counted the same for arrays and
+ * objects, and nesting behind a comment or a single-quoted string (what json-glib
+ * would skip or take as a string, and a naive count would miss) is refused before
+ * json-glib sees it. Fails if 32 levels were refused, 33 accepted, or any 200 KB
+ * variant reached the parser (its recursion would overflow the stack). */
+START_TEST (test_json_depth)
+{
+  GString *ok = g_string_new (NULL);
+  for (int i = 0; i < SIG_JSON_MAX_DEPTH - 1; i++)
+    g_string_append (ok, i % 2 ? "[" : "{\"a\":");
+  g_string_append (ok, "1");
+  for (int i = SIG_JSON_MAX_DEPTH - 2; i >= 0; i--)
+    g_string_append (ok, i % 2 ? "]" : "}");
+  g_autofree char *ok32 = g_strconcat ("[", ok->str, "]", NULL);
+  g_autofree char *bad33 = g_strconcat ("[[", ok->str, "]]", NULL);
+  g_string_free (ok, TRUE);
   g_autoptr (GError) e = NULL;
-  g_autofree char *d33 = g_strnfill (33, '{');
-  ck_assert_ptr_null (sig_json_parse_object ((const guint8 *)d33, 33, &e));
-  ck_assert (g_error_matches (e, SIG_ERROR, SIG_ERROR_BAD_REQUEST));
+  ck_assert_msg (sig_json_check ((const guint8 *)ok32, strlen (ok32), NULL, &e), "%s",
+                 e ? e->message : "");
+  ck_assert (!sig_json_check ((const guint8 *)bad33, strlen (bad33), NULL, &e));
+  ck_assert_ptr_nonnull (strstr (e->message, "deeper"));
+  g_clear_error (&e);
+
+  gsize n = 200 * 1024;
+  g_autofree char *brackets = g_strnfill (n, '[');
+  g_autofree char *objects = g_strnfill (n, '{');
+  const char *variants[] = {
+    g_strdup (brackets),
+    g_strdup (objects),
+    g_strconcat ("{\"a\":'", brackets, "'}", NULL),
+    g_strconcat ("{\"a\":1/*", brackets, "*/}", NULL),
+    g_strconcat ("{\"a\":1//", brackets, "\n}", NULL),
+    g_strconcat ("{\"a\":'x'", brackets, NULL),
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (variants); i++)
+    {
+      ck_assert_ptr_null (
+          sig_json_parse_object ((const guint8 *)variants[i], strlen (variants[i]), &e));
+      ck_assert (g_error_matches (e, SIG_ERROR, SIG_ERROR_BAD_REQUEST));
+      g_clear_error (&e);
+      g_free ((char *)variants[i]);
+    }
+  ck_assert_ptr_null (sig_json_parse_object ((const guint8 *)"[1]", 3, &e));
+  ck_assert_ptr_nonnull (strstr (e->message, "object"));
 }
 END_TEST
 
@@ -210,7 +309,8 @@ main (void)
 {
   Suite *s = suite_create ("signaling-validate");
   TCase *tc = tcase_create ("validate");
-  tcase_add_test (tc, test_depth);
+  tcase_add_test (tc, test_json_check);
+  tcase_add_test (tc, test_json_depth);
   tcase_add_test (tc, test_validate);
   tcase_add_test (tc, test_time);
   tcase_add_test (tc, test_auth_pieces);
