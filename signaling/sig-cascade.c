@@ -11,18 +11,36 @@
  * whose uplink failed is told to dial again with a growing delay; the sites of a
  * node that dies are told to join again and are routed to the nearest node above it
  * that is up. */
-#include "sig-ws-private.h"
+#include "sig-runtime-private.h"
+
+#include "sig-error.h"
 
 #include <string.h>
 
 typedef struct
 {
-  SigWs *ws;
+  SigRuntime *rt;
   gint64 occurrence;
   char *child;
   guint attempts;
   guint source;
 } Redial;
+
+/* What a site receives in the session: the one copy, read by the step-down
+ * (sig-links.c), the site's next offer and the media view. */
+typedef struct
+{
+  char *level;     /* "full", "low", "audio" */
+  gboolean pinned; /* set by a person: the automatic steps leave it alone */
+} SiteLevel;
+
+static void
+site_level_free (gpointer data)
+{
+  SiteLevel *l = data;
+  g_free (l->level);
+  g_free (l);
+}
 
 typedef struct
 {
@@ -31,7 +49,7 @@ typedef struct
   RoomsCascadePlan *plan;
   gint64 chair_site, floor_site;
   GHashTable *muted;   /* gint64* site id set: muted sites */
-  GHashTable *levels;  /* gint64* site id -> char* level pinned by an operator */
+  GHashTable *levels;  /* gint64* site id -> SiteLevel*: the one level per site */
   GHashTable *states;  /* "node\tendpoint" -> char* state, as the nodes report */
   GHashTable *redials; /* child node id -> Redial* (uplink backoff) */
   GHashTable *known;   /* node ids the plan was computed with, or judged since */
@@ -63,9 +81,9 @@ leg_free (gpointer data)
 }
 
 static Leg *
-leg_lookup (SigWs *ws, gint64 occurrence_id)
+leg_lookup (SigRuntime *rt, gint64 occurrence_id)
 {
-  return ws->legs ? g_hash_table_lookup (ws->legs, &occurrence_id) : NULL;
+  return rt->legs ? g_hash_table_lookup (rt->legs, &occurrence_id) : NULL;
 }
 
 static JsonBuilder *
@@ -82,40 +100,36 @@ msg_begin (const char *type, gint64 occurrence_id)
   return b;
 }
 
-static NodeState *
-node_up (SigWs *ws, const char *node_id)
+static SigNode *
+node_up (SigRuntime *rt, const char *node_id)
 {
-  NodeState *n = node_id ? g_hash_table_lookup (ws->nodes, node_id) : NULL;
-  return n && n->up && n->client ? n : NULL;
+  return sig_runtime_node_up (rt, node_id);
 }
 
 /* Ends @b and sends it to @node_id when that node is up. Returns: whether sent. */
 static gboolean
-msg_send (SigWs *ws, const char *node_id, JsonBuilder *b)
+msg_send (SigRuntime *rt, const char *node_id, JsonBuilder *b)
 {
   json_builder_end_object (b);
   g_autoptr (JsonNode) root = json_builder_get_root (b);
-  NodeState *n = node_up (ws, node_id);
-  if (n)
-    sig_ws_send_json (n->client, root);
-  return n != NULL;
+  return node_up (rt, node_id) != NULL && rt->sink.to_node (rt->sink_data, node_id, root);
 }
 
 /* Ends @b and publishes it to the meeting's subscribers. */
 static void
-event_publish (SigWs *ws, Leg *leg, JsonBuilder *b)
+event_publish (SigRuntime *rt, Leg *leg, JsonBuilder *b)
 {
   json_builder_set_member_name (b, "meeting_id");
   json_builder_add_int_value (b, leg->meeting_id);
   json_builder_end_object (b);
   g_autoptr (JsonNode) ev = json_builder_get_root (b);
-  sig_ws_publish (ws, leg->meeting_id, ev);
+  rt->sink.publish (rt->sink_data, leg->meeting_id, ev);
 }
 
 static void
-add_peer_object (JsonBuilder *b, SigWs *ws, const char *node_id)
+add_peer_object (JsonBuilder *b, SigRuntime *rt, const char *node_id)
 {
-  NodeState *n = g_hash_table_lookup (ws->nodes, node_id);
+  SigNode *n = g_hash_table_lookup (rt->nodes, node_id);
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "node_id");
   json_builder_add_string_value (b, node_id);
@@ -134,11 +148,11 @@ plan_parent (Leg *leg, const char *node)
 /* Where the floor site's video enters @node: "site:<id>" on the node hosting it now,
  * else the link toward that node ("node:<child>" below, "node:<parent>" above). */
 static char *
-floor_via (SigWs *ws, Leg *leg, const char *node)
+floor_via (SigRuntime *rt, Leg *leg, const char *node)
 {
   if (leg->floor_site <= 0)
     return NULL;
-  const char *fnode = sig_ws_site_node (ws, leg->occurrence_id, leg->floor_site);
+  const char *fnode = sig_cascade_site_node (rt, leg->occurrence_id, leg->floor_site);
   if (fnode == NULL)
     return NULL;
   if (g_strcmp0 (fnode, node) == 0)
@@ -158,9 +172,9 @@ floor_via (SigWs *ws, Leg *leg, const char *node)
 }
 
 static void
-send_floor (SigWs *ws, Leg *leg, const char *node)
+send_floor (SigRuntime *rt, Leg *leg, const char *node)
 {
-  g_autofree char *via = floor_via (ws, leg, node);
+  g_autofree char *via = floor_via (rt, leg, node);
   g_autoptr (JsonBuilder) b = msg_begin ("floor", leg->occurrence_id);
   json_builder_set_member_name (b, "site_id");
   if (leg->floor_site > 0)
@@ -172,25 +186,25 @@ send_floor (SigWs *ws, Leg *leg, const char *node)
     json_builder_add_string_value (b, via);
   else
     json_builder_add_null_value (b);
-  msg_send (ws, node, b);
+  msg_send (rt, node, b);
 }
 
 static void
-send_floor_all (SigWs *ws, Leg *leg)
+send_floor_all (SigRuntime *rt, Leg *leg)
 {
   for (guint i = 0; i < rooms_cascade_plan_get_n_nodes (leg->plan); i++)
-    send_floor (ws, leg, rooms_cascade_plan_get_node_id (leg->plan, i));
+    send_floor (rt, leg, rooms_cascade_plan_get_node_id (leg->plan, i));
 }
 
 static void
-add_sites (JsonBuilder *b, SigWs *ws, GArray *sites)
+add_sites (JsonBuilder *b, SigRuntime *rt, GArray *sites)
 {
   json_builder_set_member_name (b, "sites");
   json_builder_begin_array (b);
   for (guint k = 0; sites && k < sites->len; k++)
     {
       gint64 id = g_array_index (sites, gint64, k);
-      g_autoptr (RoomsSite) s = rooms_store_get_site (ws->server->store, id, NULL);
+      g_autoptr (RoomsSite) s = rooms_store_get_site (rt->store, id, NULL);
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "site_id");
       json_builder_add_int_value (b, id);
@@ -206,7 +220,7 @@ add_sites (JsonBuilder *b, SigWs *ws, GArray *sites)
 /* Tells one node its part of a leg: leg.open, then (a child) dial the parent, then
  * the floor. */
 static void
-open_on_node (SigWs *ws, Leg *leg, guint i)
+open_on_node (SigRuntime *rt, Leg *leg, guint i)
 {
   const char *node = rooms_cascade_plan_get_node_id (leg->plan, i);
   const char *parent = rooms_cascade_plan_get_parent_node_id (leg->plan, i);
@@ -219,7 +233,7 @@ open_on_node (SigWs *ws, Leg *leg, guint i)
   json_builder_add_int_value (b, leg->chair_site);
   json_builder_set_member_name (b, "parent");
   if (parent)
-    add_peer_object (b, ws, parent);
+    add_peer_object (b, rt, parent);
   else
     json_builder_add_null_value (b);
   json_builder_set_member_name (b, "children");
@@ -229,23 +243,23 @@ open_on_node (SigWs *ws, Leg *leg, guint i)
       const char *p, *c;
       rooms_cascade_plan_get_link (leg->plan, k, &p, &c);
       if (g_strcmp0 (p, node) == 0)
-        add_peer_object (b, ws, c);
+        add_peer_object (b, rt, c);
     }
   json_builder_end_array (b);
-  add_sites (b, ws, rooms_cascade_plan_get_node_sites (leg->plan, i));
-  if (!msg_send (ws, node, b))
+  add_sites (b, rt, rooms_cascade_plan_get_node_sites (leg->plan, i));
+  if (!msg_send (rt, node, b))
     return; /* given again when it registers */
   if (parent)
-    sig_cascade_dial (ws, leg->occurrence_id, node);
-  send_floor (ws, leg, node);
+    sig_cascade_dial (rt, leg->occurrence_id, node);
+  send_floor (rt, leg, node);
 }
 
 void
-sig_cascade_dial (SigWs *ws, gint64 occurrence_id, const char *child)
+sig_cascade_dial (SigRuntime *rt, gint64 occurrence_id, const char *child)
 {
-  Leg *leg = leg_lookup (ws, occurrence_id);
+  Leg *leg = leg_lookup (rt, occurrence_id);
   const char *parent = leg ? plan_parent (leg, child) : NULL;
-  NodeState *pn = node_up (ws, parent);
+  SigNode *pn = node_up (rt, parent);
   if (pn == NULL)
     return; /* dialled again when the parent registers */
   g_autoptr (JsonBuilder) b = msg_begin ("link.open", occurrence_id);
@@ -253,11 +267,11 @@ sig_cascade_dial (SigWs *ws, gint64 occurrence_id, const char *child)
   json_builder_add_string_value (b, parent);
   json_builder_set_member_name (b, "peer_fingerprint");
   json_builder_add_string_value (b, pn->fingerprint ? pn->fingerprint : "");
-  msg_send (ws, child, b);
+  msg_send (rt, child, b);
 }
 
 static gint64
-chair_site (SigServer *srv, const RoomsMeeting *m)
+chair_site (SigRuntime *srv, const RoomsMeeting *m)
 {
   g_autoptr (GPtrArray) sites
       = rooms_store_list_sites (srv->store, rooms_meeting_get_chair_code (m), NULL);
@@ -270,7 +284,7 @@ chair_site (SigServer *srv, const RoomsMeeting *m)
 /* Files every node of the registry as known to @leg: a node that was registered
  * when its plan was computed cannot change that plan by registering again. */
 static void
-leg_know_registry (SigServer *srv, Leg *leg)
+leg_know_registry (SigRuntime *srv, Leg *leg)
 {
   g_autoptr (GPtrArray) nodes = rooms_store_list_nodes (srv->store);
   for (guint i = 0; nodes && i < nodes->len; i++)
@@ -278,7 +292,7 @@ leg_know_registry (SigServer *srv, Leg *leg)
 }
 
 static RoomsCascadePlan *
-plan_for_meeting (SigServer *srv, const RoomsMeeting *m, GError **error)
+plan_for_meeting (SigRuntime *srv, const RoomsMeeting *m, GError **error)
 {
   GArray *sites = rooms_meeting_get_site_ids (m);
   return rooms_store_compute_plan (srv->store, (const gint64 *)sites->data, sites->len,
@@ -286,10 +300,10 @@ plan_for_meeting (SigServer *srv, const RoomsMeeting *m, GError **error)
 }
 
 void
-sig_cascade_open (SigWs *ws, gint64 meeting_id, gint64 occurrence_id)
+sig_cascade_open (SigRuntime *rt, gint64 meeting_id, gint64 occurrence_id)
 {
-  SigServer *srv = ws->server;
-  if (leg_lookup (ws, occurrence_id) != NULL)
+  SigRuntime *srv = rt;
+  if (leg_lookup (rt, occurrence_id) != NULL)
     return;
   g_autoptr (GError) error = NULL;
   g_autoptr (RoomsMeeting) m = rooms_store_get_meeting (srv->store, meeting_id, &error);
@@ -311,51 +325,51 @@ sig_cascade_open (SigWs *ws, gint64 meeting_id, gint64 occurrence_id)
   leg->plan = plan;
   leg->chair_site = leg->floor_site = chair_site (srv, m);
   leg->muted = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
-  leg->levels = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
+  leg->levels
+      = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, site_level_free);
   leg->states = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   leg->redials = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, redial_free);
   leg->known = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   leg->hosts = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
   leg_know_registry (srv, leg);
-  g_hash_table_insert (ws->legs, g_memdup2 (&occurrence_id, sizeof occurrence_id), leg);
+  g_hash_table_insert (rt->legs, g_memdup2 (&occurrence_id, sizeof occurrence_id), leg);
   for (guint i = 0; i < rooms_cascade_plan_get_n_nodes (plan); i++)
-    open_on_node (ws, leg, i);
+    open_on_node (rt, leg, i);
 }
 
 void
-sig_cascade_close (SigWs *ws, gint64 occurrence_id)
+sig_cascade_close (SigRuntime *rt, gint64 occurrence_id)
 {
-  Leg *leg = leg_lookup (ws, occurrence_id);
+  Leg *leg = leg_lookup (rt, occurrence_id);
   if (leg == NULL)
     return;
   for (guint i = 0; i < rooms_cascade_plan_get_n_nodes (leg->plan); i++)
     {
       g_autoptr (JsonBuilder) b = msg_begin ("leg.close", occurrence_id);
-      msg_send (ws, rooms_cascade_plan_get_node_id (leg->plan, i), b);
+      msg_send (rt, rooms_cascade_plan_get_node_id (leg->plan, i), b);
     }
-  g_hash_table_remove (ws->legs, &occurrence_id);
-  sig_links_forget (ws->server->links, occurrence_id);
+  g_hash_table_remove (rt->legs, &occurrence_id);
+  sig_links_forget (rt->links, occurrence_id);
 }
 
 void
-sig_cascade_close_meeting (SigWs *ws, gint64 meeting_id)
+sig_cascade_close_meeting (SigRuntime *rt, gint64 meeting_id)
 {
   g_autoptr (GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint64));
   GHashTableIter it;
   gpointer v;
-  g_hash_table_iter_init (&it, ws->legs);
+  g_hash_table_iter_init (&it, rt->legs);
   while (g_hash_table_iter_next (&it, NULL, &v))
     if (((Leg *)v)->meeting_id == meeting_id)
       g_array_append_val (ids, ((Leg *)v)->occurrence_id);
   for (guint i = 0; i < ids->len; i++)
     {
       gint64 occ = g_array_index (ids, gint64, i);
-      g_autoptr (RoomsOccurrence) o
-          = rooms_store_get_occurrence (ws->server->store, occ, NULL);
+      g_autoptr (RoomsOccurrence) o = rooms_store_get_occurrence (rt->store, occ, NULL);
       RoomsOccurrenceState s
           = o ? rooms_occurrence_get_state (o) : ROOMS_OCCURRENCE_CANCELLED;
       if (s != ROOMS_OCCURRENCE_OPEN && s != ROOMS_OCCURRENCE_LIVE)
-        sig_cascade_close (ws, occ);
+        sig_cascade_close (rt, occ);
     }
 }
 
@@ -363,10 +377,10 @@ sig_cascade_close_meeting (SigWs *ws, gint64 meeting_id)
  * (or before a restart of signald) has no leg yet; the first node that can carry it
  * starts it. Open and live occurrences overlap [now, now + lobby window]. */
 static void
-open_missing_legs (SigWs *ws)
+open_missing_legs (SigRuntime *rt)
 {
-  SigServer *srv = ws->server;
-  gint64 now = sig_server_now (srv);
+  SigRuntime *srv = rt;
+  gint64 now = sig_runtime_now (srv);
   g_autoptr (GPtrArray) meetings = rooms_store_list_meetings (
       srv->store, now, now + srv->config->lobby_window + 1, NULL, NULL);
   for (guint i = 0; meetings && i < meetings->len; i++)
@@ -377,7 +391,7 @@ open_missing_legs (SigWs *ws)
         {
           RoomsOccurrenceState s = rooms_occurrence_get_state (occs->pdata[k]);
           if (s == ROOMS_OCCURRENCE_OPEN || s == ROOMS_OCCURRENCE_LIVE)
-            sig_cascade_open (ws, mid, rooms_occurrence_get_id (occs->pdata[k]));
+            sig_cascade_open (rt, mid, rooms_occurrence_get_id (occs->pdata[k]));
         }
     }
 }
@@ -387,14 +401,13 @@ open_missing_legs (SigWs *ws)
  * A node that would come between two linked nodes waits for the next occurrence: a
  * node keeps one uplink per leg (PROTOCOL.md). */
 static void
-replan_for (SigWs *ws, Leg *leg, const char *node_id)
+replan_for (SigRuntime *rt, Leg *leg, const char *node_id)
 {
   if (g_hash_table_contains (leg->known, node_id))
     return; /* judged already: planning again would give the same answer */
   g_hash_table_add (leg->known, g_strdup (node_id));
-  g_autoptr (RoomsMeeting) m
-      = rooms_store_get_meeting (ws->server->store, leg->meeting_id, NULL);
-  g_autoptr (RoomsCascadePlan) plan = m ? plan_for_meeting (ws->server, m, NULL) : NULL;
+  g_autoptr (RoomsMeeting) m = rooms_store_get_meeting (rt->store, leg->meeting_id, NULL);
+  g_autoptr (RoomsCascadePlan) plan = m ? plan_for_meeting (rt, m, NULL) : NULL;
   int at = plan ? rooms_cascade_plan_find_node (plan, node_id) : -1;
   if (at < 0)
     return;
@@ -417,51 +430,51 @@ replan_for (SigWs *ws, Leg *leg, const char *node_id)
     }
   rooms_cascade_plan_free (leg->plan);
   leg->plan = g_steal_pointer (&plan);
-  open_on_node (ws, leg, (guint)at);
-  send_floor_all (ws, leg);
+  open_on_node (rt, leg, (guint)at);
+  send_floor_all (rt, leg);
 }
 
 void
-sig_cascade_node_up (SigWs *ws, const char *node_id)
+sig_cascade_node_up (SigRuntime *rt, const char *node_id)
 {
-  open_missing_legs (ws);
-  g_autoptr (GList) legs = g_hash_table_get_values (ws->legs);
+  open_missing_legs (rt);
+  g_autoptr (GList) legs = g_hash_table_get_values (rt->legs);
   for (GList *l = legs; l != NULL; l = l->next)
     {
       Leg *leg = l->data;
       int i = rooms_cascade_plan_find_node (leg->plan, node_id);
       if (i < 0)
         {
-          replan_for (ws, leg, node_id);
+          replan_for (rt, leg, node_id);
           continue;
         }
-      open_on_node (ws, leg, (guint)i);
+      open_on_node (rt, leg, (guint)i);
       /* its children lost their uplink with it: they dial again */
       for (guint k = 0; k < rooms_cascade_plan_get_n_links (leg->plan); k++)
         {
           const char *p, *c;
           rooms_cascade_plan_get_link (leg->plan, k, &p, &c);
           if (g_strcmp0 (p, node_id) == 0)
-            sig_cascade_dial (ws, leg->occurrence_id, c);
+            sig_cascade_dial (rt, leg->occurrence_id, c);
         }
     }
 }
 
 void
-sig_cascade_node_down (SigWs *ws, const char *node_id)
+sig_cascade_node_down (SigRuntime *rt, const char *node_id)
 {
   GHashTableIter it;
   gpointer v;
-  g_hash_table_iter_init (&it, ws->legs);
+  g_hash_table_iter_init (&it, rt->legs);
   while (g_hash_table_iter_next (&it, NULL, &v))
     if (rooms_cascade_plan_find_node (((Leg *)v)->plan, node_id) >= 0)
-      send_floor_all (ws, v); /* the floor site may be re-homed: its way changes */
+      send_floor_all (rt, v); /* the floor site may be re-homed: its way changes */
 }
 
 const char *
-sig_cascade_node_for_site (SigWs *ws, gint64 occurrence_id, gint64 site_id)
+sig_cascade_node_for_site (SigRuntime *rt, gint64 occurrence_id, gint64 site_id)
 {
-  Leg *leg = leg_lookup (ws, occurrence_id);
+  Leg *leg = leg_lookup (rt, occurrence_id);
   if (leg == NULL)
     return NULL;
   /* the planned node, or the nearest node above it that is up (re-homing): the
@@ -469,7 +482,7 @@ sig_cascade_node_for_site (SigWs *ws, gint64 occurrence_id, gint64 site_id)
   const char *node = rooms_cascade_plan_node_for_site (leg->plan, site_id);
   for (int guard = 0; node && guard < 64; guard++)
     {
-      if (node_up (ws, node))
+      if (node_up (rt, node))
         return node;
       node = plan_parent (leg, node);
     }
@@ -477,53 +490,54 @@ sig_cascade_node_for_site (SigWs *ws, gint64 occurrence_id, gint64 site_id)
 }
 
 gboolean
-sig_cascade_set_floor (SigWs *ws, gint64 occurrence_id, gint64 site_id)
+sig_cascade_set_floor (SigRuntime *rt, gint64 occurrence_id, gint64 site_id)
 {
-  Leg *leg = leg_lookup (ws, occurrence_id);
+  Leg *leg = leg_lookup (rt, occurrence_id);
   if (leg == NULL)
     return FALSE;
   leg->floor_site = site_id > 0 ? site_id : leg->chair_site;
-  send_floor_all (ws, leg);
+  send_floor_all (rt, leg);
   return TRUE;
 }
 
 gboolean
-sig_cascade_is_open (SigWs *ws, gint64 occurrence_id)
+sig_cascade_is_open (SigRuntime *rt, gint64 occurrence_id)
 {
-  return leg_lookup (ws, occurrence_id) != NULL;
+  return leg_lookup (rt, occurrence_id) != NULL;
 }
 
 gint64
-sig_cascade_chair_site (SigWs *ws, gint64 occurrence_id)
+sig_cascade_chair_site (SigRuntime *rt, gint64 occurrence_id)
 {
-  Leg *leg = leg_lookup (ws, occurrence_id);
+  Leg *leg = leg_lookup (rt, occurrence_id);
   return leg ? leg->chair_site : 0;
 }
 
 static void
-send_mute (SigWs *ws, Leg *leg, gint64 site_id, const char *node)
+send_mute (SigRuntime *rt, Leg *leg, gint64 site_id, const char *node)
 {
   g_autoptr (JsonBuilder) b = msg_begin ("mute", leg->occurrence_id);
   json_builder_set_member_name (b, "site_id");
   json_builder_add_int_value (b, site_id);
   json_builder_set_member_name (b, "muted");
   json_builder_add_boolean_value (b, g_hash_table_contains (leg->muted, &site_id));
-  msg_send (ws, node, b);
+  msg_send (rt, node, b);
 }
 
 gboolean
-sig_cascade_set_muted (SigWs *ws, gint64 occurrence_id, gint64 site_id, gboolean muted)
+sig_cascade_set_muted (SigRuntime *rt, gint64 occurrence_id, gint64 site_id,
+                       gboolean muted)
 {
-  Leg *leg = leg_lookup (ws, occurrence_id);
+  Leg *leg = leg_lookup (rt, occurrence_id);
   if (leg == NULL)
     return FALSE;
   if (muted)
     g_hash_table_add (leg->muted, g_memdup2 (&site_id, sizeof site_id));
   else
     g_hash_table_remove (leg->muted, &site_id);
-  const char *node = sig_ws_site_node (ws, occurrence_id, site_id);
+  const char *node = sig_cascade_site_node (rt, occurrence_id, site_id);
   if (node)
-    send_mute (ws, leg, site_id, node);
+    send_mute (rt, leg, site_id, node);
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "type");
@@ -534,25 +548,28 @@ sig_cascade_set_muted (SigWs *ws, gint64 occurrence_id, gint64 site_id, gboolean
   json_builder_add_int_value (b, site_id);
   json_builder_set_member_name (b, "muted");
   json_builder_add_boolean_value (b, muted);
-  event_publish (ws, leg, b);
+  event_publish (rt, leg, b);
   return TRUE;
 }
 
 gboolean
-sig_cascade_set_level (SigWs *ws, gint64 occurrence_id, gint64 site_id, const char *level)
+sig_cascade_set_level (SigRuntime *rt, gint64 occurrence_id, gint64 site_id,
+                       const char *level, gboolean pinned)
 {
-  Leg *leg = leg_lookup (ws, occurrence_id);
+  Leg *leg = leg_lookup (rt, occurrence_id);
   if (leg == NULL)
     return FALSE;
-  g_hash_table_insert (leg->levels, g_memdup2 (&site_id, sizeof site_id),
-                       g_strdup (level));
-  const char *node = sig_ws_site_node (ws, occurrence_id, site_id);
+  SiteLevel *sl = g_new0 (SiteLevel, 1);
+  sl->level = g_strdup (level);
+  sl->pinned = pinned;
+  g_hash_table_insert (leg->levels, g_memdup2 (&site_id, sizeof site_id), sl);
+  const char *node = sig_cascade_site_node (rt, occurrence_id, site_id);
   g_autoptr (JsonBuilder) m = msg_begin ("level", occurrence_id);
   json_builder_set_member_name (m, "site_id");
   json_builder_add_int_value (m, site_id);
   json_builder_set_member_name (m, "level");
   json_builder_add_string_value (m, level);
-  msg_send (ws, node, m);
+  msg_send (rt, node, m);
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "type");
@@ -567,30 +584,67 @@ sig_cascade_set_level (SigWs *ws, gint64 occurrence_id, gint64 site_id, const ch
   json_builder_add_int_value (b, leg->meeting_id);
   json_builder_end_object (b);
   g_autoptr (JsonNode) ev = json_builder_get_root (b);
-  sig_ws_publish (ws, leg->meeting_id, ev);
+  rt->sink.publish (rt->sink_data, leg->meeting_id, ev);
   /* the hall itself is told, so it can say why its picture went */
-  sig_ws_tell_site (ws, leg->meeting_id, occurrence_id, site_id, ev);
+  rt->sink.to_site (rt->sink_data, leg->meeting_id, occurrence_id, site_id, ev);
+  return TRUE;
+}
+
+gboolean
+sig_cascade_unpin_level (SigRuntime *rt, gint64 occurrence_id, gint64 site_id)
+{
+  Leg *leg = leg_lookup (rt, occurrence_id);
+  if (leg == NULL)
+    return FALSE;
+  SiteLevel *sl = g_hash_table_lookup (leg->levels, &site_id);
+  if (sl != NULL)
+    sl->pinned = FALSE;
   return TRUE;
 }
 
 const char *
-sig_cascade_site_level (SigWs *ws, gint64 occurrence_id, gint64 site_id)
+sig_cascade_site_level (SigRuntime *rt, gint64 occurrence_id, gint64 site_id,
+                        gboolean *pinned)
 {
-  Leg *leg = leg_lookup (ws, occurrence_id);
-  return leg ? g_hash_table_lookup (leg->levels, &site_id) : NULL;
+  Leg *leg = leg_lookup (rt, occurrence_id);
+  SiteLevel *sl = leg ? g_hash_table_lookup (leg->levels, &site_id) : NULL;
+  if (pinned)
+    *pinned = sl != NULL && sl->pinned;
+  return sl ? sl->level : NULL;
+}
+
+const char *
+sig_cascade_site_node (SigRuntime *rt, gint64 occurrence_id, gint64 site_id)
+{
+  Leg *leg = leg_lookup (rt, occurrence_id);
+  const char *host = leg ? g_hash_table_lookup (leg->hosts, &site_id) : NULL;
+  if (host != NULL && node_up (rt, host))
+    return host;
+  return sig_cascade_node_for_site (rt, occurrence_id, site_id);
+}
+
+const char *
+sig_cascade_plan_parent (SigRuntime *rt, gint64 occurrence_id, const char *node_id,
+                         gboolean *found)
+{
+  Leg *leg = leg_lookup (rt, occurrence_id);
+  gboolean in = leg != NULL && rooms_cascade_plan_find_node (leg->plan, node_id) >= 0;
+  if (found)
+    *found = in;
+  return in ? plan_parent (leg, node_id) : NULL;
 }
 
 void
-sig_cascade_site_routed (SigWs *ws, gint64 occurrence_id, gint64 site_id,
+sig_cascade_site_routed (SigRuntime *rt, gint64 occurrence_id, gint64 site_id,
                          const char *node_id)
 {
-  Leg *leg = leg_lookup (ws, occurrence_id);
+  Leg *leg = leg_lookup (rt, occurrence_id);
   if (leg == NULL)
     return;
   g_hash_table_insert (leg->hosts, g_memdup2 (&site_id, sizeof site_id),
                        g_strdup (node_id));
   if (site_id == leg->floor_site)
-    send_floor_all (ws, leg); /* its node (and so every way to it) may have changed */
+    send_floor_all (rt, leg); /* its node (and so every way to it) may have changed */
 }
 
 /* Reads "site:<id>" (a positive decimal id, nothing else) into @site. */
@@ -606,24 +660,24 @@ parse_site_endpoint (const char *endpoint, gint64 *site)
 }
 
 gboolean
-sig_cascade_node_hosts_site (SigWs *ws, gint64 occurrence_id, const char *node_id,
+sig_cascade_node_hosts_site (SigRuntime *rt, gint64 occurrence_id, const char *node_id,
                              gint64 site_id)
 {
-  Leg *leg = leg_lookup (ws, occurrence_id);
+  Leg *leg = leg_lookup (rt, occurrence_id);
   const char *host = leg ? g_hash_table_lookup (leg->hosts, &site_id) : NULL;
   return host != NULL && node_id != NULL && g_str_equal (host, node_id);
 }
 
 gboolean
-sig_cascade_node_speaks_for (SigWs *ws, gint64 occurrence_id, const char *node_id,
+sig_cascade_node_speaks_for (SigRuntime *rt, gint64 occurrence_id, const char *node_id,
                              const char *endpoint)
 {
-  Leg *leg = leg_lookup (ws, occurrence_id);
+  Leg *leg = leg_lookup (rt, occurrence_id);
   if (leg == NULL || endpoint == NULL || node_id == NULL)
     return FALSE;
   gint64 site;
   if (parse_site_endpoint (endpoint, &site))
-    return sig_cascade_node_hosts_site (ws, occurrence_id, node_id, site);
+    return sig_cascade_node_hosts_site (rt, occurrence_id, node_id, site);
   if (!g_str_has_prefix (endpoint, "node:"))
     return FALSE;
   const char *peer = endpoint + 5;
@@ -635,10 +689,10 @@ sig_cascade_node_speaks_for (SigWs *ws, gint64 occurrence_id, const char *node_i
 }
 
 void
-sig_cascade_event (SigWs *ws, gint64 occurrence_id, const char *type, gint64 site_id,
+sig_cascade_event (SigRuntime *rt, gint64 occurrence_id, const char *type, gint64 site_id,
                    const char *bool_name, gboolean value)
 {
-  Leg *leg = leg_lookup (ws, occurrence_id);
+  Leg *leg = leg_lookup (rt, occurrence_id);
   if (leg == NULL)
     return;
   g_autoptr (JsonBuilder) b = json_builder_new ();
@@ -654,7 +708,7 @@ sig_cascade_event (SigWs *ws, gint64 occurrence_id, const char *type, gint64 sit
       json_builder_set_member_name (b, bool_name);
       json_builder_add_boolean_value (b, value);
     }
-  event_publish (ws, leg, b);
+  event_publish (rt, leg, b);
 }
 
 static gboolean
@@ -662,7 +716,7 @@ redial_cb (gpointer data)
 {
   Redial *r = data;
   r->source = 0;
-  sig_cascade_dial (r->ws, r->occurrence, r->child);
+  sig_cascade_dial (r->rt, r->occurrence, r->child);
   return G_SOURCE_REMOVE;
 }
 
@@ -670,20 +724,20 @@ redial_cb (gpointer data)
  * delay doubles from [nodes] redial-base-ms up to redial-max-ms and starts over once
  * the link is connected. The timer dies with the leg. */
 static void
-schedule_redial (SigWs *ws, Leg *leg, const char *child)
+schedule_redial (SigRuntime *rt, Leg *leg, const char *child)
 {
   Redial *r = g_hash_table_lookup (leg->redials, child);
   if (r == NULL)
     {
       r = g_new0 (Redial, 1);
-      r->ws = ws;
+      r->rt = rt;
       r->occurrence = leg->occurrence_id;
       r->child = g_strdup (child);
       g_hash_table_insert (leg->redials, r->child, r);
     }
   if (r->source != 0)
     return; /* already waiting */
-  const SigConfig *cfg = ws->server->config;
+  const SigConfig *cfg = rt->config;
   gint64 delay = cfg->redial_base_ms << MIN (r->attempts, 20u);
   delay = MIN (delay, cfg->redial_max_ms);
   r->attempts++;
@@ -695,14 +749,15 @@ schedule_redial (SigWs *ws, Leg *leg, const char *child)
 }
 
 gboolean
-sig_cascade_endpoint_state (SigWs *ws, const char *node_id, JsonObject *o, GError **error)
+sig_cascade_endpoint_state (SigRuntime *rt, const char *node_id, JsonObject *o,
+                            GError **error)
 {
   JsonNode *on = json_object_get_member (o, "occurrence_id");
   const char *endpoint = json_object_get_string_member_with_default (o, "endpoint", NULL);
   const char *state = json_object_get_string_member_with_default (o, "state", NULL);
   Leg *leg
       = on && JSON_NODE_HOLDS_VALUE (on) && json_node_get_value_type (on) == G_TYPE_INT64
-            ? leg_lookup (ws, json_node_get_int (on))
+            ? leg_lookup (rt, json_node_get_int (on))
             : NULL;
   static const char *const states[]
       = { "new", "connecting", "connected", "disconnected", "failed", "closed", NULL };
@@ -716,7 +771,7 @@ sig_cascade_endpoint_state (SigWs *ws, const char *node_id, JsonObject *o, GErro
   if (leg == NULL)
     return TRUE; /* a leg that ended meanwhile */
   /* a node reports only what it hosts: its own sites, its own links */
-  if (!sig_cascade_node_speaks_for (ws, leg->occurrence_id, node_id, endpoint))
+  if (!sig_cascade_node_speaks_for (rt, leg->occurrence_id, node_id, endpoint))
     {
       g_set_error (error, SIG_ERROR, SIG_ERROR_FORBIDDEN,
                    "%s does not host %.64s in occurrence %" G_GINT64_FORMAT, node_id,
@@ -737,7 +792,7 @@ sig_cascade_endpoint_state (SigWs *ws, const char *node_id, JsonObject *o, GErro
   json_builder_add_string_value (b, endpoint);
   json_builder_set_member_name (b, "state");
   json_builder_add_string_value (b, state);
-  event_publish (ws, leg, b);
+  event_publish (rt, leg, b);
 
   const char *parent = plan_parent (leg, node_id);
   gboolean uplink = parent && g_str_has_prefix (endpoint, "node:")
@@ -745,22 +800,22 @@ sig_cascade_endpoint_state (SigWs *ws, const char *node_id, JsonObject *o, GErro
   if (uplink && g_str_equal (state, "connected"))
     g_hash_table_remove (leg->redials, node_id);
   else if (uplink && g_str_equal (state, "failed"))
-    schedule_redial (ws, leg, node_id);
+    schedule_redial (rt, leg, node_id);
   else if (g_str_has_prefix (endpoint, "site:") && g_str_equal (state, "connected"))
     {
       /* a site that (re)connected gets its mute again: nodes forget unknown sites */
       gint64 site = g_ascii_strtoll (endpoint + 5, NULL, 10);
       if (g_hash_table_contains (leg->muted, &site))
-        send_mute (ws, leg, site, node_id);
+        send_mute (rt, leg, site, node_id);
     }
   return TRUE;
 }
 
 const char *
-sig_cascade_endpoint_get_state (SigWs *ws, gint64 occurrence_id, const char *node_id,
+sig_cascade_endpoint_get_state (SigRuntime *rt, gint64 occurrence_id, const char *node_id,
                                 const char *endpoint)
 {
-  Leg *leg = leg_lookup (ws, occurrence_id);
+  Leg *leg = leg_lookup (rt, occurrence_id);
   g_autofree char *key = g_strconcat (node_id, "\t", endpoint, NULL);
   return leg ? g_hash_table_lookup (leg->states, key) : NULL;
 }
@@ -815,9 +870,9 @@ add_states (JsonBuilder *b, Leg *leg)
 }
 
 JsonNode *
-sig_cascade_describe (SigWs *ws, gint64 occurrence_id)
+sig_cascade_describe (SigRuntime *rt, gint64 occurrence_id)
 {
-  Leg *leg = leg_lookup (ws, occurrence_id);
+  Leg *leg = leg_lookup (rt, occurrence_id);
   if (leg == NULL)
     return NULL;
   g_autoptr (JsonBuilder) b = json_builder_new ();
@@ -843,7 +898,7 @@ sig_cascade_describe (SigWs *ws, gint64 occurrence_id)
       else
         json_builder_add_null_value (b);
       json_builder_set_member_name (b, "up");
-      json_builder_add_boolean_value (b, node_up (ws, id) != NULL);
+      json_builder_add_boolean_value (b, node_up (rt, id) != NULL);
       add_id_array (b, "sites", rooms_cascade_plan_get_node_sites (leg->plan, i));
       json_builder_end_object (b);
     }
@@ -863,7 +918,7 @@ sig_cascade_describe (SigWs *ws, gint64 occurrence_id)
     {
       g_autofree char *site = g_strdup_printf ("%" G_GINT64_FORMAT, *(gint64 *)k);
       json_builder_set_member_name (b, site);
-      json_builder_add_string_value (b, v);
+      json_builder_add_string_value (b, ((SiteLevel *)v)->level);
     }
   json_builder_end_object (b);
   add_states (b, leg);
@@ -874,15 +929,15 @@ sig_cascade_describe (SigWs *ws, gint64 occurrence_id)
 /* Relays a link message from one node to its peer, naming the sender as the peer
  * and, for offers, adding the sender's registered fingerprint. */
 gboolean
-sig_cascade_relay_link (SigWs *ws, const char *from, JsonObject *o, GError **error)
+sig_cascade_relay_link (SigRuntime *rt, const char *from, JsonObject *o, GError **error)
 {
   const char *to = json_object_get_string_member_with_default (o, "peer_node_id", NULL);
-  NodeState *dest = node_up (ws, to);
-  NodeState *src = g_hash_table_lookup (ws->nodes, from);
+  SigNode *dest = node_up (rt, to);
+  SigNode *src = g_hash_table_lookup (rt->nodes, from);
   JsonNode *on = json_object_get_member (o, "occurrence_id");
   Leg *leg
       = on && JSON_NODE_HOLDS_VALUE (on) && json_node_get_value_type (on) == G_TYPE_INT64
-            ? leg_lookup (ws, json_node_get_int (on))
+            ? leg_lookup (rt, json_node_get_int (on))
             : NULL;
   /* a node speaks only to its own parent or children in a leg that runs */
   if (leg == NULL || to == NULL
@@ -905,18 +960,18 @@ sig_cascade_relay_link (SigWs *ws, const char *from, JsonObject *o, GError **err
                                    src && src->fingerprint ? src->fingerprint : "");
   json_object_set_int_member (o, "v", 1);
   g_autoptr (JsonNode) n = json_node_init_object (json_node_alloc (), o);
-  sig_ws_send_json (dest->client, n);
+  rt->sink.to_node (rt->sink_data, dest->id, n);
   return TRUE;
 }
 
 void
-sig_cascade_init (SigWs *ws)
+sig_cascade_init (SigRuntime *rt)
 {
-  ws->legs = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, leg_free);
+  rt->legs = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, leg_free);
 }
 
 void
-sig_cascade_clear (SigWs *ws)
+sig_cascade_clear (SigRuntime *rt)
 {
-  g_clear_pointer (&ws->legs, g_hash_table_unref);
+  g_clear_pointer (&rt->legs, g_hash_table_unref);
 }

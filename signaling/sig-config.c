@@ -218,3 +218,13 @@ sig_config_parse_listen (const char *listen, char **host, guint16 *port)
   *port = (guint16)p;
   return TRUE;
 }
+
+gint64
+sig_config_now (const SigConfig *c)
+{
+  if (c->fake_now >= 0 && c->fake_running)
+    return c->fake_now + (g_get_monotonic_time () - c->loaded_us) / G_USEC_PER_SEC;
+  if (c->fake_now >= 0)
+    return c->fake_now;
+  return g_get_real_time () / G_USEC_PER_SEC;
+}

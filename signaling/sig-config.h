@@ -52,6 +52,10 @@ SigConfig *sig_config_load (const char *path, gboolean required, GError **error)
  */
 gboolean sig_config_parse_listen (const char *listen, char **host, guint16 *port);
 
+/* Returns: the current time (UTC unix seconds): the real clock, or the one [testing]
+ * pins (standing, or running from the pinned second). */
+gint64 sig_config_now (const SigConfig *config);
+
 /* Lets sig_config_load() read the [testing] section; called by the test build's
  * main only, so that no production configuration can pin the clock. */
 void sig_config_allow_testing (void);

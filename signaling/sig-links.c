@@ -10,7 +10,8 @@
 #include "sig-links.h"
 
 #include "sig-alarms.h"
-#include "sig-ws-private.h"
+#include "sig-error.h"
+#include "sig-runtime-private.h"
 
 #include <math.h>
 #include <string.h>
@@ -76,7 +77,6 @@ typedef struct
   /* hysteresis on sample time: when the current bad or good run began (0: none) */
   gint64 alarm_bad_since, alarm_good_since;
   gint64 step_bad_since, step_good_since;
-  guint8 level;
   Ring dir[2]; /* 0: up (what the node receives), 1: down (what the endpoint does) */
 } Leg;
 
@@ -84,8 +84,7 @@ typedef struct
 {
   gint64 occurrence_id;
   gint64 meeting_id;
-  GHashTable *legs;   /* id -> Leg*, owned */
-  GHashTable *pinned; /* gint64* site id set: levels pinned by hand */
+  GHashTable *legs; /* id -> Leg*, owned */
 } Occ;
 
 #define N_BUCKETS 9
@@ -103,13 +102,26 @@ typedef struct
 
 struct _SigLinks
 {
-  SigServer *server;
+  SigRuntime *rt;
   GHashTable *occs; /* gint64* occurrence id -> Occ* */
   gint64 raise_after, clear_after, stepdown_after, stepup_after;
   Histogram rtt[2], jit[2]; /* by kind */
   GHashTable *lost;         /* "kind\ttier\tprovince" -> guint64* packets lost */
   GHashTable *node_labels;  /* node id -> "tier\tprovince" */
 };
+
+/* The level the session keeps for @leg's site (sig-cascade.c holds the one copy), as
+ * an index into level_names; @pinned (optional): set by a person. */
+static guint8
+site_level (SigLinks *l, const Leg *leg, gboolean *pinned)
+{
+  const char *name
+      = sig_cascade_site_level (l->rt, leg->occurrence_id, leg->site_id, pinned);
+  for (guint8 i = 0; name && i < G_N_ELEMENTS (level_names); i++)
+    if (g_str_equal (name, level_names[i]))
+      return i;
+  return LEVEL_FULL;
+}
 
 static void
 leg_free (gpointer p)
@@ -126,7 +138,6 @@ occ_free (gpointer p)
 {
   Occ *o = p;
   g_hash_table_unref (o->legs);
-  g_hash_table_unref (o->pinned);
   g_free (o);
 }
 
@@ -180,15 +191,15 @@ read_quality_config (SigLinks *l, GKeyFile *kf, GError **error)
 }
 
 SigLinks *
-sig_links_new (SigServer *server, GError **error)
+sig_links_new (SigRuntime *rt, GError **error)
 {
   SigLinks *l = g_new0 (SigLinks, 1);
-  l->server = server;
+  l->rt = rt;
   l->raise_after = 10;
   l->clear_after = 30;
   l->stepdown_after = 10;
   l->stepup_after = 30;
-  GKeyFile *kf = server->config->keyfile;
+  GKeyFile *kf = rt->config->keyfile;
   if (!read_quality_config (l, kf, error))
     {
       g_free (l);
@@ -230,12 +241,12 @@ unit_labels (RoomsStore *store, const char *code, const char **tier,
 static void
 node_labels (SigLinks *l, const char *node_id, const char **tier, const char **province)
 {
-  g_autoptr (GPtrArray) nodes = rooms_store_list_nodes (l->server->store);
+  g_autoptr (GPtrArray) nodes = rooms_store_list_nodes (l->rt->store);
   const char *unit = NULL;
   for (guint i = 0; nodes && i < nodes->len; i++)
     if (g_str_equal (rooms_node_get_id (nodes->pdata[i]), node_id))
       unit = rooms_node_get_unit_code (nodes->pdata[i]);
-  unit_labels (l->server->store, unit, tier, province);
+  unit_labels (l->rt->store, unit, tier, province);
 }
 
 /* ---- samples ---- */
@@ -420,7 +431,7 @@ playout_members (JsonBuilder *b, const Leg *leg, int d)
 }
 
 static void
-leg_summary (JsonBuilder *b, const Occ *o, const Leg *leg)
+leg_summary (SigLinks *l, JsonBuilder *b, const Occ *o, const Leg *leg)
 {
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "leg");
@@ -437,11 +448,12 @@ leg_summary (JsonBuilder *b, const Occ *o, const Leg *leg)
     {
       json_builder_set_member_name (b, "site_id");
       json_builder_add_int_value (b, leg->site_id);
+      gboolean pinned;
+      guint8 level = site_level (l, leg, &pinned);
       json_builder_set_member_name (b, "level");
-      json_builder_add_string_value (b, level_names[leg->level]);
+      json_builder_add_string_value (b, level_names[level]);
       json_builder_set_member_name (b, "pinned");
-      json_builder_add_boolean_value (b,
-                                      g_hash_table_contains (o->pinned, &leg->site_id));
+      json_builder_add_boolean_value (b, pinned);
     }
   json_builder_set_member_name (b, "srtp");
   json_builder_add_string_value (b, leg->srtp);
@@ -485,9 +497,8 @@ leg_summary (JsonBuilder *b, const Occ *o, const Leg *leg)
 static void
 set_level (SigLinks *l, Occ *o, Leg *leg, guint8 level, gint64 t, const char *why)
 {
-  leg->level = level;
-  sig_cascade_set_level (l->server->ws, o->occurrence_id, leg->site_id,
-                         level_names[level]);
+  sig_cascade_set_level (l->rt, o->occurrence_id, leg->site_id, level_names[level],
+                         FALSE);
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "type");
@@ -509,7 +520,7 @@ set_level (SigLinks *l, Occ *o, Leg *leg, guint8 level, gint64 t, const char *wh
   json_builder_end_object (b);
   g_autoptr (JsonNode) ev = json_builder_get_root (b);
   /* everyone subscribed to the meeting sees it, the site itself included */
-  sig_ws_publish (l->server->ws, o->meeting_id, ev);
+  l->rt->sink.publish (l->rt->sink_data, o->meeting_id, ev);
   g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "LT_OCCURRENCE_ID", "", "MESSAGE",
                     "occurrence %" G_GINT64_FORMAT " site %" G_GINT64_FORMAT
                     " level %s (%s)",
@@ -523,16 +534,18 @@ set_level (SigLinks *l, Occ *o, Leg *leg, guint8 level, gint64 t, const char *wh
 static void
 step_site (SigLinks *l, Occ *o, Leg *leg, int grade, gint64 t)
 {
-  if (leg->site_id <= 0 || grade < 0 || g_hash_table_contains (o->pinned, &leg->site_id))
+  gboolean pinned;
+  guint8 level = leg->site_id > 0 ? site_level (l, leg, &pinned) : LEVEL_FULL;
+  if (leg->site_id <= 0 || grade < 0 || pinned)
     return;
   if (grade == 3)
     {
       leg->step_good_since = 0;
       if (leg->step_bad_since == 0)
         leg->step_bad_since = t;
-      if (leg->level < LEVEL_AUDIO && t - leg->step_bad_since >= l->stepdown_after)
+      if (level < LEVEL_AUDIO && t - leg->step_bad_since >= l->stepdown_after)
         {
-          set_level (l, o, leg, leg->level + 1, t, "very bad");
+          set_level (l, o, leg, level + 1, t, "very bad");
           leg->step_bad_since = t;
         }
     }
@@ -541,9 +554,9 @@ step_site (SigLinks *l, Occ *o, Leg *leg, int grade, gint64 t)
       leg->step_bad_since = 0;
       if (leg->step_good_since == 0)
         leg->step_good_since = t;
-      if (leg->level > LEVEL_FULL && t - leg->step_good_since >= l->stepup_after)
+      if (level > LEVEL_FULL && t - leg->step_good_since >= l->stepup_after)
         {
-          set_level (l, o, leg, leg->level - 1, t, "good again");
+          set_level (l, o, leg, level - 1, t, "good again");
           leg->step_good_since = t;
         }
     }
@@ -566,7 +579,7 @@ alarm_leg (SigLinks *l, Occ *o, Leg *leg, int grade, gint64 t)
           g_autofree char *detail = g_strdup_printf (
               "%s at node %s graded very bad for %" G_GINT64_FORMAT " s", leg->endpoint,
               leg->node_id, t - leg->alarm_bad_since);
-          sig_alarm_raise (l->server, "leg.very_bad", leg->id, o->meeting_id,
+          sig_alarm_raise (l->rt, "leg.very_bad", leg->id, o->meeting_id,
                            o->occurrence_id, detail, t);
         }
     }
@@ -576,7 +589,7 @@ alarm_leg (SigLinks *l, Occ *o, Leg *leg, int grade, gint64 t)
       if (leg->alarm_good_since == 0)
         leg->alarm_good_since = t;
       if (t - leg->alarm_good_since >= l->clear_after)
-        sig_alarm_clear (l->server, "leg.very_bad", leg->id, t);
+        sig_alarm_clear (l->rt, "leg.very_bad", leg->id, t);
     }
 }
 
@@ -589,14 +602,13 @@ occ_get (SigLinks *l, gint64 occurrence_id)
   if (o != NULL)
     return o;
   g_autoptr (RoomsOccurrence) occ
-      = rooms_store_get_occurrence (l->server->store, occurrence_id, NULL);
+      = rooms_store_get_occurrence (l->rt->store, occurrence_id, NULL);
   if (occ == NULL)
     return NULL;
   o = g_new0 (Occ, 1);
   o->occurrence_id = occurrence_id;
   o->meeting_id = rooms_occurrence_get_meeting_id (occ);
   o->legs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, leg_free);
-  o->pinned = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   g_hash_table_insert (l->occs, &o->occurrence_id, o);
   return o;
 }
@@ -623,15 +635,9 @@ leg_get (SigLinks *l, Occ *o, const char *node_id, const char *endpoint)
     {
       leg->kind = KIND_SITE;
       leg->site_id = g_ascii_strtoll (endpoint + 5, NULL, 10);
-      g_autoptr (RoomsSite) s
-          = rooms_store_get_site (l->server->store, leg->site_id, NULL);
-      unit_labels (l->server->store, s ? rooms_site_get_unit_code (s) : NULL, &leg->tier,
+      g_autoptr (RoomsSite) s = rooms_store_get_site (l->rt->store, leg->site_id, NULL);
+      unit_labels (l->rt->store, s ? rooms_site_get_unit_code (s) : NULL, &leg->tier,
                    &leg->province);
-      const char *pinned
-          = sig_cascade_site_level (l->server->ws, o->occurrence_id, leg->site_id);
-      for (guint8 i = 0; pinned && i < G_N_ELEMENTS (level_names); i++)
-        if (g_str_equal (pinned, level_names[i]))
-          leg->level = i;
     }
   else
     {
@@ -678,7 +684,7 @@ sig_links_ingest (SigLinks *l, const char *node_id, JsonObject *msg, GError **er
   /* only running legs keep statistics: what a node says of anything else is dropped,
    * so no node can grow signald's memory with occurrences or endpoints of its own
    * invention */
-  Occ *o = sig_cascade_is_open (l->server->ws, occ_id) ? occ_get (l, occ_id) : NULL;
+  Occ *o = sig_cascade_is_open (l->rt, occ_id) ? occ_get (l, occ_id) : NULL;
   if (o == NULL)
     return TRUE; /* an occurrence that is not running: nothing to keep */
   guint foreign = 0;
@@ -709,7 +715,7 @@ sig_links_ingest (SigLinks *l, const char *node_id, JsonObject *msg, GError **er
       if (endpoint == NULL || strlen (endpoint) > 64 || qn == NULL
           || !JSON_NODE_HOLDS_OBJECT (qn))
         continue;
-      if (!sig_cascade_node_speaks_for (l->server->ws, occ_id, node_id, endpoint))
+      if (!sig_cascade_node_speaks_for (l->rt, occ_id, node_id, endpoint))
         {
           foreign++; /* another node's site or link: not this node's to grade */
           continue;
@@ -740,12 +746,12 @@ sig_links_ingest (SigLinks *l, const char *node_id, JsonObject *msg, GError **er
       int grade = leg_grade (leg);
       alarm_leg (l, o, leg, grade, t);
       step_site (l, o, leg, grade, t);
-      leg_summary (ev, o, leg);
+      leg_summary (l, ev, o, leg);
     }
   json_builder_end_array (ev);
   json_builder_end_object (ev);
   g_autoptr (JsonNode) node = json_builder_get_root (ev);
-  sig_links_publish_staff (l->server, o->meeting_id, node);
+  sig_alarm_publish_staff (l->rt, o->meeting_id, node);
   if (foreign > 0)
     {
       g_set_error (error, SIG_ERROR, SIG_ERROR_FORBIDDEN,
@@ -757,30 +763,6 @@ sig_links_ingest (SigLinks *l, const char *node_id, JsonObject *msg, GError **er
 
 /* ---- states and nodes ---- */
 
-static const char *
-plan_parent (SigLinks *l, gint64 occ_id, const char *node_id, gboolean *found)
-{
-  static char parent[128];
-  g_autoptr (JsonNode) d = sig_cascade_describe (l->server->ws, occ_id);
-  *found = FALSE;
-  if (d == NULL)
-    return NULL;
-  JsonArray *nodes = json_object_get_array_member (json_node_get_object (d), "nodes");
-  for (guint i = 0; nodes && i < json_array_get_length (nodes); i++)
-    {
-      JsonObject *n = json_array_get_object_element (nodes, i);
-      if (g_strcmp0 (json_object_get_string_member (n, "node_id"), node_id) != 0)
-        continue;
-      const char *p = json_object_get_string_member_with_default (n, "parent", NULL);
-      *found = TRUE;
-      if (p == NULL)
-        return NULL;
-      g_strlcpy (parent, p, sizeof parent);
-      return parent;
-    }
-  return NULL;
-}
-
 void
 sig_links_endpoint_state (SigLinks *l, const char *node_id, JsonObject *msg)
 {
@@ -790,7 +772,7 @@ sig_links_endpoint_state (SigLinks *l, const char *node_id, JsonObject *msg)
   const char *state = json_object_get_string_member_with_default (msg, "state", NULL);
   if (occ_id <= 0 || endpoint == NULL || state == NULL)
     return;
-  SigServer *srv = l->server;
+  SigRuntime *srv = l->rt;
   g_autoptr (RoomsOccurrence) occ = rooms_store_get_occurrence (srv->store, occ_id, NULL);
   if (occ == NULL)
     return;
@@ -798,7 +780,7 @@ sig_links_endpoint_state (SigLinks *l, const char *node_id, JsonObject *msg)
   gboolean live = rooms_occurrence_get_state (occ) == ROOMS_OCCURRENCE_LIVE;
   gboolean down = g_str_equal (state, "failed") || g_str_equal (state, "closed");
   gboolean up = g_str_equal (state, "connected");
-  gint64 now = sig_server_now (srv);
+  gint64 now = sig_runtime_now (srv);
   if (g_str_has_prefix (endpoint, "site:"))
     {
       g_autofree char *subject
@@ -817,7 +799,7 @@ sig_links_endpoint_state (SigLinks *l, const char *node_id, JsonObject *msg)
   if (!g_str_has_prefix (endpoint, "node:"))
     return;
   gboolean found;
-  const char *parent = plan_parent (l, occ_id, node_id, &found);
+  const char *parent = sig_cascade_plan_parent (l->rt, occ_id, node_id, &found);
   if (parent == NULL || !g_str_equal (parent, endpoint + 5))
     return; /* not this node's uplink */
   g_autofree char *subject = g_strdup_printf ("%" G_GINT64_FORMAT ":%s", occ_id, node_id);
@@ -834,13 +816,13 @@ sig_links_endpoint_state (SigLinks *l, const char *node_id, JsonObject *msg)
 void
 sig_links_node (SigLinks *l, const char *node_id, gboolean up)
 {
-  gint64 now = sig_server_now (l->server);
+  gint64 now = sig_runtime_now (l->rt);
   if (up)
-    sig_alarm_clear (l->server, "node.down", node_id, now);
+    sig_alarm_clear (l->rt, "node.down", node_id, now);
   else
     {
       g_autofree char *detail = g_strdup_printf ("node %s stopped answering", node_id);
-      sig_alarm_raise (l->server, "node.down", node_id, 0, 0, detail, now);
+      sig_alarm_raise (l->rt, "node.down", node_id, 0, 0, detail, now);
     }
 }
 
@@ -931,7 +913,7 @@ sig_links_metrics (SigLinks *l, GString *out)
             }
           g->legs[leg_grade (leg) + 1]++;
           if (leg->kind == KIND_SITE)
-            g->levels[leg->level]++;
+            g->levels[site_level (l, leg, NULL)]++;
           for (int d = 0; d < 2; d++)
             {
               const Sample *s = ring_last (&leg->dir[d]);
@@ -1023,7 +1005,7 @@ sig_links_metrics (SigLinks *l, GString *out)
                           n_legs * sig_links_leg_bytes ());
 }
 
-/* ---- routes ---- */
+/* ---- views ---- */
 
 static int
 leg_order (gconstpointer a, gconstpointer b)
@@ -1047,43 +1029,18 @@ leg_order (gconstpointer a, gconstpointer b)
   return strcmp (x->id, y->id);
 }
 
-static RoomsMeeting *
-readable_meeting (SigServer *srv, SigRequest *req, gint64 meeting_id, GError **error)
+JsonNode *
+sig_links_meeting_json (SigLinks *l, gint64 meeting_id)
 {
-  g_autoptr (RoomsMeeting) m = rooms_store_get_meeting (srv->store, meeting_id, error);
-  if (m == NULL)
-    return NULL;
-  if (!sig_meeting_may_read (srv, req->principal, m))
-    {
-      g_set_error (error, SIG_ERROR, SIG_ERROR_NOT_FOUND, "no meeting %" G_GINT64_FORMAT,
-                   meeting_id);
-      return NULL;
-    }
-  return g_steal_pointer (&m);
-}
-
-/* GET /api/v1/meetings/{id}/links: every leg of the meeting's occurrences that
- * report statistics now, worst first (grade, then loss). */
-gboolean
-sig_route_meeting_links (SigServer *srv, SigRequest *req, GError **error)
-{
-  gint64 id;
-  if (!sig_request_id (req, "id", &id, error))
-    return FALSE;
-  g_autoptr (RoomsMeeting) m = readable_meeting (srv, req, id, error);
-  if (m == NULL)
-    return FALSE;
   g_autoptr (GPtrArray) legs = g_ptr_array_new ();
-  g_autoptr (GPtrArray) occs = g_ptr_array_new ();
   GHashTableIter oi, li;
   gpointer v;
-  g_hash_table_iter_init (&oi, srv->links->occs);
+  g_hash_table_iter_init (&oi, l->occs);
   while (g_hash_table_iter_next (&oi, NULL, &v))
     {
       Occ *o = v;
-      if (o->meeting_id != id)
+      if (o->meeting_id != meeting_id)
         continue;
-      g_ptr_array_add (occs, o);
       g_hash_table_iter_init (&li, o->legs);
       gpointer lv;
       while (g_hash_table_iter_next (&li, NULL, &lv))
@@ -1093,18 +1050,17 @@ sig_route_meeting_links (SigServer *srv, SigRequest *req, GError **error)
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "meeting_id");
-  json_builder_add_int_value (b, id);
+  json_builder_add_int_value (b, meeting_id);
   json_builder_set_member_name (b, "links");
   json_builder_begin_array (b);
   for (guint i = 0; i < legs->len; i++)
     {
       Leg *leg = legs->pdata[i];
-      leg_summary (b, g_hash_table_lookup (srv->links->occs, &leg->occurrence_id), leg);
+      leg_summary (l, b, g_hash_table_lookup (l->occs, &leg->occurrence_id), leg);
     }
   json_builder_end_array (b);
   json_builder_end_object (b);
-  sig_reply_json (req, 200, json_builder_get_root (b));
-  return TRUE;
+  return json_builder_get_root (b);
 }
 
 static Leg *
@@ -1116,23 +1072,14 @@ find_leg (SigLinks *l, const char *id, Occ **occ)
   return o ? g_hash_table_lookup (o->legs, id) : NULL;
 }
 
-/* GET /api/v1/links/{leg}/history[?since=T]: both directions' samples, oldest first. */
-gboolean
-sig_route_link_history (SigServer *srv, SigRequest *req, GError **error)
+JsonNode *
+sig_links_history_json (SigLinks *l, const char *leg_id, gint64 since, gint64 *meeting_id)
 {
-  const char *id = sig_request_param (req, "leg");
   Occ *o = NULL;
-  Leg *leg = id ? find_leg (srv->links, id, &o) : NULL;
-  g_autoptr (RoomsMeeting) m = NULL;
-  if (leg != NULL)
-    m = readable_meeting (srv, req, o->meeting_id, NULL);
-  if (m == NULL)
-    {
-      g_set_error (error, SIG_ERROR, SIG_ERROR_NOT_FOUND, "no leg %s", id ? id : "");
-      return FALSE;
-    }
-  const char *since_s = sig_request_query (req, "since");
-  gint64 since = since_s ? g_ascii_strtoll (since_s, NULL, 10) : 0;
+  Leg *leg = leg_id ? find_leg (l, leg_id, &o) : NULL;
+  if (leg == NULL)
+    return NULL;
+  *meeting_id = o->meeting_id;
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "leg");
@@ -1164,72 +1111,33 @@ sig_route_link_history (SigServer *srv, SigRequest *req, GError **error)
       json_builder_end_array (b);
     }
   json_builder_end_object (b);
-  sig_reply_json (req, 200, json_builder_get_root (b));
-  return TRUE;
+  return json_builder_get_root (b);
 }
 
-/* Pins a site's level by hand ({"level": full|low|audio}), or hands it back to the
- * automatic steps ("auto"), and answers the request. Both level routes come here,
- * so a level set by a person always holds. */
 gboolean
-sig_links_pin_level (SigServer *srv, SigRequest *req, gint64 occ_id, gint64 site_id,
-                     GError **error)
+sig_links_pin (SigLinks *l, gint64 occurrence_id, gint64 site_id, const char *level,
+               GError **error)
 {
-  SigLinks *links = srv->links;
-  const char *level = json_object_get_string_member (req->body, "level");
-  gint lv = -1;
-  for (guint i = 0; i < G_N_ELEMENTS (level_names); i++)
-    if (g_str_equal (level, level_names[i]))
-      lv = (gint)i;
-  if (lv < 0 && !g_str_equal (level, "auto"))
+  gboolean pin = !g_str_equal (level, "auto");
+  gboolean running
+      = pin ? sig_cascade_set_level (l->rt, occurrence_id, site_id, level, TRUE)
+            : sig_cascade_unpin_level (l->rt, occurrence_id, site_id);
+  if (!running && pin)
     {
-      req->error_field = g_strdup ("level");
       g_set_error (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST,
-                   "level must be full, low, audio or auto, not %s", level);
+                   "occurrence %" G_GINT64_FORMAT " is not running", occurrence_id);
       return FALSE;
     }
-  Occ *o = occ_get (links, occ_id);
-  if (lv >= 0)
-    {
-      if (!sig_cascade_set_level (links->server->ws, occ_id, site_id, level))
-        {
-          g_set_error (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST,
-                       "occurrence %" G_GINT64_FORMAT " is not running", occ_id);
-          return FALSE;
-        }
-      g_hash_table_add (o->pinned, g_memdup2 (&site_id, sizeof site_id));
-    }
-  else
-    g_hash_table_remove (o->pinned, &site_id);
+  /* the automatic steps start over from what the person chose */
+  Occ *o = g_hash_table_lookup (l->occs, &occurrence_id);
   GHashTableIter it;
   gpointer v;
-  g_hash_table_iter_init (&it, o->legs);
-  while (g_hash_table_iter_next (&it, NULL, &v))
+  if (o != NULL)
     {
-      Leg *leg = v;
-      if (leg->site_id == site_id)
-        {
-          if (lv >= 0)
-            leg->level = (guint8)lv;
-          leg->step_bad_since = leg->step_good_since = 0;
-        }
+      g_hash_table_iter_init (&it, o->legs);
+      while (g_hash_table_iter_next (&it, NULL, &v))
+        if (((Leg *)v)->site_id == site_id)
+          ((Leg *)v)->step_bad_since = ((Leg *)v)->step_good_since = 0;
     }
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "occurrence_id");
-  json_builder_add_int_value (b, occ_id);
-  json_builder_set_member_name (b, "site_id");
-  json_builder_add_int_value (b, site_id);
-  json_builder_set_member_name (b, "level");
-  json_builder_add_string_value (b, level);
-  json_builder_set_member_name (b, "pinned");
-  json_builder_add_boolean_value (b, lv >= 0);
-  json_builder_end_object (b);
-  sig_reply_json (req, 200, json_builder_get_root (b));
   return TRUE;
 }
-
-const SigParam sig_params_site_level[] = {
-  { "level", SIG_PARAM_STRING, TRUE, 1, 16, FALSE, NULL },
-  { NULL },
-};

@@ -7,11 +7,9 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
-#include "sig-server.h"
+#include "sig-runtime.h"
 
 G_BEGIN_DECLS
-
-typedef struct _SigLinks SigLinks;
 
 /* 2 s samples over 15 minutes: the ring of one direction of one leg. */
 #define SIG_LINKS_HISTORY 450
@@ -22,7 +20,7 @@ typedef struct _SigLinks SigLinks;
  * stepdown-after, stepup-after: seconds). G_KEY_FILE_ERROR on a bad value.
  * Returns: (transfer full) (nullable)
  */
-SigLinks *sig_links_new (SigServer *server, GError **error);
+SigLinks *sig_links_new (SigRuntime *rt, GError **error);
 void sig_links_free (SigLinks *links);
 
 /* A node's `stats` message. SIG_ERROR_BAD_REQUEST when malformed (nothing kept). */
@@ -36,6 +34,19 @@ void sig_links_node (SigLinks *links, const char *node_id, gboolean up);
 void sig_links_forget (SigLinks *links, gint64 occurrence_id);
 /* Appends the link metrics in Prometheus text format to @out. */
 void sig_links_metrics (SigLinks *links, GString *out);
+
+/* Returns: (transfer full): {"meeting_id", "links": [...]}: every leg of the
+ * meeting's running occurrences, worst first (grade, then loss). */
+JsonNode *sig_links_meeting_json (SigLinks *links, gint64 meeting_id);
+/* Returns: (transfer full) (nullable): leg @leg_id's samples since @since, both ways,
+ * oldest first; @meeting_id (out) its meeting. NULL for a leg nobody reports. */
+JsonNode *sig_links_history_json (SigLinks *links, const char *leg_id, gint64 since,
+                                  gint64 *meeting_id);
+/* Pins @site_id's @level ("full", "low", "audio") by hand, or hands it back to the
+ * automatic steps ("auto"). SIG_ERROR_BAD_REQUEST when the occurrence is not
+ * running (pins only). */
+gboolean sig_links_pin (SigLinks *links, gint64 occurrence_id, gint64 site_id,
+                        const char *level, GError **error);
 
 /* Returns: the bytes one leg (both directions, 15 minutes) takes in memory. */
 gsize sig_links_leg_bytes (void);

@@ -612,7 +612,7 @@ sig_route_meetings_delete (SigServer *srv, SigRequest *req, GError **error)
   if (!rooms_store_cancel_meeting (srv->store, id, error))
     return FALSE;
   publish_meeting (srv, id, "meeting.cancelled");
-  sig_cascade_close_meeting (srv->ws, id);
+  sig_cascade_close_meeting (srv->rt, id);
   g_autoptr (RoomsMeeting) cancelled = rooms_store_get_meeting (srv->store, id, error);
   if (cancelled == NULL)
     return FALSE;
@@ -798,9 +798,9 @@ sig_lifecycle_run (SigServer *srv)
                             "MESSAGE", "meeting %s occurrence %" G_GINT64_FORMAT " is %s",
                             mid, t->occurrence_id, to);
           if (t->to == ROOMS_OCCURRENCE_OPEN || t->to == ROOMS_OCCURRENCE_LIVE)
-            sig_cascade_open (srv->ws, t->meeting_id, t->occurrence_id);
+            sig_cascade_open (srv->rt, t->meeting_id, t->occurrence_id);
           else if (t->to == ROOMS_OCCURRENCE_ENDED || t->to == ROOMS_OCCURRENCE_CANCELLED)
-            sig_cascade_close (srv->ws, t->occurrence_id);
+            sig_cascade_close (srv->rt, t->occurrence_id);
           g_autofree char *type = g_strconcat ("occurrence.", to, NULL);
           g_autoptr (JsonBuilder) b = json_builder_new ();
           json_builder_begin_object (b);
@@ -867,7 +867,7 @@ load_controlled (SigServer *srv, SigRequest *req, gint64 *occ_id, GError **error
           rooms_meeting_get_id (m));
       return NULL;
     }
-  if (!sig_cascade_is_open (srv->ws, *occ_id))
+  if (!sig_cascade_is_open (srv->rt, *occ_id))
     {
       g_set_error_literal (error, ROOMS_ERROR, ROOMS_ERROR_ILLEGAL_STATE,
                            "the occurrence is not open: no media runs yet");
@@ -910,7 +910,7 @@ sig_route_occurrence_floor (SigServer *srv, SigRequest *req, GError **error)
   gint64 site_id = site && !JSON_NODE_HOLDS_NULL (site) ? json_node_get_int (site) : 0;
   if (site_id > 0 && !check_invited (req, m, site_id, "site_id", error))
     return FALSE;
-  sig_cascade_set_floor (srv->ws, occ_id, site_id);
+  sig_cascade_set_floor (srv->rt, occ_id, site_id);
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "type");
@@ -970,16 +970,16 @@ sig_route_occurrence_mute (SigServer *srv, SigRequest *req, GError **error)
       gint64 site_id = json_object_get_int_member (o, "site_id");
       if (!check_invited (req, m, site_id, "site_id", error))
         return FALSE;
-      sig_cascade_set_muted (srv->ws, occ_id, site_id, muted);
+      sig_cascade_set_muted (srv->rt, occ_id, site_id, muted);
       count = 1;
     }
   else
     {
-      gint64 chair = sig_cascade_chair_site (srv->ws, occ_id);
+      gint64 chair = sig_cascade_chair_site (srv->rt, occ_id);
       GArray *sites = rooms_meeting_get_site_ids (m);
       for (guint i = 0; i < sites->len; i++)
         if (g_array_index (sites, gint64, i) != chair)
-          count += sig_cascade_set_muted (srv->ws, occ_id,
+          count += sig_cascade_set_muted (srv->rt, occ_id,
                                           g_array_index (sites, gint64, i), muted);
     }
   g_autoptr (JsonBuilder) b = json_builder_new ();
@@ -1064,7 +1064,7 @@ sig_route_occurrence_media (SigServer *srv, SigRequest *req, GError **error)
   json_builder_add_string_value (
       b, rooms_occurrence_state_to_string (rooms_occurrence_get_state (occ)));
   json_builder_set_member_name (b, "leg");
-  JsonNode *leg = sig_cascade_describe (srv->ws, occ_id);
+  JsonNode *leg = sig_cascade_describe (srv->rt, occ_id);
   if (leg)
     json_builder_add_value (b, leg);
   else

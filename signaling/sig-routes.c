@@ -385,7 +385,7 @@ sig_route_nodes_list (SigServer *srv, SigRequest *req, GError **error)
       json_builder_add_int_value (b, rooms_node_get_capacity (n));
       json_builder_set_member_name (b, "state");
       json_builder_add_string_value (
-          b, sig_ws_node_is_up (srv->ws, rooms_node_get_id (n)) ? "up" : "down");
+          b, sig_runtime_node_is_up (srv->rt, rooms_node_get_id (n)) ? "up" : "down");
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
@@ -497,10 +497,10 @@ sig_route_metrics (SigServer *srv, SigRequest *req, GError **error)
       "# HELP lienthong_uptime_seconds Seconds since start.\n"
       "# TYPE lienthong_uptime_seconds gauge\n"
       "lienthong_uptime_seconds %.3f\n",
-      nodes ? nodes->len : 0, sig_ws_count_nodes_up (srv->ws),
+      nodes ? nodes->len : 0, sig_runtime_count_nodes_up (srv->rt),
       sig_ws_count_sites_connected (srv->ws), rooms_store_count_units (srv->store),
       (g_get_monotonic_time () - srv->started_us) / 1e6);
-  sig_links_metrics (srv->links, s);
+  sig_links_metrics (sig_runtime_get_links (srv->rt), s);
 
   sig_reply_text (req, 200, "text/plain; version=0.0.4; charset=utf-8",
                   g_string_free (s, FALSE));

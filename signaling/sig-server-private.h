@@ -10,8 +10,9 @@
 #include "sig-error.h"
 #include "sig-policy.h"
 #include "sig-server.h"
-#include "sig-validate.h"
+#include "sig-runtime.h"
 #include "sig-links.h"
+#include "sig-validate.h"
 
 G_BEGIN_DECLS
 
@@ -93,8 +94,8 @@ struct _SigServer
   GHashTable *requests;    /* "route\tmethod\tstatus" -> guint64* */
   GHashTable *transitions; /* "open"/"live"/"ended" -> guint64* */
   guint lifecycle_source;
-  SigWs *ws;
-  SigLinks *links; /* link quality, alarms, step-down (sig-links.c) */
+  SigRuntime *rt; /* nodes, running sessions, link quality: what the routes call */
+  SigWs *ws;      /* the WebSocket transport, the runtime's sink */
   gint64 started_us;
 };
 
@@ -169,6 +170,11 @@ gboolean sig_route_meetings_check (SigServer *, SigRequest *, GError **);
  * SIG_ERROR_BAD_REQUEST for an unknown level or an occurrence that is not running. */
 gboolean sig_links_pin_level (SigServer *srv, SigRequest *req, gint64 occ_id,
                               gint64 site_id, GError **error);
+/* sig-routes-links.c */
+gboolean sig_route_alarms (SigServer *, SigRequest *, GError **);
+gboolean sig_route_meeting_links (SigServer *, SigRequest *, GError **);
+gboolean sig_route_link_history (SigServer *, SigRequest *, GError **);
+extern const SigParam sig_params_site_level[];
 gboolean sig_route_meetings_get (SigServer *, SigRequest *, GError **);
 gboolean sig_route_meetings_patch (SigServer *, SigRequest *, GError **);
 gboolean sig_route_meetings_delete (SigServer *, SigRequest *, GError **);

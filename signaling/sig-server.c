@@ -11,12 +11,7 @@
 gint64
 sig_server_now (SigServer *srv)
 {
-  if (srv->config->fake_now >= 0 && srv->config->fake_running)
-    return srv->config->fake_now
-           + (g_get_monotonic_time () - srv->config->loaded_us) / G_USEC_PER_SEC;
-  if (srv->config->fake_now >= 0)
-    return srv->config->fake_now;
-  return g_get_real_time () / G_USEC_PER_SEC;
+  return sig_config_now (srv->config);
 }
 
 void
@@ -638,8 +633,8 @@ sig_server_new (const SigConfig *config, GError **error)
   srv->soup = soup_server_new ("server-header", "lienthong-signald", NULL);
   soup_server_add_early_handler (srv->soup, NULL, early_cb, srv, NULL);
   soup_server_add_handler (srv->soup, NULL, server_cb, srv, NULL);
-  srv->links = sig_links_new (srv, error);
-  if (srv->links == NULL)
+  srv->rt = sig_runtime_new (srv->store, srv->config, error);
+  if (srv->rt == NULL)
     return NULL;
   srv->ws = sig_ws_new (srv);
   if (!listen_on (srv, error))
@@ -694,7 +689,7 @@ sig_server_free (SigServer *server)
   g_clear_handle_id (&server->drain_source, g_source_remove);
   g_clear_handle_id (&server->lifecycle_source, g_source_remove);
   g_clear_pointer (&server->ws, sig_ws_free);
-  g_clear_pointer (&server->links, sig_links_free);
+  g_clear_pointer (&server->rt, sig_runtime_free);
   if (server->soup != NULL)
     soup_server_disconnect (server->soup);
   g_clear_object (&server->soup);

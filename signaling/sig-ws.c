@@ -21,15 +21,6 @@
 #define SIG_WS_BEARER_PREFIX "lienthong.bearer."
 
 static void
-node_state_free (gpointer data)
-{
-  NodeState *n = data;
-  g_free (n->id);
-  g_free (n->fingerprint);
-  g_free (n);
-}
-
-static void
 send_json (WsClient *c, JsonNode *node)
 {
   if (soup_websocket_connection_get_state (c->conn) != SOUP_WEBSOCKET_STATE_OPEN)
@@ -152,41 +143,66 @@ sig_ws_tell_site (SigWs *ws, gint64 meeting_id, gint64 occurrence_id, gint64 sit
     }
 }
 
-static void
-publish_node (SigWs *ws, const char *type, const char *node_id)
+/* ---- the runtime's sink ---- */
+
+/* Sends @msg to the channel of node @node_id. Returns: FALSE when it has none. */
+static gboolean
+sink_to_node (gpointer sink, const char *node_id, JsonNode *msg)
 {
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "v");
-  json_builder_add_int_value (b, SIG_PROTOCOL_VERSION);
-  json_builder_set_member_name (b, "type");
-  json_builder_add_string_value (b, type);
-  json_builder_set_member_name (b, "node_id");
-  json_builder_add_string_value (b, node_id);
-  json_builder_end_object (b);
-  g_autoptr (JsonNode) n = json_builder_get_root (b);
-  broadcast (ws, n, 0, TRUE);
-  sig_links_node (ws->server->links, node_id, strcmp (type, "node.up") == 0);
-  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "LT_NODE_ID", node_id, "MESSAGE",
-                    "node %s is %s", node_id,
-                    strcmp (type, "node.up") == 0 ? "up" : "down");
+  SigWs *ws = sink;
+  WsClient *c = node_id ? g_hash_table_lookup (ws->node_clients, node_id) : NULL;
+  if (c == NULL || c->revoked)
+    return FALSE;
+  send_json (c, msg);
+  return TRUE;
 }
 
-/* A node is gone: the sites it hosted in open legs are told to join again; their
- * next join is routed to the nearest node above it that is up
- * (sig_cascade_node_for_site). */
 static void
-mark_node_down (SigWs *ws, NodeState *n)
+sink_publish (gpointer sink, gint64 meeting_id, JsonNode *event)
 {
-  if (!n->up)
-    return;
-  n->up = FALSE;
-  publish_node (ws, "node.down", n->id);
+  sig_ws_publish (sink, meeting_id, event);
+}
+
+/* Why staff only: link statistics and alarms name every site's quality and are for
+ * the people who run the meeting, not for the halls. */
+static void
+sink_publish_staff (gpointer sink, gint64 meeting_id, JsonNode *event)
+{
+  SigWs *ws = sink;
+  GPtrArray *to
+      = meeting_id > 0 ? g_hash_table_lookup (ws->subscribers, &meeting_id) : ws->clients;
+  for (guint i = 0; to && i < to->len; i++)
+    {
+      WsClient *c = to->pdata[i];
+      if (c->principal->role & (SIG_ROLE_ADMIN | SIG_ROLE_IT | SIG_ROLE_SECRETARY))
+        send_json (c, event);
+    }
+}
+
+static void
+sink_broadcast (gpointer sink, JsonNode *event)
+{
+  broadcast (sink, event, 0, TRUE);
+}
+
+static void
+sink_to_site (gpointer sink, gint64 meeting_id, gint64 occurrence_id, gint64 site_id,
+              JsonNode *event)
+{
+  sig_ws_tell_site (sink, meeting_id, occurrence_id, site_id, event);
+}
+
+/* A node is gone: the sites whose offer went to it are told to join again; their
+ * next join is routed to the nearest node above it that is up. */
+static void
+sink_node_down (gpointer sink, const char *node_id)
+{
+  SigWs *ws = sink;
   for (guint i = 0; i < ws->clients->len; i++)
     {
       WsClient *c = ws->clients->pdata[i];
       if (c->principal->role != SIG_ROLE_SITE || c->joined_occurrence <= 0
-          || g_strcmp0 (c->media_node, n->id) != 0)
+          || g_strcmp0 (c->media_node, node_id) != 0)
         continue;
       g_clear_pointer (&c->media_node, g_free);
       g_autoptr (JsonBuilder) b = json_builder_new ();
@@ -201,29 +217,12 @@ mark_node_down (SigWs *ws, NodeState *n)
       g_autoptr (JsonNode) ev = json_builder_get_root (b);
       send_json (c, ev);
     }
-  sig_cascade_node_down (ws, n->id);
 }
 
-/* Why one timer for all nodes: the check is a scan of a few hundred entries at most,
- * and it keeps "down" a function of the configured interval times misses. */
-static gboolean
-heartbeat_check_cb (gpointer user_data)
-{
-  SigWs *ws = user_data;
-  const SigConfig *cfg = ws->server->config;
-  gint64 limit = (gint64)cfg->heartbeat_interval * cfg->heartbeat_misses * G_USEC_PER_SEC;
-  gint64 now = g_get_monotonic_time ();
-  GHashTableIter it;
-  gpointer v;
-  g_hash_table_iter_init (&it, ws->nodes);
-  while (g_hash_table_iter_next (&it, NULL, &v))
-    {
-      NodeState *n = v;
-      if (n->up && now - n->last_heartbeat_us > limit)
-        mark_node_down (ws, n);
-    }
-  return G_SOURCE_CONTINUE;
-}
+static const SigSinkFuncs ws_sink = {
+  sink_to_node,   sink_publish, sink_publish_staff,
+  sink_broadcast, sink_to_site, sink_node_down,
+};
 
 /* ---- messages ---- */
 
@@ -275,67 +274,6 @@ handle_subscribe (WsClient *c, JsonObject *o, gboolean subscribe, GError **error
   return TRUE;
 }
 
-/* The node of the site's nearest ancestor-or-self unit that has a registered node
- * that is up: where the site would be hosted with the nodes that are down left out. */
-static NodeState *
-nearest_up_node (SigWs *ws, gint64 site_id)
-{
-  RoomsStore *store = ws->server->store;
-  g_autoptr (RoomsSite) site = rooms_store_get_site (store, site_id, NULL);
-  if (site == NULL)
-    return NULL;
-  g_autoptr (GHashTable) by_unit = g_hash_table_new (g_str_hash, g_str_equal);
-  g_autoptr (GPtrArray) nodes = rooms_store_list_nodes (store);
-  for (guint i = 0; nodes && i < nodes->len; i++)
-    g_hash_table_insert (by_unit, (char *)rooms_node_get_unit_code (nodes->pdata[i]),
-                         (char *)rooms_node_get_id (nodes->pdata[i]));
-  for (RoomsUnit *u = rooms_store_get_unit (store, rooms_site_get_unit_code (site));
-       u != NULL; u = rooms_unit_get_parent (u))
-    {
-      const char *id = g_hash_table_lookup (by_unit, rooms_unit_get_code (u));
-      NodeState *n = id ? g_hash_table_lookup (ws->nodes, id) : NULL;
-      if (n && n->up && n->client)
-        return n;
-    }
-  return NULL;
-}
-
-static NodeState *
-node_for_site (SigWs *ws, gint64 occurrence_id, gint64 site_id, GError **error)
-{
-  SigServer *srv = ws->server;
-  /* an open leg knows its plan and re-homes around nodes that are down; only
-   * without one is the meeting (all its sites) loaded to plan */
-  const char *node_id = sig_cascade_node_for_site (ws, occurrence_id, site_id);
-  g_autoptr (RoomsCascadePlan) plan = NULL;
-  g_autoptr (RoomsMeeting) m = NULL;
-  if (node_id == NULL)
-    {
-      g_autoptr (RoomsOccurrence) occ
-          = rooms_store_get_occurrence (srv->store, occurrence_id, error);
-      if (occ == NULL)
-        return NULL;
-      m = rooms_store_get_meeting (srv->store, rooms_occurrence_get_meeting_id (occ),
-                                   error);
-      if (m == NULL)
-        return NULL;
-      GArray *sites = rooms_meeting_get_site_ids (m);
-      plan = rooms_store_compute_plan (srv->store, (const gint64 *)sites->data,
-                                       sites->len, NULL);
-      node_id = plan ? rooms_cascade_plan_node_for_site (plan, site_id) : NULL;
-    }
-  NodeState *n = node_id ? g_hash_table_lookup (ws->nodes, node_id) : NULL;
-  if (n == NULL || !n->up || n->client == NULL)
-    n = nearest_up_node (ws, site_id);
-  if (n == NULL)
-    {
-      g_set_error (error, SIG_ERROR, SIG_ERROR_UNAVAILABLE,
-                   "no media node is up for site %" G_GINT64_FORMAT, site_id);
-      return NULL;
-    }
-  return n;
-}
-
 /* "Test my line": the site's offer goes, marked echo, to the node that would host
  * the site (the node of its nearest ancestor unit with one, up), with no meeting;
  * the answer and candidates come back as for a join. */
@@ -354,15 +292,11 @@ handle_echo (WsClient *c, JsonObject *o, GError **error)
       g_set_error_literal (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST, "sdp is required");
       return FALSE;
     }
-  NodeState *n = nearest_up_node (c->ws, c->site_id);
-  if (n == NULL)
-    {
-      g_set_error (error, SIG_ERROR, SIG_ERROR_UNAVAILABLE,
-                   "no media node is up for site %" G_GINT64_FORMAT, c->site_id);
-      return FALSE;
-    }
+  const char *node = sig_runtime_echo_node (c->ws->rt, c->site_id, error);
+  if (node == NULL)
+    return FALSE;
   g_free (c->echo_node);
-  c->echo_node = g_strdup (n->id);
+  c->echo_node = g_strdup (node);
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "v");
@@ -379,22 +313,8 @@ handle_echo (WsClient *c, JsonObject *o, GError **error)
   json_builder_add_string_value (b, sdp);
   json_builder_end_object (b);
   g_autoptr (JsonNode) fwd = json_builder_get_root (b);
-  send_json (n->client, fwd);
+  sink_to_node (c->ws, node, fwd);
   return TRUE;
-}
-
-const char *
-sig_ws_site_node (SigWs *ws, gint64 occurrence_id, gint64 site_id)
-{
-  GPtrArray *socks = g_hash_table_lookup (ws->site_clients, &site_id);
-  for (guint i = 0; socks && i < socks->len; i++)
-    {
-      WsClient *c = socks->pdata[i];
-      if (c->joined_occurrence == occurrence_id && c->media_node != NULL
-          && sig_ws_node_is_up (ws, c->media_node))
-        return c->media_node;
-    }
-  return sig_cascade_node_for_site (ws, occurrence_id, site_id);
 }
 
 /* Tells the node that hosts a site's media that it left (or moved elsewhere). */
@@ -402,8 +322,8 @@ static void
 send_site_leave (WsClient *c)
 {
   g_autofree char *node_id = g_steal_pointer (&c->media_node);
-  NodeState *n = node_id ? g_hash_table_lookup (c->ws->nodes, node_id) : NULL;
-  if (n == NULL || !n->up || n->client == NULL || c->joined_occurrence <= 0)
+  if (node_id == NULL || !sig_runtime_node_is_up (c->ws->rt, node_id)
+      || c->joined_occurrence <= 0)
     return;
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
@@ -417,7 +337,7 @@ send_site_leave (WsClient *c)
   json_builder_add_int_value (b, c->site_id);
   json_builder_end_object (b);
   g_autoptr (JsonNode) msg = json_builder_get_root (b);
-  send_json (n->client, msg);
+  sink_to_node (c->ws, node_id, msg);
 }
 
 /* A site joins an occurrence: the roll call records it, the event goes to the
@@ -475,12 +395,14 @@ handle_join (WsClient *c, JsonObject *o, gboolean join, GError **error)
   const char *sdp = member_str (o, "sdp");
   if (join && sdp != NULL)
     {
-      NodeState *n = node_for_site (c->ws, occ, c->site_id, error);
-      if (n == NULL)
+      SigRuntime *rt = c->ws->rt;
+      g_autofree char *node
+          = g_strdup (sig_runtime_route_site (rt, occ, c->site_id, error));
+      if (node == NULL)
         return FALSE;
-      if (g_strcmp0 (c->media_node, n->id) != 0)
+      if (g_strcmp0 (c->media_node, node) != 0)
         send_site_leave (c); /* re-homed, or back home: the old node lets it go */
-      const char *level = sig_cascade_site_level (c->ws, occ, c->site_id);
+      const char *level = sig_cascade_site_level (rt, occ, c->site_id, NULL);
       g_autoptr (JsonBuilder) fb = json_builder_new ();
       json_builder_begin_object (fb);
       json_builder_set_member_name (fb, "v");
@@ -500,10 +422,10 @@ handle_join (WsClient *c, JsonObject *o, gboolean join, GError **error)
         }
       json_builder_end_object (fb);
       g_autoptr (JsonNode) fwd = json_builder_get_root (fb);
-      send_json (n->client, fwd);
+      sink_to_node (c->ws, node, fwd);
       g_free (c->media_node);
-      c->media_node = g_strdup (n->id);
-      sig_cascade_site_routed (c->ws, occ, c->site_id, n->id);
+      c->media_node = g_strdup (node);
+      sig_cascade_site_routed (rt, occ, c->site_id, node);
     }
   return TRUE;
 }
@@ -591,12 +513,12 @@ handle_site_ice (WsClient *c, JsonObject *o, GError **error)
       g_set_error_literal (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST, "join first");
       return FALSE;
     }
-  NodeState *n = c->joined_occurrence > 0 && c->media_node != NULL
-                     ? g_hash_table_lookup (c->ws->nodes, c->media_node)
-                 : c->joined_occurrence > 0
-                     ? node_for_site (c->ws, c->joined_occurrence, c->site_id, error)
-                     : g_hash_table_lookup (c->ws->nodes, c->echo_node);
-  if (n == NULL || n->client == NULL)
+  const char *node
+      = c->joined_occurrence > 0 && c->media_node != NULL ? c->media_node
+        : c->joined_occurrence > 0
+            ? sig_runtime_route_site (c->ws->rt, c->joined_occurrence, c->site_id, error)
+            : c->echo_node;
+  if (node == NULL || !g_hash_table_contains (c->ws->node_clients, node))
     {
       if (error && *error == NULL)
         g_set_error (error, SIG_ERROR, SIG_ERROR_UNAVAILABLE, "the echo node went away");
@@ -607,7 +529,7 @@ handle_site_ice (WsClient *c, JsonObject *o, GError **error)
   json_object_set_int_member (o, "site_id", c->site_id);
   json_object_set_int_member (o, "occurrence_id", c->joined_occurrence);
   g_autoptr (JsonNode) fwd = json_node_init_object (json_node_alloc (), o);
-  send_json (n->client, fwd);
+  sink_to_node (c->ws, node, fwd);
   return TRUE;
 }
 
@@ -617,7 +539,6 @@ static gboolean
 node_register (WsClient *c, JsonObject *o, const char *type, GError **error)
 {
   SigWs *ws = c->ws;
-  SigServer *srv = ws->server;
   const char *node_id = member_str (o, "node_id");
   const char *unit = member_str (o, "unit");
   gint64 capacity = member_int (o, "capacity");
@@ -651,114 +572,97 @@ node_register (WsClient *c, JsonObject *o, const char *type, GError **error)
                    c->principal->unit ? c->principal->unit : "");
       return FALSE;
     }
-  if (!rooms_store_register_node (srv->store, node_id, unit, (guint)capacity, error))
+  if (!sig_runtime_node_register (ws->rt, node_id, unit, (guint)capacity, fp, error))
     return FALSE;
-  NodeState *n = g_hash_table_lookup (ws->nodes, node_id);
-  if (n == NULL)
-    {
-      n = g_new0 (NodeState, 1);
-      n->id = g_strdup (node_id);
-      g_hash_table_insert (ws->nodes, n->id, n);
-    }
-  if (n->client != NULL && n->client != c)
-    g_clear_pointer (&n->client->node_id, g_free); /* the newer socket wins */
-  n->client = c;
-  n->last_heartbeat_us = g_get_monotonic_time ();
+  WsClient *old = g_hash_table_lookup (ws->node_clients, node_id);
+  if (old != NULL && old != c)
+    g_clear_pointer (&old->node_id, g_free); /* the newer socket wins */
+  g_hash_table_replace (ws->node_clients, g_strdup (node_id), c);
   g_free (c->node_id);
   c->node_id = g_strdup (node_id);
-  g_free (n->fingerprint);
-  n->fingerprint = g_strdup (fp);
-  g_autofree char *hb = g_strdup_printf ("%d", srv->config->heartbeat_interval);
+  g_autofree char *hb = g_strdup_printf ("%d", ws->server->config->heartbeat_interval);
   send_simple (c, "registered", "heartbeat_interval", hb);
-  if (!n->up)
-    {
-      n->up = TRUE;
-      publish_node (ws, "node.up", node_id);
-    }
-  /* a node (re)joining gets its part of every leg that should be running */
-  sig_cascade_node_up (ws, node_id);
+  /* now that this socket is its channel: up, and its part of every running leg */
+  sig_runtime_node_ready (ws->rt, node_id);
   return TRUE;
 }
 
 /* Returns: (nullable): the registered node this socket speaks for. */
-static NodeState *
+static const char *
 registered_node (WsClient *c, GError **error)
 {
-  NodeState *n = c->node_id ? g_hash_table_lookup (c->ws->nodes, c->node_id) : NULL;
-  if (n == NULL)
-    g_set_error_literal (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST, "register first");
-  return n;
+  if (c->node_id == NULL || !sig_runtime_node_known (c->ws->rt, c->node_id))
+    {
+      g_set_error_literal (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST, "register first");
+      return NULL;
+    }
+  return c->node_id;
 }
 
 static gboolean
 node_heartbeat (WsClient *c, JsonObject *o, const char *type, GError **error)
 {
-  NodeState *n = registered_node (c, error);
+  const char *n = registered_node (c, error);
   if (n == NULL)
     return FALSE;
-  n->last_heartbeat_us = g_get_monotonic_time ();
-  if (!n->up)
-    {
-      n->up = TRUE;
-      publish_node (c->ws, "node.up", n->id);
-    }
+  sig_runtime_node_heartbeat (c->ws->rt, n);
   return TRUE;
 }
 
 static gboolean
 node_site_relay (WsClient *c, JsonObject *o, const char *type, GError **error)
 {
-  NodeState *n = registered_node (c, error);
+  const char *n = registered_node (c, error);
   return n != NULL
-         && relay_to_site (c->ws, n->id, o,
+         && relay_to_site (c->ws, n, o,
                            strcmp (type, "site.answer") == 0 ? "answer" : "ice", error);
 }
 
 static gboolean
 node_link_relay (WsClient *c, JsonObject *o, const char *type, GError **error)
 {
-  NodeState *n = registered_node (c, error);
-  return n != NULL && sig_cascade_relay_link (c->ws, n->id, o, error);
+  const char *n = registered_node (c, error);
+  return n != NULL && sig_cascade_relay_link (c->ws->rt, n, o, error);
 }
 
 static gboolean
 node_endpoint_state (WsClient *c, JsonObject *o, const char *type, GError **error)
 {
-  NodeState *n = registered_node (c, error);
-  if (n == NULL || !sig_cascade_endpoint_state (c->ws, n->id, o, error))
+  const char *n = registered_node (c, error);
+  if (n == NULL || !sig_cascade_endpoint_state (c->ws->rt, n, o, error))
     return FALSE;
   /* alarms only for a running leg, where the state was checked to be this node's */
-  if (sig_cascade_is_open (c->ws, member_int (o, "occurrence_id")))
-    sig_links_endpoint_state (c->ws->server->links, n->id, o);
+  if (sig_cascade_is_open (c->ws->rt, member_int (o, "occurrence_id")))
+    sig_links_endpoint_state (sig_runtime_get_links (c->ws->rt), n, o);
   return TRUE;
 }
 
 static gboolean
 node_speaker (WsClient *c, JsonObject *o, const char *type, GError **error)
 {
-  NodeState *n = registered_node (c, error);
+  const char *n = registered_node (c, error);
   if (n == NULL)
     return FALSE;
   /* the loudest of the node's own sites: a node names no other node's site */
   gint64 site = member_int (o, "site_id");
   gint64 occ = member_int (o, "occurrence_id");
-  if (site <= 0 || !sig_cascade_node_hosts_site (c->ws, occ, n->id, site))
+  if (site <= 0 || !sig_cascade_node_hosts_site (c->ws->rt, occ, n, site))
     {
       g_set_error (error, SIG_ERROR, SIG_ERROR_FORBIDDEN,
                    "%s does not host site %" G_GINT64_FORMAT
                    " in occurrence %" G_GINT64_FORMAT,
-                   n->id, site, occ);
+                   n, site, occ);
       return FALSE;
     }
-  sig_cascade_event (c->ws, occ, "speaker", site, NULL, FALSE);
+  sig_cascade_event (c->ws->rt, occ, "speaker", site, NULL, FALSE);
   return TRUE;
 }
 
 static gboolean
 node_stats (WsClient *c, JsonObject *o, const char *type, GError **error)
 {
-  NodeState *n = registered_node (c, error);
-  return n != NULL && sig_links_ingest (c->ws->server->links, n->id, o, error);
+  const char *n = registered_node (c, error);
+  return n != NULL && sig_links_ingest (sig_runtime_get_links (c->ws->rt), n, o, error);
 }
 
 /* Acknowledgements a node sends (leg.opened, leg.closed, error): nothing to do. */
@@ -979,20 +883,23 @@ publish_presence (SigWs *ws, gint64 site_id, gboolean online)
     }
 }
 
+/* A node's channel is gone (closed, or its credential revoked): when it was the
+ * node's current one, the runtime marks the node down. */
+static void
+channel_closed (SigWs *ws, WsClient *c)
+{
+  if (c->node_id == NULL || g_hash_table_lookup (ws->node_clients, c->node_id) != c)
+    return;
+  g_hash_table_remove (ws->node_clients, c->node_id);
+  sig_runtime_node_lost (ws->rt, c->node_id);
+}
+
 static void
 closed_cb (SoupWebsocketConnection *conn, gpointer user_data)
 {
   WsClient *c = user_data;
   SigWs *ws = c->ws;
-  if (c->node_id != NULL)
-    {
-      NodeState *n = g_hash_table_lookup (ws->nodes, c->node_id);
-      if (n != NULL && n->client == c)
-        {
-          n->client = NULL;
-          mark_node_down (ws, n);
-        }
-    }
+  channel_closed (ws, c);
   if (c->joined_occurrence > 0)
     {
       rooms_store_record_leave (ws->server->store, c->joined_occurrence, c->site_id,
@@ -1181,15 +1088,7 @@ client_revoke (WsClient *c, const char *why)
     return;
   c->revoked = TRUE;
   SigWs *ws = c->ws;
-  if (c->node_id != NULL)
-    {
-      NodeState *n = g_hash_table_lookup (ws->nodes, c->node_id);
-      if (n != NULL && n->client == c)
-        {
-          n->client = NULL;
-          mark_node_down (ws, n);
-        }
-    }
+  channel_closed (ws, c);
   if (soup_websocket_connection_get_state (c->conn) == SOUP_WEBSOCKET_STATE_OPEN)
     soup_websocket_connection_close (c->conn, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, why);
 }
@@ -1220,12 +1119,7 @@ sig_ws_retire_node (SigWs *ws, const char *node_id)
           && g_strcmp0 (c->principal->scope, node_id) == 0)
         client_revoke (c, "node retired");
     }
-  NodeState *n = ws ? g_hash_table_lookup (ws->nodes, node_id) : NULL;
-  if (n != NULL)
-    {
-      mark_node_down (ws, n);
-      g_hash_table_remove (ws->nodes, node_id);
-    }
+  sig_runtime_node_forget (ws->rt, node_id);
 }
 
 /* Why a check every second rather than at each message: a socket that only listens
@@ -1262,14 +1156,13 @@ sig_ws_new (SigServer *server)
   ws->clients = g_ptr_array_new_with_free_func ((GDestroyNotify)client_free);
   ws->subscribers = index_new ();
   ws->site_clients = index_new ();
-  ws->nodes = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, node_state_free);
-  sig_cascade_init (ws);
+  ws->node_clients = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  ws->rt = server->rt;
+  sig_runtime_set_sink (ws->rt, &ws_sink, ws);
   soup_server_add_early_handler (server->soup, "/api/v1/ws", early_ws_cb, ws, NULL);
   soup_server_add_early_handler (server->soup, "/api/v1/nodes/ws", early_ws_cb, ws, NULL);
   soup_server_add_handler (server->soup, "/api/v1/ws", upgrade_cb, ws, NULL);
   soup_server_add_handler (server->soup, "/api/v1/nodes/ws", upgrade_cb, ws, NULL);
-  ws->heartbeat_source = g_timeout_add_seconds (
-      (guint)MAX (server->config->heartbeat_interval, 1), heartbeat_check_cb, ws);
   ws->credential_source = g_timeout_add_seconds (1, credential_check_cb, ws);
   return ws;
 }
@@ -1279,8 +1172,8 @@ sig_ws_free (SigWs *ws)
 {
   if (ws == NULL)
     return;
-  g_clear_handle_id (&ws->heartbeat_source, g_source_remove);
   g_clear_handle_id (&ws->credential_source, g_source_remove);
+  sig_runtime_set_sink (ws->rt, NULL, NULL);
   for (guint i = 0; i < ws->clients->len; i++)
     {
       WsClient *c = ws->clients->pdata[i];
@@ -1291,21 +1184,8 @@ sig_ws_free (SigWs *ws)
   g_ptr_array_unref (ws->clients);
   g_hash_table_unref (ws->subscribers);
   g_hash_table_unref (ws->site_clients);
-  sig_cascade_clear (ws);
-  g_hash_table_unref (ws->nodes);
+  g_hash_table_unref (ws->node_clients);
   g_free (ws);
-}
-
-guint
-sig_ws_count_nodes_up (SigWs *ws)
-{
-  guint n = 0;
-  GHashTableIter it;
-  gpointer v;
-  g_hash_table_iter_init (&it, ws->nodes);
-  while (g_hash_table_iter_next (&it, NULL, &v))
-    n += ((NodeState *)v)->up;
-  return n;
 }
 
 guint
@@ -1322,11 +1202,4 @@ sig_ws_site_online (SigWs *ws, gint64 site_id)
 {
   GPtrArray *socks = ws ? g_hash_table_lookup (ws->site_clients, &site_id) : NULL;
   return socks != NULL && socks->len > 0;
-}
-
-gboolean
-sig_ws_node_is_up (SigWs *ws, const char *node_id)
-{
-  NodeState *n = g_hash_table_lookup (ws->nodes, node_id);
-  return n != NULL && n->up;
 }
