@@ -136,7 +136,8 @@ McuIceState mcu_ice_get_state (McuIce *ice);
 
 /**
  * mcu_ice_send:
- * Sends one datagram on the selected pair. Packet path: no allocation.
+ * Sends one datagram on the selected pair, from any thread (libnice locks its
+ * agent). Packet path: no allocation.
  * Returns: TRUE when libnice took it; FALSE before a pair is selected, after
  * failure, or when the socket would block.
  */

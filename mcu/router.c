@@ -1,8 +1,9 @@
 /* router.c: the relay's packet path.
  *
- * One lock guards the peers and serialises their send functions (audio arrives on
- * the mixer's streaming threads, video on the transport's), because an SRTP session
- * must never protect two packets at once. Nothing here allocates per packet: each
+ * One lock guards the peers and the program's state (audio arrives on the mixer's
+ * streaming threads, video on the transport's). Serialising each peer's SRTP
+ * session is the peer's own business (McuEndpoint's send lock): the leg sends its
+ * reports to the same peers without the router. Nothing here allocates per packet: each
  * send copies into a stack buffer sized for the largest packet plus SRTP trailer.
  */
 #include "router.h"
