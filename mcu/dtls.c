@@ -234,27 +234,35 @@ dtls_finish (McuDtls *dtls)
     }
   McuSrtpProfile profile = (McuSrtpProfile)p->id;
   gsize k = mcu_srtp_profile_key_len (profile), s = mcu_srtp_profile_salt_len (profile);
+  /* every copy of the keying material is wiped on every path out, with
+   * OPENSSL_cleanse (a memset of buffers about to die may be optimised away) */
   guint8 km[2 * (32 + 14)];
   guint8 client[32 + 14], server[32 + 14];
-  if (k == 0 || k + s > sizeof client
-      || SSL_export_keying_material (dtls->ssl, km, 2 * (k + s), EXPORT_LABEL,
-                                     strlen (EXPORT_LABEL), NULL, 0, 0)
-             != 1)
+  McuSrtp *srtp = NULL;
+  g_autoptr (GError) error = NULL;
+  gboolean exported
+      = k != 0 && k + s <= sizeof client
+        && SSL_export_keying_material (dtls->ssl, km, 2 * (k + s), EXPORT_LABEL,
+                                       strlen (EXPORT_LABEL), NULL, 0, 0)
+               == 1;
+  if (exported)
+    {
+      memcpy (client, km, k);
+      memcpy (server, km + k, k);
+      memcpy (client + k, km + 2 * k, s);
+      memcpy (server + k, km + 2 * k + s, s);
+      gboolean is_client = dtls->role == MCU_DTLS_ROLE_CLIENT;
+      srtp = mcu_srtp_new (profile, is_client ? client : server,
+                           is_client ? server : client, &error);
+    }
+  OPENSSL_cleanse (km, sizeof km);
+  OPENSSL_cleanse (client, sizeof client);
+  OPENSSL_cleanse (server, sizeof server);
+  if (!exported)
     {
       dtls_fail (dtls, "cannot export SRTP keys");
       return;
     }
-  memcpy (client, km, k);
-  memcpy (server, km + k, k);
-  memcpy (client + k, km + 2 * k, s);
-  memcpy (server + k, km + 2 * k + s, s);
-  gboolean is_client = dtls->role == MCU_DTLS_ROLE_CLIENT;
-  g_autoptr (GError) error = NULL;
-  McuSrtp *srtp = mcu_srtp_new (profile, is_client ? client : server,
-                                is_client ? server : client, &error);
-  OPENSSL_cleanse (km, sizeof km);
-  OPENSSL_cleanse (client, sizeof client);
-  OPENSSL_cleanse (server, sizeof server);
   if (srtp == NULL)
     {
       dtls_fail (dtls, error->message);
