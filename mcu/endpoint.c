@@ -225,7 +225,9 @@ on_ice_receive (McuIce *ice, guint8 *buf, gsize len, gpointer data)
         c->dropped_unknown++; /* no remote fingerprint yet: cannot check it */
       else if (mcu_dtls_receive (ep->dtls, buf, len)
                && mcu_dtls_get_state (ep->dtls) != MCU_DTLS_STATE_FAILED)
-        mcu_ice_consent_refresh (ep->ice); /* the peer is there, talking DTLS to us */
+        /* OpenSSL accepted it as part of our association (mcu_dtls_receive): bytes
+         * that merely look like DTLS keep nothing alive */
+        mcu_ice_consent_refresh (ep->ice);
       return;
     }
   if (kind != MCU_PACKET_RTP && kind != MCU_PACKET_RTCP)

@@ -82,7 +82,7 @@ mcu_ice_state_name (McuIceState state)
 static void
 ice_set_state (McuIce *ice, McuIceState state)
 {
-  if (ice->state == state)
+  if (ice->state == (gint)state)
     return;
   GST_INFO ("ice %p: %s -> %s", ice, mcu_ice_state_name (ice->state),
             mcu_ice_state_name (state));

@@ -5,7 +5,7 @@
  * unencrypted, oversized and foreign packets never reach the packet callback and
  * are counted (foreign ones are dropped by libnice, see mcu/ice.c); and the
  * consent rule: with a 2 s consent timeout, 1 s of silence keeps the session and
- * 3 s ends it; that the parameters can come from a real sdp.h offer/answer; and
+ * 3 s ends it, and garbage in the DTLS range or unauthenticated RTP is no consent; that the parameters can come from a real sdp.h offer/answer; and
  * that an ICE restart keeps the DTLS association and SRTP keys; and that RTP and
  * RTCP sent at once from two threads are all protected and authenticated. */
 #include "mcu.h"
@@ -409,6 +409,85 @@ START_TEST (test_consent_rule)
 }
 END_TEST
 
+/* Garbage from the peer's address every 20 ms: a DTLS application-data record
+ * header (epoch 1) with bytes that cannot decrypt, other bytes in the DTLS range,
+ * and RTP-looking bytes with no valid tag. */
+static gboolean
+send_garbage (gpointer data)
+{
+  McuIce *ice = data;
+  static guint n;
+  /* side 1 goes on sending real media, so side 0 (the garbage sender) keeps its
+   * own consent and its ICE pair for the whole test */
+  guint8 pkt[200];
+  gsize plen = mcutx_rtp (pkt, (guint16)(2000 + n), 0x78, 100);
+  mcu_endpoint_send_rtp (side[1].ep, pkt, plen);
+  guint8 rec[80];
+  for (gsize i = 0; i < sizeof rec; i++)
+    rec[i] = (guint8)g_random_int ();
+  rec[0] = 23; /* application_data */
+  rec[1] = 0xfe;
+  rec[2] = 0xfd; /* DTLS 1.2 */
+  rec[3] = 0;
+  rec[4] = 1; /* epoch 1 */
+  rec[11] = 0;
+  rec[12] = sizeof rec - 13;
+  mcu_ice_send (ice, rec, sizeof rec);
+  guint8 junk[60];
+  for (gsize i = 0; i < sizeof junk; i++)
+    junk[i] = (guint8)g_random_int ();
+  junk[0] = 20 + (n++ % 44); /* anywhere in the DTLS range, 20..63 */
+  mcu_ice_send (ice, junk, sizeof junk);
+  guint8 rtp[100];
+  gsize len = mcutx_rtp (rtp, (guint16)n, 0xD00D, 60);
+  mcu_ice_send (ice, rtp, len); /* no SRTP tag: cannot authenticate */
+  return G_SOURCE_CONTINUE;
+}
+
+/* Proves that consent comes only from traffic that authenticates: a peer that
+ * sends nothing but bytes in the DTLS range (a record that does not decrypt, and
+ * random ones) and RTP without a valid tag is not a consenting peer, and the
+ * session ends once the consent timeout passes, as it would in silence. Before,
+ * any datagram in the DTLS range that the memory BIO took refreshed consent and
+ * this garbage kept the session alive for ever. The garbage also changes nothing
+ * else: it is counted as DTLS in and auth drops, and the DTLS association stays
+ * up until consent ends it. */
+START_TEST (test_garbage_keeps_no_consent)
+{
+  const guint timeout_ms = 1000;
+  make_pair (NULL, 0, NULL, 0, timeout_ms);
+  ck_assert (mcutx_connect (ctx, side, NULL));
+  /* side 1 keeps hearing the real peer's authenticated packets at first */
+  GSource *pump = g_timeout_source_new (50);
+  g_source_set_callback (pump, pump_media, NULL, NULL);
+  g_source_attach (pump, ctx);
+  ck_assert (mcutx_wait (ctx, both_connected, NULL, 10000));
+  g_source_destroy (pump);
+  g_source_unref (pump);
+  /* from now on side 0 sends only garbage (a peer that lost its keys, or anyone
+   * spoofing its address) */
+  McuEndpointCounters before;
+  mcu_endpoint_get_counters (side[1].ep, &before);
+  GSource *garbage = g_timeout_source_new (20);
+  g_source_set_callback (garbage, send_garbage, mcu_endpoint_get_ice (side[0].ep), NULL);
+  g_source_attach (garbage, ctx);
+  gboolean ended = mcutx_wait (ctx, side1_final, NULL, 10 * timeout_ms);
+  g_source_destroy (garbage);
+  g_source_unref (garbage);
+  ck_assert_msg (ended, "garbage kept the session alive (state %s)",
+                 mcu_endpoint_state_name (mcu_endpoint_get_state (side[1].ep)));
+  ck_assert_int_eq (mcu_endpoint_get_state (side[1].ep), MCU_ENDPOINT_STATE_FAILED);
+  ck_assert (mcu_ice_get_consent_expired (mcu_endpoint_get_ice (side[1].ep)));
+  McuEndpointCounters after;
+  mcu_endpoint_get_counters (side[1].ep, &after);
+  ck_assert_uint_gt (after.dtls_in, before.dtls_in); /* the garbage did arrive */
+  ck_assert_uint_gt (after.dropped_auth, before.dropped_auth);
+  ck_assert_uint_eq (after.rtp_in, before.rtp_in);
+  /* and kept arriving until the end: the sender's side was alive throughout */
+  ck_assert_int_eq (mcu_endpoint_get_state (side[0].ep), MCU_ENDPOINT_STATE_CONNECTED);
+}
+END_TEST
+
 /* The whole offer/answer as the node will do it: side 0 offers with
  * mcu_sdp_create_offer() (setup actpass, its candidates inline), side 1 answers
  * with mcu_sdp_answer_offer() (setup active), side 0 accepts the answer; each side
@@ -668,6 +747,7 @@ main (void)
   tcase_add_test (tc, test_close);
   tcase_add_test (tc, test_connect_timeout);
   tcase_add_test (tc, test_concurrent_senders);
+  tcase_add_test (tc, test_garbage_keeps_no_consent);
   suite_add_tcase (s, tc);
   return lt_test_run (s);
 }
