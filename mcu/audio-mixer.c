@@ -362,13 +362,29 @@ mcu_audio_mixer_add (McuAudioMixer *m, guint id, guint8 pt, gboolean fec, GError
   return TRUE;
 }
 
+/* Shared by unlink_idle() and its probe, which may fire on a streaming thread after
+ * unlink_idle() gave up waiting: reference-counted (g_atomic_rc_box), one reference
+ * each, the probe's dropped by GStreamer once the probe is gone. */
 typedef struct
 {
   GMutex lock;
   GCond cond;
   gboolean done;
-  GstElement *owner; /* element whose request pad is released */
 } Unlink;
+
+static void
+unlink_clear (gpointer data)
+{
+  Unlink *u = data;
+  g_mutex_clear (&u->lock);
+  g_cond_clear (&u->cond);
+}
+
+static void
+unlink_release (gpointer data)
+{
+  g_atomic_rc_box_release_full (data, unlink_clear);
+}
 
 static GstPadProbeReturn
 unlink_when_idle (GstPad *pad, GstPadProbeInfo *info, gpointer data)
@@ -389,23 +405,28 @@ unlink_when_idle (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 
 /* Unlinks @pad from its peer between two buffers, waiting (briefly: the queues
  * downstream keep flowing in real time, so a push never blocks long) for the probe
- * to fire. */
+ * to fire. A stream stuck past the wait is unlinked here; the probe, removed, may
+ * still be running on its thread, which is why it holds its own reference. */
 static void
 unlink_idle (GstPad *pad)
 {
-  Unlink u = { .done = FALSE };
-  g_mutex_init (&u.lock);
-  g_cond_init (&u.cond);
-  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_IDLE, unlink_when_idle, &u, NULL);
-  g_mutex_lock (&u.lock);
+  Unlink *u = g_atomic_rc_box_new0 (Unlink);
+  g_mutex_init (&u->lock);
+  g_cond_init (&u->cond);
+  gulong probe = gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_IDLE, unlink_when_idle,
+                                    g_atomic_rc_box_acquire (u), unlink_release);
+  g_mutex_lock (&u->lock);
   gint64 deadline = g_get_monotonic_time () + G_USEC_PER_SEC;
-  while (!u.done)
-    if (!g_cond_wait_until (&u.cond, &u.lock, deadline))
+  while (!u->done)
+    if (!g_cond_wait_until (&u->cond, &u->lock, deadline))
       break;
-  g_mutex_unlock (&u.lock);
-  if (!u.done)
+  gboolean done = u->done;
+  g_mutex_unlock (&u->lock);
+  if (!done)
     {
       /* the stream is stuck; unlink anyway, the pad's owner goes away next */
+      if (probe != 0)
+        gst_pad_remove_probe (pad, probe);
       GstPad *peer = gst_pad_get_peer (pad);
       if (peer)
         {
@@ -413,8 +434,7 @@ unlink_idle (GstPad *pad)
           gst_object_unref (peer);
         }
     }
-  g_mutex_clear (&u.lock);
-  g_cond_clear (&u.cond);
+  unlink_release (u);
 }
 
 void

@@ -51,6 +51,9 @@ struct _McuDtls
   guint retransmissions;
   gboolean fingerprint_mismatch;
   char *seen_fingerprint;
+  /* during mcu_dtls_receive() only: set when OpenSSL accepted what it was fed (see
+   * there); NULL again before any callback, which may free @dtls */
+  gboolean *accepted;
 };
 
 static BIO_METHOD *send_bio_method;
@@ -165,6 +168,22 @@ dtls_timer_cb (SSL *ssl, unsigned int timer_us)
   return MIN (timer_us * 2, DTLS_MAX_TIMEOUT_US);
 }
 
+/* OpenSSL calls this for every handshake message and change_cipher_spec it has
+ * read and parsed (record headers, reported before any check, are ignored here).
+ * During the handshake that is the evidence that a datagram belonged to it. Once
+ * connected, handshake messages (a stray or forged epoch-0 one) are not evidence:
+ * only records that decrypt under the association's keys are (dtls_drive). */
+static void
+dtls_msg_cb (int write_p, int version, int content_type, const void *buf, size_t len,
+             SSL *ssl, void *arg)
+{
+  McuDtls *dtls = arg;
+  if (write_p || dtls->accepted == NULL || dtls->state != MCU_DTLS_STATE_CONNECTING)
+    return;
+  if (content_type == SSL3_RT_HANDSHAKE || content_type == SSL3_RT_CHANGE_CIPHER_SPEC)
+    *dtls->accepted = TRUE;
+}
+
 /* Replaces chain validation: a WebRTC peer's certificate is self-signed and what
  * authenticates it is the fingerprint the signalling channel carried (RFC 8122). */
 static int
@@ -208,6 +227,7 @@ dtls_fail (McuDtls *dtls, const char *why)
                          *ossl ? ": " : "", ossl);
   g_message ("dtls %p (%s): %s", dtls,
              dtls->role == MCU_DTLS_ROLE_CLIENT ? "client" : "server", error->message);
+  dtls->accepted = NULL;
   if (dtls->cb.ended)
     dtls->cb.ended (dtls, error, dtls->user_data);
 }
@@ -234,27 +254,35 @@ dtls_finish (McuDtls *dtls)
     }
   McuSrtpProfile profile = (McuSrtpProfile)p->id;
   gsize k = mcu_srtp_profile_key_len (profile), s = mcu_srtp_profile_salt_len (profile);
+  /* every copy of the keying material is wiped on every path out, with
+   * OPENSSL_cleanse (a memset of buffers about to die may be optimised away) */
   guint8 km[2 * (32 + 14)];
   guint8 client[32 + 14], server[32 + 14];
-  if (k == 0 || k + s > sizeof client
-      || SSL_export_keying_material (dtls->ssl, km, 2 * (k + s), EXPORT_LABEL,
-                                     strlen (EXPORT_LABEL), NULL, 0, 0)
-             != 1)
+  McuSrtp *srtp = NULL;
+  g_autoptr (GError) error = NULL;
+  gboolean exported
+      = k != 0 && k + s <= sizeof client
+        && SSL_export_keying_material (dtls->ssl, km, 2 * (k + s), EXPORT_LABEL,
+                                       strlen (EXPORT_LABEL), NULL, 0, 0)
+               == 1;
+  if (exported)
+    {
+      memcpy (client, km, k);
+      memcpy (server, km + k, k);
+      memcpy (client + k, km + 2 * k, s);
+      memcpy (server + k, km + 2 * k + s, s);
+      gboolean is_client = dtls->role == MCU_DTLS_ROLE_CLIENT;
+      srtp = mcu_srtp_new (profile, is_client ? client : server,
+                           is_client ? server : client, &error);
+    }
+  OPENSSL_cleanse (km, sizeof km);
+  OPENSSL_cleanse (client, sizeof client);
+  OPENSSL_cleanse (server, sizeof server);
+  if (!exported)
     {
       dtls_fail (dtls, "cannot export SRTP keys");
       return;
     }
-  memcpy (client, km, k);
-  memcpy (server, km + k, k);
-  memcpy (client + k, km + 2 * k, s);
-  memcpy (server + k, km + 2 * k + s, s);
-  gboolean is_client = dtls->role == MCU_DTLS_ROLE_CLIENT;
-  g_autoptr (GError) error = NULL;
-  McuSrtp *srtp = mcu_srtp_new (profile, is_client ? client : server,
-                                is_client ? server : client, &error);
-  OPENSSL_cleanse (km, sizeof km);
-  OPENSSL_cleanse (client, sizeof client);
-  OPENSSL_cleanse (server, sizeof server);
   if (srtp == NULL)
     {
       dtls_fail (dtls, error->message);
@@ -264,6 +292,10 @@ dtls_finish (McuDtls *dtls)
   dtls->state = MCU_DTLS_STATE_CONNECTED;
   GST_INFO ("dtls %p: connected, %s, %u retransmissions", dtls,
             mcu_srtp_profile_name (profile), dtls->retransmissions);
+  /* the peer's Finished just verified: the flight it ended in was the peer's */
+  if (dtls->accepted != NULL)
+    *dtls->accepted = TRUE;
+  dtls->accepted = NULL;
   if (dtls->cb.connected)
     dtls->cb.connected (dtls, srtp, dtls->user_data);
   else
@@ -272,8 +304,9 @@ dtls_finish (McuDtls *dtls)
 
 /* Runs OpenSSL after new input or a start: the handshake until it wants more, then
  * (once connected) reads records to notice close_notify and fatal alerts. Any
- * callback is the last thing done, so a callback may free @dtls. */
-static void
+ * callback is the last thing done, so a callback may free @dtls.
+ * Returns: FALSE when a callback ran (@dtls may be gone), TRUE otherwise. */
+static gboolean
 dtls_drive (McuDtls *dtls)
 {
   if (dtls->state == MCU_DTLS_STATE_CONNECTING)
@@ -282,34 +315,41 @@ dtls_drive (McuDtls *dtls)
       if (r == 1)
         {
           dtls_finish (dtls);
-          return;
+          return FALSE;
         }
       int err = SSL_get_error (dtls->ssl, r);
       if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE)
         {
           dtls_arm_timer (dtls);
-          return;
+          return TRUE;
         }
       dtls_fail (dtls, "handshake error");
-      return;
+      return FALSE;
     }
   if (dtls->state != MCU_DTLS_STATE_CONNECTED)
-    return;
+    return TRUE;
   guint8 buf[2048];
   for (;;)
     {
       int r = SSL_read (dtls->ssl, buf, sizeof buf);
       if (r > 0)
-        continue; /* application data (a data channel): not offered, dropped */
+        {
+          /* application data (a data channel: not offered, dropped), decrypted
+           * and authenticated with the association's keys */
+          if (dtls->accepted != NULL)
+            *dtls->accepted = TRUE;
+          continue;
+        }
       int err = SSL_get_error (dtls->ssl, r);
       if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE)
-        return;
+        return TRUE;
       ERR_clear_error ();
       dtls->state = MCU_DTLS_STATE_CLOSED;
       GST_INFO ("dtls %p: closed by the peer", dtls);
+      dtls->accepted = NULL;
       if (dtls->cb.ended)
         dtls->cb.ended (dtls, NULL, dtls->user_data);
-      return;
+      return FALSE;
     }
 }
 
@@ -414,6 +454,8 @@ mcu_dtls_new (GMainContext *context, McuCert *cert, McuDtlsRole role,
   BIO_set_mem_eof_return (dtls->rbio, -1);
   SSL_set_bio (dtls->ssl, dtls->rbio, wbio);
   SSL_set_app_data (dtls->ssl, dtls);
+  SSL_set_msg_callback (dtls->ssl, dtls_msg_cb);
+  SSL_set_msg_callback_arg (dtls->ssl, dtls);
   SSL_set_options (dtls->ssl, SSL_OP_NO_QUERY_MTU);
   SSL_set_mtu (dtls->ssl, DTLS_MTU);
   DTLS_set_link_mtu (dtls->ssl, DTLS_MTU);
@@ -464,8 +506,14 @@ mcu_dtls_receive (McuDtls *dtls, const guint8 *buf, gsize len)
   (void)BIO_reset (dtls->rbio);
   if (BIO_write (dtls->rbio, buf, (int)len) != (int)len)
     return FALSE;
-  dtls_drive (dtls);
-  return TRUE;
+  /* Bytes in the DTLS range prove nothing (anyone can send them, and OpenSSL drops
+   * what it cannot use without a word): only what OpenSSL accepted counts. */
+  gboolean accepted = FALSE;
+  dtls->accepted = &accepted;
+  if (dtls_drive (dtls))
+    dtls->accepted = NULL; /* else a callback ran, which may have freed @dtls: every
+                            * callback site cleared the pointer before */
+  return accepted;
 }
 
 void

@@ -76,8 +76,11 @@ void mcu_dtls_start (McuDtls *dtls);
  * @buf: (transfer none): one DTLS datagram from the peer
  *
  * Feeds a datagram. Callbacks may run inside this call.
- * Returns: TRUE when the datagram was a valid record of this handshake (usable as
- * consent evidence), FALSE when OpenSSL discarded or rejected it.
+ * Returns: TRUE when OpenSSL accepted the datagram as part of this association
+ * (usable as consent evidence): during the handshake, a handshake message it
+ * parsed (or the peer's verified Finished); once connected, a record that
+ * decrypted and authenticated under the association's keys. FALSE for anything
+ * OpenSSL discarded, whatever bytes it held.
  */
 gboolean mcu_dtls_receive (McuDtls *dtls, const guint8 *buf, gsize len);
 

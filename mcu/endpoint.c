@@ -24,6 +24,15 @@ struct _McuEndpoint
   guint n_profiles;
   McuIce *ice;
   McuDtls *dtls;
+  /* The one send path (ep_send) runs on any thread: the mixers' streaming threads
+   * send the mixes, the main loop its reports and the receive path retransmissions
+   * and keyframe requests. libsrtp's outbound session is not thread-safe (its
+   * streams' rollover counters and replay lists change on every protect) and tx is
+   * one buffer, so send_lock serialises protect + send. It also guards what the
+   * send path reads: srtp and state are written only on the endpoint's context and
+   * only under send_lock (readers on that context need no lock), and the send
+   * counters. */
+  GMutex send_lock;
   McuSrtp *srtp;
   McuEndpointState state;
   McuDtlsRole role;
@@ -86,7 +95,9 @@ ep_set_state (McuEndpoint *ep, McuEndpointState state)
   g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO, "MESSAGE", "endpoint %s: %s -> %s",
                     ep->name, mcu_endpoint_state_name (ep->state),
                     mcu_endpoint_state_name (state));
+  g_mutex_lock (&ep->send_lock);
   ep->state = state;
+  g_mutex_unlock (&ep->send_lock);
   g_signal_emit (ep, signals[SIGNAL_STATE_CHANGED], 0, (int)state);
 }
 
@@ -104,6 +115,17 @@ ep_fail (McuEndpoint *ep, GError *error)
   ep_set_state (ep, MCU_ENDPOINT_STATE_FAILED);
 }
 
+/* Replaces (or with NULL, ends) the SRTP session once no send is under way. */
+static void
+ep_set_srtp (McuEndpoint *ep, McuSrtp *srtp)
+{
+  g_mutex_lock (&ep->send_lock);
+  McuSrtp *old = ep->srtp;
+  ep->srtp = srtp;
+  g_mutex_unlock (&ep->send_lock);
+  mcu_srtp_free (old);
+}
+
 /* ---- DTLS callbacks ---- */
 
 static gboolean
@@ -118,8 +140,7 @@ static void
 on_dtls_connected (McuDtls *dtls, McuSrtp *srtp, gpointer data)
 {
   McuEndpoint *ep = data;
-  g_clear_pointer (&ep->srtp, mcu_srtp_free);
-  ep->srtp = srtp;
+  ep_set_srtp (ep, srtp);
   mcu_ice_consent_refresh (ep->ice); /* its Finished message just verified */
   McuIceState ice_state = mcu_ice_get_state (ep->ice);
   ep_set_state (ep, ice_state == MCU_ICE_STATE_DISCONNECTED
@@ -204,7 +225,9 @@ on_ice_receive (McuIce *ice, guint8 *buf, gsize len, gpointer data)
         c->dropped_unknown++; /* no remote fingerprint yet: cannot check it */
       else if (mcu_dtls_receive (ep->dtls, buf, len)
                && mcu_dtls_get_state (ep->dtls) != MCU_DTLS_STATE_FAILED)
-        mcu_ice_consent_refresh (ep->ice); /* the peer is there, talking DTLS to us */
+        /* OpenSSL accepted it as part of our association (mcu_dtls_receive): bytes
+         * that merely look like DTLS keep nothing alive */
+        mcu_ice_consent_refresh (ep->ice);
       return;
     }
   if (kind != MCU_PACKET_RTP && kind != MCU_PACKET_RTCP)
@@ -255,7 +278,7 @@ mcu_endpoint_finalize (GObject *object)
   connect_timer_stop (ep);
   g_clear_pointer (&ep->dtls, mcu_dtls_free);
   g_clear_pointer (&ep->ice, mcu_ice_free);
-  g_clear_pointer (&ep->srtp, mcu_srtp_free);
+  ep_set_srtp (ep, NULL);
   if (ep->packet_destroy)
     ep->packet_destroy (ep->packet_data);
   mcu_cert_unref (ep->cert);
@@ -264,6 +287,7 @@ mcu_endpoint_finalize (GObject *object)
   g_free (ep->profiles);
   g_free (ep->name);
   g_main_context_unref (ep->context);
+  g_mutex_clear (&ep->send_lock);
   G_OBJECT_CLASS (mcu_endpoint_parent_class)->finalize (object);
 }
 
@@ -295,6 +319,7 @@ mcu_endpoint_class_init (McuEndpointClass *klass)
 static void
 mcu_endpoint_init (McuEndpoint *ep)
 {
+  g_mutex_init (&ep->send_lock);
   ep->local_candidates = g_ptr_array_new_with_free_func (g_free);
   g_ptr_array_add (ep->local_candidates, NULL);
 }
@@ -529,42 +554,44 @@ mcu_endpoint_set_packet_func (McuEndpoint *ep, McuEndpointPacketFunc func,
   ep->packet_destroy = destroy;
 }
 
-/* Protects a copy (the caller's packet may go to several receivers) and sends it. */
+/* The endpoint's one send path: every RTP and RTCP packet we protect (the mixes,
+ * the relayed program, retransmissions, keyframe requests, reports, node links)
+ * comes through here, from any thread. Protects a copy (the caller's packet may go
+ * to several receivers) and sends it under send_lock, so one SRTP session never
+ * protects two packets at once and packets leave in the order they were protected
+ * (a receiver's replay window would drop one that overtook many others). */
 static int
 ep_send (McuEndpoint *ep, const guint8 *buf, gsize len, gboolean is_rtcp)
 {
+  int st = MCU_SRTP_OK;
+  g_mutex_lock (&ep->send_lock);
   if (ep->srtp == NULL
       || (ep->state != MCU_ENDPOINT_STATE_CONNECTED
           && ep->state != MCU_ENDPOINT_STATE_DISCONNECTED))
-    {
-      ep->counters.send_failed++;
-      return MCU_SRTP_ERR_INVALID;
-    }
-  if (buf == NULL || len == 0 || len > MAX_DATAGRAM)
-    {
-      ep->counters.send_failed++;
-      return len > MAX_DATAGRAM ? MCU_SRTP_ERR_TOO_BIG : MCU_SRTP_ERR_INVALID;
-    }
-  memcpy (ep->tx, buf, len);
-  gsize out = len;
-  int st = is_rtcp ? mcu_srtp_protect_rtcp (ep->srtp, ep->tx, &out, sizeof ep->tx)
-                   : mcu_srtp_protect_rtp (ep->srtp, ep->tx, &out, sizeof ep->tx);
-  if (st != MCU_SRTP_OK)
-    {
-      ep->counters.send_failed++;
-      return st;
-    }
-  if (!mcu_ice_send (ep->ice, ep->tx, out))
-    {
-      ep->counters.send_failed++;
-      return MCU_SRTP_ERR_INVALID;
-    }
-  if (is_rtcp)
-    ep->counters.rtcp_out++;
+    st = MCU_SRTP_ERR_INVALID;
+  else if (buf == NULL || len == 0 || len > MAX_DATAGRAM)
+    st = len > MAX_DATAGRAM ? MCU_SRTP_ERR_TOO_BIG : MCU_SRTP_ERR_INVALID;
   else
-    ep->counters.rtp_out++;
-  ep->counters.bytes_out += len;
-  return MCU_SRTP_OK;
+    {
+      memcpy (ep->tx, buf, len);
+      gsize out = len;
+      st = is_rtcp ? mcu_srtp_protect_rtcp (ep->srtp, ep->tx, &out, sizeof ep->tx)
+                   : mcu_srtp_protect_rtp (ep->srtp, ep->tx, &out, sizeof ep->tx);
+      if (st == MCU_SRTP_OK && !mcu_ice_send (ep->ice, ep->tx, out))
+        st = MCU_SRTP_ERR_INVALID;
+    }
+  if (st != MCU_SRTP_OK)
+    ep->counters.send_failed++;
+  else
+    {
+      if (is_rtcp)
+        ep->counters.rtcp_out++;
+      else
+        ep->counters.rtp_out++;
+      ep->counters.bytes_out += len;
+    }
+  g_mutex_unlock (&ep->send_lock);
+  return st;
 }
 
 int
@@ -585,7 +612,7 @@ mcu_endpoint_close (McuEndpoint *ep)
   g_return_if_fail (MCU_IS_ENDPOINT (ep));
   if (ep->dtls != NULL)
     mcu_dtls_close (ep->dtls);
-  g_clear_pointer (&ep->srtp, mcu_srtp_free);
+  ep_set_srtp (ep, NULL);
   ep_set_state (ep, MCU_ENDPOINT_STATE_CLOSED);
 }
 
@@ -600,7 +627,9 @@ void
 mcu_endpoint_get_counters (McuEndpoint *ep, McuEndpointCounters *out)
 {
   g_return_if_fail (MCU_IS_ENDPOINT (ep) && out != NULL);
+  g_mutex_lock (&ep->send_lock); /* the send counters change on any thread */
   *out = ep->counters;
+  g_mutex_unlock (&ep->send_lock);
 }
 
 McuSrtpProfile

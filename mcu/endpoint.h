@@ -3,7 +3,8 @@
  * Every datagram from the peer is classified (RFC 7983): DTLS feeds the handshake,
  * SRTP/SRTCP is authenticated and decrypted then handed to the packet callback,
  * anything else is dropped and counted. Nothing unencrypted is accepted or sent.
- * The endpoint belongs to the GMainContext it was created on. */
+ * The endpoint belongs to the GMainContext it was created on: every function but
+ * the two send functions is called there. */
 #pragma once
 
 #include <glib-object.h>
@@ -171,7 +172,9 @@ void mcu_endpoint_set_packet_func (McuEndpoint *ep, McuEndpointPacketFunc func,
  * @buf: (transfer none): one plain RTP packet, at most 1500 bytes with the SRTP
  *   trailer added (so at most 1484 bytes of RTP)
  *
- * Protects a copy of @buf and sends it. Packet path: no allocation.
+ * Protects a copy of @buf and sends it. The endpoint's one send path: it may be
+ * called from any thread, and serialises protect + send per endpoint (one SRTP
+ * session never protects two packets at once). Packet path: no allocation.
  * Returns: MCU_SRTP_OK, a negative McuSrtpStatus from protection, or
  * MCU_SRTP_ERR_INVALID when not connected or the send failed.
  */

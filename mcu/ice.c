@@ -46,7 +46,9 @@ struct _McuIce
   guint stream_id;
   McuIceCallbacks cb;
   gpointer user_data;
-  McuIceState state;
+  /* McuIceState. Written on the context only, atomically: mcu_ice_send() reads it
+   * on whichever thread sends. */
+  gint state;
   char *ufrag, *pwd;
   guint consent_timeout_ms;
   gint64 last_consent_us;
@@ -80,11 +82,11 @@ mcu_ice_state_name (McuIceState state)
 static void
 ice_set_state (McuIce *ice, McuIceState state)
 {
-  if (ice->state == state)
+  if (ice->state == (gint)state)
     return;
   GST_INFO ("ice %p: %s -> %s", ice, mcu_ice_state_name (ice->state),
             mcu_ice_state_name (state));
-  ice->state = state;
+  g_atomic_int_set (&ice->state, (gint)state);
   if (ice->cb.state_changed)
     ice->cb.state_changed (ice, state, ice->user_data);
 }
@@ -502,13 +504,14 @@ mcu_ice_restart (McuIce *ice, GError **error)
 McuIceState
 mcu_ice_get_state (McuIce *ice)
 {
-  return ice->state;
+  return (McuIceState)ice->state;
 }
 
 gboolean
 mcu_ice_send (McuIce *ice, const guint8 *buf, gsize len)
 {
-  if ((ice->state != MCU_ICE_STATE_CONNECTED && ice->state != MCU_ICE_STATE_DISCONNECTED)
+  McuIceState state = (McuIceState)g_atomic_int_get (&ice->state);
+  if ((state != MCU_ICE_STATE_CONNECTED && state != MCU_ICE_STATE_DISCONNECTED)
       || len == 0 || len > G_MAXUINT)
     return FALSE;
   return nice_agent_send (ice->agent, ice->stream_id, COMPONENT, (guint)len,

@@ -136,7 +136,8 @@ McuIceState mcu_ice_get_state (McuIce *ice);
 
 /**
  * mcu_ice_send:
- * Sends one datagram on the selected pair. Packet path: no allocation.
+ * Sends one datagram on the selected pair, from any thread (libnice locks its
+ * agent). Packet path: no allocation.
  * Returns: TRUE when libnice took it; FALSE before a pair is selected, after
  * failure, or when the socket would block.
  */
@@ -171,8 +172,8 @@ gboolean mcu_ice_get_pair_types (McuIce *ice, const char **local_type,
 /**
  * mcu_ice_consent_refresh:
  * Records evidence of the peer's consent: a packet that arrived on the selected
- * pair and passed authentication (a DTLS record of our handshake, an SRTP or
- * SRTCP packet whose tag verified). See ice.c for why this stands in for the
+ * pair and passed authentication (a DTLS message or record that OpenSSL accepted
+ * as part of our association, an SRTP or SRTCP packet whose tag verified). See ice.c for why this stands in for the
  * STUN responses of RFC 7675. Packet path: a clock read and a store.
  */
 void mcu_ice_consent_refresh (McuIce *ice);

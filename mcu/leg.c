@@ -88,7 +88,7 @@ member_by_id (McuLeg *leg, guint id)
 
 /* --- packet plumbing ---------------------------------------------------------- */
 
-/* Called with the router's lock held (see McuPeerOps); counts the mix we send for
+/* Called by the router on any thread (see McuPeerOps); counts the mix we send for
  * the sender reports that let the member measure it and us measure the round trip. */
 static gboolean
 member_send_rtp (gpointer peer, guint8 *pkt, gsize len, gsize cap)

@@ -1,8 +1,9 @@
 /* router.c: the relay's packet path.
  *
- * One lock guards the peers and serialises their send functions (audio arrives on
- * the mixer's streaming threads, video on the transport's), because an SRTP session
- * must never protect two packets at once. Nothing here allocates per packet: each
+ * One lock guards the peers and the program's state (audio arrives on the mixer's
+ * streaming threads, video on the transport's). Serialising each peer's SRTP
+ * session is the peer's own business (McuEndpoint's send lock): the leg sends its
+ * reports to the same peers without the router. Nothing here allocates per packet: each
  * send copies into a stack buffer sized for the largest packet plus SRTP trailer.
  */
 #include "router.h"
@@ -361,6 +362,13 @@ forward_keyframe_request (McuRouter *r, gint64 now_us)
     }
 }
 
+/* A retransmission resends, under the receiver's own sequence number, the very
+ * bytes first protected under it (same SSRC, number, timestamp, payload type and
+ * payload), never anything else: SRTP with AES-CM or GCM must not protect two
+ * payloads under one index (keystream and nonce reuse). So only numbers the
+ * receiver's current mapping made are answered (mcu_rtp_rewriter_source_seq):
+ * after a step between levels, a number that carried the low stream or an older
+ * mapping of the program is a miss. */
 static void
 answer_nack (McuRouter *r, Peer *from, const McuRtcpNack *n)
 {
@@ -373,9 +381,10 @@ answer_nack (McuRouter *r, Peer *from, const McuRtcpNack *n)
   for (guint k = 0; k < count; k++)
     {
       gsize plen = 0;
-      const guint8 *stored = mapped ? mcu_rtx_buffer_lookup (
-                                 r->rtx, (guint16)(seqs[k] - v->seq_offset), &plen)
-                                    : NULL;
+      guint16 src_seq = 0;
+      const guint8 *stored = mapped && mcu_rtp_rewriter_source_seq (v, seqs[k], &src_seq)
+                                 ? mcu_rtx_buffer_lookup (r->rtx, src_seq, &plen)
+                                 : NULL;
       if (stored == NULL || plen > SEND_CAP)
         {
           from->c.nack_misses++;

@@ -7,8 +7,10 @@
  * cascade; NACKs are answered from the node's own retransmission buffer and
  * keyframe requests go to the program's source.
  *
- * Threads: every function may be called from any thread; one lock serialises the
- * peers' send functions, which therefore need no locking of their own.
+ * Threads: every function may be called from any thread. A peer's send functions
+ * may run on several threads at once (the mixers' threads, the transport's); each
+ * peer serialises its own protect + send (McuEndpoint does), since the leg also
+ * sends its reports to the same peer without the router.
  */
 #pragma once
 
@@ -38,9 +40,10 @@ const char *mcu_media_level_name (McuMediaLevel level);
 gboolean mcu_media_level_from_name (const char *name, McuMediaLevel *level);
 
 /* How the router reaches one peer. Both functions get a plaintext packet in a
- * buffer of @cap bytes (room for the SRTP trailer), protect it in place and send
- * it; they return FALSE when it could not be sent. Called with the router's lock
- * held: they must not call back into the router. */
+ * buffer of @cap bytes (room for the SRTP trailer), protect it and send it; they
+ * return FALSE when it could not be sent. They may be called on several threads at
+ * once and must serialise their own protection; they must not call back into the
+ * router. */
 typedef struct
 {
   gboolean (*send_rtp) (gpointer peer, guint8 *pkt, gsize len, gsize cap);

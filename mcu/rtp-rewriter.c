@@ -63,6 +63,7 @@ rewriter_start_source (McuRtpRewriter *rw, guint16 seq, guint32 ts, gint64 now_u
   rw->seq_offset = (guint16)(out_seq - seq);
   rw->ts_offset = out_ts - ts;
   rw->first_out_seq = out_seq;
+  rw->long_run = FALSE;
   rw->src_started = TRUE;
 }
 
@@ -94,9 +95,29 @@ mcu_rtp_rewriter_rewrite (McuRtpRewriter *rw, guint8 *pkt, gsize len, gint64 now
   if (!rw->started || (gint16)(out_seq - rw->last_out_seq) > 0)
     {
       rw->last_out_seq = out_seq;
+      /* last only moves forward by less than half the space at a time, so the
+       * distance from first passes through the upper half before it could wrap */
+      if ((guint16)(out_seq - rw->first_out_seq) >= 0x8000)
+        rw->long_run = TRUE;
       rw->last_out_ts = out_ts;
       rw->last_out_us = now_us;
       rw->started = TRUE;
     }
+  return TRUE;
+}
+
+gboolean
+mcu_rtp_rewriter_source_seq (const McuRtpRewriter *rw, guint16 out_seq, guint16 *src_seq)
+{
+  if (!rw->have_src || !rw->src_started || !rw->started)
+    return FALSE;
+  guint16 back = (guint16)(rw->last_out_seq - out_seq);
+  /* ahead of the last packet sent (never sent), or so far back that the 16 bits
+   * cannot say which round it was */
+  if (back >= 0x8000)
+    return FALSE;
+  if (!rw->long_run && back > (guint16)(rw->last_out_seq - rw->first_out_seq))
+    return FALSE; /* before the current source's first packet */
+  *src_seq = (guint16)(out_seq - rw->seq_offset);
   return TRUE;
 }

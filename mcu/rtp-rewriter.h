@@ -22,6 +22,9 @@ typedef struct
   guint16 seq_offset;
   guint32 ts_offset;
   guint16 first_out_seq; /* output seq of the source's first packet */
+  /* the current source's numbers, first_out_seq .. last_out_seq, span half the
+   * sequence space or more: every recent number is the current source's */
+  gboolean long_run;
   /* the last packet sent */
   gboolean started;
   guint16 last_out_seq;
@@ -58,5 +61,21 @@ void mcu_rtp_rewriter_switch (McuRtpRewriter *rw, guint32 src_ssrc);
  */
 gboolean mcu_rtp_rewriter_rewrite (McuRtpRewriter *rw, guint8 *pkt, gsize len,
                                    gint64 now_us);
+
+/**
+ * mcu_rtp_rewriter_source_seq:
+ * @out_seq: a sequence number of the output (one a receiver reports lost)
+ * @src_seq: (out): the source's sequence number that was sent as @out_seq
+ *
+ * Maps an output number back through the current mapping, only when that mapping
+ * made it: numbered since the current source's first packet and not after the last
+ * packet sent. A number from before (another source, or another level's stream,
+ * numbered with other offsets) is refused: the current offsets would name another
+ * packet, and sending that under @out_seq would protect two different payloads
+ * under one SRTP index.
+ * Returns: %TRUE when @out_seq belongs to the current mapping.
+ */
+gboolean mcu_rtp_rewriter_source_seq (const McuRtpRewriter *rw, guint16 out_seq,
+                                      guint16 *src_seq);
 
 G_END_DECLS

@@ -4,6 +4,7 @@
 #include "mcu-error.h"
 
 #include <limits.h>
+#include <openssl/crypto.h>
 #include <string.h>
 #include <srtp2/srtp.h>
 
@@ -124,7 +125,9 @@ mcu_srtp_set_crypto (McuSrtpProfile p, srtp_policy_t *policy)
 }
 
 /* libsrtp reads policy->key during srtp_create() only (it derives session keys at
- * once), so the stack copy below is wiped right after. allow_repeat_tx lets the
+ * once), so the stack copy below and the policy that points at it are wiped right
+ * after, with OPENSSL_cleanse: a plain memset of a buffer about to die may be
+ * optimised away. allow_repeat_tx lets the
  * router resend a stored packet with its original sequence number when it answers a
  * NACK; without it libsrtp refuses to protect the same index twice. */
 static srtp_err_status_t
@@ -144,7 +147,8 @@ mcu_srtp_create_one (McuSrtpProfile p, const guint8 *key_salt, gsize key_salt_le
   policy.next = NULL;
 
   srtp_err_status_t st = srtp_create (out, &policy);
-  memset (key, 0, sizeof key);
+  OPENSSL_cleanse (key, sizeof key);
+  OPENSSL_cleanse (&policy, sizeof policy);
   return st;
 }
 

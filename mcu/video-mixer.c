@@ -320,12 +320,21 @@ link_participant_output (Participant *p, Output *o)
   g_hash_table_insert (p->links, GUINT_TO_POINTER (o->id), l);
 }
 
+/* The flag is shared with a probe that may fire on a streaming thread after
+ * unlink_participant_output() stopped waiting: reference-counted, one reference
+ * each, the probe's dropped by GStreamer once the probe is gone. */
 static GstPadProbeReturn
 drop_when_idle (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
-  gboolean *done = data;
+  gint *done = data;
   g_atomic_int_set (done, TRUE);
   return GST_PAD_PROBE_REMOVE;
+}
+
+static void
+done_release (gpointer data)
+{
+  g_atomic_rc_box_release (data);
 }
 
 /* Undoes link_participant_output: waits until no buffer is in flight on the tee
@@ -333,10 +342,14 @@ drop_when_idle (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 static void
 unlink_participant_output (Participant *p, Output *o, Link *l)
 {
-  gboolean done = FALSE;
-  gst_pad_add_probe (l->tee_pad, GST_PAD_PROBE_TYPE_IDLE, drop_when_idle, &done, NULL);
-  for (guint i = 0; i < 200 && !g_atomic_int_get (&done); i++)
+  gint *done = g_atomic_rc_box_new0 (gint);
+  gulong probe = gst_pad_add_probe (l->tee_pad, GST_PAD_PROBE_TYPE_IDLE, drop_when_idle,
+                                    g_atomic_rc_box_acquire (done), done_release);
+  for (guint i = 0; i < 200 && !g_atomic_int_get (done); i++)
     g_usleep (1000);
+  if (!g_atomic_int_get (done) && probe != 0)
+    gst_pad_remove_probe (l->tee_pad, probe);
+  g_atomic_rc_box_release (done);
   g_autoptr (GstPad) qsink = gst_element_get_static_pad (l->queue, "sink");
   gst_pad_unlink (l->tee_pad, qsink);
   gst_element_release_request_pad (p->tee, l->tee_pad);

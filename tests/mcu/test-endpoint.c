@@ -5,8 +5,9 @@
  * unencrypted, oversized and foreign packets never reach the packet callback and
  * are counted (foreign ones are dropped by libnice, see mcu/ice.c); and the
  * consent rule: with a 2 s consent timeout, 1 s of silence keeps the session and
- * 3 s ends it; that the parameters can come from a real sdp.h offer/answer; and
- * that an ICE restart keeps the DTLS association and SRTP keys. */
+ * 3 s ends it, and garbage in the DTLS range or unauthenticated RTP is no consent; that the parameters can come from a real sdp.h offer/answer; and
+ * that an ICE restart keeps the DTLS association and SRTP keys; and that RTP and
+ * RTCP sent at once from two threads are all protected and authenticated. */
 #include "mcu.h"
 #include "lt-test.h"
 #include "mcutx-util.h"
@@ -408,6 +409,85 @@ START_TEST (test_consent_rule)
 }
 END_TEST
 
+/* Garbage from the peer's address every 20 ms: a DTLS application-data record
+ * header (epoch 1) with bytes that cannot decrypt, other bytes in the DTLS range,
+ * and RTP-looking bytes with no valid tag. */
+static gboolean
+send_garbage (gpointer data)
+{
+  McuIce *ice = data;
+  static guint n;
+  /* side 1 goes on sending real media, so side 0 (the garbage sender) keeps its
+   * own consent and its ICE pair for the whole test */
+  guint8 pkt[200];
+  gsize plen = mcutx_rtp (pkt, (guint16)(2000 + n), 0x78, 100);
+  mcu_endpoint_send_rtp (side[1].ep, pkt, plen);
+  guint8 rec[80];
+  for (gsize i = 0; i < sizeof rec; i++)
+    rec[i] = (guint8)g_random_int ();
+  rec[0] = 23; /* application_data */
+  rec[1] = 0xfe;
+  rec[2] = 0xfd; /* DTLS 1.2 */
+  rec[3] = 0;
+  rec[4] = 1; /* epoch 1 */
+  rec[11] = 0;
+  rec[12] = sizeof rec - 13;
+  mcu_ice_send (ice, rec, sizeof rec);
+  guint8 junk[60];
+  for (gsize i = 0; i < sizeof junk; i++)
+    junk[i] = (guint8)g_random_int ();
+  junk[0] = 20 + (n++ % 44); /* anywhere in the DTLS range, 20..63 */
+  mcu_ice_send (ice, junk, sizeof junk);
+  guint8 rtp[100];
+  gsize len = mcutx_rtp (rtp, (guint16)n, 0xD00D, 60);
+  mcu_ice_send (ice, rtp, len); /* no SRTP tag: cannot authenticate */
+  return G_SOURCE_CONTINUE;
+}
+
+/* Proves that consent comes only from traffic that authenticates: a peer that
+ * sends nothing but bytes in the DTLS range (a record that does not decrypt, and
+ * random ones) and RTP without a valid tag is not a consenting peer, and the
+ * session ends once the consent timeout passes, as it would in silence. Before,
+ * any datagram in the DTLS range that the memory BIO took refreshed consent and
+ * this garbage kept the session alive for ever. The garbage also changes nothing
+ * else: it is counted as DTLS in and auth drops, and the DTLS association stays
+ * up until consent ends it. */
+START_TEST (test_garbage_keeps_no_consent)
+{
+  const guint timeout_ms = 2000;
+  make_pair (NULL, 0, NULL, 0, timeout_ms);
+  /* real media both ways from the start, as in test_consent_rule: a slow handshake
+   * (sanitizer builds) must not let consent lapse before the garbage starts */
+  GSource *pump = g_timeout_source_new (50);
+  g_source_set_callback (pump, pump_media, NULL, NULL);
+  g_source_attach (pump, ctx);
+  ck_assert (mcutx_connect (ctx, side, NULL));
+  ck_assert (mcutx_wait (ctx, both_connected, NULL, 10000));
+  g_source_destroy (pump);
+  g_source_unref (pump);
+  /* from now on side 0 sends only garbage (a peer that lost its keys, or anyone
+   * spoofing its address) */
+  McuEndpointCounters before;
+  mcu_endpoint_get_counters (side[1].ep, &before);
+  GSource *garbage = g_timeout_source_new (20);
+  g_source_set_callback (garbage, send_garbage, mcu_endpoint_get_ice (side[0].ep), NULL);
+  g_source_attach (garbage, ctx);
+  gboolean ended = mcutx_wait (ctx, side1_final, NULL, 10 * timeout_ms);
+  g_source_destroy (garbage);
+  g_source_unref (garbage);
+  ck_assert_msg (ended, "garbage kept the session alive (state %s)",
+                 mcu_endpoint_state_name (mcu_endpoint_get_state (side[1].ep)));
+  ck_assert_int_eq (mcu_endpoint_get_state (side[1].ep), MCU_ENDPOINT_STATE_FAILED);
+  ck_assert (mcu_ice_get_consent_expired (mcu_endpoint_get_ice (side[1].ep)));
+  McuEndpointCounters after;
+  mcu_endpoint_get_counters (side[1].ep, &after);
+  ck_assert_uint_gt (after.dtls_in, before.dtls_in); /* the garbage did arrive */
+  ck_assert_uint_gt (after.dropped_auth, before.dropped_auth);
+  /* and kept arriving until the end: the sender's side was alive throughout */
+  ck_assert_int_eq (mcu_endpoint_get_state (side[0].ep), MCU_ENDPOINT_STATE_CONNECTED);
+}
+END_TEST
+
 /* The whole offer/answer as the node will do it: side 0 offers with
  * mcu_sdp_create_offer() (setup actpass, its candidates inline), side 1 answers
  * with mcu_sdp_answer_offer() (setup active), side 0 accepts the answer; each side
@@ -532,6 +612,93 @@ START_TEST (test_close)
 }
 END_TEST
 
+/* --- one SRTP session, senders on two threads ------------------------------------ */
+
+#define CONCURRENT_PACKETS 400
+#define IN_FLIGHT 32 /* flow control, so loopback's socket buffer never overflows */
+
+static gint rx_rtp, rx_rtcp; /* atomics: counted on the context, read by the sender */
+
+static void
+count_packet (McuEndpoint *ep, gboolean is_rtcp, guint8 *buf, gsize len, gpointer data)
+{
+  g_atomic_int_inc (is_rtcp ? &rx_rtcp : &rx_rtp);
+}
+
+static gpointer
+send_rtp_thread (gpointer data)
+{
+  McuEndpoint *ep = data;
+  gint64 give_up = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  guint failures = 0;
+  for (guint i = 0; i < CONCURRENT_PACKETS; i++)
+    {
+      while ((gint)i - g_atomic_int_get (&rx_rtp) > IN_FLIGHT
+             && g_get_monotonic_time () < give_up)
+        g_thread_yield ();
+      guint8 pkt[200];
+      gsize len = mcutx_rtp (pkt, (guint16)(i + 1), 0xA0A0, 100);
+      if (mcu_endpoint_send_rtp (ep, pkt, len) != MCU_SRTP_OK)
+        failures++;
+    }
+  return GUINT_TO_POINTER (failures);
+}
+
+static gboolean
+all_concurrent_received (gpointer data)
+{
+  return g_atomic_int_get (&rx_rtp) >= CONCURRENT_PACKETS
+         && g_atomic_int_get (&rx_rtcp) >= CONCURRENT_PACKETS;
+}
+
+/* The node sends on one endpoint from several threads at once: the mixers' streaming
+ * threads send the audio mix while the main loop sends reports, retransmissions
+ * and keyframe requests. Proves the endpoint serialises them (one SRTP session
+ * never protects two packets at once): with RTP sent from a thread of its own and
+ * RTCP from the main loop at the same time, every packet is protected, sent and
+ * authenticated by the peer, none dropped as forged or replayed. Without the
+ * endpoint's send lock the shared buffer and libsrtp's session state are written by
+ * both threads: packets arrive garbled (auth drops) and build-tsan reports the race
+ * on every run. */
+START_TEST (test_concurrent_senders)
+{
+  make_pair (NULL, 0, NULL, 0, 0);
+  ck_assert (mcutx_connect (ctx, side, NULL));
+  assert_connected ();
+  g_atomic_int_set (&rx_rtp, 0);
+  g_atomic_int_set (&rx_rtcp, 0);
+  mcu_endpoint_set_packet_func (side[1].ep, count_packet, NULL, NULL);
+  GThread *t = g_thread_new ("rtp-sender", send_rtp_thread, side[0].ep);
+  guint failures = 0;
+  gint64 give_up = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  for (guint i = 0; i < CONCURRENT_PACKETS; i++)
+    {
+      while ((gint)i - g_atomic_int_get (&rx_rtcp) > IN_FLIGHT
+             && g_get_monotonic_time () < give_up)
+        g_main_context_iteration (ctx, FALSE);
+      guint8 rr[8];
+      gsize rlen = mcutx_rtcp_rr (rr, 0xB0B0);
+      if (mcu_endpoint_send_rtcp (side[0].ep, rr, rlen) != MCU_SRTP_OK)
+        failures++;
+      g_main_context_iteration (ctx, FALSE);
+    }
+  ck_assert_msg (mcutx_wait (ctx, all_concurrent_received, NULL, 30000),
+                 "received %d RTP and %d RTCP of %d each", g_atomic_int_get (&rx_rtp),
+                 g_atomic_int_get (&rx_rtcp), CONCURRENT_PACKETS);
+  failures += GPOINTER_TO_UINT (g_thread_join (t));
+  ck_assert_uint_eq (failures, 0);
+  McuEndpointCounters tx, rx;
+  mcu_endpoint_get_counters (side[0].ep, &tx);
+  mcu_endpoint_get_counters (side[1].ep, &rx);
+  ck_assert_uint_eq (tx.rtp_out, CONCURRENT_PACKETS);
+  ck_assert_uint_eq (tx.rtcp_out, CONCURRENT_PACKETS);
+  ck_assert_uint_eq (rx.dropped_auth, 0);
+  ck_assert_uint_eq (rx.dropped_replay, 0);
+  ck_assert_uint_eq (rx.rtp_in, CONCURRENT_PACKETS);
+  ck_assert_uint_eq (rx.rtcp_in, CONCURRENT_PACKETS);
+}
+END_TEST
+
 static gboolean
 side0_final (gpointer data)
 {
@@ -579,6 +746,8 @@ main (void)
   tcase_add_test (tc, test_ice_restart_keeps_srtp);
   tcase_add_test (tc, test_close);
   tcase_add_test (tc, test_connect_timeout);
+  tcase_add_test (tc, test_concurrent_senders);
+  tcase_add_test (tc, test_garbage_keeps_no_consent);
   suite_add_tcase (s, tc);
   return lt_test_run (s);
 }

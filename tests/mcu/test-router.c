@@ -6,7 +6,7 @@
  * answered from the node's buffer; receivers' keyframe requests reach the source at
  * a bounded rate; audio-only peers get no video; a peer stepping between the full and
  * the low-resolution program sees one continuous stream; garbage is counted and
- * dropped. */
+ * dropped; a retransmission never protects other bytes under an SRTP index. */
 #include "router.h"
 #include "rtcp.h"
 #include "rtp.h"
@@ -25,10 +25,94 @@ typedef struct
 
 static GArray *send_order; /* peer ids in the order packets were sent to them */
 
+/* --- what each peer's SRTP session would protect -------------------------------
+ * The router hands every RTP packet to a peer's send_rtp, which protects it. The
+ * recorder stands in for that protect step: it gives each packet the SRTP index
+ * (ROC || SEQ, 48 bits) the sender's libsrtp would (RFC 3711 section 3.3.1, the
+ * estimate relative to the highest index of that SSRC so far, as libsrtp's
+ * rdbx_estimate_index does) and keeps the plaintext protected under each
+ * (peer, SSRC, index). Protecting other bytes under a recorded index is the
+ * keystream (AES-CM) or nonce (GCM) reuse the router must never cause. */
+typedef struct
+{
+  GHashTable *highest;   /* "peer/ssrc" -> guint64* highest index */
+  GHashTable *protected; /* "peer/ssrc/index" -> GBytes of the plaintext */
+  guint repeats;         /* same bytes under the same index: retransmissions */
+  guint reuses;          /* other bytes under a used index: must stay 0 */
+} ProtectLog;
+
+static ProtectLog *protect_log;
+
+static guint64
+srtp_index_estimate (guint64 *highest, gboolean first, guint16 seq)
+{
+  if (first)
+    return *highest = seq;
+  guint32 roc = (guint32)(*highest >> 16);
+  guint16 local = (guint16)*highest;
+  guint32 guess_roc = roc;
+  gint64 diff;
+  if (local < 0x8000)
+    {
+      if ((gint)seq - (gint)local > 0x8000 && roc > 0)
+        {
+          guess_roc = roc - 1;
+          diff = (gint64)seq - 0x10000 - local;
+        }
+      else
+        diff = (gint64)seq - local;
+    }
+  else if ((gint)local - 0x8000 > (gint)seq)
+    {
+      guess_roc = roc + 1;
+      diff = (gint64)seq + 0x10000 - local;
+    }
+  else
+    diff = (gint64)seq - local;
+  guint64 index = (guint64)guess_roc << 16 | seq;
+  if (diff > 0)
+    *highest = index;
+  return index;
+}
+
+static void
+protect_log_record (guint peer, const guint8 *pkt, gsize len)
+{
+  if (protect_log == NULL || len < 12)
+    return;
+  guint32 ssrc
+      = (guint32)pkt[8] << 24 | (guint32)pkt[9] << 16 | (guint32)pkt[10] << 8 | pkt[11];
+  guint16 seq = (guint16)(pkt[2] << 8 | pkt[3]);
+  char *stream = g_strdup_printf ("%u/%08x", peer, ssrc);
+  guint64 *highest = g_hash_table_lookup (protect_log->highest, stream);
+  gboolean first = highest == NULL;
+  if (first)
+    {
+      highest = g_new0 (guint64, 1);
+      g_hash_table_insert (protect_log->highest, g_strdup (stream), highest);
+    }
+  guint64 index = srtp_index_estimate (highest, first, seq);
+  char *key = g_strdup_printf ("%s/%" G_GUINT64_FORMAT, stream, index);
+  g_free (stream);
+  GBytes *seen = g_hash_table_lookup (protect_log->protected, key);
+  if (seen == NULL)
+    {
+      g_hash_table_insert (protect_log->protected, key, g_bytes_new (pkt, len));
+      return;
+    }
+  if (g_bytes_get_size (seen) == len
+      && memcmp (g_bytes_get_data (seen, NULL), pkt, len) == 0)
+    protect_log->repeats++;
+  else
+    protect_log->reuses++;
+  g_free (key);
+}
+
 static gboolean
 fake_send_rtp (gpointer peer, guint8 *pkt, gsize len, gsize cap)
 {
   FakePeer *p = peer;
+  protect_log_record (p->id, pkt, len);
   if (send_order)
     g_array_append_val (send_order, p->id);
   ck_assert_uint_ge (cap, len + 16); /* room to protect in place */
@@ -390,6 +474,80 @@ START_TEST (test_levels_keep_one_stream)
 }
 END_TEST
 
+static void
+nack_one (McuRouter *r, guint from, guint16 seq, gint64 now)
+{
+  guint8 nack[64];
+  gsize n = mcu_rtcp_write_nack (nack, sizeof nack, 0xCAFE, PROGRAM_SSRC, &seq, 1);
+  mcu_router_receive_rtcp (r, from, nack, n, now);
+}
+
+/* Every number peer 2 has seen so far, NACKed one by one, and the next few it has
+ * not seen yet. */
+static void
+nack_everything (McuRouter *r, guint16 first, guint16 last, gint64 now)
+{
+  for (guint16 s = first; s != (guint16)(last + 4); s++)
+    nack_one (r, 2, s, now);
+}
+
+/* Proves that a retransmission never puts other bytes under an SRTP index already
+ * used: peer 2 steps full -> low -> full -> low -> full while the program and the
+ * low stream flow, and NACKs every number it ever got (and a few it did not) after
+ * each step. Each (peer, SSRC, SRTP index) the router hands to a peer's protect
+ * step is recorded with its plaintext; a second, different plaintext under one
+ * index fails the test. Before the fix, a NACK for a number that had carried the
+ * low stream was answered, after the step back to full, with the program packet
+ * the new offsets pointed at: other content under the same index. The NACKs for
+ * numbers of the current mapping are still answered (with the very same bytes). */
+START_TEST (test_nack_never_reuses_an_srtp_index)
+{
+  McuRouter *r = setup ();
+  ProtectLog log = {
+    .highest = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free),
+    .protected = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                        (GDestroyNotify)g_bytes_unref),
+  };
+  protect_log = &log;
+  gint64 now = 1000000;
+  guint16 src = 100, low = 40000;
+  mcu_router_set_program (r, 1, now);
+  send_video (r, 1, src++, TRUE, now += 33000);
+  guint16 first = last_rtp (2).seq;
+  static const McuMediaLevel steps[]
+      = { MCU_LEVEL_FULL, MCU_LEVEL_LOW, MCU_LEVEL_FULL, MCU_LEVEL_LOW, MCU_LEVEL_FULL };
+  for (guint step = 0; step < G_N_ELEMENTS (steps); step++)
+    {
+      mcu_router_set_level (r, 2, steps[step]);
+      for (guint i = 0; i < 20; i++)
+        {
+          /* the program always flows (to peers 3 and 4, and to 2 when at full);
+           * the low stream only while 2 is at low, as the leg sends it */
+          send_video (r, 1, src++, i == 0, now += 33000);
+          if (steps[step] == MCU_LEVEL_LOW)
+            {
+              guint8 buf[200];
+              guint16 lseq = low++;
+              gsize len = vp8_packet (buf, 97, lseq, lseq * 3000u, 0xB0B0, i == 0);
+              mcu_router_send_video (r, 2, buf, len);
+            }
+        }
+      nack_everything (r, first, last_rtp (2).seq, now += 1000);
+      ck_assert_uint_eq (log.reuses, 0);
+    }
+  McuPeerCounters c;
+  ck_assert (mcu_router_peer_counters (r, 2, &c));
+  /* not vacuous: the current mapping's numbers were resent, the others refused */
+  ck_assert_uint_gt (c.retransmitted, 0);
+  ck_assert_uint_eq (log.repeats, c.retransmitted);
+  ck_assert_uint_gt (c.nack_misses, 0);
+  protect_log = NULL;
+  g_hash_table_unref (log.highest);
+  g_hash_table_unref (log.protected);
+  teardown (r);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -402,6 +560,7 @@ main (void)
   tcase_add_test (tc, test_send_video_and_keyframe_requests);
   tcase_add_test (tc, test_links_are_served_first);
   tcase_add_test (tc, test_levels_keep_one_stream);
+  tcase_add_test (tc, test_nack_never_reuses_an_srtp_index);
   suite_add_tcase (s, tc);
   return lt_test_run (s);
 }
