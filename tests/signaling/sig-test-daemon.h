@@ -92,9 +92,9 @@ static void
 sd_write_conf (SdDaemon *d, const char *conf)
 {
   gboolean own_clock = conf != NULL && strstr (conf, "[testing]") != NULL;
-  g_autofree char *text = g_strdup_printf (
-      "[server]\ndrain-grace=1\n%s\n%s", conf ? conf : "",
-      own_clock ? "" : "[testing]\nnow=" SD_FROZEN_NOW "\n");
+  g_autofree char *text
+      = g_strdup_printf ("[server]\ndrain-grace=1\n%s\n%s", conf ? conf : "",
+                         own_clock ? "" : "[testing]\nnow=" SD_FROZEN_NOW "\n");
   ck_assert (g_file_set_contents (d->conf_path, text, -1, NULL));
 }
 
