@@ -11,6 +11,7 @@
 #include "sig-server.h"
 #include "sig-validate.h"
 #include "sig-links.h"
+#include "sig-attendance.h"
 
 G_BEGIN_DECLS
 
@@ -75,6 +76,8 @@ struct _SigServer
   char *sequences_path;
   SigWs *ws;
   SigLinks *links; /* link quality, alarms, step-down (sig-links.c) */
+  /* batched roll call writes (sig-attendance.c) */
+  SigAttendance *attendance;
   gint64 started_us;
 };
 
