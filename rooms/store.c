@@ -531,9 +531,15 @@ rooms_store_checkpoint (RoomsStore *store, gboolean truncate, int *wal_frames,
 {
   g_return_val_if_fail (store != NULL, FALSE);
   int log = 0, done = 0;
+  /* TRUNCATE would wait (busy handler) for readers elsewhere; on signald's only
+   * thread it must not, so it gives up at once and tries again another time */
+  if (truncate)
+    sqlite3_busy_timeout (store->db, 0);
   int rc = sqlite3_wal_checkpoint_v2 (
       store->db, NULL, truncate ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE,
       &log, &done);
+  if (truncate)
+    sqlite3_busy_timeout (store->db, 5000);
   if (wal_frames)
     *wal_frames = log;
   if (rc != SQLITE_OK && rc != SQLITE_BUSY)
