@@ -62,6 +62,9 @@ struct Bench
   guint want;       /* which kinds of arrival the phase counts (Kind bits) */
   guint16 port, base_port;
   GArray *join_ms; /* double: join -> joined, this round */
+  /* (nullable) for HTTP: a session of its own keeps reusing a few connections,
+   * where the sockets' session would leave one idle connection per request */
+  SoupSession *http_session;
 };
 
 typedef enum
@@ -256,7 +259,8 @@ http (Bench *b, const char *method, const char *path, const char *token,
                                                 bb);
     }
   g_autoptr (GError) error = NULL;
-  g_autoptr (GBytes) r = soup_session_send_and_read (b->session, m, NULL, &error);
+  g_autoptr (GBytes) r = soup_session_send_and_read (
+      b->http_session ? b->http_session : b->session, m, NULL, &error);
   if (r == NULL)
     g_error ("%s %s: %s", method, path, error->message);
   *status = soup_message_get_status (m);
@@ -578,7 +582,8 @@ static void
 national_connect_sites (Bench *b, GPtrArray *site_tokens)
 {
   g_autofree char *site_url = g_strdup_printf ("ws://127.0.0.1:%u/api/v1/ws", b->port);
-  const guint batch = 500;
+  const guint batch = 8; /* under GSocketListener's listen backlog of 10: a dropped SYN
+                            costs a 1 s retransmit */
   for (guint i = 0; i < b->sites->len; i += batch)
     {
       guint k = 0;
@@ -667,8 +672,11 @@ national_storm (const char *binary, const char *csv)
 
   Bench b = { 0 };
   b.loop = g_main_loop_new (NULL, FALSE);
+  /* no I/O timeout: with 11,000 sockets on one main loop (here and in signald) a
+   * handshake late in the set-up can wait minutes; slow is a figure, not a failure */
   b.session = soup_session_new_with_options ("max-conns", 65536, "max-conns-per-host",
-                                             65536, "timeout", 120, NULL);
+                                             65536, "timeout", 0, NULL);
+  b.http_session = soup_session_new_with_options ("timeout", 120, NULL);
   b.nodes = g_ptr_array_new_with_free_func (peer_free);
   b.sites = g_ptr_array_new_with_free_func (peer_free);
   const char *confs[] = {
@@ -678,6 +686,7 @@ national_storm (const char *binary, const char *csv)
   };
   const char *modes[] = { "batched", "per-join" };
   Daemon d = { 0 };
+  gint64 setup0 = g_get_monotonic_time ();
   daemon_start (&d, binary, dir, confs[0]);
   b.port = d.port;
 
@@ -739,8 +748,8 @@ national_storm (const char *binary, const char *csv)
           g_ptr_array_add (site_tokens, make_token (&b, d.admin, "site", scope));
         }
     }
-  g_print ("national: %u sites on %u nodes\n", b.sites->len,
-           json_array_get_length (pnodes));
+  g_print ("national: %u sites on %u nodes (set-up %.0f s)\n", b.sites->len,
+           json_array_get_length (pnodes), (g_get_monotonic_time () - setup0) / 1e6);
 
   for (int k = 0; k < 2; k++)
     {
@@ -766,6 +775,7 @@ national_storm (const char *binary, const char *csv)
     g_printerr ("could not remove %s\n", dir);
   g_ptr_array_unref (b.sites);
   g_ptr_array_unref (b.nodes);
+  g_object_unref (b.http_session);
   g_object_unref (b.session);
   g_main_loop_unref (b.loop);
 }
