@@ -1,4 +1,5 @@
-/* attendance.h: roll call. Join and leave events per site per occurrence, and a
+/* attendance.h: roll call. One record per site per occurrence (first join, last
+ * leave, seconds present, how many joins), updated by its joins and leaves, and a
  * report that classes every invited site present, late or absent. */
 #pragma once
 
@@ -9,11 +10,27 @@
 G_BEGIN_DECLS
 
 /* Records that @site_id joined (or left) occurrence @occurrence_id at @at. The site
- * must be invited. ROOMS_ERROR_NOT_FOUND, ROOMS_ERROR_INVALID (site not invited). */
+ * must be invited; a join also needs the occurrence open at @at by the lifecycle's
+ * rule (rooms_occurrence_state_at(): open or live, not cancelled). A refused call
+ * writes and queues nothing. With batching on, the update is checked now and queued
+ * for rooms_store_flush_attendance(); otherwise it is written at once (one commit).
+ * ROOMS_ERROR_NOT_FOUND, ROOMS_ERROR_INVALID (site not invited),
+ * ROOMS_ERROR_ILLEGAL_STATE (join: cancelled, not open yet, or ended; the message
+ * says which and when), ROOMS_ERROR_STORE. */
 gboolean rooms_store_record_join (RoomsStore *store, gint64 occurrence_id, gint64 site_id,
                                   gint64 at, GError **error);
 gboolean rooms_store_record_leave (RoomsStore *store, gint64 occurrence_id,
                                    gint64 site_id, gint64 at, GError **error);
+
+/* Batching (off by default): queued updates are lost if the process dies before
+ * rooms_store_flush_attendance() commits them; rooms_store_free() and the report
+ * write them first. */
+void rooms_store_set_attendance_batching (RoomsStore *store, gboolean batching);
+/* Returns: how many updates are queued. */
+guint rooms_store_attendance_pending (RoomsStore *store);
+/* Writes every queued update in one transaction; on failure the queue is kept.
+ * ROOMS_ERROR_STORE. */
+gboolean rooms_store_flush_attendance (RoomsStore *store, GError **error);
 
 typedef enum
 {
@@ -35,6 +52,7 @@ typedef struct
   gint64 first_join;      /* -1 when absent */
   gint64 last_leave;      /* -1 when never left */
   gint64 seconds_present; /* summed join..leave spans, open spans closed at the end */
+  guint joins;            /* how many joins were recorded */
 } RoomsAttendanceEntry;
 
 typedef struct _RoomsAttendanceReport RoomsAttendanceReport;
@@ -43,8 +61,10 @@ typedef struct _RoomsAttendanceReport RoomsAttendanceReport;
  * rooms_store_attendance_report:
  * @grace: seconds after the start during which a join still counts as present
  *
+ * Writes queued attendance updates first.
+ *
  * Returns: (transfer full) (nullable): the report (entries by site id);
- *   ROOMS_ERROR_NOT_FOUND
+ *   ROOMS_ERROR_NOT_FOUND, ROOMS_ERROR_STORE
  */
 RoomsAttendanceReport *rooms_store_attendance_report (RoomsStore *store,
                                                       gint64 occurrence_id, gint64 grace,

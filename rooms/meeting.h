@@ -279,6 +279,18 @@ gboolean rooms_store_end_occurrence (RoomsStore *store, gint64 occurrence_id,
 gboolean rooms_store_cancel_occurrence (RoomsStore *store, gint64 occurrence_id,
                                         GError **error);
 
+/**
+ * rooms_occurrence_state_at:
+ * @lobby_window: seconds before the start when the occurrence opens
+ *
+ * The state @occ is in at @now by the lifecycle's rule (the one
+ * rooms_store_due_transitions() applies), even when signald's timer has not yet
+ * applied the last steps: scheduled, then open from start - @lobby_window, live from
+ * the start, ended from the end; cancelled stays cancelled.
+ */
+RoomsOccurrenceState rooms_occurrence_state_at (const RoomsOccurrence *occ,
+                                                gint64 lobby_window, gint64 now);
+
 /* One transition that is due: occurrence @occurrence_id should move to @to, which
  * became due at @due_at. */
 typedef struct

@@ -238,15 +238,72 @@ rooms_store_cancel_occurrence (RoomsStore *store, gint64 id, GError **error)
                      ROOMS_OCCURRENCE_CANCELLED, error);
 }
 
+/* The one rule of the lifecycle: a scheduled occurrence opens (its lobby) at its start
+ * minus the lobby window, an open one goes live at its start, a live one ends at its
+ * end; ended and cancelled ones never move again. signald's timers (through the two
+ * queries below, which call it as the SQL function lt_occurrence_due) and the join
+ * check (rooms_occurrence_state_at) both ask this function, so "open" cannot mean two
+ * different things. Returns: when the step out of @state is due; G_MAXINT64 for none. */
+static gint64
+due_at (RoomsOccurrenceState state, gint64 start, gint64 end, gint64 lobby_window)
+{
+  switch (state)
+    {
+    case ROOMS_OCCURRENCE_SCHEDULED:
+      return start - lobby_window;
+    case ROOMS_OCCURRENCE_OPEN:
+      return start;
+    case ROOMS_OCCURRENCE_LIVE:
+      return end;
+    default:
+      return G_MAXINT64;
+    }
+}
+
+RoomsOccurrenceState
+rooms_occurrence_state_at (const RoomsOccurrence *o, gint64 lobby_window, gint64 now)
+{
+  g_return_val_if_fail (o != NULL, ROOMS_OCCURRENCE_CANCELLED);
+  RoomsOccurrenceState s = o->state;
+  while (s < ROOMS_OCCURRENCE_ENDED && due_at (s, o->start, o->end, lobby_window) <= now)
+    s++;
+  return s;
+}
+
+/* lt_occurrence_due(state, start, end, lobby_window): due_at() for SQL; NULL when the
+ * state never steps. */
+static void
+sql_occurrence_due (sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+  gint64 due = due_at ((RoomsOccurrenceState)sqlite3_value_int (argv[0]),
+                       sqlite3_value_int64 (argv[1]), sqlite3_value_int64 (argv[2]),
+                       sqlite3_value_int64 (argv[3]));
+  if (due == G_MAXINT64)
+    sqlite3_result_null (ctx);
+  else
+    sqlite3_result_int64 (ctx, due);
+}
+
+gboolean
+rooms_occurrence_register_sql (sqlite3 *db)
+{
+  return sqlite3_create_function_v2 (db, "lt_occurrence_due", 4,
+                                     SQLITE_UTF8 | SQLITE_DETERMINISTIC
+                                         | SQLITE_INNOCUOUS,
+                                     NULL, sql_occurrence_due, NULL, NULL, NULL)
+         == SQLITE_OK;
+}
+
+#define DUE_SQL "lt_occurrence_due(state, start, end, ?1)"
+
 GArray *
 rooms_store_due_transitions (RoomsStore *store, gint64 now, GError **error)
 {
   g_return_val_if_fail (store != NULL, NULL);
   g_autoptr (RoomsStmt) st = rooms_store_prepare (
       store,
-      "SELECT id, meeting_id, state, CASE state WHEN 0 THEN start - ?1 WHEN 1 THEN start"
-      " ELSE end END AS due FROM occurrences WHERE (state = 0 AND start - ?1 <= ?2)"
-      " OR (state = 1 AND start <= ?2) OR (state = 2 AND end <= ?2) ORDER BY due, id",
+      "SELECT id, meeting_id, state, " DUE_SQL " AS due FROM occurrences"
+      " WHERE state IN (0, 1, 2) AND " DUE_SQL " <= ?2 ORDER BY due, id",
       error);
   if (!st)
     return NULL;
@@ -272,9 +329,8 @@ rooms_store_next_due_time (RoomsStore *store, gint64 now)
   g_return_val_if_fail (store != NULL, -1);
   g_autoptr (RoomsStmt) st = rooms_store_prepare (
       store,
-      "SELECT min(due) FROM (SELECT start - ?1 AS due FROM occurrences WHERE state = 0"
-      " UNION ALL SELECT start FROM occurrences WHERE state = 1 UNION ALL"
-      " SELECT end FROM occurrences WHERE state = 2) WHERE due > ?2",
+      "SELECT min(due) FROM (SELECT " DUE_SQL " AS due FROM occurrences"
+      " WHERE state IN (0, 1, 2)) WHERE due > ?2",
       NULL);
   if (!st)
     return -1;

@@ -56,7 +56,17 @@ struct _RoomsStore
   guint *tier_counts; /* n_tiers entries */
   GHashTable *sites;  /* gint64* id -> RoomsSite*, owned */
   GPtrArray *nodes;   /* RoomsNode*, owned, plan order */
+
+  gboolean attendance_batching;
+  GArray *attendance_queue; /* RoomsAttendanceUpdate (attendance.c), not yet written */
 };
+
+/* Why these bounds: the automatic checkpoint runs once the log holds 1000 pages
+ * (about 4 MiB at 4 KiB pages); journal_size_limit cuts the file back to 4 MiB
+ * whenever it is reset, so one large transaction (an import) does not leave a large
+ * file behind for good. */
+#define ROOMS_STORE_WAL_PRAGMAS \
+  "PRAGMA wal_autocheckpoint = 1000; PRAGMA journal_size_limit = 4194304;"
 
 /* store.c */
 gboolean rooms_store_exec (RoomsStore *store, const char *sql, GError **error);
@@ -72,6 +82,12 @@ void rooms_store_sort_nodes (GPtrArray *nodes, RoomsStore *store);
 /* site.c */
 RoomsSite *rooms_site_lookup (RoomsStore *store, gint64 site_id);
 void rooms_site_free_internal (RoomsSite *site);
+
+/* occurrence.c: registers lt_occurrence_due(), the lifecycle rule, on @db. */
+gboolean rooms_occurrence_register_sql (sqlite3 *db);
+
+/* attendance.c: writes what is queued (warning on failure) and frees the queue. */
+void rooms_store_attendance_close (RoomsStore *store);
 
 /* meeting.c */
 /* Appends the spec's selections plus those of its saved groups (transfer full

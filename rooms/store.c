@@ -60,6 +60,31 @@ static const char *const migrations[] = {
   "ALTER TABLE meetings ADD COLUMN sequence INTEGER NOT NULL DEFAULT 0;",
   /* 4: a node token names the unit its node serves (fixed by the admin) */
   "ALTER TABLE tokens ADD COLUMN unit TEXT;",
+  /* 5: attendance keeps one row per site per occurrence instead of one per join or
+   * leave (attendance.c). The events are replayed the way the report read them:
+   * ordered by (at, id), a span opens at the first join after a leave and closes at
+   * the next leave, clipped to the occurrence; joins after the last leave leave the
+   * span open (open_since). */
+  "CREATE TABLE attendance_v3 (occurrence_id INTEGER NOT NULL REFERENCES"
+  "  occurrences(id) ON DELETE CASCADE, site_id INTEGER NOT NULL REFERENCES sites(id),"
+  "  first_join INTEGER, last_leave INTEGER, seconds_present INTEGER NOT NULL DEFAULT 0,"
+  "  join_count INTEGER NOT NULL DEFAULT 0, open_since INTEGER,"
+  "  PRIMARY KEY (occurrence_id, site_id)) WITHOUT ROWID;"
+  "INSERT INTO attendance_v3 (occurrence_id, site_id, first_join, last_leave,"
+  "  seconds_present, join_count, open_since)"
+  " WITH ev AS (SELECT occurrence_id AS occ, site_id AS site, kind, at,"
+  "  SUM(kind) OVER (PARTITION BY occurrence_id, site_id ORDER BY at, id"
+  "  ROWS UNBOUNDED PRECEDING) - kind AS seg FROM attendance),"
+  " segs AS (SELECT occ, site, MIN(CASE WHEN kind = 0 THEN at END) AS joined,"
+  "  MAX(CASE WHEN kind = 1 THEN at END) AS left_at, SUM(kind = 0) AS joins"
+  "  FROM ev GROUP BY occ, site, seg)"
+  " SELECT s.occ, s.site, MIN(s.joined), MAX(s.left_at),"
+  "  COALESCE(SUM(CASE WHEN s.joined IS NOT NULL AND s.left_at IS NOT NULL"
+  "  THEN MAX(0, MIN(s.left_at, o.end) - MAX(s.joined, o.start)) END), 0),"
+  "  SUM(s.joins), MAX(CASE WHEN s.left_at IS NULL THEN s.joined END)"
+  " FROM segs s JOIN occurrences o ON o.id = s.occ GROUP BY s.occ, s.site;"
+  "DROP TABLE attendance;"
+  "ALTER TABLE attendance_v3 RENAME TO attendance;",
 };
 
 void
@@ -128,6 +153,7 @@ migrate (RoomsStore *store, GError **error)
   if (!st)
     return FALSE;
   int version = sqlite3_step (st) == SQLITE_ROW ? sqlite3_column_int (st, 0) : 0;
+  sqlite3_reset (st); /* a running statement would lock the tables a migration drops */
   if (version > (int)G_N_ELEMENTS (migrations))
     {
       g_set_error (error, ROOMS_ERROR, ROOMS_ERROR_STORE,
@@ -272,11 +298,16 @@ rooms_store_open (const char *path, const char *const *tiers, GError **error)
       return NULL;
     }
   sqlite3_busy_timeout (store->db, 5000);
+  if (!rooms_occurrence_register_sql (store->db))
+    {
+      rooms_store_set_sqlite_error (store, error, "register functions");
+      return NULL;
+    }
   if (!pragma_is_ok (store, "PRAGMA quick_check", error))
     return NULL;
   if (!rooms_store_exec (store,
                          "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-                         "PRAGMA foreign_keys = ON;",
+                         "PRAGMA foreign_keys = ON;" ROOMS_STORE_WAL_PRAGMAS,
                          error))
     return NULL;
   if (!migrate (store, error) || !settle_tiers (store, tiers, error))
@@ -315,6 +346,7 @@ rooms_store_free (RoomsStore *store)
 {
   if (store == NULL)
     return;
+  rooms_store_attendance_close (store);
   clear_tree (store);
   g_ptr_array_unref (store->units);
   g_hash_table_unref (store->by_code);
@@ -491,4 +523,34 @@ rooms_store_now (RoomsStore *store)
 {
   g_return_val_if_fail (store != NULL, 0);
   return store->now >= 0 ? store->now : g_get_real_time () / G_USEC_PER_SEC;
+}
+
+/* Why a checkpoint of our own besides SQLite's automatic one: the automatic one only
+ * copies the log into the database; the log file is reused from its start, and so stays
+ * small, only when no statement of this connection still holds an old snapshot at the
+ * next write. Called when nothing else runs (signald's idle timer), PASSIVE copies
+ * without waiting for anyone, and TRUNCATE also empties the file. */
+gboolean
+rooms_store_checkpoint (RoomsStore *store, gboolean truncate, int *wal_frames,
+                        GError **error)
+{
+  g_return_val_if_fail (store != NULL, FALSE);
+  int log = 0, done = 0;
+  /* TRUNCATE would wait (busy handler) for readers elsewhere; on signald's only
+   * thread it must not, so it gives up at once and tries again another time */
+  if (truncate)
+    sqlite3_busy_timeout (store->db, 0);
+  int rc = sqlite3_wal_checkpoint_v2 (
+      store->db, NULL, truncate ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE,
+      &log, &done);
+  if (truncate)
+    sqlite3_busy_timeout (store->db, 5000);
+  if (wal_frames)
+    *wal_frames = log;
+  if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+    {
+      rooms_store_set_sqlite_error (store, error, "checkpoint");
+      return FALSE;
+    }
+  return TRUE;
 }

@@ -85,6 +85,18 @@ gint64 rooms_store_now (RoomsStore *store);
  */
 gboolean rooms_store_integrity_check (RoomsStore *store, GError **error);
 
+/**
+ * rooms_store_checkpoint:
+ * @truncate: also empty the write-ahead log file (waits for nothing: %TRUE even when a
+ *   reader elsewhere kept it from finishing)
+ * @wal_frames: (out) (optional): frames in the log before the checkpoint, or -1
+ *
+ * Copies the write-ahead log into the database file. Call it when no statement of
+ * the store is running (an idle moment of the main loop). ROOMS_ERROR_STORE.
+ */
+gboolean rooms_store_checkpoint (RoomsStore *store, gboolean truncate, int *wal_frames,
+                                 GError **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RoomsStore, rooms_store_free)
 
 G_END_DECLS

@@ -13,6 +13,7 @@
 #include "sig-runtime.h"
 #include "sig-links.h"
 #include "sig-validate.h"
+#include "sig-attendance.h"
 
 G_BEGIN_DECLS
 
@@ -96,6 +97,8 @@ struct _SigServer
   guint lifecycle_source;
   SigRuntime *rt; /* nodes, running sessions, link quality: what the routes call */
   SigWs *ws;      /* the WebSocket transport, the runtime's sink */
+  /* batched roll call writes (sig-attendance.c) */
+  SigAttendance *attendance;
   gint64 started_us;
 };
 

@@ -623,6 +623,9 @@ sig_server_new (const SigConfig *config, GError **error)
   rooms_store_set_lobby_window (srv->store, srv->config->lobby_window);
   if (srv->config->fake_now >= 0)
     rooms_store_set_now (srv->store, srv->config->fake_now);
+  srv->attendance = sig_attendance_new (srv->store, srv->config->keyfile, error);
+  if (srv->attendance == NULL)
+    return NULL;
 
   if (!import_legacy_sequences (srv, error))
     return NULL;
@@ -693,6 +696,7 @@ sig_server_free (SigServer *server)
   if (server->soup != NULL)
     soup_server_disconnect (server->soup);
   g_clear_object (&server->soup);
+  g_clear_pointer (&server->attendance, sig_attendance_free); /* writes its queue */
   g_clear_pointer (&server->store, rooms_store_free);
   g_clear_pointer (&server->limiter, sig_auth_limiter_free);
   g_clear_pointer (&server->requests, g_hash_table_unref);

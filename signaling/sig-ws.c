@@ -369,8 +369,8 @@ handle_join (WsClient *c, JsonObject *o, gboolean join, GError **error)
   if (o_occ == NULL)
     return FALSE;
   gint64 now = sig_server_now (srv);
-  if (join ? !rooms_store_record_join (srv->store, occ, c->site_id, now, error)
-           : !rooms_store_record_leave (srv->store, occ, c->site_id, now, error))
+  if (join ? !sig_attendance_join (srv->attendance, occ, c->site_id, now, error)
+           : !sig_attendance_leave (srv->attendance, occ, c->site_id, now, error))
     return FALSE;
   if (!join || c->joined_occurrence != occ)
     send_site_leave (c);
@@ -902,8 +902,8 @@ closed_cb (SoupWebsocketConnection *conn, gpointer user_data)
   channel_closed (ws, c);
   if (c->joined_occurrence > 0)
     {
-      rooms_store_record_leave (ws->server->store, c->joined_occurrence, c->site_id,
-                                sig_server_now (ws->server), NULL);
+      sig_attendance_leave (ws->server->attendance, c->joined_occurrence, c->site_id,
+                            sig_server_now (ws->server), NULL);
       send_site_leave (c);
     }
   GHashTableIter it;

@@ -13,6 +13,17 @@
  * - floor: POST .../floor until every node has its floor message, p50 / p99 ms.
  * - mute all but the chair: POST .../mute until every hosting node has every mute.
  *
+ * - national join storm (issue 13): every site of the unit list (11,364 with the 2024
+ *   CSV) joins one meeting "VN down to commune" at once, with an offer answered by its
+ *   node; the store lives on disk under the build folder (LT_BUILD_ROOT). Set-up
+ *   (import, booking, tokens, sockets) is outside the timed window; one warm-up round,
+ *   then 3 timed rounds (all leave between rounds, untimed). Per round: p50 / p99 of
+ *   join -> "joined", signald's CPU time per joined site, and the p50 / max of a GET
+ *   made from another thread during the storm; RSS per joined site once. The same
+ *   daemon and store are then restarted with [store] attendance-batch-ms=0 (one commit
+ *   per join, as before batching) and measured the same way: that is the baseline.
+ *   BENCH_LEGS_NATIONAL_ONLY=1 stops after it.
+ *
  * usage: bench-legs PATH-TO-lienthong-signald [UNITS.csv] */
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
@@ -38,6 +49,7 @@ typedef struct
   gint64 site; /* sites: their id */
   guint got_answer, got_ice, got_floor, got_mute, got_site_ice;
   gboolean baseline;
+  gint64 sent_us; /* when its join was sent */
 } Peer;
 
 struct Bench
@@ -49,6 +61,10 @@ struct Bench
   guint pending;    /* what the current phase still waits for */
   guint want;       /* which kinds of arrival the phase counts (Kind bits) */
   guint16 port, base_port;
+  GArray *join_ms; /* double: join -> joined, this round */
+  /* (nullable) for HTTP: a session of its own keeps reusing a few connections,
+   * where the sockets' session would leave one idle connection per request */
+  SoupSession *http_session;
 };
 
 typedef enum
@@ -59,6 +75,8 @@ typedef enum
   K_SITE_ICE = 1 << 3,
   K_FLOOR = 1 << 4,
   K_MUTE = 1 << 5,
+  K_JOINED = 1 << 6,
+  K_LEFT = 1 << 7,
 } Kind;
 
 /* Counts one arrival of @kind toward the phase that waits for it; messages of other
@@ -108,6 +126,15 @@ on_signald_message (Peer *p, JsonObject *o)
     p->got_floor++, done_one (p->b, K_FLOOR);
   else if (g_str_equal (type, "mute"))
     p->got_mute++, done_one (p->b, K_MUTE);
+  else if (g_str_equal (type, "joined"))
+    {
+      double ms = (g_get_monotonic_time () - p->sent_us) / 1e3;
+      if (p->b->join_ms)
+        g_array_append_val (p->b->join_ms, ms);
+      done_one (p->b, K_JOINED);
+    }
+  else if (g_str_equal (type, "left"))
+    done_one (p->b, K_LEFT);
   else if (g_str_equal (type, "error"))
     g_printerr ("%s: %s\n", p->name,
                 json_object_get_string_member_with_default (o, "message", "?"));
@@ -232,7 +259,8 @@ http (Bench *b, const char *method, const char *path, const char *token,
                                                 bb);
     }
   g_autoptr (GError) error = NULL;
-  g_autoptr (GBytes) r = soup_session_send_and_read (b->session, m, NULL, &error);
+  g_autoptr (GBytes) r = soup_session_send_and_read (
+      b->http_session ? b->http_session : b->session, m, NULL, &error);
   if (r == NULL)
     g_error ("%s %s: %s", method, path, error->message);
   *status = soup_message_get_status (m);
@@ -389,6 +417,373 @@ drain_log (gpointer data)
   return NULL;
 }
 
+/* ---- national join storm ---- */
+
+static const char national_offer[]
+    = "{\"type\":\"join\",\"occurrence_id\":1,\"sdp\":\"v=0 offer o=- 1 1 IN IP4 "
+      "127.0.0.1 "
+      "s=- t=0 0 m=audio 9 UDP/TLS/RTP/SAVPF 111 a=rtpmap:111 opus/48000/2\"}";
+
+static double
+process_rss_kib (GPid pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/status", pid);
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return 0;
+  const char *p = strstr (text, "VmRSS:");
+  return p ? g_ascii_strtod (p + 6, NULL) : 0;
+}
+
+typedef struct
+{
+  GSubprocess *proc;
+  GThread *drain;
+  GDataInputStream *log;
+  GPid pid;
+  guint16 port;
+  char *admin;
+} Daemon;
+
+static void
+daemon_start (Daemon *d, const char *binary, const char *dir, const char *conf_text)
+{
+  g_autofree char *state = g_build_filename (dir, "state", NULL);
+  g_autofree char *conf = g_build_filename (dir, "signald.conf", NULL);
+  g_file_set_contents (conf, conf_text, -1, NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocessLauncher) l = g_subprocess_launcher_new (
+      G_SUBPROCESS_FLAGS_STDERR_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  g_subprocess_launcher_unsetenv (l, "NOTIFY_SOCKET");
+  d->proc = g_subprocess_launcher_spawn (l, &error, binary, "--config", conf, "--listen",
+                                         "127.0.0.1:0", "--state-dir", state, NULL);
+  if (d->proc == NULL)
+    g_error ("spawn: %s", error->message);
+  d->log = g_data_input_stream_new (g_subprocess_get_stderr_pipe (d->proc));
+  for (;;)
+    {
+      g_autofree char *line
+          = g_data_input_stream_read_line_utf8 (d->log, NULL, NULL, NULL);
+      if (line == NULL)
+        g_error ("signald did not start");
+      if (strstr (line, "listening on"))
+        break;
+    }
+  d->drain = g_thread_new ("log", drain_log, d->log);
+  d->pid = (GPid)atoi (g_subprocess_get_identifier (d->proc));
+  g_autofree char *addr_path = g_build_filename (state, "signald.addr", NULL);
+  g_autofree char *tok_path = g_build_filename (state, "admin.token", NULL);
+  g_autofree char *addr = NULL;
+  g_file_get_contents (addr_path, &addr, NULL, NULL);
+  g_file_get_contents (tok_path, &d->admin, NULL, NULL);
+  g_strstrip (d->admin);
+  d->port = (guint16)atoi (strrchr (addr, ':') + 1);
+}
+
+static void
+daemon_stop (Daemon *d)
+{
+  g_subprocess_send_signal (d->proc, SIGINT);
+  g_subprocess_wait (d->proc, NULL, NULL);
+  g_thread_join (d->drain);
+  g_clear_object (&d->log);
+  g_clear_object (&d->proc);
+  g_clear_pointer (&d->admin, g_free);
+}
+
+/* GETs from a thread of their own (own session, own context) while the storm runs:
+ * how long a request waits behind the joins on signald's one thread. */
+typedef struct
+{
+  guint16 port;
+  const char *admin;
+  gint stop;
+  GArray *ms; /* double */
+} Prober;
+
+static gpointer
+prober_run (gpointer data)
+{
+  Prober *pr = data;
+  GMainContext *ctx = g_main_context_new ();
+  g_main_context_push_thread_default (ctx);
+  SoupSession *s = soup_session_new_with_options ("timeout", 60, NULL);
+  g_autofree char *uri
+      = g_strdup_printf ("http://127.0.0.1:%u/api/v1/units/08", pr->port);
+  g_autofree char *auth = g_strconcat ("Bearer ", pr->admin, NULL);
+  while (!g_atomic_int_get (&pr->stop))
+    {
+      g_autoptr (SoupMessage) m = soup_message_new ("GET", uri);
+      soup_message_headers_replace (soup_message_get_request_headers (m), "Authorization",
+                                    auth);
+      gint64 t0 = g_get_monotonic_time ();
+      g_autoptr (GBytes) r = soup_session_send_and_read (s, m, NULL, NULL);
+      double ms = (g_get_monotonic_time () - t0) / 1e3;
+      if (r != NULL && soup_message_get_status (m) == 200)
+        g_array_append_val (pr->ms, ms);
+      g_usleep (5000); /* pacing, not waiting for an event */
+    }
+  g_object_unref (s);
+  g_main_context_pop_thread_default (ctx);
+  g_main_context_unref (ctx);
+  return NULL;
+}
+
+static double
+pct (GArray *a, double q)
+{
+  if (a->len == 0)
+    return 0;
+  g_array_sort (a, cmp_double);
+  guint i = (guint)(a->len * q);
+  return g_array_index (a, double, MIN (i, a->len - 1));
+}
+
+static void
+print_mmm (const char *mode, const char *what, const double *v, guint n, const char *unit)
+{
+  double x[8];
+  memcpy (x, v, n * sizeof (double));
+  qsort (x, n, sizeof (double), cmp_double);
+  g_print ("national-join-storm-%s-%s: min %.2f, median %.2f, max %.2f %s\n", mode, what,
+           x[0], x[n / 2], x[n - 1], unit);
+}
+
+#define NAT_ROUNDS 3
+
+/* Connects and registers @b's nodes (their units in @node_units), and waits until
+ * signald lists them all up. */
+static void
+national_connect_nodes (Bench *b, GPtrArray *node_units, GPtrArray *node_tokens,
+                        const char *admin)
+{
+  g_autofree char *node_url
+      = g_strdup_printf ("ws://127.0.0.1:%u/api/v1/nodes/ws", b->port);
+  for (guint i = 0; i < b->nodes->len; i++)
+    {
+      Peer *p = b->nodes->pdata[i];
+      peer_connect (b, p, node_url, node_tokens->pdata[i]);
+      run_until_done (b, K_CONNECTED, 1);
+      g_autofree char *reg = g_strdup_printf (
+          "{\"v\":1,\"type\":\"register\",\"node_id\":\"%s\",\"unit\":\"%s\","
+          "\"capacity\":2000,\"fingerprint\":\"sha-256 %s\"}",
+          p->name, (char *)node_units->pdata[i], p->name);
+      send_json_text (p, reg);
+    }
+  /* every node registered (the plan of the booking needs them) */
+  for (;;)
+    {
+      guint st, up = 0;
+      g_autofree char *r = http (b, "GET", "/api/v1/nodes", admin, NULL, NULL, &st);
+      for (const char *q = r; (q = strstr (q, "\"state\":\"up\"")) != NULL; q++)
+        up++;
+      if (up >= b->nodes->len)
+        break;
+    }
+}
+
+static void
+national_connect_sites (Bench *b, GPtrArray *site_tokens)
+{
+  g_autofree char *site_url = g_strdup_printf ("ws://127.0.0.1:%u/api/v1/ws", b->port);
+  const guint batch = 8; /* under GSocketListener's listen backlog of 10: a dropped SYN
+                            costs a 1 s retransmit */
+  for (guint i = 0; i < b->sites->len; i += batch)
+    {
+      guint k = 0;
+      for (guint j = i; j < MIN (i + batch, b->sites->len); j++, k++)
+        peer_connect (b, b->sites->pdata[j], site_url, site_tokens->pdata[j]);
+      run_until_done (b, K_CONNECTED, k);
+    }
+}
+
+/* One round: every site joins at once (timed), then all leave (untimed). */
+static double
+national_round (Bench *b, GPid pid, const char *admin, double *cpu_per_site,
+                GArray *get_ms)
+{
+  guint n = b->sites->len;
+  Prober pr = { b->port, admin, 0, get_ms };
+  GThread *t = get_ms ? g_thread_new ("get", prober_run, &pr) : NULL;
+  double cpu0 = process_cpu_us (pid);
+  gint64 t0 = g_get_monotonic_time ();
+  for (guint i = 0; i < n; i++)
+    {
+      Peer *p = b->sites->pdata[i];
+      p->sent_us = g_get_monotonic_time ();
+      send_json_text (p, national_offer);
+    }
+  run_until_done (b, K_JOINED | K_ANSWER, 2 * n);
+  double secs = (g_get_monotonic_time () - t0) / 1e6;
+  *cpu_per_site = (process_cpu_us (pid) - cpu0) / n;
+  if (t)
+    {
+      g_atomic_int_set (&pr.stop, 1);
+      g_thread_join (t);
+    }
+  for (guint i = 0; i < n; i++)
+    send_json_text (b->sites->pdata[i], "{\"type\":\"leave\"}");
+  run_until_done (b, K_LEFT, n);
+  return secs;
+}
+
+/* A warm-up round, then NAT_ROUNDS timed ones, on the running daemon @d. */
+static void
+national_measure (Bench *b, Daemon *d, const char *mode, double rss_before)
+{
+  double p50[NAT_ROUNDS], p99[NAT_ROUNDS], cpu[NAT_ROUNDS], g50[NAT_ROUNDS],
+      gmax[NAT_ROUNDS], secs[NAT_ROUNDS], cpu_w;
+  guint n = b->sites->len;
+  b->join_ms = NULL;
+  national_round (b, d->pid, d->admin, &cpu_w, NULL);
+  double rss = process_rss_kib (d->pid);
+  g_print ("national-join-storm-%s-rss: %.2f KiB per joined site (%.0f MiB in all)\n",
+           mode, (rss - rss_before) / n, rss / 1024);
+  for (int r = 0; r < NAT_ROUNDS; r++)
+    {
+      g_autoptr (GArray) lat = g_array_new (FALSE, FALSE, sizeof (double));
+      g_autoptr (GArray) get = g_array_new (FALSE, FALSE, sizeof (double));
+      b->join_ms = lat;
+      secs[r] = national_round (b, d->pid, d->admin, &cpu[r], get);
+      b->join_ms = NULL;
+      p50[r] = pct (lat, 0.50);
+      p99[r] = pct (lat, 0.99);
+      g50[r] = pct (get, 0.50);
+      gmax[r] = pct (get, 1.0);
+      g_print ("national-join-storm-%s-round-%d: %u joins in %.2f s, join p50 %.1f ms "
+               "p99 %.1f ms, %.1f us CPU per site, concurrent GET p50 %.1f ms max %.1f "
+               "ms (%u GETs)\n",
+               mode, r + 1, n, secs[r], p50[r], p99[r], cpu[r], g50[r], gmax[r],
+               get->len);
+    }
+  print_mmm (mode, "join-p50", p50, NAT_ROUNDS, "ms");
+  print_mmm (mode, "join-p99", p99, NAT_ROUNDS, "ms");
+  print_mmm (mode, "cpu-per-site", cpu, NAT_ROUNDS, "us");
+  print_mmm (mode, "get-p50", g50, NAT_ROUNDS, "ms");
+  print_mmm (mode, "get-max", gmax, NAT_ROUNDS, "ms");
+  print_mmm (mode, "seconds", secs, NAT_ROUNDS, "s");
+}
+
+static void
+national_storm (const char *binary, const char *csv)
+{
+  const char *root = g_getenv ("LT_BUILD_ROOT");
+  g_autofree char *dir = g_build_filename (root ? root : ".", "bench-legs-store", NULL);
+  g_autofree char *rm = g_strdup_printf ("rm -rf '%s'", dir);
+  if (system (rm) != 0 || g_mkdir_with_parents (dir, 0700) != 0)
+    g_error ("cannot make %s", dir);
+  g_print ("national: store in %s\n", dir);
+
+  Bench b = { 0 };
+  b.loop = g_main_loop_new (NULL, FALSE);
+  /* no I/O timeout: with 11,000 sockets on one main loop (here and in signald) a
+   * handshake late in the set-up can wait minutes; slow is a figure, not a failure */
+  b.session = soup_session_new_with_options ("max-conns", 65536, "max-conns-per-host",
+                                             65536, "timeout", 0, NULL);
+  b.http_session = soup_session_new_with_options ("timeout", 120, NULL);
+  b.nodes = g_ptr_array_new_with_free_func (peer_free);
+  b.sites = g_ptr_array_new_with_free_func (peer_free);
+  const char *confs[] = {
+    "[testing]\nnow=1796086200\n[nodes]\nheartbeat-interval=600\n",
+    "[testing]\nnow=1796086200\n[nodes]\nheartbeat-interval=600\n"
+    "[store]\nattendance-batch-ms=0\n",
+  };
+  const char *modes[] = { "batched", "per-join" };
+  Daemon d = { 0 };
+  gint64 setup0 = g_get_monotonic_time ();
+  daemon_start (&d, binary, dir, confs[0]);
+  b.port = d.port;
+
+  /* set-up, untimed: units, nodes at central and every province, one meeting of every
+   * unit down to commune, one token per site */
+  guint st;
+  g_autofree char *imp
+      = http (&b, "POST", "/api/v1/units/import", d.admin, "text/csv", csv, &st);
+  if (st != 200)
+    g_error ("import: %u %s", st, imp);
+  g_autofree char *prov
+      = http (&b, "GET", "/api/v1/units?parent=VN", d.admin, NULL, NULL, &st);
+  g_autoptr (JsonParser) pp = json_parser_new ();
+  json_parser_load_from_data (pp, prov, -1, NULL);
+  JsonArray *units = json_object_get_array_member (
+      json_node_get_object (json_parser_get_root (pp)), "units");
+  g_autoptr (GPtrArray) node_units = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) node_tokens = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i <= json_array_get_length (units); i++)
+    {
+      const char *unit = i == 0 ? "VN"
+                                : json_object_get_string_member (
+                                    json_array_get_object_element (units, i - 1), "code");
+      Peer *p = g_new0 (Peer, 1);
+      p->b = &b;
+      p->name = g_strdup_printf ("node-%s", unit);
+      g_ptr_array_add (b.nodes, p);
+      g_ptr_array_add (node_units, g_strdup (unit));
+      g_ptr_array_add (node_tokens, make_token (&b, d.admin, "node", p->name));
+    }
+  national_connect_nodes (&b, node_units, node_tokens, d.admin);
+  g_autofree char *booked
+      = http (&b, "POST", "/api/v1/meetings", d.admin, NULL,
+              "{\"title\":\"Hội nghị toàn quốc mọi cấp\",\"chair\":\"VN\",\"starts_at\":"
+              "\"2026-12-01T08:00:00+07:00\",\"ends_at\":\"2026-12-01T10:00:00+07:00\","
+              "\"participants\":[{\"unit\":\"VN\",\"down_to\":\"commune\"}]}",
+              &st);
+  if (st != 201)
+    g_error ("book: %u %.300s", st, booked);
+  g_autoptr (JsonParser) bp = json_parser_new ();
+  json_parser_load_from_data (bp, booked, -1, NULL);
+  JsonArray *pnodes = json_object_get_array_member (
+      json_object_get_object_member (json_node_get_object (json_parser_get_root (bp)),
+                                     "cascade_plan"),
+      "nodes");
+  g_autoptr (GPtrArray) site_tokens = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < json_array_get_length (pnodes); i++)
+    {
+      JsonArray *ss = json_object_get_array_member (
+          json_array_get_object_element (pnodes, i), "sites");
+      for (guint k = 0; k < json_array_get_length (ss); k++)
+        {
+          Peer *p = g_new0 (Peer, 1);
+          p->b = &b;
+          p->site = json_array_get_int_element (ss, k);
+          p->name = g_strdup_printf ("site-%" G_GINT64_FORMAT, p->site);
+          g_ptr_array_add (b.sites, p);
+          g_autofree char *scope = g_strdup_printf ("%" G_GINT64_FORMAT, p->site);
+          g_ptr_array_add (site_tokens, make_token (&b, d.admin, "site", scope));
+        }
+    }
+  g_print ("national: %u sites on %u nodes (set-up %.0f s)\n", b.sites->len,
+           json_array_get_length (pnodes), (g_get_monotonic_time () - setup0) / 1e6);
+
+  for (int k = 0; k < 2; k++)
+    {
+      if (k > 0) /* the same store, restarted with the other setting */
+        {
+          daemon_stop (&d);
+          daemon_start (&d, binary, dir, confs[k]);
+          b.port = d.port;
+        }
+      double rss0 = process_rss_kib (d.pid);
+      if (k > 0)
+        {
+          peers_close (b.nodes);
+          national_connect_nodes (&b, node_units, node_tokens, d.admin);
+        }
+      national_connect_sites (&b, site_tokens);
+      national_measure (&b, &d, modes[k], rss0);
+      peers_close (b.sites);
+    }
+  peers_close (b.nodes);
+  daemon_stop (&d);
+  if (system (rm) != 0)
+    g_printerr ("could not remove %s\n", dir);
+  g_ptr_array_unref (b.sites);
+  g_ptr_array_unref (b.nodes);
+  g_object_unref (b.http_session);
+  g_object_unref (b.session);
+  g_main_loop_unref (b.loop);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -404,6 +799,14 @@ main (int argc, char **argv)
       rl.rlim_cur = rl.rlim_max;
       setrlimit (RLIMIT_NOFILE, &rl);
     }
+
+  g_autofree char *national_csv = NULL;
+  if (argc > 2 && g_file_get_contents (argv[2], &national_csv, NULL, NULL))
+    national_storm (argv[1], national_csv);
+  else
+    g_print ("national-join-storm: skipped (%s not found)\n", argc > 2 ? argv[2] : "-");
+  if (g_getenv ("BENCH_LEGS_NATIONAL_ONLY"))
+    return 0;
 
   Bench b = { 0 };
   b.loop = g_main_loop_new (NULL, FALSE);

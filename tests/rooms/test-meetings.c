@@ -396,6 +396,11 @@ START_TEST (test_sequence_in_store)
   ck_assert_int_eq (sqlite3_exec (db,
                                   "ALTER TABLE meetings DROP COLUMN sequence;"
                                   "ALTER TABLE tokens DROP COLUMN unit;"
+                                  /* attendance as schema 2 kept it */
+                                  "DROP TABLE attendance;"
+                                  "CREATE TABLE attendance (id INTEGER PRIMARY KEY,"
+                                  " occurrence_id INTEGER NOT NULL, site_id INTEGER NOT"
+                                  " NULL, kind INTEGER NOT NULL, at INTEGER NOT NULL);"
                                   "PRAGMA user_version = 2;",
                                   NULL, NULL, NULL),
                     SQLITE_OK);

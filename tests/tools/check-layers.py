@@ -21,10 +21,10 @@ LAYERS = {
              "sig-ws-stream"],
     "policy": ["sig-policy"],
     "runtime": ["sig-runtime", "sig-runtime-private", "sig-cascade", "sig-links",
-                "sig-alarms"],
+                "sig-alarms", "sig-attendance"],
     "transport": ["sig-server", "sig-server-private", "sig-routes", "sig-routes-meetings",
                   "sig-routes-units", "sig-routes-links", "sig-ws", "sig-ws-private",
-                  "sig-web", "sig-ics", "sig-attendance", "signald-main", "ltctl"],
+                  "sig-web", "sig-ics", "signald-main", "ltctl"],
 }
 ORDER = ["base", "policy", "runtime", "transport"]
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)\.h"', re.M)
