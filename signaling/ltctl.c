@@ -120,12 +120,19 @@ request (Ctl *ctl, const char *method, const char *path, const char *body, JsonN
         g_printerr ("ltctl: HTTP %u\n", status);
       return exit_for_status (status);
     }
+  if (status == 204)
+    {
+      if (out)
+        *out = NULL;
+      return EXIT_OK; /* done, nothing to say (a revocation, a retirement) */
+    }
   if (!parsed)
     {
       g_printerr ("ltctl: the server answered something that is not JSON\n");
       return EXIT_FAILED;
     }
-  *out = json_node_copy (json_parser_get_root (parser));
+  if (out)
+    *out = json_node_copy (json_parser_get_root (parser));
   return EXIT_OK;
 }
 
@@ -422,9 +429,29 @@ cmd_meetings (Ctl *ctl, int argc, char **argv)
 }
 
 static int
-cmd_nodes (Ctl *ctl)
+cmd_nodes (Ctl *ctl, int argc, char **argv)
 {
   g_autoptr (JsonNode) n = NULL;
+  if (argc >= 1 && strcmp (argv[0], "retire") == 0)
+    {
+      /* the node's tokens go, its socket closes, its sites move to the node above */
+      if (argc != 2)
+        {
+          g_printerr ("ltctl: nodes retire NODE-ID\n");
+          return EXIT_USAGE;
+        }
+      g_autofree char *id = g_uri_escape_string (argv[1], NULL, FALSE);
+      g_autofree char *path = g_strconcat ("/api/v1/nodes/", id, NULL);
+      int rc = request (ctl, "DELETE", path, NULL, NULL);
+      if (rc == EXIT_OK && !ctl->json)
+        g_print ("node %s retired\n", argv[1]);
+      return rc;
+    }
+  if (argc > 0)
+    {
+      g_printerr ("ltctl: nodes [retire NODE-ID]\n");
+      return EXIT_USAGE;
+    }
   int rc = request (ctl, "GET", "/api/v1/nodes", NULL, &n);
   if (rc != EXIT_OK)
     return rc;
@@ -649,6 +676,7 @@ main (int argc, char **argv)
           "  meetings create --title T --chair CODE --start T --end T -p CODE[:TIER]...\n"
           "  meetings show ID\n"
           "  nodes                      the media node registry\n"
+          "  nodes retire NODE-ID       retire a node: tokens, socket, unit\n"
           "  links --meeting ID [--watch]  link quality of a meeting, worst first\n"
           "  alarms [--open] [--meeting ID]  alarms, newest first\n\n"
           "Exit codes: 0 ok, 1 refused, 2 usage, 3 server unreachable, 4 not allowed\n"
@@ -678,7 +706,7 @@ main (int argc, char **argv)
   else if (strcmp (argv[1], "meetings") == 0)
     rc = cmd_meetings (&ctl, argc - 2, argv + 2);
   else if (strcmp (argv[1], "nodes") == 0)
-    rc = cmd_nodes (&ctl);
+    rc = cmd_nodes (&ctl, argc - 2, argv + 2);
   else if (strcmp (argv[1], "links") == 0)
     rc = cmd_links (&ctl, argc - 2, argv + 2);
   else if (strcmp (argv[1], "alarms") == 0)

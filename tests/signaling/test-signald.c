@@ -947,6 +947,17 @@ START_TEST (test_ltctl)
                                "2026-11-30T00:00:00+07:00", NULL),
                     0);
   ck_assert_ptr_nonnull (strstr (o9, "Họp quý"));
+  /* retiring an enrolled node deletes its token; a second time it is unknown (5) */
+  g_autofree char *ntok = make_node_token (d, "node-076", "076");
+  g_autofree char *o10 = NULL, *o11 = NULL;
+  ck_assert_int_eq (run_ltctl (d, d->admin, &o10, "nodes", "retire", "node-076", NULL),
+                    0);
+  ck_assert_str_eq (o10, "node node-076 retired\n");
+  guint st;
+  g_autofree char *r = sd_http (d, "GET", "/api/v1/units", ntok, NULL, &st);
+  ck_assert_uint_eq (st, 401);
+  ck_assert_int_eq (run_ltctl (d, d->admin, &o11, "nodes", "retire", "node-076", NULL),
+                    5);
   sd_free (d);
 }
 END_TEST
