@@ -14,6 +14,7 @@
 #include "sig-runtime-private.h"
 
 #include "sig-error.h"
+#include "sig-validate.h"
 
 #include <string.h>
 
@@ -753,8 +754,8 @@ sig_cascade_endpoint_state (SigRuntime *rt, const char *node_id, JsonObject *o,
                             GError **error)
 {
   JsonNode *on = json_object_get_member (o, "occurrence_id");
-  const char *endpoint = json_object_get_string_member_with_default (o, "endpoint", NULL);
-  const char *state = json_object_get_string_member_with_default (o, "state", NULL);
+  const char *endpoint = sig_json_string (o, "endpoint");
+  const char *state = sig_json_string (o, "state");
   Leg *leg
       = on && JSON_NODE_HOLDS_VALUE (on) && json_node_get_value_type (on) == G_TYPE_INT64
             ? leg_lookup (rt, json_node_get_int (on))
@@ -931,7 +932,7 @@ sig_cascade_describe (SigRuntime *rt, gint64 occurrence_id)
 gboolean
 sig_cascade_relay_link (SigRuntime *rt, const char *from, JsonObject *o, GError **error)
 {
-  const char *to = json_object_get_string_member_with_default (o, "peer_node_id", NULL);
+  const char *to = sig_json_string (o, "peer_node_id");
   SigNode *dest = node_up (rt, to);
   SigNode *src = g_hash_table_lookup (rt->nodes, from);
   JsonNode *on = json_object_get_member (o, "occurrence_id");
@@ -954,7 +955,7 @@ sig_cascade_relay_link (SigRuntime *rt, const char *from, JsonObject *o, GError 
       return FALSE;
     }
   json_object_set_string_member (o, "peer_node_id", from);
-  const char *type = json_object_get_string_member_with_default (o, "type", "");
+  const char *type = (sig_json_string (o, "type") ? sig_json_string (o, "type") : "");
   if (g_str_equal (type, "link.offer"))
     json_object_set_string_member (o, "peer_fingerprint",
                                    src && src->fingerprint ? src->fingerprint : "");

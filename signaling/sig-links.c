@@ -11,6 +11,7 @@
 
 #include "sig-alarms.h"
 #include "sig-error.h"
+#include "sig-validate.h"
 #include "sig-runtime-private.h"
 
 #include <math.h>
@@ -350,7 +351,8 @@ pair_type (JsonObject *pair, const char *side)
 {
   static const char *const types[] = { "host", "srflx", "prflx", "relay" };
   JsonNode *n = json_object_get_member (pair, side);
-  if (n == NULL || json_node_get_value_type (n) != G_TYPE_STRING)
+  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n)
+      || json_node_get_value_type (n) != G_TYPE_STRING)
     return NULL;
   const char *v = json_node_get_string (n);
   for (guint i = 0; i < G_N_ELEMENTS (types); i++)
@@ -671,8 +673,8 @@ count_lost (SigLinks *l, const Leg *leg, const Sample *prev, const Sample *s, do
 gboolean
 sig_links_ingest (SigLinks *l, const char *node_id, JsonObject *msg, GError **error)
 {
-  gint64 occ_id = (gint64)num (msg, "occurrence_id");
-  gint64 t = (gint64)num (msg, "t");
+  gint64 occ_id = sig_json_int (msg, "occurrence_id");
+  gint64 t = sig_json_int (msg, "t");
   JsonNode *en = json_object_get_member (msg, "endpoints");
   if (occ_id <= 0 || t <= 0 || t > G_MAXUINT32 || en == NULL
       || !JSON_NODE_HOLDS_ARRAY (en))
@@ -709,8 +711,7 @@ sig_links_ingest (SigLinks *l, const char *node_id, JsonObject *msg, GError **er
       if (!JSON_NODE_HOLDS_OBJECT (item))
         continue;
       JsonObject *e = json_node_get_object (item);
-      const char *endpoint
-          = json_object_get_string_member_with_default (e, "endpoint", NULL);
+      const char *endpoint = sig_json_string (e, "endpoint");
       JsonNode *qn = json_object_get_member (e, "quality");
       if (endpoint == NULL || strlen (endpoint) > 64 || qn == NULL
           || !JSON_NODE_HOLDS_OBJECT (qn))
@@ -722,7 +723,7 @@ sig_links_ingest (SigLinks *l, const char *node_id, JsonObject *msg, GError **er
         }
       JsonObject *q = json_node_get_object (qn);
       Leg *leg = leg_get (l, o, node_id, endpoint);
-      const char *srtp = json_object_get_string_member_with_default (e, "srtp", NULL);
+      const char *srtp = sig_json_string (e, "srtp");
       if (srtp && strlen (srtp) < 64)
         leg->srtp = g_intern_string (srtp);
       leg_take_pair (leg, e);
@@ -766,10 +767,9 @@ sig_links_ingest (SigLinks *l, const char *node_id, JsonObject *msg, GError **er
 void
 sig_links_endpoint_state (SigLinks *l, const char *node_id, JsonObject *msg)
 {
-  gint64 occ_id = (gint64)num (msg, "occurrence_id");
-  const char *endpoint
-      = json_object_get_string_member_with_default (msg, "endpoint", NULL);
-  const char *state = json_object_get_string_member_with_default (msg, "state", NULL);
+  gint64 occ_id = sig_json_int (msg, "occurrence_id");
+  const char *endpoint = sig_json_string (msg, "endpoint");
+  const char *state = sig_json_string (msg, "state");
   if (occ_id <= 0 || endpoint == NULL || state == NULL)
     return;
   SigRuntime *srv = l->rt;

@@ -601,3 +601,24 @@ fail:
     *field = g_steal_pointer (&local_field);
   return FALSE;
 }
+
+const char *
+sig_json_string (JsonObject *o, const char *name)
+{
+  JsonNode *n = o ? json_object_get_member (o, name) : NULL;
+  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n)
+      || json_node_get_value_type (n) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (n);
+}
+
+gint64
+sig_json_int (JsonObject *o, const char *name)
+{
+  JsonNode *n = o ? json_object_get_member (o, name) : NULL;
+  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n)
+      || json_node_get_value_type (n) != G_TYPE_INT64)
+    return -1;
+  gint64 v = json_node_get_int (n);
+  return v >= 0 ? v : -1;
+}

@@ -84,6 +84,15 @@ JsonNode *sig_json_parse_object (const guint8 *data, gsize len, GError **error);
 gboolean sig_validate_object (JsonObject *object, const SigParam *params, char **field,
                               GError **error);
 
+/* Returns: (transfer none) (nullable): member @name of @o when it is a JSON string,
+ * else NULL (missing, null, a number, an object...). Never logs: for messages whose
+ * members nobody has checked yet. */
+const char *sig_json_string (JsonObject *o, const char *name);
+
+/* Returns: member @name of @o when it is a JSON integer from 0 to G_MAXINT64, else -1
+ * (a float, however large, a string, missing...). */
+gint64 sig_json_int (JsonObject *o, const char *name);
+
 /**
  * sig_parse_time:
  * @text: (transfer none): an RFC 3339 date-time with an explicit offset or Z
