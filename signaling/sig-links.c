@@ -674,7 +674,10 @@ gboolean
 sig_links_ingest (SigLinks *l, const char *node_id, JsonObject *msg, GError **error)
 {
   gint64 occ_id = sig_json_int (msg, "occurrence_id");
-  gint64 t = sig_json_int (msg, "t");
+  /* the node's clock, in seconds with a fraction; anything beyond 32 bits is refused
+   * below, and never converted (a float that large has no integer) */
+  double tv = num (msg, "t");
+  gint64 t = tv >= 1 && tv <= G_MAXUINT32 ? (gint64)tv : -1;
   JsonNode *en = json_object_get_member (msg, "endpoints");
   if (occ_id <= 0 || t <= 0 || t > G_MAXUINT32 || en == NULL
       || !JSON_NODE_HOLDS_ARRAY (en))
