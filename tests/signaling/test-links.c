@@ -294,6 +294,8 @@ START_TEST (test_stepdown_alarm_and_back)
   /* the record survives a restart */
   ws_close (&e.node);
   ws_close (&e.dash);
+  ws_close (&e.hall_bad);
+  ws_close (&e.hall_good);
   sd_restart (e.d, CONF);
   ck_assert_uint_eq (count_alarms (&e, "?meeting=1", "leg.very_bad"), 1);
   ck_assert_uint_eq (count_alarms (&e, "?meeting=2", "leg.very_bad"), 0);
@@ -378,6 +380,8 @@ START_TEST (test_dropped_site_and_node_down)
   ck_assert_str_eq (jstr (nd, "kind"), "node.down");
   ck_assert_uint_eq (count_alarms (&e, "?open=1", "node.down"), 1);
   ws_close (&e.dash);
+  ws_close (&e.hall_bad);
+  ws_close (&e.hall_good);
   g_clear_object (&e.s);
   sd_free (e.d);
 }
