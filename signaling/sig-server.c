@@ -453,6 +453,14 @@ early_cb (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable
   SigServer *srv = user_data;
   if (sig_ws_early (srv->ws, msg, path, query))
     return;
+  /* Why no keep-alive: libsoup 3.2 (Debian 12) never closes an idle keep-alive
+   * connection that the client closed (fixed upstream in 3.3.0); each one stays in
+   * CLOSE-WAIT holding a descriptor, so any client could exhaust signald's
+   * descriptors by opening and dropping connections. One request per connection
+   * costs a handshake on loopback (the proxy in front keeps its own clients'
+   * connections alive). */
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                "Connection", "close");
   SoupMessageHeaders *h = soup_server_message_get_request_headers (msg);
   goffset len = soup_message_headers_get_content_length (h);
   if (soup_message_headers_get_encoding (h) == SOUP_ENCODING_CONTENT_LENGTH

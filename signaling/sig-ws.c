@@ -1075,7 +1075,12 @@ sig_ws_early (SigWs *ws, SoupServerMessage *msg, const char *path, GHashTable *q
                                 (GDestroyNotify)sig_principal_free);
     }
   if (error != NULL)
-    sig_reply_error (msg, error, NULL, NULL);
+    {
+      sig_reply_error (msg, error, NULL, NULL);
+      /* a refused handshake ends its connection (see early_cb in sig-server.c) */
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                    "Connection", "close");
+    }
   return TRUE;
 }
 

@@ -623,6 +623,56 @@ START_TEST (test_fragmented_message_is_bounded)
 }
 END_TEST
 
+static guint
+count_fds (SdDaemon *d)
+{
+  g_autofree char *dir
+      = g_strdup_printf ("/proc/%s/fd", g_subprocess_get_identifier (d->proc));
+  g_autoptr (GDir) dd = g_dir_open (dir, 0, NULL);
+  guint n = 0;
+  while (dd && g_dir_read_name (dd))
+    n++;
+  return n;
+}
+
+START_TEST (test_dropped_connections_are_closed)
+{
+  /* a client that opens connections, asks one thing (keep-alive, as HTTP/1.1 does)
+   * and drops them must not leave signald holding a descriptor for each: with
+   * libsoup 3.2 they stayed in CLOSE-WAIT until signald ran out (a national join
+   * storm hit its 20,000 descriptors this way) */
+  SdDaemon *d = sd_start (NULL);
+  const char *hostport = d->base + strlen ("http://");
+  g_autoptr (GSocketClient) sc = g_socket_client_new ();
+  guint before = count_fds (d);
+  for (guint i = 0; i < 300; i++)
+    {
+      g_autoptr (GSocketConnection) conn
+          = g_socket_client_connect_to_host (sc, hostport, 80, NULL, NULL);
+      ck_assert_ptr_nonnull (conn);
+      const char *req = i % 2 ? "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                              : "GET /api/v1/units HTTP/1.1\r\nHost: x\r\n\r\n";
+      GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (conn));
+      ck_assert (g_output_stream_write_all (out, req, strlen (req), NULL, NULL, NULL));
+      char buf[512];
+      ck_assert_int_gt (
+          g_input_stream_read (g_io_stream_get_input_stream (G_IO_STREAM (conn)), buf,
+                               sizeof buf, NULL, NULL),
+          0);
+      g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
+    }
+  /* signald sees the last closes on its next loop iterations: ask it something */
+  guint st;
+  g_autofree char *r = sd_http (d, "GET", "/healthz", NULL, NULL, &st);
+  ck_assert_uint_eq (st, 200);
+  guint after = count_fds (d);
+  g_print ("signald descriptors: %u before 300 dropped connections, %u after\n", before,
+           after);
+  ck_assert_uint_le (after, before + 20);
+  sd_free (d);
+}
+END_TEST
+
 /* The replies a socket got for @msg, up to its barrier (a node's unknown type, a
  * person's ping). Returns: (transfer full) the codes of its errors, comma-separated,
  * and the count of other replies in @others. */
@@ -735,6 +785,7 @@ abuse_suite (void)
   tcase_add_test (tc, test_tokens_not_in_urls);
   tcase_add_test (tc, test_flood_is_slowed);
   tcase_add_test (tc, test_fragmented_message_is_bounded);
+  tcase_add_test (tc, test_dropped_connections_are_closed);
   tcase_add_test (tc, test_every_message_type_by_every_sender);
   suite_add_tcase (s, tc);
   return s;
