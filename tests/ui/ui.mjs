@@ -142,7 +142,9 @@ try {
   await sec.fill('#token', secretary);
   await sec.click('#signin button[type=submit]');
   await sec.waitForSelector('#app:not(.hidden)', { timeout: 10000 });
-  check(await sec.isVisible('#calendar'), 'the secretary signed in and sees the calendar');
+  // the calendar renders after its first fetch: waited for, not sampled once
+  check(await sec.waitForSelector('#calendar', { state: 'visible', timeout: 10000 }).then(() => true, () => false),
+    'the secretary signed in and sees the calendar');
 
   const start = new Date(Math.ceil((Date.now() + 5 * 60000) / 60000) * 60000);
   const end = new Date(start.getTime() + 60 * 60000);
