@@ -101,19 +101,14 @@ msg_begin (const char *type, gint64 occurrence_id)
   return b;
 }
 
-static SigNode *
-node_up (SigRuntime *rt, const char *node_id)
-{
-  return sig_runtime_node_up (rt, node_id);
-}
-
 /* Ends @b and sends it to @node_id when that node is up. Returns: whether sent. */
 static gboolean
 msg_send (SigRuntime *rt, const char *node_id, JsonBuilder *b)
 {
   json_builder_end_object (b);
   g_autoptr (JsonNode) root = json_builder_get_root (b);
-  return node_up (rt, node_id) != NULL && rt->sink.to_node (rt->sink_data, node_id, root);
+  return sig_runtime_node_up (rt, node_id) != NULL
+         && rt->sink.to_node (rt->sink_data, node_id, root);
 }
 
 /* Ends @b and publishes it to the meeting's subscribers. */
@@ -260,7 +255,7 @@ sig_cascade_dial (SigRuntime *rt, gint64 occurrence_id, const char *child)
 {
   Leg *leg = leg_lookup (rt, occurrence_id);
   const char *parent = leg ? plan_parent (leg, child) : NULL;
-  SigNode *pn = node_up (rt, parent);
+  SigNode *pn = sig_runtime_node_up (rt, parent);
   if (pn == NULL)
     return; /* dialled again when the parent registers */
   g_autoptr (JsonBuilder) b = msg_begin ("link.open", occurrence_id);
@@ -483,7 +478,7 @@ sig_cascade_node_for_site (SigRuntime *rt, gint64 occurrence_id, gint64 site_id)
   const char *node = rooms_cascade_plan_node_for_site (leg->plan, site_id);
   for (int guard = 0; node && guard < 64; guard++)
     {
-      if (node_up (rt, node))
+      if (sig_runtime_node_up (rt, node))
         return node;
       node = plan_parent (leg, node);
     }
@@ -619,7 +614,7 @@ sig_cascade_site_node (SigRuntime *rt, gint64 occurrence_id, gint64 site_id)
 {
   Leg *leg = leg_lookup (rt, occurrence_id);
   const char *host = leg ? g_hash_table_lookup (leg->hosts, &site_id) : NULL;
-  if (host != NULL && node_up (rt, host))
+  if (host != NULL && sig_runtime_node_up (rt, host))
     return host;
   return sig_cascade_node_for_site (rt, occurrence_id, site_id);
 }
@@ -899,7 +894,7 @@ sig_cascade_describe (SigRuntime *rt, gint64 occurrence_id)
       else
         json_builder_add_null_value (b);
       json_builder_set_member_name (b, "up");
-      json_builder_add_boolean_value (b, node_up (rt, id) != NULL);
+      json_builder_add_boolean_value (b, sig_runtime_node_up (rt, id) != NULL);
       add_id_array (b, "sites", rooms_cascade_plan_get_node_sites (leg->plan, i));
       json_builder_end_object (b);
     }
@@ -933,7 +928,7 @@ gboolean
 sig_cascade_relay_link (SigRuntime *rt, const char *from, JsonObject *o, GError **error)
 {
   const char *to = sig_json_string (o, "peer_node_id");
-  SigNode *dest = node_up (rt, to);
+  SigNode *dest = sig_runtime_node_up (rt, to);
   SigNode *src = g_hash_table_lookup (rt->nodes, from);
   JsonNode *on = json_object_get_member (o, "occurrence_id");
   Leg *leg

@@ -146,11 +146,6 @@ gboolean sig_request_id (SigRequest *req, const char *name, gint64 *out, GError 
 /* The route table, in match order (first match wins). */
 const SigRoute *sig_routes_get (guint *n);
 
-/* sig_policy_may_read_meeting() on the server's store, for the WebSocket and link
- * files that call it by this name. */
-gboolean sig_meeting_may_read (SigServer *srv, const SigPrincipal *p,
-                               const RoomsMeeting *m);
-
 /* Authenticates a WebSocket handshake and checks its Origin before libsoup accepts
  * it (sig-ws.c). Returns %TRUE when @path is a WebSocket path (handled here). */
 gboolean sig_ws_early (SigWs *ws, SoupServerMessage *msg, const char *path,

@@ -217,12 +217,6 @@ sig_auth_limit_failure (SigServer *srv, SoupServerMessage *msg, gboolean present
   return FALSE;
 }
 
-gboolean
-sig_meeting_may_read (SigServer *srv, const SigPrincipal *p, const RoomsMeeting *m)
-{
-  return sig_policy_may_read_meeting (srv->store, p, m);
-}
-
 /* Loads the meeting a route's {id} names (a meeting, or an occurrence's meeting) and
  * applies the route's access rule to it: 404 when the caller may not read it (so ids
  * outside the scope do not leak), 403 when it may read but not edit or control it. */

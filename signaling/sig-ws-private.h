@@ -44,9 +44,6 @@ struct _SigWs
   guint credential_source;  /* expiry of open sockets' tokens, every second */
 };
 
-/* Sends one JSON message on a client's socket. */
-void sig_ws_send_json (WsClient *c, JsonNode *node);
-
 /* Sends @event (a meeting's event) to the sockets of @site_id joined to
  * @occurrence_id that are not subscribed to @meeting_id (those had it published). */
 void sig_ws_tell_site (SigWs *ws, gint64 meeting_id, gint64 occurrence_id, gint64 site_id,

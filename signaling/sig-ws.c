@@ -29,12 +29,6 @@ send_json (WsClient *c, JsonNode *node)
   soup_websocket_connection_send_text (c->conn, text);
 }
 
-void
-sig_ws_send_json (WsClient *c, JsonNode *node)
-{
-  send_json (c, node);
-}
-
 static void
 send_simple (WsClient *c, const char *type, const char *k1, const char *v1)
 {
@@ -253,7 +247,7 @@ handle_subscribe (WsClient *c, JsonObject *o, gboolean subscribe, GError **error
   gint64 id = member_int (o, "meeting_id");
   g_autoptr (RoomsMeeting) m
       = id > 0 ? rooms_store_get_meeting (srv->store, id, NULL) : NULL;
-  if (m == NULL || !sig_meeting_may_read (srv, c->principal, m))
+  if (m == NULL || !sig_policy_may_read_meeting (srv->store, c->principal, m))
     {
       g_set_error (error, ROOMS_ERROR, ROOMS_ERROR_NOT_FOUND,
                    "no meeting %" G_GINT64_FORMAT, id);
