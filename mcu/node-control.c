@@ -476,12 +476,19 @@ h_level (McuNodeControl *c, JsonObject *o, GError **error)
   return TRUE;
 }
 
+static gboolean on_heartbeat (gpointer data);
+
 static gboolean
 h_registered (McuNodeControl *c, JsonObject *o, GError **error)
 {
   const char *hb = opt_str (o, "heartbeat_interval");
   guint s = hb ? (guint)g_ascii_strtoull (hb, NULL, 10) : 5;
   c->heartbeat_s = CLAMP (s, 1, 60);
+  /* the timer started at connect time runs at the default interval: signald counts
+   * misses against its own, so a shorter one must take effect now, or signald
+   * declares this node down (and re-homes its sites) between two heartbeats */
+  g_clear_handle_id (&c->heartbeat_id, g_source_remove);
+  c->heartbeat_id = g_timeout_add_seconds (c->heartbeat_s, on_heartbeat, c);
   c->registered = TRUE;
   c->backoff_s = 0;
   g_log_structured ("lienthong-mcu", G_LOG_LEVEL_MESSAGE, "MESSAGE",

@@ -84,6 +84,15 @@ read_file_wait (const char *path)
   return g_strstrip (text);
 }
 
+/* LT_TEST_LOGS=1 shows the logs of signald, the nodes and the sites, for debugging a
+ * failed run; they are silenced otherwise. */
+static GSubprocessFlags
+env_log_flags (void)
+{
+  return g_getenv ("LT_TEST_LOGS") ? G_SUBPROCESS_FLAGS_NONE
+                                   : G_SUBPROCESS_FLAGS_STDERR_SILENCE;
+}
+
 /* Runs the main context until @cond holds or @ms pass; returns whether it held. */
 static gboolean
 wait_for (gboolean (*cond) (gpointer), gpointer data, guint ms)
@@ -121,9 +130,8 @@ env_start (const char *prefix, const char *conf_text, const char *units_csv)
   g_mkdir_with_parents (sdir, 0700);
   g_autofree char *conf = g_build_filename (sdir, "signald.conf", NULL);
   ck_assert (g_file_set_contents (conf, conf_text, -1, NULL));
-  signald = g_subprocess_new (G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error, signald_bin,
-                              "--config", conf, "--listen", "127.0.0.1:0", "--state-dir",
-                              sdir, NULL);
+  signald = g_subprocess_new (env_log_flags (), &error, signald_bin, "--config", conf,
+                              "--listen", "127.0.0.1:0", "--state-dir", sdir, NULL);
   ck_assert_msg (signald != NULL, "%s", error ? error->message : "");
   g_autofree char *addr_file = g_build_filename (sdir, "signald.addr", NULL);
   g_autofree char *tok_file = g_build_filename (sdir, "admin.token", NULL);
@@ -161,12 +169,9 @@ start_node (Node *n)
       g_autofree char *tok = make_token ("node", n->id, n->unit);
       ck_assert (g_file_set_contents (tokfile, tok, -1, NULL));
     }
-  /* LT_TEST_LOGS=1 shows the nodes' logs, for debugging a failed run */
-  n->proc = g_subprocess_new (
-      g_getenv ("LT_TEST_LOGS") ? G_SUBPROCESS_FLAGS_NONE
-                                : G_SUBPROCESS_FLAGS_STDERR_SILENCE,
-      &error, mcu_bin, "--signald", base, "--node-id", n->id, "--unit", n->unit,
-      "--token-file", tokfile, "--state-dir", dir, "--address", n->address, NULL);
+  n->proc = g_subprocess_new (env_log_flags (), &error, mcu_bin, "--signald", base,
+                              "--node-id", n->id, "--unit", n->unit, "--token-file",
+                              tokfile, "--state-dir", dir, "--address", n->address, NULL);
   ck_assert_msg (n->proc != NULL, "%s", error ? error->message : "");
 }
 
@@ -260,9 +265,8 @@ start_site (Site *s, gint64 occurrence, const char *tones, const char *const *ex
   for (const char *const *e = extra; e && *e; e++)
     g_ptr_array_add (argv, (gpointer)*e);
   g_ptr_array_add (argv, NULL);
-  s->proc = g_subprocess_newv (
-      (const char *const *)argv->pdata,
-      G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error);
+  s->proc = g_subprocess_newv ((const char *const *)argv->pdata,
+                               G_SUBPROCESS_FLAGS_STDOUT_PIPE | env_log_flags (), &error);
   ck_assert_msg (s->proc != NULL, "%s", error ? error->message : "");
   s->out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (s->proc));
   g_data_input_stream_read_line_async (s->out, G_PRIORITY_DEFAULT, NULL, on_line, s);
