@@ -174,10 +174,12 @@ START_TEST (test_link_connects_and_carries_the_mix)
   ck_assert_double_eq (parent_measure ("node:076", "up", "frz"), 0);
   ck_assert_double_eq (parent_measure ("node:076", "up", "frz_ms"), 0);
   /* the parent's mixer played the child's mix and concealed (almost) none of it: a
-   * loopback link loses nothing, but a machine loaded by parallel suites can make the
-   * 60 ms jitter buffer give up on a late packet now and then */
+   * loopback link loses nothing. Measured 0.0 in every run, plain and ASan, also
+   * with the machine loaded by parallel builds; the bound leaves room for two late
+   * packets (20 ms each) in the ~5 s window, which a scheduler hiccup past the 60 ms
+   * jitter buffer can cause without the link being at fault. */
   double conc = parent_measure ("node:076", "up", "conc");
-  ck_assert_msg (conc >= 0 && conc < 10, "conc %f in %s", conc, parent_stats);
+  ck_assert_msg (conc >= 0 && conc < 1, "conc %f in %s", conc, parent_stats);
   /* the node cannot see what a site or node plays: the "down" playout is unknown */
   ck_assert_double_eq (parent_measure ("node:076", "down", "conc"), -1);
   ck_assert_double_eq (parent_measure ("node:076", "down", "frozen"), -1);
