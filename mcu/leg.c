@@ -69,9 +69,12 @@ struct _McuLeg
   /* the program at low resolution, for members stepped down to "low": made only
    * while one of them exists */
   McuVideoMixer *low;
-  guint low_output, low_src; /* low_src: the member decoded into it */
-  GMutex low_lock;           /* guards low_ids, read by the mixer's thread */
-  GArray *low_ids;           /* guint ids of members at level low */
+  guint low_output;
+  /* the member decoded into the low program; written on the leg's context, read by
+   * the low mixer's streaming thread (on_low_keyframe): atomic */
+  guint low_src;
+  GMutex low_lock; /* guards low_ids, read by the mixer's thread */
+  GArray *low_ids; /* guint ids of members at level low */
 };
 
 static Member *
@@ -129,7 +132,7 @@ static void
 on_router_video (guint peer, const guint8 *pkt, gsize len, gpointer data)
 {
   McuLeg *leg = data;
-  if (leg->low && peer == leg->low_src)
+  if (leg->low && peer == (guint)g_atomic_int_get (&leg->low_src))
     mcu_video_mixer_push_rtp (leg->low, 1, pkt, len);
 }
 
@@ -159,7 +162,7 @@ static void
 on_low_keyframe (guint participant, gpointer data)
 {
   McuLeg *leg = data;
-  guint src = leg->low_src;
+  guint src = (guint)g_atomic_int_get (&leg->low_src);
   if (src)
     mcu_router_request_keyframe (leg->router, src, g_get_monotonic_time ());
 }
@@ -698,12 +701,12 @@ low_update (McuLeg *leg)
         g_log_structured ("lienthong-mcu", G_LOG_LEVEL_WARNING, "LT_LEG", leg->id,
                           "MESSAGE", "leg %s: no low-resolution program: %s", leg->id,
                           error->message);
-      leg->low_src = 0; /* the tick feeds it the program */
+      g_atomic_int_set (&leg->low_src, 0); /* the tick feeds it the program */
     }
   else if (ids->len == 0 && leg->low)
     {
       g_clear_pointer (&leg->low, mcu_video_mixer_free);
-      leg->low_src = 0;
+      g_atomic_int_set (&leg->low_src, 0);
     }
   else if (leg->low)
     mcu_video_mixer_request_keyframe (leg->low, leg->low_output);
@@ -714,11 +717,12 @@ static void
 low_follow_program (McuLeg *leg)
 {
   guint program = mcu_router_program (leg->router);
-  if (leg->low == NULL || program == leg->low_src)
+  guint src = (guint)g_atomic_int_get (&leg->low_src);
+  if (leg->low == NULL || program == src)
     return;
-  if (leg->low_src)
+  if (src)
     mcu_video_mixer_remove (leg->low, 1);
-  leg->low_src = 0;
+  g_atomic_int_set (&leg->low_src, 0);
   Member *m = program ? member_by_id (leg, program) : NULL;
   const McuSdpMedia *v
       = m && m->session ? mcu_sdp_session_find_media (m->session, "video") : NULL;
@@ -728,7 +732,7 @@ low_follow_program (McuLeg *leg)
                                                                 : MCU_VIDEO_CODEC_VP8,
                               NULL))
     {
-      leg->low_src = program;
+      g_atomic_int_set (&leg->low_src, program);
       mcu_router_request_keyframe (leg->router, program, g_get_monotonic_time ());
     }
 }
