@@ -74,6 +74,7 @@ typedef struct
   GstElement *jb;
   gboolean have_seq;
   guint16 highest;
+  guint8 pt; /* of its last packet */
   guint64 gaps, fills, packets;
 } JitterTap;
 
@@ -86,9 +87,11 @@ tap_packet (JitterTap *t, GstBuffer *buf)
   if (!gst_rtp_buffer_map (buf, GST_MAP_READ, &rtp))
     return;
   guint16 seq = gst_rtp_buffer_get_seq (&rtp);
+  guint8 pt = gst_rtp_buffer_get_payload_type (&rtp);
   gst_rtp_buffer_unmap (&rtp);
   g_mutex_lock (&client.lock);
   t->packets++;
+  t->pt = pt;
   gint16 d = (gint16)(guint16)(seq - t->highest);
   if (!t->have_seq)
     t->have_seq = TRUE, t->highest = seq;
@@ -141,19 +144,13 @@ jitter_tap_free (gpointer p)
   g_free (t);
 }
 
-/* The kind ("audio", "video") of the stream a jitter buffer receives, or NULL. */
+/* The kind ("audio", "video") of the stream a jitter buffer receives, or NULL
+ * before its first packet. Its caps do not say (only the SSRC); the payload type
+ * does: the node answers with ours, Opus 111 and VP8 96 (build_pipeline's). */
 static const char *
 tap_kind (JitterTap *t)
 {
-  g_autoptr (GstPad) sink = gst_element_get_static_pad (t->jb, "sink");
-  g_autoptr (GstCaps) caps = gst_pad_get_current_caps (sink);
-  const char *media
-      = caps && gst_caps_get_size (caps) > 0
-            ? gst_structure_get_string (gst_caps_get_structure (caps, 0), "media")
-            : NULL;
-  return media && g_str_equal (media, "audio")   ? "audio"
-         : media && g_str_equal (media, "video") ? "video"
-                                                 : NULL;
+  return t->pt == 111 ? "audio" : t->pt == 96 ? "video" : NULL;
 }
 
 /* Appends ,"KIND_jb":{...}: what the jitter buffers of that kind received and
@@ -165,38 +162,41 @@ append_jitter_stats (GString *out, const char *kind)
   guint64 gaps = 0, fills = 0, packets = 0, pushed = 0, lost = 0, late = 0, rtx_req = 0,
           rtx_ok = 0;
   g_mutex_lock (&client.lock);
-  g_autoptr (GPtrArray) taps = g_ptr_array_copy (client.jbufs, NULL, NULL);
-  for (guint i = 0; i < taps->len; i++)
+  /* the taps live as long as the client; their elements are referenced here to be
+   * asked for their stats without the lock */
+  g_autoptr (GPtrArray) taps = g_ptr_array_sized_new (client.jbufs->len);
+  for (guint i = 0; i < client.jbufs->len; i++)
     {
-      JitterTap *t = taps->pdata[i];
+      JitterTap *t = client.jbufs->pdata[i];
       gst_object_ref (t->jb);
+      g_ptr_array_add (taps, t);
     }
   g_mutex_unlock (&client.lock);
   for (guint i = 0; i < taps->len; i++)
     {
       JitterTap *t = taps->pdata[i];
+      g_mutex_lock (&client.lock);
       const char *k = tap_kind (t);
-      if (k && g_str_equal (k, kind))
-        {
-          GstStructure *st = NULL;
-          g_object_get (t->jb, "stats", &st, NULL);
-          guint64 v;
-          if (st && gst_structure_get_uint64 (st, "num-pushed", &v))
-            pushed += v;
-          if (st && gst_structure_get_uint64 (st, "num-lost", &v))
-            lost += v;
-          if (st && gst_structure_get_uint64 (st, "num-late", &v))
-            late += v;
-          if (st && gst_structure_get_uint64 (st, "rtx-count", &v))
-            rtx_req += v;
-          if (st && gst_structure_get_uint64 (st, "rtx-success-count", &v))
-            rtx_ok += v;
-          if (st)
-            gst_structure_free (st);
-          g_mutex_lock (&client.lock);
-          gaps += t->gaps, fills += t->fills, packets += t->packets;
-          g_mutex_unlock (&client.lock);
-        }
+      gboolean mine = k && g_str_equal (k, kind);
+      if (mine)
+        gaps += t->gaps, fills += t->fills, packets += t->packets;
+      g_mutex_unlock (&client.lock);
+      GstStructure *st = NULL;
+      if (mine)
+        g_object_get (t->jb, "stats", &st, NULL);
+      guint64 v;
+      if (st && gst_structure_get_uint64 (st, "num-pushed", &v))
+        pushed += v;
+      if (st && gst_structure_get_uint64 (st, "num-lost", &v))
+        lost += v;
+      if (st && gst_structure_get_uint64 (st, "num-late", &v))
+        late += v;
+      if (st && gst_structure_get_uint64 (st, "rtx-count", &v))
+        rtx_req += v;
+      if (st && gst_structure_get_uint64 (st, "rtx-success-count", &v))
+        rtx_ok += v;
+      if (st)
+        gst_structure_free (st);
       gst_object_unref (t->jb);
     }
   g_string_append_printf (
