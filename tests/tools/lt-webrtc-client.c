@@ -799,6 +799,25 @@ parse_tones (const char *list)
 
 static gboolean on_bus (GstBus *bus, GstMessage *msg, gpointer data);
 
+/* Asks for lost packets on the transceiver of a sink pad fed video. The
+ * transceivers' kind is not known yet when the pipeline is parsed; what feeds the
+ * pad says it. */
+static gboolean
+nack_if_video (GstElement *webrtc, GstPad *pad, gpointer data)
+{
+  g_autoptr (GstCaps) caps = gst_pad_peer_query_caps (pad, NULL);
+  const char *media
+      = caps && gst_caps_get_size (caps) > 0
+            ? gst_structure_get_string (gst_caps_get_structure (caps, 0), "media")
+            : NULL;
+  GstWebRTCRTPTransceiver *t = NULL;
+  g_object_get (pad, "transceiver", &t, NULL);
+  if (t && g_strcmp0 (media, "video") == 0)
+    g_object_set (t, "do-nack", TRUE, NULL);
+  g_clear_object (&t);
+  return TRUE;
+}
+
 /* Builds and starts the site's pipeline: a test pattern and a tone into webrtcbin,
  * gathering on loopback. Called again from scratch after a re-home. */
 static void
@@ -816,14 +835,8 @@ build_pipeline (void)
                     NULL);
   if (client.nack)
     {
-      /* browsers NACK lost video by default; webrtcbin only when told */
-      GArray *trans = NULL;
-      g_signal_emit_by_name (client.webrtc, "get-transceivers", &trans);
-      for (guint i = 0; trans && i < trans->len; i++)
-        g_object_set (g_array_index (trans, GstWebRTCRTPTransceiver *, i), "do-nack",
-                      TRUE, NULL);
-      if (trans)
-        g_array_unref (trans);
+      /* browsers NACK lost video by default (not audio); webrtcbin only when told */
+      gst_element_foreach_sink_pad (client.webrtc, nack_if_video, NULL);
     }
   /* libnice skips loopback unless told: the tests' only network is loopback */
   GstWebRTCICE *ice = NULL;
