@@ -5,16 +5,18 @@
 // bytes, bit rate over the last second, frame size and rate, what limits its
 // quality, the capture size). It runs until killed.
 //
-// Usage: node --experimental-websocket site.mjs SIGNALD-URL SITE-TOKEN OCCURRENCE-ID [WxH]
+// Usage: node --experimental-websocket site.mjs SIGNALD-URL SITE-TOKEN OCCURRENCE-ID [WxH [FILE.y4m]]
 // WxH: the camera's size (default 320x240); 1280x720 for a chair sending 720p
-// (Chromium's fake camera gives any size asked for exactly).
+// (Chromium's fake camera gives any size asked for exactly). FILE.y4m: what the
+// fake camera shows instead of its own nearly still picture (which its encoder
+// sends in a fraction of the bit rate it is allowed); its size must be WxH.
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 
-const [sig, token, occ, size = '320x240'] = process.argv.slice(2);
+const [sig, token, occ, size = '320x240', cameraFile] = process.argv.slice(2);
 const [camW, camH] = size.split('x').map(Number);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lt-site-'));
 const PAGE = `<!doctype html><html lang="vi"><meta charset="utf-8"><title>Phòng họp</title>
@@ -69,7 +71,8 @@ const browser = await chromium.launchPersistentContext(path.join(tmp, 'chrome'),
   headless: true,
   args: ['--no-sandbox', '--allow-loopback-in-peer-connection', '--use-fake-device-for-media-stream',
     '--use-fake-ui-for-media-stream', '--disable-background-networking', '--disable-component-update',
-    '--disable-sync', '--no-first-run', '--disable-gpu', '--disable-quic'],
+    '--disable-sync', '--no-first-run', '--disable-gpu', '--disable-quic',
+    ...(cameraFile ? [`--use-file-for-fake-video-capture=${cameraFile}`] : [])],
 });
 const stop = async () => { await browser.close().catch(() => {}); server.close(); fs.rmSync(tmp, { recursive: true, force: true }); process.exit(0); };
 process.on('SIGTERM', stop);

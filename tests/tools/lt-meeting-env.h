@@ -344,6 +344,7 @@ typedef struct
 {
   const char *name, *unit;
   const char *size; /* the camera's WxH, NULL for site.mjs's default */
+  char *camera;     /* a .y4m file of that size the fake camera plays, or NULL */
   GSubprocess *proc;
   GDataInputStream *out;
   JsonObject *last; /* the "browser" object of its latest line */
@@ -388,7 +389,7 @@ start_browser_site (BrowserSite *b, gint64 occurrence)
       G_SUBPROCESS_FLAGS_STDOUT_PIPE
           | (g_getenv ("LT_TEST_LOGS") ? 0 : G_SUBPROCESS_FLAGS_STDERR_SILENCE),
       &error, node_bin, "--experimental-websocket", site_js, base, creds.token, occ,
-      b->size ? b->size : "320x240", NULL);
+      b->size ? b->size : "320x240", b->camera, NULL);
   g_free (creds.token);
   ck_assert_msg (b->proc != NULL, "%s", error ? error->message : "");
   b->out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (b->proc));
