@@ -213,15 +213,21 @@ meeting_start (gboolean tree, gboolean weak_line, const char *const *node_extra)
   g_autoptr (JsonNode) media = api ("GET", mpath, NULL, NULL, 200);
   meeting_id = json_object_get_int_member (json_node_get_object (media), "meeting_id");
 
-  /* what the chair's camera shows: 2 s of 720p noise at 15 fps, looped. Chromium's
-   * own fake picture is nearly still: its encoder sends about 500 kbit/s at a 2.5
-   * Mbit/s target (tried), so a ramp would measure the picture, not the rate
-   * control. Noise takes every bit the encoder is allowed. */
+  /* what the chair's camera shows: 2 s at 15 fps, looped, of colour bars with a
+   * 320x180 patch of noise. Chromium's own fake picture is nearly still: its
+   * encoder sends about 500 kbit/s at a 2.5 Mbit/s target (tried), so a ramp would
+   * measure the picture, not the rate control. The patch takes every bit the
+   * encoder is allowed; a whole picture of noise made it drop frames at low rates
+   * (tried: 8 freezes a minute on a clean line), which would measure the picture
+   * again. */
   chair.camera = g_build_filename (tmp, "camera.y4m", NULL);
   g_autofree char *gst = g_strdup_printf (
-      "gst-launch-1.0 -q videotestsrc pattern=snow num-buffers=30 ! "
+      "gst-launch-1.0 -q compositor name=m sink_1::xpos=480 sink_1::ypos=270 ! "
       "video/x-raw,width=1280,height=720,framerate=15/1,format=I420 ! y4menc ! "
-      "filesink location=%s",
+      "filesink location=%s videotestsrc pattern=smpte num-buffers=30 ! "
+      "video/x-raw,width=1280,height=720,framerate=15/1 ! m.sink_0 "
+      "videotestsrc pattern=snow num-buffers=30 ! "
+      "video/x-raw,width=320,height=180,framerate=15/1 ! m.sink_1",
       chair.camera);
   gint status = -1;
   ck_assert_msg (g_spawn_command_line_sync (gst, NULL, NULL, &status, NULL)
