@@ -1,8 +1,8 @@
 /* lt-meeting-env.h: a real meeting for black-box media tests, shared by the suites
- * that run one (cascade, quality-stepdown): the built signald on a loopback port with
- * a temporary state folder, lienthong-mcu nodes registered through it, and sites
- * played by tests/tools/lt-webrtc-client joined through it, each printing an interim
- * JSON report every second. One meeting per test process: the state is in statics.
+ * that run one (cascade, quality-stepdown, weak-link): the built signald on a
+ * loopback port with a temporary state folder, lienthong-mcu nodes registered
+ * through it, and sites played by tests/tools/lt-webrtc-client joined through it,
+ * each printing an interim JSON report every second. One meeting per test process: the state is in statics.
  * Also: a hall in headless Chromium (tests/browser/site.mjs), coturn from the deploy
  * sample, and the legs signald reports. Include it once, after lt-test.h. */
 #pragma once

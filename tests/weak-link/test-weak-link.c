@@ -10,7 +10,8 @@
  *  - commune-loss: with 5% random loss and 60 ms RTT on one commune's line, that
  *    commune gets back (retransmission) at least 80% of the program video packets
  *    lost on its line, sees at most 1 freeze (> 500 ms without a new frame) a
- *    minute, and conceals under 5% of its audio;
+ *    minute more than the clean commune in the same minute (those come from the
+ *    chair or a starved machine), and conceals under 5% of its audio;
  *  - commune-loss-no-rtx: the same line with the node's retransmission turned off
  *    (--no-retransmission) recovers less than 20% (only what reordering or late
  *    arrival fills): the figures of commune-loss come from retransmission;
