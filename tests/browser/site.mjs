@@ -1,21 +1,30 @@
 // A hall in a real browser, for the cascade suite: Debian's headless Chromium joins
 // an occurrence through signald's site WebSocket with its fake camera and
 // microphone, and prints one JSON line a second of what getStats() shows it
-// received (decoded frames, audio packets, the SRTP profile). It runs until killed.
+// received (decoded frames, audio packets, the SRTP profile) and sent (its video's
+// bytes, bit rate over the last second, frame size and rate, what limits its
+// quality, the capture size). It runs until killed.
 //
-// Usage: node --experimental-websocket site.mjs SIGNALD-URL SITE-TOKEN OCCURRENCE-ID
+// Usage: node --experimental-websocket site.mjs SIGNALD-URL SITE-TOKEN OCCURRENCE-ID [WxH [FILE.y4m]]
+// WxH: the camera's size (default 320x240); 1280x720 for a chair sending 720p
+// (Chromium's fake camera gives any size asked for exactly). FILE.y4m: what the
+// fake camera shows instead of its own nearly still picture (which its encoder
+// sends in a fraction of the bit rate it is allowed); its size must be WxH.
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 
-const [sig, token, occ] = process.argv.slice(2);
+const [sig, token, occ, size = '320x240', cameraFile] = process.argv.slice(2);
+const [camW, camH] = size.split('x').map(Number);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lt-site-'));
 const PAGE = `<!doctype html><html lang="vi"><meta charset="utf-8"><title>Phòng họp</title>
 <video id="v" autoplay muted playsinline></video><script>
-window.join = async () => {
-  const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 320, height: 240 } });
+window.join = async (w, h) => {
+  const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: { exact: w }, height: { exact: h }, frameRate: 30 } });
+  const cs = stream.getVideoTracks()[0].getSettings();
+  window.capture = cs.width + 'x' + cs.height;
   const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
   window.pc = pc;
   stream.getTracks().forEach((t) => pc.addTrack(t, stream));
@@ -26,13 +35,30 @@ window.join = async () => {
   return pc.localDescription.sdp;
 };
 window.answer = (sdp) => window.pc.setRemoteDescription({ type: 'answer', sdp });
+let prevSent = null;
 window.stats = async () => {
-  const out = { frames: 0, audio: 0, ice: window.pc ? window.pc.iceConnectionState : 'none' };
+  const out = { frames: 0, audio: 0, ice: window.pc ? window.pc.iceConnectionState : 'none', capture: window.capture };
   if (!window.pc) return out;
-  (await window.pc.getStats()).forEach((s) => {
+  const report = await window.pc.getStats();
+  report.forEach((s) => {
     if (s.type === 'transport') out.srtp = s.srtpCipher;
     if (s.type === 'inbound-rtp' && s.kind === 'video') out.frames += s.framesDecoded || 0;
     if (s.type === 'inbound-rtp' && s.kind === 'audio') out.audio += s.packetsReceived || 0;
+    if (s.type === 'outbound-rtp' && s.kind === 'video') {
+      out.vout_bytes = s.bytesSent || 0;
+      out.vout_size = (s.frameWidth || 0) + 'x' + (s.frameHeight || 0);
+      out.vout_fps = s.framesPerSecond || 0;
+      out.vout_target_kbps = Math.round((s.targetBitrate || 0) / 1000);
+      out.vout_limit = s.qualityLimitationReason;
+      out.vout_nacks = s.nackCount || 0;
+      out.vout_rtx = s.retransmittedPacketsSent || 0;
+      // the bit rate over the last second, from the stats' own timestamps
+      if (prevSent && s.timestamp > prevSent.t)
+        out.vout_kbps = Math.round(((s.bytesSent - prevSent.b) * 8) / (s.timestamp - prevSent.t));
+      prevSent = { b: s.bytesSent, t: s.timestamp };
+    }
+    if (s.type === 'candidate-pair' && s.nominated && s.availableOutgoingBitrate)
+      out.bwe_kbps = Math.round(s.availableOutgoingBitrate / 1000);
   });
   return out;
 };
@@ -45,7 +71,8 @@ const browser = await chromium.launchPersistentContext(path.join(tmp, 'chrome'),
   headless: true,
   args: ['--no-sandbox', '--allow-loopback-in-peer-connection', '--use-fake-device-for-media-stream',
     '--use-fake-ui-for-media-stream', '--disable-background-networking', '--disable-component-update',
-    '--disable-sync', '--no-first-run', '--disable-gpu', '--disable-quic'],
+    '--disable-sync', '--no-first-run', '--disable-gpu', '--disable-quic',
+    ...(cameraFile ? [`--use-file-for-fake-video-capture=${cameraFile}`] : [])],
 });
 const stop = async () => { await browser.close().catch(() => {}); server.close(); fs.rmSync(tmp, { recursive: true, force: true }); process.exit(0); };
 process.on('SIGTERM', stop);
@@ -64,7 +91,7 @@ ws.onmessage = async (e) => {
   }
 };
 await new Promise((r) => { ws.onopen = r; });
-offer = await page.evaluate(() => window.join());
+offer = await page.evaluate(([w, h]) => window.join(w, h), [camW, camH]);
 join();
 for (;;) {
   await new Promise((r) => setTimeout(r, 1000));

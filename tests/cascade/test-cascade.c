@@ -18,7 +18,6 @@
 #include "lt-meeting-env.h"
 
 static const char *units_csv;
-static const char *node_bin, *site_js; /* a real Chromium site, when browsers are on */
 
 static Node nodes[] = { { .id = "node-vn", .unit = "VN", .address = "127.0.0.1" },
                         { .id = "node-08", .unit = "08", .address = "127.0.0.2" },
@@ -118,35 +117,12 @@ healed (gpointer data)
   return site_hears (h->site, sites[0].tone) > 0.05 && site_frames (h->site) > h->frames;
 }
 
-typedef struct
-{
-  GDataInputStream *out;
-  gint64 frames, audio;
-} Browser;
-
-static void
-on_browser_line (GObject *src, GAsyncResult *res, gpointer data)
-{
-  Browser *b = data;
-  gboolean eof;
-  g_autoptr (JsonObject) line = json_line_finish (src, res, &eof);
-  if (eof)
-    return;
-  JsonObject *o = line ? json_object_get_object_member (line, "browser") : NULL;
-  if (o)
-    {
-      b->frames = json_object_get_int_member (o, "frames");
-      b->audio = json_object_get_int_member (o, "audio");
-    }
-  g_data_input_stream_read_line_async (b->out, G_PRIORITY_DEFAULT, NULL, on_browser_line,
-                                       b);
-}
-
 static gboolean
 browser_receives (gpointer data)
 {
-  Browser *b = data;
-  return b->frames > 0 && b->audio > 0;
+  BrowserSite *b = data;
+  return b->last && json_object_get_int_member (b->last, "frames") > 0
+         && json_object_get_int_member (b->last, "audio") > 0;
 }
 
 /* The province hall, in headless Chromium, joins the running meeting through
@@ -154,30 +130,14 @@ browser_receives (gpointer data)
 static void
 browser_site_joins (gint64 occurrence)
 {
-  g_autoptr (GError) error = NULL;
-  g_autoptr (JsonNode) u = api ("GET", "/api/v1/units/08", NULL, NULL, 200);
-  JsonArray *ss = json_object_get_array_member (json_node_get_object (u), "sites");
-  g_autofree char *scope = g_strdup_printf (
-      "%" G_GINT64_FORMAT,
-      json_object_get_int_member (json_array_get_object_element (ss, 0), "id"));
-  g_autofree char *token = make_token ("site", scope, NULL);
-  g_autofree char *occ = g_strdup_printf ("%" G_GINT64_FORMAT, occurrence);
-  g_autoptr (GSubprocess) proc
-      = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, node_bin,
-                          "--experimental-websocket", site_js, base, token, occ, NULL);
-  ck_assert_msg (proc != NULL, "%s", error ? error->message : "");
-  Browser b = { g_data_input_stream_new (g_subprocess_get_stdout_pipe (proc)), 0, 0 };
-  g_data_input_stream_read_line_async (b.out, G_PRIORITY_DEFAULT, NULL, on_browser_line,
-                                       &b);
+  BrowserSite b = { .name = "province", .unit = "08" };
+  start_browser_site (&b, occurrence);
   gboolean ok = wait_for (browser_receives, &b, 30000);
   g_print ("chromium site: %" G_GINT64_FORMAT " frames decoded, %" G_GINT64_FORMAT
            " audio packets\n",
-           b.frames, b.audio);
-  g_subprocess_send_signal (proc, SIGTERM);
-  g_subprocess_wait (proc, NULL, NULL);
-  for (int i = 0; i < 20; i++)
-    g_main_context_iteration (NULL, FALSE);
-  g_clear_object (&b.out);
+           b.last ? json_object_get_int_member (b.last, "frames") : 0,
+           b.last ? json_object_get_int_member (b.last, "audio") : 0);
+  stop_browser_site (&b);
   ck_assert_msg (ok, "the Chromium site received no media");
 }
 

@@ -36,88 +36,6 @@ static Node node = { .id = "node-vn", .unit = "VN", .address = "127.0.0.1" };
 static Site chair = { .name = "chair", .unit = "VN", .tone = 500 };
 static Site commune = { .name = "tan-trao", .unit = "02545", .tone = 700 };
 
-/* ---- coturn, in the foreground, from the deploy sample ---- */
-
-static GSubprocess *turn;
-static char *turn_pidfile, *turn_log, *turn_user;
-
-static guint16
-free_udp_port (void)
-{
-  g_autoptr (GSocket) s = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
-                                        G_SOCKET_PROTOCOL_UDP, NULL);
-  g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr (GSocketAddress) any = g_inet_socket_address_new (lo, 0);
-  ck_assert (g_socket_bind (s, any, FALSE, NULL));
-  g_autoptr (GSocketAddress) bound = g_socket_get_local_address (s, NULL);
-  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-}
-
-/* The sample with loopback addresses, the test's port and files; loopback peers
- * allowed (the sample denies them, right for production; the node is on loopback). */
-static void
-start_turn (const char *turnserver, guint16 port)
-{
-  g_autofree char *sample = NULL;
-  ck_assert (g_file_get_contents (turn_sample, &sample, NULL, NULL));
-  g_auto (GStrv) lines = g_strsplit (sample, "\n", -1);
-  g_autoptr (GString) conf = g_string_new (NULL);
-  turn_log = g_build_filename (tmp, "turn.log", NULL);
-  turn_pidfile = g_build_filename (tmp, "turnserver.pid", NULL);
-  for (guint i = 0; lines[i]; i++)
-    {
-      const char *l = lines[i];
-      if (g_str_has_prefix (l, "listening-port="))
-        g_string_append_printf (conf, "listening-port=%u\n", port);
-      else if (g_str_has_prefix (l, "listening-ip="))
-        g_string_append (conf, "listening-ip=127.0.0.1\n");
-      else if (g_str_has_prefix (l, "relay-ip="))
-        g_string_append (conf, "relay-ip=127.0.0.1\n");
-      else if (g_str_has_prefix (l, "denied-peer-ip=127."))
-        continue;
-      else if (g_str_has_prefix (l, "log-file="))
-        g_string_append_printf (conf, "log-file=%s\n", turn_log);
-      else
-        {
-          if (g_str_has_prefix (l, "user="))
-            turn_user = g_strdup (l + 5);
-          g_string_append_printf (conf, "%s\n", l);
-        }
-    }
-  ck_assert_msg (turn_user != NULL, "the sample has no user= line");
-  g_string_append_printf (conf,
-                          "allow-loopback-peers\nallowed-peer-ip=127.0.0.1\npidfile=%s\n"
-                          "userdb=%s/turndb\nno-tls\nno-dtls\n",
-                          turn_pidfile, tmp);
-  g_autofree char *path = g_build_filename (tmp, "turnserver.conf", NULL);
-  ck_assert (g_file_set_contents (path, conf->str, -1, NULL));
-  /* under a shell of its own: coturn signals its parent when it stops */
-  g_autoptr (GError) error = NULL;
-  turn = g_subprocess_new (
-      G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error, "sh",
-      "-c", "\"$0\" -c \"$1\" || true", turnserver, path, NULL);
-  ck_assert_msg (turn != NULL, "%s", error ? error->message : "");
-  for (int i = 0; i < 200; i++)
-    {
-      g_autofree char *log = NULL;
-      if (g_file_get_contents (turn_log, &log, NULL, NULL)
-          && (strstr (log, "listener opened") || strstr (log, "Total General servers")))
-        return;
-      g_usleep (25000);
-    }
-  ck_abort_msg ("turnserver did not start");
-}
-
-static void
-stop_turn (void)
-{
-  g_autofree char *pid = NULL;
-  if (g_file_get_contents (turn_pidfile, &pid, NULL, NULL) && atoi (pid) > 0)
-    kill (atoi (pid), SIGTERM);
-  g_subprocess_wait (turn, NULL, NULL);
-  g_clear_object (&turn);
-}
-
 /* ---- lt-impair, between the commune and coturn ---- */
 
 static GSubprocess *impair;
@@ -462,7 +380,7 @@ START_TEST (test_loss_steps_down_and_back)
       "[quality]\nraise-after=4\nclear-after=4\nstepdown-after=4\nstepup-after=6\n",
       units_csv);
   guint16 turn_port = free_udp_port ();
-  start_turn (turnserver, turn_port);
+  start_turn (turnserver, turn_sample, turn_port);
   guint16 relay = start_impair (turn_port);
   start_node (&node);
   ck_assert_msg (wait_for (nodes_up, GUINT_TO_POINTER (1), 10000), "no node registered");

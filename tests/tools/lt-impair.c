@@ -18,8 +18,11 @@
  *                                    MS, cut at 3 sigma); order is kept
  *   [up|down|both] reorder P [GAP]   P percent are held GAP ms (default 30) longer,
  *                                    and later packets may overtake them
- *   [up|down|both] rate KBPS         token bucket (100 ms deep), over it: dropped;
- *                                    0 = no limit
+ *   [up|down|both] rate KBPS [QUEUE_MS]  token bucket (100 ms deep), over it:
+ *                                    dropped; 0 = no limit. With QUEUE_MS a
+ *                                    bottleneck instead: packets wait in a FIFO
+ *                                    drained at KBPS, and one that would wait
+ *                                    longer than QUEUE_MS is dropped (drop-tail)
  *   [up|down|both] cut on|off        drop everything
  *   stats                            one "stats up ..." and one "stats down ..." line
  *   quit                             (also on end of stdin, SIGINT, SIGTERM)
@@ -68,6 +71,8 @@ typedef struct
   guint rate_kbps;
   double tokens;
   gint64 tokens_at;
+  guint rate_queue_ms; /* 0: the policer; else the bottleneck's queue, in time */
+  gint64 link_free_us; /* the bottleneck: when its last queued packet is sent */
   gboolean cut;
 
   /* packets waiting for their release time, sorted by it */
@@ -206,7 +211,7 @@ direction_drops (Direction *d, gsize len, gint64 now)
       d->lost_random++;
       return TRUE;
     }
-  if (d->rate_kbps > 0)
+  if (d->rate_kbps > 0 && d->rate_queue_ms == 0)
     {
       double bytes_per_s = d->rate_kbps * 1000.0 / 8.0;
       double depth = MAX (bytes_per_s / 10.0, 3000.0);
@@ -250,15 +255,32 @@ direction_input (Direction *d, const guint8 *data, gsize len)
   if (direction_drops (d, len, now))
     return;
 
+  /* the bottleneck: a packet leaves once those queued before it have, at the rate;
+   * one that would wait longer than the queue holds is dropped, like a router's
+   * drop-tail queue (what a delay-based congestion controller sees grow) */
+  gint64 leaves = now;
+  if (d->rate_kbps > 0 && d->rate_queue_ms > 0)
+    {
+      gint64 start = MAX (now, d->link_free_us);
+      if (start - now > (gint64)d->rate_queue_ms * 1000)
+        {
+          d->lost_rate++;
+          return;
+        }
+      d->link_free_us = start + (gint64)((double)len * 8000.0 / d->rate_kbps);
+      leaves = d->link_free_us;
+    }
+
   gboolean reorder
       = d->reorder_pct > 0 && g_rand_double (d->rand) * 100.0 < d->reorder_pct;
-  if (d->delay_ms == 0 && d->jitter_ms == 0 && !reorder && d->queue.length == 0)
+  if (d->delay_ms == 0 && d->jitter_ms == 0 && !reorder && d->queue.length == 0
+      && leaves == now)
     {
       direction_send (d, data, len);
       return;
     }
 
-  double offset_ms = d->delay_ms;
+  double offset_ms = (double)(leaves - now) / 1000.0 + d->delay_ms;
   if (d->jitter_ms > 0)
     {
       double j = d->jitter_ms;
@@ -386,9 +408,13 @@ apply (Direction *d, char **argv, guint argc)
       if (argc == 3)
         d->reorder_gap_ms = (guint)b;
     }
-  else if (g_str_equal (cmd, "rate") && argc == 2 && parse_num (argv[1], 0, 10000000, &a))
+  else if (g_str_equal (cmd, "rate") && (argc == 2 || argc == 3)
+           && parse_num (argv[1], 0, 10000000, &a)
+           && (argc == 2 || parse_num (argv[2], 0, 10000, &b)))
     {
       d->rate_kbps = (guint)a;
+      d->rate_queue_ms = (guint)b;
+      d->link_free_us = 0;
       d->tokens = MAX (d->rate_kbps * 1000.0 / 8.0 / 10.0, 3000.0);
       d->tokens_at = g_get_monotonic_time ();
     }

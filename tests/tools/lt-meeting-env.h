@@ -1,15 +1,17 @@
 /* lt-meeting-env.h: a real meeting for black-box media tests, shared by the suites
- * that run one (cascade, quality-stepdown): the built signald on a loopback port with
- * a temporary state folder, lienthong-mcu nodes registered through it, and sites
- * played by tests/tools/lt-webrtc-client joined through it, each printing an interim
- * JSON report every second. One meeting per test process: the state is in statics.
- * Include it once, after lt-test.h. */
+ * that run one (cascade, quality-stepdown, weak-link): the built signald on a
+ * loopback port with a temporary state folder, lienthong-mcu nodes registered
+ * through it, and sites played by tests/tools/lt-webrtc-client joined through it,
+ * each printing an interim JSON report every second. One meeting per test process: the state is in statics.
+ * Also: a hall in headless Chromium (tests/browser/site.mjs), coturn from the deploy
+ * sample, and the legs signald reports. Include it once, after lt-test.h. */
 #pragma once
 
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *signald_bin, *mcu_bin, *client_bin;
@@ -30,6 +32,7 @@ typedef struct
 {
   const char *id, *unit, *address; /* each node on its own loopback address */
   GSubprocess *proc;
+  const char *const *extra; /* more options of lienthong-mcu, NULL-terminated */
 } Node;
 
 static char *tmp, *base, *admin;
@@ -169,9 +172,18 @@ start_node (Node *n)
       g_autofree char *tok = make_token ("node", n->id, n->unit);
       ck_assert (g_file_set_contents (tokfile, tok, -1, NULL));
     }
-  n->proc = g_subprocess_new (env_log_flags (), &error, mcu_bin, "--signald", base,
-                              "--node-id", n->id, "--unit", n->unit, "--token-file",
-                              tokfile, "--state-dir", dir, "--address", n->address, NULL);
+  const char *fixed[]
+      = { mcu_bin,  "--signald", base,           "--node-id", n->id,
+          "--unit", n->unit,     "--token-file", tokfile,     "--state-dir",
+          dir,      "--address", n->address };
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  for (guint i = 0; i < G_N_ELEMENTS (fixed); i++)
+    g_ptr_array_add (argv, (gpointer)fixed[i]);
+  for (const char *const *e = n->extra; e && *e; e++)
+    g_ptr_array_add (argv, (gpointer)*e);
+  g_ptr_array_add (argv, NULL);
+  n->proc
+      = g_subprocess_newv ((const char *const *)argv->pdata, env_log_flags (), &error);
   ck_assert_msg (n->proc != NULL, "%s", error ? error->message : "");
 }
 
@@ -325,4 +337,192 @@ site_hears (Site *s, int tone)
   g_autofree char *key = g_strdup_printf ("%d", tone);
   return json_object_get_double_member (json_object_get_object_member (s->last, "tones"),
                                         key);
+}
+
+/* ---- a hall in headless Chromium (tests/browser/site.mjs) ---- */
+
+static const char *node_bin, *site_js; /* node(1) and site.mjs, when browsers are on */
+
+typedef struct
+{
+  const char *name, *unit;
+  const char *size; /* the camera's WxH, NULL for site.mjs's default */
+  char *camera;     /* a .y4m file of that size the fake camera plays, or NULL */
+  GSubprocess *proc;
+  GDataInputStream *out;
+  JsonObject *last; /* the "browser" object of its latest line */
+  guint reports;
+  GArray *vout_kbps; /* double: its sent video's bit rate, one a second */
+} BrowserSite;
+
+static void
+on_browser_line (GObject *src, GAsyncResult *res, gpointer data)
+{
+  BrowserSite *b = data;
+  gboolean eof;
+  g_autoptr (JsonObject) line = json_line_finish (src, res, &eof);
+  if (eof)
+    return;
+  JsonObject *o = line ? json_object_get_object_member (line, "browser") : NULL;
+  if (o)
+    {
+      g_clear_pointer (&b->last, json_object_unref);
+      b->last = json_object_ref (o);
+      b->reports++;
+      if (json_object_has_member (o, "vout_kbps"))
+        {
+          double k = json_object_get_double_member (o, "vout_kbps");
+          g_array_append_val (b->vout_kbps, k);
+        }
+    }
+  g_data_input_stream_read_line_async (b->out, G_PRIORITY_DEFAULT, NULL, on_browser_line,
+                                       b);
+}
+
+/* Joins @b, in Chromium, to @occurrence with a site token of its unit's first site. */
+G_GNUC_UNUSED static void
+start_browser_site (BrowserSite *b, gint64 occurrence)
+{
+  g_autoptr (GError) error = NULL;
+  Site creds = { .unit = b->unit };
+  site_credentials (&creds);
+  g_autofree char *occ = g_strdup_printf ("%" G_GINT64_FORMAT, occurrence);
+  b->vout_kbps = g_array_new (FALSE, FALSE, sizeof (double));
+  b->proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | env_log_flags (), &error,
+                              node_bin, "--experimental-websocket", site_js, base,
+                              creds.token, occ, b->size ? b->size : "320x240", b->camera,
+                              NULL);
+  g_free (creds.token);
+  ck_assert_msg (b->proc != NULL, "%s", error ? error->message : "");
+  b->out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (b->proc));
+  g_data_input_stream_read_line_async (b->out, G_PRIORITY_DEFAULT, NULL, on_browser_line,
+                                       b);
+}
+
+G_GNUC_UNUSED static void
+stop_browser_site (BrowserSite *b)
+{
+  if (b->proc == NULL)
+    return;
+  g_subprocess_send_signal (b->proc, SIGTERM);
+  g_subprocess_wait (b->proc, NULL, NULL);
+  for (int i = 0; i < 20; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_clear_object (&b->proc);
+  g_clear_object (&b->out);
+  g_clear_pointer (&b->last, json_object_unref);
+  g_clear_pointer (&b->vout_kbps, g_array_unref);
+}
+
+/* ---- coturn, in the foreground, from the deploy sample ---- */
+
+static GSubprocess *turn;
+static char *turn_pidfile, *turn_log, *turn_user;
+
+G_GNUC_UNUSED static guint16
+free_udp_port (void)
+{
+  g_autoptr (GSocket) s = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+                                        G_SOCKET_PROTOCOL_UDP, NULL);
+  g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) any = g_inet_socket_address_new (lo, 0);
+  ck_assert (g_socket_bind (s, any, FALSE, NULL));
+  g_autoptr (GSocketAddress) bound = g_socket_get_local_address (s, NULL);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+/* Starts coturn's @turnserver on 127.0.0.1:@port from the deploy sample
+ * @turn_sample, with loopback addresses and the test's files; loopback peers
+ * allowed (the sample denies them, right for production; the node is on loopback). */
+G_GNUC_UNUSED static void
+start_turn (const char *turnserver, const char *turn_sample, guint16 port)
+{
+  g_autofree char *sample = NULL;
+  ck_assert (g_file_get_contents (turn_sample, &sample, NULL, NULL));
+  g_auto (GStrv) lines = g_strsplit (sample, "\n", -1);
+  g_autoptr (GString) conf = g_string_new (NULL);
+  turn_log = g_build_filename (tmp, "turn.log", NULL);
+  turn_pidfile = g_build_filename (tmp, "turnserver.pid", NULL);
+  for (guint i = 0; lines[i]; i++)
+    {
+      const char *l = lines[i];
+      if (g_str_has_prefix (l, "listening-port="))
+        g_string_append_printf (conf, "listening-port=%u\n", port);
+      else if (g_str_has_prefix (l, "listening-ip="))
+        g_string_append (conf, "listening-ip=127.0.0.1\n");
+      else if (g_str_has_prefix (l, "relay-ip="))
+        g_string_append (conf, "relay-ip=127.0.0.1\n");
+      else if (g_str_has_prefix (l, "denied-peer-ip=127."))
+        continue;
+      else if (g_str_has_prefix (l, "log-file="))
+        g_string_append_printf (conf, "log-file=%s\n", turn_log);
+      else
+        {
+          if (g_str_has_prefix (l, "user="))
+            turn_user = g_strdup (l + 5);
+          g_string_append_printf (conf, "%s\n", l);
+        }
+    }
+  ck_assert_msg (turn_user != NULL, "the sample has no user= line");
+  g_string_append_printf (conf,
+                          "allow-loopback-peers\nallowed-peer-ip=127.0.0.1\npidfile=%s\n"
+                          "userdb=%s/turndb\nno-tls\nno-dtls\n",
+                          turn_pidfile, tmp);
+  g_autofree char *path = g_build_filename (tmp, "turnserver.conf", NULL);
+  ck_assert (g_file_set_contents (path, conf->str, -1, NULL));
+  /* under a shell of its own: coturn signals its parent when it stops */
+  g_autoptr (GError) error = NULL;
+  turn = g_subprocess_new (
+      G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error, "sh",
+      "-c", "\"$0\" -c \"$1\" || true", turnserver, path, NULL);
+  ck_assert_msg (turn != NULL, "%s", error ? error->message : "");
+  for (int i = 0; i < 200; i++)
+    {
+      g_autofree char *log = NULL;
+      if (g_file_get_contents (turn_log, &log, NULL, NULL)
+          && (strstr (log, "listener opened") || strstr (log, "Total General servers")))
+        return;
+      g_usleep (25000);
+    }
+  ck_abort_msg ("turnserver did not start");
+}
+
+G_GNUC_UNUSED static void
+stop_turn (void)
+{
+  g_autofree char *pid = NULL;
+  if (g_file_get_contents (turn_pidfile, &pid, NULL, NULL) && atoi (pid) > 0)
+    kill (atoi (pid), SIGTERM);
+  g_subprocess_wait (turn, NULL, NULL);
+  g_clear_object (&turn);
+  g_clear_pointer (&turn_pidfile, g_free);
+  g_clear_pointer (&turn_log, g_free);
+  g_clear_pointer (&turn_user, g_free);
+}
+
+/* ---- what signald says of a meeting's legs ---- */
+
+/* The leg of @site_id (or, with @site_id 0, the node link reported by @node_id) in
+ * GET /meetings/{id}/links. Returns: (transfer full) (nullable): its object. */
+G_GNUC_UNUSED static JsonObject *
+meeting_leg (gint64 meeting, gint64 site_id, const char *node_id)
+{
+  g_autofree char *path
+      = g_strdup_printf ("/api/v1/meetings/%" G_GINT64_FORMAT "/links", meeting);
+  g_autoptr (JsonNode) r = api ("GET", path, NULL, NULL, 200);
+  JsonArray *a = json_object_get_array_member (json_node_get_object (r), "links");
+  for (guint i = 0; a && i < json_array_get_length (a); i++)
+    {
+      JsonObject *o = json_array_get_object_element (a, i);
+      if (site_id > 0
+          && json_object_get_int_member_with_default (o, "site_id", 0) == site_id)
+        return json_object_ref (o);
+      if (site_id == 0 && node_id
+          && g_str_equal (json_object_get_string_member_with_default (o, "kind", ""),
+                          "link")
+          && g_str_equal (json_object_get_string_member_with_default (o, "node_id", ""),
+                          node_id))
+        return json_object_ref (o);
+    }
+  return NULL;
 }

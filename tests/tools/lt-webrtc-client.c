@@ -13,6 +13,7 @@
 #include <glib-unix.h>
 #include <gst/gst.h>
 #include <gst/app/gstappsink.h>
+#include <gst/rtp/rtp.h>
 #include <gst/sdp/sdp.h>
 #include <gst/webrtc/webrtc.h>
 #include <json-glib/json-glib.h>
@@ -58,9 +59,154 @@ typedef struct
   guint levels;  /* how many level messages came */
   char told[64]; /* every level told, in order ("low,audio,low,full"); '+' when full */
   gint video_width, video_height; /* atomics: the size of the last decoded frame */
+  gboolean nack;                  /* --nack: ask for lost packets, as browsers do */
+  /* playout, under lock: decoded frames' spacing, and each jitter buffer's */
+  gint64 last_frame_us, max_frame_gap_us;
+  guint freezes;    /* gaps of more than 500 ms between decoded frames */
+  GPtrArray *jbufs; /* JitterTap, one per received stream */
 } Client;
 
+/* What one received stream's jitter buffer took in: sequence gaps seen on arrival
+ * (packets lost on the way, before any retransmission) and late fills (a missing
+ * number that arrived afterwards: a retransmission, or reordering). */
+typedef struct
+{
+  GstElement *jb;
+  gboolean have_seq;
+  guint16 highest;
+  guint8 pt; /* of its last packet */
+  guint64 gaps, fills, packets;
+} JitterTap;
+
 static Client client;
+
+static void
+tap_packet (JitterTap *t, GstBuffer *buf)
+{
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+  if (!gst_rtp_buffer_map (buf, GST_MAP_READ, &rtp))
+    return;
+  guint16 seq = gst_rtp_buffer_get_seq (&rtp);
+  guint8 pt = gst_rtp_buffer_get_payload_type (&rtp);
+  gst_rtp_buffer_unmap (&rtp);
+  g_mutex_lock (&client.lock);
+  t->packets++;
+  t->pt = pt;
+  gint16 d = (gint16)(guint16)(seq - t->highest);
+  if (!t->have_seq)
+    t->have_seq = TRUE, t->highest = seq;
+  else if (d > 0)
+    t->gaps += (guint64)(d - 1), t->highest = seq;
+  else if (d < 0)
+    t->fills++;
+  g_mutex_unlock (&client.lock);
+}
+
+static gboolean
+tap_list_item (GstBuffer **buf, guint idx, gpointer data)
+{
+  tap_packet (data, *buf);
+  return TRUE;
+}
+
+static GstPadProbeReturn
+on_jb_input (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
+    tap_packet (data, GST_PAD_PROBE_INFO_BUFFER (info));
+  else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
+    gst_buffer_list_foreach (GST_PAD_PROBE_INFO_BUFFER_LIST (info), tap_list_item, data);
+  return GST_PAD_PROBE_OK;
+}
+
+/* Every jitter buffer webrtcbin makes (one per received SSRC) is tapped on its input. */
+static void
+on_deep_element_added (GstBin *bin, GstBin *sub, GstElement *e, gpointer data)
+{
+  GstElementFactory *f = gst_element_get_factory (e);
+  if (f == NULL || !g_str_equal (GST_OBJECT_NAME (f), "rtpjitterbuffer"))
+    return;
+  JitterTap *t = g_new0 (JitterTap, 1);
+  t->jb = gst_object_ref (e);
+  g_autoptr (GstPad) sink = gst_element_get_static_pad (e, "sink");
+  gst_pad_add_probe (sink, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+                     on_jb_input, t, NULL);
+  g_mutex_lock (&client.lock);
+  g_ptr_array_add (client.jbufs, t);
+  g_mutex_unlock (&client.lock);
+}
+
+static void
+jitter_tap_free (gpointer p)
+{
+  JitterTap *t = p;
+  gst_object_unref (t->jb);
+  g_free (t);
+}
+
+/* The kind ("audio", "video") of the stream a jitter buffer receives, or NULL
+ * before its first packet. Its caps do not say (only the SSRC); the payload type
+ * does: the node answers with ours, Opus 111 and VP8 96 (build_pipeline's). */
+static const char *
+tap_kind (JitterTap *t)
+{
+  return t->pt == 111 ? "audio" : t->pt == 96 ? "video" : NULL;
+}
+
+/* Appends ,"KIND_jb":{...}: what the jitter buffers of that kind received and
+ * played, summed. "gaps" were missing on arrival, "fills" came later, "lost" were
+ * given up (played as concealment or skipped), "pushed" were played out. */
+static void
+append_jitter_stats (GString *out, const char *kind)
+{
+  guint64 gaps = 0, fills = 0, packets = 0, pushed = 0, lost = 0, late = 0, rtx_req = 0,
+          rtx_ok = 0;
+  g_mutex_lock (&client.lock);
+  /* the taps live as long as the client; their elements are referenced here to be
+   * asked for their stats without the lock */
+  g_autoptr (GPtrArray) taps = g_ptr_array_sized_new (client.jbufs->len);
+  for (guint i = 0; i < client.jbufs->len; i++)
+    {
+      JitterTap *t = client.jbufs->pdata[i];
+      gst_object_ref (t->jb);
+      g_ptr_array_add (taps, t);
+    }
+  g_mutex_unlock (&client.lock);
+  for (guint i = 0; i < taps->len; i++)
+    {
+      JitterTap *t = taps->pdata[i];
+      g_mutex_lock (&client.lock);
+      const char *k = tap_kind (t);
+      gboolean mine = k && g_str_equal (k, kind);
+      if (mine)
+        gaps += t->gaps, fills += t->fills, packets += t->packets;
+      g_mutex_unlock (&client.lock);
+      GstStructure *st = NULL;
+      if (mine)
+        g_object_get (t->jb, "stats", &st, NULL);
+      guint64 v;
+      if (st && gst_structure_get_uint64 (st, "num-pushed", &v))
+        pushed += v;
+      if (st && gst_structure_get_uint64 (st, "num-lost", &v))
+        lost += v;
+      if (st && gst_structure_get_uint64 (st, "num-late", &v))
+        late += v;
+      if (st && gst_structure_get_uint64 (st, "rtx-count", &v))
+        rtx_req += v;
+      if (st && gst_structure_get_uint64 (st, "rtx-success-count", &v))
+        rtx_ok += v;
+      if (st)
+        gst_structure_free (st);
+      gst_object_unref (t->jb);
+    }
+  g_string_append_printf (
+      out,
+      ",\"%s_jb\":{\"packets\":%" G_GUINT64_FORMAT ",\"gaps\":%" G_GUINT64_FORMAT
+      ",\"fills\":%" G_GUINT64_FORMAT ",\"pushed\":%" G_GUINT64_FORMAT
+      ",\"lost\":%" G_GUINT64_FORMAT ",\"late\":%" G_GUINT64_FORMAT
+      ",\"rtx_req\":%" G_GUINT64_FORMAT ",\"rtx_ok\":%" G_GUINT64_FORMAT "}",
+      kind, packets, gaps, fills, pushed, lost, late, rtx_req, rtx_ok);
+}
 
 static void
 client_fail (const char *msg)
@@ -134,6 +280,19 @@ on_video_frame (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
   note_first_media ();
   g_atomic_int_inc (&client.video_frames);
+  /* a freeze: more than 500 ms without a new frame (WebRTC's freeze is relative to
+   * the frame rate; at our 15 fps 500 ms is several frames' worth) */
+  gint64 now = g_get_monotonic_time ();
+  g_mutex_lock (&client.lock);
+  if (client.last_frame_us)
+    {
+      gint64 gap = now - client.last_frame_us;
+      client.max_frame_gap_us = MAX (client.max_frame_gap_us, gap);
+      if (gap > 500000)
+        client.freezes++;
+    }
+  client.last_frame_us = now;
+  g_mutex_unlock (&client.lock);
   /* the size tells the full program from the low-resolution one */
   g_autoptr (GstCaps) caps = gst_pad_get_current_caps (pad);
   int width = 0, height = 0;
@@ -593,17 +752,32 @@ print_report (gboolean interim)
   double first_ms = client.t_first_media
                         ? (double)(client.t_first_media - client.t_start) / 1000.0
                         : -1;
-  g_print ("{\"%s\":%s,\"ice\":\"%s\",\"dtls\":\"%s\",\"video_frames\":%d,"
-           "\"audio_buffers\":%d,\"audio_rms\":%.4f,\"tones\":%s,"
-           "\"first_media_ms\":%.1f,\"rejoins\":%u,\"level\":\"%s\",\"levels\":%u,"
-           "\"told\":\"%s\",\"video_size\":\"%dx%d\",\"error\":\"%s\"}\n",
-           interim ? "interim" : "ok",
-           interim || (client.done && !client.error) ? "true" : "false", ice, dtls,
-           g_atomic_int_get (&client.video_frames),
-           g_atomic_int_get (&client.audio_buffers), rms, tones->str, first_ms,
-           client.rejoins, client.level, client.levels, client.told,
-           g_atomic_int_get (&client.video_width),
-           g_atomic_int_get (&client.video_height), client.error ? client.error : "");
+  g_autoptr (GString) playout = g_string_new (NULL);
+  g_mutex_lock (&client.lock);
+  gint64 since_frame
+      = client.last_frame_us ? g_get_monotonic_time () - client.last_frame_us : -1;
+  g_string_append_printf (playout,
+                          ",\"freezes\":%u,\"max_frame_gap_ms\":%.0f,"
+                          "\"since_frame_ms\":%.0f",
+                          client.freezes, client.max_frame_gap_us / 1000.0,
+                          since_frame < 0 ? -1.0 : since_frame / 1000.0);
+  g_mutex_unlock (&client.lock);
+  if (client.webrtc)
+    {
+      append_jitter_stats (playout, "audio");
+      append_jitter_stats (playout, "video");
+    }
+  g_print (
+      "{\"%s\":%s,\"ice\":\"%s\",\"dtls\":\"%s\",\"video_frames\":%d,"
+      "\"audio_buffers\":%d,\"audio_rms\":%.4f,\"tones\":%s,"
+      "\"first_media_ms\":%.1f,\"rejoins\":%u,\"level\":\"%s\",\"levels\":%u,"
+      "\"told\":\"%s\",\"video_size\":\"%dx%d\"%s,\"error\":\"%s\"}\n",
+      interim ? "interim" : "ok",
+      interim || (client.done && !client.error) ? "true" : "false", ice, dtls,
+      g_atomic_int_get (&client.video_frames), g_atomic_int_get (&client.audio_buffers),
+      rms, tones->str, first_ms, client.rejoins, client.level, client.levels, client.told,
+      g_atomic_int_get (&client.video_width), g_atomic_int_get (&client.video_height),
+      playout->str, client.error ? client.error : "");
 }
 
 static gboolean
@@ -625,6 +799,25 @@ parse_tones (const char *list)
 
 static gboolean on_bus (GstBus *bus, GstMessage *msg, gpointer data);
 
+/* Asks for lost packets on the transceiver of a sink pad fed video. The
+ * transceivers' kind is not known yet when the pipeline is parsed; what feeds the
+ * pad says it. */
+static gboolean
+nack_if_video (GstElement *webrtc, GstPad *pad, gpointer data)
+{
+  g_autoptr (GstCaps) caps = gst_pad_peer_query_caps (pad, NULL);
+  const char *media
+      = caps && gst_caps_get_size (caps) > 0
+            ? gst_structure_get_string (gst_caps_get_structure (caps, 0), "media")
+            : NULL;
+  GstWebRTCRTPTransceiver *t = NULL;
+  g_object_get (pad, "transceiver", &t, NULL);
+  if (t && g_strcmp0 (media, "video") == 0)
+    g_object_set (t, "do-nack", TRUE, NULL);
+  g_clear_object (&t);
+  return TRUE;
+}
+
 /* Builds and starts the site's pipeline: a test pattern and a tone into webrtcbin,
  * gathering on loopback. Called again from scratch after a re-home. */
 static void
@@ -638,6 +831,13 @@ build_pipeline (void)
       return;
     }
   client.webrtc = gst_bin_get_by_name (GST_BIN (client.pipe), "w");
+  g_signal_connect (client.pipe, "deep-element-added", G_CALLBACK (on_deep_element_added),
+                    NULL);
+  if (client.nack)
+    {
+      /* browsers NACK lost video by default (not audio); webrtcbin only when told */
+      gst_element_foreach_sink_pad (client.webrtc, nack_if_video, NULL);
+    }
   /* libnice skips loopback unless told: the tests' only network is loopback */
   GstWebRTCICE *ice = NULL;
   gboolean added = FALSE;
@@ -707,6 +907,8 @@ main (int argc, char **argv)
       "turn://USER:PASS@HOST:PORT" },
     { "relay-only", 0, 0, G_OPTION_ARG_NONE, &client.relay_only,
       "ICE policy relay: use only TURN-relayed candidates", NULL },
+    { "nack", 0, 0, G_OPTION_ARG_NONE, &client.nack,
+      "ask for lost packets again (NACK), as browsers do", NULL },
     { NULL }
   };
   g_autoptr (GOptionContext) ctx
@@ -728,6 +930,7 @@ main (int argc, char **argv)
       return 2;
     }
   g_mutex_init (&client.lock);
+  client.jbufs = g_ptr_array_new_with_free_func (jitter_tap_free);
   client.loop = g_main_loop_new (NULL, FALSE);
 
   g_autofree char *video
@@ -769,6 +972,7 @@ main (int argc, char **argv)
       g_clear_object (&client.ws);
     }
   g_clear_object (&client.ws_session);
+  g_ptr_array_unref (client.jbufs);
   g_main_loop_unref (client.loop);
   int rc = client.done && !client.error ? 0 : 1;
   g_free (client.whip_url);

@@ -5,7 +5,8 @@
  * way makes the fastest echo round trip 200-220 ms and none less than 200; 30 ms
  * uniform jitter gives an RFC 3550 jitter (McuRecvStats) in the band the model
  * predicts; reordering holds about the share asked and later datagrams overtake
- * them; a rate limit never passes more than its bucket plus its rate; "cut on"
+ * them; a rate limit never passes more than its bucket plus its rate, and with a
+ * queue it holds packets up to the queue's time and drops only what overflows; "cut on"
  * stops everything in the direction named and "cut off" lets traffic through
  * again; a bad command changes nothing; and any target other than 127.0.0.1/::1 is
  * refused before anything is sent. */
@@ -285,6 +286,93 @@ START_TEST (test_rate_limit)
 }
 END_TEST
 
+typedef struct
+{
+  GSocket *sink;
+  gint64 at[400]; /* when each number arrived; 0 = never */
+  guint got;
+} Arrivals;
+
+/* Receives until nothing came for 500 ms, noting when each number arrived. */
+static gpointer
+collect_arrivals (gpointer data)
+{
+  Arrivals *a = data;
+  while (g_socket_condition_timed_wait (a->sink, G_IO_IN, 500000, NULL, NULL))
+    {
+      guint32 v = recv_num (a->sink, NULL);
+      if (v < G_N_ELEMENTS (a->at))
+        a->at[v] = g_get_monotonic_time ();
+      a->got++;
+    }
+  return NULL;
+}
+
+/* A bottleneck of 80 kbit/s (one 100-byte datagram per 10 ms) with a 200 ms queue,
+ * offered twice that: packets wait instead of being dropped at once, leave no faster
+ * than the rate, wait no longer than the queue holds, and only what overflows the
+ * queue is dropped. */
+START_TEST (test_rate_queue)
+{
+  guint16 sink_port, client_port;
+  g_autoptr (GSocket) sink = udp_socket (&sink_port);
+  g_autoptr (GSocket) client = udp_socket (&client_port);
+  Impair *imp = impair_start (sink_port, NULL);
+  ck_assert (impair_cmd (imp, "up rate 80 200", NULL, NULL));
+  ck_assert (!impair_cmd (imp, "up rate 80 x", NULL, NULL));
+
+  static Arrivals a;
+  memset (&a, 0, sizeof a);
+  a.sink = sink;
+  GThread *rx = g_thread_new ("arrivals", collect_arrivals, &a);
+  const guint n = 200;
+  gint64 sent_at[200];
+  gint64 start = g_get_monotonic_time ();
+  for (guint i = 0; i < n; i++)
+    {
+      /* every 5 ms: 20 000 bytes/s into a 10 000 bytes/s link */
+      gint64 due = start + (gint64)i * 5000, now = g_get_monotonic_time ();
+      if (due > now)
+        g_usleep ((gulong)(due - now));
+      sent_at[i] = g_get_monotonic_time ();
+      send_num (client, imp->port, i);
+    }
+  g_thread_join (rx);
+  DirStats up = { 0 };
+  ck_assert (impair_cmd (imp, "stats", &up, NULL));
+
+  gint64 first = 0, last = 0, max_wait = 0;
+  for (guint i = 0; i < n; i++)
+    if (a.at[i])
+      {
+        first = first ? MIN (first, a.at[i]) : a.at[i];
+        last = MAX (last, a.at[i]);
+        max_wait = MAX (max_wait, a.at[i] - sent_at[i]);
+      }
+  double span_ms = (double)(last - first) / 1000.0;
+  g_print ("bottleneck 80 kbit/s, 200 ms queue, offered 160: %" G_GUINT64_FORMAT
+           " of %u passed over %.0f ms (at the rate: %.0f ms), %" G_GUINT64_FORMAT
+           " dropped, longest wait %.0f ms\n",
+           up.tx, n, span_ms, (double)(up.tx - 1) * 10.0, up.rate, max_wait / 1000.0);
+  ck_assert_uint_eq (up.rx, n);
+  ck_assert_uint_eq (a.got, up.tx);
+  ck_assert_uint_eq (up.tx + up.rate, n);
+  ck_assert_uint_gt (up.rate, 0); /* the queue overflowed */
+  /* offered for 1 s at twice the rate: about 1 s of the rate plus the queue passed,
+   * far more than a policer's bucket would let through at once */
+  ck_assert_uint_ge (up.tx, 100);
+  ck_assert_uint_le (up.tx, 130);
+  /* never faster than the rate: each packet takes 10 ms of the link (2% slack for
+   * the timer's rounding) */
+  ck_assert_double_ge (span_ms, (double)(up.tx - 1) * 10.0 * 0.98);
+  /* packets really waited in the queue, and not longer than it holds (plus 50 ms
+   * for a loaded machine's scheduling) */
+  ck_assert_int_ge (max_wait, 150000);
+  ck_assert_int_le (max_wait, 250000);
+  impair_stop (imp);
+}
+END_TEST
+
 START_TEST (test_cut_and_heal)
 {
   guint16 sink_port, client_port;
@@ -369,6 +457,7 @@ main (void)
   tcase_add_test (tc, test_jitter_band);
   tcase_add_test (tc, test_reorder);
   tcase_add_test (tc, test_rate_limit);
+  tcase_add_test (tc, test_rate_queue);
   tcase_add_test (tc, test_cut_and_heal);
   tcase_add_test (tc, test_refuses_non_loopback);
   suite_add_tcase (s, tc);
