@@ -62,7 +62,7 @@ mcu_loss_tracker_push (McuLossTracker *t, guint16 seq, gint64 now_us)
                 t->c.given_up++;
               }
             t->missing[t->n++] = (McuLossMissing){ .seq = (guint16)(t->highest + k),
-                                            .since_us = now_us };
+                                                   .since_us = now_us };
             t->c.missing++;
           }
       t->highest = seq;
@@ -108,7 +108,8 @@ mcu_loss_tracker_due (McuLossTracker *t, gint64 now_us, gint64 rtt_us, guint16 *
           t->c.given_up++;
           continue;
         }
-      if (n < max && m->tries < MAX_TRIES && (m->tries == 0 || now_us - m->asked_us >= retry))
+      if (n < max && m->tries < MAX_TRIES
+          && (m->tries == 0 || now_us - m->asked_us >= retry))
         {
           seqs[n++] = m->seq;
           m->tries++;

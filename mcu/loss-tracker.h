@@ -21,8 +21,8 @@ G_BEGIN_DECLS
 /* What a received sequence number was. */
 typedef enum
 {
-  MCU_LOSS_NEW,       /* the highest so far, or the first */
-  MCU_LOSS_FILLED,    /* one the tracker was waiting for: a retransmission or a late one */
+  MCU_LOSS_NEW,    /* the highest so far, or the first */
+  MCU_LOSS_FILLED, /* one the tracker was waiting for: a retransmission or a late one */
   MCU_LOSS_DUPLICATE, /* received already, or given up on: not wanted */
 } McuLossResult;
 

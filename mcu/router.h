@@ -67,10 +67,11 @@ typedef struct
   guint64 rtp_in, rtp_out, rtcp_in;
   guint64 video_forwarded, audio_in;
   guint64 nacks_in, retransmitted, nack_misses; /* NACKs it sent us, our answers */
-  guint64 nacks_out, nack_seqs_out;  /* NACK packets and numbers we sent it */
-  guint64 rtx_in, rtx_recovered;     /* retransmissions it sent, those that filled a gap */
-  guint64 rtx_dropped;               /* its retransmissions not wanted or malformed */
-  guint64 loss_missing, loss_given_up; /* its program packets found missing, given up on */
+  guint64 nacks_out, nack_seqs_out;             /* NACK packets and numbers we sent it */
+  guint64 rtx_in, rtx_recovered; /* retransmissions it sent, those that filled a gap */
+  guint64 rtx_dropped;           /* its retransmissions not wanted or malformed */
+  guint64 loss_missing,
+      loss_given_up; /* its program packets found missing, given up on */
   guint64 plis_in, plis_out, firs_out;
   guint64 send_failures, malformed;
 } McuPeerCounters;
@@ -84,8 +85,8 @@ typedef void (*McuRouterMediaFunc) (guint peer, const guint8 *pkt, gsize len,
 
 typedef struct
 {
-  guint32 program_ssrc;     /* the SSRC receivers see for the program video */
-  guint rtx_slots;          /* retransmission buffer; 0 = 512 packets */
+  guint32 program_ssrc; /* the SSRC receivers see for the program video */
+  guint rtx_slots;      /* retransmission buffer; 0 = 512 packets */
   guint32 rtx_ssrc; /* the SSRC of the program's RTX stream; 0 = program_ssrc ^ 1 << 31 */
   /* neither answer NACKs nor send them (a comparison run): loss is left to keyframes */
   gboolean no_retransmission;

@@ -50,9 +50,9 @@ const guint8 *mcu_rtx_buffer_lookup (McuRtxBuffer *buf, guint16 seq, gsize *len)
 typedef enum
 {
   MCU_RTX_OK = 0,
-  MCU_RTX_PADDING = 1,         /* no payload at all: a bandwidth probe, nothing to restore */
-  MCU_RTX_ERR_MALFORMED = -1,  /* not a valid RTP packet */
-  MCU_RTX_ERR_NO_OSN = -2,     /* a payload of one byte: no room for the OSN */
+  MCU_RTX_PADDING = 1, /* no payload at all: a bandwidth probe, nothing to restore */
+  MCU_RTX_ERR_MALFORMED = -1, /* not a valid RTP packet */
+  MCU_RTX_ERR_NO_OSN = -2,    /* a payload of one byte: no room for the OSN */
 } McuRtxStatus;
 
 /**

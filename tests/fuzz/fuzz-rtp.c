@@ -20,7 +20,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   memcpy (rtx, data, size);
   gsize rlen = size;
   McuRtxStatus st = mcu_rtx_unwrap (rtx, &rlen, 96, 0x1234);
-  if ((st == MCU_RTX_OK) != (rlen == size - 2) || (st != MCU_RTX_OK && memcmp (rtx, data, size)))
+  if ((st == MCU_RTX_OK) != (rlen == size - 2)
+      || (st != MCU_RTX_OK && memcmp (rtx, data, size)))
     abort ();
   guint8 *wrapped = malloc (size + 2);
   gsize wlen = mcu_rtx_wrap (wrapped, size + 2, data, size, 7, 97, 9, 0x5678);

@@ -229,7 +229,7 @@ full_packet (guint8 *p)
   p[n++] = 0xBE, p[n++] = 0xDE, p[n++] = 0, p[n++] = 1;
   p[n++] = 0x10, p[n++] = 0x55, p[n++] = 0, p[n++] = 0; /* id 1, 1 byte */
   for (guint i = 0; i < 50; i++)
-    p[n++] = (guint8)i; /* payload */
+    p[n++] = (guint8)i;               /* payload */
   p[n++] = 0, p[n++] = 0, p[n++] = 3; /* padding of 3 */
   return n;
 }

@@ -531,7 +531,8 @@ sent_with_seq (guint id, guint32 ssrc, guint16 seq)
       GBytes *b = g_ptr_array_index (peers[id].rtp, i);
       McuRtpHeader h;
       ck_assert_int_eq (
-          mcu_rtp_parse (g_bytes_get_data (b, NULL), g_bytes_get_size (b), &h), MCU_RTP_OK);
+          mcu_rtp_parse (g_bytes_get_data (b, NULL), g_bytes_get_size (b), &h),
+          MCU_RTP_OK);
       if (h.ssrc == ssrc && h.seq == seq)
         return b;
     }

@@ -431,8 +431,8 @@ START_TEST (test_sdp_retransmission)
   ck_assert_uint_eq (count_lines (node_offer, "a=fmtp:103 apt=102"), 1);
   ck_assert_uint_eq (count_lines (node_offer, "a=ssrc-group:FID 2222 2223"), 1);
   g_autofree char *node_ans = NULL;
-  g_autoptr (McuSdpSession) at_peer = mcu_sdp_answer_offer (
-      node_offer, strlen (node_offer), &peer, &node_ans, &error);
+  g_autoptr (McuSdpSession) at_peer
+      = mcu_sdp_answer_offer (node_offer, strlen (node_offer), &peer, &node_ans, &error);
   ck_assert_msg (at_peer != NULL, "%s", error ? error->message : "");
   ck_assert_uint_eq (mcu_sdp_session_media (at_peer, 1)->rtx_pt, 97);
   ck_assert_uint_eq (count_lines (node_ans, "a=ssrc-group:FID 4444 4445"), 1);
