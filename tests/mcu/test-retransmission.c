@@ -24,6 +24,7 @@
 #include <gst/gst.h>
 #include <gst/sdp/sdp.h>
 #include <gst/webrtc/webrtc.h>
+#include <json-glib/json-glib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -329,6 +330,85 @@ site_inbound (Site *s, guint32 ssrc)
   return in;
 }
 
+/* A numeric field of the first statistics entry of @type (for @ssrc, or any when
+ * 0) a site reports; -1 when there is none. */
+typedef struct
+{
+  GstWebRTCStatsType type;
+  guint32 ssrc;
+  const char *field;
+  gint64 value;
+} StatQuery;
+
+static gboolean
+find_stat (GQuark field, const GValue *value, gpointer data)
+{
+  StatQuery *q = data;
+  if (q->value >= 0 || !GST_VALUE_HOLDS_STRUCTURE (value))
+    return TRUE;
+  const GstStructure *st = gst_value_get_structure (value);
+  GstWebRTCStatsType type;
+  guint ssrc = 0;
+  if (!gst_structure_get (st, "type", GST_TYPE_WEBRTC_STATS_TYPE, &type, NULL)
+      || type != q->type || !gst_structure_get_uint (st, "ssrc", &ssrc)
+      || (q->ssrc && ssrc != q->ssrc))
+    return TRUE;
+  const GValue *v = gst_structure_get_value (st, q->field);
+  if (v && G_VALUE_HOLDS_UINT (v))
+    q->value = g_value_get_uint (v);
+  else if (v && G_VALUE_HOLDS_UINT64 (v))
+    q->value = (gint64)g_value_get_uint64 (v);
+  else if (v && G_VALUE_HOLDS_INT (v))
+    q->value = g_value_get_int (v);
+  else if (v && G_VALUE_HOLDS_INT64 (v))
+    q->value = g_value_get_int64 (v);
+  else if (v && G_VALUE_HOLDS_DOUBLE (v))
+    q->value = (gint64)g_value_get_double (v);
+  return TRUE;
+}
+
+static gint64
+site_stat (Site *s, GstWebRTCStatsType type, guint32 ssrc, const char *field)
+{
+  StatQuery q = { type, ssrc, field, -1 };
+  GstPromise *p = gst_promise_new ();
+  g_signal_emit_by_name (s->webrtc, "get-stats", NULL, p);
+  ck_assert_int_eq (gst_promise_wait (p), GST_PROMISE_RESULT_REPLIED);
+  const GstStructure *reply = gst_promise_get_reply (p);
+  if (reply)
+    gst_structure_foreach (reply, find_stat, &q);
+  gst_promise_unref (p);
+  return q.value;
+}
+
+static char *leg_stats; /* the leg's last statistics report */
+
+static void
+on_leg_stats (const char *json, gpointer data)
+{
+  g_free (leg_stats);
+  leg_stats = g_strdup (json);
+}
+
+/* A count of the "retransmission" object of @endpoint in the leg's last report. */
+static gint64
+leg_retransmission (const char *endpoint, const char *name)
+{
+  g_autoptr (JsonParser) p = json_parser_new ();
+  if (leg_stats == NULL || !json_parser_load_from_data (p, leg_stats, -1, NULL))
+    return -1;
+  JsonArray *a = json_node_get_array (json_parser_get_root (p));
+  for (guint i = 0; i < json_array_get_length (a); i++)
+    {
+      JsonObject *o = json_array_get_object_element (a, i);
+      if (g_strcmp0 (json_object_get_string_member (o, "endpoint"), endpoint) == 0
+          && json_object_has_member (o, "retransmission"))
+        return json_object_get_int_member (
+            json_object_get_object_member (o, "retransmission"), name);
+    }
+  return -1;
+}
+
 /* The program and RTX SSRCs the node's answer announced (a=ssrc-group:FID). */
 static gboolean
 answer_fid (const char *answer, guint32 *program, guint32 *rtx)
@@ -360,7 +440,8 @@ START_TEST (test_lossy_sites_recover)
   g_autoptr (McuCert) cert = mcu_cert_generate ("node-retx", &error);
   McuEndpointConfig cfg = { 0 };
   cfg.ice.local_addresses = lo;
-  McuLeg *leg = mcu_leg_new (NULL, cert, "14/retx", &cfg, NULL, NULL, NULL, &error);
+  McuLegCallbacks cb = { .stats = on_leg_stats };
+  McuLeg *leg = mcu_leg_new (NULL, cert, "14/retx", &cfg, NULL, &cb, NULL, &error);
   ck_assert_msg (leg != NULL, "%s", error ? error->message : "");
   mcu_leg_set_retransmission (leg, on);
 
@@ -450,6 +531,27 @@ START_TEST (test_lossy_sites_recover)
       ck_assert_uint_eq (b1.retransmitted, 0);
       ck_assert_uint_eq (b_rtx.received, 0);
     }
+
+  /* video reports: B heard the node's sender reports on the program (its
+   * remote-outbound-rtp), A the node's report blocks on its video (its
+   * remote-inbound-rtp) */
+  gint64 sr_packets = site_stat (&b, GST_WEBRTC_STATS_REMOTE_OUTBOUND_RTP, program_ssrc,
+                                 "packets-sent");
+  gint64 rr_seen = site_stat (&a, GST_WEBRTC_STATS_REMOTE_INBOUND_RTP, 0, "ssrc");
+  g_print ("video reports: B's view of the node's SR on the program: %" G_GINT64_FORMAT
+           " packets sent; A has a report block on its video: %s\n",
+           sr_packets, rr_seen >= 0 ? "yes" : "no");
+  ck_assert_int_gt (sr_packets, 0);
+  ck_assert_int_ge (rr_seen, 0);
+  /* the counts reach the leg's statistics report, where an IT board reads them */
+  end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  while (leg_retransmission ("site:a", "lost") < (gint64)a1.loss_missing
+         && g_get_monotonic_time () < end)
+    wait_ms (50, &a, &b);
+  ck_assert_int_ge (leg_retransmission ("site:a", "lost"), (gint64)a1.loss_missing);
+  ck_assert_int_eq (leg_retransmission ("site:a", "recovered") > 0, on);
+  ck_assert_int_eq (leg_retransmission ("site:b", "retransmitted") > 0, on);
+  g_clear_pointer (&leg_stats, g_free);
 
   mcu_leg_free (leg);
   wait_ms (100, &a, &b);
