@@ -5,8 +5,10 @@
 #define MAX_JUMP 256 /* a gap wider than this is an outage: not NACKed */
 #define MAX_TRIES 4
 #define DEFAULT_RTT_US (100 * 1000)
-#define MIN_RETRY_US (20 * 1000)
-#define MIN_GIVE_UP_US (200 * 1000)
+/* floors for a round trip measured on a fast line: a sender answers a NACK after
+ * its own scheduling and pacing, not within the network's round trip */
+#define MIN_RETRY_US (40 * 1000)
+#define MIN_GIVE_UP_US (300 * 1000)
 #define MAX_GIVE_UP_US (1000 * 1000)
 
 void
@@ -101,8 +103,8 @@ mcu_loss_tracker_due (McuLossTracker *t, gint64 now_us, gint64 rtt_us, guint16 *
   for (guint i = 0; i < t->n;)
     {
       McuLossMissing *m = &t->missing[i];
-      if (now_us - m->since_us > give_up
-          || (m->tries >= MAX_TRIES && now_us - m->asked_us >= retry))
+      /* asked often enough is not given up: a late answer still fills the gap */
+      if (now_us - m->since_us > give_up)
         {
           remove_at (t, i);
           t->c.given_up++;

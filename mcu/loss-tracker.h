@@ -3,9 +3,10 @@
  * The node receives the program from a site or from the link toward it; a packet
  * lost on that uplink is missing for every receiver below. The tracker notes each
  * gap in the sequence numbers as it appears and says which numbers to ask for
- * (RFC 4585 generic NACK) now: each at once, then again after about a round trip,
- * a few times at most, and never once it is older than a few round trips, when a
- * retransmission would come too late to be played and a keyframe is the cure.
+ * (RFC 4585 generic NACK) now: each at once, then again after about a round trip
+ * (40 ms at least), four times at most, and never once it is older than a few round
+ * trips (300 ms to 1 s), when a retransmission would come too late to be played and
+ * a keyframe is the cure; until then a late answer still fills the gap.
  * Bounded: at most MCU_LOSS_TRACKER_MAX numbers are pending; a larger jump is an
  * outage, not a loss, and is left to the keyframe request it will cause.
  * Packet path: no allocation.

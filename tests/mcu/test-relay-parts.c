@@ -297,9 +297,9 @@ START_TEST (test_loss_tracker)
   ck_assert_uint_eq (mcu_loss_tracker_due (&t, now + 2 * rtt, rtt, seqs, 64), 2);
   ck_assert_uint_eq (seqs[0], 65534);
   ck_assert_uint_eq (seqs[1], 0);
-  /* too old to be played: given up (200 ms at least), then unwanted */
-  ck_assert_uint_eq (mcu_loss_tracker_due (&t, now + 210000, rtt, seqs, 64), 0);
-  ck_assert_int_eq (mcu_loss_tracker_push (&t, 0, now + 220000), MCU_LOSS_DUPLICATE);
+  /* too old to be played: given up (300 ms at least), then unwanted */
+  ck_assert_uint_eq (mcu_loss_tracker_due (&t, now + 310000, rtt, seqs, 64), 0);
+  ck_assert_int_eq (mcu_loss_tracker_push (&t, 0, now + 320000), MCU_LOSS_DUPLICATE);
   McuLossCounters c;
   mcu_loss_tracker_get (&t, &c);
   ck_assert_uint_eq (c.missing, 3);
@@ -319,12 +319,13 @@ START_TEST (test_loss_tracker)
   mcu_loss_tracker_push (&t, 5002, now);
   ck_assert_uint_eq (mcu_loss_tracker_due (&t, now, rtt, seqs, 64), 1);
   ck_assert_uint_eq (seqs[0], 5001);
-  /* on a short round trip (20 ms: asked every 25, given up after 200) asked 4 times
-   * at most */
+  /* on a short round trip (20 ms: asked every 40 at least, given up after 300)
+   * asked 4 times at most, and a late answer still fills the gap */
   guint asks = 1;
-  for (gint64 at = now + 25000; at < now + 190000; at += 25000)
+  for (gint64 at = now + 25000; at < now + 290000; at += 25000)
     asks += mcu_loss_tracker_due (&t, at, 20000, seqs, 64);
   ck_assert_uint_eq (asks, 4);
+  ck_assert_int_eq (mcu_loss_tracker_push (&t, 5001, now + 295000), MCU_LOSS_FILLED);
 }
 END_TEST
 

@@ -537,7 +537,11 @@ START_TEST (test_lossy_sites_recover)
    * remote-inbound-rtp) */
   gint64 sr_packets = site_stat (&b, GST_WEBRTC_STATS_REMOTE_OUTBOUND_RTP, program_ssrc,
                                  "packets-sent");
-  gint64 rr_seen = site_stat (&a, GST_WEBRTC_STATS_REMOTE_INBOUND_RTP, 0, "ssrc");
+  gint64 rr_seen = -1;
+  end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC; /* reports are 1 s apart */
+  while ((rr_seen = site_stat (&a, GST_WEBRTC_STATS_REMOTE_INBOUND_RTP, 0, "ssrc")) < 0
+         && g_get_monotonic_time () < end)
+    wait_ms (200, &a, &b);
   g_print ("video reports: B's view of the node's SR on the program: %" G_GINT64_FORMAT
            " packets sent; A has a report block on its video: %s\n",
            sr_packets, rr_seen >= 0 ? "yes" : "no");
