@@ -4,7 +4,9 @@
  * node) hands its decrypted packets to the router. Audio goes to the mixer; the
  * program video (the floor holder's) is rewritten into one continuous stream and
  * sent to every other peer, so it reaches every site and flows up and down the
- * cascade; NACKs are answered from the node's own retransmission buffer and
+ * cascade; NACKs are answered from the node's own retransmission buffer (on an
+ * RFC 4588 RTX stream for a peer that negotiated rtx), the program source's own
+ * losses are NACKed and its retransmissions fed back into the program, and
  * keyframe requests go to the program's source.
  *
  * Threads: every function may be called from any thread. A peer's send functions
