@@ -118,8 +118,12 @@ member_send_rtp (gpointer peer, guint8 *pkt, gsize len, gsize cap)
     {
       g_mutex_lock (&m->leg->stats_lock);
       mcu_send_stats_on_sent (m->tx_video, len, h.payload_len);
-      m->tx_video_ts = h.timestamp;
-      m->tx_video_us = g_get_monotonic_time ();
+      /* a late packet (one recovered upstream) must not take the SR's clock back */
+      if (m->tx_video_us == 0 || (gint32)(h.timestamp - m->tx_video_ts) > 0)
+        {
+          m->tx_video_ts = h.timestamp;
+          m->tx_video_us = g_get_monotonic_time ();
+        }
       g_mutex_unlock (&m->leg->stats_lock);
     }
   return TRUE;

@@ -2,7 +2,7 @@
 
 #include <string.h>
 
-#define MAX_JUMP 256 /* a gap wider than this is an outage: not NACKed */
+#define MAX_JUMP 96 /* a gap wider than this is an outage: not NACKed */
 #define MAX_TRIES 4
 #define DEFAULT_RTT_US (100 * 1000)
 /* floors for a round trip measured on a fast line: a sender answers a NACK after

@@ -21,6 +21,12 @@
 #define PLI_INTERVAL_US (300 * 1000)
 #define FIR_AFTER_US (600 * 1000)
 #define NACK_MAX_SEQS 64 /* numbers per NACK packet we send */
+/* answers to one receiver's NACKs: at most this many per window, and one number
+ * not again within a round trip (its first answer is still on the way) */
+#define RTX_BUDGET 32
+#define RTX_WINDOW_US (100 * 1000)
+#define RTX_RECENT 128
+#define RTX_MIN_REPEAT_US (40 * 1000)
 
 typedef struct
 {
@@ -36,7 +42,11 @@ typedef struct
    * are mapped onto the program SSRC here, so that stepping between levels looks
    * to its decoder like one stream with no jump back */
   McuRtpRewriter vout;
-  guint16 rtx_seq; /* the numbering of the RTX stream this peer receives */
+  guint16 rtx_seq;      /* the numbering of the RTX stream this peer receives */
+  gint64 rtx_window_us; /* start of the current answer window */
+  guint rtx_in_window;  /* answers sent in it */
+  guint16 answered_seq[RTX_RECENT]; /* by seq % RTX_RECENT: the last answers */
+  gint64 answered_us[RTX_RECENT];
   /* the gaps in its video while it is the program's source, for our NACKs */
   McuLossTracker loss;
   gint64 rtt_us;
@@ -472,8 +482,33 @@ send_rtx (McuRouter *r, Peer *to, const guint8 *orig, gsize len, guint16 osn)
  * current mapping made are answered (mcu_rtp_rewriter_source_seq): after a step
  * between levels, a number that carried the low stream or an older mapping of the
  * program is a miss (an RTX of it would carry the wrong picture). */
+/* Whether @to may have one more retransmission of @seq now. A lossy receiver asks
+ * again for what it has not got yet, and a loaded node drops datagrams when it
+ * falls behind: without a budget, answers to repeated and bursty NACKs add to the
+ * very load that makes the losses. Refused numbers are asked again later. */
+static gboolean
+rtx_allowed (Peer *to, guint16 seq, gint64 now_us)
+{
+  guint i = seq % RTX_RECENT;
+  gint64 repeat = MAX (to->rtt_us, RTX_MIN_REPEAT_US);
+  if (to->answered_us[i] != 0 && to->answered_seq[i] == seq
+      && now_us - to->answered_us[i] < repeat)
+    return FALSE;
+  if (now_us - to->rtx_window_us >= RTX_WINDOW_US)
+    {
+      to->rtx_window_us = now_us;
+      to->rtx_in_window = 0;
+    }
+  if (to->rtx_in_window >= RTX_BUDGET)
+    return FALSE;
+  to->rtx_in_window++;
+  to->answered_seq[i] = seq;
+  to->answered_us[i] = now_us;
+  return TRUE;
+}
+
 static void
-answer_nack (McuRouter *r, Peer *from, const McuRtcpNack *n)
+answer_nack (McuRouter *r, Peer *from, const McuRtcpNack *n, gint64 now_us)
 {
   guint16 seqs[17];
   guint count = mcu_rtcp_nack_expand (n->pid, n->blp, seqs);
@@ -491,6 +526,11 @@ answer_nack (McuRouter *r, Peer *from, const McuRtcpNack *n)
       if (stored == NULL || plen > SEND_CAP)
         {
           from->c.nack_misses++;
+          continue;
+        }
+      if (!rtx_allowed (from, seqs[k], now_us))
+        {
+          from->c.rtx_held++;
           continue;
         }
       guint8 buf[SEND_CAP];
@@ -543,7 +583,7 @@ mcu_router_receive_rtcp (McuRouter *r, guint id, const guint8 *pkt, gsize len,
       {
         from->c.nacks_in++;
         if (!r->config.no_retransmission)
-          answer_nack (r, from, &info.nacks[i]);
+          answer_nack (r, from, &info.nacks[i], now_us);
       }
   gboolean wants_key = FALSE;
   for (guint i = 0; i < info.n_plis; i++)

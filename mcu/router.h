@@ -69,9 +69,10 @@ typedef struct
   guint64 rtp_in, rtp_out, rtcp_in;
   guint64 video_forwarded, audio_in;
   guint64 nacks_in, retransmitted, nack_misses; /* NACKs it sent us, our answers */
-  guint64 nacks_out, nack_seqs_out;             /* NACK packets and numbers we sent it */
-  guint64 rtx_in, rtx_recovered; /* retransmissions it sent, those that filled a gap */
-  guint64 rtx_dropped;           /* its retransmissions not wanted or malformed */
+  guint64 rtx_held; /* numbers not answered now: asked again too soon, or over budget */
+  guint64 nacks_out, nack_seqs_out; /* NACK packets and numbers we sent it */
+  guint64 rtx_in, rtx_recovered;    /* retransmissions it sent, those that filled a gap */
+  guint64 rtx_dropped;              /* its retransmissions not wanted or malformed */
   guint64 loss_missing,
       loss_given_up; /* its program packets found missing, given up on */
   guint64 plis_in, plis_out, firs_out;

@@ -757,6 +757,46 @@ START_TEST (test_nacks_to_the_source)
 }
 END_TEST
 
+/* Proves the answer budget: a receiver that asks for 40 numbers at once gets 32
+ * now (the rest are held, to be asked again), and a number answered a moment ago
+ * is not answered again until a round trip has passed. A loaded cascade without it
+ * fed its own losses: bursts of NACKs, bursts of answers, more datagrams dropped. */
+START_TEST (test_rtx_budget)
+{
+  peer2_rtx = TRUE;
+  McuRouter *r = setup ();
+  gint64 now = 1000000;
+  mcu_router_set_program (r, 1, now);
+  send_video (r, 1, 100, TRUE, now);
+  for (guint16 s = 101; s < 160; s++)
+    send_video (r, 1, s, FALSE, now);
+  guint16 first = 0;
+  {
+    GBytes *b = g_ptr_array_index (peers[2].rtp, 0);
+    first = (guint16)((((const guint8 *)g_bytes_get_data (b, NULL))[2] << 8)
+                      | ((const guint8 *)g_bytes_get_data (b, NULL))[3]);
+  }
+  guint16 asked[40];
+  for (guint i = 0; i < 40; i++)
+    asked[i] = (guint16)(first + 10 + i);
+  guint8 buf[256];
+  gsize n = mcu_rtcp_write_nack (buf, sizeof buf, 0xBEEF, PROGRAM_SSRC, asked, 40);
+  mcu_router_receive_rtcp (r, 2, buf, n, now += 1000);
+  McuPeerCounters c;
+  mcu_router_peer_counters (r, 2, &c);
+  ck_assert_uint_eq (c.retransmitted, 32);
+  ck_assert_uint_eq (c.rtx_held, 8);
+  /* the next window, on a 200 ms round trip: the 8 held are answered, the 32
+   * answered 100 ms ago are not again */
+  mcu_router_set_rtt (r, 2, 200000);
+  mcu_router_receive_rtcp (r, 2, buf, n, now += 100000);
+  mcu_router_peer_counters (r, 2, &c);
+  ck_assert_uint_eq (c.retransmitted, 40);
+  ck_assert_uint_eq (c.rtx_held, 8 + 32);
+  teardown (r);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -771,6 +811,7 @@ main (void)
   tcase_add_test (tc, test_levels_keep_one_stream);
   tcase_add_loop_test (tc, test_nack_never_reuses_an_srtp_index, 0, 2);
   tcase_add_loop_test (tc, test_nacks_to_the_source, 0, 2);
+  tcase_add_test (tc, test_rtx_budget);
   suite_add_tcase (s, tc);
   return lt_test_run (s);
 }
