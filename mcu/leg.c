@@ -860,11 +860,13 @@ member_report (Member *m, gint64 now)
 
 /* How retransmission fares on one member, both ways: ,"retransmission":{
  * "nacks_in": NACK entries it sent us, "retransmitted": packets we answered with,
- * "nack_misses": numbers we no longer (or never) had, "nacks_out": NACK packets we
- * sent it for its lost program video, "nacked": numbers in them, "lost": its
- * packets found missing, "rtx_in": retransmissions it sent, "recovered": those
- * that filled a gap, "rtx_dropped": unwanted or malformed, "given_up": numbers
- * too old to ask for}. An IT board reads recovered / lost as the uplink's repair. */
+ * "nack_misses": numbers we no longer (or never) had, "rtx_held": numbers not
+ * answered at once (asked again within a round trip, or over the answer budget),
+ * "nacks_out": NACK packets we sent it for its lost program video, "nacked":
+ * numbers in them, "lost": its packets found missing, "rtx_in": retransmissions
+ * it sent, "recovered": those that filled a gap, "rtx_dropped": unwanted or
+ * malformed, "given_up": numbers too old to ask for}. An IT board reads
+ * recovered / lost as the uplink's repair. */
 static void
 retransmission_json (const McuPeerCounters *c, GString *out)
 {
@@ -872,12 +874,13 @@ retransmission_json (const McuPeerCounters *c, GString *out)
       out,
       ",\"retransmission\":{\"nacks_in\":%" G_GUINT64_FORMAT
       ",\"retransmitted\":%" G_GUINT64_FORMAT ",\"nack_misses\":%" G_GUINT64_FORMAT
-      ",\"nacks_out\":%" G_GUINT64_FORMAT ",\"nacked\":%" G_GUINT64_FORMAT
-      ",\"lost\":%" G_GUINT64_FORMAT ",\"rtx_in\":%" G_GUINT64_FORMAT
-      ",\"recovered\":%" G_GUINT64_FORMAT ",\"rtx_dropped\":%" G_GUINT64_FORMAT
-      ",\"given_up\":%" G_GUINT64_FORMAT "}",
-      c->nacks_in, c->retransmitted, c->nack_misses, c->nacks_out, c->nack_seqs_out,
-      c->loss_missing, c->rtx_in, c->rtx_recovered, c->rtx_dropped, c->loss_given_up);
+      ",\"rtx_held\":%" G_GUINT64_FORMAT ",\"nacks_out\":%" G_GUINT64_FORMAT
+      ",\"nacked\":%" G_GUINT64_FORMAT ",\"lost\":%" G_GUINT64_FORMAT
+      ",\"rtx_in\":%" G_GUINT64_FORMAT ",\"recovered\":%" G_GUINT64_FORMAT
+      ",\"rtx_dropped\":%" G_GUINT64_FORMAT ",\"given_up\":%" G_GUINT64_FORMAT "}",
+      c->nacks_in, c->retransmitted, c->nack_misses, c->rtx_held, c->nacks_out,
+      c->nack_seqs_out, c->loss_missing, c->rtx_in, c->rtx_recovered, c->rtx_dropped,
+      c->loss_given_up);
 }
 
 /* The statistics report: [{"endpoint":"site:17","srtp":"AEAD_AES_128_GCM",
