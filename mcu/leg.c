@@ -17,6 +17,7 @@
 #define LEG_AUDIO_SSRC 0x4C540A01u /* what every member hears the mix from */
 #define LEG_VIDEO_SSRC 0x4C540B01u /* the program video, as the router sends it */
 #define LEG_LOW_SSRC 0x4C540B02u   /* the low-resolution program, before the router */
+#define LEG_RTX_SSRC 0x4C540B03u   /* RFC 4588 retransmissions of the program */
 #define TICK_MS 100
 #define REPORT_EVERY 10 /* ticks: an SR/RR to every member each second */
 #define STATS_EVERY 20  /* ticks: a statistics report every 2 s */
@@ -45,6 +46,11 @@ typedef struct
   McuSendStats *tx_audio;          /* the mix we send it */
   guint32 tx_last_ts;              /* RTP time of the last mix packet, for our SRs */
   gint64 tx_last_us;
+  /* the program video we send it and the video it sends us, for SR/RR on video */
+  McuSendStats *tx_video;
+  guint32 tx_video_ts;
+  gint64 tx_video_us;
+  McuRecvStats *rx_video;      /* its video's original packets (not retransmissions) */
   McuQualityWindow *up, *down; /* what we receive from it / what it receives */
 } Member;
 
@@ -59,6 +65,7 @@ struct _McuLeg
   McuLegCallbacks callbacks;
   gpointer user_data;
   McuRouter *router;
+  gboolean no_retransmission; /* no rtx, no NACKs either way: comparison runs */
   McuAudioMixer *mixer;
   GHashTable *members; /* name -> Member* (owned) */
   guint next_id;
@@ -100,12 +107,26 @@ member_send_rtp (gpointer peer, guint8 *pkt, gsize len, gsize cap)
   McuRtpHeader h;
   if (mcu_endpoint_send_rtp (m->ep, pkt, len) != 0)
     return FALSE;
-  if (mcu_rtp_parse (pkt, len, &h) == MCU_RTP_OK && h.ssrc == LEG_AUDIO_SSRC)
+  if (mcu_rtp_parse (pkt, len, &h) != MCU_RTP_OK)
+    return TRUE;
+  if (h.ssrc == LEG_AUDIO_SSRC)
     {
       g_mutex_lock (&m->leg->stats_lock);
       mcu_send_stats_on_sent (m->tx_audio, len, h.payload_len);
       m->tx_last_ts = h.timestamp;
       m->tx_last_us = g_get_monotonic_time ();
+      g_mutex_unlock (&m->leg->stats_lock);
+    }
+  else if (h.ssrc == LEG_VIDEO_SSRC)
+    {
+      g_mutex_lock (&m->leg->stats_lock);
+      mcu_send_stats_on_sent (m->tx_video, len, h.payload_len);
+      /* a late packet (one recovered upstream) must not take the SR's clock back */
+      if (m->tx_video_us == 0 || (gint32)(h.timestamp - m->tx_video_ts) > 0)
+        {
+          m->tx_video_ts = h.timestamp;
+          m->tx_video_us = g_get_monotonic_time ();
+        }
       g_mutex_unlock (&m->leg->stats_lock);
     }
   return TRUE;
@@ -201,7 +222,11 @@ member_measure_video (Member *m, const McuRtpHeader *h, gint64 now)
           mcu_frame_tracker_reset (m->rx_frames); /* a new source: new numbers */
           m->rx_video_ssrc = h->ssrc;
           m->have_video_ssrc = TRUE;
+          g_clear_pointer (&m->rx_video, mcu_recv_stats_free);
+          m->rx_video = mcu_recv_stats_new (h->ssrc, 90000);
         }
+      mcu_recv_stats_update_rtp (m->rx_video, h,
+                                 h->header_len + h->payload_len + h->padding_len, now);
     }
   else if (m->have_video_ssrc && h->payload_len >= 2)
     seq = (guint16)(h->payload[0] << 8 | h->payload[1]);
@@ -248,11 +273,17 @@ member_measure (Member *m, gboolean is_rtcp, const guint8 *buf, gsize len, gint6
     return;
   g_mutex_lock (&leg->stats_lock);
   for (guint i = 0; i < info.n_srs; i++)
-    if (m->rx_audio && info.srs[i].ssrc == m->rx_audio_ssrc)
-      mcu_recv_stats_on_sr (m->rx_audio, &info.srs[i], now);
+    {
+      if (m->rx_audio && info.srs[i].ssrc == m->rx_audio_ssrc)
+        mcu_recv_stats_on_sr (m->rx_audio, &info.srs[i], now);
+      if (m->rx_video && info.srs[i].ssrc == m->rx_video_ssrc)
+        mcu_recv_stats_on_sr (m->rx_video, &info.srs[i], now);
+    }
   for (guint i = 0; i < info.n_reports; i++)
     if (info.reports[i].ssrc == LEG_AUDIO_SSRC)
       mcu_send_stats_on_report_block (m->tx_audio, &info.reports[i], ntp32_now ());
+    else if (info.reports[i].ssrc == LEG_VIDEO_SSRC)
+      mcu_send_stats_on_report_block (m->tx_video, &info.reports[i], ntp32_now ());
   mcu_quality_window_add_rtcp_feedback (m->down, now, &info);
   g_mutex_unlock (&leg->stats_lock);
 }
@@ -287,6 +318,8 @@ member_wire (Member *m, GError **error)
     .video_pt = v ? (guint8)v->pt : 0,
     .video_codec
     = v && g_strcmp0 (v->codec, "H264") == 0 ? MCU_VIDEO_CODEC_H264 : MCU_VIDEO_CODEC_VP8,
+    .video_rtx_pt = (guint8)m->video_rtx_pt,
+    .nack = v && v->nack,
   };
   if (!mcu_router_add_peer (m->leg->router, m->id, &info, &member_ops, m))
     {
@@ -340,6 +373,8 @@ member_free (gpointer data)
   g_clear_pointer (&m->rx_audio, mcu_recv_stats_free);
   g_clear_pointer (&m->rx_frames, mcu_frame_tracker_free);
   g_clear_pointer (&m->tx_audio, mcu_send_stats_free);
+  g_clear_pointer (&m->tx_video, mcu_send_stats_free);
+  g_clear_pointer (&m->rx_video, mcu_recv_stats_free);
   g_clear_pointer (&m->up, mcu_quality_window_free);
   g_clear_pointer (&m->down, mcu_quality_window_free);
   g_free (m->peer_fp);
@@ -370,6 +405,7 @@ member_new (McuLeg *leg, const char *name, gboolean is_link, McuMediaLevel level
   m->level = level;
   gint64 now = g_get_monotonic_time ();
   m->tx_audio = mcu_send_stats_new (LEG_AUDIO_SSRC, 48000);
+  m->tx_video = mcu_send_stats_new (LEG_VIDEO_SSRC, 90000);
   m->rx_frames = mcu_frame_tracker_new ();
   m->up = mcu_quality_window_new (0, now);
   m->down = mcu_quality_window_new (0, now);
@@ -480,8 +516,8 @@ leg_answer (McuLeg *leg, Member *m, const char *offer, McuLegSdpFunc callback,
   cfg.name = m->name;
   cfg.ice.controlling = FALSE; /* sites and dialling child nodes control */
   mcu_peer_answer_async (leg->context, leg->cert, &cfg, offer, LEG_AUDIO_SSRC,
-                         LEG_VIDEO_SSRC, leg->id, on_answered,
-                         request_new (leg, m, callback, user_data));
+                         LEG_VIDEO_SSRC, LEG_RTX_SSRC, leg->no_retransmission, leg->id,
+                         on_answered, request_new (leg, m, callback, user_data));
 }
 
 void
@@ -535,6 +571,8 @@ on_uplink_gathered (McuEndpoint *ep, gpointer data)
     .setup = "actpass",
     .audio_ssrc = LEG_AUDIO_SSRC,
     .video_ssrc = LEG_VIDEO_SSRC,
+    .video_rtx_ssrc = LEG_RTX_SSRC,
+    .no_retransmission = m->leg->no_retransmission,
     .cname = m->leg->id,
     .msid_stream = m->leg->id,
     .candidates = mcu_endpoint_get_local_candidates (ep),
@@ -762,18 +800,21 @@ mcu_leg_get_id (McuLeg *leg)
   return leg->id;
 }
 
-/* Once a second per member: a sender report on our mix with a report block on its
- * audio (RFC 3550: it measures its reception and lets both sides compute the round
- * trip; it also keeps ICE consent fresh on links that carry nothing else), and a
- * sample of each direction into its quality window, with how much of its audio
- * our mixer played and concealed since the last one. */
+/* Once a second per member: a sender report on our mix with report blocks on its
+ * audio and video (RFC 3550: it measures its reception and lets both sides compute
+ * the round trip; it also keeps ICE consent fresh on links that carry nothing
+ * else), a sender report on the program video we send it (browsers use it for
+ * lip sync and their own round trip), and a sample of each direction into its
+ * quality window, with how much of its audio our mixer played and concealed since
+ * the last one. The round trip also tells the router how soon to NACK again. */
 static void
 member_report (Member *m, gint64 now)
 {
   if (m->ep == NULL || mcu_endpoint_get_state (m->ep) != MCU_ENDPOINT_STATE_CONNECTED)
     return;
-  McuRtcpSenderInfo si;
-  McuRtcpReportBlock rb = { 0 };
+  McuRtcpSenderInfo si, vsi;
+  McuRtcpReportBlock rb[2] = { { 0 } };
+  guint nb = 0;
   /* read before stats_lock: the mixer's lock is taken by its streaming threads */
   guint64 played = 0, concealed = 0;
   gboolean playout
@@ -789,26 +830,66 @@ member_report (Member *m, gint64 now)
       m->concealed_ms = concealed;
     }
   gboolean sent = m->tx_last_us != 0, heard = m->rx_audio != NULL;
+  gboolean sent_video = m->tx_video_us != 0;
+  guint64 ntp = mcu_ntp_from_unix_us (g_get_real_time ());
   guint32 rtp_ts = m->tx_last_ts + (guint32)((now - m->tx_last_us) * 48 / 1000);
-  mcu_send_stats_fill_sr (m->tx_audio, mcu_ntp_from_unix_us (g_get_real_time ()), rtp_ts,
-                          &si);
+  mcu_send_stats_fill_sr (m->tx_audio, ntp, rtp_ts, &si);
+  if (sent_video)
+    mcu_send_stats_fill_sr (
+        m->tx_video, ntp, m->tx_video_ts + (guint32)((now - m->tx_video_us) * 90 / 1000),
+        &vsi);
   if (heard)
     {
-      mcu_recv_stats_report_block (m->rx_audio, now, &rb);
+      mcu_recv_stats_report_block (m->rx_audio, now, &rb[nb++]);
       mcu_quality_window_sample_recv (m->up, m->rx_audio, now);
     }
+  if (m->rx_video)
+    mcu_recv_stats_report_block (m->rx_video, now, &rb[nb++]);
   mcu_quality_window_sample_send (m->down, m->tx_audio, now);
+  McuSendCounters sc;
+  mcu_send_stats_get (m->tx_audio, &sc);
+  if (!sc.has_rtt)
+    mcu_send_stats_get (m->tx_video, &sc);
   g_mutex_unlock (&m->leg->stats_lock);
+  if (m->wired && sc.has_rtt)
+    mcu_router_set_rtt (m->leg->router, m->id, (gint64)(sc.rtt_ms * 1000));
   guint8 buf[256];
-  gsize n = sent
-                ? mcu_rtcp_write_sr (buf, sizeof buf, &si, &rb, heard ? 1 : 0)
-                : mcu_rtcp_write_rr (buf, sizeof buf, LEG_AUDIO_SSRC, &rb, heard ? 1 : 0);
+  gsize n = sent ? mcu_rtcp_write_sr (buf, sizeof buf, &si, rb, nb)
+                 : mcu_rtcp_write_rr (buf, sizeof buf, LEG_AUDIO_SSRC, rb, nb);
+  if (n && sent_video)
+    n += mcu_rtcp_write_sr (buf + n, sizeof buf - n, &vsi, NULL, 0);
   if (n)
     mcu_endpoint_send_rtcp (m->ep, buf, n);
 }
 
+/* How retransmission fares on one member, both ways: ,"retransmission":{
+ * "nacks_in": NACK entries it sent us, "retransmitted": packets we answered with,
+ * "nack_misses": numbers we no longer (or never) had, "rtx_held": numbers not
+ * answered at once (asked again within a round trip, or over the answer budget),
+ * "nacks_out": NACK packets we sent it for its lost program video, "nacked":
+ * numbers in them, "lost": its packets found missing, "rtx_in": retransmissions
+ * it sent, "recovered": those that filled a gap, "rtx_dropped": unwanted or
+ * malformed, "given_up": numbers too old to ask for}. An IT board reads
+ * recovered / lost as the uplink's repair. */
+static void
+retransmission_json (const McuPeerCounters *c, GString *out)
+{
+  g_string_append_printf (
+      out,
+      ",\"retransmission\":{\"nacks_in\":%" G_GUINT64_FORMAT
+      ",\"retransmitted\":%" G_GUINT64_FORMAT ",\"nack_misses\":%" G_GUINT64_FORMAT
+      ",\"rtx_held\":%" G_GUINT64_FORMAT ",\"nacks_out\":%" G_GUINT64_FORMAT
+      ",\"nacked\":%" G_GUINT64_FORMAT ",\"lost\":%" G_GUINT64_FORMAT
+      ",\"rtx_in\":%" G_GUINT64_FORMAT ",\"recovered\":%" G_GUINT64_FORMAT
+      ",\"rtx_dropped\":%" G_GUINT64_FORMAT ",\"given_up\":%" G_GUINT64_FORMAT "}",
+      c->nacks_in, c->retransmitted, c->nack_misses, c->rtx_held, c->nacks_out,
+      c->nack_seqs_out, c->loss_missing, c->rtx_in, c->rtx_recovered, c->rtx_dropped,
+      c->loss_given_up);
+}
+
 /* The statistics report: [{"endpoint":"site:17","srtp":"AEAD_AES_128_GCM",
- * "pair":{"local":"host","remote":"relay"},"quality":{"leg":..,"up":..,"down":..}},
+ * "pair":{"local":"host","remote":"relay"},"quality":{"leg":..,"up":..,"down":..},
+ * "retransmission":{..}},
  * ...] with mcu/quality.h's measures of each direction; the pair's types are ""
  * until ICE selected one. */
 static char *
@@ -838,6 +919,9 @@ leg_stats_json (McuLeg *leg, gint64 now)
           m->ep ? mcu_srtp_profile_name (mcu_endpoint_get_srtp_profile (m->ep)) : "",
           local, remote);
       mcu_quality_leg_to_json (m->id, &up, &down, out);
+      McuPeerCounters c;
+      if (m->wired && mcu_router_peer_counters (leg->router, m->id, &c))
+        retransmission_json (&c, out);
       g_string_append_c (out, '}');
       first = FALSE;
     }
@@ -879,6 +963,18 @@ on_tick (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+static McuRouter *
+leg_router_new (McuLeg *leg)
+{
+  McuRouterConfig rc = { .program_ssrc = LEG_VIDEO_SSRC,
+                         .rtx_ssrc = LEG_RTX_SSRC,
+                         .no_retransmission = leg->no_retransmission,
+                         .audio = on_router_audio,
+                         .video = on_router_video,
+                         .user_data = leg };
+  return mcu_router_new (&rc);
+}
+
 McuLeg *
 mcu_leg_new (GMainContext *context, McuCert *cert, const char *id,
              const McuEndpointConfig *config, const McuAudioMixerConfig *audio,
@@ -906,11 +1002,7 @@ mcu_leg_new (GMainContext *context, McuCert *cert, const char *id,
   if (callbacks)
     leg->callbacks = *callbacks;
   leg->user_data = user_data;
-  McuRouterConfig rc = { .program_ssrc = LEG_VIDEO_SSRC,
-                         .audio = on_router_audio,
-                         .video = on_router_video,
-                         .user_data = leg };
-  leg->router = mcu_router_new (&rc);
+  leg->router = leg_router_new (leg);
   leg->members = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, member_free);
   leg->mixer = mcu_audio_mixer_new (audio, on_mixed, leg, error);
   if (leg->mixer == NULL)
@@ -951,4 +1043,17 @@ mcu_leg_free (McuLeg *leg)
   g_array_unref (leg->low_ids);
   g_main_context_unref (leg->context);
   g_free (leg);
+}
+
+void
+mcu_leg_set_retransmission (McuLeg *leg, gboolean on)
+{
+  g_return_if_fail (leg != NULL);
+  g_return_if_fail (g_hash_table_size (leg->members) == 0);
+  if (leg->no_retransmission == !on)
+    return;
+  leg->no_retransmission = !on;
+  /* the router's setting is fixed at its creation; it has no peers yet */
+  mcu_router_free (leg->router);
+  leg->router = leg_router_new (leg);
 }

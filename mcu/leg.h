@@ -25,8 +25,9 @@ typedef struct
   /* the loudest unmuted member changed (NULL: nobody speaks) */
   void (*speaker) (const char *endpoint, gpointer user_data);
   /* every 2 s: a JSON array, one object per member: {"endpoint":..,"srtp":..,
-   * "pair":{"local":..,"remote":..},"quality":{"leg":..,"up":{..},"down":{..}}}
-   * (the selected ICE pair's candidate types; mcu/quality.h's measures) */
+   * "pair":{"local":..,"remote":..},"quality":{"leg":..,"up":{..},"down":{..}},
+   * "retransmission":{..}} (the selected ICE pair's candidate types; mcu/quality.h's
+   * measures; NACK and RTX counts both ways, see leg.c) */
   void (*stats) (const char *json, gpointer user_data);
 } McuLegCallbacks;
 
@@ -49,6 +50,11 @@ void mcu_leg_free (McuLeg *leg);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (McuLeg, mcu_leg_free)
 
 const char *mcu_leg_get_id (McuLeg *leg);
+
+/* Retransmission (on by default): RFC 4588 rtx and generic NACKs negotiated with
+ * every member, their NACKs answered, the program source's losses NACKed. Off, for
+ * comparisons: none of it, loss is left to keyframes. Set before any member joins. */
+void mcu_leg_set_retransmission (McuLeg *leg, gboolean on);
 
 /* A site joins with its offer; @callback gets our answer. A site that joins again
  * replaces its old endpoint. */

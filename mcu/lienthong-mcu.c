@@ -45,8 +45,8 @@ on_watchdog (gpointer data)
 static gboolean
 load_config (const char *path, char **signald, char **node_id, char **unit,
              char **token_file, GStrv *addresses, char **stun, int *stun_port,
-             int *consent_ms, int *complexity, char **state_dir, char **http,
-             GError **error)
+             int *consent_ms, int *complexity, gboolean *no_retransmission,
+             char **state_dir, char **http, GError **error)
 {
   g_autoptr (GKeyFile) kf = g_key_file_new ();
   if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, error))
@@ -80,6 +80,10 @@ load_config (const char *path, char **signald, char **node_id, char **unit,
   v = g_key_file_get_integer (kf, "node", "opus-complexity", &e);
   if (*complexity == 0 && e == NULL)
     *complexity = v;
+  g_clear_error (&e);
+  gboolean off = g_key_file_get_boolean (kf, "node", "no-retransmission", &e);
+  if (!*no_retransmission && e == NULL)
+    *no_retransmission = off;
   return TRUE;
 }
 
@@ -108,6 +112,7 @@ main (int argc, char **argv)
   g_autofree char *stun = NULL, *signald = NULL, *token_file = NULL, *config = NULL;
   g_auto (GStrv) addresses = NULL;
   int consent_ms = 0, stun_port = 0, complexity = 0;
+  gboolean no_retransmission = FALSE;
   GOptionEntry entries[] = {
     { "version", 'V', 0, G_OPTION_ARG_NONE, &version, "Print the version and exit",
       NULL },
@@ -125,6 +130,10 @@ main (int argc, char **argv)
       "End a session after this long without consent (default 30000)", "MS" },
     { "opus-complexity", 0, 0, G_OPTION_ARG_INT, &complexity,
       "Opus encoder complexity of the audio mixes, 1-10 (default 5)", "N" },
+    { "no-retransmission", 0, 0, G_OPTION_ARG_NONE, &no_retransmission,
+      "Negotiate no RTX and send or answer no NACKs (loss is left to keyframes; "
+      "for comparisons)",
+      NULL },
     { "node-id", 0, 0, G_OPTION_ARG_STRING, &node_id, "This node's id", "ID" },
     { "unit", 0, 0, G_OPTION_ARG_STRING, &unit, "The unit whose subtree it serves",
       "CODE" },
@@ -154,7 +163,8 @@ main (int argc, char **argv)
     }
   if (config
       && !load_config (config, &signald, &node_id, &unit, &token_file, &addresses, &stun,
-                       &stun_port, &consent_ms, &complexity, &state_dir, &http, &error))
+                       &stun_port, &consent_ms, &complexity, &no_retransmission,
+                       &state_dir, &http, &error))
     {
       g_printerr ("lienthong-mcu: %s: %s\n", config, error->message);
       return 2;
@@ -201,6 +211,7 @@ main (int argc, char **argv)
     .stun_port = (guint)MAX (stun_port, 0),
     .consent_timeout_ms = (guint)MAX (consent_ms, 0),
     .opus_complexity = (guint)complexity,
+    .no_retransmission = no_retransmission,
   };
   g_autoptr (McuNode) node = mcu_node_new (NULL, &cfg, &error);
   if (node == NULL)

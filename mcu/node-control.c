@@ -335,6 +335,7 @@ h_leg_open (McuNodeControl *c, JsonObject *o, GError **error)
           g_free (lc);
           return FALSE;
         }
+      mcu_leg_set_retransmission (leg, !c->node->no_retransmission);
       /* the leg context lives as long as the leg: freed with it by the table */
       g_object_set_data_full (G_OBJECT (c->session), id, lc, leg_context_free);
       g_hash_table_insert (c->node->legs, g_strdup (id), leg);

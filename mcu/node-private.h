@@ -16,6 +16,7 @@ struct _McuNode
   McuCert *cert;
   McuEndpointConfig ep_config;
   McuAudioMixerConfig audio_config; /* of every leg's mixer */
+  gboolean no_retransmission;       /* of every leg */
   GStrv addresses;
   char *stun, *turn, *turn_user, *turn_pass, *node_id, *unit;
   guint capacity;

@@ -45,6 +45,7 @@ mcu_node_new (GMainContext *context, const McuNodeConfig *config, GError **error
   ice->turn_password = n->turn_pass;
   ice->consent_timeout_ms = config->consent_timeout_ms;
   n->audio_config.complexity = config->opus_complexity;
+  n->no_retransmission = config->no_retransmission;
   n->echoes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                      (GDestroyNotify)mcu_echo_free);
   n->legs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
@@ -162,8 +163,8 @@ mcu_node_echo_async (McuNode *n, const char *key, const char *offer,
   r->offer_us = g_get_monotonic_time ();
   McuEndpointConfig cfg = n->ep_config;
   cfg.name = r->key;
-  mcu_peer_answer_async (n->context, n->cert, &cfg, offer, 0xEC40A0D1, 0xEC40F1D2,
-                         n->node_id, on_echo_answer, r);
+  mcu_peer_answer_async (n->context, n->cert, &cfg, offer, 0xEC40A0D1, 0xEC40F1D2, 0,
+                         FALSE, n->node_id, on_echo_answer, r);
 }
 
 guint

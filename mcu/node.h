@@ -21,6 +21,8 @@ typedef struct
   const char *turn_username, *turn_password;
   guint consent_timeout_ms; /* 0 = 30000 (RFC 7675) */
   guint opus_complexity;    /* of the mixers' encoders, 1-10; 0 = the mixer's default */
+  gboolean
+      no_retransmission; /* no rtx or NACKs in any leg (mcu_leg_set_retransmission) */
 } McuNodeConfig;
 
 McuNode *mcu_node_new (GMainContext *context, const McuNodeConfig *config,

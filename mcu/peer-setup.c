@@ -8,7 +8,8 @@ typedef struct
   GMainContext *context;
   McuEndpoint *ep;
   char *offer;
-  guint32 audio_ssrc, video_ssrc;
+  guint32 audio_ssrc, video_ssrc, video_rtx_ssrc;
+  gboolean no_retransmission;
   char *cname;
   McuPeerAnswerFunc callback;
   gpointer user_data;
@@ -79,6 +80,8 @@ on_gathered (McuEndpoint *ep, gpointer data)
     .setup = "passive",
     .audio_ssrc = s->audio_ssrc,
     .video_ssrc = s->video_ssrc,
+    .video_rtx_ssrc = s->video_rtx_ssrc,
+    .no_retransmission = s->no_retransmission,
     .cname = s->cname,
     .msid_stream = s->cname,
     .candidates = mcu_endpoint_get_local_candidates (ep),
@@ -106,7 +109,8 @@ on_state (McuEndpoint *ep, int state, gpointer data)
 void
 mcu_peer_answer_async (GMainContext *context, McuCert *cert,
                        const McuEndpointConfig *config, const char *offer,
-                       guint32 audio_ssrc, guint32 video_ssrc, const char *cname,
+                       guint32 audio_ssrc, guint32 video_ssrc, guint32 video_rtx_ssrc,
+                       gboolean no_retransmission, const char *cname,
                        McuPeerAnswerFunc callback, gpointer user_data)
 {
   g_return_if_fail (offer != NULL && callback != NULL);
@@ -133,6 +137,8 @@ mcu_peer_answer_async (GMainContext *context, McuCert *cert,
   s->offer = g_strdup (offer);
   s->audio_ssrc = audio_ssrc;
   s->video_ssrc = video_ssrc;
+  s->video_rtx_ssrc = video_rtx_ssrc;
+  s->no_retransmission = no_retransmission;
   s->cname = g_strdup (cname ? cname : "lienthong");
   s->callback = callback;
   s->user_data = user_data;

@@ -7,6 +7,7 @@
  * send copies into a stack buffer sized for the largest packet plus SRTP trailer.
  */
 #include "router.h"
+#include "loss-tracker.h"
 #include "rtcp.h"
 #include "rtp-rewriter.h"
 #include "rtp.h"
@@ -19,6 +20,13 @@
 #define VIDEO_CLOCK 90000
 #define PLI_INTERVAL_US (300 * 1000)
 #define FIR_AFTER_US (600 * 1000)
+#define NACK_MAX_SEQS 64 /* numbers per NACK packet we send */
+/* answers to one receiver's NACKs: at most this many per window, and one number
+ * not again within a round trip (its first answer is still on the way) */
+#define RTX_BUDGET 32
+#define RTX_WINDOW_US (100 * 1000)
+#define RTX_RECENT 128
+#define RTX_MIN_REPEAT_US (40 * 1000)
 
 typedef struct
 {
@@ -34,6 +42,14 @@ typedef struct
    * are mapped onto the program SSRC here, so that stepping between levels looks
    * to its decoder like one stream with no jump back */
   McuRtpRewriter vout;
+  guint16 rtx_seq;      /* the numbering of the RTX stream this peer receives */
+  gint64 rtx_window_us; /* start of the current answer window */
+  guint rtx_in_window;  /* answers sent in it */
+  guint16 answered_seq[RTX_RECENT]; /* by seq % RTX_RECENT: the last answers */
+  gint64 answered_us[RTX_RECENT];
+  /* the gaps in its video while it is the program's source, for our NACKs */
+  McuLossTracker loss;
+  gint64 rtt_us;
   McuPeerCounters c;
 } Peer;
 
@@ -80,6 +96,8 @@ mcu_router_new (const McuRouterConfig *config)
   r->peers = g_ptr_array_new_with_free_func (g_free);
   r->rtx = mcu_rtx_buffer_new (config->rtx_slots ? config->rtx_slots : 512);
   r->router_ssrc = config->program_ssrc ^ 0x5a5a5a5a;
+  if (r->config.rtx_ssrc == 0)
+    r->config.rtx_ssrc = config->program_ssrc ^ 0x80000000u;
   mcu_rtp_rewriter_init (&r->rw, config->program_ssrc, VIDEO_CLOCK);
   return r;
 }
@@ -122,6 +140,8 @@ mcu_router_add_peer (McuRouter *r, guint id, const McuPeerInfo *info,
       p->ops = *ops;
       p->peer = peer;
       mcu_rtp_rewriter_init (&p->vout, r->config.program_ssrc, VIDEO_CLOCK);
+      mcu_loss_tracker_init (&p->loss);
+      p->rtx_seq = (guint16)g_random_int (); /* RFC 3550: a random first number */
       g_ptr_array_add (r->peers, p);
     }
   g_mutex_unlock (&r->lock);
@@ -309,6 +329,67 @@ route_video (McuRouter *r, Peer *from, guint8 *pkt, gsize len, const McuRtpHeade
       }
 }
 
+/* Asks the program's source for the packets of its video that did not reach us
+ * (RFC 4585 generic NACK), as the loss tracker schedules them: each number at once,
+ * again after a round trip, until it is too old to be played. Without this a
+ * commune's uplink loss reaches every receiver below as a frozen picture until
+ * the next keyframe. */
+static void
+send_nacks (McuRouter *r, Peer *src, gint64 now_us)
+{
+  guint16 seqs[NACK_MAX_SEQS];
+  gboolean asks = !r->config.no_retransmission && src->info.nack && src->have_video_ssrc;
+  /* without NACKs the tracker still expires its numbers, so its counters hold */
+  guint n = mcu_loss_tracker_due (&src->loss, now_us, src->rtt_us, seqs,
+                                  asks ? G_N_ELEMENTS (seqs) : 0);
+  if (n == 0)
+    return;
+  guint8 buf[SEND_CAP];
+  gsize len
+      = mcu_rtcp_write_nack (buf, sizeof buf, r->router_ssrc, src->video_ssrc, seqs, n);
+  if (len == 0)
+    return;
+  if (src->ops.send_rtcp (src->peer, buf, len, sizeof buf))
+    src->c.nacks_out++;
+  else
+    src->c.send_failures++;
+}
+
+/* Loss is tracked on the video of the program's source only (the pending one too,
+ * so a switch starts with a clean record): nobody else's video reaches receivers. */
+static McuLossResult
+track_loss (McuRouter *r, Peer *from, guint16 seq, gint64 now_us)
+{
+  if (from->id != r->program && from->id != r->pending)
+    return MCU_LOSS_DUPLICATE;
+  McuLossResult res = mcu_loss_tracker_push (&from->loss, seq, now_us);
+  send_nacks (r, from, now_us);
+  return res;
+}
+
+/* An RFC 4588 retransmission from @from, restored in place to the original packet
+ * (the OSN back as its sequence number, the video's SSRC and payload type). Only
+ * one that fills a gap we track goes on: a duplicate would be protected a second
+ * time under the index the original already took at every receiver. */
+static gboolean
+take_retransmission (McuRouter *r, Peer *from, guint8 *pkt, gsize *len, McuRtpHeader *h,
+                     gint64 now_us)
+{
+  if (h->payload_len == 0)
+    return FALSE; /* padding only: a sender's bandwidth probe */
+  from->c.rtx_in++;
+  if (r->config.no_retransmission || !from->have_video_ssrc
+      || mcu_rtx_unwrap (pkt, len, from->info.video_pt, from->video_ssrc) != MCU_RTX_OK
+      || mcu_rtp_parse (pkt, *len, h) != MCU_RTP_OK
+      || track_loss (r, from, h->seq, now_us) != MCU_LOSS_FILLED)
+    {
+      from->c.rtx_dropped++;
+      return FALSE;
+    }
+  from->c.rtx_recovered++;
+  return TRUE;
+}
+
 void
 mcu_router_receive_rtp (McuRouter *r, guint id, guint8 *pkt, gsize len, gint64 now_us)
 {
@@ -334,10 +415,22 @@ mcu_router_receive_rtp (McuRouter *r, guint id, guint8 *pkt, gsize len, gint64 n
   else if (h.pt == from->info.video_pt && from->info.video_pt != 0)
     {
       gboolean first = !from->have_video_ssrc;
+      if (!first && h.ssrc != from->video_ssrc)
+        mcu_loss_tracker_reset (&from->loss); /* another stream: other numbers */
       from->video_ssrc = h.ssrc;
       from->have_video_ssrc = TRUE;
+      track_loss (r, from, h.seq, now_us);
       if (first && r->pending == id)
         request_keyframe (r, from, FALSE); /* the switch asked before we knew it */
+      if (r->config.video)
+        r->config.video (id, pkt, len, r->config.user_data);
+      route_video (r, from, pkt, len, &h, now_us);
+    }
+  else if (h.pt == from->info.video_rtx_pt && from->info.video_rtx_pt != 0)
+    {
+      /* a retransmission we asked for takes the original's path from here */
+      if (!take_retransmission (r, from, pkt, &len, &h, now_us))
+        goto out;
       if (r->config.video)
         r->config.video (id, pkt, len, r->config.user_data);
       route_video (r, from, pkt, len, &h, now_us);
@@ -362,15 +455,60 @@ forward_keyframe_request (McuRouter *r, gint64 now_us)
     }
 }
 
-/* A retransmission resends, under the receiver's own sequence number, the very
- * bytes first protected under it (same SSRC, number, timestamp, payload type and
- * payload), never anything else: SRTP with AES-CM or GCM must not protect two
- * payloads under one index (keystream and nonce reuse). So only numbers the
- * receiver's current mapping made are answered (mcu_rtp_rewriter_source_seq):
- * after a step between levels, a number that carried the low stream or an older
- * mapping of the program is a miss. */
+/* One RFC 4588 retransmission of @orig (in @to's numbering, first sent as @osn)
+ * on the node's RTX stream: a number of its own each time, so every
+ * retransmission is protected under a fresh SRTP index. */
+static gboolean
+send_rtx (McuRouter *r, Peer *to, const guint8 *orig, gsize len, guint16 osn)
+{
+  guint8 buf[SEND_CAP];
+  gsize n = mcu_rtx_wrap (buf, MAX_PACKET + 2, orig, len, osn, to->info.video_rtx_pt,
+                          to->rtx_seq, r->config.rtx_ssrc);
+  if (n == 0)
+    return FALSE;
+  to->rtx_seq++;
+  if (to->ops.send_rtp (to->peer, buf, n, sizeof buf))
+    to->c.rtp_out++;
+  else
+    to->c.send_failures++;
+  return TRUE;
+}
+
+/* A receiver that negotiated rtx gets an RTX packet (send_rtx). One without it gets
+ * a plain resend under its own sequence number, which must be the very bytes first
+ * protected under it (same SSRC, number, timestamp, payload type and payload),
+ * never anything else: SRTP with AES-CM or GCM must not protect two payloads under
+ * one index (keystream and nonce reuse). Either way only numbers the receiver's
+ * current mapping made are answered (mcu_rtp_rewriter_source_seq): after a step
+ * between levels, a number that carried the low stream or an older mapping of the
+ * program is a miss (an RTX of it would carry the wrong picture). */
+/* Whether @to may have one more retransmission of @seq now. A lossy receiver asks
+ * again for what it has not got yet, and a loaded node drops datagrams when it
+ * falls behind: without a budget, answers to repeated and bursty NACKs add to the
+ * very load that makes the losses. Refused numbers are asked again later. */
+static gboolean
+rtx_allowed (Peer *to, guint16 seq, gint64 now_us)
+{
+  guint i = seq % RTX_RECENT;
+  gint64 repeat = MAX (to->rtt_us, RTX_MIN_REPEAT_US);
+  if (to->answered_us[i] != 0 && to->answered_seq[i] == seq
+      && now_us - to->answered_us[i] < repeat)
+    return FALSE;
+  if (now_us - to->rtx_window_us >= RTX_WINDOW_US)
+    {
+      to->rtx_window_us = now_us;
+      to->rtx_in_window = 0;
+    }
+  if (to->rtx_in_window >= RTX_BUDGET)
+    return FALSE;
+  to->rtx_in_window++;
+  to->answered_seq[i] = seq;
+  to->answered_us[i] = now_us;
+  return TRUE;
+}
+
 static void
-answer_nack (McuRouter *r, Peer *from, const McuRtcpNack *n)
+answer_nack (McuRouter *r, Peer *from, const McuRtcpNack *n, gint64 now_us)
 {
   guint16 seqs[17];
   guint count = mcu_rtcp_nack_expand (n->pid, n->blp, seqs);
@@ -390,6 +528,11 @@ answer_nack (McuRouter *r, Peer *from, const McuRtcpNack *n)
           from->c.nack_misses++;
           continue;
         }
+      if (!rtx_allowed (from, seqs[k], now_us))
+        {
+          from->c.rtx_held++;
+          continue;
+        }
       guint8 buf[SEND_CAP];
       memcpy (buf, stored, plen);
       guint32 ts = ((guint32)buf[4] << 24 | (guint32)buf[5] << 16 | (guint32)buf[6] << 8
@@ -401,7 +544,16 @@ answer_nack (McuRouter *r, Peer *from, const McuRtcpNack *n)
       buf[5] = (guint8)(ts >> 16);
       buf[6] = (guint8)(ts >> 8);
       buf[7] = (guint8)ts;
-      send_copy (from, buf, plen, from->info.video_pt);
+      if (from->info.video_rtx_pt != 0)
+        {
+          if (!send_rtx (r, from, buf, plen, seqs[k]))
+            {
+              from->c.nack_misses++;
+              continue;
+            }
+        }
+      else
+        send_copy (from, buf, plen, from->info.video_pt);
       from->c.retransmitted++;
     }
 }
@@ -430,7 +582,8 @@ mcu_router_receive_rtcp (McuRouter *r, guint id, const guint8 *pkt, gsize len,
     if (info.nacks[i].media_ssrc == program)
       {
         from->c.nacks_in++;
-        answer_nack (r, from, &info.nacks[i]);
+        if (!r->config.no_retransmission)
+          answer_nack (r, from, &info.nacks[i], now_us);
       }
   gboolean wants_key = FALSE;
   for (guint i = 0; i < info.n_plis; i++)
@@ -493,7 +646,25 @@ mcu_router_peer_counters (McuRouter *r, guint id, McuPeerCounters *out)
   g_mutex_lock (&r->lock);
   Peer *p = find_peer (r, id);
   if (p)
-    *out = p->c;
+    {
+      McuLossCounters lc;
+      mcu_loss_tracker_get (&p->loss, &lc);
+      *out = p->c;
+      out->nack_seqs_out = lc.requested;
+      out->loss_missing = lc.missing;
+      out->loss_given_up = lc.given_up;
+    }
   g_mutex_unlock (&r->lock);
   return p != NULL;
+}
+
+void
+mcu_router_set_rtt (McuRouter *r, guint id, gint64 rtt_us)
+{
+  g_return_if_fail (r != NULL);
+  g_mutex_lock (&r->lock);
+  Peer *p = find_peer (r, id);
+  if (p)
+    p->rtt_us = MAX (rtt_us, 0);
+  g_mutex_unlock (&r->lock);
 }

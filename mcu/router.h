@@ -4,7 +4,9 @@
  * node) hands its decrypted packets to the router. Audio goes to the mixer; the
  * program video (the floor holder's) is rewritten into one continuous stream and
  * sent to every other peer, so it reaches every site and flows up and down the
- * cascade; NACKs are answered from the node's own retransmission buffer and
+ * cascade; NACKs are answered from the node's own retransmission buffer (on an
+ * RFC 4588 RTX stream for a peer that negotiated rtx), the program source's own
+ * losses are NACKed and its retransmissions fed back into the program, and
  * keyframe requests go to the program's source.
  *
  * Threads: every function may be called from any thread. A peer's send functions
@@ -55,6 +57,10 @@ typedef struct
   McuPeerKind kind;
   guint8 audio_pt, video_pt; /* the payload types this peer negotiated */
   McuVideoCodec video_codec;
+  /* RFC 4588 rtx for its video (apt = video_pt), 0 = none: NACKs it sends are
+   * answered on the node's RTX stream, and its own retransmissions are taken */
+  guint8 video_rtx_pt;
+  gboolean nack; /* it takes generic NACKs for its video (rtcp-fb nack) */
 } McuPeerInfo;
 
 /* Counters of one peer, for statistics. */
@@ -62,7 +68,13 @@ typedef struct
 {
   guint64 rtp_in, rtp_out, rtcp_in;
   guint64 video_forwarded, audio_in;
-  guint64 nacks_in, retransmitted, nack_misses;
+  guint64 nacks_in, retransmitted, nack_misses; /* NACKs it sent us, our answers */
+  guint64 rtx_held; /* numbers not answered now: asked again too soon, or over budget */
+  guint64 nacks_out, nack_seqs_out; /* NACK packets and numbers we sent it */
+  guint64 rtx_in, rtx_recovered;    /* retransmissions it sent, those that filled a gap */
+  guint64 rtx_dropped;              /* its retransmissions not wanted or malformed */
+  guint64 loss_missing,
+      loss_given_up; /* its program packets found missing, given up on */
   guint64 plis_in, plis_out, firs_out;
   guint64 send_failures, malformed;
 } McuPeerCounters;
@@ -76,8 +88,11 @@ typedef void (*McuRouterMediaFunc) (guint peer, const guint8 *pkt, gsize len,
 
 typedef struct
 {
-  guint32 program_ssrc;     /* the SSRC receivers see for the program video */
-  guint rtx_slots;          /* retransmission buffer; 0 = 512 packets */
+  guint32 program_ssrc; /* the SSRC receivers see for the program video */
+  guint rtx_slots;      /* retransmission buffer; 0 = 512 packets */
+  guint32 rtx_ssrc; /* the SSRC of the program's RTX stream; 0 = program_ssrc ^ 1 << 31 */
+  /* neither answer NACKs nor send them (a comparison run): loss is left to keyframes */
+  gboolean no_retransmission;
   McuRouterMediaFunc audio; /* nullable */
   McuRouterMediaFunc video; /* nullable: every peer's video, for composites */
   gpointer user_data;
@@ -141,6 +156,10 @@ void mcu_router_request_keyframe (McuRouter *router, guint id, gint64 now_us);
 
 /* Retries keyframe requests of a pending switch (PLI, then FIR). Call every ~100 ms. */
 void mcu_router_tick (McuRouter *router, gint64 now_us);
+
+/* The round trip to peer @id (from its reports), for how soon to ask again for a
+ * packet it has not retransmitted; 0 = unknown. */
+void mcu_router_set_rtt (McuRouter *router, guint id, gint64 rtt_us);
 
 gboolean mcu_router_peer_counters (McuRouter *router, guint id, McuPeerCounters *out);
 

@@ -1,4 +1,5 @@
 #include "rtx-buffer.h"
+#include "rtp.h"
 
 #include <string.h>
 
@@ -55,4 +56,50 @@ mcu_rtx_buffer_lookup (McuRtxBuffer *buf, guint16 seq, gsize *len)
     return NULL;
   *len = s->len;
   return s->data;
+}
+
+gsize
+mcu_rtx_wrap (guint8 *out, gsize cap, const guint8 *orig, gsize len, guint16 osn,
+              guint8 rtx_pt, guint16 rtx_seq, guint32 rtx_ssrc)
+{
+  McuRtpHeader h;
+  if (mcu_rtp_parse (orig, len, &h) != MCU_RTP_OK || len + 2 > cap)
+    return 0;
+  gsize hl = h.header_len;
+  memcpy (out, orig, hl);
+  out[hl] = (guint8)(osn >> 8);
+  out[hl + 1] = (guint8)osn;
+  memcpy (out + hl + 2, orig + hl, len - hl); /* the payload, then any padding */
+  out[1] = (guint8)((out[1] & 0x80) | (rtx_pt & 0x7f));
+  out[2] = (guint8)(rtx_seq >> 8);
+  out[3] = (guint8)rtx_seq;
+  out[8] = (guint8)(rtx_ssrc >> 24);
+  out[9] = (guint8)(rtx_ssrc >> 16);
+  out[10] = (guint8)(rtx_ssrc >> 8);
+  out[11] = (guint8)rtx_ssrc;
+  return len + 2;
+}
+
+McuRtxStatus
+mcu_rtx_unwrap (guint8 *pkt, gsize *len, guint8 pt, guint32 ssrc)
+{
+  McuRtpHeader h;
+  if (mcu_rtp_parse (pkt, *len, &h) != MCU_RTP_OK)
+    return MCU_RTX_ERR_MALFORMED;
+  if (h.payload_len == 0)
+    return MCU_RTX_PADDING;
+  if (h.payload_len < 2)
+    return MCU_RTX_ERR_NO_OSN;
+  gsize hl = h.header_len;
+  guint16 osn = (guint16)(pkt[hl] << 8 | pkt[hl + 1]);
+  memmove (pkt + hl, pkt + hl + 2, *len - hl - 2);
+  *len -= 2;
+  pkt[1] = (guint8)((pkt[1] & 0x80) | (pt & 0x7f));
+  pkt[2] = (guint8)(osn >> 8);
+  pkt[3] = (guint8)osn;
+  pkt[8] = (guint8)(ssrc >> 24);
+  pkt[9] = (guint8)(ssrc >> 16);
+  pkt[10] = (guint8)(ssrc >> 8);
+  pkt[11] = (guint8)ssrc;
+  return MCU_RTX_OK;
 }

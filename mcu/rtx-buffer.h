@@ -1,8 +1,15 @@
-/* rtx-buffer.h: the last packets of one outgoing stream, to answer NACKs locally.
+/* rtx-buffer.h: the last packets of one outgoing stream, to answer NACKs locally,
+ * and the RFC 4588 retransmission format they are answered in.
  *
  * Every receiver of a node's program gets the same rewritten packets, so one buffer
  * per outgoing stream answers the NACKs of all of them: a NACK is answered at the
  * node that sees it and never travels up the tree.
+ *
+ * An RTX packet (RFC 4588 section 4) is the original packet's header (its
+ * timestamp, marker, CSRCs and extension) under the retransmission stream's own
+ * SSRC, payload type and sequence number, followed by the original sequence number
+ * (OSN, 2 bytes) and the original payload. Its own numbering is what makes it safe
+ * under SRTP: every retransmission takes a fresh index.
  */
 #pragma once
 
@@ -38,5 +45,42 @@ void mcu_rtx_buffer_store (McuRtxBuffer *buf, const guint8 *pkt, gsize len);
  * store, or %NULL when it is no longer (or never was) held.
  */
 const guint8 *mcu_rtx_buffer_lookup (McuRtxBuffer *buf, guint16 seq, gsize *len);
+
+/* What mcu_rtx_unwrap() made of a packet. */
+typedef enum
+{
+  MCU_RTX_OK = 0,
+  MCU_RTX_PADDING = 1, /* no payload at all: a bandwidth probe, nothing to restore */
+  MCU_RTX_ERR_MALFORMED = -1, /* not a valid RTP packet */
+  MCU_RTX_ERR_NO_OSN = -2,    /* a payload of one byte: no room for the OSN */
+} McuRtxStatus;
+
+/**
+ * mcu_rtx_wrap:
+ * @out: where the RTX packet is written, @cap bytes
+ * @orig: (transfer none): the plaintext original packet, as first sent
+ * @osn: the sequence number it was first sent with (the receiver's numbering)
+ * @rtx_pt: @rtx_ssrc: @rtx_seq: the retransmission stream's fields
+ *
+ * Writes the RTX packet of @orig: its header with @rtx_pt, @rtx_seq and @rtx_ssrc
+ * in place of the original's, then @osn, then the original payload and padding.
+ * Returns: the RTX packet's length, or 0 when @orig does not parse or the result
+ * does not fit @cap.
+ */
+gsize mcu_rtx_wrap (guint8 *out, gsize cap, const guint8 *orig, gsize len, guint16 osn,
+                    guint8 rtx_pt, guint16 rtx_seq, guint32 rtx_ssrc);
+
+/**
+ * mcu_rtx_unwrap:
+ * @pkt: (inout): a decrypted RTX packet, restored in place
+ * @len: (inout): its length; the restored packet's on success (2 bytes less)
+ * @pt: @ssrc: the original stream's payload type and SSRC (the rtx type's apt and
+ *   the stream it repairs)
+ *
+ * Restores the original packet: the OSN becomes its sequence number, @pt and @ssrc
+ * its payload type and SSRC, and the OSN is removed from the payload.
+ * Returns: MCU_RTX_OK; anything else leaves @pkt and @len as they were.
+ */
+McuRtxStatus mcu_rtx_unwrap (guint8 *pkt, gsize *len, guint8 pt, guint32 ssrc);
 
 G_END_DECLS

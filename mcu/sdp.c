@@ -627,17 +627,30 @@ sdp_add_codec (GstSDPMedia *m, guint pt, const char *name, guint clock, guint ch
     }
 }
 
+/* Our SSRC lines; with @rtx_ssrc, the RTX stream's too and the FID group that ties
+ * it to the stream it repairs (RFC 5576, as RFC 4588 section 8.3 uses it). */
 static void
-sdp_add_ssrc (GstSDPMedia *m, const McuSdpLocal *local, guint32 ssrc, const char *kind)
+sdp_add_ssrc (GstSDPMedia *m, const McuSdpLocal *local, guint32 ssrc, guint32 rtx_ssrc,
+              const char *kind)
 {
   const char *cname = local->cname ? local->cname : "lienthong";
   const char *stream = local->msid_stream ? local->msid_stream : "lienthong";
-  g_autofree char *c = g_strdup_printf ("%u cname:%s", ssrc, cname);
-  g_autofree char *ms = g_strdup_printf ("%u msid:%s %s-%s", ssrc, stream, stream, kind);
   g_autofree char *msid = g_strdup_printf ("%s %s-%s", stream, stream, kind);
   gst_sdp_media_add_attribute (m, "msid", msid);
-  gst_sdp_media_add_attribute (m, "ssrc", c);
-  gst_sdp_media_add_attribute (m, "ssrc", ms);
+  if (rtx_ssrc)
+    {
+      g_autofree char *fid = g_strdup_printf ("FID %u %u", ssrc, rtx_ssrc);
+      gst_sdp_media_add_attribute (m, "ssrc-group", fid);
+    }
+  guint32 ssrcs[2] = { ssrc, rtx_ssrc };
+  for (guint i = 0; i < 2 && ssrcs[i]; i++)
+    {
+      g_autofree char *c = g_strdup_printf ("%u cname:%s", ssrcs[i], cname);
+      g_autofree char *ms
+          = g_strdup_printf ("%u msid:%s %s-%s", ssrcs[i], stream, stream, kind);
+      gst_sdp_media_add_attribute (m, "ssrc", c);
+      gst_sdp_media_add_attribute (m, "ssrc", ms);
+    }
 }
 
 static GstSDPMessage *
@@ -706,7 +719,7 @@ sdp_add_accepted (GstSDPMessage *ans, const McuSdpMedia *pm, const McuSdpLocal *
   sdp_add_codec (&m, pm->pt, pm->codec, pm->clock_rate, pm->channels, pm->fmtp, pm->nack,
                  pm->pli, pm->fir, pm->rtx_pt);
   if (we_send)
-    sdp_add_ssrc (&m, local, our_ssrc, pm->kind);
+    sdp_add_ssrc (&m, local, our_ssrc, pm->rtx_pt ? local->video_rtx_ssrc : 0, pm->kind);
   gst_sdp_message_add_media (ans, &m);
 }
 
@@ -833,6 +846,8 @@ mcu_sdp_answer_offer (const char *offer, gsize len, const McuSdpLocal *local,
           sdp_add_rejected (ans, om, m->mid[0] ? m->mid : NULL);
           continue;
         }
+      if (local->no_retransmission)
+        m->pub.rtx_pt = 0, m->pub.nack = FALSE;
       gboolean audio = strcmp (m->kind, "audio") == 0;
       guint32 ssrc = 0;
       if (audio && !sent_audio)
@@ -857,6 +872,7 @@ mcu_sdp_create_offer (const McuSdpLocal *local)
 {
   g_return_val_if_fail (sdp_local_ok (local), NULL);
   const char *setup = local->setup ? local->setup : "actpass";
+  gboolean rtx_off = local->no_retransmission;
   g_autoptr (GstSDPMessage) msg = sdp_new_message ();
   gst_sdp_message_add_attribute (msg, "group", "BUNDLE 0 1");
   gst_sdp_message_add_attribute (msg, "msid-semantic", " WMS *");
@@ -880,14 +896,16 @@ mcu_sdp_create_offer (const McuSdpLocal *local)
                        FALSE, FALSE, 0);
       else
         {
-          sdp_add_codec (&m, 96, "VP8", 90000, 0, NULL, TRUE, TRUE, TRUE, 97);
+          sdp_add_codec (&m, 96, "VP8", 90000, 0, NULL, !rtx_off, TRUE, TRUE,
+                         rtx_off ? 0 : 97);
           sdp_add_codec (&m, 102, "H264", 90000, 0,
                          "level-asymmetry-allowed=1;packetization-mode=1;"
                          "profile-level-id=42e01f",
-                         TRUE, TRUE, TRUE, 103);
+                         !rtx_off, TRUE, TRUE, rtx_off ? 0 : 103);
         }
       if (ssrcs[k])
-        sdp_add_ssrc (&m, local, ssrcs[k], kinds[k]);
+        sdp_add_ssrc (&m, local, ssrcs[k], k == 1 && !rtx_off ? local->video_rtx_ssrc : 0,
+                      kinds[k]);
       gst_sdp_message_add_media (msg, &m);
     }
   return gst_sdp_message_as_text (msg);

@@ -20,6 +20,11 @@ typedef struct
    * "passive" takes the DTLS server role, anything else "active" */
   const char *setup;
   guint32 audio_ssrc, video_ssrc; /* our send SSRCs (0 = recvonly) */
+  /* the SSRC our video retransmissions (RFC 4588 rtx) come from, announced with
+   * a=ssrc-group:FID next to video_ssrc where rtx is negotiated; 0 = none announced */
+  guint32 video_rtx_ssrc;
+  /* neither rtx nor generic NACK is offered or accepted (nack pli and ccm fir are) */
+  gboolean no_retransmission;
   const char *cname, *msid_stream;
   /* Optional, may be NULL: NULL-terminated "candidate:..." lines (without "a=") put
    * on the first m-line for peers that do not trickle. */
@@ -65,7 +70,9 @@ typedef struct _McuSdpSession McuSdpSession;
  * are answered with port 0; a bundle-only m-line (port 0) in the group is accepted. The answer takes setup "active" for an "actpass" or
  * "passive" offer and "passive" for an "active" one (local->setup is not used).
  * Our SSRCs go on the first accepted audio and video m-lines the peer receives on;
- * an offered rtx for the chosen video codec is accepted.
+ * an offered rtx for the chosen video codec is accepted (unless
+ * local->no_retransmission), with local->video_rtx_ssrc in an ssrc-group FID when
+ * we send video: browsers map our RTX packets to the stream they repair by it.
  * Returns: (transfer full) (nullable): the negotiated session, or NULL with @error.
  */
 McuSdpSession *mcu_sdp_answer_offer (const char *offer, gsize len,
@@ -76,8 +83,8 @@ McuSdpSession *mcu_sdp_answer_offer (const char *offer, gsize len,
  * mcu_sdp_create_offer:
  * @local: (transfer none): our parameters (setup is normally "actpass")
  *
- * Writes an offer for node-to-node links: one audio (Opus) and one video (VP8, H.264)
- * m-line, BUNDLEd, rtcp-mux.
+ * Writes an offer for node-to-node links: one audio (Opus) and one video (VP8, H.264,
+ * each with rtx and NACK unless local->no_retransmission) m-line, BUNDLEd, rtcp-mux.
  * Returns: (transfer full): the offer text, free with g_free().
  */
 char *mcu_sdp_create_offer (const McuSdpLocal *local);

@@ -2,9 +2,15 @@
  * The rewriter gives receivers one continuous stream across program switches (same
  * SSRC, no sequence jump, timestamps advancing with wall time, across wraparound)
  * and drops what belongs to no program; the retransmission buffer returns exactly
- * the packet asked for and nothing evicted; keyframe detection agrees with real
+ * the packet asked for and nothing evicted; an RFC 4588 RTX packet is the
+ * original's header with the RTX stream's type, number and SSRC, then the OSN, then
+ * the original payload and padding, and unwrapping it restores the original byte for
+ * byte (malformed ones are refused untouched); the loss tracker asks for each gap at
+ * once, again after a round trip, gives up in time, stays bounded and treats an
+ * outage as one; keyframe detection agrees with real
  * VP8 from GStreamer's encoder and with hand-built H.264 packetizations. */
 #include "keyframe.h"
+#include "loss-tracker.h"
 #include "rtp-rewriter.h"
 #include "rtx-buffer.h"
 #include "lt-test.h"
@@ -208,6 +214,127 @@ START_TEST (test_keyframe_h264_and_garbage)
 }
 END_TEST
 
+/* A packet with every optional part: 2 CSRCs, a one-byte extension, padding. */
+static gsize
+full_packet (guint8 *p)
+{
+  gsize n = 0;
+  p[n++] = 0x80 | 0x20 | 0x10 | 2; /* V=2, P, X, CC=2 */
+  p[n++] = 0x80 | 96;              /* marker, PT 96 */
+  p[n++] = 0x12, p[n++] = 0x34;    /* seq */
+  p[n++] = 1, p[n++] = 2, p[n++] = 3, p[n++] = 4;
+  p[n++] = 0xA0, p[n++] = 0, p[n++] = 0, p[n++] = 1;
+  for (guint i = 0; i < 8; i++)
+    p[n++] = (guint8)(0xC0 + i); /* CSRCs */
+  p[n++] = 0xBE, p[n++] = 0xDE, p[n++] = 0, p[n++] = 1;
+  p[n++] = 0x10, p[n++] = 0x55, p[n++] = 0, p[n++] = 0; /* id 1, 1 byte */
+  for (guint i = 0; i < 50; i++)
+    p[n++] = (guint8)i;               /* payload */
+  p[n++] = 0, p[n++] = 0, p[n++] = 3; /* padding of 3 */
+  return n;
+}
+
+START_TEST (test_rtx_format)
+{
+  guint8 orig[200], rtx[200];
+  gsize len = full_packet (orig);
+  gsize hl = 12 + 8 + 8;
+  ck_assert_uint_eq (mcu_rtx_wrap (rtx, len + 1, orig, len, 0x1234, 97, 5, 0xBB), 0);
+  gsize n = mcu_rtx_wrap (rtx, sizeof rtx, orig, len, 0x1234, 97, 5, 0xBBCCDDEE);
+  ck_assert_uint_eq (n, len + 2);
+  /* the header is the original's but for PT (marker kept), number and SSRC */
+  ck_assert_uint_eq (rtx[0], orig[0]);
+  ck_assert_uint_eq (rtx[1], 0x80 | 97);
+  ck_assert_uint_eq (rtx[2] << 8 | rtx[3], 5);
+  ck_assert_mem_eq (rtx + 4, orig + 4, 4); /* timestamp */
+  ck_assert_uint_eq ((guint32)rtx[8] << 24 | rtx[9] << 16 | rtx[10] << 8 | rtx[11],
+                     0xBBCCDDEEu);
+  ck_assert_mem_eq (rtx + 12, orig + 12, hl - 12); /* CSRCs, extension */
+  ck_assert_uint_eq (rtx[hl] << 8 | rtx[hl + 1], 0x1234);
+  ck_assert_mem_eq (rtx + hl + 2, orig + hl, len - hl); /* payload, padding */
+  /* unwrapping gives the original back, byte for byte */
+  gsize back = n;
+  ck_assert_int_eq (mcu_rtx_unwrap (rtx, &back, 96, 0xA0000001), MCU_RTX_OK);
+  ck_assert_uint_eq (back, len);
+  ck_assert_mem_eq (rtx, orig, len);
+
+  /* refused, and left as they were */
+  guint8 bad[40];
+  gsize blen = 13;
+  make_rtp (bad, 1, 2, 3);
+  bad[12] = 7; /* one byte: no room for an OSN */
+  ck_assert_int_eq (mcu_rtx_unwrap (bad, &blen, 96, 1), MCU_RTX_ERR_NO_OSN);
+  ck_assert_uint_eq (blen, 13);
+  ck_assert_uint_eq (bad[1], 96);
+  blen = 12; /* nothing but a header: a probe */
+  ck_assert_int_eq (mcu_rtx_unwrap (bad, &blen, 96, 1), MCU_RTX_PADDING);
+  blen = 11;
+  ck_assert_int_eq (mcu_rtx_unwrap (bad, &blen, 96, 1), MCU_RTX_ERR_MALFORMED);
+  bad[0] = 0x40; /* version 1 */
+  blen = 20;
+  ck_assert_int_eq (mcu_rtx_unwrap (bad, &blen, 96, 1), MCU_RTX_ERR_MALFORMED);
+  ck_assert_uint_eq (mcu_rtx_wrap (rtx, sizeof rtx, bad, 20, 1, 97, 1, 1), 0);
+}
+END_TEST
+
+START_TEST (test_loss_tracker)
+{
+  McuLossTracker t;
+  mcu_loss_tracker_init (&t);
+  guint16 seqs[MCU_LOSS_TRACKER_MAX + 8];
+  gint64 now = 1000000, rtt = 50000;
+  ck_assert_int_eq (mcu_loss_tracker_push (&t, 65533, now), MCU_LOSS_NEW);
+  ck_assert_int_eq (mcu_loss_tracker_push (&t, 1, now), MCU_LOSS_NEW); /* lost 65534..0 */
+  ck_assert_uint_eq (mcu_loss_tracker_due (&t, now, rtt, seqs, 64), 3);
+  ck_assert_uint_eq (seqs[0], 65534);
+  ck_assert_uint_eq (seqs[1], 65535);
+  ck_assert_uint_eq (seqs[2], 0);
+  /* not again within a round trip; a late one fills its gap, a repeat does not */
+  ck_assert_uint_eq (mcu_loss_tracker_due (&t, now + rtt / 2, rtt, seqs, 64), 0);
+  ck_assert_int_eq (mcu_loss_tracker_push (&t, 65535, now + 1000), MCU_LOSS_FILLED);
+  ck_assert_int_eq (mcu_loss_tracker_push (&t, 65535, now + 1000), MCU_LOSS_DUPLICATE);
+  ck_assert_int_eq (mcu_loss_tracker_push (&t, 1, now + 1000), MCU_LOSS_DUPLICATE);
+  ck_assert_uint_eq (mcu_loss_tracker_due (&t, now + 2 * rtt, rtt, seqs, 64), 2);
+  ck_assert_uint_eq (seqs[0], 65534);
+  ck_assert_uint_eq (seqs[1], 0);
+  /* too old to be played: given up (300 ms at least), then unwanted */
+  ck_assert_uint_eq (mcu_loss_tracker_due (&t, now + 310000, rtt, seqs, 64), 0);
+  ck_assert_int_eq (mcu_loss_tracker_push (&t, 0, now + 320000), MCU_LOSS_DUPLICATE);
+  McuLossCounters c;
+  mcu_loss_tracker_get (&t, &c);
+  ck_assert_uint_eq (c.missing, 3);
+  ck_assert_uint_eq (c.requested, 5);
+  ck_assert_uint_eq (c.filled, 1);
+  ck_assert_uint_eq (c.given_up, 2);
+  /* bounded: two gaps of 90 keep the newest MCU_LOSS_TRACKER_MAX numbers */
+  now += 1000000;
+  mcu_loss_tracker_push (&t, 91, now);
+  mcu_loss_tracker_push (&t, 182, now);
+  guint n = mcu_loss_tracker_due (&t, now, rtt, seqs, G_N_ELEMENTS (seqs));
+  ck_assert_uint_eq (n, MCU_LOSS_TRACKER_MAX);
+  ck_assert_uint_eq (seqs[n - 1], 181);
+  ck_assert_uint_eq (seqs[0], 181 - MCU_LOSS_TRACKER_MAX); /* 91 came */
+  /* an outage (here 100 numbers, and thousands) is not NACKed number by number:
+   * the keyframe it needs anyway is quicker than a burst of retransmissions */
+  now += 1000000;
+  ck_assert_uint_eq (mcu_loss_tracker_due (&t, now, rtt, seqs, 64), 0);
+  mcu_loss_tracker_push (&t, 283, now);
+  ck_assert_uint_eq (mcu_loss_tracker_due (&t, now, rtt, seqs, 64), 0);
+  mcu_loss_tracker_push (&t, 5000, now);
+  ck_assert_uint_eq (mcu_loss_tracker_due (&t, now + 500000, rtt, seqs, 64), 0);
+  mcu_loss_tracker_push (&t, 5002, now);
+  ck_assert_uint_eq (mcu_loss_tracker_due (&t, now, rtt, seqs, 64), 1);
+  ck_assert_uint_eq (seqs[0], 5001);
+  /* on a short round trip (20 ms: asked every 40 at least, given up after 300)
+   * asked 4 times at most, and a late answer still fills the gap */
+  guint asks = 1;
+  for (gint64 at = now + 25000; at < now + 290000; at += 25000)
+    asks += mcu_loss_tracker_due (&t, at, 20000, seqs, 64);
+  ck_assert_uint_eq (asks, 4);
+  ck_assert_int_eq (mcu_loss_tracker_push (&t, 5001, now + 295000), MCU_LOSS_FILLED);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -216,6 +343,8 @@ main (void)
   TCase *tc = tcase_create ("parts");
   tcase_add_test (tc, test_rewriter_switch_is_continuous);
   tcase_add_test (tc, test_rtx_buffer);
+  tcase_add_test (tc, test_rtx_format);
+  tcase_add_test (tc, test_loss_tracker);
   tcase_add_test (tc, test_keyframe_vp8_real);
   tcase_add_test (tc, test_keyframe_h264_and_garbage);
   suite_add_tcase (s, tc);

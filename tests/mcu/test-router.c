@@ -6,15 +6,23 @@
  * answered from the node's buffer; receivers' keyframe requests reach the source at
  * a bounded rate; audio-only peers get no video; a peer stepping between the full and
  * the low-resolution program sees one continuous stream; garbage is counted and
- * dropped; a retransmission never protects other bytes under an SRTP index. */
+ * dropped; a retransmission never protects other bytes under an SRTP index, with
+ * or without an RFC 4588 RTX stream (a receiver that negotiated rtx gets its
+ * retransmissions there, each under a fresh index, and the original bytes back from
+ * the OSN); the node NACKs the losses of the program's source, takes its RTX to
+ * fill them, and gives up on numbers too old to help. */
 #include "router.h"
 #include "rtcp.h"
 #include "rtp.h"
+#include "rtx-buffer.h"
 #include "lt-test.h"
 
 #include <string.h>
 
 #define PROGRAM_SSRC 0x11223344u
+#define RTX_SSRC 0x55667788u
+#define PEER2_RTX_PT 101
+#define SOURCE_RTX_PT 98
 
 typedef struct
 {
@@ -139,11 +147,18 @@ on_audio (guint peer, const guint8 *pkt, gsize len, gpointer data)
   g_ptr_array_add (audio_seen, GUINT_TO_POINTER (peer));
 }
 
+/* set before setup(): peer 2 negotiated rtx; peer 1 (the usual program source)
+ * takes NACKs and sends rtx; the node does no retransmission at all */
+static gboolean peer2_rtx, source_feedback, no_retransmission;
+
 static McuRouter *
 setup (void)
 {
-  McuRouterConfig cfg
-      = { .program_ssrc = PROGRAM_SSRC, .rtx_slots = 64, .audio = on_audio };
+  McuRouterConfig cfg = { .program_ssrc = PROGRAM_SSRC,
+                          .rtx_slots = 64,
+                          .rtx_ssrc = RTX_SSRC,
+                          .no_retransmission = no_retransmission,
+                          .audio = on_audio };
   McuRouter *r = mcu_router_new (&cfg);
   audio_seen = g_ptr_array_new ();
   /* 1, 2 sites; 3 a child node link; 4 the parent link. Peer 2 uses other PTs. */
@@ -158,6 +173,10 @@ setup (void)
                            .audio_pt = id == 2 ? 109 : 111,
                            .video_pt = id == 2 ? 100 : 96,
                            .video_codec = MCU_VIDEO_CODEC_VP8 };
+      if (id == 2 && peer2_rtx)
+        info.video_rtx_pt = PEER2_RTX_PT;
+      if (id == 1 && source_feedback)
+        info.video_rtx_pt = SOURCE_RTX_PT, info.nack = TRUE;
       ck_assert (mcu_router_add_peer (r, id, &info, &fake_ops, &peers[id]));
     }
   McuPeerInfo dup = { 0 };
@@ -175,6 +194,7 @@ teardown (McuRouter *r)
       g_ptr_array_unref (peers[id].rtcp);
     }
   g_ptr_array_unref (audio_seen);
+  peer2_rtx = source_feedback = no_retransmission = FALSE;
 }
 
 /* A VP8 packet: descriptor with S=1, then the frame tag's P bit (0 = keyframe). */
@@ -499,9 +519,30 @@ nack_everything (McuRouter *r, guint16 first, guint16 last, gint64 now)
  * index fails the test. Before the fix, a NACK for a number that had carried the
  * low stream was answered, after the step back to full, with the program packet
  * the new offsets pointed at: other content under the same index. The NACKs for
- * numbers of the current mapping are still answered (with the very same bytes). */
+ * numbers of the current mapping are still answered (with the very same bytes).
+ * Run twice: peer 2 without rtx (resends under its own numbers), and with rtx
+ * (every answer is an RTX packet under a fresh index of the RTX SSRC, and unwrapping
+ * it gives back exactly the bytes first sent under its OSN). */
+static GBytes *
+sent_with_seq (guint id, guint32 ssrc, guint16 seq)
+{
+  for (guint i = 0; i < peers[id].rtp->len; i++)
+    {
+      GBytes *b = g_ptr_array_index (peers[id].rtp, i);
+      McuRtpHeader h;
+      ck_assert_int_eq (
+          mcu_rtp_parse (g_bytes_get_data (b, NULL), g_bytes_get_size (b), &h),
+          MCU_RTP_OK);
+      if (h.ssrc == ssrc && h.seq == seq)
+        return b;
+    }
+  return NULL;
+}
+
 START_TEST (test_nack_never_reuses_an_srtp_index)
 {
+  peer2_rtx = _i == 1;
+  gboolean rtx = peer2_rtx;
   McuRouter *r = setup ();
   ProtectLog log = {
     .highest = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free),
@@ -539,11 +580,219 @@ START_TEST (test_nack_never_reuses_an_srtp_index)
   ck_assert (mcu_router_peer_counters (r, 2, &c));
   /* not vacuous: the current mapping's numbers were resent, the others refused */
   ck_assert_uint_gt (c.retransmitted, 0);
-  ck_assert_uint_eq (log.repeats, c.retransmitted);
+  ck_assert_uint_eq (log.repeats, rtx ? 0 : c.retransmitted);
   ck_assert_uint_gt (c.nack_misses, 0);
+  if (rtx)
+    {
+      /* every answer is an RTX packet whose OSN names a packet 2 got, and whose
+       * unwrapped bytes are that packet's */
+      guint n_rtx = 0;
+      for (guint i = 0; i < peers[2].rtp->len; i++)
+        {
+          GBytes *b = g_ptr_array_index (peers[2].rtp, i);
+          McuRtpHeader h;
+          ck_assert_int_eq (
+              mcu_rtp_parse (g_bytes_get_data (b, NULL), g_bytes_get_size (b), &h),
+              MCU_RTP_OK);
+          if (h.ssrc != RTX_SSRC)
+            continue;
+          ck_assert_uint_eq (h.pt, PEER2_RTX_PT);
+          guint8 pkt[1600];
+          gsize len = g_bytes_get_size (b);
+          memcpy (pkt, g_bytes_get_data (b, NULL), len);
+          ck_assert_int_eq (mcu_rtx_unwrap (pkt, &len, 100, PROGRAM_SSRC), MCU_RTX_OK);
+          McuRtpHeader o;
+          ck_assert_int_eq (mcu_rtp_parse (pkt, len, &o), MCU_RTP_OK);
+          GBytes *first_sent = sent_with_seq (2, PROGRAM_SSRC, o.seq);
+          ck_assert_ptr_nonnull (first_sent);
+          ck_assert_uint_eq (g_bytes_get_size (first_sent), len);
+          ck_assert_mem_eq (g_bytes_get_data (first_sent, NULL), pkt, len);
+          n_rtx++;
+        }
+      ck_assert_uint_eq (n_rtx, c.retransmitted);
+    }
   protect_log = NULL;
   g_hash_table_unref (log.highest);
   g_hash_table_unref (log.protected);
+  teardown (r);
+}
+END_TEST
+
+static gsize
+rtcp_nacked (guint id, guint from_index, guint16 *seqs, guint max)
+{
+  gsize n = 0;
+  for (guint i = from_index; i < peers[id].rtcp->len; i++)
+    {
+      GBytes *b = g_ptr_array_index (peers[id].rtcp, i);
+      McuRtcpInfo info;
+      ck_assert_int_eq (mcu_rtcp_parse (g_bytes_get_data (b, NULL), g_bytes_get_size (b),
+                                        MCU_RTCP_PARSE_REDUCED_SIZE, &info),
+                        MCU_RTCP_OK);
+      for (guint k = 0; k < info.n_nacks; k++)
+        {
+          ck_assert_uint_eq (info.nacks[k].media_ssrc, 0xA001);
+          guint16 e[17];
+          guint m = mcu_rtcp_nack_expand (info.nacks[k].pid, info.nacks[k].blp, e);
+          for (guint j = 0; j < m && n < max; j++)
+            seqs[n++] = e[j];
+        }
+    }
+  return n;
+}
+
+/* An RTX packet of source 1 repairing @osn, as its sender would make it. */
+static gsize
+source_rtx (guint8 *out, guint16 osn, guint16 rtx_seq)
+{
+  guint8 orig[1600];
+  gsize len = vp8_packet (orig, 96, osn, osn * 3000u, 0xA001, FALSE);
+  return mcu_rtx_wrap (out, 1600, orig, len, osn, SOURCE_RTX_PT, rtx_seq, 0xA0F1);
+}
+
+/* Proves the uplink half: the program's source lost 103 and 104 on its way to the
+ * node; the node NACKs both at once (and nothing else), its RTX for 103 reaches
+ * every receiver as the original packet under the receivers' numbering, a duplicate
+ * or malformed RTX is counted and dropped, 104 is asked again after a round trip
+ * and given up once it is too old to be played. With retransmission turned off the
+ * node neither NACKs nor answers NACKs. No SRTP index is reused throughout. */
+START_TEST (test_nacks_to_the_source)
+{
+  source_feedback = TRUE;
+  no_retransmission = _i == 1;
+  gboolean off = no_retransmission;
+  McuRouter *r = setup ();
+  ProtectLog log = {
+    .highest = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free),
+    .protected = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                        (GDestroyNotify)g_bytes_unref),
+  };
+  protect_log = &log;
+  gint64 now = 1000000;
+  mcu_router_set_rtt (r, 1, 60000);
+  mcu_router_set_program (r, 1, now);
+  send_video (r, 1, 100, TRUE, now);
+  send_video (r, 1, 101, FALSE, now += 10000);
+  send_video (r, 1, 102, FALSE, now += 10000);
+  guint16 first = last_rtp (2).seq - 2;
+  guint rtcp0 = peers[1].rtcp->len;
+  send_video (r, 1, 105, FALSE, now += 10000);
+  guint16 asked[64];
+  gsize n = rtcp_nacked (1, rtcp0, asked, 64);
+  if (off)
+    ck_assert_uint_eq (n, 0);
+  else
+    {
+      ck_assert_uint_eq (n, 2);
+      ck_assert_uint_eq (asked[0], 103);
+      ck_assert_uint_eq (asked[1], 104);
+    }
+  /* the RTX for 103 comes back: every receiver gets the original, in its place */
+  guint before = peers[3].rtp->len;
+  guint8 buf[1600];
+  gsize len = source_rtx (buf, 103, 7);
+  mcu_router_receive_rtp (r, 1, buf, len, now += 5000);
+  McuPeerCounters c;
+  mcu_router_peer_counters (r, 1, &c);
+  ck_assert_uint_eq (c.rtx_in, 1);
+  ck_assert_uint_eq (c.loss_missing, 2);
+  if (!off)
+    {
+      ck_assert_uint_eq (c.rtx_recovered, 1);
+      ck_assert_uint_eq (peers[3].rtp->len, before + 1);
+      McuRtpHeader h = last_rtp (3);
+      ck_assert_uint_eq (h.seq, (guint16)(first + 3));
+      ck_assert_uint_eq (h.ssrc, PROGRAM_SSRC);
+      ck_assert_uint_eq (h.pt, 96);
+      ck_assert_uint_eq (h.timestamp - last_rtp (2).timestamp, 0); /* 2 got it too */
+      guint8 orig[1600];
+      gsize olen = vp8_packet (orig, 96, 103, 103 * 3000u, 0xA001, FALSE);
+      ck_assert_uint_eq (h.payload_len, olen - 12);
+      ck_assert_mem_eq (h.payload, orig + 12, olen - 12);
+    }
+  /* the same RTX again, one too short for its OSN, one before any was asked for
+   * (the router restores packets in place: each is made anew) */
+  len = source_rtx (buf, 103, 7);
+  mcu_router_receive_rtp (r, 1, buf, len, now += 1000);
+  guint8 bad[13];
+  source_rtx (buf, 103, 9);
+  memcpy (bad, buf, 12);
+  bad[12] = 0;
+  mcu_router_receive_rtp (r, 1, bad, sizeof bad, now += 1000);
+  len = source_rtx (buf, 90, 8);
+  mcu_router_receive_rtp (r, 1, buf, len, now += 1000);
+  mcu_router_peer_counters (r, 1, &c);
+  ck_assert_uint_eq (c.rtx_in, 4);
+  ck_assert_uint_eq (c.rtx_dropped, off ? 4 : 3);
+  ck_assert_uint_eq (peers[3].rtp->len, before + (off ? 0 : 1));
+
+  /* 104 never comes: asked again after a round trip, then given up */
+  guint rtcp1 = peers[1].rtcp->len;
+  guint16 s = 106;
+  for (guint i = 0; i < 40; i++, now += 20000)
+    send_video (r, 1, s++, FALSE, now);
+  n = rtcp_nacked (1, rtcp1, asked, 64);
+  for (gsize k = 0; k < n; k++)
+    ck_assert_uint_eq (asked[k], 104);
+  mcu_router_peer_counters (r, 1, &c);
+  ck_assert_uint_eq (c.loss_given_up, off ? 2 : 1); /* off: 103 never came either */
+  if (off)
+    ck_assert_uint_eq (c.nacks_out, 0);
+  else
+    {
+      ck_assert_uint_ge (n, 2);
+      ck_assert_uint_le (n, 4);
+      ck_assert_uint_eq (c.nack_seqs_out, 2 + n);
+    }
+  /* a receiver's NACK is answered only when retransmission is on */
+  nack_one (r, 2, first + 1, now);
+  mcu_router_peer_counters (r, 2, &c);
+  ck_assert_uint_eq (c.nacks_in, 1);
+  ck_assert_uint_eq (c.retransmitted, off ? 0 : 1);
+  ck_assert_uint_eq (log.reuses, 0);
+  protect_log = NULL;
+  g_hash_table_unref (log.highest);
+  g_hash_table_unref (log.protected);
+  teardown (r);
+}
+END_TEST
+
+/* Proves the answer budget: a receiver that asks for 40 numbers at once gets 32
+ * now (the rest are held, to be asked again), and a number answered a moment ago
+ * is not answered again until a round trip has passed. A loaded cascade without it
+ * fed its own losses: bursts of NACKs, bursts of answers, more datagrams dropped. */
+START_TEST (test_rtx_budget)
+{
+  peer2_rtx = TRUE;
+  McuRouter *r = setup ();
+  gint64 now = 1000000;
+  mcu_router_set_program (r, 1, now);
+  send_video (r, 1, 100, TRUE, now);
+  for (guint16 s = 101; s < 160; s++)
+    send_video (r, 1, s, FALSE, now);
+  guint16 first = 0;
+  {
+    GBytes *b = g_ptr_array_index (peers[2].rtp, 0);
+    first = (guint16)((((const guint8 *)g_bytes_get_data (b, NULL))[2] << 8)
+                      | ((const guint8 *)g_bytes_get_data (b, NULL))[3]);
+  }
+  guint16 asked[40];
+  for (guint i = 0; i < 40; i++)
+    asked[i] = (guint16)(first + 10 + i);
+  guint8 buf[256];
+  gsize n = mcu_rtcp_write_nack (buf, sizeof buf, 0xBEEF, PROGRAM_SSRC, asked, 40);
+  mcu_router_receive_rtcp (r, 2, buf, n, now += 1000);
+  McuPeerCounters c;
+  mcu_router_peer_counters (r, 2, &c);
+  ck_assert_uint_eq (c.retransmitted, 32);
+  ck_assert_uint_eq (c.rtx_held, 8);
+  /* the next window, on a 200 ms round trip: the 8 held are answered, the 32
+   * answered 100 ms ago are not again */
+  mcu_router_set_rtt (r, 2, 200000);
+  mcu_router_receive_rtcp (r, 2, buf, n, now += 100000);
+  mcu_router_peer_counters (r, 2, &c);
+  ck_assert_uint_eq (c.retransmitted, 40);
+  ck_assert_uint_eq (c.rtx_held, 8 + 32);
   teardown (r);
 }
 END_TEST
@@ -560,7 +809,9 @@ main (void)
   tcase_add_test (tc, test_send_video_and_keyframe_requests);
   tcase_add_test (tc, test_links_are_served_first);
   tcase_add_test (tc, test_levels_keep_one_stream);
-  tcase_add_test (tc, test_nack_never_reuses_an_srtp_index);
+  tcase_add_loop_test (tc, test_nack_never_reuses_an_srtp_index, 0, 2);
+  tcase_add_loop_test (tc, test_nacks_to_the_source, 0, 2);
+  tcase_add_test (tc, test_rtx_budget);
   suite_add_tcase (s, tc);
   return lt_test_run (s);
 }

@@ -5,7 +5,10 @@
  * carries rtcp-mux, our ICE/DTLS parameters and SSRCs, and answers actpass with
  * active; that H.264 packetization-mode=1 is chosen when VP8 is absent; that offers
  * without rtcp-mux or without credentials, and garbage, fail with a clear GError;
- * and that our own offer round-trips through answer and accept. */
+ * and that our own offer round-trips through answer and accept. Retransmission:
+ * our RTX SSRC is announced with a=ssrc-group:FID next to the video SSRC, in
+ * answers to browsers and in node offers and answers, and with retransmission off
+ * neither rtx nor generic NACK is offered or accepted (PLI and FIR still are). */
 #include "mcu.h"
 #include "lt-test.h"
 #include "lt-config.h"
@@ -383,6 +386,73 @@ START_TEST (test_sdp_offer_round_trip)
 }
 END_TEST
 
+START_TEST (test_sdp_retransmission)
+{
+  g_autofree char *offer = load_offer ("chromium-120-offer.sdp");
+  McuSdpLocal me = local;
+  me.video_rtx_ssrc = 2223;
+  g_autofree char *ans = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (McuSdpSession) s
+      = mcu_sdp_answer_offer (offer, strlen (offer), &me, &ans, &error);
+  ck_assert_msg (s != NULL, "%s", error ? error->message : "");
+  ck_assert_uint_eq (count_lines (ans, "a=rtpmap:97 rtx/90000"), 1);
+  ck_assert_uint_eq (count_lines (ans, "a=fmtp:97 apt=96"), 1);
+  ck_assert_uint_eq (count_lines (ans, "a=ssrc-group:FID 2222 2223"), 1);
+  ck_assert_uint_eq (count_lines (ans, "a=ssrc:2223 cname:node-08"), 1);
+  ck_assert_uint_eq (count_lines (ans, "a=ssrc:2223 msid:lt lt-video"), 1);
+  ck_assert_uint_eq (count_lines (ans, "a=ssrc-group"), 1); /* not on audio */
+  ck_assert_uint_eq (mcu_sdp_session_media (s, 1)->rtx_pt, 97);
+
+  /* off: no rtx and no generic NACK, in the answer and in the session */
+  me.no_retransmission = TRUE;
+  g_autofree char *off = NULL;
+  g_autoptr (McuSdpSession) s_off
+      = mcu_sdp_answer_offer (offer, strlen (offer), &me, &off, &error);
+  ck_assert_msg (s_off != NULL, "%s", error ? error->message : "");
+  ck_assert (strstr (off, "rtx") == NULL && strstr (off, "apt=") == NULL);
+  ck_assert (strstr (off, "ssrc-group") == NULL);
+  ck_assert_uint_eq (count_lines (off, "a=rtcp-fb:96 nack"), 1); /* "nack pli" */
+  ck_assert_uint_eq (count_lines (off, "a=rtcp-fb:96 nack pli"), 1);
+  ck_assert_uint_eq (count_lines (off, "m=video 9 UDP/TLS/RTP/SAVPF 96\r"), 0);
+  const McuSdpMedia *v = mcu_sdp_session_media (s_off, 1);
+  ck_assert_uint_eq (v->rtx_pt, 0);
+  ck_assert (!v->nack && v->pli && v->fir);
+
+  /* node to node: the offer announces rtx for both codecs and our RTX SSRC; the
+   * answering node announces its own; both sides see rtx negotiated */
+  me.no_retransmission = FALSE;
+  McuSdpLocal peer = local;
+  peer.ice_ufrag = "PeEr";
+  peer.video_ssrc = 4444;
+  peer.video_rtx_ssrc = 4445;
+  g_autofree char *node_offer = mcu_sdp_create_offer (&me);
+  ck_assert_uint_eq (count_lines (node_offer, "a=fmtp:97 apt=96"), 1);
+  ck_assert_uint_eq (count_lines (node_offer, "a=fmtp:103 apt=102"), 1);
+  ck_assert_uint_eq (count_lines (node_offer, "a=ssrc-group:FID 2222 2223"), 1);
+  g_autofree char *node_ans = NULL;
+  g_autoptr (McuSdpSession) at_peer
+      = mcu_sdp_answer_offer (node_offer, strlen (node_offer), &peer, &node_ans, &error);
+  ck_assert_msg (at_peer != NULL, "%s", error ? error->message : "");
+  ck_assert_uint_eq (mcu_sdp_session_media (at_peer, 1)->rtx_pt, 97);
+  ck_assert_uint_eq (count_lines (node_ans, "a=ssrc-group:FID 4444 4445"), 1);
+  g_autoptr (McuSdpSession) at_me
+      = mcu_sdp_accept_answer (node_ans, strlen (node_ans), &error);
+  ck_assert_msg (at_me != NULL, "%s", error ? error->message : "");
+  v = mcu_sdp_session_media (at_me, 1);
+  ck_assert_uint_eq (v->rtx_pt, 97);
+  ck_assert (v->nack);
+  ck_assert_uint_eq (v->n_remote_ssrcs, 2);
+  ck_assert_uint_eq (v->remote_ssrcs[0], 4444);
+
+  /* an offer made with retransmission off has neither */
+  me.no_retransmission = TRUE;
+  g_autofree char *plain = mcu_sdp_create_offer (&me);
+  ck_assert (strstr (plain, "rtx") == NULL && strstr (plain, "ssrc-group") == NULL);
+  ck_assert_uint_eq (count_lines (plain, "a=rtcp-fb:96 nack"), 1);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -396,6 +466,7 @@ main (void)
   tcase_add_test (tc, test_sdp_refusals);
   tcase_add_test (tc, test_sdp_unsupported_lines);
   tcase_add_test (tc, test_sdp_offer_round_trip);
+  tcase_add_test (tc, test_sdp_retransmission);
   suite_add_tcase (s, tc);
   return lt_test_run (s);
 }
