@@ -522,7 +522,12 @@ mcu_twcc_sender_stamp (McuTwccSender *tx, guint8 *pkt, gsize *len, gsize cap,
     }
   *len = l;
   if (tx->ext_id == 0)
-    return TRUE;
+    {
+      g_mutex_lock (&tx->lock);
+      sender_count_rate (tx, l, now_us);
+      g_mutex_unlock (&tx->lock);
+      return TRUE;
+    }
   if (l + 8 > cap || l + 8 > G_MAXUINT16)
     {
       g_mutex_lock (&tx->lock);
