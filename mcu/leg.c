@@ -833,9 +833,12 @@ member_report (Member *m, gint64 now)
 }
 
 /* The statistics report: [{"endpoint":"site:17","srtp":"AEAD_AES_128_GCM",
- * "pair":{"local":"host","remote":"relay"},"quality":{"leg":..,"up":..,"down":..}},
+ * "pair":{"local":"host","remote":"relay"},"quality":{"leg":..,"up":..,"down":..},
+ * "cc":{"level":"full","estimate":..,"sent":..,"acked":..,"limited":..,"twcc":..}},
  * ...] with mcu/quality.h's measures of each direction; the pair's types are ""
- * until ICE selected one. */
+ * until ICE selected one; "cc" (once wired) is the level it gets, its downlink
+ * estimate, what we send it and what its feedback says it received, in bit/s over
+ * the last second (mcu/bwe.h). */
 static char *
 leg_stats_json (McuLeg *leg, gint64 now)
 {
@@ -863,6 +866,20 @@ leg_stats_json (McuLeg *leg, gint64 now)
           m->ep ? mcu_srtp_profile_name (mcu_endpoint_get_srtp_profile (m->ep)) : "",
           local, remote);
       mcu_quality_leg_to_json (m->id, &up, &down, out);
+      if (m->cc)
+        {
+          McuBweSnapshot cc;
+          mcu_bwe_get (mcu_peer_cc_bwe (m->cc), now, &cc);
+          g_string_append_printf (
+              out,
+              ",\"cc\":{\"level\":\"%s\",\"estimate\":%" G_GUINT64_FORMAT
+              ",\"sent\":%" G_GUINT64_FORMAT ",\"acked\":%" G_GUINT64_FORMAT
+              ",\"limited\":%s,\"twcc\":%s}",
+              mcu_media_level_name (member_level (m)), cc.estimate_bps,
+              mcu_peer_cc_send_rate (m->cc, now), cc.acked_bps,
+              cc.congested ? "true" : "false",
+              mcu_peer_cc_has_twcc (m->cc) ? "true" : "false");
+        }
       g_string_append_c (out, '}');
       first = FALSE;
     }

@@ -25,8 +25,9 @@ typedef struct
   /* the loudest unmuted member changed (NULL: nobody speaks) */
   void (*speaker) (const char *endpoint, gpointer user_data);
   /* every 2 s: a JSON array, one object per member: {"endpoint":..,"srtp":..,
-   * "pair":{"local":..,"remote":..},"quality":{"leg":..,"up":{..},"down":{..}}}
-   * (the selected ICE pair's candidate types; mcu/quality.h's measures) */
+   * "pair":{"local":..,"remote":..},"quality":{"leg":..,"up":{..},"down":{..}},
+   * "cc":{..}} (the selected ICE pair's candidate types; mcu/quality.h's measures;
+   * the level it gets and its downlink estimate, mcu/bwe.h) */
   void (*stats) (const char *json, gpointer user_data);
 } McuLegCallbacks;
 
