@@ -228,10 +228,14 @@ gboolean
 mcu_bwe_suggest_low (McuBwe *bwe, guint64 need_bps, gint64 now_us)
 {
   guint64 est = mcu_bwe_estimate (bwe, now_us);
-  double floor = MAX (0.85 * (double)need_bps, (double)MCU_BWE_FULL_MIN_BPS);
+  /* 0.7: a decrease sets the estimate to 85% of what got through, so this means
+   * over ~18% of what full costs did not get through; a peer that receives all of
+   * it, only late (a busy receiver, a standing queue), stays at full */
+  double down = 0.7 * (double)need_bps;
+  double up = MAX ((double)need_bps, (double)MCU_BWE_FULL_MIN_BPS);
   if (!bwe->low)
     {
-      gboolean below = need_bps > 0 && (double)est < floor
+      gboolean below = need_bps > 0 && (double)est < down
                        && mcu_bwe_limited (bwe, now_us, DOWN_HOLD_US);
       if (!below)
         bwe->is_below = FALSE;
@@ -249,11 +253,11 @@ mcu_bwe_suggest_low (McuBwe *bwe, guint64 need_bps, gint64 now_us)
           bwe->low = TRUE;
           bwe->low_since = now_us;
           bwe->n_moves++;
-          GST_INFO ("to low: estimate %" G_GUINT64_FORMAT " under %.0f", est, floor);
+          GST_INFO ("to low: estimate %" G_GUINT64_FORMAT " under %.0f", est, down);
         }
     }
   else if (now_us - bwe->low_since >= bwe->backoff
-           && !mcu_bwe_limited (bwe, now_us, UP_CLEAN_US) && (double)est >= 1.2 * floor)
+           && !mcu_bwe_limited (bwe, now_us, UP_CLEAN_US) && (double)est >= up)
     {
       bwe->low = FALSE;
       bwe->up_at = now_us;

@@ -22,8 +22,9 @@
 
 G_BEGIN_DECLS
 
-/* Below this, a peer takes the low program rather than pulling the one program
- * encoder of the whole tree down to it: 720p VP8 is poor under ~1 Mbit/s. */
+/* A peer that cannot take this does not cap the tree (the one program encoder is
+ * not pulled down to it: it takes the low program), nor comes back to full:
+ * 720p VP8 is poor under ~1 Mbit/s. */
 #define MCU_BWE_FULL_MIN_BPS 1000000
 #define MCU_BWE_START_BPS 300000
 
@@ -75,10 +76,10 @@ gboolean mcu_bwe_limited (McuBwe *bwe, gint64 now_us, gint64 within_us);
  * @need_bps: what the full program costs now (what a peer at full is sent)
  *
  * Call about every 100 ms. Full to low once the peer's line has been congested and
- * its estimate under max(85% of @need_bps, MCU_BWE_FULL_MIN_BPS) for 2 s; low back to
- * full once it has been clean for 5 s, its estimate (probing upwards while low) is
- * over 1.2 times that, and it has waited at low long enough: 10 s, doubled
- * (up to 160 s) each time a return to full failed within 30 s.
+ * its estimate under 70% of @need_bps for 2 s; low back to full once it has been
+ * clean for 5 s, its estimate (probing upwards while low) is at least @need_bps and
+ * MCU_BWE_FULL_MIN_BPS, and it has waited at low long enough: 10 s, doubled (up to
+ * 160 s) each time a return to full failed within 30 s.
  * Returns: TRUE when the peer should be at low.
  */
 gboolean mcu_bwe_suggest_low (McuBwe *bwe, guint64 need_bps, gint64 now_us);

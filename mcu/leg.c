@@ -887,11 +887,10 @@ leg_stats_json (McuLeg *leg, gint64 now)
   return g_string_free (out, FALSE);
 }
 
-/* Tells the program's source what the tree takes (REMB): the lowest estimate among
- * members at full whose line showed a limit lately, never under what full needs
- * (a member that cannot take that goes to low instead of pulling the one encoder
- * of the whole tree down); "no limit" once the limits are gone. Nothing is sent
- * before a first limit, so a browser's own transport-cc estimate ramps freely. */
+/* Tells the program's source what the tree takes (REMB): @cap, the lowest estimate
+ * among members at full whose line limits what they receive (leg_congestion());
+ * "no limit" once the limits are gone. Nothing is sent before a first limit, so a
+ * browser's own transport-cc estimate ramps freely. */
 static void
 leg_send_remb (McuLeg *leg, guint program, guint64 cap)
 {
@@ -962,8 +961,16 @@ leg_congestion (McuLeg *leg, gint64 now)
                             leg->id, m->name, low ? "low" : "full",
                             mcu_bwe_estimate (bwe, now), leg->full_need);
         }
-      if (!low && mcu_bwe_limited (bwe, now, LIMITED_US))
-        cap = MIN (cap, mcu_bwe_estimate (bwe, now));
+      /* a limit caps the tree where it costs throughput (it receives less than we
+       * send it: a member that gets everything late is a busy host, not a weak
+       * line) and where the member can take full at all (one that cannot is on
+       * its way to low) */
+      McuBweSnapshot bs;
+      mcu_bwe_get (bwe, now, &bs);
+      guint64 sent = mcu_peer_cc_send_rate (m->cc, now);
+      if (!low && mcu_bwe_limited (bwe, now, LIMITED_US) && bs.acked_bps < 0.85 * sent
+          && bs.estimate_bps >= MCU_BWE_FULL_MIN_BPS)
+        cap = MIN (cap, bs.estimate_bps);
     }
   if (moved)
     low_update (leg);

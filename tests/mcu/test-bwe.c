@@ -5,8 +5,9 @@
  * (the program of a chair that other receivers can take), that it settles near the
  * capacity when the sender follows it, that on a clean line it reaches what is sent
  * at once and never reports a limit, that a capped peer is moved to low within 10 s
- * and back to full only after a clean wait that doubles when a return fails, and
- * that a REMB caps the estimate for as long as it is repeated. Prints the figures. */
+ * and back to full only after a clean wait that doubles when a return fails, that a
+ * receiver that gets everything late and in bursts stays at full, and that a REMB
+ * caps the estimate for as long as it is repeated. Prints the figures. */
 #include "mcu.h"
 #include "lt-test.h"
 
@@ -40,6 +41,8 @@ typedef struct
   gint64 low_at, full_at; /* when the suggestion last changed */
   McuTwccFeedback fb;
   guint64 sent, dropped;
+  gboolean busy; /* the receiver gets to packets 0..300 ms late, in bursts */
+  gint64 last_at;
 } Line;
 
 static Line *
@@ -88,6 +91,15 @@ line_send (Line *l)
       l->free_at = start + (gint64)(n * 8 * 1e6 / l->cap_bps);
       at = l->free_at + 20000;
     }
+  if (l->busy)
+    {
+      /* its loop stalls for 300 ms of every 400: what waited comes at once */
+      gint64 phase = l->now % 400000;
+      if (phase < 300000)
+        at += 300000 - phase;
+    }
+  at = MAX (at, l->last_at);
+  l->last_at = at;
   ck_assert_uint_lt (l->tail - l->head, G_N_ELEMENTS (l->pending));
   l->pending[l->tail++ % G_N_ELEMENTS (l->pending)] = (Arrival){ tseq, at };
 }
@@ -268,6 +280,21 @@ START_TEST (test_bwe_hysteresis)
 }
 END_TEST
 
+/* A receiver that gets everything we send, but late and in bursts (a busy host):
+ * the delay may read as a limit, yet it is never moved to low. */
+START_TEST (test_bwe_busy_receiver)
+{
+  Line *l = line_new (0, 0);
+  l->busy = TRUE;
+  line_run (l, 30000000, 1500000, 1500000);
+  print_state ("busy receiver, 1.5M sent", l);
+  ck_assert (mcu_bwe_limited (l->bwe, l->now, 5000000)); /* the delay reads as a limit */
+  ck_assert (!l->low);
+  ck_assert_int_lt (l->low_at, 0);
+  line_free (l);
+}
+END_TEST
+
 /* A REMB under what the peer receives caps the estimate and counts as a limit;
  * unrepeated, it lapses after 5 s. */
 START_TEST (test_bwe_remb)
@@ -300,6 +327,7 @@ main (void)
   tcase_add_test (tc, test_bwe_follow);
   tcase_add_test (tc, test_bwe_clean);
   tcase_add_test (tc, test_bwe_hysteresis);
+  tcase_add_test (tc, test_bwe_busy_receiver);
   tcase_add_test (tc, test_bwe_remb);
   suite_add_tcase (s, tc);
   return lt_test_run (s);

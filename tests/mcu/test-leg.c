@@ -196,16 +196,16 @@ START_TEST (test_link_connects_and_carries_the_mix)
   ck_assert_str_eq (pair_local, "host");
   ck_assert_str_eq (pair_remote, "host");
   /* node links number their packets and feed back (transport-cc): the parent's
-   * feedback-driven view of the link says the child received the mix it sent, and a
-   * clean loopback shows no limit (the wait is for a sanitizer build on a busy
-   * machine: a report every 2 s, each over the last second's feedback) */
+   * feedback-driven view of the link says the child received the mix it sent (the
+   * wait is for a sanitizer build on a busy machine: a report every 2 s, each over
+   * the last second's feedback; such a machine may also delay arrivals enough to
+   * look like a queue, so "limited" is not asserted here) */
   end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
   while (parent_cc ("node:076", "acked") <= 0 && g_get_monotonic_time () < end)
     g_main_context_iteration (NULL, FALSE), g_usleep (1000);
   ck_assert_msg (parent_cc ("node:076", "twcc") == 1, "%s", parent_stats);
   ck_assert_msg (parent_cc ("node:076", "acked") > 0, "%s", parent_stats);
   ck_assert_msg (parent_cc ("node:076", "sent") > 0, "%s", parent_stats);
-  ck_assert_msg (parent_cc ("node:076", "limited") == 0, "%s", parent_stats);
   /* a link that sends no video is never reported frozen */
   ck_assert_double_eq (parent_measure ("node:076", "up", "frozen"), 0);
   ck_assert_double_eq (parent_measure ("node:076", "up", "frz"), 0);

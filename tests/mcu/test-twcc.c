@@ -370,6 +370,56 @@ START_TEST (test_twcc_sender_results)
 }
 END_TEST
 
+typedef struct
+{
+  McuTwccSender *tx;
+  guint32 ssrc;
+  guint16 seqs[1000];
+} StampJob;
+
+static gpointer
+stamp_thread (gpointer data)
+{
+  StampJob *j = data;
+  for (guint i = 0; i < G_N_ELEMENTS (j->seqs); i++)
+    {
+      guint8 p[64];
+      gsize n = mcu_rtp_write_header (p, sizeof p, 111, FALSE, (guint16)i, 0, j->ssrc);
+      n += 10;
+      memset (p + 12, 0, 10);
+      g_assert_true (mcu_twcc_sender_stamp (j->tx, p, &n, sizeof p, i));
+      g_assert_true (mcu_twcc_read_ext (p, n, 2, &j->seqs[i]));
+    }
+  return NULL;
+}
+
+/* The mixers' threads and the main loop stamp one peer's packets at once: every
+ * packet gets its own number, none is skipped (ThreadSanitizer watches the rest). */
+START_TEST (test_twcc_sender_threads)
+{
+  g_autoptr (McuTwccSender) tx = mcu_twcc_sender_new (2);
+  StampJob jobs[4];
+  GThread *threads[4];
+  for (guint t = 0; t < 4; t++)
+    {
+      jobs[t].tx = tx;
+      jobs[t].ssrc = 100 + t;
+      threads[t] = g_thread_new ("stamp", stamp_thread, &jobs[t]);
+    }
+  g_autofree guint8 *seen = g_malloc0 (4000);
+  for (guint t = 0; t < 4; t++)
+    {
+      g_thread_join (threads[t]);
+      for (guint i = 0; i < 1000; i++)
+        {
+          ck_assert_uint_lt (jobs[t].seqs[i], 4000);
+          ck_assert_uint_eq (seen[jobs[t].seqs[i]], 0);
+          seen[jobs[t].seqs[i]] = 1;
+        }
+    }
+}
+END_TEST
+
 int
 main (void)
 {
@@ -382,6 +432,7 @@ main (void)
   tcase_add_test (tc, test_twcc_recorder);
   tcase_add_test (tc, test_twcc_sender_stamp);
   tcase_add_test (tc, test_twcc_sender_results);
+  tcase_add_test (tc, test_twcc_sender_threads);
   suite_add_tcase (s, tc);
   return lt_test_run (s);
 }
