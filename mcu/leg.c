@@ -913,9 +913,9 @@ leg_send_remb (McuLeg *leg, guint program, guint64 cap)
     src->remb_sent = TRUE;
 }
 
-/* Every tick: transport-cc feedback to each member on what it sent us; each
- * member's move between full and low from its downlink estimate (mcu/bwe.h), ahead
- * of the grade's step-down; and once a second, REMB to the program's source. */
+/* Every tick: transport-cc feedback to each member on what it sent us; each site's
+ * move between full and low from its downlink estimate (mcu/bwe.h), ahead of the
+ * grade's step-down; and once a second, REMB to the program's source. */
 static void
 leg_congestion (McuLeg *leg, gint64 now)
 {
@@ -947,7 +947,9 @@ leg_congestion (McuLeg *leg, gint64 now)
           || m->level != MCU_LEVEL_FULL)
         continue;
       McuBwe *bwe = mcu_peer_cc_bwe (m->cc);
-      gboolean low = mcu_peer_cc_has_twcc (m->cc)
+      /* sites only: a link carries a whole subtree, whose own sites move (and whose
+       * node tells us its capacity by REMB) */
+      gboolean low = !m->is_link && mcu_peer_cc_has_twcc (m->cc)
                      && mcu_bwe_suggest_low (bwe, leg->full_need, now);
       if (low != m->cc_low)
         {
