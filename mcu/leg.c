@@ -5,6 +5,7 @@
 #include "audio-mixer.h"
 #include "frame-tracker.h"
 #include "mcu-error.h"
+#include "peer-cc.h"
 #include "peer-setup.h"
 #include "quality.h"
 #include "rtcp.h"
@@ -19,8 +20,10 @@
 #define LEG_LOW_SSRC 0x4C540B02u   /* the low-resolution program, before the router */
 #define LEG_RTX_SSRC 0x4C540B03u   /* RFC 4588 retransmissions of the program */
 #define TICK_MS 100
-#define REPORT_EVERY 10 /* ticks: an SR/RR to every member each second */
-#define STATS_EVERY 20  /* ticks: a statistics report every 2 s */
+#define REPORT_EVERY 10                  /* ticks: an SR/RR to every member each second */
+#define STATS_EVERY 20                   /* ticks: a statistics report every 2 s */
+#define LIMITED_US (10 * G_USEC_PER_SEC) /* a limit seen this recently caps the tree */
+#define REMB_UNLIMITED 30000000 /* what "no limit" reads as, to a sender we capped */
 
 typedef struct
 {
@@ -52,6 +55,9 @@ typedef struct
   gint64 tx_video_us;
   McuRecvStats *rx_video;      /* its video's original packets (not retransmissions) */
   McuQualityWindow *up, *down; /* what we receive from it / what it receives */
+  McuPeerCc *cc;      /* congestion control, once wired; used by any sending thread */
+  gboolean cc_low;    /* its downlink estimate moved it from full to low */
+  gboolean remb_sent; /* we told it what the tree takes: keep telling it */
 } Member;
 
 struct _McuLeg
@@ -80,9 +86,18 @@ struct _McuLeg
   /* the member decoded into the low program; written on the leg's context, read by
    * the low mixer's streaming thread (on_low_keyframe): atomic */
   guint low_src;
-  GMutex low_lock; /* guards low_ids, read by the mixer's thread */
-  GArray *low_ids; /* guint ids of members at level low */
+  GMutex low_lock;   /* guards low_ids, read by the mixer's thread */
+  GArray *low_ids;   /* guint ids of members at level low */
+  guint64 full_need; /* bits per second a member at full is sent */
 };
+
+/* The level a member gets: what it was given (mcu_leg_set_level(), the grade's
+ * step-down), or low where that says full and its downlink estimate says low. */
+static McuMediaLevel
+member_level (const Member *m)
+{
+  return m->level == MCU_LEVEL_FULL && m->cc_low ? MCU_LEVEL_LOW : m->level;
+}
 
 static Member *
 member_by_id (McuLeg *leg, guint id)
@@ -105,6 +120,8 @@ member_send_rtp (gpointer peer, guint8 *pkt, gsize len, gsize cap)
 {
   Member *m = peer;
   McuRtpHeader h;
+  if (m->cc && !mcu_peer_cc_on_send (m->cc, pkt, &len, cap, g_get_monotonic_time ()))
+    return FALSE;
   if (mcu_endpoint_send_rtp (m->ep, pkt, len) != 0)
     return FALSE;
   if (mcu_rtp_parse (pkt, len, &h) != MCU_RTP_OK)
@@ -295,6 +312,15 @@ on_member_packet (McuEndpoint *ep, gboolean is_rtcp, guint8 *buf, gsize len,
   Member *m = data;
   gint64 now = g_get_monotonic_time ();
   member_measure (m, is_rtcp, buf, len, now);
+  if (m->cc && !is_rtcp)
+    mcu_peer_cc_on_rtp (m->cc, buf, len, now);
+  else if (m->cc)
+    {
+      McuRtcpInfo info;
+      gboolean ok
+          = mcu_rtcp_parse (buf, len, MCU_RTCP_PARSE_REDUCED_SIZE, &info) == MCU_RTCP_OK;
+      mcu_peer_cc_on_rtcp (m->cc, buf, len, ok ? &info : NULL, now);
+    }
   if (is_rtcp)
     mcu_router_receive_rtcp (m->leg->router, m->id, buf, len, now);
   else
@@ -321,12 +347,14 @@ member_wire (Member *m, GError **error)
     .video_rtx_pt = (guint8)m->video_rtx_pt,
     .nack = v && v->nack,
   };
+  if (m->cc == NULL)
+    m->cc = mcu_peer_cc_new (m->session, LEG_AUDIO_SSRC, g_get_monotonic_time ());
   if (!mcu_router_add_peer (m->leg->router, m->id, &info, &member_ops, m))
     {
       g_set_error (error, MCU_ERROR, MCU_ERROR_INVALID, "%s is already routed", m->name);
       return FALSE;
     }
-  mcu_router_set_level (m->leg->router, m->id, m->level);
+  mcu_router_set_level (m->leg->router, m->id, member_level (m));
   gboolean fec = a && a->fmtp && strstr (a->fmtp, "useinbandfec=1");
   if (a && !mcu_audio_mixer_add (m->leg->mixer, m->id, (guint8)a->pt, fec, error))
     {
@@ -377,6 +405,7 @@ member_free (gpointer data)
   g_clear_pointer (&m->rx_video, mcu_recv_stats_free);
   g_clear_pointer (&m->up, mcu_quality_window_free);
   g_clear_pointer (&m->down, mcu_quality_window_free);
+  g_clear_pointer (&m->cc, mcu_peer_cc_free); /* out of the router: nobody sends */
   g_free (m->peer_fp);
   g_free (m->name);
   g_free (m);
@@ -721,7 +750,7 @@ low_update (McuLeg *leg)
   gpointer key, value;
   g_hash_table_iter_init (&it, leg->members);
   while (g_hash_table_iter_next (&it, &key, &value))
-    if (((Member *)value)->level == MCU_LEVEL_LOW && ((Member *)value)->wired)
+    if (member_level (value) == MCU_LEVEL_LOW && ((Member *)value)->wired)
       g_array_append_val (ids, ((Member *)value)->id);
   g_mutex_lock (&leg->low_lock);
   g_array_set_size (leg->low_ids, 0);
@@ -783,7 +812,7 @@ mcu_leg_set_level (McuLeg *leg, const char *endpoint, McuMediaLevel level)
     return;
   m->level = level;
   if (m->wired)
-    mcu_router_set_level (leg->router, m->id, level);
+    mcu_router_set_level (leg->router, m->id, member_level (m));
   low_update (leg);
 }
 
@@ -889,9 +918,12 @@ retransmission_json (const McuPeerCounters *c, GString *out)
 
 /* The statistics report: [{"endpoint":"site:17","srtp":"AEAD_AES_128_GCM",
  * "pair":{"local":"host","remote":"relay"},"quality":{"leg":..,"up":..,"down":..},
- * "retransmission":{..}},
+ * "retransmission":{..},
+ * "cc":{"level":"full","estimate":..,"sent":..,"acked":..,"limited":..,"twcc":..}},
  * ...] with mcu/quality.h's measures of each direction; the pair's types are ""
- * until ICE selected one. */
+ * until ICE selected one; "cc" (once wired) is the level it gets, its downlink
+ * estimate, what we send it and what its feedback says it received, in bit/s over
+ * the last second (mcu/bwe.h). */
 static char *
 leg_stats_json (McuLeg *leg, gint64 now)
 {
@@ -922,11 +954,118 @@ leg_stats_json (McuLeg *leg, gint64 now)
       McuPeerCounters c;
       if (m->wired && mcu_router_peer_counters (leg->router, m->id, &c))
         retransmission_json (&c, out);
+      if (m->cc)
+        {
+          McuBweSnapshot cc;
+          mcu_bwe_get (mcu_peer_cc_bwe (m->cc), now, &cc);
+          g_string_append_printf (
+              out,
+              ",\"cc\":{\"level\":\"%s\",\"estimate\":%" G_GUINT64_FORMAT
+              ",\"sent\":%" G_GUINT64_FORMAT ",\"acked\":%" G_GUINT64_FORMAT
+              ",\"limited\":%s,\"twcc\":%s}",
+              mcu_media_level_name (member_level (m)), cc.estimate_bps,
+              mcu_peer_cc_send_rate (m->cc, now), cc.acked_bps,
+              cc.congested ? "true" : "false",
+              mcu_peer_cc_has_twcc (m->cc) ? "true" : "false");
+        }
       g_string_append_c (out, '}');
       first = FALSE;
     }
   g_string_append_c (out, ']');
   return g_string_free (out, FALSE);
+}
+
+/* Tells the program's source what the tree takes (REMB): @cap, the lowest estimate
+ * among members at full whose line limits what they receive (leg_congestion());
+ * "no limit" once the limits are gone. Nothing is sent before a first limit, so a
+ * browser's own transport-cc estimate ramps freely. */
+static void
+leg_send_remb (McuLeg *leg, guint program, guint64 cap)
+{
+  Member *src = program ? member_by_id (leg, program) : NULL;
+  if (src == NULL || src->cc == NULL || src->ep == NULL
+      || !(mcu_peer_cc_has_remb (src->cc) || src->is_link)
+      || (cap == G_MAXUINT64 && !src->remb_sent))
+    return;
+  g_mutex_lock (&leg->stats_lock);
+  guint32 ssrc = src->rx_video_ssrc;
+  gboolean known = src->have_video_ssrc;
+  g_mutex_unlock (&leg->stats_lock);
+  if (!known)
+    return;
+  guint64 bps = cap == G_MAXUINT64 ? REMB_UNLIMITED : MAX (cap, MCU_BWE_FULL_MIN_BPS);
+  guint8 buf[64];
+  gsize n = mcu_rtcp_write_rr (buf, sizeof buf, LEG_AUDIO_SSRC, NULL, 0);
+  n += mcu_rtcp_write_remb (buf + n, sizeof buf - n, LEG_AUDIO_SSRC, bps, &ssrc, 1);
+  if (mcu_endpoint_send_rtcp (src->ep, buf, n) == 0)
+    src->remb_sent = TRUE;
+}
+
+/* Every tick: transport-cc feedback to each member on what it sent us; each site's
+ * move between full and low from its downlink estimate (mcu/bwe.h), ahead of the
+ * grade's step-down; and once a second, REMB to the program's source. */
+static void
+leg_congestion (McuLeg *leg, gint64 now)
+{
+  guint program = mcu_router_program (leg->router);
+  guint64 need = 0, cap = G_MAXUINT64;
+  gboolean moved = FALSE;
+  GHashTableIter it;
+  gpointer key, value;
+  g_hash_table_iter_init (&it, leg->members);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    {
+      Member *m = value;
+      guint8 buf[1500];
+      gsize n;
+      if (!m->wired || m->cc == NULL || m->ep == NULL)
+        continue;
+      while ((n = mcu_peer_cc_write_feedback (m->cc, buf, sizeof buf)) > 0)
+        mcu_endpoint_send_rtcp (m->ep, buf, n);
+      if (m->id != program && m->video_pt && member_level (m) == MCU_LEVEL_FULL)
+        need = MAX (need, mcu_peer_cc_send_rate (m->cc, now));
+    }
+  if (need > 0)
+    leg->full_need = need; /* kept while nobody is at full */
+  g_hash_table_iter_init (&it, leg->members);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    {
+      Member *m = value;
+      if (!m->wired || m->cc == NULL || m->id == program || m->video_pt == 0
+          || m->level != MCU_LEVEL_FULL)
+        continue;
+      McuBwe *bwe = mcu_peer_cc_bwe (m->cc);
+      /* sites only: a link carries a whole subtree, whose own sites move (and whose
+       * node tells us its capacity by REMB) */
+      gboolean low = !m->is_link && mcu_peer_cc_has_twcc (m->cc)
+                     && mcu_bwe_suggest_low (bwe, leg->full_need, now);
+      if (low != m->cc_low)
+        {
+          m->cc_low = low;
+          mcu_router_set_level (leg->router, m->id, member_level (m));
+          moved = TRUE;
+          g_log_structured ("lienthong-mcu", G_LOG_LEVEL_INFO, "LT_LEG", leg->id,
+                            "LT_ENDPOINT", m->name, "MESSAGE",
+                            "leg %s: %s to %s: downlink estimate %" G_GUINT64_FORMAT
+                            " bit/s, full needs %" G_GUINT64_FORMAT,
+                            leg->id, m->name, low ? "low" : "full",
+                            mcu_bwe_estimate (bwe, now), leg->full_need);
+        }
+      /* a limit caps the tree where it costs throughput (it receives less than we
+       * send it: a member that gets everything late is a busy host, not a weak
+       * line) and where the member can take full at all (one that cannot is on
+       * its way to low) */
+      McuBweSnapshot bs;
+      mcu_bwe_get (bwe, now, &bs);
+      guint64 sent = mcu_peer_cc_send_rate (m->cc, now);
+      if (!low && mcu_bwe_limited (bwe, now, LIMITED_US) && bs.acked_bps < 0.85 * sent
+          && bs.estimate_bps >= MCU_BWE_FULL_MIN_BPS)
+        cap = MIN (cap, bs.estimate_bps);
+    }
+  if (moved)
+    low_update (leg);
+  if (leg->ticks % REPORT_EVERY == 0)
+    leg_send_remb (leg, program, cap);
 }
 
 /* Keyframe retries of a pending floor switch, the active speaker, and statistics. */
@@ -938,6 +1077,7 @@ on_tick (gpointer data)
   mcu_router_tick (leg->router, now);
   low_follow_program (leg);
   leg->ticks++;
+  leg_congestion (leg, now);
   if (leg->ticks % REPORT_EVERY == 0)
     {
       GHashTableIter it;

@@ -26,8 +26,9 @@ typedef struct
   void (*speaker) (const char *endpoint, gpointer user_data);
   /* every 2 s: a JSON array, one object per member: {"endpoint":..,"srtp":..,
    * "pair":{"local":..,"remote":..},"quality":{"leg":..,"up":{..},"down":{..}},
-   * "retransmission":{..}} (the selected ICE pair's candidate types; mcu/quality.h's
-   * measures; NACK and RTX counts both ways, see leg.c) */
+   * "retransmission":{..},"cc":{..}} (the selected ICE pair's candidate types;
+   * mcu/quality.h's measures; NACK and RTX counts both ways, see leg.c; the level it
+   * gets and its downlink estimate, mcu/bwe.h) */
   void (*stats) (const char *json, gpointer user_data);
 } McuLegCallbacks;
 

@@ -6,6 +6,8 @@
 #include "srtp.h"
 #include "rtp.h"
 #include "rtcp.h"
+#include "twcc.h"
+#include "bwe.h"
 #include "sdp.h"
 #include "cert.h"
 #include "ice.h"

@@ -459,3 +459,29 @@ mcu_rtcp_write_fir (guint8 *buf, gsize cap, guint32 sender_ssrc, guint32 media_s
   buf[16] = seq;
   return 20;
 }
+
+/* REMB: the bitrate as an 18-bit mantissa and a 6-bit exponent, rounded down, so
+ * what the sender reads is never more than we meant. */
+gsize
+mcu_rtcp_write_remb (guint8 *buf, gsize cap, guint32 sender_ssrc, guint64 bitrate,
+                     const guint32 *ssrcs, guint n_ssrcs)
+{
+  gsize len = 20 + 4 * (gsize)n_ssrcs;
+  if (buf == NULL || n_ssrcs > 255 || cap < len || (n_ssrcs > 0 && ssrcs == NULL))
+    return 0;
+  guint exp = 0;
+  while (exp < 63 && (bitrate >> exp) > 0x3ffff)
+    exp++;
+  guint32 mantissa = (guint32)(bitrate >> exp);
+  rtcp_write_header (buf, 15, MCU_RTCP_PSFB, len);
+  wr32 (buf + 4, sender_ssrc);
+  wr32 (buf + 8, 0);
+  memcpy (buf + 12, "REMB", 4);
+  buf[16] = (guint8)n_ssrcs;
+  buf[17] = (guint8)(exp << 2 | mantissa >> 16);
+  buf[18] = (guint8)(mantissa >> 8);
+  buf[19] = (guint8)mantissa;
+  for (guint i = 0; i < n_ssrcs; i++)
+    wr32 (buf + 20 + 4 * i, ssrcs[i]);
+  return len;
+}

@@ -172,5 +172,9 @@ gsize mcu_rtcp_write_pli (guint8 *buf, gsize cap, guint32 sender_ssrc,
 /* FIR (RFC 5104 4.3.1) with one FCI entry; @seq increments per new request. */
 gsize mcu_rtcp_write_fir (guint8 *buf, gsize cap, guint32 sender_ssrc, guint32 media_ssrc,
                           guint8 seq);
+/* REMB (draft-alvestrand-rmcat-remb) of @bitrate bits per second (rounded down to
+ * what 18 bits of mantissa say) for up to 255 media SSRCs. */
+gsize mcu_rtcp_write_remb (guint8 *buf, gsize cap, guint32 sender_ssrc, guint64 bitrate,
+                           const guint32 *ssrcs, guint n_ssrcs);
 
 G_END_DECLS

@@ -5,6 +5,7 @@
  * is checked here, and every value read from the peer is bounded before use. */
 #include "sdp.h"
 #include "mcu-error.h"
+#include "twcc.h"
 
 #include <gst/sdp/sdp.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #define SDP_MAX_SSRCS 32
 #define SDP_MAX_TOKEN 256
 #define SDP_PROTO "UDP/TLS/RTP/SAVPF"
+#define SDP_OFFER_TWCC_EXT 3 /* our extmap ID for transport-cc on node links */
 
 typedef struct
 {
@@ -38,13 +40,16 @@ typedef struct
   guint clock, channels;
   const char *fmtp; /* borrowed from the GstSDPMedia */
   gboolean nack, pli, fir;
-  gint apt; /* for rtx: the payload type it repairs, -1 if none */
+  gboolean twcc, remb; /* rtcp-fb transport-cc, goog-remb */
+  gint apt;            /* for rtx: the payload type it repairs, -1 if none */
 } PtInfo;
 
 typedef struct
 {
   PtInfo pts[128];
   gboolean fb_all_nack, fb_all_pli, fb_all_fir; /* a=rtcp-fb:* */
+  gboolean fb_all_twcc, fb_all_remb;
+  guint twcc_ext; /* a=extmap ID of the transport-wide sequence number, 0 = none */
   const char *mid, *direction, *ufrag, *pwd, *fingerprint, *setup;
   gboolean rtcp_mux;
   gboolean bundle_only; /* RFC 8843: port 0 but part of the BUNDLE transport */
@@ -214,12 +219,35 @@ sdp_scan_rtcp_fb (MediaScan *sc, const char *v)
   gboolean *nack = all ? &sc->fb_all_nack : &sc->pts[pt].nack;
   gboolean *pli = all ? &sc->fb_all_pli : &sc->pts[pt].pli;
   gboolean *fir = all ? &sc->fb_all_fir : &sc->pts[pt].fir;
-  if (strcmp (p, "nack") == 0)
+  gboolean *twcc = all ? &sc->fb_all_twcc : &sc->pts[pt].twcc;
+  gboolean *remb = all ? &sc->fb_all_remb : &sc->pts[pt].remb;
+  if (strcmp (p, "transport-cc") == 0)
+    *twcc = TRUE;
+  else if (strcmp (p, "goog-remb") == 0)
+    *remb = TRUE;
+  else if (strcmp (p, "nack") == 0)
     *nack = TRUE;
   else if (strcmp (p, "nack pli") == 0)
     *pli = TRUE;
   else if (strcmp (p, "ccm fir") == 0)
     *fir = TRUE;
+}
+
+/* a=extmap:<id>[/<direction>] <uri>: only the transport-wide sequence number is
+ * taken, and only with a one-byte ID (1..14), which every browser offers. */
+static void
+sdp_scan_extmap (MediaScan *sc, const char *v)
+{
+  guint64 id;
+  const char *p;
+  if (!sdp_parse_uint (v, &p, 255, &id) || id < 1 || id > 14)
+    return;
+  if (*p == '/')
+    p = strchr (p, ' ');
+  if (p == NULL || *p != ' ')
+    return;
+  if (strcmp (p + 1, MCU_TWCC_EXT_URI) == 0)
+    sc->twcc_ext = (guint)id;
 }
 
 static void
@@ -283,6 +311,8 @@ sdp_scan_media (const GstSDPMedia *m, MediaScan *sc)
         sdp_scan_rtcp_fb (sc, v);
       else if (strcmp (k, "ssrc") == 0)
         sdp_scan_ssrc (sc, v);
+      else if (strcmp (k, "extmap") == 0)
+        sdp_scan_extmap (sc, v);
       else if (strcmp (k, "mid") == 0 && sc->mid == NULL)
         sc->mid = v;
       else if (strcmp (k, "ice-ufrag") == 0 && sc->ufrag == NULL)
@@ -455,6 +485,10 @@ sdp_media_accept (SdpMedia *m, const MediaScan *sc, gint pt, const char *directi
   m->pub.nack = i->nack || sc->fb_all_nack;
   m->pub.pli = i->pli || sc->fb_all_pli;
   m->pub.fir = i->fir || sc->fb_all_fir;
+  /* the extension is worth nothing without the feedback, nor the feedback without it */
+  m->pub.transport_cc = sc->twcc_ext != 0 && (i->twcc || sc->fb_all_twcc);
+  m->pub.twcc_ext_id = m->pub.transport_cc ? (guint8)sc->twcc_ext : 0;
+  m->pub.remb = i->remb || sc->fb_all_remb;
   g_array_append_vals (m->ssrcs, sc->ssrcs->data, sc->ssrcs->len);
   const char *d = direction ? direction : "sendrecv";
   m->pub.remote_sends = strcmp (d, "sendrecv") == 0 || strcmp (d, "sendonly") == 0;
@@ -627,6 +661,28 @@ sdp_add_codec (GstSDPMedia *m, guint pt, const char *name, guint clock, guint ch
     }
 }
 
+/* Congestion feedback for @pt (mcu/twcc.h, mcu/bwe.h): the transport-wide sequence
+ * number extension under @ext_id and the feedback kinds agreed or offered. */
+static void
+sdp_add_congestion (GstSDPMedia *m, guint pt, guint ext_id, gboolean twcc, gboolean remb)
+{
+  if (ext_id)
+    {
+      g_autofree char *v = g_strdup_printf ("%u %s", ext_id, MCU_TWCC_EXT_URI);
+      gst_sdp_media_add_attribute (m, "extmap", v);
+    }
+  if (twcc)
+    {
+      g_autofree char *v = g_strdup_printf ("%u transport-cc", pt);
+      gst_sdp_media_add_attribute (m, "rtcp-fb", v);
+    }
+  if (remb)
+    {
+      g_autofree char *v = g_strdup_printf ("%u goog-remb", pt);
+      gst_sdp_media_add_attribute (m, "rtcp-fb", v);
+    }
+}
+
 /* Our SSRC lines; with @rtx_ssrc, the RTX stream's too and the FID group that ties
  * it to the stream it repairs (RFC 5576, as RFC 4588 section 8.3 uses it). */
 static void
@@ -718,6 +774,7 @@ sdp_add_accepted (GstSDPMessage *ans, const McuSdpMedia *pm, const McuSdpLocal *
   gst_sdp_media_add_attribute (&m, "rtcp-mux", NULL);
   sdp_add_codec (&m, pm->pt, pm->codec, pm->clock_rate, pm->channels, pm->fmtp, pm->nack,
                  pm->pli, pm->fir, pm->rtx_pt);
+  sdp_add_congestion (&m, pm->pt, pm->twcc_ext_id, pm->transport_cc, pm->remb);
   if (we_send)
     sdp_add_ssrc (&m, local, our_ssrc, pm->rtx_pt ? local->video_rtx_ssrc : 0, pm->kind);
   gst_sdp_message_add_media (ans, &m);
@@ -892,8 +949,11 @@ mcu_sdp_create_offer (const McuSdpLocal *local)
       gst_sdp_media_add_attribute (&m, ssrcs[k] ? "sendrecv" : "recvonly", NULL);
       gst_sdp_media_add_attribute (&m, "rtcp-mux", NULL);
       if (k == 0)
-        sdp_add_codec (&m, 111, "opus", 48000, 2, "minptime=10;useinbandfec=1", FALSE,
-                       FALSE, FALSE, 0);
+        {
+          sdp_add_codec (&m, 111, "opus", 48000, 2, "minptime=10;useinbandfec=1", FALSE,
+                         FALSE, FALSE, 0);
+          sdp_add_congestion (&m, 111, SDP_OFFER_TWCC_EXT, TRUE, FALSE);
+        }
       else
         {
           sdp_add_codec (&m, 96, "VP8", 90000, 0, NULL, !rtx_off, TRUE, TRUE,
@@ -902,6 +962,8 @@ mcu_sdp_create_offer (const McuSdpLocal *local)
                          "level-asymmetry-allowed=1;packetization-mode=1;"
                          "profile-level-id=42e01f",
                          !rtx_off, TRUE, TRUE, rtx_off ? 0 : 103);
+          sdp_add_congestion (&m, 96, SDP_OFFER_TWCC_EXT, TRUE, TRUE);
+          sdp_add_congestion (&m, 102, 0, TRUE, TRUE);
         }
       if (ssrcs[k])
         sdp_add_ssrc (&m, local, ssrcs[k], k == 1 && !rtx_off ? local->video_rtx_ssrc : 0,

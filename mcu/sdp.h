@@ -2,7 +2,9 @@
  *
  * What we negotiate (DESIGN.md, "Media plane"): Opus/48000/2 for audio; VP8, then
  * H.264 packetization-mode=1, for video; one BUNDLE transport with rtcp-mux
- * (required); rtcp-fb nack, nack pli, ccm fir; DTLS-SRTP only (UDP/TLS/RTP/SAVPF).
+ * (required); rtcp-fb nack, nack pli, ccm fir; transport-wide congestion control
+ * (its extmap and rtcp-fb transport-cc) and goog-remb where offered; DTLS-SRTP only
+ * (UDP/TLS/RTP/SAVPF).
  * m-lines we cannot serve (other codecs, data channels) are answered with port 0.
  * Parsing never trusts the text: garbage gives MCU_ERROR_INVALID, never a crash. */
 #pragma once
@@ -46,7 +48,12 @@ typedef struct
   guint rtx_pt;                /* the remote rtx payload type for pt, 0 if none */
   const guint32 *remote_ssrcs; /* the peer's a=ssrc values in order of appearance */
   guint n_remote_ssrcs;
-  gboolean nack, pli, fir;  /* rtcp-fb both sides agreed on for pt */
+  gboolean nack, pli, fir; /* rtcp-fb both sides agreed on for pt */
+  /* congestion control (mcu/twcc.h): the transport-wide sequence number's extmap
+   * ID (1..14, 0 = none) and the feedback agreed for pt; transport_cc needs the
+   * extension too */
+  guint8 twcc_ext_id;
+  gboolean transport_cc, remb;
   gboolean remote_sends;    /* the peer's direction includes sending */
   gboolean remote_receives; /* the peer's direction includes receiving */
 } McuSdpMedia;

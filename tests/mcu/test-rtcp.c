@@ -310,6 +310,31 @@ START_TEST (test_rtcp_nack_writer)
 }
 END_TEST
 
+/* REMB as written reads back as a bitrate no higher than asked, within what an
+ * 18-bit mantissa can say, with its SSRCs. */
+START_TEST (test_rtcp_remb_writer)
+{
+  const guint64 rates[] = { 0, 1, 262143, 262144, 1500000, 30000000, G_MAXUINT64 / 2 };
+  guint32 ssrcs[] = { 0x1234, 0x5678 };
+  for (guint i = 0; i < G_N_ELEMENTS (rates); i++)
+    {
+      guint8 buf[64];
+      gsize n = mcu_rtcp_write_rr (buf, sizeof buf, 7, NULL, 0);
+      n += mcu_rtcp_write_remb (buf + n, sizeof buf - n, 7, rates[i], ssrcs, 2);
+      McuRtcpInfo info;
+      ck_assert_int_eq (mcu_rtcp_parse (buf, n, 0, &info), MCU_RTCP_OK);
+      ck_assert (info.has_remb);
+      ck_assert_uint_eq (info.remb_sender_ssrc, 7);
+      ck_assert_uint_le (info.remb_bitrate, rates[i]);
+      ck_assert_uint_ge (info.remb_bitrate, rates[i] - rates[i] / 131072);
+      ck_assert_uint_eq (info.n_remb_ssrcs, 2);
+      ck_assert_uint_eq (info.remb_ssrcs[1], 0x5678);
+    }
+  guint8 small[23];
+  ck_assert_uint_eq (mcu_rtcp_write_remb (small, sizeof small, 7, 1000, ssrcs, 1), 0);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -322,6 +347,7 @@ main (void)
   tcase_add_test (tc, test_rtcp_overflow_counted);
   tcase_add_test (tc, test_rtcp_writers);
   tcase_add_test (tc, test_rtcp_nack_writer);
+  tcase_add_test (tc, test_rtcp_remb_writer);
   suite_add_tcase (s, tc);
   return lt_test_run (s);
 }

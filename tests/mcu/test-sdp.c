@@ -5,6 +5,7 @@
  * carries rtcp-mux, our ICE/DTLS parameters and SSRCs, and answers actpass with
  * active; that H.264 packetization-mode=1 is chosen when VP8 is absent; that offers
  * without rtcp-mux or without credentials, and garbage, fail with a clear GError;
+ * that transport-cc (with its extension) and goog-remb are answered as offered;
  * and that our own offer round-trips through answer and accept. Retransmission:
  * our RTX SSRC is announced with a=ssrc-group:FID next to the video SSRC, in
  * answers to browsers and in node offers and answers, and with retransmission off
@@ -138,7 +139,18 @@ START_TEST (test_sdp_chromium)
   ck_assert_uint_eq (count_lines (ans, "a=ssrc:2222 msid:lt lt-video"), 1);
   ck_assert_uint_eq (count_lines (ans, "a=mid:2"), 1);
   ck_assert (strstr (ans, "H264") == NULL && strstr (ans, "VP9") == NULL);
-  ck_assert (strstr (ans, "extmap") == NULL);
+  /* congestion control: transport-cc with its extension on both, goog-remb for
+   * video too (the node's tree capacity); no other extension */
+  ck_assert_uint_eq (a->twcc_ext_id, 3);
+  ck_assert (a->transport_cc && !a->remb);
+  ck_assert_uint_eq (v->twcc_ext_id, 3);
+  ck_assert (v->transport_cc && v->remb);
+  ck_assert_uint_eq (count_lines (ans, "a=extmap:"), 2);
+  ck_assert_uint_eq (count_lines (ans, "a=extmap:3 " MCU_TWCC_EXT_URI), 2);
+  ck_assert_uint_eq (count_lines (ans, "a=rtcp-fb:111 transport-cc"), 1);
+  ck_assert_uint_eq (count_lines (ans, "a=rtcp-fb:96 transport-cc"), 1);
+  ck_assert_uint_eq (count_lines (ans, "a=rtcp-fb:96 goog-remb"), 1);
+  ck_assert_uint_eq (count_lines (ans, "a=rtcp-fb:111 goog-remb"), 0);
 
   /* Our answer is itself an answer we accept (as a peer node would). */
   g_autoptr (GError) error = NULL;
@@ -151,6 +163,41 @@ START_TEST (test_sdp_chromium)
   ck_assert_str_eq (mcu_sdp_session_media (back, 1)->codec, "VP8");
   ck_assert_uint_eq (mcu_sdp_session_media (back, 1)->remote_ssrcs[0], 2222);
   ck_assert (!mcu_sdp_session_media (back, 2)->accepted);
+  ck_assert (mcu_sdp_session_media (back, 1)->transport_cc);
+  ck_assert_uint_eq (mcu_sdp_session_media (back, 1)->twcc_ext_id, 3);
+}
+END_TEST
+
+/* A peer that offers goog-remb only gets goog-remb only; one that offers the
+ * feedback without the extension gets neither (nothing to number packets with). */
+START_TEST (test_sdp_congestion_offers)
+{
+  g_autofree char *chromium = load_offer ("chromium-120-offer.sdp");
+  g_autofree char *remb_only = replace_all (chromium, " transport-cc", " nack");
+  g_autofree char *ans = NULL;
+  g_autoptr (McuSdpSession) s = answer (remb_only, &ans);
+  const McuSdpMedia *v = mcu_sdp_session_media (s, 1);
+  ck_assert (v->remb && !v->transport_cc);
+  ck_assert_uint_eq (v->twcc_ext_id, 0);
+  ck_assert_uint_eq (count_lines (ans, "a=rtcp-fb:96 goog-remb"), 1);
+  ck_assert_uint_eq (count_lines (ans, "a=rtcp-fb:96 transport-cc"), 0);
+  ck_assert_uint_eq (count_lines (ans, "a=extmap:"), 0);
+
+  g_autofree char *no_ext
+      = replace_all (chromium, "draft-holmer-rmcat-transport-wide-cc-extensions-01",
+                     "unknown-extension");
+  g_autofree char *ans2 = NULL;
+  g_autoptr (McuSdpSession) s2 = answer (no_ext, &ans2);
+  v = mcu_sdp_session_media (s2, 1);
+  ck_assert (!v->transport_cc && v->remb);
+  ck_assert_uint_eq (count_lines (ans2, "a=rtcp-fb:96 transport-cc"), 0);
+  ck_assert_uint_eq (count_lines (ans2, "a=extmap:"), 0);
+
+  /* a two-byte ID is not taken */
+  g_autofree char *high = replace_all (chromium, "a=extmap:3 http", "a=extmap:40 http");
+  g_autofree char *ans3 = NULL;
+  g_autoptr (McuSdpSession) s3 = answer (high, &ans3);
+  ck_assert (!mcu_sdp_session_media (s3, 1)->transport_cc);
 }
 END_TEST
 
@@ -378,6 +425,10 @@ START_TEST (test_sdp_offer_round_trip)
   ck_assert_str_eq (v->codec, "VP8");
   ck_assert_uint_eq (v->rtx_pt, 97);
   ck_assert (v->nack && v->pli && v->fir);
+  /* node links number their packets and feed back: transport-cc both ways */
+  ck_assert (a->transport_cc && v->transport_cc && v->remb);
+  ck_assert_uint_eq (v->twcc_ext_id, 3);
+  ck_assert (mcu_sdp_session_media (at_peer, 1)->transport_cc);
 
   /* An answer that keeps actpass is not an answer. */
   g_autofree char *bad = replace_all (ans, "a=setup:active", "a=setup:actpass");
@@ -467,6 +518,7 @@ main (void)
   tcase_add_test (tc, test_sdp_unsupported_lines);
   tcase_add_test (tc, test_sdp_offer_round_trip);
   tcase_add_test (tc, test_sdp_retransmission);
+  tcase_add_test (tc, test_sdp_congestion_offers);
   suite_add_tcase (s, tc);
   return lt_test_run (s);
 }

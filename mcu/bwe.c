@@ -1,0 +1,280 @@
+/* bwe.c: McuBwe, a per-peer downlink estimate from transport-cc results. */
+#include "bwe.h"
+
+#include <gst/gst.h>
+
+GST_DEBUG_CATEGORY_STATIC (mcu_bwe_debug);
+#define GST_CAT_DEFAULT mcu_bwe_debug
+
+#define BUCKET_US 100000 /* acked bytes and loss, per 100 ms of our clock */
+#define N_BUCKETS 10     /* one second */
+#define BASE_SLOT_US 1000000
+#define N_BASE 30 /* the delay baseline: the minimum over 30 s */
+#define MIN_BPS 50000
+#define MAX_BPS 30000000
+#define HOLD_US 300000  /* at most one decrease per 300 ms: about a round trip */
+#define OVERUSE_MS 40.0 /* queueing that counts as congestion */
+#define CLEAN_MS 20.0   /* under this (and little loss) the line is clean */
+#define CONGESTED_US 5000000
+#define REMB_TTL_US 5000000
+#define DOWN_HOLD_US 2000000
+#define UP_CLEAN_US 5000000
+#define BACKOFF_MIN_US 10000000
+#define BACKOFF_MAX_US 160000000
+#define FAILED_UP_US 30000000
+
+struct _McuBwe
+{
+  double estimate; /* bits per second */
+  gint64 last_update, last_decrease, congested_at;
+  gint64 first_result; /* our clock at the first feedback that named packets */
+  gboolean have_results;
+  gint64 bucket_epoch[N_BUCKETS];
+  guint64 bucket_bytes[N_BUCKETS];
+  guint bucket_recv[N_BUCKETS], bucket_lost[N_BUCKETS];
+  gint64 base_epoch[N_BASE];
+  gint64 base_min[N_BASE]; /* arrival - send minimum per second (clock offset in it) */
+  double queue_ms;
+  gboolean have_queue;
+  guint64 remb;
+  gint64 remb_at;
+  /* level suggestion */
+  gboolean low, is_below;
+  gint64 below_since, low_since, up_at, backoff;
+  guint n_moves;
+};
+
+McuBwe *
+mcu_bwe_new (gint64 now_us)
+{
+  static gsize done = 0;
+  if (g_once_init_enter (&done))
+    {
+      GST_DEBUG_CATEGORY_INIT (mcu_bwe_debug, "mcu-bwe", 0, "downlink estimate");
+      g_once_init_leave (&done, 1);
+    }
+  McuBwe *bwe = g_new0 (McuBwe, 1);
+  bwe->estimate = MCU_BWE_START_BPS;
+  bwe->last_update = now_us;
+  bwe->last_decrease = bwe->congested_at = bwe->remb_at = G_MININT64 / 2;
+  bwe->up_at = G_MININT64 / 2;
+  bwe->backoff = BACKOFF_MIN_US;
+  for (guint i = 0; i < N_BUCKETS; i++)
+    bwe->bucket_epoch[i] = G_MININT64;
+  for (guint i = 0; i < N_BASE; i++)
+    bwe->base_epoch[i] = G_MININT64;
+  return bwe;
+}
+
+void
+mcu_bwe_free (McuBwe *bwe)
+{
+  g_free (bwe);
+}
+
+static guint
+bucket (McuBwe *bwe, gint64 now_us)
+{
+  gint64 epoch = now_us / BUCKET_US;
+  guint b = (guint)(epoch % N_BUCKETS);
+  if (bwe->bucket_epoch[b] != epoch)
+    {
+      bwe->bucket_epoch[b] = epoch;
+      bwe->bucket_bytes[b] = 0;
+      bwe->bucket_recv[b] = bwe->bucket_lost[b] = 0;
+    }
+  return b;
+}
+
+/* Bits per second received and the fraction lost over the last second. */
+static void
+window (McuBwe *bwe, gint64 now_us, guint64 *acked_bps, double *loss)
+{
+  gint64 epoch = now_us / BUCKET_US;
+  guint64 bytes = 0;
+  guint recv = 0, lost = 0;
+  for (guint i = 0; i < N_BUCKETS; i++)
+    if (bwe->bucket_epoch[i] > epoch - N_BUCKETS && bwe->bucket_epoch[i] <= epoch)
+      {
+        bytes += bwe->bucket_bytes[i];
+        recv += bwe->bucket_recv[i];
+        lost += bwe->bucket_lost[i];
+      }
+  /* over the time the window covers: a peer heard from for 300 ms is not judged
+   * on a whole second */
+  gint64 span = MIN (now_us - bwe->first_result, (gint64)BUCKET_US * N_BUCKETS);
+  span = MAX (span, BUCKET_US);
+  *acked_bps = bytes * 8 * 1000000 / (guint64)span;
+  *loss = recv + lost ? (double)lost / (recv + lost) : 0.0;
+}
+
+/* The minimum one-way delay (with the clocks' offset in it) over the last 30 s,
+ * after taking @d into this second's slot. */
+static gint64
+baseline (McuBwe *bwe, gint64 d, gint64 now_us)
+{
+  gint64 epoch = now_us / BASE_SLOT_US;
+  guint s = (guint)(epoch % N_BASE);
+  if (bwe->base_epoch[s] != epoch)
+    {
+      bwe->base_epoch[s] = epoch;
+      bwe->base_min[s] = d;
+    }
+  else if (d < bwe->base_min[s])
+    bwe->base_min[s] = d;
+  gint64 m = d;
+  for (guint i = 0; i < N_BASE; i++)
+    if (bwe->base_epoch[i] > epoch - N_BASE && bwe->base_min[i] < m)
+      m = bwe->base_min[i];
+  return m;
+}
+
+/* One feedback's worth: the delay trend from the received packets (how far the
+ * batch's mean one-way delay sits above the 30 s minimum), loss and delivered bytes
+ * into the one-second window, then one step of the estimate (see bwe.h). */
+void
+mcu_bwe_on_results (McuBwe *bwe, const McuTwccResult *r, guint n, gint64 now_us)
+{
+  if (n == 0)
+    return;
+  if (!bwe->have_results)
+    {
+      /* the first feedback covers about one feedback interval of sending */
+      bwe->first_result = now_us - BUCKET_US;
+      bwe->have_results = TRUE;
+    }
+  guint b = bucket (bwe, now_us);
+  gint64 sum = 0, base = G_MAXINT64;
+  guint recv = 0;
+  for (guint i = 0; i < n; i++)
+    {
+      if (!r[i].received)
+        {
+          bwe->bucket_lost[b]++;
+          continue;
+        }
+      bwe->bucket_recv[b]++;
+      bwe->bucket_bytes[b] += r[i].size;
+      gint64 d = r[i].arrival_us - r[i].send_us;
+      base = baseline (bwe, d, now_us);
+      sum += d;
+      recv++;
+    }
+  if (recv)
+    {
+      double q = ((double)sum / recv - (double)base) / 1000.0;
+      bwe->queue_ms = bwe->have_queue ? 0.7 * bwe->queue_ms + 0.3 * q : q;
+      bwe->have_queue = TRUE;
+    }
+  guint64 acked;
+  double loss;
+  window (bwe, now_us, &acked, &loss);
+  double dt = CLAMP ((now_us - bwe->last_update) / 1e6, 0.0, 1.0);
+  bwe->last_update = now_us;
+  gboolean overuse = bwe->queue_ms > OVERUSE_MS;
+  if ((overuse || loss > 0.10) && acked > 0)
+    {
+      bwe->congested_at = now_us;
+      if (now_us - bwe->last_decrease >= HOLD_US)
+        {
+          /* GCC's decrease: to beta times what got through, which may also lift
+           * an estimate that an earlier, shorter window set too low */
+          bwe->estimate = 0.85 * (double)acked;
+          bwe->last_decrease = now_us;
+          GST_LOG ("decrease to %.0f (queue %.1f ms, loss %.2f)", bwe->estimate,
+                   bwe->queue_ms, loss);
+        }
+    }
+  else if (loss < 0.02 && bwe->queue_ms < CLEAN_MS)
+    {
+      /* what it demonstrably took without queueing is a floor at once */
+      double next = MAX (bwe->estimate * (1.0 + 0.08 * dt), 0.95 * (double)acked);
+      double limit = 1.5 * (double)acked + 100000.0;
+      if (!bwe->low && next > limit)
+        next = MAX (bwe->estimate, limit);
+      bwe->estimate = next;
+    }
+  bwe->estimate = CLAMP (bwe->estimate, MIN_BPS, MAX_BPS);
+}
+
+void
+mcu_bwe_on_remb (McuBwe *bwe, guint64 bps, gint64 now_us)
+{
+  guint64 acked;
+  double loss;
+  window (bwe, now_us, &acked, &loss);
+  bwe->remb = MAX (bps, MIN_BPS);
+  bwe->remb_at = now_us;
+  if (acked > 0 && bwe->remb < acked)
+    bwe->congested_at = now_us;
+}
+
+guint64
+mcu_bwe_estimate (McuBwe *bwe, gint64 now_us)
+{
+  guint64 e = (guint64)bwe->estimate;
+  if (now_us - bwe->remb_at < REMB_TTL_US && bwe->remb < e)
+    e = bwe->remb;
+  return e;
+}
+
+gboolean
+mcu_bwe_limited (McuBwe *bwe, gint64 now_us, gint64 within_us)
+{
+  return now_us - bwe->congested_at < within_us;
+}
+
+gboolean
+mcu_bwe_suggest_low (McuBwe *bwe, guint64 need_bps, gint64 now_us)
+{
+  guint64 est = mcu_bwe_estimate (bwe, now_us);
+  /* 0.7: a decrease sets the estimate to 85% of what got through, so this means
+   * over ~18% of what full costs did not get through; a peer that receives all of
+   * it, only late (a busy receiver, a standing queue), stays at full */
+  double down = 0.7 * (double)need_bps;
+  double up = MAX ((double)need_bps, (double)MCU_BWE_FULL_MIN_BPS);
+  if (!bwe->low)
+    {
+      gboolean below = need_bps > 0 && (double)est < down
+                       && mcu_bwe_limited (bwe, now_us, DOWN_HOLD_US);
+      if (!below)
+        bwe->is_below = FALSE;
+      else if (!bwe->is_below)
+        {
+          bwe->is_below = TRUE;
+          bwe->below_since = now_us;
+        }
+      else if (now_us - bwe->below_since >= DOWN_HOLD_US)
+        {
+          /* a return to full that failed soon: wait longer before the next one */
+          bwe->backoff = now_us - bwe->up_at < FAILED_UP_US
+                             ? MIN (bwe->backoff * 2, BACKOFF_MAX_US)
+                             : BACKOFF_MIN_US;
+          bwe->low = TRUE;
+          bwe->low_since = now_us;
+          bwe->n_moves++;
+          GST_INFO ("to low: estimate %" G_GUINT64_FORMAT " under %.0f", est, down);
+        }
+    }
+  else if (now_us - bwe->low_since >= bwe->backoff
+           && !mcu_bwe_limited (bwe, now_us, UP_CLEAN_US) && (double)est >= up)
+    {
+      bwe->low = FALSE;
+      bwe->up_at = now_us;
+      bwe->is_below = FALSE;
+      bwe->n_moves++;
+      GST_INFO ("to full: estimate %" G_GUINT64_FORMAT, est);
+    }
+  return bwe->low;
+}
+
+void
+mcu_bwe_get (McuBwe *bwe, gint64 now_us, McuBweSnapshot *out)
+{
+  out->estimate_bps = mcu_bwe_estimate (bwe, now_us);
+  window (bwe, now_us, &out->acked_bps, &out->loss);
+  out->queue_ms = bwe->have_queue ? bwe->queue_ms : 0.0;
+  out->congested = mcu_bwe_limited (bwe, now_us, CONGESTED_US);
+  out->low = bwe->low;
+  out->n_moves = bwe->n_moves;
+}
