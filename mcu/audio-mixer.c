@@ -106,10 +106,11 @@ typedef struct
 
   /* owner thread only */
   OwnState own;
-  gboolean in_mix; /* unmuted in the main mix */
-  guint loss;      /* percent, as reported */
+  gboolean in_mix;    /* unmuted in the main mix */
+  guint loss_applied; /* to its own encoder */
 
   /* under mixer->lock */
+  guint loss; /* percent, as reported */
   gboolean muted;
   gboolean want; /* chosen among the loudest */
   double level_db;
@@ -139,6 +140,7 @@ struct _McuAudioMixer
   GHashTable *participants; /* id -> Participant*, owned; changed under both locks */
   GMainContext *context;    /* (owned) the owner's, where speakers are switched */
   GSource *wake;            /* (owned) dispatched there to apply the choice */
+  guint shared_loss;        /* owner thread: what the shared encoder was told */
 };
 
 static void
@@ -565,6 +567,9 @@ static void unlink_idle (GstPad *pad);
 static gboolean
 own_start (McuAudioMixer *m, Participant *p)
 {
+  g_mutex_lock (&m->lock);
+  p->loss_applied = p->loss;
+  g_mutex_unlock (&m->lock);
   g_autofree char *desc = g_strdup_printf (
       "queue name=from_main max-size-time=1000000000 ! mix.sink_0 "
       "queue name=from_neg max-size-time=1000000000 ! audioamplify "
@@ -583,7 +588,8 @@ own_start (McuAudioMixer *m, Participant *p)
       "inband-fec=%s packet-loss-percentage=%u ! "
       "rtpopuspay pt=111 ! appsink name=out emit-signals=true sync=false async=false "
       "max-buffers=50 drop=true",
-      m->config.bitrate, m->config.complexity, p->loss ? "true" : "false", p->loss);
+      m->config.bitrate, m->config.complexity, p->loss_applied ? "true" : "false",
+      p->loss_applied);
   g_autoptr (GError) local = NULL;
   p->out_bin = gst_parse_bin_from_description (desc, FALSE, &local);
   if (p->out_bin == NULL)
@@ -673,21 +679,36 @@ apply_mute (Participant *p, gboolean muted)
     g_object_set (p->neg_pad, "mute", out, NULL);
 }
 
-/* Owner thread: the shared encoder's FEC follows the lossiest listener it serves. */
+/* Owner thread: each encoder's in-band FEC follows the loss its listeners report;
+ * the shared encoder's the lossiest of those it serves that decode FEC. One lossy
+ * commune thus makes every silent listener's packets carry FEC too, a few kbit/s
+ * of the same bitrate: cheaper than a second shared encoder. */
 static void
-shared_loss_update (McuAudioMixer *m)
+apply_loss (McuAudioMixer *m)
 {
   GHashTableIter it;
   gpointer value;
-  guint loss = 0;
+  guint shared = 0;
+  g_mutex_lock (&m->lock);
   g_hash_table_iter_init (&it, m->participants);
   while (g_hash_table_iter_next (&it, NULL, &value))
     {
       Participant *p = value;
-      if (p->own != OWN_ACTIVE && p->fec && p->loss > loss)
-        loss = p->loss;
+      if (p->own != OWN_ACTIVE && p->fec && p->loss > shared)
+        shared = p->loss;
+      if (p->encoder && p->loss != p->loss_applied)
+        {
+          p->loss_applied = p->loss;
+          g_object_set (p->encoder, "inband-fec", p->loss > 0, "packet-loss-percentage",
+                        p->loss, NULL);
+        }
     }
-  g_object_set (m->shared_enc, "packet-loss-percentage", loss, NULL);
+  g_mutex_unlock (&m->lock);
+  if (shared != m->shared_loss)
+    {
+      m->shared_loss = shared;
+      g_object_set (m->shared_enc, "packet-loss-percentage", shared, NULL);
+    }
 }
 
 /* Owner thread: moves each participant one step towards what choose_speakers()
@@ -701,7 +722,6 @@ apply_speakers (McuAudioMixer *m)
 {
   GHashTableIter it;
   gpointer value;
-  gboolean changed = FALSE;
 
   g_mutex_lock (&m->lock);
   choose_speakers (m, NULL, g_get_monotonic_time ()); /* let quiet ones go */
@@ -763,12 +783,10 @@ apply_speakers (McuAudioMixer *m)
         }
       if (p->own != was)
         {
-          changed = TRUE;
           GST_DEBUG ("participant %u: %d -> %d", p->id, was, p->own);
         }
     }
-  if (changed)
-    shared_loss_update (m);
+  apply_loss (m);
 }
 
 gboolean
@@ -965,17 +983,15 @@ mcu_audio_mixer_set_loss (McuAudioMixer *m, guint id, guint percent)
 {
   g_return_if_fail (m != NULL);
 
-  Participant *p = g_hash_table_lookup (m->participants, GUINT_TO_POINTER (id));
-  if (p == NULL)
-    return;
   percent = MIN (percent, LOSS_MAX);
-  if (percent == p->loss)
-    return;
-  p->loss = percent;
-  if (p->encoder)
-    g_object_set (p->encoder, "inband-fec", percent > 0, "packet-loss-percentage",
-                  percent, NULL);
-  shared_loss_update (m);
+  g_mutex_lock (&m->lock);
+  Participant *p = g_hash_table_lookup (m->participants, GUINT_TO_POINTER (id));
+  gboolean changed = p && p->loss != percent;
+  if (changed)
+    p->loss = percent;
+  g_mutex_unlock (&m->lock);
+  if (changed)
+    wake (m); /* the encoders are told on the owner's thread */
 }
 
 gboolean

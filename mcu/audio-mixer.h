@@ -98,8 +98,8 @@ void mcu_audio_mixer_set_muted (McuAudioMixer *mixer, guint id, gboolean muted);
  *
  * Sets the Opus in-band FEC of what @id receives: its own encoder's expected packet
  * loss, or, while it hears the shared encode, that encoder's (which follows the
- * lossiest of its listeners). 0 turns FEC off. Unknown ids are ignored. Call on the
- * thread that created the mixer.
+ * lossiest of its listeners). 0 turns FEC off. Unknown ids are ignored. Safe to call
+ * from any thread; the encoders follow on the mixer's main context.
  */
 void mcu_audio_mixer_set_loss (McuAudioMixer *mixer, guint id, guint percent);
 
