@@ -538,8 +538,8 @@ participant_in_bin (McuAudioMixer *m, Participant *p, guint8 pt, GError **error)
       "payload=%u\" ! "
       "rtpjitterbuffer latency=%u do-lost=true drop-on-latency=true ! "
       "rtpopusdepay name=depay ! "
-      "opusdec name=dec plc=true use-inband-fec=%s ! audioconvert ! audioresample "
-      "! " MIX_CAPS " ! "
+      /* opusdec decodes at 48 kHz itself: no resampler */
+      "opusdec name=dec plc=true use-inband-fec=%s ! audioconvert ! " MIX_CAPS " ! "
       "level name=level-%u interval=100000000 post-messages=true ! "
       "tee name=t allow-not-linked=true "
       "t. ! queue name=to_main max-size-time=1000000000",
