@@ -124,6 +124,7 @@ typedef struct
   gint64 switch_at;  /* first frame @pending serves, -1 until its first packet */
   gint64 prev_until; /* @prev still serves frames before this one (late packets) */
   gint64 last_sent;  /* highest frame sent, -1 before the first */
+  guint64 sent_mask; /* bit d: frame last_sent - d was sent */
   guint16 seq_base;
   guint32 ts_base, ssrc;
 } Participant;
@@ -141,7 +142,21 @@ struct _McuAudioMixer
   GMainContext *context;    /* (owned) the owner's, where speakers are switched */
   GSource *wake;            /* (owned) dispatched there to apply the choice */
   guint shared_loss;        /* owner thread: what the shared encoder was told */
+  /* What one shared packet goes out as, per listener: filled under out_lock and
+   * sent after it, all under batch_lock, which mcu_audio_mixer_add() takes to grow
+   * it (so nothing is allocated per packet). Taken before out_lock. */
+  GMutex batch_lock;
+  struct Send *batch;
+  guint batch_cap;
 };
+
+/* One packet to send: to whom, with which header. */
+typedef struct Send
+{
+  guint id;
+  guint16 seq;
+  guint32 ts, ssrc;
+} Send;
 
 static void
 participant_free (gpointer data)
@@ -264,17 +279,36 @@ sample_frame (GstSample *sample, GstBuffer *buf)
   return (gint64)((rt + FRAME_NS / 2) / FRAME_NS);
 }
 
-/* Under m->out_lock, on an encoder's streaming thread: sends frame @frame made by
- * encoder @src to @p if @src serves @p for that frame. A pending switch takes effect
- * at the first frame the new encoder has that was not sent yet (switch_at); the old
- * one keeps the frames before it, even when they come late, and no frame is sent
- * twice. The header is rewritten from the frame index, so the sequence and the
- * timestamp run on across switches. Returns TRUE when a switch completed. */
+/* Under m->out_lock: whether frame @frame can still go to @p, and notes it sent.
+ * A frame goes out once: two encoders' packets of one frame are different bytes,
+ * and one sequence number with two payloads would also reuse an SRTP index. */
 static gboolean
-deliver (McuAudioMixer *m, Participant *p, Source src, gint64 frame, const guint8 *rtp,
-         gsize len)
+mark_sent (Participant *p, gint64 frame)
 {
-  gboolean send = FALSE, switched = FALSE;
+  if (p->last_sent < 0 || frame > p->last_sent)
+    {
+      gint64 d = p->last_sent < 0 ? 64 : frame - p->last_sent;
+      p->sent_mask = d >= 64 ? 1 : (p->sent_mask << d) | 1;
+      p->last_sent = frame;
+      return TRUE;
+    }
+  gint64 d = p->last_sent - frame;
+  if (d >= 64 || (p->sent_mask & (G_GUINT64_CONSTANT (1) << d)))
+    return FALSE;
+  p->sent_mask |= G_GUINT64_CONSTANT (1) << d;
+  return TRUE;
+}
+
+/* Under m->out_lock, on an encoder's streaming thread: whether frame @frame made
+ * by encoder @src goes to @p, and with which header (@out). A pending switch takes
+ * effect at the first frame the new encoder has that was not sent yet (switch_at);
+ * the old one keeps the frames before it, even when they come late, and no frame is
+ * sent twice. The header comes from the frame index, so the sequence and the
+ * timestamp run on across switches. Sets *@switched when a switch completed. */
+static gboolean
+deliver (Participant *p, Source src, gint64 frame, Send *out, gboolean *switched)
+{
+  gboolean send = FALSE;
   if (src == p->pending)
     {
       if (p->switch_at < 0)
@@ -286,7 +320,7 @@ deliver (McuAudioMixer *m, Participant *p, Source src, gint64 frame, const guint
           p->source = src;
           p->pending = SRC_NONE;
           p->switch_at = -1;
-          send = switched = TRUE;
+          send = *switched = TRUE;
           GST_DEBUG ("participant %u: frame %" G_GINT64_FORMAT " on, from encoder %d",
                      p->id, frame, src);
         }
@@ -299,27 +333,41 @@ deliver (McuAudioMixer *m, Participant *p, Source src, gint64 frame, const guint
       if (!send)
         {
           p->prev = SRC_NONE; /* it has passed the switch: nothing late is left */
-          switched = TRUE;    /* and may now be stopped */
+          *switched = TRUE;   /* and may now be stopped */
         }
     }
-  if (!send || len < 12 || len > 1500)
-    return switched;
+  if (!send)
+    return FALSE;
+  if (!mark_sent (p, frame))
+    {
+      GST_DEBUG ("participant %u: frame %" G_GINT64_FORMAT " from encoder %d again",
+                 p->id, frame, src);
+      return FALSE;
+    }
+  out->id = p->id;
+  out->seq = (guint16)(p->seq_base + (guint64)frame);
+  out->ts = p->ts_base + (guint32)((guint64)frame * FRAME_SAMPLES);
+  out->ssrc = p->ssrc;
+  return TRUE;
+}
 
+/* Outside out_lock (the output takes the router's lock, which is taken before
+ * ours when packets come in): sends @rtp with the header of @s. */
+static void
+send_one (McuAudioMixer *m, const Send *s, const guint8 *rtp, gsize len)
+{
   guint8 buf[1500];
+  if (len < 12 || len > sizeof buf)
+    return;
   memcpy (buf, rtp, len);
-  guint16 seq = (guint16)(p->seq_base + (guint64)frame);
-  guint32 ts = p->ts_base + (guint32)((guint64)frame * FRAME_SAMPLES);
-  buf[2] = seq >> 8;
-  buf[3] = seq & 0xff;
+  buf[2] = s->seq >> 8;
+  buf[3] = s->seq & 0xff;
   for (int i = 0; i < 4; i++)
     {
-      buf[4 + i] = (guint8)(ts >> (24 - 8 * i));
-      buf[8 + i] = (guint8)(p->ssrc >> (24 - 8 * i));
+      buf[4 + i] = (guint8)(s->ts >> (24 - 8 * i));
+      buf[8 + i] = (guint8)(s->ssrc >> (24 - 8 * i));
     }
-  if (frame > p->last_sent)
-    p->last_sent = frame;
-  m->output (p->id, buf, len, m->user_data);
-  return switched;
+  m->output (s->id, buf, len, m->user_data);
 }
 
 /* Streaming thread of a speaker's own encoder. */
@@ -336,9 +384,12 @@ on_encoded (GstAppSink *sink, gpointer data)
 
   if (frame >= 0 && gst_buffer_map (buf, &map, GST_MAP_READ))
     {
+      Send one;
       g_mutex_lock (&m->out_lock);
-      switched = deliver (m, p, SRC_OWN, frame, map.data, map.size);
+      gboolean send = deliver (p, SRC_OWN, frame, &one, &switched);
       g_mutex_unlock (&m->out_lock);
+      if (send)
+        send_one (m, &one, map.data, map.size);
       gst_buffer_unmap (buf, &map);
     }
   if (switched)
@@ -362,16 +413,22 @@ on_shared_encoded (GstAppSink *sink, gpointer data)
     {
       GHashTableIter it;
       gpointer value;
+      guint n = 0;
+      g_mutex_lock (&m->batch_lock);
       g_mutex_lock (&m->out_lock);
       g_hash_table_iter_init (&it, m->participants);
-      while (g_hash_table_iter_next (&it, NULL, &value))
+      while (g_hash_table_iter_next (&it, NULL, &value) && n < m->batch_cap)
         {
           Participant *p = value;
-          if (p->source == SRC_SHARED || p->pending == SRC_SHARED
-              || p->prev == SRC_SHARED)
-            switched |= deliver (m, p, SRC_SHARED, frame, map.data, map.size);
+          if ((p->source == SRC_SHARED || p->pending == SRC_SHARED
+               || p->prev == SRC_SHARED)
+              && deliver (p, SRC_SHARED, frame, &m->batch[n], &switched))
+            n++;
         }
       g_mutex_unlock (&m->out_lock);
+      for (guint i = 0; i < n; i++)
+        send_one (m, &m->batch[i], map.data, map.size);
+      g_mutex_unlock (&m->batch_lock);
       gst_buffer_unmap (buf, &map);
     }
   if (switched)
@@ -441,6 +498,7 @@ mcu_audio_mixer_new (const McuAudioMixerConfig *config, McuAudioMixerOutputFunc 
   m->config = cfg;
   g_mutex_init (&m->lock);
   g_mutex_init (&m->out_lock);
+  g_mutex_init (&m->batch_lock);
   m->participants = g_hash_table_new_full (NULL, NULL, NULL, participant_free);
   m->main_mix = gst_bin_get_by_name (GST_BIN (pipeline), "main_mix");
   m->tee_m = gst_bin_get_by_name (GST_BIN (pipeline), "tee_m");
@@ -817,6 +875,13 @@ mcu_audio_mixer_add (McuAudioMixer *m, guint id, guint8 pt, gboolean fec, GError
       return FALSE;
     }
 
+  g_mutex_lock (&m->batch_lock);
+  if (g_hash_table_size (m->participants) + 1 > m->batch_cap)
+    {
+      m->batch_cap = MAX (16, 2 * m->batch_cap);
+      m->batch = g_renew (Send, m->batch, m->batch_cap);
+    }
+  g_mutex_unlock (&m->batch_lock);
   gst_bin_add (GST_BIN (m->pipeline), p->in_bin);
   p->main_pad = gst_element_request_pad_simple (m->main_mix, "sink_%u");
   g_object_set (p->main_pad, "mute", TRUE, NULL); /* until it is among the loudest */
@@ -1068,6 +1133,8 @@ mcu_audio_mixer_free (McuAudioMixer *m)
   gst_object_unref (m->pipeline);
   g_mutex_clear (&m->lock);
   g_mutex_clear (&m->out_lock);
+  g_mutex_clear (&m->batch_lock);
+  g_free (m->batch);
   g_free (m);
 }
 
