@@ -132,7 +132,8 @@ typedef struct
 struct _McuAudioMixer
 {
   GstElement *pipeline;
-  GstElement *main_mix, *tee_m, *shared_enc;
+  GstElement *main_mix, *tee_m;
+  GstElement *shared_enc; /* (nullable) owner thread: made with the first participant */
   McuAudioMixerConfig config;
   McuAudioMixerOutputFunc output;
   gpointer user_data;
@@ -475,13 +476,8 @@ mcu_audio_mixer_new (const McuAudioMixerConfig *config, McuAudioMixerOutputFunc 
   g_autofree char *desc = g_strdup_printf (
       "audiotestsrc is-live=true wave=silence samplesperbuffer=%u ! " MIX_CAPS " ! "
       "audiomixer name=main_mix latency=20000000 output-buffer-duration=20000000 " ALIGN
-      " ! " MIX_CAPS " ! tee name=tee_m allow-not-linked=true "
-      "tee_m. ! queue max-size-time=1000000000 ! audioconvert ! "
-      "opusenc name=shared_enc audio-type=voice bitrate=%u complexity=%u frame-size=20 "
-      "inband-fec=true packet-loss-percentage=0 ! rtpopuspay pt=111 ! "
-      "appsink name=shared emit-signals=true sync=false async=false max-buffers=50 "
-      "drop=true",
-      FRAME_SAMPLES, cfg.bitrate, cfg.complexity);
+      " ! " MIX_CAPS " ! tee name=tee_m allow-not-linked=true",
+      FRAME_SAMPLES);
   g_autoptr (GError) local = NULL;
   GstElement *pipeline = gst_parse_launch (desc, &local);
   if (pipeline == NULL)
@@ -502,9 +498,6 @@ mcu_audio_mixer_new (const McuAudioMixerConfig *config, McuAudioMixerOutputFunc 
   m->participants = g_hash_table_new_full (NULL, NULL, NULL, participant_free);
   m->main_mix = gst_bin_get_by_name (GST_BIN (pipeline), "main_mix");
   m->tee_m = gst_bin_get_by_name (GST_BIN (pipeline), "tee_m");
-  m->shared_enc = gst_bin_get_by_name (GST_BIN (pipeline), "shared_enc");
-  g_autoptr (GstElement) shared = gst_bin_get_by_name (GST_BIN (pipeline), "shared");
-  g_signal_connect (shared, "new-sample", G_CALLBACK (on_shared_encoded), m);
   m->context = g_main_context_ref_thread_default ();
   m->wake = g_source_new (&wake_funcs, sizeof (GSource));
   g_source_set_callback (m->wake, NULL, m, NULL);
@@ -765,7 +758,8 @@ apply_loss (McuAudioMixer *m)
   if (shared != m->shared_loss)
     {
       m->shared_loss = shared;
-      g_object_set (m->shared_enc, "packet-loss-percentage", shared, NULL);
+      if (m->shared_enc)
+        g_object_set (m->shared_enc, "packet-loss-percentage", shared, NULL);
     }
 }
 
@@ -847,6 +841,43 @@ apply_speakers (McuAudioMixer *m)
   apply_loss (m);
 }
 
+/* Owner thread: starts the shared encoder of the full mix, with the first
+ * participant: a leg nobody has joined yet (a node opens one per scheduled meeting)
+ * encodes nothing. */
+static gboolean
+shared_start (McuAudioMixer *m, GError **error)
+{
+  g_autofree char *desc = g_strdup_printf (
+      "queue max-size-time=1000000000 ! audioconvert ! "
+      "opusenc name=shared_enc audio-type=voice bitrate=%u complexity=%u frame-size=20 "
+      "inband-fec=true packet-loss-percentage=%u ! rtpopuspay pt=111 ! "
+      "appsink name=shared emit-signals=true sync=false async=false max-buffers=50 "
+      "drop=true",
+      m->config.bitrate, m->config.complexity, m->shared_loss);
+  g_autoptr (GError) local = NULL;
+  GstElement *bin = gst_parse_bin_from_description (desc, TRUE, &local);
+  if (bin == NULL)
+    {
+      g_set_error (error, MCU_ERROR, MCU_ERROR_PIPELINE, "audio mixer: %s",
+                   local->message);
+      return FALSE;
+    }
+  g_autoptr (GstElement) sink = gst_bin_get_by_name (GST_BIN (bin), "shared");
+  g_signal_connect (sink, "new-sample", G_CALLBACK (on_shared_encoded), m);
+  gst_bin_add (GST_BIN (m->pipeline), bin);
+  g_autoptr (GstPad) tee_pad = gst_element_request_pad_simple (m->tee_m, "src_%u");
+  g_autoptr (GstPad) bin_sink = gst_element_get_static_pad (bin, "sink");
+  if (gst_pad_link (tee_pad, bin_sink) != GST_PAD_LINK_OK)
+    {
+      g_set_error_literal (error, MCU_ERROR, MCU_ERROR_PIPELINE,
+                           "audio mixer: the shared encoder would not link");
+      return FALSE; /* stays in the pipeline, unlinked, until it is freed */
+    }
+  gst_element_sync_state_with_parent (bin);
+  m->shared_enc = gst_bin_get_by_name (GST_BIN (bin), "shared_enc");
+  return TRUE;
+}
+
 gboolean
 mcu_audio_mixer_add (McuAudioMixer *m, guint id, guint8 pt, gboolean fec, GError **error)
 {
@@ -858,6 +889,8 @@ mcu_audio_mixer_add (McuAudioMixer *m, guint id, guint8 pt, gboolean fec, GError
                    "participant %u is already in the mix", id);
       return FALSE;
     }
+  if (m->shared_enc == NULL && !shared_start (m, error))
+    return FALSE;
   Participant *p = g_new0 (Participant, 1);
   p->mixer = m;
   p->id = id;
@@ -1129,7 +1162,7 @@ mcu_audio_mixer_free (McuAudioMixer *m)
   g_hash_table_destroy (m->participants);
   gst_object_unref (m->main_mix);
   gst_object_unref (m->tee_m);
-  gst_object_unref (m->shared_enc);
+  g_clear_object (&m->shared_enc);
   gst_object_unref (m->pipeline);
   g_mutex_clear (&m->lock);
   g_mutex_clear (&m->out_lock);
