@@ -865,6 +865,9 @@ shared_start (McuAudioMixer *m, GError **error)
   g_autoptr (GstElement) sink = gst_bin_get_by_name (GST_BIN (bin), "shared");
   g_signal_connect (sink, "new-sample", G_CALLBACK (on_shared_encoded), m);
   gst_bin_add (GST_BIN (m->pipeline), bin);
+  /* playing before it is linked: a buffer the running mix pushes into a pad not
+   * yet active comes back "flushing", which would stop the main mixer for good */
+  gst_element_sync_state_with_parent (bin);
   g_autoptr (GstPad) tee_pad = gst_element_request_pad_simple (m->tee_m, "src_%u");
   g_autoptr (GstPad) bin_sink = gst_element_get_static_pad (bin, "sink");
   if (gst_pad_link (tee_pad, bin_sink) != GST_PAD_LINK_OK)
@@ -873,7 +876,6 @@ shared_start (McuAudioMixer *m, GError **error)
                            "audio mixer: the shared encoder would not link");
       return FALSE; /* stays in the pipeline, unlinked, until it is freed */
     }
-  gst_element_sync_state_with_parent (bin);
   m->shared_enc = gst_bin_get_by_name (GST_BIN (bin), "shared_enc");
   return TRUE;
 }
