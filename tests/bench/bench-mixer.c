@@ -236,11 +236,15 @@ audio_baseline (guint n, guint complexity, GPtrArray *srcs)
   return pipe;
 }
 
+/* @outs < 0: outputs not counted (video) */
 static void
 print_row (const char *name, Figures f, double outs)
 {
-  printf ("%s: min %.1f median %.1f max %.1f %% of one core, %.0f outputs/s\n", name,
-          f.min, f.median, f.max, outs);
+  printf ("%s: min %.1f median %.1f max %.1f %% of one core", name, f.min, f.median,
+          f.max);
+  if (outs >= 0)
+    printf (", %.0f outputs/s", outs);
+  printf ("\n");
 }
 
 /* One row: @n participants of which @speaking speak (pink noise, as loud as speech),
@@ -398,8 +402,8 @@ bench_video (guint seconds)
           = g_strdup_printf ("composite_720p_%s_ours", mcu_layout_name (l));
       g_autofree char *b
           = g_strdup_printf ("composite_720p_%s_gstreamer", mcu_layout_name (l));
-      print_row (a, ours, 0);
-      print_row (b, base, 0);
+      print_row (a, ours, -1);
+      print_row (b, base, -1);
       printf ("composite_720p_%s_ratio_median: %.2f x\n", mcu_layout_name (l),
               base.median > 0 ? ours.median / base.median : 0);
     }
