@@ -15,6 +15,35 @@
  *
  * A silent live source keeps the main mixer producing while nobody sends.
  */
+/* audio-mixer.c: mix-minus of the loudest few, one shared encode for everyone else.
+ *
+ * A province node mixes about a hundred communes, nearly all silent at any moment.
+ * Every input is decoded (its level is measured from the decoded audio), but only the
+ * max_speakers loudest are unmuted in the main audiomixer, whose output M is the
+ * mix. M is encoded once by a shared encoder whose packets go to every participant
+ * not speaking. A speaker i gets mix-minus from an encoder of its own: a two-input
+ * audiomixer that adds M and its own signal times -1 (audioamplify); aggregators
+ * align their inputs by running time, so the cancellation is sample-exact, and in
+ * F32 it cannot clip. That way the cost is N decoders plus max_speakers + 1
+ * encoders, not N encoders.
+ *
+ *   appsrc ! rtpjitterbuffer ! rtpopusdepay ! opusdec ! F32 ! level ! tee_i
+ *   tee_i ! queue ! main audiomixer (pad muted unless i speaks) ! tee_M
+ *   tee_M ! queue ! opusenc ! rtpopuspay ! appsink      (shared, always running)
+ *   speaker i only: tee_M ! queue ! mixer_i.sink_0 ;
+ *                   tee_i ! queue ! audioamplify(-1) ! mixer_i.sink_1 ;
+ *                   mixer_i ! opusenc ! rtpopuspay ! appsink
+ *
+ * Every mixer makes 20 ms buffers on one grid of running time, so packet k of any
+ * encoder holds the same 20 ms. Each participant's RTP sequence number and
+ * timestamp are computed from that frame index, not taken from the encoder, so a
+ * participant moved between its own encoder and the shared one sees one stream
+ * without a jump; the switch happens at the first frame the new encoder has (see
+ * deliver()). Speakers are chosen on the streaming threads as levels come in and
+ * their encoders built and torn down on the mixer's own main context.
+ *
+ * A silent live source keeps the main mixer producing while nobody sends.
+ */
 #include "audio-mixer.h"
 #include "mcu-error.h"
 #include "pipeline-util.h"
@@ -23,48 +52,172 @@
 #include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
 #include <math.h>
+#include <string.h>
 
 GST_DEBUG_CATEGORY_STATIC (mcu_audio_mixer_debug);
 #define GST_CAT_DEFAULT mcu_audio_mixer_debug
 
 #define MIX_CAPS "audio/x-raw,format=F32LE,rate=48000,channels=1,layout=interleaved"
 #define SPEECH_THRESHOLD_DB (-50.0)
+#define FRAME_NS (20 * GST_MSECOND)
+#define FRAME_SAMPLES 960
+/* Every mixer places each input buffer exactly at its timestamp. By default an
+ * audiomixer keeps counting samples from an input's first buffer and ignores
+ * timestamps within 40 ms of that count for up to a second; a speaker's own mixer,
+ * which joins the stream later than the main one, would then place its negated
+ * voice elsewhere than the main mixer placed the voice, by whatever the stream's
+ * early timestamps were off, and the two would not cancel. */
+#define ALIGN "alignment-threshold=0 discont-wait=0"
+/* A speaker quiet for this long gives its place up: short pauses between words and
+ * sentences must not move it back and forth. */
+#define HANGOVER_US (1500 * G_TIME_SPAN_MILLISECOND)
+/* A newcomer takes the place of the quietest speaker only when this much louder. */
+#define TAKEOVER_DB 6.0
+#define LOSS_MAX 50
+
+typedef enum
+{
+  SRC_NONE,
+  SRC_SHARED,
+  SRC_OWN,
+} Source;
+
+typedef enum
+{
+  OWN_NONE,     /* on the shared encode, no encoder of its own */
+  OWN_STARTING, /* its encoder runs, not heard yet; the switch to it is pending */
+  OWN_ACTIVE,   /* mixed, and served by its encoder */
+  OWN_STOPPING, /* out of the mix; the switch back to the shared encode is pending */
+} OwnState;
 
 typedef struct
 {
   McuAudioMixer *mixer; /* (unowned) */
   guint id;
+  gboolean fec;
   GstElement *in_bin, *out_bin; /* (owned by the pipeline once added) */
   GstElement *appsrc;           /* (owned by bin) */
+  GstElement *encoder;          /* own opusenc, while out_bin exists */
   GstPad *main_pad;             /* the main mixer's request pad fed by this input */
-  GstPad *neg_pad;              /* mixer_i's pad carrying -x_i */
-  GstPad *tee_m_pad;            /* tee_M's request pad feeding this participant */
-  double level_db;              /* under mixer->lock */
-  gint64 level_time;            /* under mixer->lock */
-  guint64 played_ns;            /* decoded output, PLC included; under mixer->lock */
-  guint64 concealed_ns;         /* covered by the jitter buffer's lost events; ditto */
+  GstPad *neg_pad;              /* mixer_i's pad carrying -x_i, while out_bin exists */
+  GstPad *tee_m_pad;            /* tee_M's request pad feeding out_bin */
+  GstPad *tee_i_pad;            /* tee_i's request pad feeding out_bin's negation */
+  GstPad *neg_ghost;            /* in_bin's ghost of tee_i_pad */
+
+  /* owner thread only */
+  OwnState own;
+  gboolean in_mix;    /* unmuted in the main mix */
+  guint loss_applied; /* to its own encoder */
+
+  /* under mixer->lock */
+  guint loss; /* percent, as reported */
+  gboolean muted;
+  gboolean want; /* chosen among the loudest */
+  double level_db;
+  gint64 level_time;    /* of the last level */
+  gint64 loud_time;     /* of the last level above the speech threshold */
+  guint64 played_ns;    /* decoded output, PLC included */
+  guint64 concealed_ns; /* covered by the jitter buffer's lost events */
+
+  /* under mixer->out_lock: the stream this participant receives */
+  Source source, pending, prev;
+  gint64 switch_at;  /* first frame @pending serves, -1 until its first packet */
+  gint64 prev_until; /* @prev still serves frames before this one (late packets) */
+  gint64 last_sent;  /* highest frame sent, -1 before the first */
+  guint64 sent_mask; /* bit d: frame last_sent - d was sent */
+  guint16 seq_base;
+  guint32 ts_base, ssrc;
 } Participant;
 
 struct _McuAudioMixer
 {
   GstElement *pipeline;
   GstElement *main_mix, *tee_m;
+  GstElement *shared_enc; /* (nullable) owner thread: made with the first participant */
   McuAudioMixerConfig config;
   McuAudioMixerOutputFunc output;
   gpointer user_data;
-  GMutex lock;              /* guards participants' levels and the id map for pushes */
-  GHashTable *participants; /* id -> Participant*, owned */
+  GMutex lock;              /* guards the id map and the fields marked so */
+  GMutex out_lock;          /* guards what is sent; taken after @lock, never before */
+  GHashTable *participants; /* id -> Participant*, owned; changed under both locks */
+  GMainContext *context;    /* (owned) the owner's, where speakers are switched */
+  GSource *wake;            /* (owned) dispatched there to apply the choice */
+  guint shared_loss;        /* owner thread: what the shared encoder was told */
+  /* What one shared packet goes out as, per listener: filled under out_lock and
+   * sent after it, all under batch_lock, which mcu_audio_mixer_add() takes to grow
+   * it (so nothing is allocated per packet). Taken before out_lock. */
+  GMutex batch_lock;
+  struct Send *batch;
+  guint batch_cap;
 };
+
+/* One packet to send: to whom, with which header. */
+typedef struct Send
+{
+  guint id;
+  guint16 seq;
+  guint32 ts, ssrc;
+} Send;
 
 static void
 participant_free (gpointer data)
 {
   Participant *p = data;
   g_clear_object (&p->appsrc);
+  g_clear_object (&p->encoder);
   g_clear_object (&p->main_pad);
   g_clear_object (&p->neg_pad);
   g_clear_object (&p->tee_m_pad);
+  g_clear_object (&p->tee_i_pad);
+  g_clear_object (&p->neg_ghost);
   g_free (p);
+}
+
+static void
+wake (McuAudioMixer *m)
+{
+  g_source_set_ready_time (m->wake, 0);
+}
+
+/* Under m->lock, on the level's streaming thread: who is among the loudest. A
+ * speaker keeps its place through pauses (HANGOVER_US); a newcomer takes a free
+ * place, or the quietest speaker's when TAKEOVER_DB louder, so two voices of about
+ * one level do not swap places on every level message. */
+static gboolean
+choose_speakers (McuAudioMixer *m, Participant *loud, gint64 now)
+{
+  GHashTableIter it;
+  gpointer value;
+  gboolean changed = FALSE;
+  guint n = 0;
+  Participant *quietest = NULL;
+
+  g_hash_table_iter_init (&it, m->participants);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    {
+      Participant *p = value;
+      if (p->want && (p->muted || now - p->loud_time > HANGOVER_US))
+        {
+          p->want = FALSE;
+          changed = TRUE;
+        }
+      if (p->want)
+        {
+          n++;
+          if (p != loud && (quietest == NULL || p->level_db < quietest->level_db))
+            quietest = p;
+        }
+    }
+  if (loud == NULL || loud->want)
+    return changed;
+  if (n < m->config.max_speakers)
+    loud->want = TRUE;
+  else if (quietest && loud->level_db > quietest->level_db + TAKEOVER_DB)
+    {
+      quietest->want = FALSE;
+      loud->want = TRUE;
+    }
+  return changed || loud->want;
 }
 
 static void
@@ -81,14 +234,22 @@ note_level (McuAudioMixer *m, GstMessage *msg)
   G_GNUC_BEGIN_IGNORE_DEPRECATIONS
   double db = arr && arr->n_values ? g_value_get_double (&arr->values[0]) : -200;
   G_GNUC_END_IGNORE_DEPRECATIONS
+  gint64 now = g_get_monotonic_time ();
+  gboolean changed = FALSE;
   g_mutex_lock (&m->lock);
   Participant *p = g_hash_table_lookup (m->participants, GUINT_TO_POINTER (id));
   if (p)
     {
       p->level_db = db;
-      p->level_time = g_get_monotonic_time ();
+      p->level_time = now;
+      gboolean loud = !p->muted && db > SPEECH_THRESHOLD_DB;
+      if (loud)
+        p->loud_time = now;
+      changed = choose_speakers (m, loud ? p : NULL, now);
     }
   g_mutex_unlock (&m->lock);
+  if (changed)
+    wake (m);
 }
 
 /* Every message is handled here, on the thread that posts it, and dropped: nobody
@@ -104,6 +265,190 @@ on_bus_sync (GstBus *bus, GstMessage *msg, gpointer data)
   return mcu_pipeline_drop_message (msg, GST_CAT_DEFAULT);
 }
 
+/* The 20 ms frame a sample holds, counted in running time from the pipeline's
+ * start: the same number for the same 20 ms whichever encoder made it. */
+static gint64
+sample_frame (GstSample *sample, GstBuffer *buf)
+{
+  const GstSegment *seg = gst_sample_get_segment (sample);
+  GstClockTime pts = GST_BUFFER_PTS (buf);
+  if (seg == NULL || !GST_CLOCK_TIME_IS_VALID (pts))
+    return -1;
+  GstClockTime rt = gst_segment_to_running_time (seg, GST_FORMAT_TIME, pts);
+  if (!GST_CLOCK_TIME_IS_VALID (rt))
+    return -1;
+  return (gint64)((rt + FRAME_NS / 2) / FRAME_NS);
+}
+
+/* Under m->out_lock: whether frame @frame can still go to @p, and notes it sent.
+ * A frame goes out once: two encoders' packets of one frame are different bytes,
+ * and one sequence number with two payloads would also reuse an SRTP index. */
+static gboolean
+mark_sent (Participant *p, gint64 frame)
+{
+  if (p->last_sent < 0 || frame > p->last_sent)
+    {
+      gint64 d = p->last_sent < 0 ? 64 : frame - p->last_sent;
+      p->sent_mask = d >= 64 ? 1 : (p->sent_mask << d) | 1;
+      p->last_sent = frame;
+      return TRUE;
+    }
+  gint64 d = p->last_sent - frame;
+  if (d >= 64 || (p->sent_mask & (G_GUINT64_CONSTANT (1) << d)))
+    return FALSE;
+  p->sent_mask |= G_GUINT64_CONSTANT (1) << d;
+  return TRUE;
+}
+
+/* Under m->out_lock, on an encoder's streaming thread: whether frame @frame made
+ * by encoder @src goes to @p, and with which header (@out). A pending switch takes
+ * effect at the first frame the new encoder has that was not sent yet (switch_at);
+ * the old one keeps the frames before it, even when they come late, and no frame is
+ * sent twice. The header comes from the frame index, so the sequence and the
+ * timestamp run on across switches. Sets *@switched when a switch completed. */
+static gboolean
+deliver (Participant *p, Source src, gint64 frame, Send *out, gboolean *switched)
+{
+  gboolean send = FALSE;
+  if (src == p->pending)
+    {
+      if (p->switch_at < 0)
+        p->switch_at = MAX (frame, p->last_sent + 1);
+      if (frame >= p->switch_at)
+        {
+          p->prev = p->source;
+          p->prev_until = p->switch_at;
+          p->source = src;
+          p->pending = SRC_NONE;
+          p->switch_at = -1;
+          send = *switched = TRUE;
+          GST_DEBUG ("participant %u: frame %" G_GINT64_FORMAT " on, from encoder %d",
+                     p->id, frame, src);
+        }
+    }
+  else if (src == p->source)
+    send = p->pending == SRC_NONE || p->switch_at < 0 || frame < p->switch_at;
+  else if (src == p->prev)
+    {
+      send = frame < p->prev_until;
+      if (!send)
+        {
+          p->prev = SRC_NONE; /* it has passed the switch: nothing late is left */
+          *switched = TRUE;   /* and may now be stopped */
+        }
+    }
+  if (!send)
+    return FALSE;
+  if (!mark_sent (p, frame))
+    {
+      GST_DEBUG ("participant %u: frame %" G_GINT64_FORMAT " from encoder %d again",
+                 p->id, frame, src);
+      return FALSE;
+    }
+  out->id = p->id;
+  out->seq = (guint16)(p->seq_base + (guint64)frame);
+  out->ts = p->ts_base + (guint32)((guint64)frame * FRAME_SAMPLES);
+  out->ssrc = p->ssrc;
+  return TRUE;
+}
+
+/* Outside out_lock (the output takes the router's lock, which is taken before
+ * ours when packets come in): sends @rtp with the header of @s. */
+static void
+send_one (McuAudioMixer *m, const Send *s, const guint8 *rtp, gsize len)
+{
+  guint8 buf[1500];
+  if (len < 12 || len > sizeof buf)
+    return;
+  memcpy (buf, rtp, len);
+  buf[2] = s->seq >> 8;
+  buf[3] = s->seq & 0xff;
+  for (int i = 0; i < 4; i++)
+    {
+      buf[4 + i] = (guint8)(s->ts >> (24 - 8 * i));
+      buf[8 + i] = (guint8)(s->ssrc >> (24 - 8 * i));
+    }
+  m->output (s->id, buf, len, m->user_data);
+}
+
+/* Streaming thread of a speaker's own encoder. */
+static GstFlowReturn
+on_encoded (GstAppSink *sink, gpointer data)
+{
+  Participant *p = data;
+  McuAudioMixer *m = p->mixer;
+  g_autoptr (GstSample) sample = gst_app_sink_pull_sample (sink);
+  GstBuffer *buf = sample ? gst_sample_get_buffer (sample) : NULL;
+  GstMapInfo map;
+  gint64 frame = buf ? sample_frame (sample, buf) : -1;
+  gboolean switched = FALSE;
+
+  if (frame >= 0 && gst_buffer_map (buf, &map, GST_MAP_READ))
+    {
+      Send one;
+      g_mutex_lock (&m->out_lock);
+      gboolean send = deliver (p, SRC_OWN, frame, &one, &switched);
+      g_mutex_unlock (&m->out_lock);
+      if (send)
+        send_one (m, &one, map.data, map.size);
+      gst_buffer_unmap (buf, &map);
+    }
+  if (switched)
+    wake (m);
+  return GST_FLOW_OK;
+}
+
+/* Streaming thread of the shared encoder: one encode, copied to every listener it
+ * serves, each with its own header. */
+static GstFlowReturn
+on_shared_encoded (GstAppSink *sink, gpointer data)
+{
+  McuAudioMixer *m = data;
+  g_autoptr (GstSample) sample = gst_app_sink_pull_sample (sink);
+  GstBuffer *buf = sample ? gst_sample_get_buffer (sample) : NULL;
+  GstMapInfo map;
+  gint64 frame = buf ? sample_frame (sample, buf) : -1;
+  gboolean switched = FALSE;
+
+  if (frame >= 0 && gst_buffer_map (buf, &map, GST_MAP_READ))
+    {
+      GHashTableIter it;
+      gpointer value;
+      guint n = 0;
+      g_mutex_lock (&m->batch_lock);
+      g_mutex_lock (&m->out_lock);
+      g_hash_table_iter_init (&it, m->participants);
+      while (g_hash_table_iter_next (&it, NULL, &value) && n < m->batch_cap)
+        {
+          Participant *p = value;
+          if ((p->source == SRC_SHARED || p->pending == SRC_SHARED
+               || p->prev == SRC_SHARED)
+              && deliver (p, SRC_SHARED, frame, &m->batch[n], &switched))
+            n++;
+        }
+      g_mutex_unlock (&m->out_lock);
+      for (guint i = 0; i < n; i++)
+        send_one (m, &m->batch[i], map.data, map.size);
+      g_mutex_unlock (&m->batch_lock);
+      gst_buffer_unmap (buf, &map);
+    }
+  if (switched)
+    wake (m);
+  return GST_FLOW_OK;
+}
+
+static void apply_speakers (McuAudioMixer *m);
+
+static gboolean
+on_wake (GSource *source, GSourceFunc callback, gpointer data)
+{
+  g_source_set_ready_time (source, -1);
+  apply_speakers (data);
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs wake_funcs = { .dispatch = on_wake };
+
 McuAudioMixer *
 mcu_audio_mixer_new (const McuAudioMixerConfig *config, McuAudioMixerOutputFunc output,
                      gpointer user_data, GError **error)
@@ -115,12 +460,26 @@ mcu_audio_mixer_new (const McuAudioMixerConfig *config, McuAudioMixerOutputFunc 
   GST_DEBUG_CATEGORY_INIT (mcu_audio_mixer_debug, "mcu-audio-mixer", 0,
                            "audio mix-minus");
 
+  McuAudioMixerConfig cfg = { 0 };
+  if (config)
+    cfg = *config;
+  if (cfg.jitter_latency_ms == 0)
+    cfg.jitter_latency_ms = 60;
+  if (cfg.bitrate == 0)
+    cfg.bitrate = 32000;
+  if (cfg.complexity == 0 || cfg.complexity > 10)
+    cfg.complexity = MCU_AUDIO_MIXER_COMPLEXITY;
+  if (cfg.max_speakers == 0)
+    cfg.max_speakers = MCU_AUDIO_MIXER_SPEAKERS;
+
+  /* 20 ms buffers everywhere: one Opus frame, on one grid of running time */
+  g_autofree char *desc = g_strdup_printf (
+      "audiotestsrc is-live=true wave=silence samplesperbuffer=%u ! " MIX_CAPS " ! "
+      "audiomixer name=main_mix latency=20000000 output-buffer-duration=20000000 " ALIGN
+      " ! " MIX_CAPS " ! tee name=tee_m allow-not-linked=true",
+      FRAME_SAMPLES);
   g_autoptr (GError) local = NULL;
-  GstElement *pipeline = gst_parse_launch (
-      "audiotestsrc is-live=true wave=silence samplesperbuffer=480 ! " MIX_CAPS " ! "
-      "audiomixer name=main_mix latency=20000000 ! " MIX_CAPS
-      " ! tee name=tee_m allow-not-linked=true",
-      &local);
+  GstElement *pipeline = gst_parse_launch (desc, &local);
   if (pipeline == NULL)
     {
       g_set_error (error, MCU_ERROR, MCU_ERROR_PIPELINE, "audio mixer: %s",
@@ -132,18 +491,18 @@ mcu_audio_mixer_new (const McuAudioMixerConfig *config, McuAudioMixerOutputFunc 
   m->pipeline = pipeline;
   m->output = output;
   m->user_data = user_data;
-  if (config)
-    m->config = *config;
-  if (m->config.jitter_latency_ms == 0)
-    m->config.jitter_latency_ms = 60;
-  if (m->config.bitrate == 0)
-    m->config.bitrate = 32000;
-  if (m->config.complexity == 0 || m->config.complexity > 10)
-    m->config.complexity = MCU_AUDIO_MIXER_COMPLEXITY;
+  m->config = cfg;
   g_mutex_init (&m->lock);
+  g_mutex_init (&m->out_lock);
+  g_mutex_init (&m->batch_lock);
   m->participants = g_hash_table_new_full (NULL, NULL, NULL, participant_free);
   m->main_mix = gst_bin_get_by_name (GST_BIN (pipeline), "main_mix");
   m->tee_m = gst_bin_get_by_name (GST_BIN (pipeline), "tee_m");
+  m->context = g_main_context_ref_thread_default ();
+  m->wake = g_source_new (&wake_funcs, sizeof (GSource));
+  g_source_set_callback (m->wake, NULL, m, NULL);
+  g_source_set_name (m->wake, "mcu audio mixer speakers");
+  g_source_attach (m->wake, m->context);
 
   g_autoptr (GstBus) bus = gst_pipeline_get_bus (GST_PIPELINE (pipeline));
   gst_bus_set_sync_handler (bus, on_bus_sync, m, NULL);
@@ -156,22 +515,6 @@ mcu_audio_mixer_new (const McuAudioMixerConfig *config, McuAudioMixerOutputFunc 
       return NULL;
     }
   return m;
-}
-
-static GstFlowReturn
-on_encoded (GstAppSink *sink, gpointer data)
-{
-  Participant *p = data;
-  g_autoptr (GstSample) sample = gst_app_sink_pull_sample (sink);
-  GstBuffer *buf = sample ? gst_sample_get_buffer (sample) : NULL;
-  GstMapInfo map;
-
-  if (buf && gst_buffer_map (buf, &map, GST_MAP_READ))
-    {
-      p->mixer->output (p->id, map.data, map.size, p->mixer->user_data);
-      gst_buffer_unmap (buf, &map);
-    }
-  return GST_FLOW_OK;
 }
 
 /* Streaming thread: the jitter buffer declared packets lost (missing, or too late
@@ -231,81 +574,309 @@ watch_playout (Participant *p)
   gst_pad_add_probe (dec_src, GST_PAD_PROBE_TYPE_BUFFER, on_decoded, p, NULL);
 }
 
-/* Builds one participant's two bins. Two, not one: a single bin would sit both
- * before and after the main mixer, a loop in the pipeline's graph of elements.
- * in:  appsrc ! jitterbuffer ! depay ! opusdec ! F32 ! level ! tee, with ghost src
- *      pads "mix" (its voice, to the main mixer) and "neg" (its voice times -1);
- * out: ghost sink pads "full" (the full mix) and "neg", mixed, encoded, to appsink.
- * No queue between the tee and the two mixers is leaky: a buffer dropped on one
- * path and not the other leaves the participant's own voice in its mix. Overload is
- * shed once, at the appsrc, before the tee. */
+/* Builds one participant's input: appsrc ! jitterbuffer ! depay ! opusdec ! F32 !
+ * level ! tee, with a ghost src pad "mix" (its voice, to the main mixer). Its tee
+ * gets a second branch, to its own encoder's negation, while it speaks. Overload is
+ * shed once, at the appsrc, before the tee: no queue after it is leaky, as a buffer
+ * dropped on one path and not the other would leave its voice in its own mix. */
 static gboolean
-participant_bins (McuAudioMixer *m, Participant *p, guint8 pt, gboolean fec,
-                  GError **error)
+participant_in_bin (McuAudioMixer *m, Participant *p, guint8 pt, GError **error)
 {
-  g_autofree char *in_desc = g_strdup_printf (
+  g_autofree char *desc = g_strdup_printf (
       "appsrc name=src is-live=true format=time do-timestamp=true max-bytes=65536 "
       "leaky-type=downstream "
       "  caps=\"application/x-rtp,media=audio,clock-rate=48000,encoding-name=OPUS,"
       "payload=%u\" ! "
       "rtpjitterbuffer latency=%u do-lost=true drop-on-latency=true ! "
       "rtpopusdepay name=depay ! "
-      "opusdec name=dec plc=true use-inband-fec=%s ! audioconvert ! audioresample "
-      "! " MIX_CAPS " ! "
-      "level name=level-%u interval=200000000 post-messages=true ! tee name=t "
-      "t. ! queue name=to_main max-size-time=1000000000 "
-      "t. ! queue max-size-time=1000000000 ! audioamplify name=negate "
-      "amplification=-1 clipping-method=none",
-      pt, m->config.jitter_latency_ms, fec ? "true" : "false", p->id);
-  g_autofree char *out_desc = g_strdup_printf (
-      "queue name=from_main max-size-time=1000000000 ! mix.sink_0 "
-      "queue name=from_neg max-size-time=1000000000 ! mix.sink_1 "
-      /* no latency of its own: its deadline must be the main mixer's, so that a
-       * voice too late for the full mix is too late for its negated copy too */
-      "audiomixer name=mix ! " MIX_CAPS " ! audioconvert ! "
-      "opusenc bitrate=%u complexity=%u frame-size=20 inband-fec=true "
-      "packet-loss-percentage=5 ! "
-      "rtpopuspay pt=%u ! appsink name=out emit-signals=true sync=false async=false "
-      "max-buffers=50 drop=true",
-      m->config.bitrate, m->config.complexity, pt);
+      /* opusdec decodes at 48 kHz itself: no resampler */
+      "opusdec name=dec plc=true use-inband-fec=%s ! audioconvert ! " MIX_CAPS " ! "
+      "level name=level-%u interval=100000000 post-messages=true ! "
+      "tee name=t allow-not-linked=true "
+      "t. ! queue name=to_main max-size-time=1000000000",
+      pt, m->config.jitter_latency_ms, p->fec ? "true" : "false", p->id);
   g_autoptr (GError) local = NULL;
-  p->in_bin = gst_parse_bin_from_description (in_desc, FALSE, &local);
-  if (p->in_bin)
-    p->out_bin = gst_parse_bin_from_description (out_desc, FALSE, &local);
-  if (p->out_bin == NULL)
+  p->in_bin = gst_parse_bin_from_description (desc, FALSE, &local);
+  if (p->in_bin == NULL)
     {
       g_set_error (error, MCU_ERROR, MCU_ERROR_PIPELINE, "audio mixer participant: %s",
                    local->message);
-      g_clear_pointer (&p->in_bin, gst_object_unref);
+      return FALSE;
+    }
+  g_autoptr (GstElement) q = gst_bin_get_by_name (GST_BIN (p->in_bin), "to_main");
+  g_autoptr (GstPad) qsrc = gst_element_get_static_pad (q, "src");
+  gst_element_add_pad (p->in_bin, gst_ghost_pad_new ("mix", qsrc));
+  p->appsrc = gst_bin_get_by_name (GST_BIN (p->in_bin), "src");
+  watch_playout (p);
+  return TRUE;
+}
+
+static void unlink_idle (GstPad *pad);
+
+/* Owner thread: builds and links speaker @p's own mix-minus encoder, its negated
+ * voice muted until the switch to it is done (it is not in the main mix yet). */
+static gboolean
+own_start (McuAudioMixer *m, Participant *p)
+{
+  g_mutex_lock (&m->lock);
+  p->loss_applied = p->loss;
+  g_mutex_unlock (&m->lock);
+  g_autofree char *desc = g_strdup_printf (
+      "queue name=from_main max-size-time=1000000000 ! mix.sink_0 "
+      "queue name=from_neg max-size-time=1000000000 ! audioamplify "
+      "amplification=-1 clipping-method=none ! mix.sink_1 "
+      /* Latency of its own, 60 ms. The full mix of a 20 ms frame leaves the main
+       * mixer at that mixer's deadline when an input is late, which without it
+       * would be this mixer's deadline too: a race, lost often enough on a busy
+       * machine that the speaker hears its own negated voice alone. It costs no
+       * delay while both inputs flow (an aggregator mixes as soon as every pad has
+       * data; the deadline only bounds the wait for a missing one). The price: a
+       * voice more than a frame too late for the full mix (a stalled thread) can
+       * still make it into its negated copy, for that frame. */
+      "audiomixer name=mix latency=60000000 output-buffer-duration=20000000 " ALIGN
+      " ! " MIX_CAPS " ! audioconvert ! "
+      "opusenc name=enc audio-type=voice bitrate=%u complexity=%u frame-size=20 "
+      "inband-fec=%s packet-loss-percentage=%u ! "
+      "rtpopuspay pt=111 ! appsink name=out emit-signals=true sync=false async=false "
+      "max-buffers=50 drop=true",
+      m->config.bitrate, m->config.complexity, p->loss_applied ? "true" : "false",
+      p->loss_applied);
+  g_autoptr (GError) local = NULL;
+  p->out_bin = gst_parse_bin_from_description (desc, FALSE, &local);
+  if (p->out_bin == NULL)
+    {
+      GST_WARNING ("participant %u: no encoder of its own: %s", p->id, local->message);
       return FALSE;
     }
   static const struct
   {
-    gboolean in;
-    const char *element, *pad, *ghost;
-  } ghosts[] = {
-    { TRUE, "to_main", "src", "mix" },
-    { TRUE, "negate", "src", "neg" },
-    { FALSE, "from_main", "sink", "full" },
-    { FALSE, "from_neg", "sink", "neg" },
-  };
+    const char *element, *ghost;
+  } ghosts[] = { { "from_main", "full" }, { "from_neg", "neg" } };
   for (gsize i = 0; i < G_N_ELEMENTS (ghosts); i++)
     {
-      GstElement *bin = ghosts[i].in ? p->in_bin : p->out_bin;
-      g_autoptr (GstElement) e = gst_bin_get_by_name (GST_BIN (bin), ghosts[i].element);
-      g_autoptr (GstPad) pad = gst_element_get_static_pad (e, ghosts[i].pad);
-      gst_element_add_pad (bin, gst_ghost_pad_new (ghosts[i].ghost, pad));
+      g_autoptr (GstElement) e
+          = gst_bin_get_by_name (GST_BIN (p->out_bin), ghosts[i].element);
+      g_autoptr (GstPad) pad = gst_element_get_static_pad (e, "sink");
+      gst_element_add_pad (p->out_bin, gst_ghost_pad_new (ghosts[i].ghost, pad));
     }
-  p->appsrc = gst_bin_get_by_name (GST_BIN (p->in_bin), "src");
   g_autoptr (GstElement) out = gst_bin_get_by_name (GST_BIN (p->out_bin), "out");
   g_autoptr (GstElement) mix = gst_bin_get_by_name (GST_BIN (p->out_bin), "mix");
+  p->encoder = gst_bin_get_by_name (GST_BIN (p->out_bin), "enc");
   /* Started at running time 0, a mixer joining an hour-long leg would first encode
-   * an hour of catch-up silence in one burst: start it at "now". */
-  g_object_set (mix, "start-time-selection", 2 /* set */, "start-time",
-                mcu_pipeline_running_time (m->pipeline), NULL);
+   * an hour of catch-up silence in one burst: start it at "now", rounded up to the
+   * 20 ms grid every other mixer's buffers are on. */
+  GstClockTime now = mcu_pipeline_running_time (m->pipeline);
+  GstClockTime start
+      = GST_CLOCK_TIME_IS_VALID (now) ? (now / FRAME_NS + 1) * FRAME_NS : 0;
+  g_object_set (mix, "start-time-selection", 2 /* set */, "start-time", start, NULL);
   g_signal_connect (out, "new-sample", G_CALLBACK (on_encoded), p);
   p->neg_pad = gst_element_get_static_pad (mix, "sink_1");
-  watch_playout (p);
+  g_object_set (p->neg_pad, "mute", TRUE, NULL);
+
+  gst_bin_add (GST_BIN (m->pipeline), p->out_bin);
+  g_autoptr (GstElement) tee = gst_bin_get_by_name (GST_BIN (p->in_bin), "t");
+  p->tee_i_pad = gst_element_request_pad_simple (tee, "src_%u");
+  p->neg_ghost = gst_object_ref (gst_ghost_pad_new ("neg", p->tee_i_pad));
+  gst_pad_set_active (p->neg_ghost, TRUE);
+  gst_element_add_pad (p->in_bin, p->neg_ghost);
+  p->tee_m_pad = gst_element_request_pad_simple (m->tee_m, "src_%u");
+  g_autoptr (GstPad) full = gst_element_get_static_pad (p->out_bin, "full");
+  g_autoptr (GstPad) neg = gst_element_get_static_pad (p->out_bin, "neg");
+  gst_element_sync_state_with_parent (p->out_bin);
+  gboolean linked = gst_pad_link (p->neg_ghost, neg) == GST_PAD_LINK_OK
+                    && gst_pad_link (p->tee_m_pad, full) == GST_PAD_LINK_OK;
+  if (!linked)
+    GST_WARNING ("participant %u: its encoder would not link", p->id);
+  /* its negated voice adds a path through the jitter buffer: every mixer must wait
+   * for it the same way, or the mix-minus no longer cancels it */
+  gst_bin_recalculate_latency (GST_BIN (m->pipeline));
+  return linked;
+}
+
+/* Owner thread: unlinks and drops speaker @p's own encoder. */
+static void
+own_stop (McuAudioMixer *m, Participant *p)
+{
+  if (p->out_bin == NULL)
+    return;
+  if (p->tee_m_pad)
+    {
+      unlink_idle (p->tee_m_pad);
+      gst_element_release_request_pad (m->tee_m, p->tee_m_pad);
+    }
+  if (p->neg_ghost)
+    {
+      unlink_idle (p->neg_ghost);
+      gst_element_remove_pad (p->in_bin, p->neg_ghost);
+      g_autoptr (GstElement) tee = gst_bin_get_by_name (GST_BIN (p->in_bin), "t");
+      gst_element_release_request_pad (tee, p->tee_i_pad);
+    }
+  gst_element_set_state (p->out_bin, GST_STATE_NULL);
+  gst_bin_remove (GST_BIN (m->pipeline), p->out_bin);
+  p->out_bin = NULL;
+  g_clear_object (&p->encoder);
+  g_clear_object (&p->neg_pad);
+  g_clear_object (&p->tee_m_pad);
+  g_clear_object (&p->tee_i_pad);
+  g_clear_object (&p->neg_ghost);
+}
+
+static void
+apply_mute (Participant *p, gboolean muted)
+{
+  gboolean out = muted || !p->in_mix;
+  g_object_set (p->main_pad, "mute", out, NULL);
+  if (p->neg_pad)
+    g_object_set (p->neg_pad, "mute", out, NULL);
+}
+
+/* Owner thread: each encoder's in-band FEC follows the loss its listeners report;
+ * the shared encoder's the lossiest of those it serves that decode FEC. One lossy
+ * commune thus makes every silent listener's packets carry FEC too, a few kbit/s
+ * of the same bitrate: cheaper than a second shared encoder. */
+static void
+apply_loss (McuAudioMixer *m)
+{
+  GHashTableIter it;
+  gpointer value;
+  guint shared = 0;
+  g_mutex_lock (&m->lock);
+  g_hash_table_iter_init (&it, m->participants);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    {
+      Participant *p = value;
+      if (p->own != OWN_ACTIVE && p->fec && p->loss > shared)
+        shared = p->loss;
+      if (p->encoder && p->loss != p->loss_applied)
+        {
+          p->loss_applied = p->loss;
+          g_object_set (p->encoder, "inband-fec", p->loss > 0, "packet-loss-percentage",
+                        p->loss, NULL);
+        }
+    }
+  g_mutex_unlock (&m->lock);
+  if (shared != m->shared_loss)
+    {
+      m->shared_loss = shared;
+      if (m->shared_enc)
+        g_object_set (m->shared_enc, "packet-loss-percentage", shared, NULL);
+    }
+}
+
+/* Owner thread: moves each participant one step towards what choose_speakers()
+ * wants. Promotion: start its encoder (its voice still out of every mix), switch its
+ * stream to it, then put its voice in the main mix and its negation in its own mix.
+ * Demotion: take its voice out of both, switch its stream to the shared encode, then
+ * stop its encoder once it has delivered every frame before the switch. A stream
+ * switch completes on the encoders' threads, which wake this again. */
+static void
+apply_speakers (McuAudioMixer *m)
+{
+  GHashTableIter it;
+  gpointer value;
+
+  g_mutex_lock (&m->lock);
+  choose_speakers (m, NULL, g_get_monotonic_time ()); /* let quiet ones go */
+  g_mutex_unlock (&m->lock);
+  g_hash_table_iter_init (&it, m->participants);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    {
+      Participant *p = value;
+      g_mutex_lock (&m->lock);
+      gboolean want = p->want, muted = p->muted;
+      g_mutex_unlock (&m->lock);
+      g_mutex_lock (&m->out_lock);
+      Source source = p->source, pending = p->pending, prev = p->prev;
+      g_mutex_unlock (&m->out_lock);
+      OwnState was = p->own;
+
+      if (p->own == OWN_NONE && want)
+        {
+          if (own_start (m, p))
+            {
+              p->own = OWN_STARTING;
+              g_mutex_lock (&m->out_lock);
+              p->pending = SRC_OWN;
+              p->switch_at = -1;
+              g_mutex_unlock (&m->out_lock);
+            }
+          else
+            own_stop (m, p);
+        }
+      else if (p->own == OWN_STARTING && source == SRC_OWN)
+        {
+          p->in_mix = TRUE;
+          apply_mute (p, muted);
+          p->own = OWN_ACTIVE;
+        }
+      else if ((p->own == OWN_ACTIVE && !want)
+               || (p->own == OWN_STARTING && !want && pending == SRC_OWN))
+        {
+          p->in_mix = FALSE;
+          apply_mute (p, muted);
+          g_mutex_lock (&m->out_lock);
+          if (p->source == SRC_OWN)
+            {
+              p->pending = SRC_SHARED;
+              p->switch_at = -1;
+            }
+          else
+            p->pending = SRC_NONE; /* never switched to it */
+          g_mutex_unlock (&m->out_lock);
+          p->own = OWN_STOPPING;
+        }
+      else if (p->own == OWN_STOPPING && source != SRC_OWN && pending != SRC_OWN
+               && prev != SRC_OWN)
+        {
+          own_stop (m, p);
+          p->own = OWN_NONE;
+          if (want)
+            wake (m); /* came back while leaving: start over */
+        }
+      if (p->own != was)
+        {
+          GST_DEBUG ("participant %u: %d -> %d", p->id, was, p->own);
+        }
+    }
+  apply_loss (m);
+}
+
+/* Owner thread: starts the shared encoder of the full mix, with the first
+ * participant: a leg nobody has joined yet (a node opens one per scheduled meeting)
+ * encodes nothing. */
+static gboolean
+shared_start (McuAudioMixer *m, GError **error)
+{
+  g_autofree char *desc = g_strdup_printf (
+      "queue max-size-time=1000000000 ! audioconvert ! "
+      "opusenc name=shared_enc audio-type=voice bitrate=%u complexity=%u frame-size=20 "
+      "inband-fec=true packet-loss-percentage=%u ! rtpopuspay pt=111 ! "
+      "appsink name=shared emit-signals=true sync=false async=false max-buffers=50 "
+      "drop=true",
+      m->config.bitrate, m->config.complexity, m->shared_loss);
+  g_autoptr (GError) local = NULL;
+  GstElement *bin = gst_parse_bin_from_description (desc, TRUE, &local);
+  if (bin == NULL)
+    {
+      g_set_error (error, MCU_ERROR, MCU_ERROR_PIPELINE, "audio mixer: %s",
+                   local->message);
+      return FALSE;
+    }
+  g_autoptr (GstElement) sink = gst_bin_get_by_name (GST_BIN (bin), "shared");
+  g_signal_connect (sink, "new-sample", G_CALLBACK (on_shared_encoded), m);
+  gst_bin_add (GST_BIN (m->pipeline), bin);
+  /* playing before it is linked: a buffer the running mix pushes into a pad not
+   * yet active comes back "flushing", which would stop the main mixer for good */
+  gst_element_sync_state_with_parent (bin);
+  g_autoptr (GstPad) tee_pad = gst_element_request_pad_simple (m->tee_m, "src_%u");
+  g_autoptr (GstPad) bin_sink = gst_element_get_static_pad (bin, "sink");
+  if (gst_pad_link (tee_pad, bin_sink) != GST_PAD_LINK_OK)
+    {
+      g_set_error_literal (error, MCU_ERROR, MCU_ERROR_PIPELINE,
+                           "audio mixer: the shared encoder would not link");
+      return FALSE; /* stays in the pipeline, unlinked, until it is freed */
+    }
+  m->shared_enc = gst_bin_get_by_name (GST_BIN (bin), "shared_enc");
   return TRUE;
 }
 
@@ -320,43 +891,52 @@ mcu_audio_mixer_add (McuAudioMixer *m, guint id, guint8 pt, gboolean fec, GError
                    "participant %u is already in the mix", id);
       return FALSE;
     }
+  if (m->shared_enc == NULL && !shared_start (m, error))
+    return FALSE;
   Participant *p = g_new0 (Participant, 1);
   p->mixer = m;
   p->id = id;
+  p->fec = fec;
   p->level_db = -200;
-  if (!participant_bins (m, p, pt, fec, error))
+  p->source = SRC_SHARED;
+  p->switch_at = -1;
+  p->last_sent = -1;
+  p->seq_base = (guint16)g_random_int ();
+  p->ts_base = g_random_int ();
+  p->ssrc = g_random_int ();
+  if (!participant_in_bin (m, p, pt, error))
     {
       participant_free (p);
       return FALSE;
     }
 
-  gst_bin_add_many (GST_BIN (m->pipeline), p->in_bin, p->out_bin, NULL);
+  g_mutex_lock (&m->batch_lock);
+  if (g_hash_table_size (m->participants) + 1 > m->batch_cap)
+    {
+      m->batch_cap = MAX (16, 2 * m->batch_cap);
+      m->batch = g_renew (Send, m->batch, m->batch_cap);
+    }
+  g_mutex_unlock (&m->batch_lock);
+  gst_bin_add (GST_BIN (m->pipeline), p->in_bin);
   p->main_pad = gst_element_request_pad_simple (m->main_mix, "sink_%u");
-  p->tee_m_pad = gst_element_request_pad_simple (m->tee_m, "src_%u");
+  g_object_set (p->main_pad, "mute", TRUE, NULL); /* until it is among the loudest */
   g_autoptr (GstPad) mix_ghost = gst_element_get_static_pad (p->in_bin, "mix");
-  g_autoptr (GstPad) neg_src = gst_element_get_static_pad (p->in_bin, "neg");
-  g_autoptr (GstPad) neg_sink = gst_element_get_static_pad (p->out_bin, "neg");
-  g_autoptr (GstPad) full_ghost = gst_element_get_static_pad (p->out_bin, "full");
-  gboolean linked = gst_pad_link (mix_ghost, p->main_pad) == GST_PAD_LINK_OK
-                    && gst_pad_link (neg_src, neg_sink) == GST_PAD_LINK_OK
-                    && gst_pad_link (p->tee_m_pad, full_ghost) == GST_PAD_LINK_OK;
+  gboolean linked = gst_pad_link (mix_ghost, p->main_pad) == GST_PAD_LINK_OK;
 
   g_mutex_lock (&m->lock);
+  g_mutex_lock (&m->out_lock);
   g_hash_table_insert (m->participants, GUINT_TO_POINTER (id), p);
+  g_mutex_unlock (&m->out_lock);
   g_mutex_unlock (&m->lock);
   if (!linked)
     {
       g_set_error (error, MCU_ERROR, MCU_ERROR_PIPELINE,
                    "participant %u: could not link into the mix", id);
-      mcu_audio_mixer_remove (m, id); /* tears the half-linked bins down */
+      mcu_audio_mixer_remove (m, id); /* tears the half-linked bin down */
       return FALSE;
     }
-  /* downstream first, so nothing is pushed into an element not yet running */
-  gst_element_sync_state_with_parent (p->out_bin);
   gst_element_sync_state_with_parent (p->in_bin);
-  /* the new input's jitter buffer adds latency: every mixer must wait for it the
-   * same way, or its voice lands at different times in the full mix and in its own
-   * negated copy, and the mix-minus no longer cancels it */
+  /* the new input's jitter buffer adds latency: every mixer must wait for it */
   gst_bin_recalculate_latency (GST_BIN (m->pipeline));
   GST_INFO ("participant %u added (pt %u, fec %d)", id, pt, fec);
   return TRUE;
@@ -443,25 +1023,26 @@ mcu_audio_mixer_remove (McuAudioMixer *m, guint id)
   g_return_if_fail (m != NULL);
 
   g_mutex_lock (&m->lock);
+  g_mutex_lock (&m->out_lock);
   Participant *p = g_hash_table_lookup (m->participants, GUINT_TO_POINTER (id));
   if (p)
     g_hash_table_steal (m->participants, GUINT_TO_POINTER (id));
+  g_mutex_unlock (&m->out_lock);
+  gboolean was_speaker = p && p->want;
   g_mutex_unlock (&m->lock);
   if (p == NULL)
     return;
 
-  unlink_idle (p->tee_m_pad);
-  gst_element_release_request_pad (m->tee_m, p->tee_m_pad);
+  own_stop (m, p);
   g_autoptr (GstPad) mix_ghost = gst_element_get_static_pad (p->in_bin, "mix");
   unlink_idle (mix_ghost);
   gst_element_release_request_pad (m->main_mix, p->main_pad);
-
-  /* upstream first, so nothing is pushed into an element already stopped */
   gst_element_set_state (p->in_bin, GST_STATE_NULL);
-  gst_element_set_state (p->out_bin, GST_STATE_NULL);
-  gst_bin_remove_many (GST_BIN (m->pipeline), p->in_bin, p->out_bin, NULL);
+  gst_bin_remove (GST_BIN (m->pipeline), p->in_bin);
   GST_INFO ("participant %u removed", id);
   participant_free (p);
+  if (was_speaker)
+    wake (m); /* its place is free */
 }
 
 void
@@ -490,8 +1071,48 @@ mcu_audio_mixer_set_muted (McuAudioMixer *m, guint id, gboolean muted)
   Participant *p = g_hash_table_lookup (m->participants, GUINT_TO_POINTER (id));
   if (p == NULL)
     return;
-  g_object_set (p->main_pad, "mute", muted, NULL);
-  g_object_set (p->neg_pad, "mute", muted, NULL);
+  g_mutex_lock (&m->lock);
+  p->muted = muted;
+  g_mutex_unlock (&m->lock);
+  apply_mute (p, muted);
+  wake (m); /* a muted speaker gives its place up */
+}
+
+void
+mcu_audio_mixer_set_loss (McuAudioMixer *m, guint id, guint percent)
+{
+  g_return_if_fail (m != NULL);
+
+  percent = MIN (percent, LOSS_MAX);
+  g_mutex_lock (&m->lock);
+  Participant *p = g_hash_table_lookup (m->participants, GUINT_TO_POINTER (id));
+  gboolean changed = p && p->loss != percent;
+  if (changed)
+    p->loss = percent;
+  g_mutex_unlock (&m->lock);
+  if (changed)
+    wake (m); /* the encoders are told on the owner's thread */
+}
+
+gboolean
+mcu_audio_mixer_is_speaker (McuAudioMixer *m, guint id)
+{
+  g_return_val_if_fail (m != NULL, FALSE);
+  Participant *p = g_hash_table_lookup (m->participants, GUINT_TO_POINTER (id));
+  return p && p->own == OWN_ACTIVE;
+}
+
+guint
+mcu_audio_mixer_n_encoders (McuAudioMixer *m)
+{
+  g_return_val_if_fail (m != NULL, 0);
+  GHashTableIter it;
+  gpointer value;
+  guint n = 1;
+  g_hash_table_iter_init (&it, m->participants);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    n += ((Participant *)value)->encoder != NULL;
+  return n;
 }
 
 guint
@@ -503,7 +1124,7 @@ mcu_audio_mixer_active_speaker (McuAudioMixer *m)
   gpointer key, value;
   guint best = 0;
   double best_db = SPEECH_THRESHOLD_DB;
-  /* levels come every 200 ms; under load they lag, so a speaker is current for 2.5 s */
+  /* levels come every 100 ms; under load they lag, so a speaker is current for 2.5 s */
   gint64 stale = g_get_monotonic_time () - 5 * G_USEC_PER_SEC / 2;
 
   g_mutex_lock (&m->lock);
@@ -511,9 +1132,7 @@ mcu_audio_mixer_active_speaker (McuAudioMixer *m)
   while (g_hash_table_iter_next (&it, &key, &value))
     {
       Participant *p = value;
-      gboolean muted = FALSE;
-      g_object_get (p->main_pad, "mute", &muted, NULL);
-      if (!muted && p->level_time > stale && p->level_db > best_db)
+      if (!p->muted && p->level_time > stale && p->level_db > best_db)
         {
           best_db = p->level_db;
           best = p->id;
@@ -535,14 +1154,22 @@ mcu_audio_mixer_free (McuAudioMixer *m)
 {
   if (m == NULL)
     return;
+  /* streaming threads wake the source: stop them first */
   gst_element_set_state (m->pipeline, GST_STATE_NULL);
+  g_source_destroy (m->wake);
+  g_source_unref (m->wake);
+  g_main_context_unref (m->context);
   g_autoptr (GstBus) bus = gst_pipeline_get_bus (GST_PIPELINE (m->pipeline));
   gst_bus_set_sync_handler (bus, NULL, NULL, NULL);
   g_hash_table_destroy (m->participants);
   gst_object_unref (m->main_mix);
   gst_object_unref (m->tee_m);
+  g_clear_object (&m->shared_enc);
   gst_object_unref (m->pipeline);
   g_mutex_clear (&m->lock);
+  g_mutex_clear (&m->out_lock);
+  g_mutex_clear (&m->batch_lock);
+  g_free (m->batch);
   g_free (m);
 }
 

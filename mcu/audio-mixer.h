@@ -1,8 +1,12 @@
 /* audio-mixer.h: the audio mix of one meeting leg on a node, with mix-minus.
  *
  * Every participant (a local site, or a cascade link to the parent or a child node)
- * sends Opus RTP in and gets back Opus RTP of everyone but itself. Muted
- * participants are not mixed. The mixer also tells which participant speaks loudest.
+ * sends Opus RTP in. Only the few loudest (max_speakers) are mixed; each of them gets
+ * the mix of the others from an encoder of its own (mix-minus), and everyone else,
+ * most of a province's hundred communes at any moment, gets one shared encode of the
+ * whole mix. Each participant receives one continuous RTP stream (its own sequence
+ * numbers and timestamps) whichever encoder serves it. Muted participants are not
+ * mixed. The mixer also tells which participant speaks loudest.
  */
 #pragma once
 
@@ -34,9 +38,15 @@ typedef struct
    * the mixer's CPU: on this project's machines one 32 kbit/s output costs about
    * 14 CPU ms per second at 10 and 4 at 5 (bench-mixer prints both). */
   guint complexity;
+  /* How many of the loudest participants are mixed; 0 = MCU_AUDIO_MIXER_SPEAKERS. */
+  guint max_speakers;
 } McuAudioMixerConfig;
 
 #define MCU_AUDIO_MIXER_COMPLEXITY 5
+/* Three: a meeting takes turns, so one voice plus two for the overlaps (a reply, an
+ * interruption, the chair cutting in). A fourth slot mostly adds an open hall's room
+ * noise to everyone's mix and costs one more encoder. */
+#define MCU_AUDIO_MIXER_SPEAKERS 3
 
 /**
  * mcu_audio_mixer_new:
@@ -46,7 +56,8 @@ typedef struct
  * @error: set when the GStreamer elements needed are missing
  *
  * Builds and starts the pipeline of one leg. The pipeline runs on GStreamer's own
- * threads; the object itself belongs to the thread that created it.
+ * threads; the object itself belongs to the thread that created it, whose
+ * thread-default main context must run: speakers are switched from there.
  *
  * Returns: (transfer full) (nullable): the mixer, or %NULL with @error set.
  */
@@ -79,6 +90,28 @@ void mcu_audio_mixer_push_rtp (McuAudioMixer *mixer, guint id, const guint8 *rtp
 
 /* A muted participant's voice is left out of every mix; it still hears the others. */
 void mcu_audio_mixer_set_muted (McuAudioMixer *mixer, guint id, gboolean muted);
+
+/**
+ * mcu_audio_mixer_set_loss:
+ * @percent: the loss participant @id reports on what we send it (RTCP receiver
+ *   reports), 0-100
+ *
+ * Sets the Opus in-band FEC of what @id receives: its own encoder's expected packet
+ * loss, or, while it hears the shared encode, that encoder's (which follows the
+ * lossiest of its listeners). 0 turns FEC off. Unknown ids are ignored. Safe to call
+ * from any thread; the encoders follow on the mixer's main context.
+ */
+void mcu_audio_mixer_set_loss (McuAudioMixer *mixer, guint id, guint percent);
+
+/**
+ * mcu_audio_mixer_is_speaker:
+ *
+ * Returns: %TRUE while @id is among the loudest mixed and served by its own encoder.
+ */
+gboolean mcu_audio_mixer_is_speaker (McuAudioMixer *mixer, guint id);
+
+/* How many Opus encoders run: one per speaker served alone, plus the shared one. */
+guint mcu_audio_mixer_n_encoders (McuAudioMixer *mixer);
 
 /**
  * mcu_audio_mixer_active_speaker:

@@ -288,6 +288,7 @@ member_measure (Member *m, gboolean is_rtcp, const guint8 *buf, gsize len, gint6
   McuRtcpInfo info;
   if (mcu_rtcp_parse (buf, len, MCU_RTCP_PARSE_REDUCED_SIZE, &info) != MCU_RTCP_OK)
     return;
+  gint loss = -1; /* percent of our mix it lost, from its receiver report */
   g_mutex_lock (&leg->stats_lock);
   for (guint i = 0; i < info.n_srs; i++)
     {
@@ -298,11 +299,17 @@ member_measure (Member *m, gboolean is_rtcp, const guint8 *buf, gsize len, gint6
     }
   for (guint i = 0; i < info.n_reports; i++)
     if (info.reports[i].ssrc == LEG_AUDIO_SSRC)
-      mcu_send_stats_on_report_block (m->tx_audio, &info.reports[i], ntp32_now ());
+      {
+        mcu_send_stats_on_report_block (m->tx_audio, &info.reports[i], ntp32_now ());
+        loss = info.reports[i].fraction_lost * 100 / 256;
+      }
     else if (info.reports[i].ssrc == LEG_VIDEO_SSRC)
       mcu_send_stats_on_report_block (m->tx_video, &info.reports[i], ntp32_now ());
   mcu_quality_window_add_rtcp_feedback (m->down, now, &info);
   g_mutex_unlock (&leg->stats_lock);
+  /* outside stats_lock: the mixer's lock is taken by its streaming threads */
+  if (loss >= 0 && m->wired && m->audio_pt != 0)
+    mcu_audio_mixer_set_loss (leg->mixer, m->id, (guint)loss);
 }
 
 static void
