@@ -11,4 +11,5 @@
 #include "attendance.h"
 #include "scope.h"
 #include "token.h"
+#include "account.h"
 #include "alarm.h"

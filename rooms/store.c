@@ -85,6 +85,16 @@ static const char *const migrations[] = {
   " FROM segs s JOIN occurrences o ON o.id = s.occ GROUP BY s.occ, s.site;"
   "DROP TABLE attendance;"
   "ALTER TABLE attendance_v3 RENAME TO attendance;",
+  /* 6: people's accounts and their sign-in sessions (account.c); names are stored
+   * folded, so UNIQUE holds across case */
+  "CREATE TABLE accounts (name TEXT PRIMARY KEY, full_name TEXT NOT NULL,"
+  "  role TEXT NOT NULL, scope TEXT, disabled INTEGER NOT NULL DEFAULT 0,"
+  "  password TEXT NOT NULL, must_change INTEGER NOT NULL DEFAULT 0,"
+  "  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+  "CREATE TABLE sessions (id TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE,"
+  "  account TEXT NOT NULL REFERENCES accounts(name) ON DELETE CASCADE,"
+  "  csrf TEXT NOT NULL, created_at INTEGER NOT NULL, last_seen INTEGER NOT NULL);"
+  "CREATE INDEX sessions_account ON sessions(account);",
 };
 
 void

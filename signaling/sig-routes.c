@@ -85,6 +85,25 @@ static const SigRoute routes[] = {
   { "GET", "/api/v1/links/{leg}/history", R_READERS, SIG_ACCESS_LEG_READ, 0, NULL,
     sig_route_link_history },
   { "GET", "/api/v1/alarms", R_READERS, SIG_ACCESS_FILTERED, 0, NULL, sig_route_alarms },
+  /* people's accounts and sessions (sig-routes-accounts.c, issue 15) */
+  { "POST", "/api/v1/session", SIG_ROLE_PUBLIC, SIG_ACCESS_ROLE, SIG_ROUTE_JSON_BODY,
+    sig_params_session, sig_route_session_create },
+  { "GET", "/api/v1/session", R_ALL_PEOPLE, SIG_ACCESS_ROLE, 0, NULL,
+    sig_route_session_get },
+  { "DELETE", "/api/v1/session", SIG_ROLE_PUBLIC, SIG_ACCESS_ROLE, 0, NULL,
+    sig_route_session_delete },
+  { "POST", "/api/v1/session/password", R_READERS, SIG_ACCESS_ROLE, SIG_ROUTE_JSON_BODY,
+    sig_params_password, sig_route_session_password },
+  { "GET", "/api/v1/users", SIG_ROLE_ADMIN, SIG_ACCESS_ROLE, 0, NULL,
+    sig_route_users_list },
+  { "POST", "/api/v1/users", SIG_ROLE_ADMIN, SIG_ACCESS_ROLE, SIG_ROUTE_JSON_BODY,
+    sig_params_user, sig_route_users_create },
+  { "POST", "/api/v1/users/{name}/disable", SIG_ROLE_ADMIN, SIG_ACCESS_ROLE, 0, NULL,
+    sig_route_users_disable },
+  { "POST", "/api/v1/users/{name}/enable", SIG_ROLE_ADMIN, SIG_ACCESS_ROLE, 0, NULL,
+    sig_route_users_enable },
+  { "POST", "/api/v1/users/{name}/password", SIG_ROLE_ADMIN, SIG_ACCESS_ROLE,
+    SIG_ROUTE_JSON_BODY, sig_params_reset, sig_route_users_reset },
   /* pinning a hall's level is control, like floor and mute (issue 13) */
   { "POST", "/api/v1/occurrences/{id}/sites/{site}/level", R_BOOKERS,
     SIG_ACCESS_OCCURRENCE_CONTROL, SIG_ROUTE_JSON_BODY, sig_params_site_level,
@@ -155,9 +174,9 @@ check_node_token (SigServer *srv, const char *scope, const char *unit, GError **
   return TRUE;
 }
 
-static gboolean
-check_token_scope (SigServer *srv, SigRole role, const char *scope, const char *unit,
-                   GError **error)
+gboolean
+sig_check_scope (SigServer *srv, SigRole role, const char *scope, const char *unit,
+                 GError **error)
 {
   if (unit != NULL && role != SIG_ROLE_NODE)
     {
@@ -227,7 +246,7 @@ sig_route_tokens_create (SigServer *srv, SigRequest *req, GError **error)
   SigRole role = sig_role_from_string (role_name);
   gint64 expires_at = -1;
 
-  if (role == SIG_ROLE_NONE || !check_token_scope (srv, role, scope, unit, error))
+  if (role == SIG_ROLE_NONE || !sig_check_scope (srv, role, scope, unit, error))
     {
       if (role == SIG_ROLE_NONE)
         g_set_error (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST,
