@@ -396,6 +396,8 @@ START_TEST (test_sequence_in_store)
   ck_assert_int_eq (sqlite3_exec (db,
                                   "ALTER TABLE meetings DROP COLUMN sequence;"
                                   "ALTER TABLE tokens DROP COLUMN unit;"
+                                  /* schema 6 */
+                                  "DROP TABLE sessions; DROP TABLE accounts;"
                                   /* attendance as schema 2 kept it */
                                   "DROP TABLE attendance;"
                                   "CREATE TABLE attendance (id INTEGER PRIMARY KEY,"

@@ -1,0 +1,445 @@
+/* Suite signaling-accounts: black-box tests of people's accounts and sessions against
+ * the real lienthong-signald (argv[1]; ltctl is argv[2]) on a frozen clock. They
+ * prove:
+ * - `--create-admin` makes the first admin from a password on stdin, who signs in and
+ *   gets an HttpOnly, SameSite=Strict cookie (Secure only through the trusted TLS
+ *   proxy) and is then signed out by DELETE /api/v1/session;
+ * - a wrong password, an unknown user and a disabled account get the same status and
+ *   body, and an unknown user costs the KDF too;
+ * - repeated failures lock a user name out (the right password included) until the
+ *   window passes, and one client address out across user names;
+ * - changing one's password ends one's other sessions and closes their WebSockets;
+ *   disabling an account and resetting its password end its sessions, and a reset
+ *   password must be changed before anything else;
+ * - bad input (over-long names and passwords, control characters, NUL, a user name
+ *   with a space, a weak password) gets 400 and changes nothing in the store;
+ * - ltctl users add, list, disable, enable and reset work against the daemon. */
+#include "lt-test.h"
+#include "sig-test-accounts.h"
+
+static char *ltctl_path;
+
+static const char *const proxy_conf = "trusted-proxies=127.0.0.1\n";
+
+START_TEST (test_create_admin_sign_in_out)
+{
+  SdDaemon *d = sd_start (proxy_conf);
+  /* the first admin, from the command line, beside the running daemon */
+  g_autofree char *cmd = g_strdup_printf (
+      "echo 'một mật khẩu rất dài' | '%s' --config '%s' --state-dir '%s' "
+      "--create-admin Chu.Tich >/dev/null",
+      d->binary, d->conf_path, d->state_dir);
+  ck_assert_int_eq (system (cmd), 0);
+  /* a weak one is refused, and a taken name */
+  g_autofree char *weak = g_strdup_printf (
+      "echo 'ngắn' | '%s' --config '%s' --state-dir '%s' --create-admin khac "
+      "2>/dev/null",
+      d->binary, d->conf_path, d->state_dir);
+  ck_assert_int_ne (system (weak), 0);
+  ck_assert_int_ne (system (cmd), 0);
+
+  guint st;
+  SoupMessageHeaders *rh = NULL;
+  const char *body = "{\"user\":\"CHU.TICH\",\"password\":\"một mật khẩu rất dài\"}";
+  g_autofree char *r
+      = sd_http_full (d, "POST", "/api/v1/session", NULL, NULL, body, -1, NULL, &st, &rh);
+  ck_assert_msg (st == 201, "%u %s", st, r);
+  const char *sc = soup_message_headers_get_one (rh, "Set-Cookie");
+  ck_assert (g_str_has_prefix (sc, "lt_session="));
+  ck_assert (strstr (sc, "; HttpOnly") && strstr (sc, "; SameSite=Strict")
+             && strstr (sc, "; Path=/"));
+  ck_assert (strstr (sc, "Secure") == NULL);
+  g_autoptr (JsonNode) n = sd_json (r);
+  ck_assert_str_eq (jstr (n, "user"), "chu.tich");
+  ck_assert_str_eq (jstr (n, "role"), "admin");
+  ck_assert_uint_eq (strlen (jstr (n, "csrf_token")), 64);
+  ck_assert (strstr (r, "một mật khẩu") == NULL);
+  soup_message_headers_unref (rh);
+
+  /* through the TLS proxy the cookie is Secure */
+  const char *via[] = { "X-Forwarded-Proto: https", NULL };
+  g_autofree char *r2
+      = sd_http_full (d, "POST", "/api/v1/session", NULL, NULL, body, -1, via, &st, &rh);
+  ck_assert_uint_eq (st, 201);
+  ck_assert (strstr (soup_message_headers_get_one (rh, "Set-Cookie"), "; Secure"));
+  soup_message_headers_unref (rh);
+
+  AccSession s = { 0 };
+  g_free (acc_sign_in (d, "chu.tich", "một mật khẩu rất dài", NULL, &s, &st));
+  ck_assert_uint_eq (st, 201);
+  g_autofree char *me = acc_http (d, &s, "GET", "/api/v1/session", NULL, &st);
+  ck_assert_uint_eq (st, 200);
+  g_autoptr (JsonNode) mn = sd_json (me);
+  ck_assert_str_eq (jstr (mn, "csrf_token"), s.csrf);
+  /* the session acts as an admin: it lists accounts and makes a token */
+  g_autofree char *users = acc_http (d, &s, "GET", "/api/v1/users", NULL, &st);
+  ck_assert_uint_eq (st, 200);
+  ck_assert (strstr (users, "\"chu.tich\"") && strstr (users, "$scrypt") == NULL);
+  g_autofree char *tok
+      = acc_http (d, &s, "POST", "/api/v1/tokens", "{\"role\":\"it\"}", &st);
+  ck_assert_uint_eq (st, 201);
+  g_autofree char *out = acc_http (d, &s, "DELETE", "/api/v1/session", NULL, &st);
+  ck_assert_uint_eq (st, 204);
+  g_autofree char *after = acc_http (d, &s, "GET", "/api/v1/users", NULL, &st);
+  ck_assert_uint_eq (st, 401);
+  acc_session_clear (&s);
+  sd_free (d);
+}
+END_TEST
+
+static gint64
+timed_sign_in (SdDaemon *d, const char *user, const char *pw, const char *xff, guint *st,
+               char **body)
+{
+  gint64 t0 = g_get_monotonic_time ();
+  *body = acc_sign_in (d, user, pw, xff, NULL, st);
+  return g_get_monotonic_time () - t0;
+}
+
+static int
+cmp_i64 (const void *a, const void *b)
+{
+  gint64 x = *(const gint64 *)a, y = *(const gint64 *)b;
+  return x < y ? -1 : x > y;
+}
+
+START_TEST (test_equal_answers)
+{
+  SdDaemon *d = sd_start ("trusted-proxies=127.0.0.1\n[auth]\nlockout-failures=100\n");
+  import_tiny (d);
+  AccSession s = { 0 };
+  acc_ready (d, "lan", "secretary", "076", &s);
+  acc_ready (d, "hoa", "secretary", "076", &s);
+  guint st;
+  g_autofree char *dis
+      = sd_http (d, "POST", "/api/v1/users/hoa/disable", d->admin, NULL, &st);
+  ck_assert_uint_eq (st, 200);
+  /* wrong password, unknown user, disabled user with the right password */
+  const char *cases[][2] = { { "lan", "không phải mật khẩu" },
+                             { "khong.co.ai", ACC_PW },
+                             { "hoa", ACC_PW } };
+  g_autofree char *first = NULL;
+  gint64 times[3][3];
+  for (int round = 0; round < 3; round++)
+    for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+      {
+        g_autofree char *xff = g_strdup_printf ("203.0.113.%d", 1 + round * 3 + (int)i);
+        g_autofree char *body = NULL;
+        times[i][round] = timed_sign_in (d, cases[i][0], cases[i][1], xff, &st, &body);
+        ck_assert_msg (st == 401, "%s: %u %s", cases[i][0], st, body);
+        if (first == NULL)
+          first = g_strdup (body);
+        ck_assert_str_eq (body, first);
+      }
+  ck_assert (strstr (first, "user name or password is wrong"));
+  /* the same timing class: an unknown or disabled user runs the KDF like a known one
+   * (medians of three; a lookup alone would be a hundred times faster) */
+  for (gsize i = 0; i < 3; i++)
+    qsort (times[i], 3, sizeof (gint64), cmp_i64);
+  ck_assert_msg (times[1][1] * 3 > times[0][1] && times[2][1] * 3 > times[0][1],
+                 "medians %" G_GINT64_FORMAT " / %" G_GINT64_FORMAT " / %" G_GINT64_FORMAT
+                 " us",
+                 times[0][1], times[1][1], times[2][1]);
+  /* the right password of an enabled account still works */
+  g_free (acc_sign_in (d, "LAN", ACC_PW, "203.0.113.99", &s, &st));
+  ck_assert_uint_eq (st, 201);
+  acc_session_clear (&s);
+  sd_free (d);
+}
+END_TEST
+
+START_TEST (test_lockout_and_release)
+{
+  SdDaemon *d = sd_start (
+      "trusted-proxies=127.0.0.1\n[auth]\nlockout-failures=3\nlockout-seconds=2\n");
+  AccSession s = { 0 };
+  acc_ready (d, "lan", "it", NULL, &s);
+  guint st;
+  /* three wrong passwords from three addresses lock the user name */
+  for (int i = 0; i < 3; i++)
+    {
+      g_autofree char *xff = g_strdup_printf ("198.51.100.%d", i + 1);
+      g_free (acc_sign_in (d, "lan", "sai mật khẩu rồi", xff, NULL, &st));
+      ck_assert_uint_eq (st, 401);
+    }
+  g_autofree char *locked = acc_sign_in (d, "LAN", ACC_PW, "198.51.100.50", NULL, &st);
+  ck_assert_msg (st == 429, "%u %s", st, locked);
+  /* another user name is not locked */
+  AccSession o = { 0 };
+  acc_ready (d, "hoa", "it", NULL, &o);
+  /* released once the window has passed (monotonic time: the limiter's own clock) */
+  g_usleep (2100 * 1000);
+  g_free (acc_sign_in (d, "lan", ACC_PW, "198.51.100.51", &s, &st));
+  ck_assert_uint_eq (st, 201);
+
+  /* one client address: ten failures a minute across user names, then 429 */
+  for (int i = 0; i < 10; i++)
+    {
+      g_autofree char *user = g_strdup_printf ("ai.do.%d", i);
+      g_free (acc_sign_in (d, user, "sai mật khẩu rồi", "192.0.2.7", NULL, &st));
+      ck_assert_uint_eq (st, 401);
+    }
+  g_free (acc_sign_in (d, "hoa", ACC_PW, "192.0.2.7", NULL, &st));
+  ck_assert_uint_eq (st, 429);
+  g_free (acc_sign_in (d, "hoa", ACC_PW, "192.0.2.8", NULL, &st));
+  ck_assert_uint_eq (st, 201);
+  acc_session_clear (&s);
+  acc_session_clear (&o);
+  sd_free (d);
+}
+END_TEST
+
+START_TEST (test_password_change_ends_other_sessions)
+{
+  SdDaemon *d = sd_start (proxy_conf);
+  import_tiny (d);
+  AccSession a = { 0 }, b = { 0 };
+  acc_ready (d, "lan", "secretary", "08", &a);
+  guint st;
+  g_free (acc_sign_in (d, "lan", ACC_PW, NULL, &b, &st));
+  ck_assert_uint_eq (st, 201);
+  /* b's page keeps a WebSocket open with its cookie */
+  g_autoptr (SoupSession) ss = soup_session_new ();
+  WsPeer ws;
+  ck_assert (acc_ws_open (&ws, ss, d, "/api/v1/ws", b.cookie));
+  ck_assert (!ws.closed);
+  g_autofree char *c = acc_http (
+      d, &a, "POST", "/api/v1/session/password",
+      "{\"old_password\":\"" ACC_PW "\",\"new_password\":\"mật khẩu thứ ba đây\"}", &st);
+  ck_assert_msg (st == 204, "%u %s", st, c);
+  /* b is out, its socket closed; a goes on */
+  g_autofree char *rb = acc_http (d, &b, "GET", "/api/v1/meetings", NULL, &st);
+  ck_assert_uint_eq (st, 401);
+  ck_assert_ptr_null (ws_wait (&ws, "never"));
+  ck_assert (ws.closed);
+  g_autofree char *ra = acc_http (d, &a, "GET", "/api/v1/meetings", NULL, &st);
+  ck_assert_uint_eq (st, 200);
+  /* the old password no longer signs in, the new one does */
+  g_free (acc_sign_in (d, "lan", ACC_PW, NULL, NULL, &st));
+  ck_assert_uint_eq (st, 401);
+  g_free (acc_sign_in (d, "lan", "mật khẩu thứ ba đây", NULL, NULL, &st));
+  ck_assert_uint_eq (st, 201);
+  /* a wrong current password is refused and changes nothing */
+  g_autofree char *w = acc_http (
+      d, &a, "POST", "/api/v1/session/password",
+      "{\"old_password\":\"không đúng đâu\",\"new_password\":\"mật khẩu thứ tư\"}", &st);
+  ck_assert_uint_eq (st, 403);
+  ws_close (&ws);
+  acc_session_clear (&a);
+  acc_session_clear (&b);
+  sd_free (d);
+}
+END_TEST
+
+START_TEST (test_disable_and_reset_end_sessions)
+{
+  SdDaemon *d = sd_start (proxy_conf);
+  import_tiny (d);
+  AccSession a = { 0 };
+  acc_ready (d, "lan", "secretary", "08", &a);
+  g_autoptr (SoupSession) ss = soup_session_new ();
+  WsPeer ws;
+  ck_assert (acc_ws_open (&ws, ss, d, "/api/v1/ws", a.cookie));
+  guint st;
+  g_autofree char *r
+      = sd_http (d, "POST", "/api/v1/users/LAN/disable", d->admin, NULL, &st);
+  ck_assert_msg (st == 200, "%u %s", st, r);
+  ck_assert_ptr_null (ws_wait (&ws, "never"));
+  ck_assert (ws.closed);
+  ws_close (&ws);
+  g_autofree char *r1 = acc_http (d, &a, "GET", "/api/v1/meetings", NULL, &st);
+  ck_assert_uint_eq (st, 401);
+  g_free (acc_sign_in (d, "lan", ACC_PW, NULL, NULL, &st));
+  ck_assert_uint_eq (st, 401);
+  g_autofree char *r2
+      = sd_http (d, "POST", "/api/v1/users/lan/enable", d->admin, NULL, &st);
+  ck_assert_uint_eq (st, 200);
+  g_free (acc_sign_in (d, "lan", ACC_PW, NULL, &a, &st));
+  ck_assert_uint_eq (st, 201);
+
+  /* a reset ends the session; the new password must be changed before anything */
+  g_autofree char *r3 = sd_http (d, "POST", "/api/v1/users/lan/password", d->admin,
+                                 "{\"password\":\"" ACC_FIRST_PW "\"}", &st);
+  ck_assert_msg (st == 200, "%u %s", st, r3);
+  g_autofree char *r4 = acc_http (d, &a, "GET", "/api/v1/meetings", NULL, &st);
+  ck_assert_uint_eq (st, 401);
+  g_autofree char *si = acc_sign_in (d, "lan", ACC_FIRST_PW, NULL, &a, &st);
+  ck_assert_uint_eq (st, 201);
+  ck_assert (strstr (si, "\"must_change\":true"));
+  g_autofree char *r5 = acc_http (d, &a, "GET", "/api/v1/meetings", NULL, &st);
+  ck_assert_uint_eq (st, 403);
+  g_autofree char *r6 = acc_http (
+      d, &a, "POST", "/api/v1/session/password",
+      "{\"old_password\":\"" ACC_FIRST_PW "\",\"new_password\":\"" ACC_PW "\"}", &st);
+  ck_assert_uint_eq (st, 204);
+  g_autofree char *r7 = acc_http (d, &a, "GET", "/api/v1/meetings", NULL, &st);
+  ck_assert_uint_eq (st, 200);
+  /* the secretary of 08 books inside 08 only, as a token of that scope does */
+  g_autofree char *b1 = acc_http (
+      d, &a, "POST", "/api/v1/meetings",
+      "{\"title\":\"Giao ban\",\"chair\":\"10\",\"starts_at\":\"" DAY1 "08:00:00" TZ
+      "\",\"ends_at\":\"" DAY1 "09:00:00" TZ "\",\"participants\":[{\"unit\":\"10\"}]}",
+      &st);
+  ck_assert_msg (st == 403, "%u %s", st, b1);
+  g_autofree char *b2 = acc_http (
+      d, &a, "POST", "/api/v1/meetings",
+      "{\"title\":\"Giao ban\",\"chair\":\"08\",\"starts_at\":\"" DAY1 "08:00:00" TZ
+      "\",\"ends_at\":\"" DAY1 "09:00:00" TZ "\",\"participants\":[{\"unit\":\"076\"}]}",
+      &st);
+  ck_assert_msg (st == 201, "%u %s", st, b2);
+  acc_session_clear (&a);
+  sd_free (d);
+}
+END_TEST
+
+START_TEST (test_bad_input)
+{
+  SdDaemon *d = sd_start (proxy_conf);
+  import_tiny (d);
+  guint st;
+  ck_assert_uint_eq (acc_create (d, "lan", "it", NULL, ACC_FIRST_PW), 201);
+  g_autofree char *before = sd_dump_db (d);
+  g_autofree char *long_name = g_strnfill (65, 'a');
+  g_autofree char *long_pw = g_strnfill (257, 'x');
+  g_autofree char *long_full = g_strnfill (201, 'x');
+  struct
+  {
+    const char *user, *full, *role, *scope, *pw;
+  } bad[] = {
+    { long_name, "Tên", "it", NULL, ACC_FIRST_PW },
+    { "co cach", "Tên", "it", NULL, ACC_FIRST_PW },
+    { "tên", "Tên", "it", NULL, ACC_FIRST_PW },
+    { "", "Tên", "it", NULL, ACC_FIRST_PW },
+    { "moi", long_full, "it", NULL, ACC_FIRST_PW },
+    { "moi", "Tên\\u0007", "it", NULL, ACC_FIRST_PW },
+    { "moi", "Tên\\u0000", "it", NULL, ACC_FIRST_PW },
+    { "moi", "   ", "it", NULL, ACC_FIRST_PW },
+    { "moi", "Tên", "site", NULL, ACC_FIRST_PW },
+    { "moi", "Tên", "node", NULL, ACC_FIRST_PW },
+    { "moi", "Tên", "secretary", NULL, ACC_FIRST_PW },
+    { "moi", "Tên", "secretary", "99", ACC_FIRST_PW },
+    { "moi", "Tên", "it", "08", ACC_FIRST_PW },
+    { "moi", "Tên", "it", NULL, long_pw },
+    { "moi", "Tên", "it", NULL, "ngắn quá" },
+    { "moi", "Tên", "it", NULL, "MOI-rat-dai-mat-khau" },
+    { "moi", "Tên", "it", NULL, "mật khẩu\\u0001dài" },
+    { "moi", "Tên", "it", NULL, "mật khẩu\\u0000dài" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree char *sc = bad[i].scope
+                                ? g_strdup_printf ("\"scope\":\"%s\",", bad[i].scope)
+                                : g_strdup ("");
+      g_autofree char *body = g_strdup_printf (
+          "{\"user\":\"%s\",\"full_name\":\"%s\",\"role\":\"%s\",%s\"password\":\"%s\"}",
+          bad[i].user, bad[i].full, bad[i].role, sc, bad[i].pw);
+      g_autofree char *r = sd_http (d, "POST", "/api/v1/users", d->admin, body, &st);
+      ck_assert_msg (st == 400, "case %zu: %u %s", i, st, r);
+      g_autoptr (JsonNode) n = sd_json (r);
+      ck_assert_ptr_nonnull (
+          json_object_get_object_member (json_node_get_object (n), "error"));
+      ck_assert_msg (strstr (r, bad[i].pw) == NULL, "case %zu echoes the password", i);
+    }
+  /* the name is taken whatever its case */
+  ck_assert_uint_eq (acc_create (d, "LAN", "it", NULL, ACC_FIRST_PW), 409);
+  /* sign-in bodies: over-long, NUL, wrong types */
+  const char *sign[] = {
+    "{\"user\":\"lan\",\"password\":\"\\u0000\"}",
+    "{\"user\":\"lan\\u0000\",\"password\":\"x\"}",
+    "{\"user\":\"lan\",\"password\":1}",
+    "{\"user\":\"lan\"}",
+    "{\"user\":\"lan\",\"password\":\"x\",\"admin\":true}",
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (sign); i++)
+    {
+      g_autofree char *r = sd_http (d, "POST", "/api/v1/session", NULL, sign[i], &st);
+      ck_assert_msg (st == 400, "sign-in case %zu: %u %s", i, st, r);
+    }
+  g_autofree char *b1
+      = g_strdup_printf ("{\"user\":\"%s\",\"password\":\"x\"}", long_name);
+  g_autofree char *r1 = sd_http (d, "POST", "/api/v1/session", NULL, b1, &st);
+  ck_assert_uint_eq (st, 400);
+  g_autofree char *b2
+      = g_strdup_printf ("{\"user\":\"lan\",\"password\":\"%s\"}", long_pw);
+  g_autofree char *r2 = sd_http (d, "POST", "/api/v1/session", NULL, b2, &st);
+  ck_assert_uint_eq (st, 400);
+  /* resets with a weak password, of an unknown account */
+  g_autofree char *r3 = sd_http (d, "POST", "/api/v1/users/lan/password", d->admin,
+                                 "{\"password\":\"lan-lan-lan-lan\"}", &st);
+  ck_assert_uint_eq (st, 400);
+  g_autofree char *r4
+      = sd_http (d, "POST", "/api/v1/users/khong.co/disable", d->admin, NULL, &st);
+  ck_assert_uint_eq (st, 404);
+  g_autofree char *after = sd_dump_db (d);
+  ck_assert_str_eq (before, after);
+  sd_free (d);
+}
+END_TEST
+
+/* Runs ltctl with @input on stdin; returns its exit status, its stdout in @out. */
+static int
+run_ltctl (SdDaemon *d, const char *input, char **out, const char *args)
+{
+  g_autofree char *cmd = g_strdup_printf ("printf '%%s\\n' '%s' | '%s' --server '%s' "
+                                          "--token '%s' %s",
+                                          input, ltctl_path, d->base, d->admin, args);
+  g_autofree char *err = NULL;
+  int status;
+  g_autoptr (GError) error = NULL;
+  const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+  ck_assert (g_spawn_sync (NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, out,
+                           &err, &status, &error));
+  return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+}
+
+START_TEST (test_ltctl_users)
+{
+  SdDaemon *d = sd_start (proxy_conf);
+  import_tiny (d);
+  g_autofree char *o1 = NULL, *o2 = NULL, *o3 = NULL, *o4 = NULL, *o5 = NULL;
+  ck_assert_int_eq (run_ltctl (d, ACC_FIRST_PW, &o1,
+                               "users add Lan --full-name 'Nguyễn Thị Lan' --role "
+                               "secretary --scope 076"),
+                    0);
+  ck_assert_int_eq (run_ltctl (d, "", &o2, "users list"), 0);
+  ck_assert_msg (strstr (o2, "lan") && strstr (o2, "Nguyễn Thị Lan") && strstr (o2, "076")
+                     && strstr (o2, "must change password"),
+                 "%s", o2);
+  ck_assert_int_eq (run_ltctl (d, "", &o3, "users disable lan"), 0);
+  guint st;
+  g_free (acc_sign_in (d, "lan", ACC_FIRST_PW, NULL, NULL, &st));
+  ck_assert_uint_eq (st, 401);
+  ck_assert_int_eq (run_ltctl (d, "", &o4, "users enable lan"), 0);
+  ck_assert_int_eq (run_ltctl (d, "mật khẩu mới tinh", &o5, "users reset lan"), 0);
+  g_free (acc_sign_in (d, "lan", "mật khẩu mới tinh", NULL, NULL, &st));
+  ck_assert_uint_eq (st, 201);
+  g_autofree char *o6 = NULL;
+  ck_assert_int_eq (run_ltctl (d, "ngắn", &o6, "users reset lan"), 1);
+  ck_assert_int_eq (run_ltctl (d, "", &o6, "users disable khong.co"), 5);
+  sd_free (d);
+}
+END_TEST
+
+int
+main (int argc, char **argv)
+{
+  if (argc < 3)
+    {
+      g_printerr ("usage: %s PATH-TO-lienthong-signald-test PATH-TO-ltctl\n", argv[0]);
+      return 2;
+    }
+  sd_binary_path = argv[1];
+  ltctl_path = argv[2];
+  Suite *s = suite_create ("signaling-accounts");
+  TCase *tc = tcase_create ("accounts");
+  tcase_set_timeout (tc, 90);
+  tcase_add_test (tc, test_create_admin_sign_in_out);
+  tcase_add_test (tc, test_equal_answers);
+  tcase_add_test (tc, test_lockout_and_release);
+  tcase_add_test (tc, test_password_change_ends_other_sessions);
+  tcase_add_test (tc, test_disable_and_reset_end_sessions);
+  tcase_add_test (tc, test_bad_input);
+  tcase_add_test (tc, test_ltctl_users);
+  suite_add_tcase (s, tc);
+  return lt_test_run (s);
+}
