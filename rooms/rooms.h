@@ -12,4 +12,5 @@
 #include "scope.h"
 #include "token.h"
 #include "account.h"
+#include "audit.h"
 #include "alarm.h"

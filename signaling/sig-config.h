@@ -30,6 +30,7 @@ typedef struct
   gint64 session_lifetime; /* [auth] session-lifetime seconds from sign-in (43200) */
   int lockout_failures;    /* [auth] lockout-failures of one account's sign-ins (5) */
   gint64 lockout_seconds;  /* [auth] lockout-seconds the account is then refused (300) */
+  gint64 audit_retention;  /* [audit] retention-days, in days (365) */
   gint64 fake_now;         /* [testing] now = UTC unix seconds pinned (-1: real clock) */
   gboolean fake_running;   /* [testing] running: the pinned clock runs from @fake_now */
   gint64 loaded_us;        /* monotonic time the configuration was read */

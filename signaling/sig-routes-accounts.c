@@ -160,6 +160,7 @@ sig_route_session_create (SigServer *srv, SigRequest *req, GError **error)
     }
   g_autofree char *addr = sig_server_client_address (srv, req->msg);
   g_autofree char *folded = rooms_account_fold_name (user);
+  req->audit_actor = g_strdup (folded ? folded : "(not a user name)");
   g_autofree char *key = g_strconcat ("user:", folded ? folded : user, NULL);
   gint64 mono = g_get_monotonic_time ();
   if (sig_auth_limiter_blocked (srv->limiter, addr, mono)
@@ -191,6 +192,7 @@ sig_route_session_create (SigServer *srv, SigRequest *req, GError **error)
   if (!rooms_store_add_session (srv->store, id, hash, rooms_account_get_name (a),
                                 csrf_hash, error))
     return FALSE;
+  req->audit_label = g_strdup (rooms_account_get_full_name (a));
   g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "LT_ACCOUNT",
                     rooms_account_get_name (a), "LT_CLIENT", addr, "MESSAGE",
                     "%s signed in from %s (session %s)", rooms_account_get_name (a), addr,
@@ -251,6 +253,7 @@ sig_route_session_delete (SigServer *srv, SigRequest *req, GError **error)
           && rooms_store_delete_session (srv->store, rooms_session_get_id (s), NULL))
         {
           sig_ws_revoke_token (srv->ws, rooms_session_get_id (s));
+          req->audit_actor = g_strdup (rooms_session_get_account (s));
           g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "LT_ACCOUNT",
                             rooms_session_get_account (s), "MESSAGE", "%s signed out",
                             rooms_session_get_account (s));

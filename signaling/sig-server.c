@@ -482,6 +482,33 @@ log_request (SigServer *srv, SoupServerMessage *msg, const char *route, guint st
                     g_uri_get_path (soup_server_message_get_uri (msg)), status);
 }
 
+/* Commits an accepted change with its audit entry, or rolls a refused one back. If
+ * the entry cannot be written the change is undone too and the client told (500):
+ * the store never holds a change nobody is accountable for. What the handler did
+ * outside the store (a message to a node) cannot be taken back; the log says so. */
+static void
+finish_audit (SigServer *srv, SigRequest *req)
+{
+  guint status = soup_server_message_get_status (req->msg);
+  g_autoptr (GError) error = NULL;
+  if (status >= 200 && status < 300)
+    {
+      if (sig_audit_request (srv, req, &error)
+          && rooms_store_audit_commit (srv->store, &error))
+        return;
+      rooms_store_audit_rollback (srv->store);
+      g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_CRITICAL, "LT_ROUTE",
+                        req->route->pattern, "MESSAGE",
+                        "%s %s undone: its audit entry failed: %s", req->route->method,
+                        req->route->pattern, error->message);
+      sig_reply_error (req->msg, error, NULL, NULL);
+      return;
+    }
+  rooms_store_audit_rollback (srv->store);
+  if (req->route->handler == sig_route_session_create && (status == 401 || status == 429))
+    sig_audit_failed_sign_in (srv, req);
+}
+
 static void
 server_cb (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query,
            gpointer user_data)
@@ -508,13 +535,20 @@ server_cb (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTabl
     }
 
   SigRequest req = { .msg = msg, .route = route, .path_params = params, .query = query };
-  if (!prepare_request (srv, &req, &field, &error) || !route->handler (srv, &req, &error))
+  /* an audited change and its entry share one transaction: both or neither */
+  gboolean audited = route->audit != NULL && rooms_store_audit_begin (srv->store, &error);
+  if (route->audit != NULL && !audited)
+    sig_reply_error (msg, error, NULL, NULL);
+  else if (!prepare_request (srv, &req, &field, &error)
+           || !route->handler (srv, &req, &error))
     {
       if (error == NULL)
         g_set_error_literal (&error, SIG_ERROR, SIG_ERROR_INTERNAL, "handler failed");
       sig_reply_error (msg, error, field ? field : req.error_field,
                        g_steal_pointer (&req.error_extra));
     }
+  if (audited)
+    finish_audit (srv, &req);
   guint status = soup_server_message_get_status (msg);
   count_request (srv, route->pattern, route->method, status);
   log_request (srv, msg, route->pattern, status);
@@ -523,6 +557,8 @@ server_cb (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTabl
   g_clear_pointer (&req.body, json_object_unref);
   g_clear_pointer (&req.error_field, g_free);
   g_clear_pointer (&req.error_extra, json_node_unref);
+  g_clear_pointer (&req.audit_actor, g_free);
+  g_clear_pointer (&req.audit_label, g_free);
 }
 
 /* Refuses an oversized body from its Content-Length, before libsoup reads it. A
@@ -682,6 +718,13 @@ listen_on (SigServer *srv, GError **error)
   return TRUE;
 }
 
+static gboolean
+audit_prune_cb (gpointer user_data)
+{
+  sig_audit_prune (user_data);
+  return G_SOURCE_CONTINUE;
+}
+
 SigServer *
 sig_server_new (const SigConfig *config, GError **error)
 {
@@ -736,6 +779,8 @@ sig_server_new (const SigConfig *config, GError **error)
   if (!listen_on (srv, error))
     return NULL;
   sig_lifecycle_run (srv);
+  sig_audit_prune (srv);
+  srv->audit_prune_source = g_timeout_add_seconds (3600, audit_prune_cb, srv);
   return g_steal_pointer (&srv);
 }
 
@@ -784,6 +829,7 @@ sig_server_free (SigServer *server)
     return;
   g_clear_handle_id (&server->drain_source, g_source_remove);
   g_clear_handle_id (&server->lifecycle_source, g_source_remove);
+  g_clear_handle_id (&server->audit_prune_source, g_source_remove);
   g_clear_pointer (&server->ws, sig_ws_free);
   g_clear_pointer (&server->rt, sig_runtime_free);
   if (server->soup != NULL)

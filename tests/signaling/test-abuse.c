@@ -382,6 +382,25 @@ check_openapi (Env *e, const SigRoute *r)
   g_string_free (have, TRUE);
 }
 
+/* The number of audit entries of @action in the daemon's store. */
+static gint64
+audit_count (Env *e, const char *action)
+{
+  g_autofree char *path = g_build_filename (e->d->state_dir, "lienthong.db", NULL);
+  sqlite3 *db = NULL;
+  ck_assert_int_eq (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  sqlite3_stmt *st = NULL;
+  ck_assert_int_eq (sqlite3_prepare_v2 (db, "SELECT count(*) FROM audit WHERE action = ?",
+                                        -1, &st, NULL),
+                    SQLITE_OK);
+  sqlite3_bind_text (st, 1, action, -1, SQLITE_STATIC);
+  ck_assert_int_eq (sqlite3_step (st), SQLITE_ROW);
+  gint64 n = sqlite3_column_int64 (st, 0);
+  sqlite3_finalize (st);
+  sqlite3_close (db);
+  return n;
+}
+
 /* A cookie write without the session's CSRF token, or from another Origin, is
  * refused (403) before anything else and changes nothing. */
 static void
@@ -432,10 +451,18 @@ run_matrix (gboolean sessions)
                                                            : NULL;
       if (sessions)
         check_csrf (&e, r, path, ctype, body);
+      /* every route that may change something names its audit action */
+      ck_assert_msg (r->audit != NULL || strcmp (r->method, "GET") == 0
+                         || (r->flags & SIG_ROUTE_NO_CHANGE),
+                     "%s %s changes the store without an audit action", r->method,
+                     r->pattern);
+      gint64 audited = r->audit ? audit_count (&e, r->audit) : 0;
+      guint accepted = 0;
       for (int role = 0; role < N_ROLES; role++)
         {
           guint st;
           g_autofree char *resp = call (&e, role, r->method, path, ctype, body, &st);
+          accepted += st >= 200 && st < 300;
           /* signing out ended the session: sign in again for the next routes */
           if (sessions && r->handler == sig_route_session_delete && role < R_SITE)
             {
@@ -451,6 +478,11 @@ run_matrix (gboolean sessions)
                          role_names[role], st, want == PASS ? "past the gate, not " : "",
                          want == PASS ? st : want, resp);
         }
+      /* one entry per accepted request, none for a refused one */
+      if (r->audit != NULL)
+        ck_assert_msg (audit_count (&e, r->audit) - audited == accepted,
+                       "%s %s: %u accepted, %" G_GINT64_FORMAT " audited", r->method,
+                       r->pattern, accepted, audit_count (&e, r->audit) - audited);
     }
   assert_alive (&e);
   env_stop (&e);

@@ -13,9 +13,14 @@
  *   password must be changed before anything else;
  * - bad input (over-long names and passwords, control characters, NUL, a user name
  *   with a space, a weak password) gets 400 and changes nothing in the store;
- * - ltctl users add, list, disable, enable and reset work against the daemon. */
+ * - ltctl users add, list, disable, enable and reset work against the daemon;
+ * - the audit log holds a secretary's booking (who, what, meeting, address), a failed
+ *   sign-in, and nothing of a refused booking; it filters by meeting, actor and time,
+ *   pages without overlap, exports CSV, and drops entries past [audit] retention-days
+ *   with an entry saying so. */
 #include "lt-test.h"
 #include "sig-test-accounts.h"
+#include "sig-validate.h"
 
 static char *ltctl_path;
 
@@ -420,6 +425,170 @@ START_TEST (test_ltctl_users)
 }
 END_TEST
 
+static JsonArray *
+audit_entries (SdDaemon *d, const char *query, JsonNode **keep)
+{
+  guint st;
+  g_autofree char *path = g_strconcat ("/api/v1/audit", query, NULL);
+  g_autofree char *r = sd_http (d, "GET", path, d->admin, NULL, &st);
+  ck_assert_msg (st == 200, "%s: %u %s", path, st, r);
+  *keep = sd_json (r);
+  return json_object_get_array_member (json_node_get_object (*keep), "entries");
+}
+
+static const char *
+entry_str (JsonArray *a, guint i, const char *name)
+{
+  return json_object_get_string_member_with_default (json_array_get_object_element (a, i),
+                                                     name, "");
+}
+
+START_TEST (test_audit_log)
+{
+  SdDaemon *d = sd_start (proxy_conf);
+  import_tiny (d);
+  AccSession a = { 0 };
+  acc_ready (d, "lan", "secretary", "08", &a);
+  guint st;
+  /* refused (outside 08): no entry; accepted: one */
+  g_autofree char *no = acc_http (
+      d, &a, "POST", "/api/v1/meetings",
+      "{\"title\":\"Giao ban\",\"chair\":\"10\",\"starts_at\":\"" DAY1 "08:00:00" TZ
+      "\",\"ends_at\":\"" DAY1 "09:00:00" TZ "\",\"participants\":[{\"unit\":\"10\"}]}",
+      &st);
+  ck_assert_uint_eq (st, 403);
+  const char *xff[] = { "X-Forwarded-For: 203.0.113.8", NULL };
+  g_autofree char *ch = g_strconcat ("Cookie: ", a.cookie, NULL);
+  g_autofree char *th = g_strconcat ("X-CSRF-Token: ", a.csrf, NULL);
+  g_autofree char *oh = g_strconcat ("Origin: ", d->base, NULL);
+  const char *hdrs[] = { ch, th, oh, xff[0], NULL };
+  g_autofree char *yes = sd_http_full (
+      d, "POST", "/api/v1/meetings", NULL, NULL,
+      "{\"title\":\"Giao ban\",\"chair\":\"08\",\"starts_at\":\"" DAY1 "08:00:00" TZ
+      "\",\"ends_at\":\"" DAY1 "09:00:00" TZ "\",\"participants\":[{\"unit\":\"076\"}]}",
+      -1, hdrs, &st, NULL);
+  ck_assert_msg (st == 201, "%u %s", st, yes);
+  g_autoptr (JsonNode) m = sd_json (yes);
+  gint64 mid = jint (m, "id");
+  g_free (acc_sign_in (d, "lan", "không phải mật khẩu", "198.51.100.9", NULL, &st));
+  ck_assert_uint_eq (st, 401);
+
+  g_autofree char *q = g_strdup_printf ("?meeting=%" G_GINT64_FORMAT, mid);
+  g_autoptr (JsonNode) k1 = NULL;
+  JsonArray *e1 = audit_entries (d, q, &k1);
+  ck_assert_uint_eq (json_array_get_length (e1), 1);
+  JsonObject *o = json_array_get_object_element (e1, 0);
+  ck_assert_str_eq (json_object_get_string_member (o, "action"), "meeting.book");
+  JsonObject *who = json_object_get_object_member (o, "actor");
+  ck_assert_str_eq (json_object_get_string_member (who, "kind"), "account");
+  ck_assert_str_eq (json_object_get_string_member (who, "id"), "lan");
+  ck_assert_str_eq (json_object_get_string_member (who, "label"), "Người dùng lan");
+  ck_assert_str_eq (json_object_get_string_member (o, "address"), "203.0.113.8");
+  ck_assert_int_eq (json_object_get_int_member (o, "meeting_id"), mid);
+
+  /* the refused booking wrote nothing; the failed sign-in did */
+  g_autoptr (JsonNode) k2 = NULL;
+  JsonArray *e2 = audit_entries (d, "?actor=lan", &k2);
+  guint books = 0, failed = 0;
+  for (guint i = 0; i < json_array_get_length (e2); i++)
+    {
+      books += g_str_equal (entry_str (e2, i, "action"), "meeting.book");
+      failed += g_str_equal (entry_str (e2, i, "action"), "session.sign-in-failed");
+    }
+  ck_assert_uint_eq (books, 1);
+  ck_assert_uint_eq (failed, 1);
+
+  /* time filters on the frozen clock: all entries are at "now" */
+  g_autoptr (JsonNode) k3 = NULL, k4 = NULL;
+  g_autofree char *past
+      = sig_format_time (g_ascii_strtoll (SD_FROZEN_NOW, NULL, 10) - 60);
+  guint all = json_array_get_length (audit_entries (d, "", &k3));
+  ck_assert_uint_ge (all, 5);
+  g_autoptr (JsonNode) k5 = NULL;
+  g_autofree char *q3u = g_uri_escape_string (past, NULL, FALSE);
+  g_autofree char *q4u = g_strdup_printf ("?until=%s", q3u);
+  g_autofree char *q5u = g_strdup_printf ("?since=%s", q3u);
+  ck_assert_uint_eq (json_array_get_length (audit_entries (d, q4u, &k4)), 0);
+  ck_assert_uint_eq (json_array_get_length (audit_entries (d, q5u, &k5)), all);
+
+  /* pages: two at a time, newest first, no entry twice, none left out */
+  GHashTable *seen = g_hash_table_new (g_int64_hash, g_int64_equal);
+  g_autofree gint64 *ids = g_new0 (gint64, all + 1);
+  guint n = 0;
+  gint64 before = -1;
+  do
+    {
+      g_autofree char *pq
+          = before > 0 ? g_strdup_printf ("?limit=2&before=%" G_GINT64_FORMAT, before)
+                       : g_strdup ("?limit=2");
+      g_autoptr (JsonNode) kp = NULL;
+      JsonArray *pa = audit_entries (d, pq, &kp);
+      ck_assert_uint_le (json_array_get_length (pa), 2);
+      for (guint i = 0; i < json_array_get_length (pa); i++)
+        {
+          ids[n]
+              = json_object_get_int_member (json_array_get_object_element (pa, i), "id");
+          ck_assert (!g_hash_table_contains (seen, &ids[n]));
+          g_hash_table_add (seen, &ids[n]);
+          n++;
+        }
+      JsonObject *po = json_node_get_object (kp);
+      before = json_object_get_null_member (po, "next")
+                   ? -1
+                   : json_object_get_int_member (po, "next");
+    }
+  while (before > 0);
+  ck_assert_uint_eq (n, all);
+  g_hash_table_unref (seen);
+
+  /* CSV */
+  g_autofree char *csv
+      = sd_http (d, "GET", "/api/v1/audit?format=csv", d->admin, NULL, &st);
+  ck_assert_uint_eq (st, 200);
+  ck_assert (g_str_has_prefix (csv, "id,at,actor_kind,actor_id"));
+  ck_assert (strstr (csv, "\"meeting.book\"") && strstr (csv, "\"Người dùng lan\""));
+  /* bad filters: 400; others than admin: 403 */
+  g_autofree char *b1
+      = sd_http (d, "GET", "/api/v1/audit?since=hôm-qua", d->admin, NULL, &st);
+  ck_assert_uint_eq (st, 400);
+  g_autofree char *b2
+      = sd_http (d, "GET", "/api/v1/audit?limit=5000", d->admin, NULL, &st);
+  ck_assert_uint_eq (st, 400);
+  g_autofree char *b3 = acc_http (d, &a, "GET", "/api/v1/audit", NULL, &st);
+  ck_assert_uint_eq (st, 403);
+  acc_session_clear (&a);
+  sd_free (d);
+}
+END_TEST
+
+START_TEST (test_audit_retention)
+{
+  gint64 t0 = g_ascii_strtoll (SD_FROZEN_NOW, NULL, 10);
+  g_autofree char *c0 = g_strdup_printf ("[testing]\nnow=%" G_GINT64_FORMAT "\n", t0);
+  SdDaemon *d = sd_start (c0);
+  import_tiny (d);
+  AccSession a = { 0 };
+  acc_ready (d, "lan", "it", NULL, &a);
+  g_autoptr (JsonNode) k0 = NULL;
+  guint before = json_array_get_length (audit_entries (d, "", &k0));
+  ck_assert_uint_ge (before, 3);
+  /* 100 days on, with a 30-day retention: the old entries go, an entry says so */
+  g_autofree char *c1 = g_strdup_printf (
+      "[audit]\nretention-days=30\n[testing]\nnow=%" G_GINT64_FORMAT "\n",
+      t0 + 100 * 86400);
+  sd_restart (d, c1);
+  g_autoptr (JsonNode) k1 = NULL;
+  JsonArray *e1 = audit_entries (d, "", &k1);
+  ck_assert_uint_eq (json_array_get_length (e1), 1);
+  ck_assert_str_eq (entry_str (e1, 0, "action"), "audit.prune");
+  g_autofree char *want = g_strdup_printf ("%u entries older than 30 days", before);
+  ck_assert_msg (strstr (entry_str (e1, 0, "detail"), want), "%s",
+                 entry_str (e1, 0, "detail"));
+  acc_session_clear (&a);
+  sd_free (d);
+}
+END_TEST
+
 int
 main (int argc, char **argv)
 {
@@ -440,6 +609,8 @@ main (int argc, char **argv)
   tcase_add_test (tc, test_disable_and_reset_end_sessions);
   tcase_add_test (tc, test_bad_input);
   tcase_add_test (tc, test_ltctl_users);
+  tcase_add_test (tc, test_audit_log);
+  tcase_add_test (tc, test_audit_retention);
   suite_add_tcase (s, tc);
   return lt_test_run (s);
 }

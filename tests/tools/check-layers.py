@@ -24,7 +24,7 @@ LAYERS = {
                 "sig-alarms", "sig-attendance"],
     "transport": ["sig-server", "sig-server-private", "sig-routes", "sig-routes-meetings",
                   "sig-routes-units", "sig-routes-links",
-                  "sig-routes-accounts", "sig-ws", "sig-ws-private",
+                  "sig-routes-accounts", "sig-audit", "sig-ws", "sig-ws-private",
                   "sig-web", "sig-ics", "signald-main", "ltctl"],
 }
 ORDER = ["base", "policy", "runtime", "transport"]
