@@ -774,7 +774,7 @@ main (int argc, char **argv)
   sd_binary_path = argv[1];
   Suite *s = suite_create ("signaling-abuse");
   TCase *tc = tcase_create ("abuse");
-  tcase_set_timeout (tc, 90);
+  tcase_set_timeout (tc, 150);
   tcase_add_test (tc, test_role_route_matrix);
   tcase_add_test (tc, test_role_route_matrix_sessions);
   tcase_add_test (tc, test_level_pin_by_district_secretary);
