@@ -10,6 +10,12 @@
  *   roles and access rule (SigAccess) say: 401, 403, 404, or past the gate (2xx, or
  *   400/409 for the deliberately empty bodies). A route added without an access rule
  *   fails here, as does one whose openapi.json x-roles/x-access disagree;
+ * - the same matrix with people signed in (session cookies for admin, the
+ *   secretaries and it; a made-up cookie and an idle-expired session for the bad and
+ *   expired credentials), every write route first refused (403, store unchanged)
+ *   without the CSRF token or from another Origin;
+ * - every route that may change something names an audit action, and each accepted
+ *   request of the matrix wrote exactly one entry, each refused one none;
  * - each attack of the review fails and changes nothing, and signald stays up: a
  *   district secretary pinning the chair's hall to audio; a hall's token reading
  *   another province through a unit calendar; 200 KB of nesting, plain or hidden
