@@ -330,7 +330,9 @@ try {
   await api(sig, admin, 'POST', '/api/v1/users', JSON.stringify({ user: 'thuky.lan', full_name: 'Nguyễn Thị Lan', role: 'secretary', scope: '08', password: 'mật khẩu đầu tiên' }));
   const person = await browser.newPage();
   await person.goto(`${sig}/`);
-  check(/Đăng nhập/.test(await person.textContent('#signin h2')), 'the sign-in form at / speaks Vietnamese');
+  // the strings arrive with a fetch: waited for, not sampled once
+  check(await person.waitForFunction(() => /Đăng nhập/.test(document.querySelector('#signin h2')?.textContent || ''), null, { timeout: 10000 }).then(() => true, () => false),
+    'the sign-in form at / speaks Vietnamese');
   await person.fill('#user', 'ThuKy.Lan');
   await person.fill('#password', 'mật khẩu đầu tiên');
   await person.click('#signin button[type=submit]');
