@@ -10,12 +10,13 @@
 #include <openssl/rand.h>
 #include <string.h>
 
-/* Why N = 2^15, r = 8, p = 1: 32 MiB and about 0.1 s of one core per sign-in on the
- * provinces' small servers (tests/bench prints the figure): the scrypt paper's
- * interactive-login cost raised one step for a decade of faster hardware, while a
- * morning's rush of a province's secretaries signing in at once (a few dozen) still
- * fits in memory and seconds. OWASP's 2^17 would be 128 MiB per sign-in. The
- * parameters travel in each hash, so they can be raised without a migration. */
+/* Why N = 2^15, r = 8, p = 1: 32 MiB and, by tests/bench/bench-accounts, 0.25 s of
+ * one core per sign-in on the shared, loaded 2-core test machine (roughly 0.1 s on an
+ * idle core): the scrypt paper's interactive-login cost (2^14) raised one step for
+ * today's hardware, while a morning's rush of a province's secretaries signing in at
+ * once (a few dozen) still fits in memory and seconds. OWASP's 2^17 would be 128 MiB
+ * per sign-in on servers that also run the media nodes. The parameters travel in each
+ * hash, so they can be raised without a migration. */
 #define SCRYPT_LOG_N 15
 #define SCRYPT_R 8
 #define SCRYPT_P 1
