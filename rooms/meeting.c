@@ -1127,12 +1127,13 @@ rooms_store_cancel_meeting (RoomsStore *store, gint64 meeting_id, GError **error
       return FALSE;
     }
   g_autofree char *sql = g_strdup_printf (
-      "BEGIN IMMEDIATE;"
       "UPDATE occurrences SET state = 4 WHERE meeting_id = %" G_GINT64_FORMAT
       " AND state IN (0, 1);"
       "UPDATE meetings SET cancelled = 1, sequence = sequence + 1 WHERE id = "
       "%" G_GINT64_FORMAT ";",
       meeting_id, meeting_id);
+  if (!rooms_store_begin (store, error))
+    return FALSE;
   if (!rooms_store_exec (store, sql, error) || !rooms_store_commit (store, error))
     {
       rooms_store_rollback (store);

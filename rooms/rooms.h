@@ -11,4 +11,6 @@
 #include "attendance.h"
 #include "scope.h"
 #include "token.h"
+#include "account.h"
+#include "audit.h"
 #include "alarm.h"

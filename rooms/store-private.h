@@ -57,6 +57,7 @@ struct _RoomsStore
   GHashTable *sites;  /* gint64* id -> RoomsSite*, owned */
   GPtrArray *nodes;   /* RoomsNode*, owned, plan order */
 
+  gboolean outer; /* an audited change's transaction is open (audit.c) */
   gboolean attendance_batching;
   GArray *attendance_queue; /* RoomsAttendanceUpdate (attendance.c), not yet written */
 };

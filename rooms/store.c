@@ -85,6 +85,24 @@ static const char *const migrations[] = {
   " FROM segs s JOIN occurrences o ON o.id = s.occ GROUP BY s.occ, s.site;"
   "DROP TABLE attendance;"
   "ALTER TABLE attendance_v3 RENAME TO attendance;",
+  /* 6: people's accounts and their sign-in sessions (account.c); names are stored
+   * folded, so UNIQUE holds across case */
+  "CREATE TABLE accounts (name TEXT PRIMARY KEY, full_name TEXT NOT NULL,"
+  "  role TEXT NOT NULL, scope TEXT, disabled INTEGER NOT NULL DEFAULT 0,"
+  "  password TEXT NOT NULL, must_change INTEGER NOT NULL DEFAULT 0,"
+  "  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+  "CREATE TABLE sessions (id TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE,"
+  "  account TEXT NOT NULL REFERENCES accounts(name) ON DELETE CASCADE,"
+  "  csrf TEXT NOT NULL, created_at INTEGER NOT NULL, last_seen INTEGER NOT NULL);"
+  "CREATE INDEX sessions_account ON sessions(account);",
+  /* 7: the audit log (audit.c) */
+  "CREATE TABLE audit (id INTEGER PRIMARY KEY, at INTEGER NOT NULL,"
+  "  actor_kind TEXT NOT NULL, actor_id TEXT NOT NULL, actor_label TEXT,"
+  "  action TEXT NOT NULL, meeting_id INTEGER, site_id INTEGER, target TEXT,"
+  "  address TEXT, detail TEXT);"
+  "CREATE INDEX audit_at ON audit(at);"
+  "CREATE INDEX audit_meeting ON audit(meeting_id, id);"
+  "CREATE INDEX audit_actor ON audit(actor_id, id);",
 };
 
 void
@@ -125,13 +143,15 @@ rooms_store_prepare (RoomsStore *store, const char *sql, GError **error)
 gboolean
 rooms_store_begin (RoomsStore *store, GError **error)
 {
-  return rooms_store_exec (store, "BEGIN IMMEDIATE", error);
+  /* inside an audited change (audit.c) a transaction nests as a savepoint */
+  return rooms_store_exec (store, store->outer ? "SAVEPOINT lt_inner" : "BEGIN IMMEDIATE",
+                           error);
 }
 
 gboolean
 rooms_store_commit (RoomsStore *store, GError **error)
 {
-  if (!rooms_store_exec (store, "COMMIT", error))
+  if (!rooms_store_exec (store, store->outer ? "RELEASE lt_inner" : "COMMIT", error))
     {
       rooms_store_rollback (store);
       return FALSE;
@@ -142,7 +162,11 @@ rooms_store_commit (RoomsStore *store, GError **error)
 void
 rooms_store_rollback (RoomsStore *store)
 {
-  if (!sqlite3_get_autocommit (store->db))
+  /* a savepoint already released or rolled back is no error: callers may roll back
+   * after a failed commit did */
+  if (store->outer)
+    sqlite3_exec (store->db, "ROLLBACK TO lt_inner; RELEASE lt_inner", NULL, NULL, NULL);
+  else if (!sqlite3_get_autocommit (store->db))
     sqlite3_exec (store->db, "ROLLBACK", NULL, NULL, NULL);
 }
 

@@ -7,6 +7,9 @@
  *                             --participant CODE[:TIER] ...
  *   ltctl ... meetings show ID
  *   ltctl ... nodes
+ *   ltctl ... users list | add NAME --full-name F --role R [--scope UNIT]
+ *                     | disable NAME | enable NAME | reset NAME
+ *             (passwords are read from standard input, without echo on a terminal)
  *
  * The server and token come from the options, else $LTCTL_SERVER / $LTCTL_TOKEN,
  * else ~/.config/lienthong/ltctl.conf ([ltctl] server=, token=). */
@@ -17,6 +20,8 @@
 #include <glib.h>
 #include <stdio.h>
 #include <string.h>
+#include <termios.h>
+#include <unistd.h>
 
 /* Exit codes: scripts can tell these apart. */
 enum
@@ -471,6 +476,184 @@ cmd_nodes (Ctl *ctl, int argc, char **argv)
   return EXIT_OK;
 }
 
+/* Reads a password line from stdin, with echo off on a terminal; never an argument
+ * (it would show in ps and the shell's history). Returns: (transfer full) (nullable) */
+static char *
+read_password (const char *prompt)
+{
+  gboolean tty = isatty (STDIN_FILENO);
+  struct termios old, quiet;
+  if (tty)
+    {
+      g_printerr ("%s", prompt);
+      tcgetattr (STDIN_FILENO, &old);
+      quiet = old;
+      quiet.c_lflag &= ~(tcflag_t)ECHO;
+      tcsetattr (STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
+  char buf[1100];
+  char *line = fgets (buf, sizeof buf, stdin);
+  if (tty)
+    {
+      tcsetattr (STDIN_FILENO, TCSAFLUSH, &old);
+      g_printerr ("\n");
+    }
+  if (line == NULL)
+    return NULL;
+  buf[strcspn (buf, "\n")] = '\0';
+  char *out = g_strdup (buf);
+  explicit_bzero (buf, sizeof buf);
+  return out;
+}
+
+static char *
+users_path (const char *name, const char *what)
+{
+  g_autofree char *n = g_uri_escape_string (name, NULL, FALSE);
+  return g_strconcat ("/api/v1/users/", n, what ? "/" : "", what, NULL);
+}
+
+static char *
+password_body (const char *extra_json_members, const char *password)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "password");
+  json_builder_add_string_value (b, password);
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  g_autofree char *text = json_to_string (root, FALSE);
+  if (extra_json_members == NULL)
+    return g_steal_pointer (&text);
+  /* "{...extra...," + "\"password\":..}" */
+  return g_strdup_printf ("{%s,%s", extra_json_members, text + 1);
+}
+
+static int
+users_add (Ctl *ctl, int argc, char **argv)
+{
+  const char *full = NULL, *role = NULL, *scope = NULL;
+  for (int i = 2; i + 1 < argc; i += 2)
+    if (strcmp (argv[i], "--full-name") == 0)
+      full = argv[i + 1];
+    else if (strcmp (argv[i], "--role") == 0)
+      role = argv[i + 1];
+    else if (strcmp (argv[i], "--scope") == 0)
+      scope = argv[i + 1];
+  if (argc % 2 != 0 || full == NULL || role == NULL)
+    {
+      g_printerr ("ltctl: users add NAME --full-name F --role admin|secretary|it "
+                  "[--scope UNIT]\n");
+      return EXIT_USAGE;
+    }
+  g_autofree char *pw = read_password ("Password: ");
+  if (pw == NULL)
+    {
+      g_printerr ("ltctl: no password on standard input\n");
+      return EXIT_USAGE;
+    }
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "user");
+  json_builder_add_string_value (b, argv[1]);
+  json_builder_set_member_name (b, "full_name");
+  json_builder_add_string_value (b, full);
+  json_builder_set_member_name (b, "role");
+  json_builder_add_string_value (b, role);
+  if (scope)
+    {
+      json_builder_set_member_name (b, "scope");
+      json_builder_add_string_value (b, scope);
+    }
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  g_autofree char *text = json_to_string (root, FALSE);
+  text[strlen (text) - 1] = '\0'; /* drop the closing brace: members only */
+  g_autofree char *body = password_body (text + 1, pw);
+  explicit_bzero (pw, strlen (pw));
+  g_autoptr (JsonNode) n = NULL;
+  int rc = request (ctl, "POST", "/api/v1/users", body, &n);
+  explicit_bzero (body, strlen (body));
+  if (rc == EXIT_OK && ctl->json)
+    print_json (n);
+  else if (rc == EXIT_OK)
+    g_print ("account %s created; its owner must change the password at first "
+             "sign-in\n",
+             json_object_get_string_member (json_node_get_object (n), "user"));
+  return rc;
+}
+
+static int
+cmd_users (Ctl *ctl, int argc, char **argv)
+{
+  g_autoptr (JsonNode) n = NULL;
+  if (argc >= 2 && strcmp (argv[0], "add") == 0)
+    return users_add (ctl, argc, argv);
+  if (argc == 2 && (strcmp (argv[0], "disable") == 0 || strcmp (argv[0], "enable") == 0))
+    {
+      g_autofree char *path = users_path (argv[1], argv[0]);
+      int rc = request (ctl, "POST", path, NULL, &n);
+      if (rc == EXIT_OK && !ctl->json)
+        g_print ("account %s %sd\n", argv[1], argv[0]);
+      else if (rc == EXIT_OK)
+        print_json (n);
+      return rc;
+    }
+  if (argc == 2 && strcmp (argv[0], "reset") == 0)
+    {
+      g_autofree char *pw = read_password ("New password: ");
+      if (pw == NULL)
+        {
+          g_printerr ("ltctl: no password on standard input\n");
+          return EXIT_USAGE;
+        }
+      g_autofree char *path = users_path (argv[1], "password");
+      g_autofree char *body = password_body (NULL, pw);
+      explicit_bzero (pw, strlen (pw));
+      int rc = request (ctl, "POST", path, body, &n);
+      explicit_bzero (body, strlen (body));
+      if (rc == EXIT_OK && !ctl->json)
+        g_print ("password of %s reset; it must be changed at the next sign-in\n",
+                 argv[1]);
+      else if (rc == EXIT_OK)
+        print_json (n);
+      return rc;
+    }
+  if (argc != 1 || strcmp (argv[0], "list") != 0)
+    {
+      g_printerr ("usage: ltctl users list | add NAME --full-name F --role R "
+                  "[--scope UNIT] | disable NAME | enable NAME | reset NAME\n");
+      return EXIT_USAGE;
+    }
+  int rc = request (ctl, "GET", "/api/v1/users", NULL, &n);
+  if (rc != EXIT_OK)
+    return rc;
+  if (ctl->json)
+    {
+      print_json (n);
+      return EXIT_OK;
+    }
+  static const char *const hdr[] = { "USER", "NAME", "ROLE", "SCOPE", "STATE" };
+  Table *t = table_new (5, hdr);
+  JsonArray *a = json_object_get_array_member (json_node_get_object (n), "users");
+  for (guint i = 0; i < json_array_get_length (a); i++)
+    {
+      JsonObject *u = json_array_get_object_element (a, i);
+      table_add (t, 0, str_member (u, "user"));
+      table_add (t, 1, str_member (u, "full_name"));
+      table_add (t, 2, str_member (u, "role"));
+      table_add (t, 3, str_member (u, "scope"));
+      gboolean dis = json_object_get_boolean_member_with_default (u, "disabled", FALSE);
+      gboolean mc = json_object_get_boolean_member_with_default (u, "must_change", FALSE);
+      table_add (t, 4,
+                 g_strdup (dis  ? "disabled"
+                           : mc ? "must change password"
+                                : "active"));
+    }
+  table_print (t);
+  return EXIT_OK;
+}
+
 static const char *const grade_names[] = { "?", "Tốt", "Khá", "Kém", "Rất kém" };
 
 static char *
@@ -677,6 +860,9 @@ main (int argc, char **argv)
           "  meetings show ID\n"
           "  nodes                      the media node registry\n"
           "  nodes retire NODE-ID       retire a node: tokens, socket, unit\n"
+          "  users list                 people's accounts (admin)\n"
+          "  users add NAME --full-name F --role R [--scope UNIT]\n"
+          "  users disable|enable|reset NAME  (passwords from standard input)\n"
           "  links --meeting ID [--watch]  link quality of a meeting, worst first\n"
           "  alarms [--open] [--meeting ID]  alarms, newest first\n\n"
           "Exit codes: 0 ok, 1 refused, 2 usage, 3 server unreachable, 4 not allowed\n"
@@ -711,6 +897,8 @@ main (int argc, char **argv)
     rc = cmd_links (&ctl, argc - 2, argv + 2);
   else if (strcmp (argv[1], "alarms") == 0)
     rc = cmd_alarms (&ctl, argc - 2, argv + 2);
+  else if (strcmp (argv[1], "users") == 0)
+    rc = cmd_users (&ctl, argc - 2, argv + 2);
   else
     {
       g_printerr ("ltctl: unknown command %s; see --help\n", argv[1]);

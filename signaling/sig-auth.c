@@ -42,6 +42,9 @@ sig_principal_free (SigPrincipal *principal)
   g_free (principal->scope);
   g_free (principal->token_id);
   g_free (principal->unit);
+  g_free (principal->account);
+  g_free (principal->full_name);
+  g_free (principal->csrf_hash);
   g_free (principal);
 }
 
@@ -143,6 +146,72 @@ sig_authenticate (RoomsStore *store, const char *header, gint64 now, GError **er
   p->token_id = g_strdup (rooms_token_get_id (token));
   p->unit = g_strdup (rooms_token_get_unit (token));
   p->expires_at = expires;
+  return p;
+}
+
+char *
+sig_session_from_cookie (const char *header)
+{
+  if (header == NULL || strlen (header) > 8192)
+    return NULL;
+  g_auto (GStrv) items = g_strsplit (header, ";", 64);
+  for (guint i = 0; items[i] != NULL; i++)
+    {
+      const char *item = g_strstrip (items[i]);
+      if (!g_str_has_prefix (item, SIG_SESSION_COOKIE "="))
+        continue;
+      const char *v = item + strlen (SIG_SESSION_COOKIE "=");
+      if (strlen (v) != 64)
+        return NULL;
+      for (const char *c = v; *c; c++)
+        if (!g_ascii_isxdigit (*c))
+          return NULL;
+      return g_ascii_strdown (v, -1);
+    }
+  return NULL;
+}
+
+SigPrincipal *
+sig_authenticate_session (RoomsStore *store, const char *secret, gint64 now, gint64 idle,
+                          gint64 lifetime, GError **error)
+{
+  g_autofree char *hash = sig_token_hash (secret);
+  g_autoptr (RoomsSession) s = rooms_store_find_session_by_hash (store, hash, NULL);
+  if (s == NULL || !sig_hash_equal (rooms_session_get_hash (s), hash))
+    {
+      g_set_error_literal (error, SIG_ERROR, SIG_ERROR_UNAUTHORIZED,
+                           "not signed in (or the session has ended)");
+      return NULL;
+    }
+  if (now - rooms_session_get_last_seen (s) >= idle
+      || now - rooms_session_get_created_at (s) >= lifetime)
+    {
+      rooms_store_delete_session (store, rooms_session_get_id (s), NULL);
+      g_set_error_literal (error, SIG_ERROR, SIG_ERROR_UNAUTHORIZED,
+                           "the session has timed out; sign in again");
+      return NULL;
+    }
+  g_autoptr (RoomsAccount) a
+      = rooms_store_get_account (store, rooms_session_get_account (s), NULL);
+  SigRole role = a ? sig_role_from_string (rooms_account_get_role (a)) : SIG_ROLE_NONE;
+  if (a == NULL || rooms_account_get_disabled (a) || role == SIG_ROLE_NONE)
+    {
+      g_set_error_literal (error, SIG_ERROR, SIG_ERROR_UNAUTHORIZED,
+                           "not signed in (or the session has ended)");
+      return NULL;
+    }
+  /* the idle clock moves in minutes: one write a minute per session, not per request */
+  if (now - rooms_session_get_last_seen (s) >= 60)
+    rooms_store_touch_session (store, rooms_session_get_id (s), now, NULL);
+  SigPrincipal *p = g_new0 (SigPrincipal, 1);
+  p->role = role;
+  p->scope = g_strdup (rooms_account_get_scope (a));
+  p->token_id = g_strdup (rooms_session_get_id (s));
+  p->expires_at = rooms_session_get_created_at (s) + lifetime;
+  p->account = g_strdup (rooms_account_get_name (a));
+  p->full_name = g_strdup (rooms_account_get_full_name (a));
+  p->csrf_hash = g_strdup (rooms_session_get_csrf_hash (s));
+  p->must_change = rooms_account_get_must_change (a);
   return p;
 }
 

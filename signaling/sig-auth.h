@@ -41,7 +41,16 @@ typedef struct
   char *token_id;
   char *unit;        /* (nullable) nodes: the unit their token names */
   gint64 expires_at; /* UTC unix seconds, -1: never; checked on open sockets too */
+  /* a person signed in with a session cookie (token_id is then the session's id, so
+   * ending the session closes its sockets like revoking a token): */
+  char *account;        /* (nullable) the folded user name */
+  char *full_name;      /* (nullable) */
+  char *csrf_hash;      /* (nullable) SHA-256 hex of the session's CSRF token */
+  gboolean must_change; /* the password must be changed before anything else */
 } SigPrincipal;
+
+/* The name of the session cookie. */
+#define SIG_SESSION_COOKIE "lt_session"
 
 /* Returns: %TRUE when @id is a well-formed node id: 1 to 64 of ASCII letters, digits,
  * '-', '_' and '.'. Node ids name log fields, legs and metrics labels. */
@@ -85,6 +94,32 @@ gboolean sig_hash_equal (const char *a, const char *b);
  */
 SigPrincipal *sig_authenticate (RoomsStore *store, const char *header, gint64 now,
                                 GError **error);
+
+/**
+ * sig_session_from_cookie:
+ * @header: (transfer none) (nullable): the Cookie header
+ *
+ * Returns: (transfer full) (nullable): the session secret the header carries (64 hex
+ *   digits), or %NULL when it carries none or a malformed one
+ */
+char *sig_session_from_cookie (const char *header);
+
+/**
+ * sig_authenticate_session:
+ * @secret: (transfer none): the session secret from the cookie
+ * @now: UTC unix seconds
+ * @idle: seconds without a request after which the session is over
+ * @lifetime: seconds from sign-in after which the session is over
+ * @error: SIG_ERROR_UNAUTHORIZED (unknown or ended session, disabled account)
+ *
+ * Finds the session by the hash of @secret and the account it belongs to; a session
+ * past its timeouts is deleted on the way.
+ *
+ * Returns: (transfer full) (nullable): the principal, with the account's role and
+ *   scope
+ */
+SigPrincipal *sig_authenticate_session (RoomsStore *store, const char *secret, gint64 now,
+                                        gint64 idle, gint64 lifetime, GError **error);
 
 /* Counts failed authentications per client address over a sliding minute. */
 typedef struct _SigAuthLimiter SigAuthLimiter;

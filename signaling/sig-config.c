@@ -158,6 +158,7 @@ sig_config_load (const char *path, gboolean required, GError **error)
 
   gint64 grace = 30, retry = 30, hb = 5, misses = 3, lobby = 900, agrace = 300, now = -1;
   gint64 redial_base = 1000, redial_max = 30000;
+  gint64 idle = 14400, lifetime = 43200, lock_n = 5, lock_s = 300, retention = 365;
   if (!get_int (kf, "server", "drain-grace", 0, 3600, &grace, error)
       || !get_int (kf, "server", "retry-after", 0, 3600, &retry, error)
       || !get_int (kf, "nodes", "heartbeat-interval", 1, 3600, &hb, error)
@@ -166,6 +167,11 @@ sig_config_load (const char *path, gboolean required, GError **error)
       || !get_int (kf, "nodes", "redial-max-ms", 1, 3600000, &redial_max, error)
       || !get_int (kf, "meetings", "lobby-window", 0, 86400, &lobby, error)
       || !get_int (kf, "meetings", "attendance-grace", 0, 86400, &agrace, error)
+      || !get_int (kf, "auth", "session-idle", 60, 7 * 86400, &idle, error)
+      || !get_int (kf, "auth", "session-lifetime", 60, 30 * 86400, &lifetime, error)
+      || !get_int (kf, "auth", "lockout-failures", 1, 1000, &lock_n, error)
+      || !get_int (kf, "auth", "lockout-seconds", 1, 86400, &lock_s, error)
+      || !get_int (kf, "audit", "retention-days", 1, 36500, &retention, error)
       || !get_int (kf, "testing", "now", 0, G_MAXINT64, &now, error))
     return NULL;
   c->drain_grace = (int)grace;
@@ -176,6 +182,11 @@ sig_config_load (const char *path, gboolean required, GError **error)
   c->redial_max_ms = MAX (redial_max, redial_base);
   c->lobby_window = lobby;
   c->attendance_grace = agrace;
+  c->session_idle = idle;
+  c->session_lifetime = MAX (lifetime, idle);
+  c->lockout_failures = (int)lock_n;
+  c->lockout_seconds = lock_s;
+  c->audit_retention = retention;
   c->fake_now = now;
   c->fake_running = g_key_file_get_boolean (kf, "testing", "running", NULL);
   c->loaded_us = g_get_monotonic_time ();

@@ -26,6 +26,11 @@ typedef struct
   gint64 lobby_window;     /* [meetings] lobby-window seconds (900) */
   gint64 attendance_grace; /* [meetings] attendance-grace seconds (300) */
   char **tiers;            /* [units] tiers, top first (NULL: the store's) */
+  gint64 session_idle;     /* [auth] session-idle seconds without a request (14400) */
+  gint64 session_lifetime; /* [auth] session-lifetime seconds from sign-in (43200) */
+  int lockout_failures;    /* [auth] lockout-failures of one account's sign-ins (5) */
+  gint64 lockout_seconds;  /* [auth] lockout-seconds the account is then refused (300) */
+  gint64 audit_retention;  /* [audit] retention-days, in days (365) */
   gint64 fake_now;         /* [testing] now = UTC unix seconds pinned (-1: real clock) */
   gboolean fake_running;   /* [testing] running: the pinned clock runs from @fake_now */
   gint64 loaded_us;        /* monotonic time the configuration was read */

@@ -28,67 +28,95 @@ const SigParam sig_params_token[] = {
  * OpenAPI document (signaling/openapi.json) lists the same routes and roles; tests
  * hold the two together, and suite signaling-abuse tries every row with every role. */
 static const SigRoute routes[] = {
-  { "GET", "/healthz", SIG_ROLE_PUBLIC, SIG_ACCESS_ROLE, 0, NULL, sig_route_healthz },
+  { "GET", "/healthz", SIG_ROLE_PUBLIC, SIG_ACCESS_ROLE, 0, NULL, sig_route_healthz,
+    NULL },
   /* per-province loss and MOS are not for the public: the scraper holds an it token */
-  { "GET", "/metrics", R_STAFF, SIG_ACCESS_ROLE, 0, NULL, sig_route_metrics },
+  { "GET", "/metrics", R_STAFF, SIG_ACCESS_ROLE, 0, NULL, sig_route_metrics, NULL },
   { "GET", "/api/v1/openapi.json", SIG_ROLE_PUBLIC, SIG_ACCESS_ROLE, 0, NULL,
-    sig_route_openapi },
+    sig_route_openapi, NULL },
   /* the unit tree itself is no secret to anyone signed in */
-  { "GET", "/api/v1/units", R_ALL_PEOPLE, SIG_ACCESS_ROLE, 0, NULL,
-    sig_route_units_list },
+  { "GET", "/api/v1/units", R_ALL_PEOPLE, SIG_ACCESS_ROLE, 0, NULL, sig_route_units_list,
+    NULL },
   { "GET", "/api/v1/units/search", R_ALL_PEOPLE, SIG_ACCESS_ROLE, 0, NULL,
-    sig_route_units_search },
+    sig_route_units_search, NULL },
   { "POST", "/api/v1/units/import", SIG_ROLE_ADMIN, SIG_ACCESS_ROLE, SIG_ROUTE_CSV_BODY,
-    NULL, sig_route_units_import },
+    NULL, sig_route_units_import, "units.import" },
   { "GET", "/api/v1/units/{code}/calendar.ics", R_ALL_PEOPLE, SIG_ACCESS_UNIT_CALENDAR, 0,
-    NULL, sig_route_units_calendar },
+    NULL, sig_route_units_calendar, NULL },
   { "GET", "/api/v1/units/{code}", R_ALL_PEOPLE, SIG_ACCESS_ROLE, 0, NULL,
-    sig_route_units_get },
+    sig_route_units_get, NULL },
   { "GET", "/api/v1/meetings", R_ALL_PEOPLE, SIG_ACCESS_FILTERED, 0, NULL,
-    sig_route_meetings_list },
+    sig_route_meetings_list, NULL },
   { "POST", "/api/v1/meetings", R_BOOKERS, SIG_ACCESS_BOOKING,
     SIG_ROUTE_JSON_BODY | SIG_ROUTE_REFUSE_DRAINING, sig_params_book,
-    sig_route_meetings_book },
-  { "POST", "/api/v1/meetings/check", R_BOOKERS, SIG_ACCESS_BOOKING, SIG_ROUTE_JSON_BODY,
-    sig_params_book, sig_route_meetings_check },
+    sig_route_meetings_book, "meeting.book" },
+  /* a POST that changes nothing: it only answers whether a booking would fit */
+  { "POST", "/api/v1/meetings/check", R_BOOKERS, SIG_ACCESS_BOOKING,
+    SIG_ROUTE_JSON_BODY | SIG_ROUTE_NO_CHANGE, sig_params_book, sig_route_meetings_check,
+    NULL },
   { "GET", "/api/v1/meetings/{id}.ics", R_ALL_PEOPLE, SIG_ACCESS_MEETING_READ, 0, NULL,
-    sig_route_meetings_ics },
+    sig_route_meetings_ics, NULL },
   { "GET", "/api/v1/meetings/{id}/attendance", R_READERS, SIG_ACCESS_MEETING_READ, 0,
-    NULL, sig_route_meetings_attendance },
+    NULL, sig_route_meetings_attendance, NULL },
   { "GET", "/api/v1/meetings/{id}", R_ALL_PEOPLE, SIG_ACCESS_MEETING_READ, 0, NULL,
-    sig_route_meetings_get },
+    sig_route_meetings_get, NULL },
   { "PATCH", "/api/v1/meetings/{id}", R_BOOKERS, SIG_ACCESS_MEETING_EDIT,
     SIG_ROUTE_JSON_BODY | SIG_ROUTE_REFUSE_DRAINING, sig_params_patch,
-    sig_route_meetings_patch },
+    sig_route_meetings_patch, "meeting.change" },
   { "DELETE", "/api/v1/meetings/{id}", R_BOOKERS, SIG_ACCESS_MEETING_EDIT, 0, NULL,
-    sig_route_meetings_delete },
+    sig_route_meetings_delete, "meeting.cancel" },
   { "GET", "/api/v1/tokens", SIG_ROLE_ADMIN, SIG_ACCESS_ROLE, 0, NULL,
-    sig_route_tokens_list },
+    sig_route_tokens_list, NULL },
   { "POST", "/api/v1/tokens", SIG_ROLE_ADMIN, SIG_ACCESS_ROLE, SIG_ROUTE_JSON_BODY,
-    sig_params_token, sig_route_tokens_create },
+    sig_params_token, sig_route_tokens_create, "token.create" },
   { "DELETE", "/api/v1/tokens/{id}", SIG_ROLE_ADMIN, SIG_ACCESS_ROLE, 0, NULL,
-    sig_route_tokens_delete },
-  { "GET", "/api/v1/nodes", R_STAFF, SIG_ACCESS_ROLE, 0, NULL, sig_route_nodes_list },
+    sig_route_tokens_delete, "token.revoke" },
+  { "GET", "/api/v1/nodes", R_STAFF, SIG_ACCESS_ROLE, 0, NULL, sig_route_nodes_list,
+    NULL },
   { "DELETE", "/api/v1/nodes/{id}", SIG_ROLE_ADMIN, SIG_ACCESS_ROLE, 0, NULL,
-    sig_route_nodes_retire },
+    sig_route_nodes_retire, "node.retire" },
   { "POST", "/api/v1/occurrences/{id}/floor", R_BOOKERS, SIG_ACCESS_OCCURRENCE_CONTROL,
-    SIG_ROUTE_JSON_BODY, sig_params_floor, sig_route_occurrence_floor },
+    SIG_ROUTE_JSON_BODY, sig_params_floor, sig_route_occurrence_floor,
+    "occurrence.floor" },
   { "POST", "/api/v1/occurrences/{id}/mute", R_BOOKERS, SIG_ACCESS_OCCURRENCE_CONTROL,
-    SIG_ROUTE_JSON_BODY, sig_params_mute, sig_route_occurrence_mute },
+    SIG_ROUTE_JSON_BODY, sig_params_mute, sig_route_occurrence_mute, "occurrence.mute" },
   { "POST", "/api/v1/occurrences/{id}/level", R_BOOKERS, SIG_ACCESS_OCCURRENCE_CONTROL,
-    SIG_ROUTE_JSON_BODY, sig_params_level, sig_route_occurrence_level },
+    SIG_ROUTE_JSON_BODY, sig_params_level, sig_route_occurrence_level,
+    "occurrence.level" },
   { "GET", "/api/v1/occurrences/{id}/media", R_READERS, SIG_ACCESS_OCCURRENCE_READ, 0,
-    NULL, sig_route_occurrence_media },
+    NULL, sig_route_occurrence_media, NULL },
   /* link quality (sig-links.c, sig-alarms.c) */
   { "GET", "/api/v1/meetings/{id}/links", R_READERS, SIG_ACCESS_MEETING_READ, 0, NULL,
-    sig_route_meeting_links },
+    sig_route_meeting_links, NULL },
   { "GET", "/api/v1/links/{leg}/history", R_READERS, SIG_ACCESS_LEG_READ, 0, NULL,
-    sig_route_link_history },
-  { "GET", "/api/v1/alarms", R_READERS, SIG_ACCESS_FILTERED, 0, NULL, sig_route_alarms },
+    sig_route_link_history, NULL },
+  { "GET", "/api/v1/alarms", R_READERS, SIG_ACCESS_FILTERED, 0, NULL, sig_route_alarms,
+    NULL },
+  /* people's accounts and sessions (sig-routes-accounts.c, issue 15) */
+  { "POST", "/api/v1/session", SIG_ROLE_PUBLIC, SIG_ACCESS_ROLE, SIG_ROUTE_JSON_BODY,
+    sig_params_session, sig_route_session_create, "session.sign-in" },
+  { "GET", "/api/v1/session", R_ALL_PEOPLE, SIG_ACCESS_ROLE, 0, NULL,
+    sig_route_session_get, NULL },
+  { "DELETE", "/api/v1/session", SIG_ROLE_PUBLIC, SIG_ACCESS_ROLE, 0, NULL,
+    sig_route_session_delete, "session.sign-out" },
+  { "POST", "/api/v1/session/password", R_READERS, SIG_ACCESS_ROLE, SIG_ROUTE_JSON_BODY,
+    sig_params_password, sig_route_session_password, "account.password" },
+  { "GET", "/api/v1/users", SIG_ROLE_ADMIN, SIG_ACCESS_ROLE, 0, NULL,
+    sig_route_users_list, NULL },
+  { "POST", "/api/v1/users", SIG_ROLE_ADMIN, SIG_ACCESS_ROLE, SIG_ROUTE_JSON_BODY,
+    sig_params_user, sig_route_users_create, "account.create" },
+  { "POST", "/api/v1/users/{name}/disable", SIG_ROLE_ADMIN, SIG_ACCESS_ROLE, 0, NULL,
+    sig_route_users_disable, "account.disable" },
+  { "POST", "/api/v1/users/{name}/enable", SIG_ROLE_ADMIN, SIG_ACCESS_ROLE, 0, NULL,
+    sig_route_users_enable, "account.enable" },
+  { "POST", "/api/v1/users/{name}/password", SIG_ROLE_ADMIN, SIG_ACCESS_ROLE,
+    SIG_ROUTE_JSON_BODY, sig_params_reset, sig_route_users_reset, "account.reset" },
+  { "GET", "/api/v1/audit", SIG_ROLE_ADMIN, SIG_ACCESS_ROLE, 0, NULL, sig_route_audit,
+    NULL },
   /* pinning a hall's level is control, like floor and mute (issue 13) */
   { "POST", "/api/v1/occurrences/{id}/sites/{site}/level", R_BOOKERS,
     SIG_ACCESS_OCCURRENCE_CONTROL, SIG_ROUTE_JSON_BODY, sig_params_site_level,
-    sig_route_occurrence_site_level },
+    sig_route_occurrence_site_level, "occurrence.site-level" },
 };
 
 const SigRoute *
@@ -155,9 +183,9 @@ check_node_token (SigServer *srv, const char *scope, const char *unit, GError **
   return TRUE;
 }
 
-static gboolean
-check_token_scope (SigServer *srv, SigRole role, const char *scope, const char *unit,
-                   GError **error)
+gboolean
+sig_check_scope (SigServer *srv, SigRole role, const char *scope, const char *unit,
+                 GError **error)
 {
   if (unit != NULL && role != SIG_ROLE_NODE)
     {
@@ -227,7 +255,7 @@ sig_route_tokens_create (SigServer *srv, SigRequest *req, GError **error)
   SigRole role = sig_role_from_string (role_name);
   gint64 expires_at = -1;
 
-  if (role == SIG_ROLE_NONE || !check_token_scope (srv, role, scope, unit, error))
+  if (role == SIG_ROLE_NONE || !sig_check_scope (srv, role, scope, unit, error))
     {
       if (role == SIG_ROLE_NONE)
         g_set_error (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST,

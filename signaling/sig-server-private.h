@@ -33,6 +33,7 @@ typedef enum
   SIG_ROUTE_JSON_BODY = 1 << 0,       /* the body is a JSON object checked by @params */
   SIG_ROUTE_REFUSE_DRAINING = 1 << 1, /* 503 while draining (bookings, joins) */
   SIG_ROUTE_CSV_BODY = 1 << 2,        /* the body is text/csv */
+  SIG_ROUTE_NO_CHANGE = 1 << 3,       /* not a GET, yet changes nothing (no audit) */
 } SigRouteFlags;
 
 /* What a principal whose role a route admits may reach through it, besides the role:
@@ -64,6 +65,9 @@ struct _SigRoute
   SigRouteFlags flags;
   const SigParam *params; /* for SIG_ROUTE_JSON_BODY */
   SigHandler handler;
+  /* the audit action an accepted request writes, in the transaction of its change
+   * (sig-audit.c); every route but GET and SIG_ROUTE_NO_CHANGE ones names one */
+  const char *audit;
 };
 
 struct _SigRequest
@@ -77,6 +81,9 @@ struct _SigRequest
   const guint8 *raw;       /* the raw body */
   gsize raw_len;
   char *error_field;     /* (nullable) set by a handler failing on a field */
+  char *audit_actor;     /* (nullable) who, for a route without a principal (sign-in) */
+  char *audit_label;     /* (nullable) */
+  gint64 audit_meeting;  /* a meeting the handler made (a booking), else 0 */
   JsonNode *error_extra; /* (nullable) an object merged into the error body */
 };
 
@@ -88,6 +95,8 @@ struct _SigServer
   char *address;
   char *state_dir;
   SigAuthLimiter *limiter;
+  SigAuthLimiter *account_limiter; /* failed sign-ins per folded user name */
+  guint audit_prune_source;
   gboolean draining;
   guint drain_source;
   GCallback drain_done;
@@ -127,6 +136,32 @@ char *sig_server_client_address (SigServer *srv, SoupServerMessage *msg);
  */
 gboolean sig_auth_limit_failure (SigServer *srv, SoupServerMessage *msg,
                                  gboolean presented, GError **error);
+
+/**
+ * sig_server_origin_allowed:
+ * @require: whether a request without Origin is refused
+ *
+ * Returns: %TRUE when the request's Origin is the daemon's own (its Host) or one of
+ *   `[server] allowed-origins`
+ */
+gboolean sig_server_origin_allowed (SigServer *srv, SoupServerMessage *msg,
+                                    gboolean require);
+
+/* Returns: %TRUE when the request's peer is one of `[server] trusted-proxies`. */
+gboolean sig_server_from_trusted_proxy (SigServer *srv, SoupServerMessage *msg);
+
+/**
+ * sig_server_authenticate:
+ * @presented: (out): whether the request carried a credential
+ *
+ * The one gate of bearer tokens and session cookies (a bearer token wins when both
+ * are sent), for the routes and the WebSocket handshakes alike.
+ *
+ * Returns: (transfer full) (nullable): the principal; SIG_ERROR_UNAUTHORIZED
+ */
+SigPrincipal *sig_server_authenticate (SigServer *srv, SoupServerMessage *msg,
+                                       const char *authorization, gboolean *presented,
+                                       GError **error);
 
 /* Answers with a JSON document. @node: (transfer full) */
 void sig_reply_json (SigRequest *req, guint status, JsonNode *node);
@@ -189,6 +224,34 @@ gboolean sig_route_tokens_delete (SigServer *, SigRequest *, GError **);
 gboolean sig_route_nodes_list (SigServer *, SigRequest *, GError **);
 gboolean sig_route_nodes_retire (SigServer *, SigRequest *, GError **);
 gboolean sig_route_healthz (SigServer *, SigRequest *, GError **);
+/* sig-routes.c: checks @scope (and a node's @unit) against what @role takes: none
+ * for admin and it, an existing unit code for a secretary, a site id for a site, a
+ * node id for a node (tokens and accounts follow the one rule).
+ * SIG_ERROR_BAD_REQUEST, ROOMS_ERROR_CONFLICT */
+gboolean sig_check_scope (SigServer *srv, SigRole role, const char *scope,
+                          const char *unit, GError **error);
+/* sig-audit.c: writes the audit entry of @req (accepted with @status) into the open
+ * audited transaction. */
+gboolean sig_audit_request (SigServer *srv, SigRequest *req, GError **error);
+/* Writes the entry of a refused sign-in (outside any transaction). */
+void sig_audit_failed_sign_in (SigServer *srv, SigRequest *req);
+/* Deletes entries older than `[audit] retention-days` and audits that it did. */
+void sig_audit_prune (SigServer *srv);
+gboolean sig_route_audit (SigServer *, SigRequest *, GError **);
+/* sig-routes-accounts.c */
+gboolean sig_route_session_create (SigServer *, SigRequest *, GError **);
+gboolean sig_route_session_get (SigServer *, SigRequest *, GError **);
+gboolean sig_route_session_delete (SigServer *, SigRequest *, GError **);
+gboolean sig_route_session_password (SigServer *, SigRequest *, GError **);
+gboolean sig_route_users_list (SigServer *, SigRequest *, GError **);
+gboolean sig_route_users_create (SigServer *, SigRequest *, GError **);
+gboolean sig_route_users_disable (SigServer *, SigRequest *, GError **);
+gboolean sig_route_users_enable (SigServer *, SigRequest *, GError **);
+gboolean sig_route_users_reset (SigServer *, SigRequest *, GError **);
+extern const SigParam sig_params_session[];
+extern const SigParam sig_params_password[];
+extern const SigParam sig_params_user[];
+extern const SigParam sig_params_reset[];
 gboolean sig_route_metrics (SigServer *, SigRequest *, GError **);
 gboolean sig_route_openapi (SigServer *, SigRequest *, GError **);
 

@@ -3,6 +3,7 @@
 
 #include "sig-ws.h"
 #include "sig-web.h"
+#include "sig-password.h"
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
@@ -160,6 +161,15 @@ is_trusted_proxy (SigServer *srv, GInetAddress *addr)
   return FALSE;
 }
 
+gboolean
+sig_server_from_trusted_proxy (SigServer *srv, SoupServerMessage *msg)
+{
+  GSocketAddress *peer = soup_server_message_get_remote_address (msg);
+  return G_IS_INET_SOCKET_ADDRESS (peer)
+         && is_trusted_proxy (
+             srv, g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (peer)));
+}
+
 /* Behind the TLS proxy every request comes from the proxy's address, so the limit on
  * failed authentications would count every hall together and one guesser would lock
  * out a province. The proxy appends the address it saw to X-Forwarded-For; entries
@@ -311,6 +321,81 @@ check_access (SigServer *srv, SigRequest *req, GError **error)
   return FALSE;
 }
 
+gboolean
+sig_server_origin_allowed (SigServer *srv, SoupServerMessage *msg, gboolean require)
+{
+  SoupMessageHeaders *h = soup_server_message_get_request_headers (msg);
+  const char *origin = soup_message_headers_get_one (h, "Origin");
+  if (origin == NULL)
+    return !require;
+  const char *host = soup_message_headers_get_one (h, "Host");
+  if (host != NULL)
+    {
+      g_autofree char *same_http = g_strconcat ("http://", host, NULL);
+      g_autofree char *same_https = g_strconcat ("https://", host, NULL);
+      if (g_ascii_strcasecmp (origin, same_http) == 0
+          || g_ascii_strcasecmp (origin, same_https) == 0)
+        return TRUE;
+    }
+  for (char **o = srv->config->allowed_origins; o && *o; o++)
+    if (g_ascii_strcasecmp (origin, *o) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+SigPrincipal *
+sig_server_authenticate (SigServer *srv, SoupServerMessage *msg,
+                         const char *authorization, gboolean *presented, GError **error)
+{
+  SoupMessageHeaders *h = soup_server_message_get_request_headers (msg);
+  g_autofree char *secret = NULL;
+  if (authorization == NULL)
+    secret = sig_session_from_cookie (soup_message_headers_get_one (h, "Cookie"));
+  *presented = authorization != NULL || secret != NULL;
+  if (secret != NULL)
+    return sig_authenticate_session (srv->store, secret, sig_server_now (srv),
+                                     srv->config->session_idle,
+                                     srv->config->session_lifetime, error);
+  return sig_authenticate (srv->store, authorization, sig_server_now (srv), error);
+}
+
+/* Why both an Origin check and a token: a browser attaches the session cookie to any
+ * request to this host, whichever page sends it. SameSite=Strict already keeps other
+ * sites' requests cookie-less in current browsers; the Origin check refuses the rest
+ * from browsers that send Origin, and the CSRF token (given at sign-in, kept by the
+ * page, sent back in X-CSRF-Token) is what no other page can know. Reads change
+ * nothing and need neither. A session whose password must be changed may only do
+ * that (and sign out). */
+static gboolean
+check_session_request (SigServer *srv, SigRequest *req, GError **error)
+{
+  const char *method = req->route->method;
+  if (strcmp (method, "GET") != 0)
+    {
+      SoupMessageHeaders *h = soup_server_message_get_request_headers (req->msg);
+      const char *token = soup_message_headers_get_one (h, "X-CSRF-Token");
+      g_autofree char *hash
+          = token && strlen (token) <= 128 ? sig_token_hash (token) : NULL;
+      if (!sig_server_origin_allowed (srv, req->msg, TRUE) || hash == NULL
+          || !sig_hash_equal (hash, req->principal->csrf_hash))
+        {
+          g_set_error_literal (error, SIG_ERROR, SIG_ERROR_FORBIDDEN,
+                               "a signed-in write needs this site's Origin and the "
+                               "session's X-CSRF-Token");
+          return FALSE;
+        }
+    }
+  if (req->principal->must_change && req->route->handler != sig_route_session_password
+      && req->route->handler != sig_route_session_delete
+      && req->route->handler != sig_route_session_get)
+    {
+      g_set_error_literal (error, SIG_ERROR, SIG_ERROR_FORBIDDEN,
+                           "change your password first (POST /api/v1/session/password)");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* Everything a route needs before its handler runs: authentication and its rate
  * limit, the role check, draining, the body checks. Returns %FALSE with @error (and
  * maybe @field) when the request is refused. */
@@ -324,12 +409,15 @@ prepare_request (SigServer *srv, SigRequest *req, char **field, GError **error)
     {
       const char *auth = soup_message_headers_get_one (h, "Authorization");
       g_autoptr (GError) auth_error = NULL;
+      gboolean presented;
       req->principal
-          = sig_authenticate (srv->store, auth, sig_server_now (srv), &auth_error);
+          = sig_server_authenticate (srv, req->msg, auth, &presented, &auth_error);
       if (req->principal == NULL
-          && !sig_auth_limit_failure (srv, req->msg, auth != NULL, error))
+          && !sig_auth_limit_failure (srv, req->msg, presented, error))
         g_propagate_error (error, g_steal_pointer (&auth_error));
       if (req->principal == NULL)
+        return FALSE;
+      if (req->principal->account != NULL && !check_session_request (srv, req, error))
         return FALSE;
       if (!(r->roles & req->principal->role))
         {
@@ -394,6 +482,33 @@ log_request (SigServer *srv, SoupServerMessage *msg, const char *route, guint st
                     g_uri_get_path (soup_server_message_get_uri (msg)), status);
 }
 
+/* Commits an accepted change with its audit entry, or rolls a refused one back. If
+ * the entry cannot be written the change is undone too and the client told (500):
+ * the store never holds a change nobody is accountable for. What the handler did
+ * outside the store (a message to a node) cannot be taken back; the log says so. */
+static void
+finish_audit (SigServer *srv, SigRequest *req)
+{
+  guint status = soup_server_message_get_status (req->msg);
+  g_autoptr (GError) error = NULL;
+  if (status >= 200 && status < 300)
+    {
+      if (sig_audit_request (srv, req, &error)
+          && rooms_store_audit_commit (srv->store, &error))
+        return;
+      rooms_store_audit_rollback (srv->store);
+      g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_CRITICAL, "LT_ROUTE",
+                        req->route->pattern, "MESSAGE",
+                        "%s %s undone: its audit entry failed: %s", req->route->method,
+                        req->route->pattern, error->message);
+      sig_reply_error (req->msg, error, NULL, NULL);
+      return;
+    }
+  rooms_store_audit_rollback (srv->store);
+  if (req->route->handler == sig_route_session_create && (status == 401 || status == 429))
+    sig_audit_failed_sign_in (srv, req);
+}
+
 static void
 server_cb (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query,
            gpointer user_data)
@@ -420,13 +535,20 @@ server_cb (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTabl
     }
 
   SigRequest req = { .msg = msg, .route = route, .path_params = params, .query = query };
-  if (!prepare_request (srv, &req, &field, &error) || !route->handler (srv, &req, &error))
+  /* an audited change and its entry share one transaction: both or neither */
+  gboolean audited = route->audit != NULL && rooms_store_audit_begin (srv->store, &error);
+  if (route->audit != NULL && !audited)
+    sig_reply_error (msg, error, NULL, NULL);
+  else if (!prepare_request (srv, &req, &field, &error)
+           || !route->handler (srv, &req, &error))
     {
       if (error == NULL)
         g_set_error_literal (&error, SIG_ERROR, SIG_ERROR_INTERNAL, "handler failed");
       sig_reply_error (msg, error, field ? field : req.error_field,
                        g_steal_pointer (&req.error_extra));
     }
+  if (audited)
+    finish_audit (srv, &req);
   guint status = soup_server_message_get_status (msg);
   count_request (srv, route->pattern, route->method, status);
   log_request (srv, msg, route->pattern, status);
@@ -435,6 +557,8 @@ server_cb (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTabl
   g_clear_pointer (&req.body, json_object_unref);
   g_clear_pointer (&req.error_field, g_free);
   g_clear_pointer (&req.error_extra, json_node_unref);
+  g_clear_pointer (&req.audit_actor, g_free);
+  g_clear_pointer (&req.audit_label, g_free);
 }
 
 /* Refuses an oversized body from its Content-Length, before libsoup reads it. A
@@ -594,6 +718,13 @@ listen_on (SigServer *srv, GError **error)
   return TRUE;
 }
 
+static gboolean
+audit_prune_cb (gpointer user_data)
+{
+  sig_audit_prune (user_data);
+  return G_SOURCE_CONTINUE;
+}
+
 SigServer *
 sig_server_new (const SigConfig *config, GError **error)
 {
@@ -608,6 +739,8 @@ sig_server_new (const SigConfig *config, GError **error)
   srv->state_dir = g_strdup (config->state_dir);
   srv->started_us = g_get_monotonic_time ();
   srv->limiter = sig_auth_limiter_new (10, 60 * G_USEC_PER_SEC);
+  srv->account_limiter = sig_auth_limiter_new ((guint)config->lockout_failures,
+                                               config->lockout_seconds * G_USEC_PER_SEC);
   srv->requests = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   srv->transitions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 
@@ -634,6 +767,7 @@ sig_server_new (const SigConfig *config, GError **error)
 
   if (!bootstrap_admin_token (srv, error))
     return NULL;
+  sig_password_prepare ();
 
   srv->soup = soup_server_new ("server-header", "lienthong-signald", NULL);
   soup_server_add_early_handler (srv->soup, NULL, early_cb, srv, NULL);
@@ -645,6 +779,8 @@ sig_server_new (const SigConfig *config, GError **error)
   if (!listen_on (srv, error))
     return NULL;
   sig_lifecycle_run (srv);
+  sig_audit_prune (srv);
+  srv->audit_prune_source = g_timeout_add_seconds (3600, audit_prune_cb, srv);
   return g_steal_pointer (&srv);
 }
 
@@ -693,6 +829,7 @@ sig_server_free (SigServer *server)
     return;
   g_clear_handle_id (&server->drain_source, g_source_remove);
   g_clear_handle_id (&server->lifecycle_source, g_source_remove);
+  g_clear_handle_id (&server->audit_prune_source, g_source_remove);
   g_clear_pointer (&server->ws, sig_ws_free);
   g_clear_pointer (&server->rt, sig_runtime_free);
   if (server->soup != NULL)
@@ -701,6 +838,7 @@ sig_server_free (SigServer *server)
   g_clear_pointer (&server->attendance, sig_attendance_free); /* writes its queue */
   g_clear_pointer (&server->store, rooms_store_free);
   g_clear_pointer (&server->limiter, sig_auth_limiter_free);
+  g_clear_pointer (&server->account_limiter, sig_auth_limiter_free);
   g_clear_pointer (&server->requests, g_hash_table_unref);
   g_clear_pointer (&server->transitions, g_hash_table_unref);
   g_free (server->address);

@@ -991,24 +991,9 @@ upgrade_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
  * could open one to a loopback daemon; only the daemon's own origin (Host) and the
  * configured allowed-origins may. Programs send no Origin and are judged by token. */
 static gboolean
-origin_allowed (SigWs *ws, SoupMessageHeaders *h)
+origin_allowed (SigWs *ws, SoupServerMessage *msg)
 {
-  const char *origin = soup_message_headers_get_one (h, "Origin");
-  if (origin == NULL)
-    return TRUE;
-  const char *host = soup_message_headers_get_one (h, "Host");
-  if (host != NULL)
-    {
-      g_autofree char *same_http = g_strconcat ("http://", host, NULL);
-      g_autofree char *same_https = g_strconcat ("https://", host, NULL);
-      if (g_ascii_strcasecmp (origin, same_http) == 0
-          || g_ascii_strcasecmp (origin, same_https) == 0)
-        return TRUE;
-    }
-  for (char **o = ws->server->config->allowed_origins; o && *o; o++)
-    if (g_ascii_strcasecmp (origin, *o) == 0)
-      return TRUE;
-  return FALSE;
+  return sig_server_origin_allowed (ws->server, msg, FALSE);
 }
 
 /* Why tokens ride in Sec-WebSocket-Protocol: a browser cannot set Authorization on a
@@ -1042,7 +1027,7 @@ sig_ws_early (SigWs *ws, SoupServerMessage *msg, const char *path, GHashTable *q
   SoupMessageHeaders *h = soup_server_message_get_request_headers (msg);
   g_autoptr (GError) error = NULL;
 
-  if (!origin_allowed (ws, h))
+  if (!origin_allowed (ws, msg))
     g_set_error_literal (&error, SIG_ERROR, SIG_ERROR_FORBIDDEN, "origin not allowed");
   else
     {
@@ -1050,10 +1035,11 @@ sig_ws_early (SigWs *ws, SoupServerMessage *msg, const char *path, GHashTable *q
       g_autofree char *from_protocol = NULL;
       if (auth == NULL)
         auth = from_protocol = bearer_from_protocols (h);
-      SigPrincipal *p = sig_authenticate (srv->store, auth, sig_server_now (srv), &error);
+      gboolean presented;
+      SigPrincipal *p = sig_server_authenticate (srv, msg, auth, &presented, &error);
       /* a valid token passes even from a blocked address (sig_auth_limit_failure) */
       GError *limited = NULL;
-      if (p == NULL && sig_auth_limit_failure (srv, msg, auth != NULL, &limited))
+      if (p == NULL && sig_auth_limit_failure (srv, msg, presented, &limited))
         {
           g_clear_error (&error);
           error = limited;

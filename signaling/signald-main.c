@@ -1,14 +1,21 @@
 /* lienthong-signald: the signaling daemon. */
 #include "lt-config.h"
 
+#include "rooms.h"
 #include "sig-config.h"
 #include "sig-notify.h"
+#include "sig-password.h"
 #include "sig-server.h"
 
 #include <glib-unix.h>
 #include <glib.h>
+#include <glib/gstdio.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
+#include <termios.h>
+#include <unistd.h>
 
 typedef struct
 {
@@ -71,6 +78,90 @@ raise_fd_limit (void)
     }
 }
 
+/* Reads one line from stdin without its newline; on a terminal, with echo off.
+ * Returns: (transfer full) (nullable) */
+static char *
+read_secret_line (const char *prompt)
+{
+  gboolean tty = isatty (STDIN_FILENO);
+  struct termios old, quiet;
+  if (tty)
+    {
+      g_printerr ("%s", prompt);
+      tcgetattr (STDIN_FILENO, &old);
+      quiet = old;
+      quiet.c_lflag &= ~(tcflag_t)ECHO;
+      tcsetattr (STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
+  char buf[SIG_PASSWORD_MAX_BYTES + 2];
+  char *line = fgets (buf, sizeof buf, stdin);
+  if (tty)
+    {
+      tcsetattr (STDIN_FILENO, TCSAFLUSH, &old);
+      g_printerr ("\n");
+    }
+  if (line == NULL)
+    return NULL;
+  gsize n = strlen (buf);
+  if (n > 0 && buf[n - 1] == '\n')
+    buf[--n] = '\0';
+  char *out = g_strdup (buf);
+  explicit_bzero (buf, sizeof buf);
+  return out;
+}
+
+/* Why from the command line: the first admin account cannot be made over the API
+ * by anyone but an admin. Whoever runs this on the server (root or the service user,
+ * who can read the store anyway) names the account and types its password, which is
+ * never an argument (it would show in ps and the shell's history). */
+static int
+create_admin (SigConfig *config, const char *name)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *folded = rooms_account_fold_name (name);
+  if (folded == NULL)
+    {
+      g_printerr ("lienthong-signald: a user name is 1 to 64 ASCII letters, digits, "
+                  "'.', '_' or '-'\n");
+      return 2;
+    }
+  g_autofree char *pw = read_secret_line ("Password: ");
+  if (pw != NULL && isatty (STDIN_FILENO))
+    {
+      g_autofree char *again = read_secret_line ("Password (again): ");
+      if (again == NULL || strcmp (pw, again) != 0)
+        {
+          g_printerr ("lienthong-signald: the passwords differ\n");
+          return 2;
+        }
+    }
+  if (pw == NULL || !sig_password_check_new (pw, folded, &error))
+    {
+      g_printerr ("lienthong-signald: %s\n",
+                  error ? error->message : "no password on standard input");
+      return 2;
+    }
+  if (g_mkdir_with_parents (config->state_dir, 0750) != 0)
+    {
+      g_printerr ("lienthong-signald: %s: %s\n", config->state_dir, g_strerror (errno));
+      return 1;
+    }
+  g_autofree char *db = g_build_filename (config->state_dir, "lienthong.db", NULL);
+  g_autoptr (RoomsStore) store
+      = rooms_store_open (db, (const char *const *)config->tiers, &error);
+  g_autofree char *hash = store ? sig_password_hash (pw, &error) : NULL;
+  explicit_bzero (pw, strlen (pw));
+  if (hash == NULL
+      || !rooms_store_add_account (store, folded, folded, "admin", NULL, hash, FALSE,
+                                   &error))
+    {
+      g_printerr ("lienthong-signald: %s\n", error->message);
+      return 1;
+    }
+  g_print ("created the admin account %s\n", folded);
+  return 0;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -78,7 +169,12 @@ main (int argc, char **argv)
   g_autofree char *config_path = NULL;
   g_autofree char *listen = NULL;
   g_autofree char *state_dir = NULL;
+  g_autofree char *create_admin_name = NULL;
   GOptionEntry entries[] = {
+    { "create-admin", 0, 0, G_OPTION_ARG_STRING, &create_admin_name,
+      "Create an admin account NAME (password from standard input, typed without "
+      "echo on a terminal) in the store, and exit",
+      "NAME" },
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
       "Configuration file (default /etc/lienthong/signald.conf, plus signald.conf.d/)",
       "FILE" },
@@ -132,6 +228,9 @@ main (int argc, char **argv)
       g_free (config->state_dir);
       config->state_dir = g_strdup (state_dir);
     }
+
+  if (create_admin_name != NULL)
+    return create_admin (config, create_admin_name);
 
   Daemon d = { 0 };
   d.loop = g_main_loop_new (NULL, FALSE);

@@ -76,14 +76,20 @@ export class ApiError extends Error {
   }
 }
 
-// The API as one bearer token sees it.
+// The API as one bearer token sees it, or (@token null) as the person signed in: the
+// browser sends the session cookie, and writes carry the session's CSRF token.
 export class Api {
   constructor(token) {
     this.token = token;
   }
 
+  // Returns: whether this tab holds a session (signed in at /).
+  static hasSession() { return !!sessionStorage.getItem('lt.csrf'); }
+
   async raw(method, path, { body, accept, headers = {} } = {}) {
-    const h = { authorization: `Bearer ${this.token}`, ...headers };
+    const h = this.token
+      ? { authorization: `Bearer ${this.token}`, ...headers }
+      : method === 'GET' ? { ...headers } : { 'x-csrf-token': sessionStorage.getItem('lt.csrf') || '', ...headers };
     if (accept) h.accept = accept;
     if (body !== undefined) h['content-type'] = 'application/json';
     return fetch(path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -100,6 +106,12 @@ export class Api {
 
   get(path) { return this.call('GET', path); }
   post(path, body, headers) { return this.call('POST', path, { body, headers }); }
+
+  // Ends the session (a session only); the cookie is cleared by signald.
+  async signOut() {
+    sessionStorage.removeItem('lt.csrf');
+    if (!this.token) await this.raw('DELETE', '/api/v1/session');
+  }
 
   // Downloads @path as a file named @name (the token rides in a header, so no <a href>).
   async download(path, name, accept) {
@@ -119,7 +131,7 @@ export class Api {
   socket() {
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
     return new WebSocket(`${proto}//${location.host}/api/v1/ws`,
-      ['lienthong.v1', `lienthong.bearer.${this.token}`]);
+      this.token ? ['lienthong.v1', `lienthong.bearer.${this.token}`] : ['lienthong.v1']);
   }
 }
 

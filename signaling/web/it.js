@@ -19,7 +19,7 @@ async function signIn(token) {
   const r = await a.get(`/api/v1/meetings?from=${addDays(now, -1).toISOString()}&to=${addDays(now, 7).toISOString()}`);
   api = a;
   tree = new UnitTree(api);
-  sessionStorage.setItem('lt.token', token);
+  if (token) sessionStorage.setItem('lt.token', token);
   $('signin').classList.add('hidden');
   $('board').classList.remove('hidden');
   live = new LiveSocket(api, { onMessage: onEvent });
@@ -288,3 +288,4 @@ function onEvent(m) {
 
 const saved = sessionStorage.getItem('lt.token');
 if (saved) signIn(saved).catch(() => sessionStorage.removeItem('lt.token'));
+else if (Api.hasSession()) signIn(null).catch(() => sessionStorage.removeItem('lt.csrf'));

@@ -24,7 +24,7 @@ async function signIn(token) {
   await a.get(`/api/v1/meetings?from=${from.toISOString()}&to=${addDays(from, 7).toISOString()}`);
   api = a;
   tree = new UnitTree(api);
-  sessionStorage.setItem('lt.token', token);
+  if (token) sessionStorage.setItem('lt.token', token);
   $('signin').classList.add('hidden');
   $('app').classList.remove('hidden');
   $('signout').classList.remove('hidden');
@@ -44,8 +44,13 @@ $('signin').addEventListener('submit', async (e) => {
   }
 });
 
-$('signout').addEventListener('click', () => {
+$('signout').addEventListener('click', async () => {
   sessionStorage.removeItem('lt.token');
+  if (api && !api.token) {
+    await api.signOut();
+    location.assign('/');
+    return;
+  }
   location.reload();
 });
 
@@ -557,3 +562,4 @@ function onEvent(m) {
 applyStrings(document);
 const saved = sessionStorage.getItem('lt.token');
 if (saved) signIn(saved).catch(() => sessionStorage.removeItem('lt.token'));
+else if (Api.hasSession()) signIn(null).catch(() => sessionStorage.removeItem('lt.csrf'));

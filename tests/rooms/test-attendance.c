@@ -210,6 +210,9 @@ START_TEST (test_migrate_per_event_store)
           db,
           "ALTER TABLE meetings DROP COLUMN sequence;"
           "ALTER TABLE tokens DROP COLUMN unit;"
+          "DROP TABLE sessions;" /* schemas 6 and 7 */
+          "DROP TABLE audit;"
+          "DROP TABLE accounts;"
           "DROP TABLE attendance;"
           "CREATE TABLE attendance (id INTEGER PRIMARY KEY, occurrence_id INTEGER NOT "
           "NULL"

@@ -393,17 +393,20 @@ START_TEST (test_sequence_in_store)
   /* back to schema 2, as an older librooms left it */
   sqlite3 *db = NULL;
   ck_assert_int_eq (sqlite3_open (t.path, &db), SQLITE_OK);
-  ck_assert_int_eq (sqlite3_exec (db,
-                                  "ALTER TABLE meetings DROP COLUMN sequence;"
-                                  "ALTER TABLE tokens DROP COLUMN unit;"
-                                  /* attendance as schema 2 kept it */
-                                  "DROP TABLE attendance;"
-                                  "CREATE TABLE attendance (id INTEGER PRIMARY KEY,"
-                                  " occurrence_id INTEGER NOT NULL, site_id INTEGER NOT"
-                                  " NULL, kind INTEGER NOT NULL, at INTEGER NOT NULL);"
-                                  "PRAGMA user_version = 2;",
-                                  NULL, NULL, NULL),
-                    SQLITE_OK);
+  ck_assert_int_eq (
+      sqlite3_exec (db,
+                    "ALTER TABLE meetings DROP COLUMN sequence;"
+                    "ALTER TABLE tokens DROP COLUMN unit;"
+                    /* schemas 6 and 7 */
+                    "DROP TABLE sessions; DROP TABLE accounts; DROP TABLE audit;"
+                    /* attendance as schema 2 kept it */
+                    "DROP TABLE attendance;"
+                    "CREATE TABLE attendance (id INTEGER PRIMARY KEY,"
+                    " occurrence_id INTEGER NOT NULL, site_id INTEGER NOT"
+                    " NULL, kind INTEGER NOT NULL, at INTEGER NOT NULL);"
+                    "PRAGMA user_version = 2;",
+                    NULL, NULL, NULL),
+      SQLITE_OK);
   sqlite3_close (db);
   {
     g_autoptr (GError) e = NULL;

@@ -10,6 +10,12 @@
  *   roles and access rule (SigAccess) say: 401, 403, 404, or past the gate (2xx, or
  *   400/409 for the deliberately empty bodies). A route added without an access rule
  *   fails here, as does one whose openapi.json x-roles/x-access disagree;
+ * - the same matrix with people signed in (session cookies for admin, the
+ *   secretaries and it; a made-up cookie and an idle-expired session for the bad and
+ *   expired credentials), every write route first refused (403, store unchanged)
+ *   without the CSRF token or from another Origin;
+ * - every route that may change something names an audit action, and each accepted
+ *   request of the matrix wrote exactly one entry, each refused one none;
  * - each attack of the review fails and changes nothing, and signald stays up: a
  *   district secretary pinning the chair's hall to audio; a hall's token reading
  *   another province through a unit calendar; 200 KB of nesting, plain or hidden
@@ -18,6 +24,7 @@
 #include "lt-test.h"
 #include "sig-server-private.h"
 #include "sig-test-util.h"
+#include "sig-test-accounts.h"
 
 /* DAY1 08:00+07:00, the meetings' start; the suite runs ten minutes into meeting 1 */
 #define START 1796086800
@@ -76,7 +83,23 @@ typedef struct
   WsPeer node;
   WsPeer chair_hall; /* joined with an offer: node-08 hosts the chair's site */
   guint xff;         /* a fresh client address for each failing authentication */
+  gboolean sessions; /* people (admin, secretaries, it) call with session cookies */
+  AccSession acc[N_ROLES];
 } Env;
+
+/* The accounts of the session matrix, by role (NULL: the role keeps its token). */
+static const char *const acc_users[N_ROLES][3] = {
+  { "quan.tri", "admin", NULL },
+  { "thu.ky.08", "secretary", "08" },
+  { "thu.ky.076", "secretary", "076" },
+  { "thu.ky.10", "secretary", "10" },
+  { "ky.thuat", "it", NULL },
+  { NULL },
+  { NULL },
+  { NULL },
+  { NULL },
+  { "het.han", "it", NULL },
+};
 
 static char *
 rfc3339 (gint64 t)
@@ -102,11 +125,13 @@ report_stats (Env *e, gint64 t)
 /* trusted-proxies lets each failing request name its own client address, so the
  * matrix's bad and expired tokens see 401, not the limiter's 429 (tested apart). */
 static void
-env_start (Env *e)
+env_start (Env *e, gboolean sessions)
 {
   memset (e, 0, sizeof *e);
+  e->sessions = sessions;
   g_autofree char *conf0 = g_strdup_printf (
-      "trusted-proxies=127.0.0.1\n[testing]\nnow=%d\n[nodes]\nheartbeat-interval=60\n",
+      "trusted-proxies=127.0.0.1\n[auth]\nsession-idle=60\n[testing]\nnow=%d\n"
+      "[nodes]\nheartbeat-interval=60\n",
       NOW);
   e->d = sd_start (conf0);
   import_tiny (e->d);
@@ -146,11 +171,25 @@ env_start (Env *e)
                               "[{\"unit\":\"10\",\"down_to\":\"commune\"}]", NULL, &st);
   ck_assert_msg (st == 201, "book 10: %s", m3);
 
-  /* two minutes on, the expiring token has expired; meeting 1 is live */
+  /* an account the matrix may disable, enable and reset */
+  ck_assert_uint_eq (acc_create (e->d, "victim", "it", NULL, ACC_FIRST_PW), 201);
+  if (sessions)
+    {
+      /* signed in now, idle for two minutes by the time the matrix runs */
+      acc_ready (e->d, acc_users[R_EXPIRED][0], acc_users[R_EXPIRED][1], NULL,
+                 &e->acc[R_EXPIRED]);
+      e->acc[R_BAD].cookie = g_strconcat ("lt_session=", e->tokens[R_BAD], NULL);
+    }
+
+  /* two minutes on, the expiring token and session have expired; meeting 1 is live */
   g_autofree char *conf = g_strdup_printf (
-      "trusted-proxies=127.0.0.1\n[testing]\nnow=%d\n[nodes]\nheartbeat-interval=60\n",
+      "trusted-proxies=127.0.0.1\n[auth]\nsession-idle=60\n[testing]\nnow=%d\n"
+      "[nodes]\nheartbeat-interval=60\n",
       NOW + 120);
   sd_restart (e->d, conf);
+  for (int r = 0; sessions && r < R_NODE; r++)
+    if (acc_users[r][0] != NULL)
+      acc_ready (e->d, acc_users[r][0], acc_users[r][1], acc_users[r][2], &e->acc[r]);
   ck_assert (ws_open (&e->node, e->s, e->d, "/api/v1/nodes/ws", e->tokens[R_NODE], NULL));
   ws_send (&e->node, "{\"v\":1,\"type\":\"register\",\"node_id\":\"node-08\","
                      "\"unit\":\"08\",\"capacity\":50,\"fingerprint\":\"sha-256 x\"}");
@@ -187,7 +226,10 @@ env_stop (Env *e)
   g_clear_object (&e->s);
   sd_free (e->d);
   for (int r = 0; r < N_ROLES; r++)
-    g_free (e->tokens[r]);
+    {
+      g_free (e->tokens[r]);
+      acc_session_clear (&e->acc[r]);
+    }
   g_free (e->victim_token);
   g_free (e->leg);
 }
@@ -205,6 +247,9 @@ call (Env *e, Role role, const char *method, const char *path, const char *ctype
       e->xff++;
     }
   const char *headers[] = { xff, NULL };
+  if (e->sessions && e->acc[role].cookie != NULL)
+    return acc_http_raw (e->d, method, path, e->acc[role].cookie, e->acc[role].csrf,
+                         e->d->base, xff, ctype, body, status);
   return sd_http_full (e->d, method, path, e->tokens[role], ctype, body, -1,
                        xff ? headers : NULL, status, NULL);
 }
@@ -272,6 +317,7 @@ instantiate (Env *e, const SigRoute *r)
     { "{code}", "08" },
     { "{site}", site },
     { "{leg}", e->leg },
+    { "{name}", "victim" },
   };
   char *path = g_strdup (r->pattern);
   for (gsize i = 0; i < G_N_ELEMENTS (subst); i++)
@@ -342,10 +388,59 @@ check_openapi (Env *e, const SigRoute *r)
   g_string_free (have, TRUE);
 }
 
-START_TEST (test_role_route_matrix)
+/* The number of audit entries of @action in the daemon's store. */
+static gint64
+audit_count (Env *e, const char *action)
+{
+  g_autofree char *path = g_build_filename (e->d->state_dir, "lienthong.db", NULL);
+  sqlite3 *db = NULL;
+  ck_assert_int_eq (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  sqlite3_stmt *st = NULL;
+  ck_assert_int_eq (sqlite3_prepare_v2 (db, "SELECT count(*) FROM audit WHERE action = ?",
+                                        -1, &st, NULL),
+                    SQLITE_OK);
+  sqlite3_bind_text (st, 1, action, -1, SQLITE_STATIC);
+  ck_assert_int_eq (sqlite3_step (st), SQLITE_ROW);
+  gint64 n = sqlite3_column_int64 (st, 0);
+  sqlite3_finalize (st);
+  sqlite3_close (db);
+  return n;
+}
+
+/* A cookie write without the session's CSRF token, or from another Origin, is
+ * refused (403) before anything else and changes nothing. */
+static void
+check_csrf (Env *e, const SigRoute *r, const char *path, const char *ctype,
+            const char *body)
+{
+  if ((r->roles & SIG_ROLE_PUBLIC) || strcmp (r->method, "GET") == 0)
+    return;
+  g_autofree char *before = sd_dump_db (e->d);
+  const AccSession *a = &e->acc[R_ADMIN];
+  const char *cases[][2] = {
+    { NULL, e->d->base },               /* no token */
+    { "0000", e->d->base },             /* a wrong token */
+    { a->csrf, "http://evil.example" }, /* the token, from another site */
+    { a->csrf, NULL },                  /* the token, no Origin */
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      guint st;
+      g_autofree char *resp = acc_http_raw (e->d, r->method, path, a->cookie, cases[i][0],
+                                            cases[i][1], NULL, ctype, body, &st);
+      ck_assert_msg (st == 403, "%s %s without CSRF defence (case %zu): %u %s", r->method,
+                     path, i, st, resp);
+    }
+  g_autofree char *after = sd_dump_db (e->d);
+  ck_assert_msg (g_str_equal (before, after), "%s %s: a refused write changed the store",
+                 r->method, path);
+}
+
+static void
+run_matrix (gboolean sessions)
 {
   Env e;
-  env_start (&e);
+  env_start (&e, sessions);
   guint n;
   const SigRoute *routes = sig_routes_get (&n);
   ck_assert_uint_gt (n, 10);
@@ -360,10 +455,28 @@ START_TEST (test_role_route_matrix)
       const char *body = (r->flags & SIG_ROUTE_JSON_BODY)  ? "{}"
                          : (r->flags & SIG_ROUTE_CSV_BODY) ? ""
                                                            : NULL;
+      if (sessions)
+        check_csrf (&e, r, path, ctype, body);
+      /* every route that may change something names its audit action */
+      ck_assert_msg (r->audit != NULL || strcmp (r->method, "GET") == 0
+                         || (r->flags & SIG_ROUTE_NO_CHANGE),
+                     "%s %s changes the store without an audit action", r->method,
+                     r->pattern);
+      gint64 audited = r->audit ? audit_count (&e, r->audit) : 0;
+      guint accepted = 0;
       for (int role = 0; role < N_ROLES; role++)
         {
           guint st;
           g_autofree char *resp = call (&e, role, r->method, path, ctype, body, &st);
+          accepted += st >= 200 && st < 300;
+          /* signing out ended the session: sign in again for the next routes */
+          if (sessions && r->handler == sig_route_session_delete && role < R_SITE)
+            {
+              guint sst;
+              g_free (acc_sign_in (e.d, acc_users[role][0], ACC_PW, NULL, &e.acc[role],
+                                   &sst));
+              ck_assert_uint_eq (sst, 201);
+            }
           guint want = expected (r, role);
           gboolean ok = want == PASS ? (st >= 200 && st < 300) || st == 400 || st == 409
                                      : st == want;
@@ -371,9 +484,29 @@ START_TEST (test_role_route_matrix)
                          role_names[role], st, want == PASS ? "past the gate, not " : "",
                          want == PASS ? st : want, resp);
         }
+      /* one entry per accepted request, none for a refused one */
+      if (r->audit != NULL)
+        ck_assert_msg (audit_count (&e, r->audit) - audited == accepted,
+                       "%s %s: %u accepted, %" G_GINT64_FORMAT " audited", r->method,
+                       r->pattern, accepted, audit_count (&e, r->audit) - audited);
     }
   assert_alive (&e);
   env_stop (&e);
+}
+
+START_TEST (test_role_route_matrix)
+{
+  run_matrix (FALSE);
+}
+END_TEST
+
+/* The same matrix with people signed in: admin, the secretaries and it call with
+ * their session cookies (and the CSRF token), the bad and the expired credential are
+ * a made-up cookie and a session idle past [auth] session-idle; sites and nodes keep
+ * their tokens. Every write route is also tried without the CSRF defence first. */
+START_TEST (test_role_route_matrix_sessions)
+{
+  run_matrix (TRUE);
 }
 END_TEST
 
@@ -406,7 +539,7 @@ chair_link (Env *e)
 START_TEST (test_level_pin_by_district_secretary)
 {
   Env e;
-  env_start (&e);
+  env_start (&e, FALSE);
   g_autofree char *path = g_strdup_printf (
       "/api/v1/occurrences/1/sites/%" G_GINT64_FORMAT "/level", e.chair_site);
   g_autofree char *body2 = g_strdup_printf (
@@ -451,7 +584,7 @@ END_TEST
 START_TEST (test_calendar_leak)
 {
   Env e;
-  env_start (&e);
+  env_start (&e, FALSE);
   guint st;
   g_autofree char *db_before = sd_dump_db (e.d);
 
@@ -499,7 +632,7 @@ END_TEST
 START_TEST (test_nesting_attacks)
 {
   Env e;
-  env_start (&e);
+  env_start (&e, FALSE);
   const gsize n = 200 * 1024;
   g_autofree char *deep = g_strnfill (n, '[');
   char *variants[] = {
@@ -531,7 +664,7 @@ START_TEST (test_nesting_attacks)
           assert_alive (&e);
           tried++;
         }
-      if (!(r->roles & SIG_ROLE_IT))
+      if (!(r->roles & (SIG_ROLE_IT | SIG_ROLE_PUBLIC)))
         {
           guint st;
           g_autofree char *resp
@@ -575,7 +708,7 @@ END_TEST
 START_TEST (test_metrics_without_token)
 {
   Env e;
-  env_start (&e);
+  env_start (&e, FALSE);
   static const struct
   {
     Role role;
@@ -604,7 +737,7 @@ END_TEST
 START_TEST (test_limiter_lets_valid_tokens_in)
 {
   Env e;
-  env_start (&e);
+  env_start (&e, FALSE);
   g_autofree char *conf = g_strdup_printf ("[testing]\nnow=%d\n", NOW + 120);
   sd_restart (e.d, conf); /* the same clock, no trusted proxy */
   g_autofree char *db_before = sd_dump_db (e.d);
@@ -647,8 +780,9 @@ main (int argc, char **argv)
   sd_binary_path = argv[1];
   Suite *s = suite_create ("signaling-abuse");
   TCase *tc = tcase_create ("abuse");
-  tcase_set_timeout (tc, 90);
+  tcase_set_timeout (tc, 150);
   tcase_add_test (tc, test_role_route_matrix);
+  tcase_add_test (tc, test_role_route_matrix_sessions);
   tcase_add_test (tc, test_level_pin_by_district_secretary);
   tcase_add_test (tc, test_calendar_leak);
   tcase_add_test (tc, test_nesting_attacks);

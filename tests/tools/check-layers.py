@@ -17,13 +17,14 @@ import re
 import sys
 
 LAYERS = {
-    "base": ["sig-error", "sig-auth", "sig-config", "sig-validate", "sig-notify",
+    "base": ["sig-error", "sig-auth", "sig-password", "sig-config", "sig-validate", "sig-notify",
              "sig-ws-stream"],
     "policy": ["sig-policy"],
     "runtime": ["sig-runtime", "sig-runtime-private", "sig-cascade", "sig-links",
                 "sig-alarms", "sig-attendance"],
     "transport": ["sig-server", "sig-server-private", "sig-routes", "sig-routes-meetings",
-                  "sig-routes-units", "sig-routes-links", "sig-ws", "sig-ws-private",
+                  "sig-routes-units", "sig-routes-links",
+                  "sig-routes-accounts", "sig-audit", "sig-ws", "sig-ws-private",
                   "sig-web", "sig-ics", "signald-main", "ltctl"],
 }
 ORDER = ["base", "policy", "runtime", "transport"]

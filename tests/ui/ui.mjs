@@ -1,6 +1,8 @@
 // UI suite: the web pages lienthong-signald serves, driven in Debian's headless
 // Chromium (fake camera and microphone) against the real daemon and a real
 // lienthong-mcu node, all inside a loopback-only network namespace. It proves that:
+//  - a secretary with an account signs in at /, changes her first password, books
+//    through the form with her session and signs out (the audit log names her);
 //  - a secretary signs in with a token, books "Tỉnh Tuyên Quang down to commune"
 //    through the form (found by a search without diacritics, 146 sites counted before
 //    saving), and the meeting appears in the week calendar;
@@ -322,6 +324,56 @@ try {
   check(true, `the leg's history loads: ${await board.textContent('#chart-leg')}`);
   check(await board.locator('#tree .dot:not(.g-unknown)').count() >= 1, 'the unit tree colours the hall by its grade');
   await shot(board, 'it-board');
+
+  // ---- a person signs in at / with an account (issue 15): a first password must be
+  // changed, then the secretary's page; she books, and signs out ----
+  await api(sig, admin, 'POST', '/api/v1/users', JSON.stringify({ user: 'thuky.lan', full_name: 'Nguyễn Thị Lan', role: 'secretary', scope: '08', password: 'mật khẩu đầu tiên' }));
+  const person = await browser.newPage();
+  await person.goto(`${sig}/`);
+  // the strings arrive with a fetch: waited for, not sampled once
+  check(await person.waitForFunction(() => /Đăng nhập/.test(document.querySelector('#signin h2')?.textContent || ''), null, { timeout: 10000 }).then(() => true, () => false),
+    'the sign-in form at / speaks Vietnamese');
+  await person.fill('#user', 'ThuKy.Lan');
+  await person.fill('#password', 'mật khẩu đầu tiên');
+  await person.click('#signin button[type=submit]');
+  await person.waitForSelector('#change:not(.hidden)', { timeout: 10000 });
+  check(true, 'a first password must be changed before anything else');
+  await person.fill('#new', 'một mật khẩu khác hẳn');
+  await person.click('#change button[type=submit]');
+  await person.waitForURL(`${sig}/secretary`, { timeout: 10000 });
+  await person.waitForSelector('#app:not(.hidden)', { timeout: 10000 });
+  check(true, 'signed in with an account, she lands on the secretary page');
+  const cookies = await browser.cookies(sig);
+  const sc = cookies.find((c) => c.name === 'lt_session');
+  check(sc && sc.httpOnly && sc.sameSite === 'Strict', 'the session cookie is HttpOnly and SameSite=Strict');
+  const pStart = new Date(end.getTime() + 3 * 3600e3), pEnd = new Date(pStart.getTime() + 3600e3);
+  const pTitle = 'Họp do tài khoản đặt';
+  await person.fill('#b-title', pTitle);
+  await person.fill('#b-chair-q', 'tinh tuyen quang');
+  await person.waitForSelector('#b-chair option[value="08"]', { state: 'attached', timeout: 5000 });
+  await person.selectOption('#b-chair', '08');
+  await person.fill('#b-unit-q', 'tinh tuyen quang');
+  const pRow = person.locator('#b-results li', { hasText: 'Tỉnh Tuyên Quang' });
+  await pRow.waitFor({ timeout: 5000 });
+  await pRow.locator('button').click();
+  const pf = vnFields(pStart), pfe = vnFields(pEnd);
+  await person.fill('#b-date', pf.date);
+  await person.fill('#b-start', pf.time);
+  await person.fill('#b-end', pfe.time);
+  await person.waitForSelector('#b-check.ok', { timeout: 10000 });
+  await person.click('#b-submit');
+  await person.waitForSelector('#b-msg.ok', { timeout: 10000 });
+  const pBooked = (await api(sig, admin, 'GET', `/api/v1/meetings?from=${new Date(pStart - 3600e3).toISOString()}&to=${pEnd.toISOString()}`)).meetings.find((m) => m.title === pTitle);
+  check(!!pBooked, 'she booked through the form with her session (cookie and CSRF token)');
+  const trail = (await api(sig, admin, 'GET', '/api/v1/audit?actor=thuky.lan')).entries;
+  check(trail.some((e) => e.action === 'meeting.book' && e.meeting_id === pBooked?.id && e.actor.label === 'Nguyễn Thị Lan'),
+    'the audit log names her for the booking');
+  await shot(person, 'secretary-account');
+  await person.click('#signout');
+  await person.waitForURL(`${sig}/`, { timeout: 10000 });
+  check(!(await browser.cookies(sig)).some((c) => c.name === 'lt_session'), 'signing out clears the session cookie');
+  check((await api(sig, admin, 'GET', '/api/v1/audit?actor=thuky.lan')).entries.some((e) => e.action === 'session.sign-out'),
+    'and ends the session (audited)');
 
   // ---- a 360 px phone ----
   for (const [p, name] of [[hall, 'hall-phone'], [sec, 'secretary-phone']]) {

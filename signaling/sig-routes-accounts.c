@@ -1,0 +1,484 @@
+/* sig-routes-accounts.c: people's accounts and sessions: sign in and out, one's own
+ * password, and the admin's routes over accounts (issue 15). */
+#include "sig-server-private.h"
+
+#include "sig-password.h"
+#include "sig-ws.h"
+
+#include <string.h>
+
+const SigParam sig_params_session[] = {
+  { "user", SIG_PARAM_STRING, TRUE, 1, ROOMS_ACCOUNT_NAME_MAX, FALSE, NULL },
+  { "password", SIG_PARAM_STRING, TRUE, 1, SIG_PASSWORD_MAX_BYTES, FALSE, NULL },
+  { NULL },
+};
+
+const SigParam sig_params_password[] = {
+  { "old_password", SIG_PARAM_STRING, TRUE, 1, SIG_PASSWORD_MAX_BYTES, FALSE, NULL },
+  { "new_password", SIG_PARAM_STRING, TRUE, 1, SIG_PASSWORD_MAX_BYTES, FALSE, NULL },
+  { NULL },
+};
+
+const SigParam sig_params_user[] = {
+  { "user", SIG_PARAM_STRING, TRUE, 1, ROOMS_ACCOUNT_NAME_MAX, FALSE, NULL },
+  { "full_name", SIG_PARAM_STRING, TRUE, 1, 200, FALSE, NULL },
+  { "role", SIG_PARAM_STRING, TRUE, 1, 16, FALSE, NULL },
+  { "scope", SIG_PARAM_STRING, FALSE, 1, 64, TRUE, NULL },
+  { "password", SIG_PARAM_STRING, TRUE, 1, SIG_PASSWORD_MAX_BYTES, FALSE, NULL },
+  { NULL },
+};
+
+const SigParam sig_params_reset[] = {
+  { "password", SIG_PARAM_STRING, TRUE, 1, SIG_PASSWORD_MAX_BYTES, FALSE, NULL },
+  { NULL },
+};
+
+/* The one answer to a failed sign-in, whatever failed: a wrong password, an unknown
+ * user name and a disabled account must not be told apart. */
+#define WRONG_SIGN_IN "user name or password is wrong"
+
+static const char *
+landing_page (SigRole role)
+{
+  switch (role)
+    {
+    case SIG_ROLE_SECRETARY:
+      return "/secretary";
+    case SIG_ROLE_IT:
+      return "/it";
+    default:
+      return "/it"; /* admins watch and manage from the IT page */
+    }
+}
+
+static void
+add_account_members (JsonBuilder *b, RoomsAccount *a)
+{
+  json_builder_set_member_name (b, "user");
+  json_builder_add_string_value (b, rooms_account_get_name (a));
+  json_builder_set_member_name (b, "full_name");
+  json_builder_add_string_value (b, rooms_account_get_full_name (a));
+  json_builder_set_member_name (b, "role");
+  json_builder_add_string_value (b, rooms_account_get_role (a));
+  json_builder_set_member_name (b, "scope");
+  if (rooms_account_get_scope (a))
+    json_builder_add_string_value (b, rooms_account_get_scope (a));
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "disabled");
+  json_builder_add_boolean_value (b, rooms_account_get_disabled (a));
+  json_builder_set_member_name (b, "must_change");
+  json_builder_add_boolean_value (b, rooms_account_get_must_change (a));
+}
+
+static JsonNode *
+account_json (RoomsAccount *a)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  add_account_members (b, a);
+  g_autofree char *c = sig_format_time (rooms_account_get_created_at (a));
+  g_autofree char *u = sig_format_time (rooms_account_get_updated_at (a));
+  json_builder_set_member_name (b, "created_at");
+  json_builder_add_string_value (b, c);
+  json_builder_set_member_name (b, "updated_at");
+  json_builder_add_string_value (b, u);
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
+/* Closes the sockets of sessions that just ended (as for a revoked token). */
+static void
+close_sessions (SigServer *srv, GPtrArray *ended)
+{
+  for (guint i = 0; ended && i < ended->len; i++)
+    sig_ws_revoke_token (srv->ws, ended->pdata[i]);
+}
+
+/* Why the CSRF token is derived from the session secret: the page that signed in
+ * keeps it, and a page reloaded later gets it again from GET /api/v1/session (a read
+ * that only this origin can make with the cookie), while the store keeps neither. */
+static char *
+csrf_token_of (const char *secret)
+{
+  g_autofree char *in = g_strconcat ("lienthong csrf\n", secret, NULL);
+  return sig_token_hash (in);
+}
+
+static gboolean
+via_tls (SigServer *srv, SoupServerMessage *msg)
+{
+  SoupMessageHeaders *h = soup_server_message_get_request_headers (msg);
+  const char *proto = soup_message_headers_get_one (h, "X-Forwarded-Proto");
+  return proto != NULL && g_ascii_strcasecmp (proto, "https") == 0
+         && sig_server_from_trusted_proxy (srv, msg);
+}
+
+static void
+set_cookie (SigServer *srv, SoupServerMessage *msg, const char *secret, gint64 max_age)
+{
+  g_autofree char *c = g_strdup_printf (
+      SIG_SESSION_COOKIE
+      "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%" G_GINT64_FORMAT "%s",
+      secret, max_age, via_tls (srv, msg) ? "; Secure" : "");
+  soup_message_headers_append (soup_server_message_get_response_headers (msg),
+                               "Set-Cookie", c);
+}
+
+static JsonNode *
+session_json (SigServer *srv, RoomsAccount *a, const char *csrf, gint64 expires_at)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  add_account_members (b, a);
+  json_builder_set_member_name (b, "csrf_token");
+  json_builder_add_string_value (b, csrf);
+  g_autofree char *t = sig_format_time (expires_at);
+  json_builder_set_member_name (b, "expires_at");
+  json_builder_add_string_value (b, t);
+  json_builder_set_member_name (b, "page");
+  json_builder_add_string_value (
+      b, landing_page (sig_role_from_string (rooms_account_get_role (a))));
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
+/* Why the KDF runs for unknown and disabled users too: the answer's status, body and
+ * cost must be the same whatever failed, or they would tell which names exist. A
+ * failure counts against the client's address and against the user name (known or
+ * not), and either limit refuses further attempts (429) for a while, the right
+ * password included: a guesser cannot tell a hit during a lockout. */
+gboolean
+sig_route_session_create (SigServer *srv, SigRequest *req, GError **error)
+{
+  const char *user = sig_json_string (req->body, "user");
+  const char *password = sig_json_string (req->body, "password");
+  if (!sig_server_origin_allowed (srv, req->msg, FALSE))
+    {
+      g_set_error_literal (error, SIG_ERROR, SIG_ERROR_FORBIDDEN, "origin not allowed");
+      return FALSE;
+    }
+  g_autofree char *addr = sig_server_client_address (srv, req->msg);
+  g_autofree char *folded = rooms_account_fold_name (user);
+  req->audit_actor = g_strdup (folded ? folded : "(not a user name)");
+  g_autofree char *key = g_strconcat ("user:", folded ? folded : user, NULL);
+  gint64 mono = g_get_monotonic_time ();
+  if (sig_auth_limiter_blocked (srv->limiter, addr, mono)
+      || sig_auth_limiter_blocked (srv->account_limiter, key, mono))
+    {
+      g_set_error_literal (error, SIG_ERROR, SIG_ERROR_TOO_MANY,
+                           "too many failed sign-ins; try again later");
+      return FALSE;
+    }
+  g_autoptr (RoomsAccount) a
+      = folded ? rooms_store_get_account (srv->store, folded, NULL) : NULL;
+  gboolean ok
+      = sig_password_verify (password, a ? rooms_account_get_password_hash (a) : NULL);
+  if (!ok || a == NULL || rooms_account_get_disabled (a))
+    {
+      sig_auth_limiter_fail (srv->limiter, addr, mono);
+      sig_auth_limiter_fail (srv->account_limiter, key, mono);
+      g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "LT_CLIENT", addr, "MESSAGE",
+                        "failed sign-in from %s", addr);
+      g_set_error_literal (error, SIG_ERROR, SIG_ERROR_UNAUTHORIZED, WRONG_SIGN_IN);
+      return FALSE;
+    }
+  g_autofree char *tid = NULL;
+  g_autofree char *secret = sig_token_generate (&tid);
+  g_autofree char *id = g_strconcat ("ses_", tid + strlen ("tok_"), NULL);
+  g_autofree char *hash = sig_token_hash (secret);
+  g_autofree char *csrf = csrf_token_of (secret);
+  g_autofree char *csrf_hash = sig_token_hash (csrf);
+  if (!rooms_store_add_session (srv->store, id, hash, rooms_account_get_name (a),
+                                csrf_hash, error))
+    return FALSE;
+  req->audit_label = g_strdup (rooms_account_get_full_name (a));
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "LT_ACCOUNT",
+                    rooms_account_get_name (a), "LT_CLIENT", addr, "MESSAGE",
+                    "%s signed in from %s (session %s)", rooms_account_get_name (a), addr,
+                    id);
+  set_cookie (srv, req->msg, secret, srv->config->session_lifetime);
+  sig_reply_json (
+      req, 201,
+      session_json (srv, a, csrf, sig_server_now (srv) + srv->config->session_lifetime));
+  return TRUE;
+}
+
+gboolean
+sig_route_session_get (SigServer *srv, SigRequest *req, GError **error)
+{
+  SigPrincipal *p = req->principal;
+  if (p->account == NULL)
+    {
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "token");
+      json_builder_add_string_value (b, p->token_id);
+      json_builder_set_member_name (b, "role");
+      json_builder_add_string_value (b, sig_role_to_string (p->role));
+      json_builder_end_object (b);
+      sig_reply_json (req, 200, json_builder_get_root (b));
+      return TRUE;
+    }
+  g_autoptr (RoomsAccount) a = rooms_store_get_account (srv->store, p->account, error);
+  if (a == NULL)
+    return FALSE;
+  SoupMessageHeaders *h = soup_server_message_get_request_headers (req->msg);
+  g_autofree char *secret
+      = sig_session_from_cookie (soup_message_headers_get_one (h, "Cookie"));
+  g_autofree char *csrf = csrf_token_of (secret);
+  sig_reply_json (req, 200, session_json (srv, a, csrf, p->expires_at));
+  return TRUE;
+}
+
+/* Public: signing out needs no valid session (an expired one signs out too); the
+ * cookie is cleared either way. */
+gboolean
+sig_route_session_delete (SigServer *srv, SigRequest *req, GError **error)
+{
+  if (!sig_server_origin_allowed (srv, req->msg, FALSE))
+    {
+      g_set_error_literal (error, SIG_ERROR, SIG_ERROR_FORBIDDEN, "origin not allowed");
+      return FALSE;
+    }
+  SoupMessageHeaders *h = soup_server_message_get_request_headers (req->msg);
+  g_autofree char *secret
+      = sig_session_from_cookie (soup_message_headers_get_one (h, "Cookie"));
+  if (secret != NULL)
+    {
+      g_autofree char *hash = sig_token_hash (secret);
+      g_autoptr (RoomsSession) s
+          = rooms_store_find_session_by_hash (srv->store, hash, NULL);
+      if (s != NULL
+          && rooms_store_delete_session (srv->store, rooms_session_get_id (s), NULL))
+        {
+          sig_ws_revoke_token (srv->ws, rooms_session_get_id (s));
+          req->audit_actor = g_strdup (rooms_session_get_account (s));
+          g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "LT_ACCOUNT",
+                            rooms_session_get_account (s), "MESSAGE", "%s signed out",
+                            rooms_session_get_account (s));
+        }
+    }
+  soup_message_headers_append (soup_server_message_get_response_headers (req->msg),
+                               "Set-Cookie",
+                               SIG_SESSION_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; "
+                                                  "Max-Age=0");
+  soup_server_message_set_status (req->msg, 204, NULL);
+  return TRUE;
+}
+
+/* A person changes their own password: the current one proves it is them (a wrong
+ * one counts like a failed sign-in), and every other session of theirs ends, with
+ * its sockets: whoever else held one is out. */
+gboolean
+sig_route_session_password (SigServer *srv, SigRequest *req, GError **error)
+{
+  SigPrincipal *p = req->principal;
+  if (p->account == NULL)
+    {
+      g_set_error_literal (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST,
+                           "only a signed-in person has a password; tokens have none");
+      return FALSE;
+    }
+  const char *old_pw = sig_json_string (req->body, "old_password");
+  const char *new_pw = sig_json_string (req->body, "new_password");
+  g_autoptr (RoomsAccount) a = rooms_store_get_account (srv->store, p->account, error);
+  if (a == NULL)
+    return FALSE;
+  if (!sig_password_verify (old_pw, rooms_account_get_password_hash (a)))
+    {
+      g_autofree char *addr = sig_server_client_address (srv, req->msg);
+      g_autofree char *key = g_strconcat ("user:", p->account, NULL);
+      gint64 mono = g_get_monotonic_time ();
+      sig_auth_limiter_fail (srv->limiter, addr, mono);
+      sig_auth_limiter_fail (srv->account_limiter, key, mono);
+      req->error_field = g_strdup ("old_password");
+      g_set_error_literal (error, SIG_ERROR, SIG_ERROR_FORBIDDEN,
+                           "the current password is wrong");
+      return FALSE;
+    }
+  if (!sig_password_check_new (new_pw, p->account, error))
+    {
+      req->error_field = g_strdup ("new_password");
+      return FALSE;
+    }
+  if (strcmp (old_pw, new_pw) == 0)
+    {
+      req->error_field = g_strdup ("new_password");
+      g_set_error_literal (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST,
+                           "the new password is the current one");
+      return FALSE;
+    }
+  g_autofree char *hash = sig_password_hash (new_pw, error);
+  g_autoptr (GPtrArray) ended = NULL;
+  if (hash == NULL
+      || !rooms_store_set_account_password (srv->store, p->account, hash, FALSE,
+                                            p->token_id, &ended, error))
+    return FALSE;
+  close_sessions (srv, ended);
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "LT_ACCOUNT", p->account,
+                    "MESSAGE", "%s changed their password (%u other sessions ended)",
+                    p->account, ended ? ended->len : 0);
+  soup_server_message_set_status (req->msg, 204, NULL);
+  return TRUE;
+}
+
+gboolean
+sig_route_users_list (SigServer *srv, SigRequest *req, GError **error)
+{
+  g_autoptr (GPtrArray) all = rooms_store_list_accounts (srv->store);
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "users");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < all->len; i++)
+    json_builder_add_value (b, account_json (all->pdata[i]));
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  sig_reply_json (req, 200, json_builder_get_root (b));
+  return TRUE;
+}
+
+static gboolean
+has_control (const char *text)
+{
+  for (const char *c = text; *c; c = g_utf8_next_char (c))
+    if (g_unichar_iscntrl (g_utf8_get_char (c)))
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+is_blank (const char *text)
+{
+  for (const char *c = text; *c; c = g_utf8_next_char (c))
+    if (!g_unichar_isspace (g_utf8_get_char (c)))
+      return FALSE;
+  return TRUE;
+}
+
+/* An account takes the roles people have (admin, secretary, it) and the scope rule
+ * of tokens; the admin's password is a first one: its owner must change it. */
+gboolean
+sig_route_users_create (SigServer *srv, SigRequest *req, GError **error)
+{
+  const char *user = sig_json_string (req->body, "user");
+  const char *full_name = sig_json_string (req->body, "full_name");
+  const char *role_name = sig_json_string (req->body, "role");
+  const char *scope = sig_json_string (req->body, "scope");
+  const char *password = sig_json_string (req->body, "password");
+  g_autofree char *folded = rooms_account_fold_name (user);
+  SigRole role = sig_role_from_string (role_name);
+  const char *field = NULL;
+  if (folded == NULL)
+    {
+      field = "user";
+      g_set_error_literal (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST,
+                           "a user name is 1 to 64 ASCII letters, digits, '.', '_' or "
+                           "'-'");
+    }
+  else if (has_control (full_name) || is_blank (full_name))
+    {
+      field = "full_name";
+      g_set_error_literal (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST,
+                           "a full name is printable text, not blank");
+    }
+  else if (role != SIG_ROLE_ADMIN && role != SIG_ROLE_SECRETARY && role != SIG_ROLE_IT)
+    {
+      field = "role";
+      g_set_error_literal (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST,
+                           "an account's role is admin, secretary or it");
+    }
+  else if (!sig_check_scope (srv, role, scope, NULL, error))
+    field = "scope";
+  else if (!sig_password_check_new (password, folded, error))
+    field = "password";
+  if (field != NULL)
+    {
+      req->error_field = g_strdup (field);
+      return FALSE;
+    }
+  g_autofree char *hash = sig_password_hash (password, error);
+  if (hash == NULL
+      || !rooms_store_add_account (srv->store, folded, full_name, role_name, scope, hash,
+                                   TRUE, error))
+    return FALSE;
+  g_autoptr (RoomsAccount) a = rooms_store_get_account (srv->store, folded, error);
+  if (a == NULL)
+    return FALSE;
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "LT_ACCOUNT", folded, "MESSAGE",
+                    "account %s created with role %s", folded, role_name);
+  sig_reply_json (req, 201, account_json (a));
+  return TRUE;
+}
+
+static gboolean
+reply_account (SigServer *srv, SigRequest *req, const char *name, GError **error)
+{
+  g_autoptr (RoomsAccount) a = rooms_store_get_account (srv->store, name, error);
+  if (a == NULL)
+    return FALSE;
+  sig_reply_json (req, 200, account_json (a));
+  return TRUE;
+}
+
+static gboolean
+set_disabled (SigServer *srv, SigRequest *req, gboolean disabled, GError **error)
+{
+  const char *name = sig_request_param (req, "name");
+  if (disabled && g_strcmp0 (req->principal->account, name) == 0)
+    {
+      g_set_error_literal (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST,
+                           "an admin does not disable their own account");
+      return FALSE;
+    }
+  g_autoptr (GPtrArray) ended = NULL;
+  if (!rooms_store_set_account_disabled (srv->store, name, disabled, &ended, error))
+    return FALSE;
+  close_sessions (srv, ended);
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "LT_ACCOUNT", name, "MESSAGE",
+                    "account %s %s (%u sessions ended)", name,
+                    disabled ? "disabled" : "enabled", ended ? ended->len : 0);
+  return reply_account (srv, req, name, error);
+}
+
+/* Disabling ends the account's sessions and closes their sockets at once. */
+gboolean
+sig_route_users_disable (SigServer *srv, SigRequest *req, GError **error)
+{
+  return set_disabled (srv, req, TRUE, error);
+}
+
+gboolean
+sig_route_users_enable (SigServer *srv, SigRequest *req, GError **error)
+{
+  return set_disabled (srv, req, FALSE, error);
+}
+
+/* An admin sets a new first password: the user must change it at the next sign-in,
+ * and every session of theirs ends now. */
+gboolean
+sig_route_users_reset (SigServer *srv, SigRequest *req, GError **error)
+{
+  const char *name = sig_request_param (req, "name");
+  const char *password = sig_json_string (req->body, "password");
+  g_autoptr (RoomsAccount) a = rooms_store_get_account (srv->store, name, error);
+  if (a == NULL)
+    return FALSE;
+  if (!sig_password_check_new (password, rooms_account_get_name (a), error))
+    {
+      req->error_field = g_strdup ("password");
+      return FALSE;
+    }
+  g_autofree char *hash = sig_password_hash (password, error);
+  g_autoptr (GPtrArray) ended = NULL;
+  if (hash == NULL
+      || !rooms_store_set_account_password (srv->store, name, hash, TRUE, NULL, &ended,
+                                            error))
+    return FALSE;
+  close_sessions (srv, ended);
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "LT_ACCOUNT", name, "MESSAGE",
+                    "password of %s reset (%u sessions ended)", name,
+                    ended ? ended->len : 0);
+  return reply_account (srv, req, name, error);
+}
