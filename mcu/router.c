@@ -1,10 +1,24 @@
 /* router.c: the relay's packet path.
  *
- * One lock guards the peers and the program's state (audio arrives on the mixer's
- * streaming threads, video on the transport's). Serialising each peer's SRTP
- * session is the peer's own business (McuEndpoint's send lock): the leg sends its
- * reports to the same peers without the router. Nothing here allocates per packet: each
- * send copies into a stack buffer sized for the largest packet plus SRTP trailer.
+ * One lock guards the peers, the program's state and every rewriter (audio arrives
+ * on the mixer's streaming threads, video on the transport's), but not the sends:
+ * protecting and sending a packet to 300 receivers takes milliseconds, and an audio
+ * thread must not wait that long for its one packet. So the lock covers only the
+ * decisions and the header rewrites; the sends run after it is released, on a
+ * snapshot of the receivers (Receivers, copy-on-write: an immutable, refcounted
+ * array replaced whenever a peer comes, goes or changes level).
+ *
+ * Lifetimes: a snapshot holds a reference on each of its peers, so a Peer stays
+ * valid while any fan-out still reads it. The caller's peer pointer (the endpoint
+ * behind the ops) is another matter: mcu_router_remove_peer() promises that no send
+ * reaches it once it returns. Each Peer counts the sends to it under way outside
+ * the lock (inflight); a send is only begun under the lock and only while the peer
+ * is not removed, and remove waits on a condition for the count to reach zero.
+ *
+ * Serialising each peer's SRTP session is the peer's own business (McuEndpoint's
+ * send lock): the leg sends its reports to the same peers without the router.
+ * Nothing here allocates per packet: each send copies into a stack buffer sized
+ * for the largest packet plus SRTP trailer.
  */
 #include "router.h"
 #include "loss-tracker.h"
@@ -13,7 +27,11 @@
 #include "rtp.h"
 #include "rtx-buffer.h"
 
+#include <gst/gst.h>
 #include <string.h>
+
+GST_DEBUG_CATEGORY_STATIC (mcu_router_debug);
+#define GST_CAT_DEFAULT mcu_router_debug
 
 #define MAX_PACKET 1500
 #define SEND_CAP (MAX_PACKET + 64) /* SRTP tag, MKI: room to protect in place */
@@ -27,6 +45,9 @@
 #define RTX_WINDOW_US (100 * 1000)
 #define RTX_RECENT 128
 #define RTX_MIN_REPEAT_US (40 * 1000)
+/* Receivers whose headers one fan-out rewrites per hold of the lock: bounds both
+ * what an audio thread may wait (a few microseconds) and the stack used. */
+#define FANOUT_CHUNK 64
 
 typedef struct
 {
@@ -50,14 +71,30 @@ typedef struct
   /* the gaps in its video while it is the program's source, for our NACKs */
   McuLossTracker loss;
   gint64 rtt_us;
+  /* under the lock, except rtp_out and send_failures: those two are counted after
+   * sends made outside it, in the atomics below, and filled in when read */
   McuPeerCounters c;
-} Peer;
+  guint64 rtp_out, send_failures; /* atomic only */
+  gint inflight;                  /* sends begun under the lock, not yet done; atomic */
+  gint removed;                   /* atomic; set once, under the lock */
+} Peer;                           /* g_atomic_rc_box: the router's list and snapshots */
+
+/* The program's receivers at one moment: peers at full level that take video,
+ * links first. Immutable once made; g_atomic_rc_box, each entry a Peer reference. */
+typedef struct
+{
+  guint n;
+  Peer *v[];
+} Receivers;
 
 struct _McuRouter
 {
   GMutex lock;
+  GCond sent; /* a removed peer's last send ended */
   McuRouterConfig config;
-  GPtrArray *peers; /* Peer*, owned; a handful to a few hundred: scanned linearly */
+  GPtrArray *peers;     /* Peer*, a reference each; a handful to a few hundred: scanned
+                     * linearly */
+  Receivers *receivers; /* the current snapshot, replaced under the lock */
   McuRtpRewriter rw;
   McuRtxBuffer *rtx;
   guint program; /* peer whose video is the program now, 0 = none */
@@ -86,14 +123,83 @@ mcu_media_level_from_name (const char *name, McuMediaLevel *level)
   return FALSE;
 }
 
+static inline void
+count (guint64 *counter)
+{
+  __atomic_fetch_add (counter, 1, __ATOMIC_RELAXED);
+}
+
+static void
+peer_unref (gpointer p)
+{
+  g_atomic_rc_box_release (p);
+}
+
+static void
+receivers_clear (gpointer data)
+{
+  Receivers *rx = data;
+  for (guint i = 0; i < rx->n; i++)
+    peer_unref (rx->v[i]);
+}
+
+static void
+receivers_unref (Receivers *rx)
+{
+  g_atomic_rc_box_release_full (rx, receivers_clear);
+}
+
+/* Makes the snapshot the next fan-outs use; ones under way keep theirs. Called
+ * with the lock held whenever the set of full-video receivers may have changed.
+ * Node links come first: every site below them waits for the packet, while a local
+ * site is the end of its path (with 300 local sites, the last is ~2 ms later). */
+static void
+receivers_update (McuRouter *r)
+{
+  Receivers *rx
+      = g_atomic_rc_box_alloc0 (sizeof (Receivers) + r->peers->len * sizeof (Peer *));
+  for (int links = 1; links >= 0; links--)
+    for (guint i = 0; i < r->peers->len; i++)
+      {
+        Peer *p = g_ptr_array_index (r->peers, i);
+        if ((p->info.kind != MCU_PEER_SITE) == links && p->level == MCU_LEVEL_FULL
+            && p->info.video_pt != 0)
+          rx->v[rx->n++] = g_atomic_rc_box_acquire (p);
+      }
+  g_clear_pointer (&r->receivers, receivers_unref);
+  r->receivers = rx;
+}
+
+/* Ends a send begun under the lock (inflight). A remove waiting for the peer's
+ * last send is woken under the lock, so the wake-up cannot fall between its check
+ * and its wait. */
+static void
+send_done (McuRouter *r, Peer *p)
+{
+  if (g_atomic_int_dec_and_test (&p->inflight) && g_atomic_int_get (&p->removed))
+    {
+      g_mutex_lock (&r->lock);
+      g_cond_broadcast (&r->sent);
+      g_mutex_unlock (&r->lock);
+    }
+}
+
 McuRouter *
 mcu_router_new (const McuRouterConfig *config)
 {
   g_return_val_if_fail (config != NULL, NULL);
+  static gsize debug_once = 0;
+  if (g_once_init_enter (&debug_once))
+    {
+      GST_DEBUG_CATEGORY_INIT (mcu_router_debug, "mcu-router", 0, "program relay");
+      g_once_init_leave (&debug_once, 1);
+    }
   McuRouter *r = g_new0 (McuRouter, 1);
   g_mutex_init (&r->lock);
+  g_cond_init (&r->sent);
   r->config = *config;
-  r->peers = g_ptr_array_new_with_free_func (g_free);
+  r->peers = g_ptr_array_new_with_free_func (peer_unref);
+  r->receivers = g_atomic_rc_box_new0 (Receivers);
   r->rtx = mcu_rtx_buffer_new (config->rtx_slots ? config->rtx_slots : 512);
   r->router_ssrc = config->program_ssrc ^ 0x5a5a5a5a;
   if (r->config.rtx_ssrc == 0)
@@ -108,7 +214,9 @@ mcu_router_free (McuRouter *r)
   if (r == NULL)
     return;
   g_ptr_array_unref (r->peers);
+  g_clear_pointer (&r->receivers, receivers_unref);
   mcu_rtx_buffer_free (r->rtx);
+  g_cond_clear (&r->sent);
   g_mutex_clear (&r->lock);
   g_free (r);
 }
@@ -134,7 +242,7 @@ mcu_router_add_peer (McuRouter *r, guint id, const McuPeerInfo *info,
   gboolean ok = find_peer (r, id) == NULL;
   if (ok)
     {
-      Peer *p = g_new0 (Peer, 1);
+      Peer *p = g_atomic_rc_box_new0 (Peer);
       p->id = id;
       p->info = *info;
       p->ops = *ops;
@@ -143,11 +251,16 @@ mcu_router_add_peer (McuRouter *r, guint id, const McuPeerInfo *info,
       mcu_loss_tracker_init (&p->loss);
       p->rtx_seq = (guint16)g_random_int (); /* RFC 3550: a random first number */
       g_ptr_array_add (r->peers, p);
+      receivers_update (r);
     }
   g_mutex_unlock (&r->lock);
   return ok;
 }
 
+/* Once removed, a peer is in no new snapshot and no send to it begins (every send
+ * begins under the lock and checks removed); the ones begun before are waited
+ * for, so the caller may free what it handed to the router as soon as this
+ * returns. The Peer itself lives on in older snapshots until they are dropped. */
 void
 mcu_router_remove_peer (McuRouter *r, guint id)
 {
@@ -155,7 +268,14 @@ mcu_router_remove_peer (McuRouter *r, guint id)
   g_mutex_lock (&r->lock);
   Peer *p = find_peer (r, id);
   if (p)
-    g_ptr_array_remove_fast (r->peers, p);
+    {
+      g_atomic_int_set (&p->removed, 1);
+      g_atomic_rc_box_acquire (p); /* the list's reference goes, ours stays */
+      g_ptr_array_remove_fast (r->peers, p);
+      receivers_update (r);
+      while (g_atomic_int_get (&p->inflight) > 0)
+        g_cond_wait (&r->sent, &r->lock);
+    }
   if (r->pending == id)
     r->pending = 0;
   /* the program's source left: receivers keep their last frame until the next
@@ -163,6 +283,8 @@ mcu_router_remove_peer (McuRouter *r, guint id)
   if (r->program == id)
     r->program = 0;
   g_mutex_unlock (&r->lock);
+  if (p)
+    peer_unref (p);
 }
 
 /* Sends one RTCP feedback packet (PLI or FIR) about @src's video to @src. */
@@ -185,7 +307,7 @@ request_keyframe (McuRouter *r, Peer *src, gboolean fir)
         src->c.plis_out++;
     }
   else
-    src->c.send_failures++;
+    count (&src->send_failures);
 }
 
 void
@@ -202,9 +324,12 @@ mcu_router_set_level (McuRouter *r, guint id, McuMediaLevel level)
       gboolean to_full = level == MCU_LEVEL_FULL && p->level != MCU_LEVEL_FULL;
       /* a new level may bring a new instance of a stream it had before (the low
        * program's encoder is made again): its numbering starts over from here */
-      if (level != p->level)
+      gboolean changed = level != p->level;
+      if (changed)
         p->vout.have_src = FALSE;
       p->level = level;
+      if (changed)
+        receivers_update (r);
       Peer *src = to_full && r->program ? find_peer (r, r->program) : NULL;
       if (src && src != p)
         request_keyframe (r, src, FALSE);
@@ -273,34 +398,31 @@ send_copy (Peer *to, const guint8 *pkt, gsize len, guint8 pt)
   memcpy (buf, pkt, len);
   mcu_rtp_set_pt (buf, len, pt);
   if (to->ops.send_rtp (to->peer, buf, len, sizeof buf))
-    to->c.rtp_out++;
+    count (&to->rtp_out);
   else
-    to->c.send_failures++;
+    count (&to->send_failures);
 }
 
-/* One video packet to @to, in its own continuous numbering (Peer.vout): a packet
- * of another stream than the last one it got starts that stream there. */
-static void
-send_video (Peer *to, const guint8 *pkt, gsize len, gint64 now_us)
+/* Gives the 12-byte fixed header @hdr (a copy of a video packet's) @to's payload
+ * type and its own continuous numbering (Peer.vout): a packet of another stream
+ * than the last one it got starts that stream there. Only the fixed header changes
+ * (SSRC, sequence number, timestamp, payload type), so one fan-out rewrites every
+ * receiver's header under the lock and copies the payload outside it. With the
+ * lock held. Returns FALSE when the packet is not for @to's stream. */
+static gboolean
+rewrite_video_header (Peer *to, guint8 *hdr, gint64 now_us)
 {
-  guint8 buf[SEND_CAP];
-  memcpy (buf, pkt, len);
-  mcu_rtp_set_pt (buf, len, to->info.video_pt);
+  mcu_rtp_set_pt (hdr, 12, to->info.video_pt);
   guint32 ssrc
-      = (guint32)buf[8] << 24 | (guint32)buf[9] << 16 | (guint32)buf[10] << 8 | buf[11];
+      = (guint32)hdr[8] << 24 | (guint32)hdr[9] << 16 | (guint32)hdr[10] << 8 | hdr[11];
   mcu_rtp_rewriter_switch (&to->vout, ssrc);
-  if (!mcu_rtp_rewriter_rewrite (&to->vout, buf, len, now_us))
-    return;
-  if (to->ops.send_rtp (to->peer, buf, len, sizeof buf))
-    to->c.rtp_out++;
-  else
-    to->c.send_failures++;
+  return mcu_rtp_rewriter_rewrite (&to->vout, hdr, 12, now_us);
 }
 
-/* The program path: a keyframe of the pending source completes a switch; the
- * program's packets are rewritten once, kept for NACKs, and sent to every peer
- * but their source that takes full video of the same codec. */
-static void
+/* The program path, with the lock held: a keyframe of the pending source completes
+ * a switch; the program's packets are rewritten once and kept for NACKs. Returns
+ * (transfer full) the receivers to send it to (fan_out), or NULL. */
+static Receivers *
 route_video (McuRouter *r, Peer *from, guint8 *pkt, gsize len, const McuRtpHeader *h,
              gint64 now_us)
 {
@@ -312,21 +434,54 @@ route_video (McuRouter *r, Peer *from, guint8 *pkt, gsize len, const McuRtpHeade
       mcu_rtp_rewriter_switch (&r->rw, h->ssrc);
     }
   if (r->program != from->id || !mcu_rtp_rewriter_rewrite (&r->rw, pkt, len, now_us))
-    return;
+    return NULL;
   mcu_rtx_buffer_store (r->rtx, pkt, len);
-  /* node links first: every site below them waits for the packet, while a local
-   * site is the end of its path (with 300 local sites, the last is ~2 ms later) */
-  for (int links = 1; links >= 0; links--)
-    for (guint i = 0; i < r->peers->len; i++)
-      {
-        Peer *to = g_ptr_array_index (r->peers, i);
-        if ((to->info.kind != MCU_PEER_SITE) != links || to == from
-            || to->level != MCU_LEVEL_FULL
-            || to->info.video_codec != from->info.video_codec || to->info.video_pt == 0)
-          continue;
-        send_video (to, pkt, len, now_us);
-        to->c.video_forwarded++;
-      }
+  return g_atomic_rc_box_acquire (r->receivers);
+}
+
+/* Sends the program packet @pkt (rewritten by route_video) to every receiver of
+ * @rx but its source @from that takes video of the same codec, without the lock:
+ * per chunk of receivers, their headers are rewritten under the lock (the
+ * rewriters' state is the router's) and each send is begun there (inflight, so a
+ * remove waits for it); then the chunk is protected and sent with the lock free,
+ * so audio threads and NACK answers go ahead between chunks, not after the whole
+ * fan-out. A peer removed or stepped down since the snapshot is skipped. */
+static void
+fan_out (McuRouter *r, Receivers *rx, guint from, McuVideoCodec codec, const guint8 *pkt,
+         gsize len, gint64 now_us)
+{
+  guint8 hdr[FANOUT_CHUNK][12];
+  Peer *to[FANOUT_CHUNK];
+  for (guint base = 0; base < rx->n; base += FANOUT_CHUNK)
+    {
+      guint n = 0;
+      g_mutex_lock (&r->lock);
+      for (guint i = base; i < rx->n && i < base + FANOUT_CHUNK; i++)
+        {
+          Peer *p = rx->v[i];
+          if (p->id == from || p->info.video_codec != codec || p->level != MCU_LEVEL_FULL
+              || g_atomic_int_get (&p->removed))
+            continue;
+          memcpy (hdr[n], pkt, 12);
+          p->c.video_forwarded++;
+          if (!rewrite_video_header (p, hdr[n], now_us))
+            continue;
+          g_atomic_int_inc (&p->inflight);
+          to[n++] = p;
+        }
+      g_mutex_unlock (&r->lock);
+      for (guint k = 0; k < n; k++)
+        {
+          guint8 buf[SEND_CAP];
+          memcpy (buf, hdr[k], 12);
+          memcpy (buf + 12, pkt + 12, len - 12);
+          if (to[k]->ops.send_rtp (to[k]->peer, buf, len, sizeof buf))
+            count (&to[k]->rtp_out);
+          else
+            count (&to[k]->send_failures);
+          send_done (r, to[k]);
+        }
+    }
 }
 
 /* Asks the program's source for the packets of its video that did not reach us
@@ -352,7 +507,7 @@ send_nacks (McuRouter *r, Peer *src, gint64 now_us)
   if (src->ops.send_rtcp (src->peer, buf, len, sizeof buf))
     src->c.nacks_out++;
   else
-    src->c.send_failures++;
+    count (&src->send_failures);
 }
 
 /* Loss is tracked on the video of the program's source only (the pending one too,
@@ -394,6 +549,8 @@ void
 mcu_router_receive_rtp (McuRouter *r, guint id, guint8 *pkt, gsize len, gint64 now_us)
 {
   McuRtpHeader h;
+  Receivers *rx = NULL;
+  McuVideoCodec codec = 0;
   if (len > MAX_PACKET)
     return;
   g_mutex_lock (&r->lock);
@@ -424,7 +581,8 @@ mcu_router_receive_rtp (McuRouter *r, guint id, guint8 *pkt, gsize len, gint64 n
         request_keyframe (r, from, FALSE); /* the switch asked before we knew it */
       if (r->config.video)
         r->config.video (id, pkt, len, r->config.user_data);
-      route_video (r, from, pkt, len, &h, now_us);
+      codec = from->info.video_codec;
+      rx = route_video (r, from, pkt, len, &h, now_us);
     }
   else if (h.pt == from->info.video_rtx_pt && from->info.video_rtx_pt != 0)
     {
@@ -437,6 +595,11 @@ mcu_router_receive_rtp (McuRouter *r, guint id, guint8 *pkt, gsize len, gint64 n
     }
 out:
   g_mutex_unlock (&r->lock);
+  if (rx)
+    {
+      fan_out (r, rx, id, codec, pkt, len, now_us);
+      receivers_unref (rx);
+    }
 }
 
 /* Keyframe requests from receivers of the program go to its source, at most one
@@ -468,9 +631,9 @@ send_rtx (McuRouter *r, Peer *to, const guint8 *orig, gsize len, guint16 osn)
     return FALSE;
   to->rtx_seq++;
   if (to->ops.send_rtp (to->peer, buf, n, sizeof buf))
-    to->c.rtp_out++;
+    count (&to->rtp_out);
   else
-    to->c.send_failures++;
+    count (&to->send_failures);
   return TRUE;
 }
 
@@ -608,8 +771,15 @@ mcu_router_send_audio (McuRouter *r, guint id, const guint8 *pkt, gsize len)
   g_mutex_lock (&r->lock);
   Peer *to = find_peer (r, id);
   if (to && to->info.audio_pt)
-    send_copy (to, pkt, len, to->info.audio_pt);
+    g_atomic_int_inc (&to->inflight); /* a remove waits for this send */
+  else
+    to = NULL;
   g_mutex_unlock (&r->lock);
+  if (to)
+    {
+      send_copy (to, pkt, len, to->info.audio_pt);
+      send_done (r, to);
+    }
 }
 
 void
@@ -618,11 +788,24 @@ mcu_router_send_video (McuRouter *r, guint id, const guint8 *pkt, gsize len)
   g_return_if_fail (r != NULL);
   if (pkt == NULL || len < 12 || len > MAX_PACKET)
     return;
+  guint8 buf[SEND_CAP];
+  memcpy (buf, pkt, len);
   g_mutex_lock (&r->lock);
   Peer *to = find_peer (r, id);
-  if (to && to->info.video_pt && to->level != MCU_LEVEL_AUDIO)
-    send_video (to, pkt, len, g_get_monotonic_time ());
+  if (to && to->info.video_pt && to->level != MCU_LEVEL_AUDIO
+      && rewrite_video_header (to, buf, g_get_monotonic_time ()))
+    g_atomic_int_inc (&to->inflight); /* a remove waits for this send */
+  else
+    to = NULL;
   g_mutex_unlock (&r->lock);
+  if (to)
+    {
+      if (to->ops.send_rtp (to->peer, buf, len, sizeof buf))
+        count (&to->rtp_out);
+      else
+        count (&to->send_failures);
+      send_done (r, to);
+    }
 }
 
 void
@@ -653,6 +836,8 @@ mcu_router_peer_counters (McuRouter *r, guint id, McuPeerCounters *out)
       out->nack_seqs_out = lc.requested;
       out->loss_missing = lc.missing;
       out->loss_given_up = lc.given_up;
+      out->rtp_out = __atomic_load_n (&p->rtp_out, __ATOMIC_RELAXED);
+      out->send_failures = __atomic_load_n (&p->send_failures, __ATOMIC_RELAXED);
     }
   g_mutex_unlock (&r->lock);
   return p != NULL;

@@ -9,8 +9,10 @@
  * losses are NACKed and its retransmissions fed back into the program, and
  * keyframe requests go to the program's source.
  *
- * Threads: every function may be called from any thread. A peer's send functions
- * may run on several threads at once (the mixers' threads, the transport's); each
+ * Threads: every function may be called from any thread. The router's lock covers
+ * its decisions and header rewrites, not the sends: a fan-out protects and sends
+ * after releasing it, so an audio thread never waits for a whole video fan-out.
+ * A peer's send functions may run on several threads at once (the mixers' threads, the transport's); each
  * peer serialises its own protect + send (McuEndpoint does), since the leg also
  * sends its reports to the same peer without the router.
  */
@@ -111,6 +113,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (McuRouter, mcu_router_free)
  */
 gboolean mcu_router_add_peer (McuRouter *router, guint id, const McuPeerInfo *info,
                               const McuPeerOps *ops, gpointer peer);
+/**
+ * mcu_router_remove_peer:
+ * Waits for the sends to peer @id already under way on other threads (the router
+ * sends without its lock held); once it returns, no thread calls @id's ops again
+ * and its peer pointer may be freed. Must not be called from those ops.
+ */
 void mcu_router_remove_peer (McuRouter *router, guint id);
 void mcu_router_set_level (McuRouter *router, guint id, McuMediaLevel level);
 

@@ -797,6 +797,316 @@ START_TEST (test_rtx_budget)
 }
 END_TEST
 
+/* --- threads ------------------------------------------------------------------
+ * Peers that record from any thread, and can hold a send open (gate) so a test
+ * decides exactly where a fan-out stands while another thread acts. A gate waits
+ * at most GATE_TIMEOUT_S: a router that would deadlock fails the test instead of
+ * hanging it. */
+#define GATE_TIMEOUT_S 5
+#define N_THREAD_PEERS 70 /* more than one chunk of a fan-out (64) */
+
+typedef struct
+{
+  guint id;
+  GMutex lock;
+  GCond cond;
+  gboolean block_video; /* hold the next video send until released */
+  guint blocked;        /* a send is held now */
+  gboolean released;
+  guint video, audio;
+  gboolean have_seq;
+  guint16 last_seq;
+  guint seq_gaps; /* video numbers not last + 1 */
+} ThreadPeer;
+
+static gboolean
+thread_send_rtp (gpointer peer, guint8 *pkt, gsize len, gsize cap)
+{
+  ThreadPeer *p = peer;
+  McuRtpHeader h;
+  ck_assert_int_eq (mcu_rtp_parse (pkt, len, &h), MCU_RTP_OK);
+  g_mutex_lock (&p->lock);
+  if (h.pt == 111)
+    p->audio++;
+  else
+    {
+      if (p->have_seq && h.seq != (guint16)(p->last_seq + 1))
+        p->seq_gaps++;
+      p->have_seq = TRUE;
+      p->last_seq = h.seq;
+      p->video++;
+      if (p->block_video)
+        {
+          p->block_video = FALSE;
+          p->blocked = TRUE;
+          g_cond_broadcast (&p->cond);
+          gint64 end = g_get_monotonic_time () + GATE_TIMEOUT_S * G_USEC_PER_SEC;
+          while (!p->released && g_cond_wait_until (&p->cond, &p->lock, end))
+            ;
+          p->blocked = FALSE;
+        }
+    }
+  g_mutex_unlock (&p->lock);
+  return TRUE;
+}
+
+static gboolean
+thread_send_rtcp (gpointer peer, guint8 *pkt, gsize len, gsize cap)
+{
+  return TRUE; /* keyframe requests to the source: not what these tests look at */
+}
+
+static const McuPeerOps thread_ops = { thread_send_rtp, thread_send_rtcp };
+
+/* Waits until @p holds a send; FALSE after GATE_TIMEOUT_S. */
+static gboolean
+thread_peer_wait_blocked (ThreadPeer *p)
+{
+  gint64 end = g_get_monotonic_time () + GATE_TIMEOUT_S * G_USEC_PER_SEC;
+  g_mutex_lock (&p->lock);
+  while (!p->blocked && g_cond_wait_until (&p->cond, &p->lock, end))
+    ;
+  gboolean blocked = p->blocked;
+  g_mutex_unlock (&p->lock);
+  return blocked;
+}
+
+static void
+thread_peer_release (ThreadPeer *p)
+{
+  g_mutex_lock (&p->lock);
+  p->released = TRUE;
+  g_cond_broadcast (&p->cond);
+  g_mutex_unlock (&p->lock);
+}
+
+static guint
+thread_peer_get (ThreadPeer *p, guint *field)
+{
+  g_mutex_lock (&p->lock);
+  guint v = *field;
+  g_mutex_unlock (&p->lock);
+  return v;
+}
+
+/* A router whose program is peer 1's video, with peers 2..n receiving it (all
+ * sites, so in the snapshot in id order). Peer 1 has sent its keyframe. */
+static McuRouter *
+thread_setup (ThreadPeer *tp, guint n)
+{
+  McuRouterConfig cfg = { .program_ssrc = PROGRAM_SSRC, .rtx_slots = 64 };
+  McuRouter *r = mcu_router_new (&cfg);
+  for (guint id = 1; id <= n; id++)
+    {
+      tp[id].id = id;
+      g_mutex_init (&tp[id].lock);
+      g_cond_init (&tp[id].cond);
+      McuPeerInfo info = { MCU_PEER_SITE, 111, 96, MCU_VIDEO_CODEC_VP8 };
+      ck_assert (mcu_router_add_peer (r, id, &info, &thread_ops, &tp[id]));
+    }
+  mcu_router_set_program (r, 1, 1000);
+  send_video (r, 1, 1, TRUE, 2000);
+  ck_assert_uint_eq (mcu_router_program (r), 1);
+  for (guint id = 2; id <= n; id++)
+    ck_assert_uint_eq (tp[id].video, 1);
+  return r;
+}
+
+static void
+thread_teardown (McuRouter *r, ThreadPeer *tp, guint n)
+{
+  mcu_router_free (r);
+  for (guint id = 1; id <= n; id++)
+    {
+      g_mutex_clear (&tp[id].lock);
+      g_cond_clear (&tp[id].cond);
+    }
+}
+
+typedef struct
+{
+  McuRouter *r;
+  guint16 first_seq;
+  guint packets;
+} VideoJob;
+
+static gpointer
+video_thread (gpointer data)
+{
+  VideoJob *j = data;
+  for (guint i = 0; i < j->packets; i++)
+    send_video (j->r, 1, (guint16)(j->first_seq + i), FALSE, 100000 + i * 1000);
+  return NULL;
+}
+
+typedef struct
+{
+  McuRouter *r;
+  guint to_first, to_last, packets;
+  gint done;
+} AudioJob;
+
+static gpointer
+audio_thread (gpointer data)
+{
+  AudioJob *j = data;
+  guint8 pkt[200];
+  for (guint i = 0; i < j->packets; i++)
+    for (guint id = j->to_first; id <= j->to_last; id++)
+      {
+        gsize len = mcu_rtp_write_header (pkt, sizeof pkt, 120, FALSE, (guint16)i,
+                                          i * 960, 0xA0D10);
+        memset (pkt + len, 0x5a, 60);
+        mcu_router_send_audio (j->r, id, pkt, len + 60);
+      }
+  g_atomic_int_set (&j->done, 1);
+  return NULL;
+}
+
+/* The lock covers the decisions, not the sends: while the fan-out is held inside
+ * a send to one receiver, an audio thread still sends to every peer (with the whole
+ * fan-out under the router's lock it would wait, and the gate's timeout would fail
+ * the test), and the held fan-out then completes. */
+START_TEST (test_audio_goes_ahead_of_a_fanout)
+{
+  static ThreadPeer tp[N_THREAD_PEERS + 1];
+  memset (tp, 0, sizeof tp);
+  McuRouter *r = thread_setup (tp, N_THREAD_PEERS);
+  tp[2].block_video = TRUE;
+  VideoJob vj = { r, 2, 1 };
+  GThread *vt = g_thread_new ("video", video_thread, &vj);
+  ck_assert (thread_peer_wait_blocked (&tp[2]));
+  AudioJob aj = { r, 1, N_THREAD_PEERS, 1, 0 };
+  GThread *at = g_thread_new ("audio", audio_thread, &aj);
+  g_thread_join (at);
+  ck_assert_int_eq (g_atomic_int_get (&aj.done), 1);
+  for (guint id = 1; id <= N_THREAD_PEERS; id++)
+    ck_assert_uint_eq (thread_peer_get (&tp[id], &tp[id].audio), 1);
+  ck_assert (thread_peer_get (&tp[2], &tp[2].blocked)); /* still held: not vacuous */
+  thread_peer_release (&tp[2]);
+  g_thread_join (vt);
+  for (guint id = 2; id <= N_THREAD_PEERS; id++)
+    ck_assert_uint_eq (tp[id].video, 2);
+  thread_teardown (r, tp, N_THREAD_PEERS);
+}
+END_TEST
+
+/* Under ThreadSanitizer this is the race check: video fan-outs, two audio threads
+ * and level changes of one peer at once. Every packet arrives, and a peer that
+ * stays at full level sees the program's numbers without a gap or a reordering
+ * (its header rewrite and its send happen in the same order). */
+START_TEST (test_fanout_audio_and_levels_at_once)
+{
+  enum
+  {
+    N = 20,
+    VIDEO = 400,
+    AUDIO = 200
+  };
+  static ThreadPeer tp[N + 1];
+  memset (tp, 0, sizeof tp);
+  McuRouter *r = thread_setup (tp, N);
+  VideoJob vj = { r, 2, VIDEO };
+  AudioJob a1 = { r, 1, N / 2, AUDIO, 0 }, a2 = { r, N / 2 + 1, N, AUDIO, 0 };
+  GThread *vt = g_thread_new ("video", video_thread, &vj);
+  GThread *t1 = g_thread_new ("audio1", audio_thread, &a1);
+  GThread *t2 = g_thread_new ("audio2", audio_thread, &a2);
+  for (guint i = 0; i < 100; i++)
+    {
+      mcu_router_set_level (r, N, i % 2 ? MCU_LEVEL_FULL : MCU_LEVEL_LOW);
+      McuPeerCounters c;
+      ck_assert (mcu_router_peer_counters (r, 3, &c));
+      g_thread_yield ();
+    }
+  mcu_router_set_level (r, N, MCU_LEVEL_FULL);
+  g_thread_join (vt);
+  g_thread_join (t1);
+  g_thread_join (t2);
+  for (guint id = 1; id <= N; id++)
+    ck_assert_uint_eq (tp[id].audio, AUDIO);
+  for (guint id = 2; id < N; id++)
+    {
+      ck_assert_uint_eq (tp[id].video, 1 + VIDEO);
+      ck_assert_uint_eq (tp[id].seq_gaps, 0);
+      McuPeerCounters c;
+      ck_assert (mcu_router_peer_counters (r, id, &c));
+      ck_assert_uint_eq (c.rtp_out, 1 + VIDEO + AUDIO);
+      ck_assert_uint_eq (c.send_failures, 0);
+    }
+  ck_assert_uint_le (tp[N].video, 1 + VIDEO);
+  thread_teardown (r, tp, N);
+}
+END_TEST
+
+typedef struct
+{
+  McuRouter *r;
+  guint id;
+  gint returned;
+} RemoveJob;
+
+static gpointer
+remove_thread (gpointer data)
+{
+  RemoveJob *j = data;
+  mcu_router_remove_peer (j->r, j->id);
+  g_atomic_int_set (&j->returned, 1);
+  return NULL;
+}
+
+/* Removing peers while a fan-out runs: the fan-out is held inside its send to
+ * peer 2. Removing peer 2 does not return while that send is under way (its caller
+ * may free the peer as soon as it returns). Peer N, in the fan-out's next chunk and
+ * not yet begun, is removed at once, its recorder freed (under AddressSanitizer a
+ * late send to it is a use after free) and the fan-out skips it. */
+START_TEST (test_remove_during_fanout)
+{
+  static ThreadPeer tp[N_THREAD_PEERS + 1];
+  memset (tp, 0, sizeof tp);
+  McuRouter *r = thread_setup (tp, N_THREAD_PEERS);
+  guint last = N_THREAD_PEERS;
+  /* the last peer's recorder is one the test can free */
+  ThreadPeer *gone = g_new0 (ThreadPeer, 1);
+  g_mutex_init (&gone->lock);
+  g_cond_init (&gone->cond);
+  McuPeerInfo info = { MCU_PEER_SITE, 111, 96, MCU_VIDEO_CODEC_VP8 };
+  mcu_router_remove_peer (r, last);
+  ck_assert (mcu_router_add_peer (r, last, &info, &thread_ops, gone));
+  tp[2].block_video = TRUE;
+  VideoJob vj = { r, 2, 1 };
+  GThread *vt = g_thread_new ("video", video_thread, &vj);
+  ck_assert (thread_peer_wait_blocked (&tp[2]));
+
+  /* the last peer: removed at once (the fan-out is held before its chunk), and
+   * its recorder freed as a caller may */
+  mcu_router_remove_peer (r, last);
+  ck_assert_uint_eq (thread_peer_get (gone, &gone->video), 0);
+  g_mutex_clear (&gone->lock);
+  g_cond_clear (&gone->cond);
+  g_free (gone);
+
+  RemoveJob rj = { r, 2, 0 };
+  GThread *rt = g_thread_new ("remove", remove_thread, &rj);
+  g_usleep (100 * 1000); /* a chance to return too early; cannot make it wait */
+  ck_assert_int_eq (g_atomic_int_get (&rj.returned), 0);
+  thread_peer_release (&tp[2]);
+  g_thread_join (rt);
+  ck_assert_int_eq (g_atomic_int_get (&rj.returned), 1);
+  g_thread_join (vt);
+
+  /* the held packet reached the others but not the removed last peer (a send to
+   * its freed recorder would have crashed or been caught); later ones skip 2 */
+  for (guint id = 3; id < last; id++)
+    ck_assert_uint_eq (tp[id].video, 2);
+  send_video (r, 1, 3, FALSE, 300000);
+  ck_assert_uint_eq (tp[2].video, 2);
+  ck_assert_uint_eq (tp[3].video, 3);
+  McuPeerCounters c;
+  ck_assert (!mcu_router_peer_counters (r, 2, &c));
+  thread_teardown (r, tp, N_THREAD_PEERS);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -812,6 +1122,9 @@ main (void)
   tcase_add_loop_test (tc, test_nack_never_reuses_an_srtp_index, 0, 2);
   tcase_add_loop_test (tc, test_nacks_to_the_source, 0, 2);
   tcase_add_test (tc, test_rtx_budget);
+  tcase_add_test (tc, test_audio_goes_ahead_of_a_fanout);
+  tcase_add_test (tc, test_fanout_audio_and_levels_at_once);
+  tcase_add_test (tc, test_remove_during_fanout);
   suite_add_tcase (s, tc);
   return lt_test_run (s);
 }
