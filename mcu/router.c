@@ -591,7 +591,8 @@ mcu_router_receive_rtp (McuRouter *r, guint id, guint8 *pkt, gsize len, gint64 n
         goto out;
       if (r->config.video)
         r->config.video (id, pkt, len, r->config.user_data);
-      route_video (r, from, pkt, len, &h, now_us);
+      codec = from->info.video_codec;
+      rx = route_video (r, from, pkt, len, &h, now_us);
     }
 out:
   g_mutex_unlock (&r->lock);

@@ -201,7 +201,10 @@ run_bare (GPtrArray *packets, const guint8 *src_key, guint m, guint n_recv, int 
   McuRouterConfig cfg = { .program_ssrc = 0x50524f47 };
   g_autoptr (McuRouter) router = mcu_router_new (&cfg);
   McuPeerOps ops = { receiver_send, receiver_send_rtcp };
-  McuPeerInfo src_info = { MCU_PEER_PARENT, 111, 96, MCU_VIDEO_CODEC_VP8 };
+  McuPeerInfo src_info = { .kind = MCU_PEER_PARENT,
+                           .audio_pt = 111,
+                           .video_pt = 96,
+                           .video_codec = MCU_VIDEO_CODEC_VP8 };
   mcu_router_add_peer (router, 1, &src_info, &ops, NULL);
   int fd = socket (AF_INET, SOCK_DGRAM, 0);
   Receiver *recv = g_new0 (Receiver, n_recv);
@@ -215,7 +218,10 @@ run_bare (GPtrArray *packets, const guint8 *src_key, guint m, guint n_recv, int 
       recv[i].to.sin_family = AF_INET;
       recv[i].to.sin_port = htons (sink_port);
       recv[i].to.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-      McuPeerInfo info = { MCU_PEER_SITE, 111, 96, MCU_VIDEO_CODEC_VP8 };
+      McuPeerInfo info = { .kind = MCU_PEER_SITE,
+                           .audio_pt = 111,
+                           .video_pt = 96,
+                           .video_codec = MCU_VIDEO_CODEC_VP8 };
       mcu_router_add_peer (router, i + 2, &info, &ops, &recv[i]);
     }
   mcu_router_set_program (router, 1, g_get_monotonic_time ());
@@ -536,11 +542,17 @@ run_real (Sites *s, GPtrArray *packets, const guint8 *src_key, guint m, guint n_
   g_autoptr (McuRouter) router = mcu_router_new (&cfg);
   McuPeerOps ops = { endpoint_send_rtp, endpoint_send_rtcp };
   McuPeerOps src_ops = { receiver_send, receiver_send_rtcp };
-  McuPeerInfo src_info = { MCU_PEER_PARENT, 111, 96, MCU_VIDEO_CODEC_VP8 };
+  McuPeerInfo src_info = { .kind = MCU_PEER_PARENT,
+                           .audio_pt = 111,
+                           .video_pt = 96,
+                           .video_codec = MCU_VIDEO_CODEC_VP8 };
   mcu_router_add_peer (router, 1, &src_info, &src_ops, NULL);
   for (guint i = 0; i < n_recv; i++)
     {
-      McuPeerInfo info = { MCU_PEER_SITE, 111, 96, MCU_VIDEO_CODEC_VP8 };
+      McuPeerInfo info = { .kind = MCU_PEER_SITE,
+                           .audio_pt = 111,
+                           .video_pt = 96,
+                           .video_codec = MCU_VIDEO_CODEC_VP8 };
       mcu_router_add_peer (router, i + 2, &info, &ops, s->pairs[i][0].ep);
     }
   mcu_router_set_program (router, 1, g_get_monotonic_time ());
@@ -639,7 +651,10 @@ run_three_hops (GPtrArray *packets, const guint8 *src_key, guint local, int port
   Receiver *recv = g_new0 (Receiver, local * 3);
   McuPeerOps next_ops = { hop_send_next, receiver_send_rtcp };
   McuPeerOps local_ops = { receiver_send, receiver_send_rtcp };
-  McuPeerInfo info = { MCU_PEER_CHILD, 111, 96, MCU_VIDEO_CODEC_VP8 };
+  McuPeerInfo info = { .kind = MCU_PEER_CHILD,
+                       .audio_pt = 111,
+                       .video_pt = 96,
+                       .video_codec = MCU_VIDEO_CODEC_VP8 };
   for (guint i = 0; i < 3; i++)
     {
       guint8 in_key[KEYMAX], out_key[KEYMAX], other[KEYMAX] = { 0 };

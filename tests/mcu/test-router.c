@@ -901,7 +901,10 @@ thread_setup (ThreadPeer *tp, guint n)
       tp[id].id = id;
       g_mutex_init (&tp[id].lock);
       g_cond_init (&tp[id].cond);
-      McuPeerInfo info = { MCU_PEER_SITE, 111, 96, MCU_VIDEO_CODEC_VP8 };
+      McuPeerInfo info = { .kind = MCU_PEER_SITE,
+                           .audio_pt = 111,
+                           .video_pt = 96,
+                           .video_codec = MCU_VIDEO_CODEC_VP8 };
       ck_assert (mcu_router_add_peer (r, id, &info, &thread_ops, &tp[id]));
     }
   mcu_router_set_program (r, 1, 1000);
@@ -1069,7 +1072,10 @@ START_TEST (test_remove_during_fanout)
   ThreadPeer *gone = g_new0 (ThreadPeer, 1);
   g_mutex_init (&gone->lock);
   g_cond_init (&gone->cond);
-  McuPeerInfo info = { MCU_PEER_SITE, 111, 96, MCU_VIDEO_CODEC_VP8 };
+  McuPeerInfo info = { .kind = MCU_PEER_SITE,
+                       .audio_pt = 111,
+                       .video_pt = 96,
+                       .video_codec = MCU_VIDEO_CODEC_VP8 };
   mcu_router_remove_peer (r, last);
   ck_assert (mcu_router_add_peer (r, last, &info, &thread_ops, gone));
   tp[2].block_video = TRUE;
