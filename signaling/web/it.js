@@ -54,18 +54,29 @@ async function pick(id) {
   live.subscribe(id);
   const m = await api.get(`/api/v1/meetings/${id}`);
   board.meeting = m;
-  // sites and their units, from the roll call of the meeting's current occurrence
-  try {
-    const occ = currentOcc(m);
-    const att = await api.get(`/api/v1/meetings/${id}/attendance${occ ? `?occurrence=${occ.id}` : ''}`);
-    board.siteUnit = new Map(att.sites.map((s) => [s.site_id, { unit: s.unit, name: s.site_name }]));
-    board.unitSite = new Map(att.sites.map((s) => [s.unit, s.site_id]));
-  } catch { board.siteUnit = new Map(); }
+  board.siteUnit = new Map();
+  board.unitSite = new Map();
+  board.sitesLoaded = false;
+  await loadSites(id);
   board.units = [];
   for (const p of m.participants || []) board.units.push(...await tree.subtree(p.unit, p.down_to || null));
   clearInterval(board.timer);
   board.timer = setInterval(refresh, 5000);
   await refresh();
+}
+
+// Sites and their units, from the roll call of the meeting's current occurrence.
+// A failed load is tried again at the next refresh: until then legs show site ids
+// and the unit tree stays uncoloured, rather than for as long as the page is open.
+async function loadSites(id) {
+  try {
+    const occ = currentOcc(board.meeting);
+    const att = await api.get(`/api/v1/meetings/${id}/attendance${occ ? `?occurrence=${occ.id}` : ''}`);
+    if (id !== board.meetingId) return;
+    board.siteUnit = new Map(att.sites.map((s) => [s.site_id, { unit: s.unit, name: s.site_name }]));
+    board.unitSite = new Map(att.sites.map((s) => [s.unit, s.site_id]));
+    board.sitesLoaded = true;
+  } catch { /* tried again at the next refresh */ }
 }
 
 function currentOcc(m) {
@@ -75,6 +86,7 @@ function currentOcc(m) {
 
 async function refresh() {
   const id = board.meetingId;
+  if (!board.sitesLoaded) await loadSites(id);
   try {
     const [links, alarms] = await Promise.all([
       api.get(`/api/v1/meetings/${id}/links`).catch((e) => (e.status === 404 ? { links: [], missing: true } : Promise.reject(e))),

@@ -315,8 +315,13 @@ try {
   await board.click('#signin button[type=submit]');
   const legSel = `#legs tr[data-leg$=":site:${siteId}"]`;
   await board.waitForSelector(legSel, { timeout: 20000 });
-  // the first 2 s report of a new leg may not be graded yet; live events follow
-  await board.waitForFunction((sel) => !/Chưa rõ/.test(document.querySelector(sel)?.textContent || 'Chưa rõ'), legSel, { timeout: 20000 }).catch(() => {});
+  // the first 2 s report of a new leg may not be graded yet; live events follow, and
+  // the site's name comes with the roll call (fetched again at the next 5 s refresh
+  // if it failed)
+  await board.waitForFunction((sel) => {
+    const text = document.querySelector(sel)?.textContent || 'Chưa rõ';
+    return !/Chưa rõ/.test(text) && text.includes('Xã Tân Trào');
+  }, legSel, { timeout: 20000 }).catch(() => {});
   const legText = await board.textContent(legSel);
   check(legText.includes('Xã Tân Trào') && GRADE_WORDS.some((w) => legText.includes(w)), `the IT board lists the hall's leg with a grade: "${legText.slice(0, 80)}"`);
   await board.click(legSel);
