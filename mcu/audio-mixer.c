@@ -613,6 +613,27 @@ participant_in_bin (McuAudioMixer *m, Participant *p, guint8 pt, GError **error)
 
 static void unlink_idle (GstPad *pad);
 
+/* Requests a source pad of tee_M and links it to @sink, holding tee_M's stream lock
+ * so that no buffer or event of the running mix crosses the tee meanwhile: a pad
+ * made while the mix streams could otherwise see a buffer before the sticky
+ * segment reaches it ("data flow before segment event", seen under TSan).
+ * Returns: (transfer full) (nullable): the pad, or %NULL when it would not link. */
+static GstPad *
+tee_m_link (McuAudioMixer *m, GstPad *sink)
+{
+  g_autoptr (GstPad) tee_sink = gst_element_get_static_pad (m->tee_m, "sink");
+  GST_PAD_STREAM_LOCK (tee_sink);
+  GstPad *pad = gst_element_request_pad_simple (m->tee_m, "src_%u");
+  gboolean ok = pad && gst_pad_link (pad, sink) == GST_PAD_LINK_OK;
+  GST_PAD_STREAM_UNLOCK (tee_sink);
+  if (!ok && pad)
+    {
+      gst_element_release_request_pad (m->tee_m, pad);
+      g_clear_object (&pad);
+    }
+  return pad;
+}
+
 /* Owner thread: builds and links speaker @p's own mix-minus encoder, its negated
  * voice muted until the switch to it is done (it is not in the main mix yet). */
 static gboolean
@@ -679,12 +700,12 @@ own_start (McuAudioMixer *m, Participant *p)
   p->neg_ghost = gst_object_ref (gst_ghost_pad_new ("neg", p->tee_i_pad));
   gst_pad_set_active (p->neg_ghost, TRUE);
   gst_element_add_pad (p->in_bin, p->neg_ghost);
-  p->tee_m_pad = gst_element_request_pad_simple (m->tee_m, "src_%u");
   g_autoptr (GstPad) full = gst_element_get_static_pad (p->out_bin, "full");
   g_autoptr (GstPad) neg = gst_element_get_static_pad (p->out_bin, "neg");
   gst_element_sync_state_with_parent (p->out_bin);
-  gboolean linked = gst_pad_link (p->neg_ghost, neg) == GST_PAD_LINK_OK
-                    && gst_pad_link (p->tee_m_pad, full) == GST_PAD_LINK_OK;
+  gboolean linked = gst_pad_link (p->neg_ghost, neg) == GST_PAD_LINK_OK;
+  p->tee_m_pad = linked ? tee_m_link (m, full) : NULL;
+  linked = linked && p->tee_m_pad != NULL;
   if (!linked)
     GST_WARNING ("participant %u: its encoder would not link", p->id);
   /* its negated voice adds a path through the jitter buffer: every mixer must wait
@@ -868,9 +889,11 @@ shared_start (McuAudioMixer *m, GError **error)
   /* playing before it is linked: a buffer the running mix pushes into a pad not
    * yet active comes back "flushing", which would stop the main mixer for good */
   gst_element_sync_state_with_parent (bin);
-  g_autoptr (GstPad) tee_pad = gst_element_request_pad_simple (m->tee_m, "src_%u");
   g_autoptr (GstPad) bin_sink = gst_element_get_static_pad (bin, "sink");
-  if (gst_pad_link (tee_pad, bin_sink) != GST_PAD_LINK_OK)
+  GstPad *tee_pad = tee_m_link (m, bin_sink);
+  gboolean linked = tee_pad != NULL;
+  g_clear_object (&tee_pad);
+  if (!linked)
     {
       g_set_error_literal (error, MCU_ERROR, MCU_ERROR_PIPELINE,
                            "audio mixer: the shared encoder would not link");
