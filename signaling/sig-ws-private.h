@@ -48,3 +48,10 @@ struct _SigWs
  * @occurrence_id that are not subscribed to @meeting_id (those had it published). */
 void sig_ws_tell_site (SigWs *ws, gint64 meeting_id, gint64 occurrence_id, gint64 site_id,
                        JsonNode *event);
+
+/* The fuzz target's way in (tests/fuzz/fuzz-ws.c), no network: a socket of
+ * @principal (taken) over @stream, as if its upgrade had just completed... */
+WsClient *sig_ws_open_for_testing (SigWs *ws, SigPrincipal *principal, GIOStream *stream);
+/* ...and one text message from it, taken as every message is, except for the rate
+ * limit, which would drop nearly every input of a fuzzer. */
+void sig_ws_receive_for_testing (WsClient *c, const guint8 *data, gsize len);

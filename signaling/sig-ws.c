@@ -795,24 +795,23 @@ rate_allows (WsClient *c)
   return FALSE;
 }
 
+/* One whole message from @c's socket: bounded, rate-limited (unless @unlimited),
+ * parsed strictly and dispatched; what fails is answered with an error. */
 static void
-message_cb (SoupWebsocketConnection *conn, gint type, GBytes *message, gpointer user_data)
+receive (WsClient *c, gint type, const guint8 *data, gsize len, gboolean unlimited)
 {
-  WsClient *c = user_data;
   g_autoptr (GError) error = NULL;
-  gsize len;
-  const guint8 *data = g_bytes_get_data (message, &len);
 
   sig_ws_stream_message (c->stream); /* a whole message arrived: the budget restarts */
   if (c->revoked)
     return; /* closing: its credential is gone, nothing it says counts */
   if (len > SIG_WS_MAX_FRAME)
     {
-      soup_websocket_connection_close (conn, SOUP_WEBSOCKET_CLOSE_TOO_BIG,
+      soup_websocket_connection_close (c->conn, SOUP_WEBSOCKET_CLOSE_TOO_BIG,
                                        "message over 64 KiB");
       return;
     }
-  if (!rate_allows (c))
+  if (!unlimited && !rate_allows (c))
     return;
   g_autoptr (JsonNode) root = NULL;
   if (type != SOUP_WEBSOCKET_DATA_TEXT)
@@ -836,6 +835,20 @@ message_cb (SoupWebsocketConnection *conn, gint type, GBytes *message, gpointer 
     ok = dispatch (c, o, t, &error);
   if (!ok)
     send_error (c, error);
+}
+
+static void
+message_cb (SoupWebsocketConnection *conn, gint type, GBytes *message, gpointer user_data)
+{
+  gsize len;
+  const guint8 *data = g_bytes_get_data (message, &len);
+  receive (user_data, type, data, len, FALSE);
+}
+
+void
+sig_ws_receive_for_testing (WsClient *c, const guint8 *data, gsize len)
+{
+  receive (c, SOUP_WEBSOCKET_DATA_TEXT, data, len, TRUE);
 }
 
 static void
@@ -915,16 +928,11 @@ closed_cb (SoupWebsocketConnection *conn, gpointer user_data)
   g_ptr_array_remove (ws->clients, c); /* frees c */
 }
 
-static void
-client_open (SigWs *ws, SoupServerMessage *msg, SoupWebsocketConnection *conn,
-             SigWsStream *stream)
+/* A socket of @p (taken) is open over @conn, which reads through @stream. */
+static WsClient *
+client_add (SigWs *ws, SigPrincipal *p, SoupWebsocketConnection *conn,
+            SigWsStream *stream)
 {
-  SigPrincipal *p = g_object_steal_data (G_OBJECT (msg), "sig-principal");
-  if (p == NULL)
-    {
-      soup_websocket_connection_close (conn, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, NULL);
-      return;
-    }
   WsClient *c = g_new0 (WsClient, 1);
   c->ws = ws;
   c->conn = g_object_ref (conn);
@@ -937,7 +945,7 @@ client_open (SigWs *ws, SoupServerMessage *msg, SoupWebsocketConnection *conn,
     c->site_id = g_ascii_strtoll (p->scope ? p->scope : "0", NULL, 10);
   /* libsoup drops an over-limit frame without a close frame; its cap (and the stream's
    * budget, which also covers continuation frames) stays as a memory bound, and
-   * message_cb closes properly with 1009 above SIG_WS_MAX_FRAME */
+   * receive() closes properly with 1009 above SIG_WS_MAX_FRAME */
   soup_websocket_connection_set_max_incoming_payload_size (conn, SIG_WS_BUDGET);
   soup_websocket_connection_set_keepalive_interval (conn, 30);
   g_signal_connect (conn, "message", G_CALLBACK (message_cb), c);
@@ -951,6 +959,31 @@ client_open (SigWs *ws, SoupServerMessage *msg, SoupWebsocketConnection *conn,
         publish_presence (ws, c->site_id, TRUE);
     }
   send_simple (c, "hello", "role", sig_role_to_string (p->role));
+  return c;
+}
+
+static void
+client_open (SigWs *ws, SoupServerMessage *msg, SoupWebsocketConnection *conn,
+             SigWsStream *stream)
+{
+  SigPrincipal *p = g_object_steal_data (G_OBJECT (msg), "sig-principal");
+  if (p == NULL)
+    {
+      soup_websocket_connection_close (conn, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, NULL);
+      return;
+    }
+  client_add (ws, p, conn, stream);
+}
+
+WsClient *
+sig_ws_open_for_testing (SigWs *ws, SigPrincipal *principal, GIOStream *stream)
+{
+  g_autoptr (SigWsStream) limited = sig_ws_stream_new (stream, SIG_WS_BUDGET);
+  g_autoptr (GUri) uri = g_uri_parse ("ws://127.0.0.1/api/v1/ws", G_URI_FLAGS_NONE, NULL);
+  g_autoptr (SoupWebsocketConnection) conn = soup_websocket_connection_new (
+      G_IO_STREAM (limited), uri, SOUP_WEBSOCKET_CONNECTION_SERVER, NULL,
+      SIG_WS_SUBPROTOCOL, NULL);
+  return client_add (ws, principal, conn, limited);
 }
 
 /* Why signald completes the WebSocket upgrade itself instead of
