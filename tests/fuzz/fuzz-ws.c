@@ -35,8 +35,8 @@ static const char tree[] = "code,name,tier,parent_code\n"
 typedef struct
 {
   SigRole role;
-  const char *scope; /* sites: filled with their site id */
-  const char *unit;  /* nodes */
+  const char *scope;             /* sites: filled with their site id */
+  const char *unit;              /* nodes */
   SoupWebsocketConnection *conn; /* (owned) the open socket's, to see it closed */
   WsClient *client;
 } Sender;
