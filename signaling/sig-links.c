@@ -72,6 +72,15 @@ typedef struct
    * ms (U16_UNKNOWN unknown), and frozen now (1), not (0) or unknown (-1) */
   guint16 conc_cp[2], frz_ms[2];
   gint8 frozen[2];
+  /* retransmission of the last report, counted since the member joined (-1
+   * unknown): its packets we found missing and those its retransmissions filled;
+   * the numbers it asked us for and the packets we answered with */
+  gint32 up_lost, up_recovered, down_asked, down_answered;
+  /* its downlink estimate and what we send it, kbit/s (U16_UNKNOWN unknown), and
+   * whether the estimate holds it back (1), not (0), unknown (-1); whether that
+   * estimate comes from transport-cc feedback (1) or from reports alone (0) */
+  guint16 cc_estimate_kbps, cc_sent_kbps;
+  gint8 cc_limited, cc_twcc;
   const char *tier;     /* interned, label of the metrics */
   const char *province; /* interned, label of the metrics */
   guint8 kind;
@@ -378,6 +387,54 @@ leg_take_pair (Leg *leg, JsonObject *e)
   leg->pair_remote = remote;
 }
 
+/* A counter of a node's report: a whole number from 0 to G_MAXINT32, else -1. */
+static gint32
+counter (JsonObject *o, const char *name)
+{
+  double v = num (o, name);
+  return v >= 0 && v <= G_MAXINT32 && v == floor (v) ? (gint32)v : -1;
+}
+
+/* A flag of a node's report: 1, 0, or -1 when absent or not a boolean. */
+static gint8
+flag (JsonObject *o, const char *name)
+{
+  JsonNode *n = json_object_get_member (o, name);
+  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n)
+      || json_node_get_value_type (n) != G_TYPE_BOOLEAN)
+    return -1;
+  return json_node_get_boolean (n) ? 1 : 0;
+}
+
+/* Keeps what an endpoint's "retransmission" and "cc" objects of the last report say
+ * (mcu/leg.c): how much of its lost uplink retransmission filled and how many of its
+ * requests we answered; its downlink estimate, what we send it, and whether that
+ * estimate holds it back. An IT board reads them to tell a line that loses packets
+ * and is repaired from one that is not. Absent objects leave the last values. */
+static void
+leg_take_repair (Leg *leg, JsonObject *e)
+{
+  JsonNode *rn = json_object_get_member (e, "retransmission");
+  if (rn != NULL && JSON_NODE_HOLDS_OBJECT (rn))
+    {
+      JsonObject *r = json_node_get_object (rn);
+      leg->up_lost = counter (r, "lost");
+      leg->up_recovered = counter (r, "recovered");
+      leg->down_asked = counter (r, "nacks_in");
+      leg->down_answered = counter (r, "retransmitted");
+    }
+  JsonNode *cn = json_object_get_member (e, "cc");
+  if (cn != NULL && JSON_NODE_HOLDS_OBJECT (cn))
+    {
+      JsonObject *c = json_node_get_object (cn);
+      double est = num (c, "estimate"), sent = num (c, "sent");
+      leg->cc_estimate_kbps = to_u16 (est < 0 ? -1 : est / 1000, 1);
+      leg->cc_sent_kbps = to_u16 (sent < 0 ? -1 : sent / 1000, 1);
+      leg->cc_limited = flag (c, "limited");
+      leg->cc_twcc = flag (c, "twcc");
+    }
+}
+
 /* Keeps a direction's concealed audio and frozen video of the last report. */
 static void
 leg_take_playout (Leg *leg, int d, JsonObject *q)
@@ -433,6 +490,61 @@ playout_members (JsonBuilder *b, const Leg *leg, int d)
 }
 
 static void
+int_or_null (JsonBuilder *b, const char *name, gint64 v)
+{
+  json_builder_set_member_name (b, name);
+  if (v < 0)
+    json_builder_add_null_value (b);
+  else
+    json_builder_add_int_value (b, v);
+}
+
+static void
+flag_or_null (JsonBuilder *b, const char *name, gint8 v)
+{
+  json_builder_set_member_name (b, name);
+  if (v < 0)
+    json_builder_add_null_value (b);
+  else
+    json_builder_add_boolean_value (b, v == 1);
+}
+
+/* "repair": {"up_lost","up_recovered","down_asked","down_answered"} and "cc":
+ * {"estimate_kbps","sent_kbps","limited","twcc"} of the last report, null when the
+ * node never said (a node without retransmission, or before its first report). */
+static void
+repair_members (JsonBuilder *b, const Leg *leg)
+{
+  json_builder_set_member_name (b, "repair");
+  if (leg->up_lost < 0 && leg->up_recovered < 0 && leg->down_asked < 0
+      && leg->down_answered < 0)
+    json_builder_add_null_value (b);
+  else
+    {
+      json_builder_begin_object (b);
+      int_or_null (b, "up_lost", leg->up_lost);
+      int_or_null (b, "up_recovered", leg->up_recovered);
+      int_or_null (b, "down_asked", leg->down_asked);
+      int_or_null (b, "down_answered", leg->down_answered);
+      json_builder_end_object (b);
+    }
+  json_builder_set_member_name (b, "cc");
+  if (leg->cc_estimate_kbps == U16_UNKNOWN && leg->cc_sent_kbps == U16_UNKNOWN)
+    json_builder_add_null_value (b);
+  else
+    {
+      json_builder_begin_object (b);
+      int_or_null (b, "estimate_kbps",
+                   leg->cc_estimate_kbps == U16_UNKNOWN ? -1 : leg->cc_estimate_kbps);
+      int_or_null (b, "sent_kbps",
+                   leg->cc_sent_kbps == U16_UNKNOWN ? -1 : leg->cc_sent_kbps);
+      flag_or_null (b, "limited", leg->cc_limited);
+      flag_or_null (b, "twcc", leg->cc_twcc);
+      json_builder_end_object (b);
+    }
+}
+
+static void
 leg_summary (SigLinks *l, JsonBuilder *b, const Occ *o, const Leg *leg)
 {
   json_builder_begin_object (b);
@@ -471,6 +583,7 @@ leg_summary (SigLinks *l, JsonBuilder *b, const Occ *o, const Leg *leg)
     }
   else
     json_builder_add_null_value (b);
+  repair_members (b, leg);
   json_builder_set_member_name (b, "grade");
   json_builder_add_int_value (b, leg_grade (leg));
   const Sample *last
@@ -633,6 +746,9 @@ leg_get (SigLinks *l, Occ *o, const char *node_id, const char *endpoint)
       leg->conc_cp[d] = leg->frz_ms[d] = U16_UNKNOWN;
       leg->frozen[d] = -1;
     }
+  leg->up_lost = leg->up_recovered = leg->down_asked = leg->down_answered = -1;
+  leg->cc_estimate_kbps = leg->cc_sent_kbps = U16_UNKNOWN;
+  leg->cc_limited = leg->cc_twcc = -1;
   if (g_str_has_prefix (endpoint, "site:"))
     {
       leg->kind = KIND_SITE;
@@ -730,6 +846,7 @@ sig_links_ingest (SigLinks *l, const char *node_id, JsonObject *msg, GError **er
       if (srtp && strlen (srtp) < 64)
         leg->srtp = g_intern_string (srtp);
       leg_take_pair (leg, e);
+      leg_take_repair (leg, e);
       for (int d = 0; d < 2; d++)
         {
           JsonNode *dn = json_object_get_member (q, d == 0 ? "up" : "down");

@@ -119,7 +119,8 @@ function renderLegs() {
   $('legs').replaceChildren(
     h('thead', {}, h('tr', {}, h('th', {}, t('it.leg')), h('th', {}, t('it.grade')), h('th', {}, t('it.loss_short')),
       h('th', {}, t('it.jitter_short')), h('th', {}, t('it.rtt_short')), h('th', {}, 'kbps'),
-      h('th', {}, t('it.pair')), h('th', {}, t('it.concealed_short')))),
+      h('th', {}, t('it.pair')), h('th', {}, t('it.concealed_short')),
+      h('th', { title: t('it.repair_title') }, t('it.repair_short')), h('th', { title: t('it.estimate_title') }, t('it.estimate_short')))),
     h('tbody', {}, rows.map((l) => {
       const d = l.down || l.up || {};
       return h('tr', { class: `clickable${board.leg === l.leg ? ' sel' : ''}`, tabindex: 0, 'data-leg': l.leg,
@@ -134,8 +135,22 @@ function renderLegs() {
       h('td', { title: l.pair ? `${l.pair.local} ⇄ ${l.pair.remote}` : '' }, l.pair?.remote || '–'),
       // what the node received: audio it had to conceal, video frozen now
       h('td', { 'data-frozen': l.up?.frozen === 1 ? '1' : '0' }, fmt(l.up?.concealed),
-        l.up?.frozen === 1 ? h('span', { class: 'pill g-very_bad' }, ` ${t('it.frozen')}`) : ''));
+        l.up?.frozen === 1 ? h('span', { class: 'pill g-very_bad' }, ` ${t('it.frozen')}`) : ''),
+      // retransmission: the share of the uplink's lost packets it filled, and the
+      // downlink's requests answered
+      h('td', { 'data-repair': l.repair ? '1' : '0' }, repairText(l.repair)),
+      // what the node estimates the downlink takes; "limited" when that holds it back
+      h('td', {}, l.cc?.estimate_kbps != null ? fmt(l.cc.estimate_kbps, 0) : '–',
+        l.cc?.limited ? h('span', { class: 'pill g-bad' }, ` ${t('it.limited')}`) : ''));
     })));
+}
+
+// "96% ↑ · 67/72 ↓": what retransmission repaired on a leg, '–' when the node said nothing
+function repairText(r) {
+  if (!r) return '–';
+  const up = r.up_lost > 0 && r.up_recovered != null ? `${fmt((100 * r.up_recovered) / r.up_lost, 0)}% ↑` : '';
+  const down = r.down_asked > 0 && r.down_answered != null ? `${r.down_answered}/${r.down_asked} ↓` : '';
+  return [up, down].filter(Boolean).join(' · ') || '0';
 }
 
 function renderAlarms(alarms) {

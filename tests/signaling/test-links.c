@@ -458,6 +458,90 @@ START_TEST (test_metrics_pass_promtool)
 }
 END_TEST
 
+/* One stats message for the bad site with @extra (",\"retransmission\":..") after
+ * its quality; returns the site's leg as GET .../links shows it (owned by @out). */
+static JsonObject *
+report_extra (Env *e, const char *extra, JsonNode **out)
+{
+  g_autofree char *d = dir_json (5, 60, 1);
+  g_autofree char *msg = g_strdup_printf (
+      "{\"v\":1,\"type\":\"stats\",\"occurrence_id\":1,\"t\":%" G_GINT64_FORMAT
+      ",\"endpoints\":[{\"endpoint\":\"site:%" G_GINT64_FORMAT "\",\"quality\":"
+      "{\"leg\":1,\"up\":%s,\"down\":%s}%s}]}",
+      e->t, e->bad, d, d, extra);
+  e->t += 2;
+  ws_send (&e->node, msg);
+  ws_barrier (&e->node, TRUE);
+  *out = get_json (e, "/api/v1/meetings/1/links");
+  JsonArray *a = json_object_get_array_member (json_node_get_object (*out), "links");
+  for (guint i = 0; i < json_array_get_length (a); i++)
+    {
+      JsonObject *o = json_array_get_object_element (a, i);
+      if (json_object_get_int_member_with_default (o, "site_id", 0) == e->bad)
+        return o;
+    }
+  ck_abort_msg ("no leg of site %" G_GINT64_FORMAT, e->bad);
+  return NULL;
+}
+
+/* What the node says of retransmission and of its downlink estimate reaches the IT
+ * board with the leg (so a lossy line that is repaired can be told from one that is
+ * not); values no node writes (negative, fractional, huge, of the wrong type) are
+ * shown as unknown, never as numbers, and a report without them keeps the last. */
+START_TEST (test_repair_and_estimate_reach_the_board)
+{
+  Env e;
+  env_start (&e);
+  g_autoptr (JsonNode) n0 = NULL;
+  JsonObject *leg = report_extra (&e, "", &n0);
+  ck_assert (json_object_get_null_member (leg, "repair"));
+  ck_assert (json_object_get_null_member (leg, "cc"));
+
+  g_autoptr (JsonNode) n1 = NULL;
+  leg = report_extra (
+      &e,
+      ",\"retransmission\":{\"nacks_in\":72,\"retransmitted\":67,\"nack_misses\":5,"
+      "\"rtx_held\":0,\"nacks_out\":30,\"nacked\":49,\"lost\":49,\"rtx_in\":49,"
+      "\"recovered\":48,\"rtx_dropped\":0,\"given_up\":1},"
+      "\"cc\":{\"level\":\"low\",\"estimate\":612345,\"sent\":1500000,"
+      "\"acked\":600000,\"limited\":true,\"twcc\":false}",
+      &n1);
+  JsonObject *r = json_object_get_object_member (leg, "repair");
+  ck_assert_int_eq (json_object_get_int_member (r, "up_lost"), 49);
+  ck_assert_int_eq (json_object_get_int_member (r, "up_recovered"), 48);
+  ck_assert_int_eq (json_object_get_int_member (r, "down_asked"), 72);
+  ck_assert_int_eq (json_object_get_int_member (r, "down_answered"), 67);
+  JsonObject *c = json_object_get_object_member (leg, "cc");
+  ck_assert_int_eq (json_object_get_int_member (c, "estimate_kbps"), 612);
+  ck_assert_int_eq (json_object_get_int_member (c, "sent_kbps"), 1500);
+  ck_assert (json_object_get_boolean_member (c, "limited"));
+  ck_assert (!json_object_get_boolean_member (c, "twcc"));
+
+  /* a report without them keeps what the last said */
+  g_autoptr (JsonNode) n2 = NULL;
+  leg = report_extra (&e, "", &n2);
+  r = json_object_get_object_member (leg, "repair");
+  ck_assert_int_eq (json_object_get_int_member (r, "up_recovered"), 48);
+
+  /* nonsense is unknown, not a number */
+  g_autoptr (JsonNode) n3 = NULL;
+  leg = report_extra (
+      &e,
+      ",\"retransmission\":{\"nacks_in\":-1,\"retransmitted\":1.5,"
+      "\"lost\":1e300,\"recovered\":\"48\"},"
+      "\"cc\":{\"estimate\":-5,\"sent\":1e300,\"limited\":1,\"twcc\":\"yes\"}",
+      &n3);
+  ck_assert (json_object_get_null_member (leg, "repair")); /* no count is known */
+  c = json_object_get_object_member (leg, "cc");
+  ck_assert (json_object_get_null_member (c, "estimate_kbps"));
+  /* a rate past what 16 bits of kbit/s hold is shown at its ceiling, as kbps is */
+  ck_assert_int_eq (json_object_get_int_member (c, "sent_kbps"), 65534);
+  ck_assert (json_object_get_null_member (c, "limited"));
+  ck_assert (json_object_get_null_member (c, "twcc"));
+  env_stop (&e);
+}
+END_TEST
+
 static Suite *
 links_suite (void)
 {
@@ -469,6 +553,7 @@ links_suite (void)
   tcase_add_test (tc, test_older_level_route_pins_too);
   tcase_add_test (tc, test_dropped_site_and_node_down);
   tcase_add_test (tc, test_metrics_pass_promtool);
+  tcase_add_test (tc, test_repair_and_estimate_reach_the_board);
   suite_add_tcase (s, tc);
   return s;
 }

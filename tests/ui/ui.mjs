@@ -324,6 +324,9 @@ try {
   }, legSel, { timeout: 20000 }).catch(() => {});
   const legText = await board.textContent(legSel);
   check(legText.includes('Xã Tân Trào') && GRADE_WORDS.some((w) => legText.includes(w)), `the IT board lists the hall's leg with a grade: "${legText.slice(0, 80)}"`);
+  // the node's retransmission counters reach the board with the leg's report
+  const repaired = await board.waitForSelector(`${legSel} td[data-repair="1"]`, { timeout: 10000 }).then(() => true, () => false);
+  check(repaired, `the IT board shows what retransmission repaired on the hall's leg: "${repaired ? await board.textContent(`${legSel} td[data-repair="1"]`) : ''}"`);
   await board.click(legSel);
   await board.waitForFunction(() => /\d+ mẫu/.test(document.getElementById('chart-leg').textContent), null, { timeout: 10000 });
   check(true, `the leg's history loads: ${await board.textContent('#chart-leg')}`);
