@@ -44,10 +44,10 @@ landing_page (SigRole role)
     {
     case SIG_ROLE_SECRETARY:
       return "/secretary";
-    case SIG_ROLE_IT:
-      return "/it";
+    case SIG_ROLE_ADMIN:
+      return "/admin"; /* accounts and the audit log */
     default:
-      return "/it"; /* admins watch and manage from the IT page */
+      return "/it";
     }
 }
 

@@ -22,10 +22,8 @@ static const struct
   const char *path;
   const char *file;
 } pages[] = {
-  { "/", "index.html" },
-  { "/secretary", "secretary.html" },
-  { "/hall", "hall.html" },
-  { "/it", "it.html" },
+  { "/", "index.html" }, { "/secretary", "secretary.html" }, { "/hall", "hall.html" },
+  { "/it", "it.html" },  { "/admin", "admin.html" },
 };
 
 static const struct

@@ -57,6 +57,7 @@ START_TEST (test_create_admin_sign_in_out)
   g_autoptr (JsonNode) n = sd_json (r);
   ck_assert_str_eq (jstr (n, "user"), "chu.tich");
   ck_assert_str_eq (jstr (n, "role"), "admin");
+  ck_assert_str_eq (jstr (n, "page"), "/admin"); /* the page of accounts and audit */
   ck_assert_uint_eq (strlen (jstr (n, "csrf_token")), 64);
   ck_assert (strstr (r, "một mật khẩu") == NULL);
   soup_message_headers_unref (rh);

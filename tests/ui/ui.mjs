@@ -3,6 +3,15 @@
 // lienthong-mcu node, all inside a loopback-only network namespace. It proves that:
 //  - a secretary with an account signs in at /, changes her first password, books
 //    through the form with her session and signs out (the audit log names her);
+//  - the admin page (/admin) shows a secretary no account: the API refuses (403) and
+//    the page says so;
+//  - an admin with an account signs in at /, lands on /admin, sees the accounts,
+//    creates one through the form (the API's refusals shown next to the field they
+//    name, a generated first password shown once that really signs in), resets its
+//    password (the old one and its session end), disables it (asked first; it signs
+//    in no more) and enables it again; the "Nhật ký" view filtered by person and
+//    meeting shows the secretary's booking, newest first, and its CSV link carries
+//    the same filters and downloads that row with the session cookie;
 //  - a secretary signs in with a token, books "Tỉnh Tuyên Quang down to commune"
 //    through the form (found by a search without diacritics, 146 sites counted before
 //    saving), and the meeting appears in the week calendar;
@@ -129,10 +138,14 @@ try {
       '--disable-sync', '--no-first-run', '--disable-gpu', '--disable-quic'],
   });
   const pageErrors = [];
+  // the 409 of the conflicting booking is expected, and so are the refusals later
+  // steps provoke on purpose (they add theirs); any other error is not
+  const expectedConsole = [/status of 409/];
   browser.on('page', (p) => {
     p.on('pageerror', (e) => pageErrors.push(`${p.url()}: ${e.message}`));
-    // the 409 of the conflicting booking is expected; any other error is not
-    p.on('console', (m) => { if (m.type() === 'error' && !/status of 409/.test(m.text())) pageErrors.push(`${p.url()}: console: ${m.text()}`); });
+    p.on('console', (m) => {
+      if (m.type() === 'error' && !expectedConsole.some((re) => re.test(m.text()))) pageErrors.push(`${p.url()}: console: ${m.text()}`);
+    });
   });
   // every request the pages make stays on signald's origin
   const foreign = [];
@@ -377,14 +390,159 @@ try {
   check(trail.some((e) => e.action === 'meeting.book' && e.meeting_id === pBooked?.id && e.actor.label === 'Nguyễn Thị Lan'),
     'the audit log names her for the booking');
   await shot(person, 'secretary-account');
+
+  // ---- the admin page refuses a secretary: opened in a new tab with her session, it
+  // asks for the accounts, the API answers 403, and the page says so and shows none ----
+  await api(sig, admin, 'POST', '/api/v1/users', JSON.stringify({ user: 'quantri.minh', full_name: 'Trần Văn Minh', role: 'admin', password: 'mật khẩu quản trị đầu tiên' }));
+  expectedConsole.push(/status of 403/);
+  const nosy = await browser.newPage();
+  const usersAnswer = nosy.waitForResponse((r) => r.url() === `${sig}/api/v1/users`, { timeout: 10000 });
+  await nosy.goto(`${sig}/admin`);
+  const refusedStatus = (await usersAnswer).status();
+  await nosy.waitForSelector('#refused:not(.hidden)', { timeout: 10000 });
+  const refusedText = await nosy.textContent('#refused-text');
+  check(refusedStatus === 403 && /chỉ dành cho quản trị viên/.test(refusedText),
+    `a secretary on /admin: the API answers ${refusedStatus} and the page says "${refusedText}"`);
+  check(await nosy.isHidden('#app') && await nosy.locator('#users tbody tr').count() === 0
+    && !(await nosy.textContent('body')).includes('quantri.minh') && await nosy.getAttribute('#refused-link', 'href') === '/secretary',
+  'the page shows no account and points her back to her own page');
+  await shot(nosy, 'admin-refused');
+  await nosy.close();
+
   await person.click('#signout');
   await person.waitForURL(`${sig}/`, { timeout: 10000 });
   check(!(await browser.cookies(sig)).some((c) => c.name === 'lt_session'), 'signing out clears the session cookie');
   check((await api(sig, admin, 'GET', '/api/v1/audit?actor=thuky.lan')).entries.some((e) => e.action === 'session.sign-out'),
     'and ends the session (audited)');
 
+  // ---- an admin with an account: the admin page ----
+  const dialogs = [];
+  const boss = await browser.newPage();
+  boss.on('dialog', (d) => { dialogs.push(d.message()); d.accept(); });
+  await boss.goto(`${sig}/`);
+  await boss.waitForFunction(() => /Đăng nhập/.test(document.querySelector('#signin h2')?.textContent || ''), null, { timeout: 10000 });
+  await boss.fill('#user', 'quantri.minh');
+  await boss.fill('#password', 'mật khẩu quản trị đầu tiên');
+  await boss.click('#signin button[type=submit]');
+  await boss.waitForSelector('#change:not(.hidden)', { timeout: 10000 });
+  await boss.fill('#new', 'quản trị viên đã đổi mật khẩu');
+  await boss.click('#change button[type=submit]');
+  await boss.waitForURL(/\/admin(#\w+)?$/, { timeout: 10000 });
+  // the unit's name arrives after the list: waited for
+  await boss.waitForFunction(() => /Tỉnh Tuyên Quang \(08\)/.test(document.querySelector('#users tr[data-user="thuky.lan"] td.scope')?.textContent || ''),
+    null, { timeout: 10000 });
+  const lanText = await boss.textContent('#users tr[data-user="thuky.lan"]');
+  check(['Nguyễn Thị Lan', 'Thư ký', 'Đang hoạt động', 'Đã tự đặt'].every((w) => lanText.includes(w)),
+    `an admin signed in with an account lands on /admin and sees each account: "${lanText}"`);
+  await shot(boss, 'admin-accounts');
+
+  // a user name signald refuses: its 400 names the field, the page marks that field
+  expectedConsole.push(/status of 400/);
+  const usersNow = async () => (await api(sig, admin, 'GET', '/api/v1/users')).users;
+  await boss.fill('#c-user', 'can bo hung');
+  await boss.fill('#c-full_name', 'Lê Văn Hùng');
+  await boss.selectOption('#c-role', 'secretary');
+  await boss.click('#c-submit');
+  await boss.waitForSelector('#c-user[aria-invalid=true]', { timeout: 10000 });
+  const userErr = await boss.textContent('#c-user-err');
+  check(/Tên đăng nhập không hợp lệ/.test(userErr), `the API's refusal of the user name is shown next to that field: "${userErr}"`);
+  // a secretary without a unit: the error moves to the unit picker
+  await boss.fill('#c-user', 'canbo.hung');
+  await boss.click('#c-submit');
+  await boss.waitForSelector('#c-scope-q[aria-invalid=true]', { timeout: 10000 });
+  const scopeErr = await boss.textContent('#c-scope-err');
+  check(await boss.isHidden('#c-user-err') && /đơn vị phụ trách/.test(scopeErr), `a secretary without a unit: "${scopeErr}"`);
+  check(!(await usersNow()).some((u) => u.user === 'canbo.hung'), 'the refused attempts created nothing');
+  await shot(boss, 'admin-create-error');
+  await boss.fill('#c-scope-q', 'son duong');
+  await boss.waitForSelector('#c-scope option[value="076"]', { state: 'attached', timeout: 5000 });
+  await boss.selectOption('#c-scope', '076');
+  const offered = await boss.inputValue('#c-password');
+  await boss.click('#c-submit');
+  await boss.waitForSelector('#c-done:not(.hidden)', { timeout: 10000 });
+  const firstPw = await boss.textContent('#c-done code.one-time');
+  const hung = (await usersNow()).find((u) => u.user === 'canbo.hung');
+  check(firstPw === offered && firstPw.length >= 16 && hung?.role === 'secretary' && hung.scope === '076' && hung.must_change && !hung.disabled,
+    'created through the page: a secretary of 076 who must change the generated password shown');
+  await boss.locator('#users tr[data-user="canbo.hung"]').waitFor({ timeout: 10000 });
+  const signInAs = (user, password) => fetch(`${sig}/api/v1/session`,
+    { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user, password }) });
+  const hungRes = await signInAs('canbo.hung', firstPw);
+  const hungCookie = (hungRes.headers.get('set-cookie') || '').split(';')[0];
+  check(hungRes.status === 201, 'the password shown is the one that signs in');
+  await boss.click('#c-done .hide-secret');
+  check(await boss.isHidden('#c-done') && !(await boss.content()).includes(firstPw), 'once hidden, the password is gone from the page');
+
+  // reset: a new password shown once; the old one and his session end
+  await boss.locator('#users tr[data-user="canbo.hung"] .act-reset').click();
+  await boss.waitForSelector('#r-form[data-user="canbo.hung"]', { timeout: 5000 });
+  const offeredReset = await boss.inputValue('#r-password');
+  await boss.click('#r-submit');
+  await boss.waitForSelector('#reset code.one-time', { timeout: 10000 });
+  const resetPw = await boss.textContent('#reset code.one-time');
+  check(resetPw === offeredReset && resetPw !== firstPw && (await usersNow()).find((u) => u.user === 'canbo.hung').must_change,
+    'a reset shows the new password once; it must be changed at the next sign-in');
+  check((await fetch(`${sig}/api/v1/session`, { headers: { cookie: hungCookie } })).status === 401, 'the reset ended his session');
+  check((await signInAs('canbo.hung', firstPw)).status === 401 && (await signInAs('canbo.hung', resetPw)).status === 201,
+    'the old password signs in no more, the new one does');
+  await shot(boss, 'admin-reset');
+
+  // disable (asked first), then enable
+  await boss.locator('#users tr[data-user="canbo.hung"] .act-disable').click();
+  await boss.waitForSelector('#users tr[data-user="canbo.hung"] td[data-state="disabled"]', { timeout: 10000 });
+  check(dialogs.some((m) => m.includes('canbo.hung')), `disabling asks first: "${dialogs.at(-1)}"`);
+  check((await usersNow()).find((u) => u.user === 'canbo.hung').disabled && (await signInAs('canbo.hung', resetPw)).status === 401,
+    'disabled through the page: the account signs in no more');
+  await boss.locator('#users tr[data-user="canbo.hung"] .act-enable').click();
+  await boss.waitForSelector('#users tr[data-user="canbo.hung"] td[data-state="enabled"]', { timeout: 10000 });
+  check(!(await usersNow()).find((u) => u.user === 'canbo.hung').disabled && (await signInAs('canbo.hung', resetPw)).status === 201,
+    'enabled again: it signs in');
+
+  // "Nhật ký": the secretary's booking, found by person and meeting
+  await boss.click('#tab-audit');
+  await boss.waitForSelector('#a-table tbody tr', { timeout: 10000 });
+  const ids = await boss.$$eval('#a-table tbody tr', (rs) => rs.map((r) => Number(r.dataset.id)));
+  check(ids.length > 1 && ids.every((v, i) => i === 0 || ids[i - 1] > v), `the log lists newest first (${ids.length} rows)`);
+  await boss.fill('#a-actor', 'thuky.lan');
+  await boss.fill('#a-meeting', String(pBooked.id));
+  await boss.click('#a-filter button[type=submit]');
+  await boss.waitForFunction((id) => {
+    const rows = [...document.querySelectorAll('#a-table tbody tr')];
+    return rows.length > 0 && rows.every((r) => r.dataset.meeting === String(id) && r.dataset.actor === 'thuky.lan');
+  }, pBooked.id, { timeout: 10000 });
+  await boss.waitForFunction((title) => document.querySelector('#a-table tr[data-action="meeting.book"] .mtitle')?.textContent === title, pTitle, { timeout: 10000 });
+  const bookRows = boss.locator('#a-table tbody tr[data-action="meeting.book"]');
+  const bookText = await bookRows.first().textContent();
+  check(await bookRows.count() === 1 && ['Nguyễn Thị Lan', 'Đặt lịch họp', `#${pBooked.id}`, pTitle].every((w) => bookText.includes(w)),
+    `"Nhật ký" shows her booking, filtered by person and meeting: "${bookText}"`);
+  await shot(boss, 'admin-audit');
+  const href = await boss.getAttribute('#a-csv', 'href');
+  const hq = new URLSearchParams(href.split('?')[1]);
+  check(hq.get('actor') === 'thuky.lan' && hq.get('meeting') === String(pBooked.id) && hq.get('format') === 'csv',
+    `the CSV link carries the same filters: ${href}`);
+  const [dl] = await Promise.all([boss.waitForEvent('download', { timeout: 10000 }), boss.click('#a-csv')]);
+  const csvRows = fs.readFileSync(await dl.path(), 'utf8').trim().split('\r\n');
+  check(csvRows.length === 2 && csvRows[1].includes('"meeting.book"') && csvRows[1].includes(`"${pBooked.id}"`),
+    `the link downloads that row with the session cookie: ${csvRows[1]}`);
+  // a time range that ends before the booking leaves nothing
+  await boss.fill('#a-until', vnFields(new Date(Date.now() - 2 * 86400e3)).date);
+  await boss.click('#a-filter button[type=submit]');
+  await boss.waitForFunction(() => document.querySelectorAll('#a-table tbody tr').length === 0, null, { timeout: 10000 });
+  check(new URLSearchParams((await boss.getAttribute('#a-csv', 'href')).split('?')[1]).has('until'), 'a time range empties the view and rides in the CSV link');
+  // the admin's own actions are in it too
+  await boss.click('#a-clear');
+  await boss.fill('#a-actor', 'quantri.minh');
+  await boss.click('#a-filter button[type=submit]');
+  await boss.waitForFunction(() => {
+    const rows = [...document.querySelectorAll('#a-table tbody tr')];
+    return rows.length > 0 && rows.every((r) => r.dataset.actor === 'quantri.minh');
+  }, null, { timeout: 10000 });
+  const mine = await boss.$$eval('#a-table tbody tr', (rs) => rs.map((r) => r.dataset.action));
+  check(['account.create', 'account.reset', 'account.disable', 'account.enable'].every((a) => mine.includes(a)),
+    `and the admin's own actions: ${mine.join(', ')}`);
+
   // ---- a 360 px phone ----
-  for (const [p, name] of [[hall, 'hall-phone'], [sec, 'secretary-phone']]) {
+  for (const [p, name] of [[hall, 'hall-phone'], [sec, 'secretary-phone'], [boss, 'admin-phone']]) {
     await p.setViewportSize({ width: 360, height: 740 });
     const over = await p.evaluate(() => document.documentElement.scrollWidth);
     check(over <= 362, `${name}: no sideways scrolling at 360 px (${over} px wide)`);
