@@ -14,13 +14,13 @@
  * The server and token come from the options, else $LTCTL_SERVER / $LTCTL_TOKEN,
  * else ~/.config/lienthong/ltctl.conf ([ltctl] server=, token=). */
 #include "lt-config.h"
+#include "sig-prompt.h"
 
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 #include <glib.h>
 #include <stdio.h>
 #include <string.h>
-#include <termios.h>
 #include <unistd.h>
 
 /* Exit codes: scripts can tell these apart. */
@@ -476,36 +476,6 @@ cmd_nodes (Ctl *ctl, int argc, char **argv)
   return EXIT_OK;
 }
 
-/* Reads a password line from stdin, with echo off on a terminal; never an argument
- * (it would show in ps and the shell's history). Returns: (transfer full) (nullable) */
-static char *
-read_password (const char *prompt)
-{
-  gboolean tty = isatty (STDIN_FILENO);
-  struct termios old, quiet;
-  if (tty)
-    {
-      g_printerr ("%s", prompt);
-      tcgetattr (STDIN_FILENO, &old);
-      quiet = old;
-      quiet.c_lflag &= ~(tcflag_t)ECHO;
-      tcsetattr (STDIN_FILENO, TCSAFLUSH, &quiet);
-    }
-  char buf[1100];
-  char *line = fgets (buf, sizeof buf, stdin);
-  if (tty)
-    {
-      tcsetattr (STDIN_FILENO, TCSAFLUSH, &old);
-      g_printerr ("\n");
-    }
-  if (line == NULL)
-    return NULL;
-  buf[strcspn (buf, "\n")] = '\0';
-  char *out = g_strdup (buf);
-  explicit_bzero (buf, sizeof buf);
-  return out;
-}
-
 static char *
 users_path (const char *name, const char *what)
 {
@@ -546,7 +516,7 @@ users_add (Ctl *ctl, int argc, char **argv)
                   "[--scope UNIT]\n");
       return EXIT_USAGE;
     }
-  g_autofree char *pw = read_password ("Password: ");
+  g_autofree char *pw = sig_prompt_secret ("Password: ");
   if (pw == NULL)
     {
       g_printerr ("ltctl: no password on standard input\n");
@@ -601,7 +571,7 @@ cmd_users (Ctl *ctl, int argc, char **argv)
     }
   if (argc == 2 && strcmp (argv[0], "reset") == 0)
     {
-      g_autofree char *pw = read_password ("New password: ");
+      g_autofree char *pw = sig_prompt_secret ("New password: ");
       if (pw == NULL)
         {
           g_printerr ("ltctl: no password on standard input\n");
