@@ -736,6 +736,9 @@ sig_server_new (const SigConfig *config, GError **error)
   srv->config->allowed_origins = g_strdupv (config->allowed_origins);
   srv->config->trusted_proxies = g_strdupv (config->trusted_proxies);
   srv->config->tiers = g_strdupv (config->tiers);
+  /* sig_config_free() drops a reference: this copy holds its own */
+  if (config->keyfile != NULL)
+    srv->config->keyfile = g_key_file_ref (config->keyfile);
   srv->state_dir = g_strdup (config->state_dir);
   srv->started_us = g_get_monotonic_time ();
   srv->limiter = sig_auth_limiter_new (10, 60 * G_USEC_PER_SEC);
