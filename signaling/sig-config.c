@@ -159,6 +159,7 @@ sig_config_load (const char *path, gboolean required, GError **error)
   gint64 grace = 30, retry = 30, hb = 5, misses = 3, lobby = 900, agrace = 300, now = -1;
   gint64 redial_base = 1000, redial_max = 30000;
   gint64 idle = 14400, lifetime = 43200, lock_n = 5, lock_s = 300, retention = 365;
+  gint64 scrypt_log_n = 0;
   if (!get_int (kf, "server", "drain-grace", 0, 3600, &grace, error)
       || !get_int (kf, "server", "retry-after", 0, 3600, &retry, error)
       || !get_int (kf, "nodes", "heartbeat-interval", 1, 3600, &hb, error)
@@ -171,6 +172,7 @@ sig_config_load (const char *path, gboolean required, GError **error)
       || !get_int (kf, "auth", "session-lifetime", 60, 30 * 86400, &lifetime, error)
       || !get_int (kf, "auth", "lockout-failures", 1, 1000, &lock_n, error)
       || !get_int (kf, "auth", "lockout-seconds", 1, 86400, &lock_s, error)
+      || !get_int (kf, "testing", "scrypt-log-n", 10, 20, &scrypt_log_n, error)
       || !get_int (kf, "audit", "retention-days", 1, 36500, &retention, error)
       || !get_int (kf, "testing", "now", 0, G_MAXINT64, &now, error))
     return NULL;
@@ -186,6 +188,7 @@ sig_config_load (const char *path, gboolean required, GError **error)
   c->session_lifetime = MAX (lifetime, idle);
   c->lockout_failures = (int)lock_n;
   c->lockout_seconds = lock_s;
+  c->test_scrypt_log_n = (int)scrypt_log_n;
   c->audit_retention = retention;
   c->fake_now = now;
   c->fake_running = g_key_file_get_boolean (kf, "testing", "running", NULL);

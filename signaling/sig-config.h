@@ -33,6 +33,7 @@ typedef struct
   gint64 audit_retention;  /* [audit] retention-days, in days (365) */
   gint64 fake_now;         /* [testing] now = UTC unix seconds pinned (-1: real clock) */
   gboolean fake_running;   /* [testing] running: the pinned clock runs from @fake_now */
+  int test_scrypt_log_n;   /* [testing] scrypt-log-n: a cheaper KDF for tests (0: not) */
   gint64 loaded_us;        /* monotonic time the configuration was read */
   GKeyFile *keyfile;       /* the merged file, for sections read by their module */
 } SigConfig;

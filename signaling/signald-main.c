@@ -189,6 +189,9 @@ main (int argc, char **argv)
       g_printerr ("lienthong-signald: %s\n", error->message);
       return 2;
     }
+  /* only the test build reads [testing]: production always hashes at full cost */
+  if (config->test_scrypt_log_n > 0)
+    sig_password_set_test_cost ((guint)config->test_scrypt_log_n);
   if (listen != NULL)
     {
       g_free (config->listen);

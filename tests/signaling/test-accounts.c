@@ -11,6 +11,8 @@
  * - changing one's password ends one's other sessions and closes their WebSockets;
  *   disabling an account and resetting its password end its sessions, and a reset
  *   password must be changed before anything else;
+ * - the test daemon's cheap scrypt (N=2^10) leaves production's (N=2^15) to any
+ *   configuration without [testing], and verifies hashes of either cost;
  * - bad input (over-long names and passwords, control characters, NUL, a user name
  *   with a space, a weak password) gets 400 and changes nothing in the store;
  * - ltctl users add, list, disable, enable and reset work against the daemon;
@@ -110,7 +112,10 @@ cmp_i64 (const void *a, const void *b)
 
 START_TEST (test_equal_answers)
 {
-  SdDaemon *d = sd_start ("trusted-proxies=127.0.0.1\n[auth]\nlockout-failures=100\n");
+  /* at the production cost: at the test daemon's cheap one the KDF would be lost in
+   * the HTTP exchange, and the timing check below could not fail */
+  SdDaemon *d = sd_start ("trusted-proxies=127.0.0.1\n[auth]\nlockout-failures=100\n"
+                          "[testing]\nnow=" SD_FROZEN_NOW "\nscrypt-log-n=15\n");
   import_tiny (d);
   AccSession s = { 0 };
   acc_ready (d, "lan", "secretary", "076", &s);
@@ -430,6 +435,53 @@ START_TEST (test_ltctl_users)
 }
 END_TEST
 
+/* Reads the stored hash of @user. */
+static char *
+stored_hash (SdDaemon *d, const char *user)
+{
+  g_autofree char *path = g_build_filename (d->state_dir, "lienthong.db", NULL);
+  sqlite3 *db = NULL;
+  ck_assert_int_eq (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  sqlite3_stmt *q = NULL;
+  ck_assert_int_eq (sqlite3_prepare_v2 (
+                        db, "SELECT password FROM accounts WHERE name = ?", -1, &q, NULL),
+                    SQLITE_OK);
+  sqlite3_bind_text (q, 1, user, -1, SQLITE_STATIC);
+  ck_assert_int_eq (sqlite3_step (q), SQLITE_ROW);
+  char *h = g_strdup ((const char *)sqlite3_column_text (q, 0));
+  sqlite3_finalize (q);
+  sqlite3_close (db);
+  return h;
+}
+
+START_TEST (test_scrypt_cost)
+{
+  SdDaemon *d = sd_start (proxy_conf);
+  /* without [testing] (the configuration of a production daemon) the admin made
+   * from the command line gets the production parameters */
+  g_autofree char *plain = g_build_filename (d->dir, "plain.conf", NULL);
+  ck_assert (g_file_set_contents (plain, "[server]\ndrain-grace=1\n", -1, NULL));
+  g_autofree char *cmd = g_strdup_printf (
+      "echo 'một mật khẩu rất dài' | '%s' --config '%s' --state-dir '%s' "
+      "--create-admin chu.tich >/dev/null",
+      d->binary, plain, d->state_dir);
+  ck_assert_int_eq (system (cmd), 0);
+  g_autofree char *prod = stored_hash (d, "chu.tich");
+  ck_assert_msg (g_str_has_prefix (prod, "$scrypt$ln=15,r=8,p=1$"), "%s", prod);
+  /* the test daemon hashes cheaper ([testing] scrypt-log-n=10) ... */
+  ck_assert_uint_eq (acc_create (d, "lan", "it", NULL, ACC_FIRST_PW), 201);
+  g_autofree char *cheap = stored_hash (d, "lan");
+  ck_assert_msg (g_str_has_prefix (cheap, "$scrypt$ln=10,r=8,p=1$"), "%s", cheap);
+  /* ... and still verifies the production hash by the parameters stored with it */
+  guint st;
+  g_free (acc_sign_in (d, "chu.tich", "một mật khẩu rất dài", NULL, NULL, &st));
+  ck_assert_uint_eq (st, 201);
+  g_free (acc_sign_in (d, "chu.tich", "một mật khẩu rất dàii", NULL, NULL, &st));
+  ck_assert_uint_eq (st, 401);
+  sd_free (d);
+}
+END_TEST
+
 static JsonArray *
 audit_entries (SdDaemon *d, const char *query, JsonNode **keep)
 {
@@ -614,6 +666,7 @@ main (int argc, char **argv)
   tcase_add_test (tc, test_disable_and_reset_end_sessions);
   tcase_add_test (tc, test_bad_input);
   tcase_add_test (tc, test_ltctl_users);
+  tcase_add_test (tc, test_scrypt_cost);
   tcase_add_test (tc, test_audit_log);
   tcase_add_test (tc, test_audit_retention);
   suite_add_tcase (s, tc);
