@@ -143,11 +143,35 @@ session_json (SigServer *srv, RoomsAccount *a, const char *csrf, gint64 expires_
   return json_builder_get_root (b);
 }
 
+/* Refuses a sign-in while its client address or its user name waits after wrong
+ * ones (429, with Retry-After: the longer of the two waits). Why a 429 and not the
+ * generic 401: the wait is counted for unknown names too, so it tells nothing about
+ * which names exist, and a person who types the right password during a wait must
+ * not be told it is wrong (and go and have it reset). */
+static gboolean
+sign_in_waits (SigServer *srv, SigRequest *req, const char *addr, const char *key,
+               GError **error)
+{
+  gint64 now = sig_server_clock (srv);
+  gint64 wait = MAX (sig_backoff_wait (srv->client_backoff, addr, now),
+                     sig_backoff_wait (srv->account_backoff, key, now));
+  if (wait <= 0)
+    return FALSE;
+  g_autofree char *retry = g_strdup_printf ("%" G_GINT64_FORMAT, wait);
+  soup_message_headers_replace (soup_server_message_get_response_headers (req->msg),
+                                "Retry-After", retry);
+  g_set_error (error, SIG_ERROR, SIG_ERROR_TOO_MANY,
+               "too many failed sign-ins; try again in %" G_GINT64_FORMAT " s", wait);
+  return TRUE;
+}
+
 /* Why the KDF runs for unknown and disabled users too: the answer's status, body and
  * cost must be the same whatever failed, or they would tell which names exist. A
  * failure counts against the client's address and against the user name (known or
- * not), and either limit refuses further attempts (429) for a while, the right
- * password included: a guesser cannot tell a hit during a lockout. */
+ * not), and either makes further attempts wait (429), the right password included:
+ * a guesser cannot tell a hit during a wait. A success forgets the user name's
+ * failures, not the address's: one's own account must not reset a guesser's count
+ * across other names. */
 gboolean
 sig_route_session_create (SigServer *srv, SigRequest *req, GError **error)
 {
@@ -162,27 +186,23 @@ sig_route_session_create (SigServer *srv, SigRequest *req, GError **error)
   g_autofree char *folded = rooms_account_fold_name (user);
   req->audit_actor = g_strdup (folded ? folded : "(not a user name)");
   g_autofree char *key = g_strconcat ("user:", folded ? folded : user, NULL);
-  gint64 mono = g_get_monotonic_time ();
-  if (sig_auth_limiter_blocked (srv->limiter, addr, mono)
-      || sig_auth_limiter_blocked (srv->account_limiter, key, mono))
-    {
-      g_set_error_literal (error, SIG_ERROR, SIG_ERROR_TOO_MANY,
-                           "too many failed sign-ins; try again later");
-      return FALSE;
-    }
+  if (sign_in_waits (srv, req, addr, key, error))
+    return FALSE;
   g_autoptr (RoomsAccount) a
       = folded ? rooms_store_get_account (srv->store, folded, NULL) : NULL;
   gboolean ok
       = sig_password_verify (password, a ? rooms_account_get_password_hash (a) : NULL);
   if (!ok || a == NULL || rooms_account_get_disabled (a))
     {
-      sig_auth_limiter_fail (srv->limiter, addr, mono);
-      sig_auth_limiter_fail (srv->account_limiter, key, mono);
+      gint64 now = sig_server_clock (srv);
+      sig_backoff_fail (srv->client_backoff, addr, now);
+      sig_backoff_fail (srv->account_backoff, key, now);
       g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "LT_CLIENT", addr, "MESSAGE",
                         "failed sign-in from %s", addr);
       g_set_error_literal (error, SIG_ERROR, SIG_ERROR_UNAUTHORIZED, WRONG_SIGN_IN);
       return FALSE;
     }
+  sig_backoff_reset (srv->account_backoff, key);
   g_autofree char *tid = NULL;
   g_autofree char *secret = sig_token_generate (&tid);
   g_autofree char *id = g_strconcat ("ses_", tid + strlen ("tok_"), NULL);
@@ -289,9 +309,9 @@ sig_route_session_password (SigServer *srv, SigRequest *req, GError **error)
     {
       g_autofree char *addr = sig_server_client_address (srv, req->msg);
       g_autofree char *key = g_strconcat ("user:", p->account, NULL);
-      gint64 mono = g_get_monotonic_time ();
-      sig_auth_limiter_fail (srv->limiter, addr, mono);
-      sig_auth_limiter_fail (srv->account_limiter, key, mono);
+      gint64 now = sig_server_clock (srv);
+      sig_backoff_fail (srv->client_backoff, addr, now);
+      sig_backoff_fail (srv->account_backoff, key, now);
       req->error_field = g_strdup ("old_password");
       g_set_error_literal (error, SIG_ERROR, SIG_ERROR_FORBIDDEN,
                            "the current password is wrong");

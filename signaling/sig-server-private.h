@@ -95,7 +95,8 @@ struct _SigServer
   char *address;
   char *state_dir;
   SigAuthLimiter *limiter;
-  SigAuthLimiter *account_limiter; /* failed sign-ins per folded user name */
+  SigBackoff *account_backoff; /* wrong sign-ins per folded user name */
+  SigBackoff *client_backoff;  /* wrong sign-ins per client address */
   guint audit_prune_source;
   gboolean draining;
   guint drain_source;
@@ -113,6 +114,11 @@ struct _SigServer
 
 /* Returns: the current time (UTC unix seconds), pinned in tests by [testing] now. */
 gint64 sig_server_now (SigServer *srv);
+/* Seconds on the clock of waits (the sign-in back-off): monotonic, or the pinned
+ * clock of the test daemon. */
+gint64 sig_server_clock (SigServer *srv);
+/* Wrong sign-ins one client address makes, across user names, before it waits. */
+#define SIG_CLIENT_FREE_FAILURES 10
 
 /**
  * sig_server_client_address:

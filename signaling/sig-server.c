@@ -15,6 +15,17 @@ sig_server_now (SigServer *srv)
   return sig_config_now (srv->config);
 }
 
+/* Why monotonic in production: a wait counted on the wall clock would stretch or
+ * vanish when NTP steps the clock. The test daemon's pinned clock ([testing] now)
+ * stands in for it, so the suites move time forward instead of sleeping. */
+gint64
+sig_server_clock (SigServer *srv)
+{
+  if (srv->config->fake_now >= 0 || srv->config->now_file != NULL)
+    return sig_config_now (srv->config);
+  return g_get_monotonic_time () / G_USEC_PER_SEC;
+}
+
 void
 sig_reply_error (SoupServerMessage *msg, const GError *error, const char *field,
                  JsonNode *extra)
@@ -736,14 +747,19 @@ sig_server_new (const SigConfig *config, GError **error)
   srv->config->allowed_origins = g_strdupv (config->allowed_origins);
   srv->config->trusted_proxies = g_strdupv (config->trusted_proxies);
   srv->config->tiers = g_strdupv (config->tiers);
+  srv->config->now_file = g_strdup (config->now_file);
   /* sig_config_free() drops a reference: this copy holds its own */
   if (config->keyfile != NULL)
     srv->config->keyfile = g_key_file_ref (config->keyfile);
   srv->state_dir = g_strdup (config->state_dir);
   srv->started_us = g_get_monotonic_time ();
   srv->limiter = sig_auth_limiter_new (10, 60 * G_USEC_PER_SEC);
-  srv->account_limiter = sig_auth_limiter_new ((guint)config->lockout_failures,
-                                               config->lockout_seconds * G_USEC_PER_SEC);
+  srv->account_backoff = sig_backoff_new ((guint)config->lockout_failures,
+                                          config->backoff_first, config->backoff_max);
+  /* an office behind one NAT address shares it: more failures before the waits */
+  srv->client_backoff = sig_backoff_new (SIG_CLIENT_FREE_FAILURES, config->backoff_first,
+                                         config->backoff_max);
+
   srv->requests = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   srv->transitions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 
@@ -841,7 +857,8 @@ sig_server_free (SigServer *server)
   g_clear_pointer (&server->attendance, sig_attendance_free); /* writes its queue */
   g_clear_pointer (&server->store, rooms_store_free);
   g_clear_pointer (&server->limiter, sig_auth_limiter_free);
-  g_clear_pointer (&server->account_limiter, sig_auth_limiter_free);
+  g_clear_pointer (&server->account_backoff, sig_backoff_free);
+  g_clear_pointer (&server->client_backoff, sig_backoff_free);
   g_clear_pointer (&server->requests, g_hash_table_unref);
   g_clear_pointer (&server->transitions, g_hash_table_unref);
   g_free (server->address);

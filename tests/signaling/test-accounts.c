@@ -6,8 +6,11 @@
  *   proxy) and is then signed out by DELETE /api/v1/session;
  * - a wrong password, an unknown user and a disabled account get the same status and
  *   body, and an unknown user costs the KDF too;
- * - repeated failures lock a user name out (the right password included) until the
- *   window passes, and one client address out across user names;
+ * - wrong passwords make a user name wait (the right password included: 429 with
+ *   Retry-After), 5 s after the lockout-failures-th and doubling to the cap, on the
+ *   daemon's pinned clock; a success forgets them; one client address waits too,
+ *   after ten across user names, and a success does not reset it;
+
  * - changing one's password ends one's other sessions and closes their WebSockets;
  *   disabling an account and resetting its password end its sessions, and a reset
  *   password must be changed before anything else;
@@ -158,46 +161,100 @@ START_TEST (test_equal_answers)
 }
 END_TEST
 
-START_TEST (test_lockout_and_release)
+/* Signs in with @pw from @xff; returns the status, and Retry-After in @retry (-1:
+ * none). */
+static guint
+sign_in_retry (SdDaemon *d, const char *user, const char *pw, const char *xff,
+               gint64 *retry)
 {
-  /* a window long enough for three sign-ins on a loaded machine under ASan */
-  SdDaemon *d = sd_start (
-      "trusted-proxies=127.0.0.1\n[auth]\nlockout-failures=3\nlockout-seconds=30\n");
+  g_autofree char *body
+      = g_strdup_printf ("{\"user\":\"%s\",\"password\":\"%s\"}", user, pw);
+  g_autofree char *xh = g_strconcat ("X-Forwarded-For: ", xff, NULL);
+  const char *headers[] = { xh, NULL };
+  SoupMessageHeaders *rh = NULL;
+  guint st;
+  g_autofree char *r = sd_http_full (d, "POST", "/api/v1/session", NULL, NULL, body, -1,
+                                     headers, &st, &rh);
+  const char *ra = soup_message_headers_get_one (rh, "Retry-After");
+  *retry = ra ? g_ascii_strtoll (ra, NULL, 10) : -1;
+  if (st == 401)
+    ck_assert (strstr (r, "user name or password is wrong"));
+  soup_message_headers_unref (rh);
+  return st;
+}
+
+START_TEST (test_backoff)
+{
+  /* the waits run on the daemon's pinned clock, moved forward by the test */
+  SdDaemon *d = sd_start ("trusted-proxies=127.0.0.1\n[auth]\nlockout-failures=3\n"
+                          "backoff-first=5\nbackoff-max=60\n");
+  gint64 now = g_ascii_strtoll (SD_FROZEN_NOW, NULL, 10);
+  sd_set_now (d, now);
   AccSession s = { 0 };
   acc_ready (d, "lan", "it", NULL, &s);
-  guint st;
-  /* three wrong passwords from three addresses lock the user name */
-  gint64 first = g_get_monotonic_time ();
+  gint64 retry;
+  /* two wrong passwords cost nothing; the third makes the user name wait 5 s, from
+   * any address, the right password included (a guesser cannot tell a hit) */
   for (int i = 0; i < 3; i++)
     {
       g_autofree char *xff = g_strdup_printf ("198.51.100.%d", i + 1);
-      g_free (acc_sign_in (d, "lan", "sai mật khẩu rồi", xff, NULL, &st));
-      ck_assert_uint_eq (st, 401);
+      ck_assert_uint_eq (sign_in_retry (d, "lan", "sai mật khẩu rồi", xff, &retry), 401);
+      ck_assert_int_eq (retry, -1);
     }
-  g_autofree char *locked = acc_sign_in (d, "LAN", ACC_PW, "198.51.100.50", NULL, &st);
-  ck_assert_msg (st == 429, "%u %s", st, locked);
-  /* another user name is not locked */
+  ck_assert_uint_eq (sign_in_retry (d, "LAN", ACC_PW, "198.51.100.50", &retry), 429);
+  ck_assert_int_eq (retry, 5);
+  sd_set_now (d, now += 4);
+  ck_assert_uint_eq (sign_in_retry (d, "lan", ACC_PW, "198.51.100.50", &retry), 429);
+  ck_assert_int_eq (retry, 1);
+  /* each further failure doubles the wait: 10, 20, 40, then the cap (60) */
+  const gint64 waits[] = { 10, 20, 40, 60, 60 };
+  for (gsize i = 0; i < G_N_ELEMENTS (waits); i++)
+    {
+      sd_set_now (d, now += retry);
+      ck_assert_uint_eq (sign_in_retry (d, "lan", "sai nữa rồi", "198.51.100.4", &retry),
+                         401);
+      ck_assert_uint_eq (sign_in_retry (d, "lan", ACC_PW, "198.51.100.5", &retry), 429);
+      ck_assert_msg (retry == waits[i], "wait %zu: %" G_GINT64_FORMAT, i, retry);
+    }
+  /* another user name does not wait */
   AccSession o = { 0 };
   acc_ready (d, "hoa", "it", NULL, &o);
-  /* released once the window has passed since the first failure (monotonic time: the
-   * limiter's own clock) */
-  gint64 release = first + 30 * G_USEC_PER_SEC + 500 * 1000;
-  if (g_get_monotonic_time () < release)
-    g_usleep ((gulong)(release - g_get_monotonic_time ()));
-  g_free (acc_sign_in (d, "lan", ACC_PW, "198.51.100.51", &s, &st));
-  ck_assert_uint_eq (st, 201);
+  /* once the wait is over the right password signs in, and forgets the failures:
+   * two wrong ones cost nothing again */
+  sd_set_now (d, now += retry);
+  ck_assert_uint_eq (sign_in_retry (d, "lan", ACC_PW, "198.51.100.52", &retry), 201);
+  for (int i = 0; i < 2; i++)
+    ck_assert_uint_eq (
+        sign_in_retry (d, "lan", "sai mật khẩu rồi", "198.51.100.53", &retry), 401);
+  ck_assert_uint_eq (sign_in_retry (d, "lan", ACC_PW, "198.51.100.54", &retry), 201);
 
-  /* one client address: ten failures a minute across user names, then 429 */
+  /* one client address: ten failures across user names, then it waits (429 with
+   * Retry-After) for every name; another address does not */
   for (int i = 0; i < 10; i++)
     {
       g_autofree char *user = g_strdup_printf ("ai.do.%d", i);
-      g_free (acc_sign_in (d, user, "sai mật khẩu rồi", "192.0.2.7", NULL, &st));
-      ck_assert_uint_eq (st, 401);
+      ck_assert_uint_eq (sign_in_retry (d, user, "sai mật khẩu rồi", "192.0.2.7", &retry),
+                         401);
     }
-  g_free (acc_sign_in (d, "hoa", ACC_PW, "192.0.2.7", NULL, &st));
-  ck_assert_uint_eq (st, 429);
-  g_free (acc_sign_in (d, "hoa", ACC_PW, "192.0.2.8", NULL, &st));
-  ck_assert_uint_eq (st, 201);
+  ck_assert_uint_eq (sign_in_retry (d, "hoa", ACC_PW, "192.0.2.7", &retry), 429);
+  ck_assert_int_eq (retry, 5);
+  ck_assert_uint_eq (sign_in_retry (d, "hoa", ACC_PW, "192.0.2.8", &retry), 201);
+  /* a success does not reset the address: its next failure waits twice as long */
+  sd_set_now (d, now += 5);
+  ck_assert_uint_eq (sign_in_retry (d, "hoa", ACC_PW, "192.0.2.7", &retry), 201);
+  ck_assert_uint_eq (
+      sign_in_retry (d, "ai.do.x", "sai mật khẩu rồi", "192.0.2.7", &retry), 401);
+  ck_assert_uint_eq (sign_in_retry (d, "hoa", ACC_PW, "192.0.2.7", &retry), 429);
+  ck_assert_int_eq (retry, 10);
+  /* a quiet address is forgotten (its wait, then the cap, passed) */
+  sd_set_now (d, now += 10 + 60);
+  for (int i = 0; i < 9; i++)
+    {
+      g_autofree char *user = g_strdup_printf ("ai.nua.%d", i);
+      ck_assert_uint_eq (sign_in_retry (d, user, "sai mật khẩu rồi", "192.0.2.7", &retry),
+                         401);
+    }
+  ck_assert_uint_eq (sign_in_retry (d, "hoa", ACC_PW, "192.0.2.7", &retry), 201);
   acc_session_clear (&s);
   acc_session_clear (&o);
   sd_free (d);
@@ -661,7 +718,7 @@ main (int argc, char **argv)
   tcase_set_timeout (tc, 150);
   tcase_add_test (tc, test_create_admin_sign_in_out);
   tcase_add_test (tc, test_equal_answers);
-  tcase_add_test (tc, test_lockout_and_release);
+  tcase_add_test (tc, test_backoff);
   tcase_add_test (tc, test_password_change_ends_other_sessions);
   tcase_add_test (tc, test_disable_and_reset_end_sessions);
   tcase_add_test (tc, test_bad_input);
