@@ -211,7 +211,9 @@ sig_authenticate_session (RoomsStore *store, const char *secret, gint64 now, gin
   p->account = g_strdup (rooms_account_get_name (a));
   p->full_name = g_strdup (rooms_account_get_full_name (a));
   p->csrf_hash = g_strdup (rooms_session_get_csrf_hash (s));
-  p->must_change = rooms_account_get_must_change (a);
+  p->must_change
+      = rooms_account_get_must_change (a)
+        && !g_str_has_prefix (rooms_session_get_id (s), SIG_SSO_SESSION_PREFIX);
   return p;
 }
 

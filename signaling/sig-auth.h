@@ -51,6 +51,9 @@ typedef struct
 
 /* The name of the session cookie. */
 #define SIG_SESSION_COOKIE "lt_session"
+/* The id prefix of sessions opened by single sign-on (their password did not sign
+ * them in, so a must-change flag does not hold them). */
+#define SIG_SSO_SESSION_PREFIX "sso_"
 
 /* Returns: %TRUE when @id is a well-formed node id: 1 to 64 of ASCII letters, digits,
  * '-', '_' and '.'. Node ids name log fields, legs and metrics labels. */

@@ -16,6 +16,7 @@ sig_config_free (SigConfig *config)
   g_strfreev (config->allowed_origins);
   g_strfreev (config->trusted_proxies);
   g_strfreev (config->tiers);
+  g_free (config->trusted_header);
   g_free (config->now_file);
   g_clear_pointer (&config->keyfile, g_key_file_unref);
   g_free (config);
@@ -91,6 +92,24 @@ get_int (GKeyFile *kf, const char *group, const char *key, gint64 min, gint64 ma
       return FALSE;
     }
   *out = v;
+  return TRUE;
+}
+
+/* An HTTP header name, and not one that carries something else already. */
+static gboolean
+header_name_ok (const char *name)
+{
+  static const char *const reserved[] = {
+    "authorization", "cookie", "host", "origin", "x-forwarded-for", "x-csrf-token"
+  };
+  if (*name == '\0' || strlen (name) > 64)
+    return FALSE;
+  for (const char *c = name; *c; c++)
+    if (!g_ascii_isalnum (*c) && *c != '-')
+      return FALSE;
+  for (gsize i = 0; i < G_N_ELEMENTS (reserved); i++)
+    if (g_ascii_strcasecmp (name, reserved[i]) == 0)
+      return FALSE;
   return TRUE;
 }
 
@@ -193,6 +212,15 @@ sig_config_load (const char *path, gboolean required, GError **error)
   c->backoff_max = MAX (backoff_max, backoff_first);
   c->test_scrypt_log_n = (int)scrypt_log_n;
   c->now_file = g_key_file_get_string (kf, "testing", "now-file", NULL);
+  c->trusted_header = g_key_file_get_string (kf, "auth", "trusted-header", NULL);
+  if (c->trusted_header != NULL && !header_name_ok (g_strstrip (c->trusted_header)))
+    {
+      g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                   "[auth] trusted-header: '%s' is not a header name one may trust "
+                   "(letters, digits and '-'; not Authorization, Cookie or Host)",
+                   c->trusted_header);
+      return NULL;
+    }
   c->audit_retention = retention;
   c->fake_now = now;
   c->fake_running = g_key_file_get_boolean (kf, "testing", "running", NULL);

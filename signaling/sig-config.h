@@ -32,6 +32,8 @@ typedef struct
                               before the back-off starts (5) */
   gint64 backoff_first;    /* [auth] backoff-first: the first wait, seconds (5) */
   gint64 backoff_max;      /* [auth] backoff-max: the longest wait, seconds (900) */
+  char *trusted_header;    /* [auth] trusted-header: the user name a trusted proxy
+                              vouches for (NULL: single sign-on off) */
   gint64 audit_retention;  /* [audit] retention-days, in days (365) */
   gint64 fake_now;         /* [testing] now = UTC unix seconds pinned (-1: real clock) */
   gboolean fake_running;   /* [testing] running: the pinned clock runs from @fake_now */

@@ -14,6 +14,10 @@
  * - changing one's password ends one's other sessions and closes their WebSockets;
  *   disabling an account and resetting its password end its sessions, and a reset
  *   password must be changed before anything else;
+ * - single sign-on: the trusted proxy's X-Forwarded-User opens a session without a
+ *   password (writes still need Origin and the CSRF token), unknown and disabled
+ *   accounts get the generic 401 and an audit entry, and from any other address, or
+ *   with trusted-header unset, the header means nothing;
  * - the test daemon's cheap scrypt (N=2^10) leaves production's (N=2^15) to any
  *   configuration without [testing], and verifies hashes of either cost;
  * - bad input (over-long names and passwords, control characters, NUL, a user name
@@ -492,6 +496,130 @@ START_TEST (test_ltctl_users)
 }
 END_TEST
 
+/* A SoupSession whose connections come from @local (a second loopback address). */
+static SoupSession *
+session_from (const char *local)
+{
+  g_autoptr (GInetAddress) a = g_inet_address_new_from_string (local);
+  g_autoptr (GSocketAddress) sa = g_inet_socket_address_new (a, 0);
+  return soup_session_new_with_options ("timeout", 30, "local-address", sa, NULL);
+}
+
+/* POST /api/v1/session with @body and "X-Forwarded-User: @vouched" (nullable),
+ * through @via (NULL: the daemon's own session, from 127.0.0.1). */
+static char *
+sso_sign_in (SdDaemon *d, SoupSession *via, const char *vouched, const char *body,
+             AccSession *s, guint *st)
+{
+  g_autofree char *vh
+      = vouched ? g_strconcat ("X-Forwarded-User: ", vouched, NULL) : NULL;
+  const char *headers[] = { vh, NULL };
+  SoupSession *keep = d->session;
+  if (via != NULL)
+    d->session = via;
+  SoupMessageHeaders *rh = NULL;
+  char *r = sd_http_full (d, "POST", "/api/v1/session", NULL, NULL, body, -1,
+                          vh ? headers : NULL, st, &rh);
+  d->session = keep;
+  if (*st == 201 && s != NULL)
+    {
+      const char *sc = soup_message_headers_get_one (rh, "Set-Cookie");
+      acc_session_clear (s);
+      s->cookie = g_strndup (sc, strcspn (sc, ";"));
+      g_autoptr (JsonNode) n = sd_json (r);
+      s->csrf = g_strdup (jstr (n, "csrf_token"));
+    }
+  soup_message_headers_unref (rh);
+  return r;
+}
+
+START_TEST (test_single_sign_on)
+{
+  SdDaemon *d
+      = sd_start ("trusted-proxies=127.0.0.1\n[auth]\ntrusted-header=X-Forwarded-User\n");
+  /* accounts made by an admin: first passwords, which a password sign-in must change */
+  ck_assert_uint_eq (acc_create (d, "lan", "admin", NULL, ACC_FIRST_PW), 201);
+  ck_assert_uint_eq (acc_create (d, "hoa", "it", NULL, ACC_FIRST_PW), 201);
+  guint st;
+  g_autofree char *dis
+      = sd_http (d, "POST", "/api/v1/users/hoa/disable", d->admin, NULL, &st);
+  ck_assert_uint_eq (st, 200);
+  g_autofree char *wrong = acc_sign_in (d, "lan", "sai mật khẩu rồi", NULL, NULL, &st);
+  ck_assert_uint_eq (st, 401);
+
+  /* the proxy vouches for lan: a session without a password, not held by the first
+   * password (the proxy, not that password, signed lan in) */
+  AccSession s = { 0 };
+  g_autofree char *r1 = sso_sign_in (d, NULL, "Lan", "{}", &s, &st);
+  ck_assert_msg (st == 201, "%u %s", st, r1);
+  g_autoptr (JsonNode) n1 = sd_json (r1);
+  ck_assert_str_eq (jstr (n1, "user"), "lan");
+  ck_assert (!json_object_get_boolean_member (json_node_get_object (n1), "must_change"));
+  g_autofree char *me = acc_http (d, &s, "GET", "/api/v1/users", NULL, &st);
+  ck_assert_msg (st == 200, "%u %s", st, me);
+  /* its writes still need this site's Origin and the session's CSRF token */
+  g_autofree char *w0 = acc_http_raw (d, "POST", "/api/v1/tokens", s.cookie, NULL,
+                                      d->base, NULL, NULL, "{\"role\":\"it\"}", &st);
+  ck_assert_uint_eq (st, 403);
+  g_autofree char *w1
+      = acc_http_raw (d, "POST", "/api/v1/tokens", s.cookie, s.csrf,
+                      "http://evil.example", NULL, NULL, "{\"role\":\"it\"}", &st);
+  ck_assert_uint_eq (st, 403);
+  g_autofree char *w2
+      = acc_http (d, &s, "POST", "/api/v1/tokens", "{\"role\":\"it\"}", &st);
+  ck_assert_msg (st == 201, "%u %s", st, w2);
+  /* while the proxy names someone else, lan's session is not theirs */
+  g_autofree char *x = acc_http_raw (d, "GET", "/api/v1/users", s.cookie, NULL, NULL,
+                                     "X-Forwarded-User: hoa", NULL, NULL, &st);
+  ck_assert_uint_eq (st, 401);
+
+  /* unknown and disabled accounts: the generic 401, audited as failed sign-ins */
+  g_autofree char *r2 = sso_sign_in (d, NULL, "khong.co.ai", "{}", NULL, &st);
+  ck_assert_uint_eq (st, 401);
+  ck_assert_str_eq (r2, wrong);
+  g_autofree char *r3 = sso_sign_in (d, NULL, "hoa", "{}", NULL, &st);
+  ck_assert_uint_eq (st, 401);
+  ck_assert_str_eq (r3, wrong);
+  g_autofree char *audit
+      = sd_http (d, "GET", "/api/v1/audit?actor=khong.co.ai", d->admin, NULL, &st);
+  ck_assert_uint_eq (st, 200);
+  ck_assert_msg (strstr (audit, "session.sign-in-failed")
+                     && strstr (audit, "single sign-on"),
+                 "%s", audit);
+  g_autofree char *audit2
+      = sd_http (d, "GET", "/api/v1/audit?actor=lan", d->admin, NULL, &st);
+  ck_assert_msg (strstr (audit2, "\"session.sign-in\"")
+                     && strstr (audit2, "single sign-on"),
+                 "%s", audit2);
+
+  /* from an address that is not a trusted proxy the header means nothing: no
+   * session without a password, and a session stays its own person's */
+  g_autoptr (SoupSession) other = session_from ("127.0.0.2");
+  g_autofree char *r4 = sso_sign_in (d, other, "lan", "{}", NULL, &st);
+  ck_assert_msg (st == 400, "%u %s", st, r4);
+  AccSession h = { 0 };
+  g_autofree char *r5 = sso_sign_in (
+      d, other, "lan", "{\"user\":\"lan\",\"password\":\"" ACC_FIRST_PW "\"}", &h, &st);
+  ck_assert_uint_eq (st, 201);
+  g_autoptr (JsonNode) n5 = sd_json (r5);
+  ck_assert (json_object_get_boolean_member (json_node_get_object (n5), "must_change"));
+  SoupSession *keep = d->session;
+  d->session = other;
+  g_autofree char *r6 = acc_http_raw (d, "GET", "/api/v1/users", h.cookie, NULL, NULL,
+                                      "X-Forwarded-User: hoa", NULL, NULL, &st);
+  d->session = keep;
+  ck_assert_uint_eq (st, 403); /* lan's first password must be changed: not hoa's 401 */
+  acc_session_clear (&s);
+  acc_session_clear (&h);
+
+  /* with trusted-header unset, the proxy's header means nothing either */
+  sd_restart (d, "trusted-proxies=127.0.0.1\n");
+  g_autofree char *r7 = sso_sign_in (d, NULL, "lan", "{}", NULL, &st);
+  ck_assert_msg (st == 400, "%u %s", st, r7);
+  sd_free (d);
+}
+END_TEST
+
 /* Reads the stored hash of @user. */
 static char *
 stored_hash (SdDaemon *d, const char *user)
@@ -723,6 +851,7 @@ main (int argc, char **argv)
   tcase_add_test (tc, test_disable_and_reset_end_sessions);
   tcase_add_test (tc, test_bad_input);
   tcase_add_test (tc, test_ltctl_users);
+  tcase_add_test (tc, test_single_sign_on);
   tcase_add_test (tc, test_scrypt_cost);
   tcase_add_test (tc, test_audit_log);
   tcase_add_test (tc, test_audit_retention);
