@@ -10,16 +10,18 @@
  *   Retry-After), 5 s after the lockout-failures-th and doubling to the cap, on the
  *   daemon's pinned clock; a success forgets them; one client address waits too,
  *   after ten across user names, and a success does not reset it;
-
- * - changing one's password ends one's other sessions and closes their WebSockets;
- *   disabling an account and resetting its password end its sessions, and a reset
- *   password must be changed before anything else;
+ * - ltctl login keeps the session in a 0600 file in a 0700 folder, later commands
+ *   read and write with it (Origin and CSRF token), a first password is to be changed
+ *   with ltctl password, and ltctl logout ends it on the server;
  * - single sign-on: the trusted proxy's X-Forwarded-User opens a session without a
  *   password (writes still need Origin and the CSRF token), unknown and disabled
  *   accounts get the generic 401 and an audit entry, and from any other address, or
  *   with trusted-header unset, the header means nothing;
  * - the test daemon's cheap scrypt (N=2^10) leaves production's (N=2^15) to any
  *   configuration without [testing], and verifies hashes of either cost;
+ * - changing one's password ends one's other sessions and closes their WebSockets;
+ *   disabling an account and resetting its password end its sessions, and a reset
+ *   password must be changed before anything else;
  * - bad input (over-long names and passwords, control characters, NUL, a user name
  *   with a space, a weak password) gets 400 and changes nothing in the store;
  * - ltctl users add, list, disable, enable and reset work against the daemon;
@@ -30,6 +32,8 @@
 #include "lt-test.h"
 #include "sig-test-accounts.h"
 #include "sig-validate.h"
+
+#include <glib/gstdio.h>
 
 static char *ltctl_path;
 
@@ -496,6 +500,108 @@ START_TEST (test_ltctl_users)
 }
 END_TEST
 
+/* Runs ltctl (no --token) with HOME and XDG_CONFIG_HOME in @home, @input lines on
+ * standard input (a pipe: not a terminal); returns its exit status. */
+static int
+run_ltctl_home (const char *home, const char *input, char **out, char **err,
+                const char *args)
+{
+  g_autofree char *cfg = g_build_filename (home, "config", NULL);
+  g_auto (GStrv) env = g_get_environ ();
+  env = g_environ_setenv (env, "HOME", home, TRUE);
+  env = g_environ_setenv (env, "XDG_CONFIG_HOME", cfg, TRUE);
+  env = g_environ_unsetenv (env, "LTCTL_TOKEN");
+  env = g_environ_unsetenv (env, "LTCTL_SERVER");
+  g_autofree char *cmd
+      = g_strdup_printf ("printf '%s' | '%s' %s", input, ltctl_path, args);
+  int status;
+  g_autoptr (GError) error = NULL;
+  const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+  ck_assert (g_spawn_sync (NULL, (char **)argv, env, G_SPAWN_DEFAULT, NULL, NULL, out,
+                           err, &status, &error));
+  return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+}
+
+static guint
+file_mode (const char *path)
+{
+  GStatBuf st;
+  ck_assert_msg (g_stat (path, &st) == 0, "%s missing", path);
+  return st.st_mode & 0777;
+}
+
+START_TEST (test_ltctl_login)
+{
+  SdDaemon *d = sd_start (proxy_conf);
+  ck_assert_uint_eq (acc_create (d, "lan", "admin", NULL, ACC_FIRST_PW), 201);
+  g_autofree char *home = g_build_filename (d->dir, "home", NULL);
+  ck_assert (g_mkdir (home, 0755) == 0);
+  g_autofree char *dir = g_build_filename (home, "config", "lienthong", NULL);
+  g_autofree char *file = g_build_filename (dir, "session", NULL);
+  g_autofree char *args = g_strdup_printf ("--server %s login LAN", d->base);
+
+  /* a wrong password: refused, nothing kept */
+  g_autofree char *o0 = NULL, *e0 = NULL;
+  ck_assert_int_eq (run_ltctl_home (home, "sai mật khẩu rồi\\n", &o0, &e0, args), 4);
+  ck_assert (!g_file_test (file, G_FILE_TEST_EXISTS));
+
+  /* a first password signs in, and says how to change it */
+  g_autofree char *o1 = NULL, *e1 = NULL;
+  ck_assert_int_eq (run_ltctl_home (home, ACC_FIRST_PW "\\n", &o1, &e1, args), 0);
+  ck_assert_msg (strstr (o1, "signed in") && strstr (o1, "lan"), "%s", o1);
+  ck_assert_msg (strstr (e1, "ltctl password"), "%s", e1);
+  ck_assert_uint_eq (file_mode (dir), 0700);
+  ck_assert_uint_eq (file_mode (file), 0600);
+  g_autofree char *text = NULL;
+  ck_assert (g_file_get_contents (file, &text, NULL, NULL));
+  ck_assert (strstr (text, d->base) && strstr (text, "lt_session="));
+  ck_assert (strstr (text, "mật khẩu") == NULL);
+  /* nothing but the password change until it is changed: ltctl says how */
+  g_autofree char *o2 = NULL, *e2 = NULL;
+  ck_assert_int_eq (run_ltctl_home (home, "", &o2, &e2, "users list"), 4);
+  ck_assert_msg (strstr (e2, "ltctl password"), "%s", e2);
+  g_autofree char *o3 = NULL, *e3 = NULL;
+  ck_assert_int_eq (
+      run_ltctl_home (home, ACC_FIRST_PW "\\n" ACC_PW "\\n", &o3, &e3, "password"), 0);
+  /* reads and writes (the write carries the Origin and the CSRF token) */
+  g_autofree char *o4 = NULL, *e4 = NULL;
+  ck_assert_int_eq (run_ltctl_home (home, "", &o4, &e4, "users list"), 0);
+  ck_assert_msg (strstr (o4, "lan") && strstr (o4, "active"), "%s %s", o4, e4);
+  g_autofree char *o5 = NULL, *e5 = NULL;
+  ck_assert_int_eq (run_ltctl_home (home, ACC_FIRST_PW "\\n", &o5, &e5,
+                                    "users add hoa --full-name 'Trần Hoa' --role it"),
+                    0);
+  g_autofree char *o6 = NULL, *e6 = NULL;
+  ck_assert_int_eq (run_ltctl_home (home, "", &o6, &e6, "users list"), 0);
+  ck_assert_msg (strstr (o6, "Trần Hoa"), "%s", o6);
+
+  /* the same file, another server: the cookie is not sent there */
+  g_autofree char *o7 = NULL, *e7 = NULL;
+  ck_assert_int_eq (
+      run_ltctl_home (home, "", &o7, &e7, "--server http://127.0.0.1:9 users list"), 3);
+
+  /* logout ends the session on the server: the old cookie is useless */
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  ck_assert (g_key_file_load_from_data (kf, text, -1, G_KEY_FILE_NONE, NULL));
+  g_autofree char *cookie = g_key_file_get_string (kf, "session", "cookie", NULL);
+  ck_assert_ptr_nonnull (cookie);
+  guint st;
+  g_autofree char *r0 = acc_http_raw (d, "GET", "/api/v1/users", cookie, NULL, NULL, NULL,
+                                      NULL, NULL, &st);
+  ck_assert_uint_eq (st, 200);
+  g_autofree char *o8 = NULL, *e8 = NULL;
+  ck_assert_int_eq (run_ltctl_home (home, "", &o8, &e8, "logout"), 0);
+  ck_assert (!g_file_test (file, G_FILE_TEST_EXISTS));
+  g_autofree char *r1 = acc_http_raw (d, "GET", "/api/v1/users", cookie, NULL, NULL, NULL,
+                                      NULL, NULL, &st);
+  ck_assert_uint_eq (st, 401);
+  g_autofree char *o9 = NULL, *e9 = NULL;
+  g_autofree char *list = g_strdup_printf ("--server %s users list", d->base);
+  ck_assert_int_eq (run_ltctl_home (home, "", &o9, &e9, list), 4);
+  sd_free (d);
+}
+END_TEST
+
 /* A SoupSession whose connections come from @local (a second loopback address). */
 static SoupSession *
 session_from (const char *local)
@@ -851,6 +957,7 @@ main (int argc, char **argv)
   tcase_add_test (tc, test_disable_and_reset_end_sessions);
   tcase_add_test (tc, test_bad_input);
   tcase_add_test (tc, test_ltctl_users);
+  tcase_add_test (tc, test_ltctl_login);
   tcase_add_test (tc, test_single_sign_on);
   tcase_add_test (tc, test_scrypt_cost);
   tcase_add_test (tc, test_audit_log);
