@@ -11,16 +11,22 @@
  *                     | disable NAME | enable NAME | reset NAME
  *             (passwords are read from standard input, without echo on a terminal)
  *
+ *   ltctl login [--server URL] [USER] | logout | password
+ *
  * The server and token come from the options, else $LTCTL_SERVER / $LTCTL_TOKEN,
- * else ~/.config/lienthong/ltctl.conf ([ltctl] server=, token=). */
+ * else the session `ltctl login` keeps in $XDG_CONFIG_HOME/lienthong/session (for the
+ * server it signed in to), else ~/.config/lienthong/ltctl.conf ([ltctl] server=,
+ * token=). */
 #include "lt-config.h"
+#include "sig-prompt.h"
 
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 #include <glib.h>
 #include <stdio.h>
 #include <string.h>
-#include <termios.h>
+#include <errno.h>
+#include <glib/gstdio.h>
 #include <unistd.h>
 
 /* Exit codes: scripts can tell these apart. */
@@ -41,6 +47,10 @@ typedef struct
   char *token;
   gboolean json;
   SoupSession *session;
+  /* a signed-in person's session (ltctl login), used when no token is given */
+  char *cookie; /* "lt_session=HEX" */
+  char *csrf;
+  SoupMessageHeaders *last_headers; /* the last answer's headers (login reads them) */
 } Ctl;
 
 static int
@@ -57,6 +67,53 @@ exit_for_status (guint status)
   return EXIT_FAILED;
 }
 
+/* The origin of @server ("http://host:port"), as the server compares Origin with
+ * the Host it is reached by. Returns: (transfer full) (nullable) */
+static char *
+origin_of (const char *server)
+{
+  g_autoptr (GUri) u = g_uri_parse (server, G_URI_FLAGS_NONE, NULL);
+  if (u == NULL || g_uri_get_host (u) == NULL)
+    return NULL;
+  const char *scheme = g_uri_get_scheme (u);
+  int port = g_uri_get_port (u);
+  gboolean default_port = port < 0
+                          || (g_ascii_strcasecmp (scheme, "http") == 0 && port == 80)
+                          || (g_ascii_strcasecmp (scheme, "https") == 0 && port == 443);
+  const char *host = g_uri_get_host (u);
+  gboolean v6 = strchr (host, ':') != NULL;
+  g_autofree char *p = default_port ? g_strdup ("") : g_strdup_printf (":%d", port);
+  return g_strdup_printf ("%s://%s%s%s%s", scheme, v6 ? "[" : "", host, v6 ? "]" : "", p);
+}
+
+/* Why a command-line client sends Origin: the server's CSRF rule asks every
+ * signed-in write for this site's Origin and the session's X-CSRF-Token. A page of
+ * another site cannot send either; ltctl holds the token (kept at login in a file
+ * only its user can read) and is not a browser, so it states the server's own
+ * origin, as a page of the server would. */
+static void
+add_credentials (Ctl *ctl, SoupMessage *msg, const char *method)
+{
+  SoupMessageHeaders *h = soup_message_get_request_headers (msg);
+  if (ctl->token != NULL)
+    {
+      g_autofree char *auth = g_strconcat ("Bearer ", ctl->token, NULL);
+      soup_message_headers_replace (h, "Authorization", auth);
+      return;
+    }
+  if (ctl->cookie == NULL)
+    return;
+  soup_message_headers_replace (h, "Cookie", ctl->cookie);
+  if (strcmp (method, "GET") != 0)
+    {
+      g_autofree char *origin = origin_of (ctl->server);
+      if (origin != NULL)
+        soup_message_headers_replace (h, "Origin", origin);
+      if (ctl->csrf != NULL)
+        soup_message_headers_replace (h, "X-CSRF-Token", ctl->csrf);
+    }
+}
+
 /* One request; prints the error body for people and returns an exit code. On success
  * *out holds the parsed JSON. */
 static int
@@ -69,12 +126,7 @@ request (Ctl *ctl, const char *method, const char *path, const char *body, JsonN
       g_printerr ("ltctl: bad server URL %s\n", ctl->server);
       return EXIT_USAGE;
     }
-  if (ctl->token != NULL)
-    {
-      g_autofree char *auth = g_strconcat ("Bearer ", ctl->token, NULL);
-      soup_message_headers_replace (soup_message_get_request_headers (msg),
-                                    "Authorization", auth);
-    }
+  add_credentials (ctl, msg, method);
   if (body != NULL)
     {
       g_autoptr (GBytes) b = g_bytes_new (body, strlen (body));
@@ -88,6 +140,8 @@ request (Ctl *ctl, const char *method, const char *path, const char *body, JsonN
       return EXIT_UNREACHABLE;
     }
   guint status = soup_message_get_status (msg);
+  g_clear_pointer (&ctl->last_headers, soup_message_headers_unref);
+  ctl->last_headers = soup_message_headers_ref (soup_message_get_response_headers (msg));
   gsize len;
   const char *data = g_bytes_get_data (resp, &len);
   g_autoptr (JsonParser) parser = json_parser_new ();
@@ -123,6 +177,11 @@ request (Ctl *ctl, const char *method, const char *path, const char *body, JsonN
         }
       else
         g_printerr ("ltctl: HTTP %u\n", status);
+      if (ctl->token == NULL && ctl->cookie != NULL && status == 401)
+        g_printerr ("ltctl: the session has ended; sign in again: ltctl login\n");
+      else if (ctl->token == NULL && ctl->cookie != NULL && status == 403 && parsed
+               && strstr (data, "change your password first") != NULL)
+        g_printerr ("ltctl: change it with: ltctl password\n");
       return exit_for_status (status);
     }
   if (status == 204)
@@ -476,36 +535,6 @@ cmd_nodes (Ctl *ctl, int argc, char **argv)
   return EXIT_OK;
 }
 
-/* Reads a password line from stdin, with echo off on a terminal; never an argument
- * (it would show in ps and the shell's history). Returns: (transfer full) (nullable) */
-static char *
-read_password (const char *prompt)
-{
-  gboolean tty = isatty (STDIN_FILENO);
-  struct termios old, quiet;
-  if (tty)
-    {
-      g_printerr ("%s", prompt);
-      tcgetattr (STDIN_FILENO, &old);
-      quiet = old;
-      quiet.c_lflag &= ~(tcflag_t)ECHO;
-      tcsetattr (STDIN_FILENO, TCSAFLUSH, &quiet);
-    }
-  char buf[1100];
-  char *line = fgets (buf, sizeof buf, stdin);
-  if (tty)
-    {
-      tcsetattr (STDIN_FILENO, TCSAFLUSH, &old);
-      g_printerr ("\n");
-    }
-  if (line == NULL)
-    return NULL;
-  buf[strcspn (buf, "\n")] = '\0';
-  char *out = g_strdup (buf);
-  explicit_bzero (buf, sizeof buf);
-  return out;
-}
-
 static char *
 users_path (const char *name, const char *what)
 {
@@ -546,7 +575,7 @@ users_add (Ctl *ctl, int argc, char **argv)
                   "[--scope UNIT]\n");
       return EXIT_USAGE;
     }
-  g_autofree char *pw = read_password ("Password: ");
+  g_autofree char *pw = sig_prompt_secret ("Password: ");
   if (pw == NULL)
     {
       g_printerr ("ltctl: no password on standard input\n");
@@ -601,7 +630,7 @@ cmd_users (Ctl *ctl, int argc, char **argv)
     }
   if (argc == 2 && strcmp (argv[0], "reset") == 0)
     {
-      g_autofree char *pw = read_password ("New password: ");
+      g_autofree char *pw = sig_prompt_secret ("New password: ");
       if (pw == NULL)
         {
           g_printerr ("ltctl: no password on standard input\n");
@@ -788,6 +817,238 @@ cmd_alarms (Ctl *ctl, int argc, char **argv)
   return EXIT_OK;
 }
 
+/* ---- the signed-in session (login, logout, password) ---- */
+
+/* $XDG_CONFIG_HOME/lienthong/session (~/.config/lienthong/session). */
+static char *
+session_path (void)
+{
+  return g_build_filename (g_get_user_config_dir (), "lienthong", "session", NULL);
+}
+
+/* Why atomic, and 0600 in a 0700 folder: the file holds what signs its owner in
+ * (the cookie and the CSRF token); a half-written file must never replace a good
+ * one, and no other user may read it even for a moment (the temporary file is made
+ * 0600 before anything is written to it). */
+static gboolean
+session_save (const char *server, const char *user, const char *cookie, const char *csrf,
+              GError **error)
+{
+  g_autofree char *path = session_path ();
+  g_autofree char *dir = g_path_get_dirname (path);
+  if (g_mkdir_with_parents (dir, 0700) != 0 || g_chmod (dir, 0700) != 0)
+    {
+      int e = errno;
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e), "%s: %s", dir,
+                   g_strerror (e));
+      return FALSE;
+    }
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  g_key_file_set_string (kf, "session", "server", server);
+  g_key_file_set_string (kf, "session", "user", user);
+  g_key_file_set_string (kf, "session", "cookie", cookie);
+  g_key_file_set_string (kf, "session", "csrf", csrf);
+  gsize len;
+  g_autofree char *text = g_key_file_to_data (kf, &len, NULL);
+  gboolean ok = g_file_set_contents_full (path, text, (gssize)len,
+                                          G_FILE_SET_CONTENTS_CONSISTENT, 0600, error);
+  explicit_bzero (text, len);
+  return ok;
+}
+
+/* Loads the session file into @ctl when it is for @ctl->server (or no server was
+ * named): a cookie is only ever sent to the server that gave it. */
+static void
+session_load (Ctl *ctl)
+{
+  g_autofree char *path = session_path ();
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, NULL))
+    return;
+  g_autofree char *server = g_key_file_get_string (kf, "session", "server", NULL);
+  g_autofree char *cookie = g_key_file_get_string (kf, "session", "cookie", NULL);
+  g_autofree char *csrf = g_key_file_get_string (kf, "session", "csrf", NULL);
+  if (server == NULL || cookie == NULL || csrf == NULL
+      || !g_str_has_prefix (cookie, "lt_session="))
+    return;
+  if (ctl->server != NULL && strcmp (ctl->server, server) != 0)
+    return;
+  if (ctl->server == NULL)
+    ctl->server = g_steal_pointer (&server);
+  ctl->cookie = g_steal_pointer (&cookie);
+  ctl->csrf = g_steal_pointer (&csrf);
+}
+
+static void
+trim_server (char *server)
+{
+  while (server != NULL && g_str_has_suffix (server, "/"))
+    server[strlen (server) - 1] = '\0';
+}
+
+/* login [--server URL] [USER]: one password prompt (or one line of standard input),
+ * POST /api/v1/session, and the session kept for the next commands. */
+static int
+cmd_login (Ctl *ctl, int argc, char **argv)
+{
+  const char *user = NULL;
+  for (int i = 0; i < argc; i++)
+    if (strcmp (argv[i], "--server") == 0 && i + 1 < argc)
+      {
+        g_free (ctl->server);
+        ctl->server = g_strdup (argv[++i]);
+        trim_server (ctl->server);
+      }
+    else if (user == NULL && argv[i][0] != '-')
+      user = argv[i];
+    else
+      {
+        g_printerr ("usage: ltctl login [--server URL] [USER]\n");
+        return EXIT_USAGE;
+      }
+  if (user == NULL)
+    user = g_get_user_name ();
+  g_clear_pointer (&ctl->token, g_free);
+  g_clear_pointer (&ctl->cookie, g_free);
+  g_clear_pointer (&ctl->csrf, g_free);
+  g_autofree char *prompt
+      = g_strdup_printf ("Password for %s at %s: ", user, ctl->server);
+  g_autofree char *pw = sig_prompt_secret (prompt);
+  if (pw == NULL)
+    {
+      g_printerr ("ltctl: no password on standard input\n");
+      return EXIT_USAGE;
+    }
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "user");
+  json_builder_add_string_value (b, user);
+  json_builder_set_member_name (b, "password");
+  json_builder_add_string_value (b, pw);
+  json_builder_end_object (b);
+  explicit_bzero (pw, strlen (pw));
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  g_autofree char *body = json_to_string (root, FALSE);
+  g_autoptr (JsonNode) n = NULL;
+  int rc = request (ctl, "POST", "/api/v1/session", body, &n);
+  explicit_bzero (body, strlen (body));
+  if (rc != EXIT_OK)
+    return rc;
+  const char *sc = soup_message_headers_get_one (ctl->last_headers, "Set-Cookie");
+  JsonObject *o = n ? json_node_get_object (n) : NULL;
+  const char *csrf
+      = o ? json_object_get_string_member_with_default (o, "csrf_token", NULL) : NULL;
+  if (sc == NULL || !g_str_has_prefix (sc, "lt_session=") || csrf == NULL)
+    {
+      g_printerr ("ltctl: the server signed in without a session cookie\n");
+      return EXIT_FAILED;
+    }
+  g_autofree char *cookie = g_strndup (sc, strcspn (sc, ";"));
+  const char *name = json_object_get_string_member_with_default (o, "user", user);
+  g_autoptr (GError) error = NULL;
+  if (!session_save (ctl->server, name, cookie, csrf, &error))
+    {
+      g_printerr ("ltctl: signed in, but the session could not be kept: %s\n",
+                  error->message);
+      return EXIT_FAILED;
+    }
+  g_print ("signed in to %s as %s (%s)\n", ctl->server, name,
+           json_object_get_string_member_with_default (o, "role", "?"));
+  if (json_object_get_boolean_member_with_default (o, "must_change", FALSE))
+    g_printerr ("ltctl: this password was given to you and must be changed before "
+                "anything else: run `ltctl password`\n");
+  return EXIT_OK;
+}
+
+/* logout: ends the session on the server and forgets it here. */
+static int
+cmd_logout (Ctl *ctl, int argc, char **argv)
+{
+  if (argc != 0)
+    {
+      g_printerr ("usage: ltctl logout\n");
+      return EXIT_USAGE;
+    }
+  g_autofree char *path = session_path ();
+  if (ctl->cookie == NULL)
+    {
+      g_printerr ("ltctl: not signed in%s%s\n", ctl->server ? " to " : "",
+                  ctl->server ? ctl->server : "");
+      return EXIT_OK;
+    }
+  g_clear_pointer (&ctl->token, g_free);
+  int rc = request (ctl, "DELETE", "/api/v1/session", NULL, NULL);
+  if (rc == EXIT_UNREACHABLE || rc == EXIT_USAGE)
+    {
+      g_printerr ("ltctl: the session is still open on the server; %s is kept (run "
+                  "ltctl logout again, or delete it)\n",
+                  path);
+      return rc;
+    }
+  if (g_unlink (path) != 0 && errno != ENOENT)
+    {
+      g_printerr ("ltctl: %s: %s\n", path, g_strerror (errno));
+      return EXIT_FAILED;
+    }
+  g_print ("signed out of %s\n", ctl->server);
+  return rc;
+}
+
+/* password: changes one's own password (the session's account). */
+static int
+cmd_password (Ctl *ctl, int argc, char **argv)
+{
+  if (argc != 0)
+    {
+      g_printerr ("usage: ltctl password  (current and new password from standard "
+                  "input)\n");
+      return EXIT_USAGE;
+    }
+  if (ctl->cookie == NULL || ctl->token != NULL)
+    {
+      g_printerr ("ltctl: sign in first (ltctl login): tokens have no password\n");
+      return EXIT_USAGE;
+    }
+  g_autofree char *old_pw = sig_prompt_secret ("Current password: ");
+  g_autofree char *new_pw = old_pw ? sig_prompt_secret ("New password: ") : NULL;
+  if (new_pw != NULL && sig_prompt_is_terminal ())
+    {
+      g_autofree char *again = sig_prompt_secret ("New password (again): ");
+      gboolean same = again != NULL && strcmp (again, new_pw) == 0;
+      if (again != NULL)
+        explicit_bzero (again, strlen (again));
+      if (!same)
+        {
+          g_printerr ("ltctl: the new passwords differ\n");
+          explicit_bzero (old_pw, strlen (old_pw));
+          explicit_bzero (new_pw, strlen (new_pw));
+          return EXIT_USAGE;
+        }
+    }
+  if (new_pw == NULL)
+    {
+      g_printerr ("ltctl: the current and the new password, one line each, on standard "
+                  "input\n");
+      return EXIT_USAGE;
+    }
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "old_password");
+  json_builder_add_string_value (b, old_pw);
+  json_builder_set_member_name (b, "new_password");
+  json_builder_add_string_value (b, new_pw);
+  json_builder_end_object (b);
+  explicit_bzero (old_pw, strlen (old_pw));
+  explicit_bzero (new_pw, strlen (new_pw));
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  g_autofree char *body = json_to_string (root, FALSE);
+  int rc = request (ctl, "POST", "/api/v1/session/password", body, NULL);
+  explicit_bzero (body, strlen (body));
+  if (rc == EXIT_OK)
+    g_print ("password changed; your other sessions have ended\n");
+  return rc;
+}
+
 /* Output is UTF-8 whatever the locale: names are Vietnamese and g_print would turn them
  * into '?' under LANG=C (common on servers and in cron). */
 static void
@@ -802,7 +1063,8 @@ printerr_raw (const gchar *text)
   fputs (text, stderr);
 }
 
-/* Fills in what the options left unset, from the environment, then the file. */
+/* Fills in what the options left unset: the token from $LTCTL_TOKEN, else the
+ * session of `ltctl login` (for the server it was made with), else ltctl.conf. */
 static void
 resolve_settings (Ctl *ctl)
 {
@@ -810,7 +1072,10 @@ resolve_settings (Ctl *ctl)
     ctl->server = g_strdup (g_getenv ("LTCTL_SERVER"));
   if (ctl->token == NULL && g_getenv ("LTCTL_TOKEN"))
     ctl->token = g_strdup (g_getenv ("LTCTL_TOKEN"));
-  if (ctl->server == NULL || ctl->token == NULL)
+  trim_server (ctl->server);
+  if (ctl->token == NULL)
+    session_load (ctl);
+  if (ctl->server == NULL || (ctl->token == NULL && ctl->cookie == NULL))
     {
       g_autofree char *path
           = g_build_filename (g_get_user_config_dir (), "lienthong", "ltctl.conf", NULL);
@@ -819,14 +1084,13 @@ resolve_settings (Ctl *ctl)
         {
           if (ctl->server == NULL)
             ctl->server = g_key_file_get_string (kf, "ltctl", "server", NULL);
-          if (ctl->token == NULL)
+          if (ctl->token == NULL && ctl->cookie == NULL)
             ctl->token = g_key_file_get_string (kf, "ltctl", "token", NULL);
         }
     }
   if (ctl->server == NULL)
     ctl->server = g_strdup ("http://127.0.0.1:8480");
-  while (g_str_has_suffix (ctl->server, "/"))
-    ctl->server[strlen (ctl->server) - 1] = '\0';
+  trim_server (ctl->server);
 }
 
 int
@@ -838,7 +1102,7 @@ main (int argc, char **argv)
     { "server", 's', 0, G_OPTION_ARG_STRING, &ctl.server,
       "signald URL (else $LTCTL_SERVER, ltctl.conf, http://127.0.0.1:8480)", "URL" },
     { "token", 't', 0, G_OPTION_ARG_STRING, &ctl.token,
-      "API token (else $LTCTL_TOKEN, ltctl.conf)", "TOKEN" },
+      "API token (else $LTCTL_TOKEN, the session of ltctl login, ltctl.conf)", "TOKEN" },
     { "json", 'j', 0, G_OPTION_ARG_NONE, &ctl.json, "Print JSON for machines", NULL },
     { "version", 'V', 0, G_OPTION_ARG_NONE, &version, "Print the version and exit",
       NULL },
@@ -852,21 +1116,26 @@ main (int argc, char **argv)
   g_option_context_set_strict_posix (oc,
                                      TRUE); /* options after the command are its own */
   g_option_context_set_description (
-      oc, "Commands:\n"
-          "  units search TEXT          find units, with or without diacritics\n"
-          "  units show CODE            one unit with its ancestors and sites\n"
-          "  meetings list [--from T] [--to T]\n"
-          "  meetings create --title T --chair CODE --start T --end T -p CODE[:TIER]...\n"
-          "  meetings show ID\n"
-          "  nodes                      the media node registry\n"
-          "  nodes retire NODE-ID       retire a node: tokens, socket, unit\n"
-          "  users list                 people's accounts (admin)\n"
-          "  users add NAME --full-name F --role R [--scope UNIT]\n"
-          "  users disable|enable|reset NAME  (passwords from standard input)\n"
-          "  links --meeting ID [--watch]  link quality of a meeting, worst first\n"
-          "  alarms [--open] [--meeting ID]  alarms, newest first\n\n"
-          "Exit codes: 0 ok, 1 refused, 2 usage, 3 server unreachable, 4 not allowed\n"
-          "(401/403/429), 5 not found, 6 conflict.\n");
+      oc,
+      "Commands:\n"
+      "  units search TEXT          find units, with or without diacritics\n"
+      "  units show CODE            one unit with its ancestors and sites\n"
+      "  meetings list [--from T] [--to T]\n"
+      "  meetings create --title T --chair CODE --start T --end T -p CODE[:TIER]...\n"
+      "  meetings show ID\n"
+      "  nodes                      the media node registry\n"
+      "  nodes retire NODE-ID       retire a node: tokens, socket, unit\n"
+      "  users list                 people's accounts (admin)\n"
+      "  users add NAME --full-name F --role R [--scope UNIT]\n"
+      "  users disable|enable|reset NAME  (passwords from standard input)\n"
+      "  links --meeting ID [--watch]  link quality of a meeting, worst first\n"
+      "  alarms [--open] [--meeting ID]  alarms, newest first\n"
+      "  login [--server URL] [USER]  sign in (password from standard input) and keep\n"
+      "                             the session for the next commands\n"
+      "  logout                     end that session on the server and forget it\n"
+      "  password                   change your own password (signed in)\n\n"
+      "Exit codes: 0 ok, 1 refused, 2 usage, 3 server unreachable, 4 not allowed\n"
+      "(401/403/429), 5 not found, 6 conflict.\n");
   if (!g_option_context_parse (oc, &argc, &argv, &error))
     {
       g_printerr ("ltctl: %s\n", error->message);
@@ -899,6 +1168,12 @@ main (int argc, char **argv)
     rc = cmd_alarms (&ctl, argc - 2, argv + 2);
   else if (strcmp (argv[1], "users") == 0)
     rc = cmd_users (&ctl, argc - 2, argv + 2);
+  else if (strcmp (argv[1], "login") == 0)
+    rc = cmd_login (&ctl, argc - 2, argv + 2);
+  else if (strcmp (argv[1], "logout") == 0)
+    rc = cmd_logout (&ctl, argc - 2, argv + 2);
+  else if (strcmp (argv[1], "password") == 0)
+    rc = cmd_password (&ctl, argc - 2, argv + 2);
   else
     {
       g_printerr ("ltctl: unknown command %s; see --help\n", argv[1]);
@@ -907,5 +1182,8 @@ main (int argc, char **argv)
   g_object_unref (ctl.session);
   g_free (ctl.server);
   g_free (ctl.token);
+  g_free (ctl.cookie);
+  g_free (ctl.csrf);
+  g_clear_pointer (&ctl.last_headers, soup_message_headers_unref);
   return rc;
 }

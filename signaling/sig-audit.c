@@ -82,6 +82,7 @@ sig_audit_request (SigServer *srv, SigRequest *req, GError **error)
     e->site_id = -1;
   e->target = g_strdup (g_uri_get_path (soup_server_message_get_uri (req->msg)));
   e->address = sig_server_client_address (srv, req->msg);
+  e->detail = g_strdup (req->audit_detail);
   return rooms_store_add_audit (srv->store, e, error);
 }
 
@@ -96,8 +97,9 @@ sig_audit_failed_sign_in (SigServer *srv, SigRequest *req)
   e->meeting_id = e->site_id = -1;
   e->target = g_strdup (g_uri_get_path (soup_server_message_get_uri (req->msg)));
   e->address = sig_server_client_address (srv, req->msg);
-  e->detail = g_strdup (soup_server_message_get_status (req->msg) == 429
-                            ? "refused: locked out"
+  e->detail = g_strdup (req->audit_detail ? req->audit_detail
+                        : soup_server_message_get_status (req->msg) == 429
+                            ? "refused: waiting after wrong sign-ins"
                             : "wrong user name or password");
   g_autoptr (GError) error = NULL;
   if (!rooms_store_add_audit (srv->store, e, &error))

@@ -211,7 +211,9 @@ sig_authenticate_session (RoomsStore *store, const char *secret, gint64 now, gin
   p->account = g_strdup (rooms_account_get_name (a));
   p->full_name = g_strdup (rooms_account_get_full_name (a));
   p->csrf_hash = g_strdup (rooms_session_get_csrf_hash (s));
-  p->must_change = rooms_account_get_must_change (a);
+  p->must_change
+      = rooms_account_get_must_change (a)
+        && !g_str_has_prefix (rooms_session_get_id (s), SIG_SSO_SESSION_PREFIX);
   return p;
 }
 
@@ -296,4 +298,113 @@ sig_auth_limiter_fail (SigAuthLimiter *limiter, const char *address, gint64 now_
         if (now_us - ((FailRing *)v)->newest >= limiter->window)
           g_hash_table_iter_remove (&it);
     }
+}
+
+/* Why a doubling wait rather than a fixed window: a window lets a guesser try
+ * lockout-failures passwords per window forever, and locks the real person out for
+ * the whole window after one typo too many; a wait that starts short and doubles
+ * costs the person seconds and the guesser hours (5 s doubling to the cap is 9 tries
+ * in the first half hour, then 4 an hour). A key's count is forgotten once it has
+ * been quiet for the cap after its wait ended, so memory stays bounded by the keys
+ * that failed recently. */
+typedef struct
+{
+  guint failures;
+  gint64 last;          /* the newest failure */
+  gint64 blocked_until; /* >= last */
+} BackoffEntry;
+
+struct _SigBackoff
+{
+  guint free_failures;
+  gint64 first, max;
+  GHashTable *by_key; /* char* -> BackoffEntry* */
+  guint ops;
+};
+
+SigBackoff *
+sig_backoff_new (guint free_failures, gint64 first_wait, gint64 max_wait)
+{
+  SigBackoff *b = g_new0 (SigBackoff, 1);
+  b->free_failures = MAX (free_failures, 1);
+  b->first = MAX (first_wait, 1);
+  b->max = MAX (max_wait, b->first);
+  b->by_key = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  return b;
+}
+
+void
+sig_backoff_free (SigBackoff *backoff)
+{
+  if (backoff == NULL)
+    return;
+  g_hash_table_unref (backoff->by_key);
+  g_free (backoff);
+}
+
+static gboolean
+backoff_forgotten (SigBackoff *b, const BackoffEntry *e, gint64 now)
+{
+  return now >= e->blocked_until + b->max;
+}
+
+static BackoffEntry *
+backoff_lookup (SigBackoff *b, const char *key, gint64 now)
+{
+  BackoffEntry *e = g_hash_table_lookup (b->by_key, key ? key : "");
+  if (e != NULL && backoff_forgotten (b, e, now))
+    {
+      g_hash_table_remove (b->by_key, key ? key : "");
+      return NULL;
+    }
+  return e;
+}
+
+gint64
+sig_backoff_wait (SigBackoff *backoff, const char *key, gint64 now)
+{
+  BackoffEntry *e = backoff_lookup (backoff, key, now);
+  if (e == NULL || e->blocked_until <= now)
+    return 0;
+  /* a clock set back must not stretch a wait past the cap */
+  return MIN (e->blocked_until - now, backoff->max);
+}
+
+gint64
+sig_backoff_fail (SigBackoff *backoff, const char *key, gint64 now)
+{
+  const char *k = key ? key : "";
+  BackoffEntry *e = backoff_lookup (backoff, k, now);
+  if (e == NULL)
+    {
+      e = g_new0 (BackoffEntry, 1);
+      g_hash_table_insert (backoff->by_key, g_strdup (k), e);
+    }
+  if (e->failures < G_MAXUINT)
+    e->failures++;
+  e->last = now;
+  gint64 wait = 0;
+  if (e->failures >= backoff->free_failures)
+    {
+      guint doublings = MIN (e->failures - backoff->free_failures, 30);
+      wait = MIN (backoff->first << doublings, backoff->max);
+    }
+  e->blocked_until = now + wait;
+
+  if (++backoff->ops % 256 == 0)
+    {
+      GHashTableIter it;
+      gpointer hk, v;
+      g_hash_table_iter_init (&it, backoff->by_key);
+      while (g_hash_table_iter_next (&it, &hk, &v))
+        if (backoff_forgotten (backoff, v, now))
+          g_hash_table_iter_remove (&it);
+    }
+  return wait;
+}
+
+void
+sig_backoff_reset (SigBackoff *backoff, const char *key)
+{
+  g_hash_table_remove (backoff->by_key, key ? key : "");
 }

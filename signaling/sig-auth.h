@@ -51,6 +51,9 @@ typedef struct
 
 /* The name of the session cookie. */
 #define SIG_SESSION_COOKIE "lt_session"
+/* The id prefix of sessions opened by single sign-on (their password did not sign
+ * them in, so a must-change flag does not hold them). */
+#define SIG_SSO_SESSION_PREFIX "sso_"
 
 /* Returns: %TRUE when @id is a well-formed node id: 1 to 64 of ASCII letters, digits,
  * '-', '_' and '.'. Node ids name log fields, legs and metrics labels. */
@@ -139,5 +142,22 @@ gboolean sig_auth_limiter_blocked (SigAuthLimiter *limiter, const char *address,
 /* Notes one failed authentication from @address at @now_us. */
 void sig_auth_limiter_fail (SigAuthLimiter *limiter, const char *address, gint64 now_us);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SigAuthLimiter, sig_auth_limiter_free)
+
+/* A growing back-off on wrong passwords, per key (a user name, a client address):
+ * the first @free_failures - 1 failures cost nothing, the next one makes the key wait
+ * @first_wait seconds, and each further one doubles the wait up to @max_wait. Times
+ * are seconds of one clock that never goes back in production (monotonic). */
+typedef struct _SigBackoff SigBackoff;
+
+/* Returns: (transfer full): a back-off with no key failing yet */
+SigBackoff *sig_backoff_new (guint free_failures, gint64 first_wait, gint64 max_wait);
+void sig_backoff_free (SigBackoff *backoff);
+/* Returns: the seconds @key must still wait at @now; 0 when it may try. */
+gint64 sig_backoff_wait (SigBackoff *backoff, const char *key, gint64 now);
+/* Notes a failure of @key at @now. Returns: the wait it now has (0: none yet). */
+gint64 sig_backoff_fail (SigBackoff *backoff, const char *key, gint64 now);
+/* Forgets @key's failures (a success). */
+void sig_backoff_reset (SigBackoff *backoff, const char *key);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SigBackoff, sig_backoff_free)
 
 G_END_DECLS

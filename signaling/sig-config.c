@@ -16,6 +16,8 @@ sig_config_free (SigConfig *config)
   g_strfreev (config->allowed_origins);
   g_strfreev (config->trusted_proxies);
   g_strfreev (config->tiers);
+  g_free (config->trusted_header);
+  g_free (config->now_file);
   g_clear_pointer (&config->keyfile, g_key_file_unref);
   g_free (config);
 }
@@ -93,6 +95,24 @@ get_int (GKeyFile *kf, const char *group, const char *key, gint64 min, gint64 ma
   return TRUE;
 }
 
+/* An HTTP header name, and not one that carries something else already. */
+static gboolean
+header_name_ok (const char *name)
+{
+  static const char *const reserved[] = {
+    "authorization", "cookie", "host", "origin", "x-forwarded-for", "x-csrf-token"
+  };
+  if (*name == '\0' || strlen (name) > 64)
+    return FALSE;
+  for (const char *c = name; *c; c++)
+    if (!g_ascii_isalnum (*c) && *c != '-')
+      return FALSE;
+  for (gsize i = 0; i < G_N_ELEMENTS (reserved); i++)
+    if (g_ascii_strcasecmp (name, reserved[i]) == 0)
+      return FALSE;
+  return TRUE;
+}
+
 /* Set only by the test build's main (lienthong-signald-test): a production daemon
  * whose clock a configuration line could pin would accept expired tokens and open
  * meetings at the wrong time. */
@@ -158,7 +178,8 @@ sig_config_load (const char *path, gboolean required, GError **error)
 
   gint64 grace = 30, retry = 30, hb = 5, misses = 3, lobby = 900, agrace = 300, now = -1;
   gint64 redial_base = 1000, redial_max = 30000;
-  gint64 idle = 14400, lifetime = 43200, lock_n = 5, lock_s = 300, retention = 365;
+  gint64 idle = 14400, lifetime = 43200, lock_n = 5, retention = 365;
+  gint64 backoff_first = 5, backoff_max = 900, scrypt_log_n = 0;
   if (!get_int (kf, "server", "drain-grace", 0, 3600, &grace, error)
       || !get_int (kf, "server", "retry-after", 0, 3600, &retry, error)
       || !get_int (kf, "nodes", "heartbeat-interval", 1, 3600, &hb, error)
@@ -170,7 +191,9 @@ sig_config_load (const char *path, gboolean required, GError **error)
       || !get_int (kf, "auth", "session-idle", 60, 7 * 86400, &idle, error)
       || !get_int (kf, "auth", "session-lifetime", 60, 30 * 86400, &lifetime, error)
       || !get_int (kf, "auth", "lockout-failures", 1, 1000, &lock_n, error)
-      || !get_int (kf, "auth", "lockout-seconds", 1, 86400, &lock_s, error)
+      || !get_int (kf, "auth", "backoff-first", 1, 3600, &backoff_first, error)
+      || !get_int (kf, "auth", "backoff-max", 1, 86400, &backoff_max, error)
+      || !get_int (kf, "testing", "scrypt-log-n", 10, 20, &scrypt_log_n, error)
       || !get_int (kf, "audit", "retention-days", 1, 36500, &retention, error)
       || !get_int (kf, "testing", "now", 0, G_MAXINT64, &now, error))
     return NULL;
@@ -185,7 +208,19 @@ sig_config_load (const char *path, gboolean required, GError **error)
   c->session_idle = idle;
   c->session_lifetime = MAX (lifetime, idle);
   c->lockout_failures = (int)lock_n;
-  c->lockout_seconds = lock_s;
+  c->backoff_first = backoff_first;
+  c->backoff_max = MAX (backoff_max, backoff_first);
+  c->test_scrypt_log_n = (int)scrypt_log_n;
+  c->now_file = g_key_file_get_string (kf, "testing", "now-file", NULL);
+  c->trusted_header = g_key_file_get_string (kf, "auth", "trusted-header", NULL);
+  if (c->trusted_header != NULL && !header_name_ok (g_strstrip (c->trusted_header)))
+    {
+      g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                   "[auth] trusted-header: '%s' is not a header name one may trust "
+                   "(letters, digits and '-'; not Authorization, Cookie or Host)",
+                   c->trusted_header);
+      return NULL;
+    }
   c->audit_retention = retention;
   c->fake_now = now;
   c->fake_running = g_key_file_get_boolean (kf, "testing", "running", NULL);
@@ -233,6 +268,14 @@ sig_config_parse_listen (const char *listen, char **host, guint16 *port)
 gint64
 sig_config_now (const SigConfig *c)
 {
+  if (c->now_file != NULL)
+    {
+      g_autofree char *text = NULL;
+      guint64 v = 0;
+      if (g_file_get_contents (c->now_file, &text, NULL, NULL)
+          && g_ascii_string_to_unsigned (g_strstrip (text), 10, 1, G_MAXINT64, &v, NULL))
+        return (gint64)v;
+    }
   if (c->fake_now >= 0 && c->fake_running)
     return c->fake_now + (g_get_monotonic_time () - c->loaded_us) / G_USEC_PER_SEC;
   if (c->fake_now >= 0)

@@ -28,11 +28,18 @@ typedef struct
   char **tiers;            /* [units] tiers, top first (NULL: the store's) */
   gint64 session_idle;     /* [auth] session-idle seconds without a request (14400) */
   gint64 session_lifetime; /* [auth] session-lifetime seconds from sign-in (43200) */
-  int lockout_failures;    /* [auth] lockout-failures of one account's sign-ins (5) */
-  gint64 lockout_seconds;  /* [auth] lockout-seconds the account is then refused (300) */
+  int lockout_failures;    /* [auth] lockout-failures: wrong sign-ins of one user name
+                              before the back-off starts (5) */
+  gint64 backoff_first;    /* [auth] backoff-first: the first wait, seconds (5) */
+  gint64 backoff_max;      /* [auth] backoff-max: the longest wait, seconds (900) */
+  char *trusted_header;    /* [auth] trusted-header: the user name a trusted proxy
+                              vouches for (NULL: single sign-on off) */
   gint64 audit_retention;  /* [audit] retention-days, in days (365) */
   gint64 fake_now;         /* [testing] now = UTC unix seconds pinned (-1: real clock) */
   gboolean fake_running;   /* [testing] running: the pinned clock runs from @fake_now */
+  char *now_file;          /* [testing] now-file: a file whose number, when there, is
+                              the pinned clock (tests move time forward by writing it) */
+  int test_scrypt_log_n;   /* [testing] scrypt-log-n: a cheaper KDF for tests (0: not) */
   gint64 loaded_us;        /* monotonic time the configuration was read */
   GKeyFile *keyfile;       /* the merged file, for sections read by their module */
 } SigConfig;

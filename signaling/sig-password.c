@@ -26,6 +26,19 @@
  * gigabytes */
 #define SCRYPT_MAX_LOG_N 20
 #define SCRYPT_MAX_MEM (G_GUINT64_CONSTANT (1) << 30)
+/* the lowest N a stored hash may name, and a test build may ask for */
+#define SCRYPT_MIN_LOG_N 10
+
+/* The N new hashes get. Only the test daemon's [testing] scrypt-log-n lowers it (see
+ * sig_password_set_test_cost); everything else hashes at SCRYPT_LOG_N. */
+static guint hash_log_n = SCRYPT_LOG_N;
+
+void
+sig_password_set_test_cost (guint log_n)
+{
+  g_return_if_fail (log_n >= SCRYPT_MIN_LOG_N && log_n <= SCRYPT_MAX_LOG_N);
+  hash_log_n = log_n;
+}
 
 static gboolean
 scrypt (const char *password, const guint8 *salt, gsize salt_len, guint log_n, guint r,
@@ -69,14 +82,14 @@ sig_password_hash (const char *password, GError **error)
 {
   guint8 salt[SALT_LEN], key[KEY_LEN];
   if (RAND_bytes (salt, sizeof salt) != 1
-      || !scrypt (password, salt, sizeof salt, SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P, key,
+      || !scrypt (password, salt, sizeof salt, hash_log_n, SCRYPT_R, SCRYPT_P, key,
                   sizeof key))
     {
       g_set_error_literal (error, SIG_ERROR, SIG_ERROR_INTERNAL,
                            "the password hash could not be computed");
       return NULL;
     }
-  char *out = format_hash (SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P, salt, key);
+  char *out = format_hash (hash_log_n, SCRYPT_R, SCRYPT_P, salt, key);
   OPENSSL_cleanse (key, sizeof key);
   return out;
 }
@@ -114,7 +127,7 @@ parse_hash (const char *stored, guint *log_n, guint *r, guint *p, guint8 **salt,
   if (g_strv_length (parts) != 5 || parts[0][0] != '\0'
       || strcmp (parts[1], "scrypt") != 0)
     return FALSE;
-  if (sscanf (parts[2], "ln=%u,r=%u,p=%u", log_n, r, p) != 3 || *log_n < 10
+  if (sscanf (parts[2], "ln=%u,r=%u,p=%u", log_n, r, p) != 3 || *log_n < SCRYPT_MIN_LOG_N
       || *log_n > SCRYPT_MAX_LOG_N || *r < 1 || *r > 32 || *p < 1 || *p > 16)
     return FALSE;
   *salt = g_base64_decode (parts[3], salt_len);

@@ -34,6 +34,18 @@ char *sig_password_hash (const char *password, GError **error);
  */
 gboolean sig_password_verify (const char *password, const char *stored);
 
+/**
+ * sig_password_set_test_cost:
+ * @log_n: log2 of scrypt's N for new hashes, 10 to 20
+ *
+ * For the test daemon only (its `[testing] scrypt-log-n`, which no production
+ * configuration can hold): the black-box suites sign in hundreds of times, and at the
+ * production cost that is most of their run. Hashes keep naming their own
+ * parameters, so what one cost made still verifies under another. Call it before
+ * anything is hashed (the dummy hash included).
+ */
+void sig_password_set_test_cost (guint log_n);
+
 /* Computes the dummy hash sig_password_verify() uses for unknown users now, so the
  * first unknown user name does not cost twice (and show it). */
 void sig_password_prepare (void);

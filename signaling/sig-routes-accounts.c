@@ -8,8 +8,9 @@
 #include <string.h>
 
 const SigParam sig_params_session[] = {
-  { "user", SIG_PARAM_STRING, TRUE, 1, ROOMS_ACCOUNT_NAME_MAX, FALSE, NULL },
-  { "password", SIG_PARAM_STRING, TRUE, 1, SIG_PASSWORD_MAX_BYTES, FALSE, NULL },
+  /* both, or neither when the trusted proxy's header vouches (single sign-on) */
+  { "user", SIG_PARAM_STRING, FALSE, 1, ROOMS_ACCOUNT_NAME_MAX, FALSE, NULL },
+  { "password", SIG_PARAM_STRING, FALSE, 1, SIG_PASSWORD_MAX_BYTES, FALSE, NULL },
   { NULL },
 };
 
@@ -143,11 +144,98 @@ session_json (SigServer *srv, RoomsAccount *a, const char *csrf, gint64 expires_
   return json_builder_get_root (b);
 }
 
+/* Refuses a sign-in while its client address or its user name waits after wrong
+ * ones (429, with Retry-After: the longer of the two waits). Why a 429 and not the
+ * generic 401: the wait is counted for unknown names too, so it tells nothing about
+ * which names exist, and a person who types the right password during a wait must
+ * not be told it is wrong (and go and have it reset). */
+static gboolean
+sign_in_waits (SigServer *srv, SigRequest *req, const char *addr, const char *key,
+               GError **error)
+{
+  gint64 now = sig_server_clock (srv);
+  gint64 wait = MAX (sig_backoff_wait (srv->client_backoff, addr, now),
+                     sig_backoff_wait (srv->account_backoff, key, now));
+  if (wait <= 0)
+    return FALSE;
+  g_autofree char *retry = g_strdup_printf ("%" G_GINT64_FORMAT, wait);
+  soup_message_headers_replace (soup_server_message_get_response_headers (req->msg),
+                                "Retry-After", retry);
+  g_set_error (error, SIG_ERROR, SIG_ERROR_TOO_MANY,
+               "too many failed sign-ins; try again in %" G_GINT64_FORMAT " s", wait);
+  return TRUE;
+}
+
+/* Opens a session for @a and answers it (201, the cookie, the CSRF token). A
+ * session opened by single sign-on has an id starting "sso_": its account's
+ * must-change flag does not hold it, since its password is not what signed it in. */
+static gboolean
+open_session (SigServer *srv, SigRequest *req, RoomsAccount *a, const char *addr,
+              gboolean sso, GError **error)
+{
+  g_autofree char *tid = NULL;
+  g_autofree char *secret = sig_token_generate (&tid);
+  g_autofree char *id
+      = g_strconcat (sso ? SIG_SSO_SESSION_PREFIX : "ses_", tid + strlen ("tok_"), NULL);
+  g_autofree char *hash = sig_token_hash (secret);
+  g_autofree char *csrf = csrf_token_of (secret);
+  g_autofree char *csrf_hash = sig_token_hash (csrf);
+  if (!rooms_store_add_session (srv->store, id, hash, rooms_account_get_name (a),
+                                csrf_hash, error))
+    return FALSE;
+  req->audit_label = g_strdup (rooms_account_get_full_name (a));
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "LT_ACCOUNT",
+                    rooms_account_get_name (a), "LT_CLIENT", addr, "MESSAGE",
+                    "%s signed in from %s%s (session %s)", rooms_account_get_name (a),
+                    addr, sso ? " by single sign-on" : "", id);
+  set_cookie (srv, req->msg, secret, srv->config->session_lifetime);
+  g_autoptr (JsonNode) body
+      = session_json (srv, a, csrf, sig_server_now (srv) + srv->config->session_lifetime);
+  if (sso)
+    json_object_set_boolean_member (json_node_get_object (body), "must_change", FALSE);
+  sig_reply_json (req, 201, g_steal_pointer (&body));
+  return TRUE;
+}
+
+/* Single sign-on: the proxy in front (oauth2-proxy and the like) has authenticated
+ * the person and names them in [auth] trusted-header; the page then asks for a
+ * session with no password. Why a cookie session rather than trusting the header on
+ * every request: the browser's writes keep the one CSRF defence all sessions have
+ * (Origin and X-CSRF-Token), a session can be ended and audited like any other, and
+ * the header is read at one route only. An unknown or disabled account gets the
+ * generic 401 and a failed sign-in in the audit log. The back-off does not count
+ * these: no password was guessed, the proxy vouched. */
+static gboolean
+single_sign_on (SigServer *srv, SigRequest *req, const char *vouched, const char *addr,
+                GError **error)
+{
+  g_autofree char *folded = rooms_account_fold_name (vouched);
+  req->audit_actor = g_strdup (folded ? folded : "(not a user name)");
+  g_autoptr (RoomsAccount) a
+      = folded ? rooms_store_get_account (srv->store, folded, NULL) : NULL;
+  if (a == NULL || rooms_account_get_disabled (a))
+    {
+      req->audit_detail = g_strdup_printf ("single sign-on (%s) of an unknown or "
+                                           "disabled account",
+                                           srv->config->trusted_header);
+      g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "LT_CLIENT", addr, "MESSAGE",
+                        "failed single sign-on from %s", addr);
+      g_set_error_literal (error, SIG_ERROR, SIG_ERROR_UNAUTHORIZED, WRONG_SIGN_IN);
+      return FALSE;
+    }
+  req->audit_detail
+      = g_strdup_printf ("single sign-on (%s)", srv->config->trusted_header);
+  return open_session (srv, req, a, addr, TRUE, error);
+}
+
 /* Why the KDF runs for unknown and disabled users too: the answer's status, body and
  * cost must be the same whatever failed, or they would tell which names exist. A
  * failure counts against the client's address and against the user name (known or
- * not), and either limit refuses further attempts (429) for a while, the right
- * password included: a guesser cannot tell a hit during a lockout. */
+ * not), and either makes further attempts wait (429), the right password included:
+ * a guesser cannot tell a hit during a wait. A success forgets the user name's
+ * failures, not the address's: one's own account must not reset a guesser's count
+ * across other names. With no user and no password, the trusted proxy's header
+ * (single sign-on) may vouch instead. */
 gboolean
 sig_route_session_create (SigServer *srv, SigRequest *req, GError **error)
 {
@@ -159,49 +247,37 @@ sig_route_session_create (SigServer *srv, SigRequest *req, GError **error)
       return FALSE;
     }
   g_autofree char *addr = sig_server_client_address (srv, req->msg);
+  const char *vouched = sig_server_vouched_user (srv, req->msg);
+  if (user == NULL && password == NULL && vouched != NULL)
+    return single_sign_on (srv, req, vouched, addr, error);
+  if (user == NULL || password == NULL)
+    {
+      req->error_field = g_strdup (user == NULL ? "user" : "password");
+      g_set_error (error, SIG_ERROR, SIG_ERROR_BAD_REQUEST, "missing required field %s",
+                   req->error_field);
+      return FALSE;
+    }
   g_autofree char *folded = rooms_account_fold_name (user);
   req->audit_actor = g_strdup (folded ? folded : "(not a user name)");
   g_autofree char *key = g_strconcat ("user:", folded ? folded : user, NULL);
-  gint64 mono = g_get_monotonic_time ();
-  if (sig_auth_limiter_blocked (srv->limiter, addr, mono)
-      || sig_auth_limiter_blocked (srv->account_limiter, key, mono))
-    {
-      g_set_error_literal (error, SIG_ERROR, SIG_ERROR_TOO_MANY,
-                           "too many failed sign-ins; try again later");
-      return FALSE;
-    }
+  if (sign_in_waits (srv, req, addr, key, error))
+    return FALSE;
   g_autoptr (RoomsAccount) a
       = folded ? rooms_store_get_account (srv->store, folded, NULL) : NULL;
   gboolean ok
       = sig_password_verify (password, a ? rooms_account_get_password_hash (a) : NULL);
   if (!ok || a == NULL || rooms_account_get_disabled (a))
     {
-      sig_auth_limiter_fail (srv->limiter, addr, mono);
-      sig_auth_limiter_fail (srv->account_limiter, key, mono);
+      gint64 now = sig_server_clock (srv);
+      sig_backoff_fail (srv->client_backoff, addr, now);
+      sig_backoff_fail (srv->account_backoff, key, now);
       g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "LT_CLIENT", addr, "MESSAGE",
                         "failed sign-in from %s", addr);
       g_set_error_literal (error, SIG_ERROR, SIG_ERROR_UNAUTHORIZED, WRONG_SIGN_IN);
       return FALSE;
     }
-  g_autofree char *tid = NULL;
-  g_autofree char *secret = sig_token_generate (&tid);
-  g_autofree char *id = g_strconcat ("ses_", tid + strlen ("tok_"), NULL);
-  g_autofree char *hash = sig_token_hash (secret);
-  g_autofree char *csrf = csrf_token_of (secret);
-  g_autofree char *csrf_hash = sig_token_hash (csrf);
-  if (!rooms_store_add_session (srv->store, id, hash, rooms_account_get_name (a),
-                                csrf_hash, error))
-    return FALSE;
-  req->audit_label = g_strdup (rooms_account_get_full_name (a));
-  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "LT_ACCOUNT",
-                    rooms_account_get_name (a), "LT_CLIENT", addr, "MESSAGE",
-                    "%s signed in from %s (session %s)", rooms_account_get_name (a), addr,
-                    id);
-  set_cookie (srv, req->msg, secret, srv->config->session_lifetime);
-  sig_reply_json (
-      req, 201,
-      session_json (srv, a, csrf, sig_server_now (srv) + srv->config->session_lifetime));
-  return TRUE;
+  sig_backoff_reset (srv->account_backoff, key);
+  return open_session (srv, req, a, addr, FALSE, error);
 }
 
 gboolean
@@ -227,7 +303,11 @@ sig_route_session_get (SigServer *srv, SigRequest *req, GError **error)
   g_autofree char *secret
       = sig_session_from_cookie (soup_message_headers_get_one (h, "Cookie"));
   g_autofree char *csrf = csrf_token_of (secret);
-  sig_reply_json (req, 200, session_json (srv, a, csrf, p->expires_at));
+  g_autoptr (JsonNode) body = session_json (srv, a, csrf, p->expires_at);
+  /* what holds this session: a single sign-on's is not held by the account's flag */
+  json_object_set_boolean_member (json_node_get_object (body), "must_change",
+                                  p->must_change);
+  sig_reply_json (req, 200, g_steal_pointer (&body));
   return TRUE;
 }
 
@@ -289,9 +369,9 @@ sig_route_session_password (SigServer *srv, SigRequest *req, GError **error)
     {
       g_autofree char *addr = sig_server_client_address (srv, req->msg);
       g_autofree char *key = g_strconcat ("user:", p->account, NULL);
-      gint64 mono = g_get_monotonic_time ();
-      sig_auth_limiter_fail (srv->limiter, addr, mono);
-      sig_auth_limiter_fail (srv->account_limiter, key, mono);
+      gint64 now = sig_server_clock (srv);
+      sig_backoff_fail (srv->client_backoff, addr, now);
+      sig_backoff_fail (srv->account_backoff, key, now);
       req->error_field = g_strdup ("old_password");
       g_set_error_literal (error, SIG_ERROR, SIG_ERROR_FORBIDDEN,
                            "the current password is wrong");

@@ -83,6 +83,7 @@ struct _SigRequest
   char *error_field;     /* (nullable) set by a handler failing on a field */
   char *audit_actor;     /* (nullable) who, for a route without a principal (sign-in) */
   char *audit_label;     /* (nullable) */
+  char *audit_detail;    /* (nullable) what the audit entry adds (a single sign-on) */
   gint64 audit_meeting;  /* a meeting the handler made (a booking), else 0 */
   JsonNode *error_extra; /* (nullable) an object merged into the error body */
 };
@@ -95,7 +96,8 @@ struct _SigServer
   char *address;
   char *state_dir;
   SigAuthLimiter *limiter;
-  SigAuthLimiter *account_limiter; /* failed sign-ins per folded user name */
+  SigBackoff *account_backoff; /* wrong sign-ins per folded user name */
+  SigBackoff *client_backoff;  /* wrong sign-ins per client address */
   guint audit_prune_source;
   gboolean draining;
   guint drain_source;
@@ -113,6 +115,20 @@ struct _SigServer
 
 /* Returns: the current time (UTC unix seconds), pinned in tests by [testing] now. */
 gint64 sig_server_now (SigServer *srv);
+/* Seconds on the clock of waits (the sign-in back-off): monotonic, or the pinned
+ * clock of the test daemon. */
+gint64 sig_server_clock (SigServer *srv);
+/**
+ * sig_server_vouched_user:
+ * The user name the [auth] trusted-header carries, but only when single sign-on is
+ * on and @msg comes straight from one of [server] trusted-proxies; from anywhere
+ * else the header means nothing.
+ *
+ * Returns: (transfer none) (nullable): the header's value
+ */
+const char *sig_server_vouched_user (SigServer *srv, SoupServerMessage *msg);
+/* Wrong sign-ins one client address makes, across user names, before it waits. */
+#define SIG_CLIENT_FREE_FAILURES 10
 
 /**
  * sig_server_client_address:

@@ -15,6 +15,17 @@ sig_server_now (SigServer *srv)
   return sig_config_now (srv->config);
 }
 
+/* Why monotonic in production: a wait counted on the wall clock would stretch or
+ * vanish when NTP steps the clock. The test daemon's pinned clock ([testing] now)
+ * stands in for it, so the suites move time forward instead of sleeping. */
+gint64
+sig_server_clock (SigServer *srv)
+{
+  if (srv->config->fake_now >= 0 || srv->config->now_file != NULL)
+    return sig_config_now (srv->config);
+  return g_get_monotonic_time () / G_USEC_PER_SEC;
+}
+
 void
 sig_reply_error (SoupServerMessage *msg, const GError *error, const char *field,
                  JsonNode *extra)
@@ -168,6 +179,16 @@ sig_server_from_trusted_proxy (SigServer *srv, SoupServerMessage *msg)
   return G_IS_INET_SOCKET_ADDRESS (peer)
          && is_trusted_proxy (
              srv, g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (peer)));
+}
+
+const char *
+sig_server_vouched_user (SigServer *srv, SoupServerMessage *msg)
+{
+  if (srv->config->trusted_header == NULL || !sig_server_from_trusted_proxy (srv, msg))
+    return NULL;
+  const char *v = soup_message_headers_get_one (
+      soup_server_message_get_request_headers (msg), srv->config->trusted_header);
+  return v != NULL && *v != '\0' ? v : NULL;
 }
 
 /* Behind the TLS proxy every request comes from the proxy's address, so the limit on
@@ -353,9 +374,23 @@ sig_server_authenticate (SigServer *srv, SoupServerMessage *msg,
     secret = sig_session_from_cookie (soup_message_headers_get_one (h, "Cookie"));
   *presented = authorization != NULL || secret != NULL;
   if (secret != NULL)
-    return sig_authenticate_session (srv->store, secret, sig_server_now (srv),
-                                     srv->config->session_idle,
-                                     srv->config->session_lifetime, error);
+    {
+      SigPrincipal *p = sig_authenticate_session (
+          srv->store, secret, sig_server_now (srv), srv->config->session_idle,
+          srv->config->session_lifetime, error);
+      /* behind single sign-on the proxy names who is at the browser now: a session
+       * of someone else (another person signed in at the proxy since) is not theirs */
+      const char *vouched = sig_server_vouched_user (srv, msg);
+      g_autofree char *folded = vouched ? rooms_account_fold_name (vouched) : NULL;
+      if (p != NULL && vouched != NULL && g_strcmp0 (folded, p->account) != 0)
+        {
+          g_clear_pointer (&p, sig_principal_free);
+          g_set_error_literal (error, SIG_ERROR, SIG_ERROR_UNAUTHORIZED,
+                               "this session belongs to another person than the one "
+                               "the single sign-on names; sign in again");
+        }
+      return p;
+    }
   return sig_authenticate (srv->store, authorization, sig_server_now (srv), error);
 }
 
@@ -559,6 +594,7 @@ server_cb (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTabl
   g_clear_pointer (&req.error_extra, json_node_unref);
   g_clear_pointer (&req.audit_actor, g_free);
   g_clear_pointer (&req.audit_label, g_free);
+  g_clear_pointer (&req.audit_detail, g_free);
 }
 
 /* Refuses an oversized body from its Content-Length, before libsoup reads it. A
@@ -736,11 +772,19 @@ sig_server_new (const SigConfig *config, GError **error)
   srv->config->allowed_origins = g_strdupv (config->allowed_origins);
   srv->config->trusted_proxies = g_strdupv (config->trusted_proxies);
   srv->config->tiers = g_strdupv (config->tiers);
+  srv->config->trusted_header = g_strdup (config->trusted_header);
+  srv->config->now_file = g_strdup (config->now_file);
+  /* sig_config_free() drops a reference: this copy holds its own */
+  if (config->keyfile != NULL)
+    srv->config->keyfile = g_key_file_ref (config->keyfile);
   srv->state_dir = g_strdup (config->state_dir);
   srv->started_us = g_get_monotonic_time ();
   srv->limiter = sig_auth_limiter_new (10, 60 * G_USEC_PER_SEC);
-  srv->account_limiter = sig_auth_limiter_new ((guint)config->lockout_failures,
-                                               config->lockout_seconds * G_USEC_PER_SEC);
+  srv->account_backoff = sig_backoff_new ((guint)config->lockout_failures,
+                                          config->backoff_first, config->backoff_max);
+  /* an office behind one NAT address shares it: more failures before the waits */
+  srv->client_backoff = sig_backoff_new (SIG_CLIENT_FREE_FAILURES, config->backoff_first,
+                                         config->backoff_max);
   srv->requests = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   srv->transitions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 
@@ -838,7 +882,8 @@ sig_server_free (SigServer *server)
   g_clear_pointer (&server->attendance, sig_attendance_free); /* writes its queue */
   g_clear_pointer (&server->store, rooms_store_free);
   g_clear_pointer (&server->limiter, sig_auth_limiter_free);
-  g_clear_pointer (&server->account_limiter, sig_auth_limiter_free);
+  g_clear_pointer (&server->account_backoff, sig_backoff_free);
+  g_clear_pointer (&server->client_backoff, sig_backoff_free);
   g_clear_pointer (&server->requests, g_hash_table_unref);
   g_clear_pointer (&server->transitions, g_hash_table_unref);
   g_free (server->address);

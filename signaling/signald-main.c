@@ -5,6 +5,7 @@
 #include "sig-config.h"
 #include "sig-notify.h"
 #include "sig-password.h"
+#include "sig-prompt.h"
 #include "sig-server.h"
 
 #include <glib-unix.h>
@@ -14,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <termios.h>
 #include <unistd.h>
 
 typedef struct
@@ -78,38 +78,6 @@ raise_fd_limit (void)
     }
 }
 
-/* Reads one line from stdin without its newline; on a terminal, with echo off.
- * Returns: (transfer full) (nullable) */
-static char *
-read_secret_line (const char *prompt)
-{
-  gboolean tty = isatty (STDIN_FILENO);
-  struct termios old, quiet;
-  if (tty)
-    {
-      g_printerr ("%s", prompt);
-      tcgetattr (STDIN_FILENO, &old);
-      quiet = old;
-      quiet.c_lflag &= ~(tcflag_t)ECHO;
-      tcsetattr (STDIN_FILENO, TCSAFLUSH, &quiet);
-    }
-  char buf[SIG_PASSWORD_MAX_BYTES + 2];
-  char *line = fgets (buf, sizeof buf, stdin);
-  if (tty)
-    {
-      tcsetattr (STDIN_FILENO, TCSAFLUSH, &old);
-      g_printerr ("\n");
-    }
-  if (line == NULL)
-    return NULL;
-  gsize n = strlen (buf);
-  if (n > 0 && buf[n - 1] == '\n')
-    buf[--n] = '\0';
-  char *out = g_strdup (buf);
-  explicit_bzero (buf, sizeof buf);
-  return out;
-}
-
 /* Why from the command line: the first admin account cannot be made over the API
  * by anyone but an admin. Whoever runs this on the server (root or the service user,
  * who can read the store anyway) names the account and types its password, which is
@@ -125,11 +93,14 @@ create_admin (SigConfig *config, const char *name)
                   "'.', '_' or '-'\n");
       return 2;
     }
-  g_autofree char *pw = read_secret_line ("Password: ");
-  if (pw != NULL && isatty (STDIN_FILENO))
+  g_autofree char *pw = sig_prompt_secret ("Password: ");
+  if (pw != NULL && sig_prompt_is_terminal ())
     {
-      g_autofree char *again = read_secret_line ("Password (again): ");
-      if (again == NULL || strcmp (pw, again) != 0)
+      g_autofree char *again = sig_prompt_secret ("Password (again): ");
+      gboolean same = again != NULL && strcmp (pw, again) == 0;
+      if (again != NULL)
+        explicit_bzero (again, strlen (again));
+      if (!same)
         {
           g_printerr ("lienthong-signald: the passwords differ\n");
           return 2;
@@ -218,6 +189,9 @@ main (int argc, char **argv)
       g_printerr ("lienthong-signald: %s\n", error->message);
       return 2;
     }
+  /* only the test build reads [testing]: production always hashes at full cost */
+  if (config->test_scrypt_log_n > 0)
+    sig_password_set_test_cost ((guint)config->test_scrypt_log_n);
   if (listen != NULL)
     {
       g_free (config->listen);

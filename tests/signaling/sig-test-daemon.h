@@ -87,15 +87,33 @@ sd_log_len (SdDaemon *d)
  * real clock those dates fall into the past and bookings get refused. */
 #define SD_FROZEN_NOW "1795996800"
 
-/* Writes @conf (may be NULL) as the daemon's configuration file. */
+/* Writes @conf (may be NULL) as the daemon's configuration file. Every daemon also
+ * gets, unless @conf says otherwise:
+ * - scrypt at N = 2^10 instead of 2^15 (`[testing] scrypt-log-n`): the suites sign
+ *   in hundreds of times, and the production cost made that most of their run;
+ * - `[testing] now-file` = DIR/now: while that file holds a number, it is the clock
+ *   (sd_set_now), so tests of waits move time forward instead of sleeping.
+ * (A repeated [testing] group adds to the first one.) */
 static void
 sd_write_conf (SdDaemon *d, const char *conf)
 {
   gboolean own_clock = conf != NULL && strstr (conf, "[testing]") != NULL;
-  g_autofree char *text
-      = g_strdup_printf ("[server]\ndrain-grace=1\n%s\n%s", conf ? conf : "",
-                         own_clock ? "" : "[testing]\nnow=" SD_FROZEN_NOW "\n");
+  gboolean own_cost = conf != NULL && strstr (conf, "scrypt-log-n") != NULL;
+  g_autofree char *now_file = g_build_filename (d->dir, "now", NULL);
+  g_autofree char *text = g_strdup_printf (
+      "[server]\ndrain-grace=1\n%s\n%s[testing]\nnow-file=%s\n%s", conf ? conf : "",
+      own_clock ? "" : "[testing]\nnow=" SD_FROZEN_NOW "\n", now_file,
+      own_cost ? "" : "scrypt-log-n=10\n");
   ck_assert (g_file_set_contents (d->conf_path, text, -1, NULL));
+}
+
+/* Sets the daemon's clock to @now (UTC unix seconds) from its next request on. */
+G_GNUC_UNUSED static void
+sd_set_now (SdDaemon *d, gint64 now)
+{
+  g_autofree char *path = g_build_filename (d->dir, "now", NULL);
+  g_autofree char *text = g_strdup_printf ("%" G_GINT64_FORMAT "\n", now);
+  ck_assert (g_file_set_contents (path, text, -1, NULL));
 }
 
 /* A failed assertion ends the test process at once; the daemon must not outlive it. */

@@ -17,7 +17,7 @@ import re
 import sys
 
 LAYERS = {
-    "base": ["sig-error", "sig-auth", "sig-password", "sig-config", "sig-validate", "sig-notify",
+    "base": ["sig-error", "sig-auth", "sig-password", "sig-prompt", "sig-config", "sig-validate", "sig-notify",
              "sig-ws-stream"],
     "policy": ["sig-policy"],
     "runtime": ["sig-runtime", "sig-runtime-private", "sig-cascade", "sig-links",
