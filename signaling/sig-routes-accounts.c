@@ -311,6 +311,33 @@ sig_route_session_get (SigServer *srv, SigRequest *req, GError **error)
   return TRUE;
 }
 
+/* Public, and always 200 (a page that asks logs no error): what the sign-in page
+ * needs before it shows a form. Whether this browser holds a valid session (its
+ * cookie is HttpOnly, so no page can look; a tab opened afresh then asks
+ * GET /api/v1/session for its CSRF token), and whether a trusted proxy names a
+ * person now (single sign-on: POST /api/v1/session with {} opens their session).
+ * Nothing is counted as a failed authentication: no credential is asked for, and a
+ * session id cannot be guessed (256 bits). */
+gboolean
+sig_route_session_options (SigServer *srv, SigRequest *req, GError **error)
+{
+  gboolean presented = FALSE;
+  SoupMessageHeaders *h = soup_server_message_get_request_headers (req->msg);
+  g_autofree char *secret
+      = sig_session_from_cookie (soup_message_headers_get_one (h, "Cookie"));
+  g_autoptr (SigPrincipal) p
+      = secret ? sig_server_authenticate (srv, req->msg, NULL, &presented, NULL) : NULL;
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "signed_in");
+  json_builder_add_boolean_value (b, p != NULL && p->account != NULL);
+  json_builder_set_member_name (b, "single_sign_on");
+  json_builder_add_boolean_value (b, sig_server_vouched_user (srv, req->msg) != NULL);
+  json_builder_end_object (b);
+  sig_reply_json (req, 200, json_builder_get_root (b));
+  return TRUE;
+}
+
 /* Public: signing out needs no valid session (an expired one signs out too); the
  * cookie is cleared either way. */
 gboolean

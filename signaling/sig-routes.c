@@ -97,6 +97,8 @@ static const SigRoute routes[] = {
     sig_params_session, sig_route_session_create, "session.sign-in" },
   { "GET", "/api/v1/session", R_ALL_PEOPLE, SIG_ACCESS_ROLE, 0, NULL,
     sig_route_session_get, NULL },
+  { "GET", "/api/v1/session/options", SIG_ROLE_PUBLIC, SIG_ACCESS_ROLE, 0, NULL,
+    sig_route_session_options, NULL },
   { "DELETE", "/api/v1/session", SIG_ROLE_PUBLIC, SIG_ACCESS_ROLE, 0, NULL,
     sig_route_session_delete, "session.sign-out" },
   { "POST", "/api/v1/session/password", R_READERS, SIG_ACCESS_ROLE, SIG_ROUTE_JSON_BODY,

@@ -257,6 +257,7 @@ gboolean sig_route_audit (SigServer *, SigRequest *, GError **);
 /* sig-routes-accounts.c */
 gboolean sig_route_session_create (SigServer *, SigRequest *, GError **);
 gboolean sig_route_session_get (SigServer *, SigRequest *, GError **);
+gboolean sig_route_session_options (SigServer *, SigRequest *, GError **);
 gboolean sig_route_session_delete (SigServer *, SigRequest *, GError **);
 gboolean sig_route_session_password (SigServer *, SigRequest *, GError **);
 gboolean sig_route_users_list (SigServer *, SigRequest *, GError **);

@@ -86,6 +86,28 @@ export class Api {
   // Returns: whether this tab holds a session (signed in at /).
   static hasSession() { return !!sessionStorage.getItem('lt.csrf'); }
 
+  // A tab opened afresh (a bookmark, a new window) has the session cookie but not its
+  // CSRF token, which lives per tab: GET /api/v1/session gives it again. Where a
+  // trusted proxy signs people in (single sign-on), POST /api/v1/session with no
+  // password opens a session for the person it names. /api/v1/session/options says
+  // which applies (the cookie is HttpOnly: no page can look). Returns: the session's
+  // description, or null when there is none.
+  static async findSession({ singleSignOn = false } = {}) {
+    const opts = await (await fetch('/api/v1/session/options')).json();
+    let res = null;
+    if (opts.signed_in) res = await fetch('/api/v1/session');
+    else if (singleSignOn && opts.single_sign_on) {
+      res = await fetch('/api/v1/session', {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}',
+      });
+    }
+    if (!res?.ok) return null;
+    const me = await res.json();
+    if (!me.csrf_token) return null;
+    sessionStorage.setItem('lt.csrf', me.csrf_token);
+    return me;
+  }
+
   async raw(method, path, { body, accept, headers = {} } = {}) {
     const h = this.token
       ? { authorization: `Bearer ${this.token}`, ...headers }

@@ -52,3 +52,10 @@ $('change').addEventListener('submit', async (e) => {
     say($('change-msg'), `${t('err.generic')}: ${msg || err.message}`, 'error');
   }
 });
+
+// Already signed in on this device (another tab, or a proxy that vouches for the
+// person: single sign-on): straight to the page of the role. The answer to a POST
+// with no password is 400 where no trusted proxy names anyone; the form stays.
+Api.findSession({ singleSignOn: true }).then((me) => {
+  if (me && !me.must_change) location.assign(me.page || '/');
+}).catch(() => {});

@@ -563,3 +563,5 @@ applyStrings(document);
 const saved = sessionStorage.getItem('lt.token');
 if (saved) signIn(saved).catch(() => sessionStorage.removeItem('lt.token'));
 else if (Api.hasSession()) signIn(null).catch(() => sessionStorage.removeItem('lt.csrf'));
+// a tab opened afresh: the cookie may hold a session this tab has no CSRF token of yet
+else Api.findSession().then((me) => me && signIn(null)).catch(() => sessionStorage.removeItem('lt.csrf'));

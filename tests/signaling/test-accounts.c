@@ -641,6 +641,34 @@ sso_sign_in (SdDaemon *d, SoupSession *via, const char *vouched, const char *bod
   return r;
 }
 
+/* GET /api/v1/session/options via @via (NULL: the daemon's session, from 127.0.0.1)
+ * with @cookie and the proxy's header naming @vouched (each nullable); asserts 200. */
+static void
+options (SdDaemon *d, SoupSession *via, const char *cookie, const char *vouched,
+         gboolean *signed_in, gboolean *sso)
+{
+  g_autofree char *vh
+      = vouched ? g_strconcat ("X-Forwarded-User: ", vouched, NULL) : NULL;
+  g_autofree char *ch = cookie ? g_strconcat ("Cookie: ", cookie, NULL) : NULL;
+  const char *headers[3] = { NULL, NULL, NULL };
+  int n = 0;
+  if (vh)
+    headers[n++] = vh;
+  if (ch)
+    headers[n++] = ch;
+  SoupSession *keep = d->session;
+  if (via != NULL)
+    d->session = via;
+  guint st;
+  g_autofree char *r = sd_http_full (d, "GET", "/api/v1/session/options", NULL, NULL,
+                                     NULL, -1, n ? headers : NULL, &st, NULL);
+  d->session = keep;
+  ck_assert_msg (st == 200, "options: %u %s", st, r);
+  g_autoptr (JsonNode) o = sd_json (r);
+  *signed_in = json_object_get_boolean_member (json_node_get_object (o), "signed_in");
+  *sso = json_object_get_boolean_member (json_node_get_object (o), "single_sign_on");
+}
+
 START_TEST (test_single_sign_on)
 {
   SdDaemon *d
@@ -655,11 +683,23 @@ START_TEST (test_single_sign_on)
   g_autofree char *wrong = acc_sign_in (d, "lan", "sai mật khẩu rồi", NULL, NULL, &st);
   ck_assert_uint_eq (st, 401);
 
+  /* the sign-in page asks first: nobody signed in on this browser, and the proxy
+   * names a person, so it may open their session without a form */
+  gboolean in, sso;
+  options (d, NULL, NULL, "Lan", &in, &sso);
+  ck_assert (!in && sso);
+  options (d, NULL, NULL, NULL, &in, &sso);
+  ck_assert (!in && !sso);
+
   /* the proxy vouches for lan: a session without a password, not held by the first
    * password (the proxy, not that password, signed lan in) */
   AccSession s = { 0 };
   g_autofree char *r1 = sso_sign_in (d, NULL, "Lan", "{}", &s, &st);
   ck_assert_msg (st == 201, "%u %s", st, r1);
+  options (d, NULL, s.cookie, "Lan", &in, &sso);
+  ck_assert (in && sso);
+  options (d, NULL, "lt_session=0123456789abcdef", NULL, &in, &sso);
+  ck_assert (!in); /* a cookie that is no session */
   g_autoptr (JsonNode) n1 = sd_json (r1);
   ck_assert_str_eq (jstr (n1, "user"), "lan");
   ck_assert (!json_object_get_boolean_member (json_node_get_object (n1), "must_change"));
@@ -703,6 +743,8 @@ START_TEST (test_single_sign_on)
   /* from an address that is not a trusted proxy the header means nothing: no
    * session without a password, and a session stays its own person's */
   g_autoptr (SoupSession) other = session_from ("127.0.0.2");
+  options (d, other, NULL, "lan", &in, &sso);
+  ck_assert (!sso);
   g_autofree char *r4 = sso_sign_in (d, other, "lan", "{}", NULL, &st);
   ck_assert_msg (st == 400, "%u %s", st, r4);
   AccSession h = { 0 };
@@ -724,6 +766,8 @@ START_TEST (test_single_sign_on)
   sd_restart (d, "trusted-proxies=127.0.0.1\n");
   g_autofree char *r7 = sso_sign_in (d, NULL, "lan", "{}", NULL, &st);
   ck_assert_msg (st == 400, "%u %s", st, r7);
+  options (d, NULL, NULL, "lan", &in, &sso);
+  ck_assert (!sso);
   sd_free (d);
 }
 END_TEST
