@@ -19,6 +19,8 @@
 #define LEG_VIDEO_SSRC 0x4C540B01u /* the program video, as the router sends it */
 #define LEG_LOW_SSRC 0x4C540B02u   /* the low-resolution program, before the router */
 #define LEG_RTX_SSRC 0x4C540B03u   /* RFC 4588 retransmissions of the program */
+/* RFC 4588 retransmissions of the mix, each member's of its own (router.c) */
+#define LEG_AUDIO_RTX_SSRC 0x4C540A03u
 #define TICK_MS 100
 #define REPORT_EVERY 10                  /* ticks: an SR/RR to every member each second */
 #define STATS_EVERY 20                   /* ticks: a statistics report every 2 s */
@@ -353,6 +355,8 @@ member_wire (Member *m, GError **error)
     = v && g_strcmp0 (v->codec, "H264") == 0 ? MCU_VIDEO_CODEC_H264 : MCU_VIDEO_CODEC_VP8,
     .video_rtx_pt = (guint8)m->video_rtx_pt,
     .nack = v && v->nack,
+    /* the SDP took audio rtx only together with NACK (sdp.c) */
+    .audio_rtx_pt = a && a->nack ? (guint8)a->rtx_pt : 0,
   };
   if (m->cc == NULL)
     m->cc = mcu_peer_cc_new (m->session, LEG_AUDIO_SSRC, g_get_monotonic_time ());
@@ -552,8 +556,9 @@ leg_answer (McuLeg *leg, Member *m, const char *offer, McuLegSdpFunc callback,
   cfg.name = m->name;
   cfg.ice.controlling = FALSE; /* sites and dialling child nodes control */
   mcu_peer_answer_async (leg->context, leg->cert, &cfg, offer, LEG_AUDIO_SSRC,
-                         LEG_VIDEO_SSRC, LEG_RTX_SSRC, leg->no_retransmission, leg->id,
-                         on_answered, request_new (leg, m, callback, user_data));
+                         LEG_VIDEO_SSRC, LEG_RTX_SSRC, LEG_AUDIO_RTX_SSRC,
+                         leg->no_retransmission, leg->id, on_answered,
+                         request_new (leg, m, callback, user_data));
 }
 
 void
@@ -905,8 +910,9 @@ member_report (Member *m, gint64 now)
  * "nacks_out": NACK packets we sent it for its lost program video, "nacked":
  * numbers in them, "lost": its packets found missing, "rtx_in": retransmissions
  * it sent, "recovered": those that filled a gap, "rtx_dropped": unwanted or
- * malformed, "given_up": numbers too old to ask for}. An IT board reads
- * recovered / lost as the uplink's repair. */
+ * malformed, "given_up": numbers too old to ask for, "audio_nacks_in",
+ * "audio_retransmitted", "audio_nack_misses": the same three for the mix we send
+ * it}. An IT board reads recovered / lost as the uplink's repair. */
 static void
 retransmission_json (const McuPeerCounters *c, GString *out)
 {
@@ -917,10 +923,13 @@ retransmission_json (const McuPeerCounters *c, GString *out)
       ",\"rtx_held\":%" G_GUINT64_FORMAT ",\"nacks_out\":%" G_GUINT64_FORMAT
       ",\"nacked\":%" G_GUINT64_FORMAT ",\"lost\":%" G_GUINT64_FORMAT
       ",\"rtx_in\":%" G_GUINT64_FORMAT ",\"recovered\":%" G_GUINT64_FORMAT
-      ",\"rtx_dropped\":%" G_GUINT64_FORMAT ",\"given_up\":%" G_GUINT64_FORMAT "}",
+      ",\"rtx_dropped\":%" G_GUINT64_FORMAT ",\"given_up\":%" G_GUINT64_FORMAT
+      ",\"audio_nacks_in\":%" G_GUINT64_FORMAT
+      ",\"audio_retransmitted\":%" G_GUINT64_FORMAT
+      ",\"audio_nack_misses\":%" G_GUINT64_FORMAT "}",
       c->nacks_in, c->retransmitted, c->nack_misses, c->rtx_held, c->nacks_out,
       c->nack_seqs_out, c->loss_missing, c->rtx_in, c->rtx_recovered, c->rtx_dropped,
-      c->loss_given_up);
+      c->loss_given_up, c->audio_nacks_in, c->audio_retransmitted, c->audio_nack_misses);
 }
 
 /* The statistics report: [{"endpoint":"site:17","srtp":"AEAD_AES_128_GCM",
@@ -1115,6 +1124,7 @@ leg_router_new (McuLeg *leg)
 {
   McuRouterConfig rc = { .program_ssrc = LEG_VIDEO_SSRC,
                          .rtx_ssrc = LEG_RTX_SSRC,
+                         .audio_rtx_ssrc = LEG_AUDIO_RTX_SSRC,
                          .no_retransmission = leg->no_retransmission,
                          .audio = on_router_audio,
                          .video = on_router_video,

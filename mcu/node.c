@@ -163,7 +163,7 @@ mcu_node_echo_async (McuNode *n, const char *key, const char *offer,
   r->offer_us = g_get_monotonic_time ();
   McuEndpointConfig cfg = n->ep_config;
   cfg.name = r->key;
-  mcu_peer_answer_async (n->context, n->cert, &cfg, offer, 0xEC40A0D1, 0xEC40F1D2, 0,
+  mcu_peer_answer_async (n->context, n->cert, &cfg, offer, 0xEC40A0D1, 0xEC40F1D2, 0, 0,
                          FALSE, n->node_id, on_echo_answer, r);
 }
 

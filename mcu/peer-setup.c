@@ -8,7 +8,7 @@ typedef struct
   GMainContext *context;
   McuEndpoint *ep;
   char *offer;
-  guint32 audio_ssrc, video_ssrc, video_rtx_ssrc;
+  guint32 audio_ssrc, video_ssrc, video_rtx_ssrc, audio_rtx_ssrc;
   gboolean no_retransmission;
   char *cname;
   McuPeerAnswerFunc callback;
@@ -81,6 +81,7 @@ on_gathered (McuEndpoint *ep, gpointer data)
     .audio_ssrc = s->audio_ssrc,
     .video_ssrc = s->video_ssrc,
     .video_rtx_ssrc = s->video_rtx_ssrc,
+    .audio_rtx_ssrc = s->audio_rtx_ssrc,
     .no_retransmission = s->no_retransmission,
     .cname = s->cname,
     .msid_stream = s->cname,
@@ -110,8 +111,8 @@ void
 mcu_peer_answer_async (GMainContext *context, McuCert *cert,
                        const McuEndpointConfig *config, const char *offer,
                        guint32 audio_ssrc, guint32 video_ssrc, guint32 video_rtx_ssrc,
-                       gboolean no_retransmission, const char *cname,
-                       McuPeerAnswerFunc callback, gpointer user_data)
+                       guint32 audio_rtx_ssrc, gboolean no_retransmission,
+                       const char *cname, McuPeerAnswerFunc callback, gpointer user_data)
 {
   g_return_if_fail (offer != NULL && callback != NULL);
   g_autoptr (GError) error = NULL;
@@ -138,6 +139,7 @@ mcu_peer_answer_async (GMainContext *context, McuCert *cert,
   s->audio_ssrc = audio_ssrc;
   s->video_ssrc = video_ssrc;
   s->video_rtx_ssrc = video_rtx_ssrc;
+  s->audio_rtx_ssrc = audio_rtx_ssrc;
   s->no_retransmission = no_retransmission;
   s->cname = g_strdup (cname ? cname : "lienthong");
   s->callback = callback;

@@ -29,7 +29,8 @@ typedef void (*McuPeerAnswerFunc) (McuEndpoint *ep, McuSdpSession *session,
  * @config: the endpoint's configuration (copied)
  * @offer: (transfer none): the peer's SDP offer
  * @audio_ssrc: @video_ssrc: the SSRCs we announce for what we send
- * @video_rtx_ssrc: our RTX SSRC, announced where rtx is negotiated (0: none)
+ * @video_rtx_ssrc: @audio_rtx_ssrc: our RTX SSRCs, announced where rtx is
+ *   negotiated (0: none)
  * @no_retransmission: negotiate neither rtx nor generic NACK
  *
  * Creates and starts an endpoint, waits for its candidates, answers @offer and
@@ -39,9 +40,9 @@ typedef void (*McuPeerAnswerFunc) (McuEndpoint *ep, McuSdpSession *session,
 void mcu_peer_answer_async (GMainContext *context, McuCert *cert,
                             const McuEndpointConfig *config, const char *offer,
                             guint32 audio_ssrc, guint32 video_ssrc,
-                            guint32 video_rtx_ssrc, gboolean no_retransmission,
-                            const char *cname, McuPeerAnswerFunc callback,
-                            gpointer user_data);
+                            guint32 video_rtx_ssrc, guint32 audio_rtx_ssrc,
+                            gboolean no_retransmission, const char *cname,
+                            McuPeerAnswerFunc callback, gpointer user_data);
 
 /* The accepted audio or video m-line of @session ("audio"/"video"), or NULL. */
 const McuSdpMedia *mcu_sdp_session_find_media (const McuSdpSession *session,

@@ -45,9 +45,23 @@ GST_DEBUG_CATEGORY_STATIC (mcu_router_debug);
 #define RTX_WINDOW_US (100 * 1000)
 #define RTX_RECENT 128
 #define RTX_MIN_REPEAT_US (40 * 1000)
+/* The audio mix each peer that negotiated audio rtx received, for its NACKs:
+ * 64 frames of 20 ms (1.28 s, past any jitter buffer's wait), packets up to 600
+ * bytes (Opus at the mixer's rates is about 100; a larger one is not kept). */
+#define AUDIO_RTX_SLOTS 64
+#define AUDIO_RTX_MAX_PACKET 600
 /* Receivers whose headers one fan-out rewrites per hold of the lock: bounds both
  * what an audio thread may wait (a few microseconds) and the stack used. */
 #define FANOUT_CHUNK 64
+
+/* The answers one receiver got on one of its streams, for rtx_allowed(). */
+typedef struct
+{
+  gint64 window_us;                 /* start of the current answer window */
+  guint in_window;                  /* answers sent in it */
+  guint16 answered_seq[RTX_RECENT]; /* by seq % RTX_RECENT: the last answers */
+  gint64 answered_us[RTX_RECENT];
+} RtxBudget;
 
 typedef struct
 {
@@ -63,11 +77,17 @@ typedef struct
    * are mapped onto the program SSRC here, so that stepping between levels looks
    * to its decoder like one stream with no jump back */
   McuRtpRewriter vout;
-  guint16 rtx_seq;      /* the numbering of the RTX stream this peer receives */
-  gint64 rtx_window_us; /* start of the current answer window */
-  guint rtx_in_window;  /* answers sent in it */
-  guint16 answered_seq[RTX_RECENT]; /* by seq % RTX_RECENT: the last answers */
-  gint64 answered_us[RTX_RECENT];
+  guint16 rtx_seq; /* the numbering of the RTX stream this peer receives */
+  RtxBudget video_budget;
+  /* the mix this peer received (its own SSRC and numbers: the mixer makes one
+   * stream per peer), kept only where it negotiated audio rtx; the NACKs for it
+   * are answered on an RTX stream of its own numbering and budget */
+  McuRtxBuffer *audio_sent; /* (nullable) */
+  gboolean have_audio;
+  guint32 audio_ssrc;
+  guint16 audio_highest; /* the highest number sent so far */
+  guint16 audio_rtx_seq;
+  RtxBudget audio_budget;
   /* the gaps in its video while it is the program's source, for our NACKs */
   McuLossTracker loss;
   gint64 rtt_us;
@@ -130,9 +150,16 @@ count (guint64 *counter)
 }
 
 static void
+peer_clear (gpointer data)
+{
+  Peer *p = data;
+  g_clear_pointer (&p->audio_sent, mcu_rtx_buffer_free);
+}
+
+static void
 peer_unref (gpointer p)
 {
-  g_atomic_rc_box_release (p);
+  g_atomic_rc_box_release_full (p, peer_clear);
 }
 
 static void
@@ -204,6 +231,8 @@ mcu_router_new (const McuRouterConfig *config)
   r->router_ssrc = config->program_ssrc ^ 0x5a5a5a5a;
   if (r->config.rtx_ssrc == 0)
     r->config.rtx_ssrc = config->program_ssrc ^ 0x80000000u;
+  if (r->config.audio_rtx_ssrc == 0)
+    r->config.audio_rtx_ssrc = config->program_ssrc ^ 0x40000000u;
   mcu_rtp_rewriter_init (&r->rw, config->program_ssrc, VIDEO_CLOCK);
   return r;
 }
@@ -250,6 +279,9 @@ mcu_router_add_peer (McuRouter *r, guint id, const McuPeerInfo *info,
       mcu_rtp_rewriter_init (&p->vout, r->config.program_ssrc, VIDEO_CLOCK);
       mcu_loss_tracker_init (&p->loss);
       p->rtx_seq = (guint16)g_random_int (); /* RFC 3550: a random first number */
+      p->audio_rtx_seq = (guint16)g_random_int ();
+      if (info->audio_pt && info->audio_rtx_pt && !r->config.no_retransmission)
+        p->audio_sent = mcu_rtx_buffer_new_full (AUDIO_RTX_SLOTS, AUDIO_RTX_MAX_PACKET);
       g_ptr_array_add (r->peers, p);
       receivers_update (r);
     }
@@ -620,17 +652,17 @@ forward_keyframe_request (McuRouter *r, gint64 now_us)
 }
 
 /* One RFC 4588 retransmission of @orig (in @to's numbering, first sent as @osn)
- * on the node's RTX stream: a number of its own each time, so every
- * retransmission is protected under a fresh SRTP index. */
+ * on an RTX stream of the node (@pt, @ssrc, numbered by *@seq): a number of its
+ * own each time, so every retransmission is protected under a fresh SRTP index. */
 static gboolean
-send_rtx (McuRouter *r, Peer *to, const guint8 *orig, gsize len, guint16 osn)
+send_rtx (Peer *to, const guint8 *orig, gsize len, guint16 osn, guint8 pt, guint16 *seq,
+          guint32 ssrc)
 {
   guint8 buf[SEND_CAP];
-  gsize n = mcu_rtx_wrap (buf, MAX_PACKET + 2, orig, len, osn, to->info.video_rtx_pt,
-                          to->rtx_seq, r->config.rtx_ssrc);
+  gsize n = mcu_rtx_wrap (buf, MAX_PACKET + 2, orig, len, osn, pt, *seq, ssrc);
   if (n == 0)
     return FALSE;
-  to->rtx_seq++;
+  (*seq)++;
   if (to->ops.send_rtp (to->peer, buf, n, sizeof buf))
     count (&to->rtp_out);
   else
@@ -651,23 +683,23 @@ send_rtx (McuRouter *r, Peer *to, const guint8 *orig, gsize len, guint16 osn)
  * falls behind: without a budget, answers to repeated and bursty NACKs add to the
  * very load that makes the losses. Refused numbers are asked again later. */
 static gboolean
-rtx_allowed (Peer *to, guint16 seq, gint64 now_us)
+rtx_allowed (RtxBudget *b, gint64 rtt_us, guint16 seq, gint64 now_us)
 {
   guint i = seq % RTX_RECENT;
-  gint64 repeat = MAX (to->rtt_us, RTX_MIN_REPEAT_US);
-  if (to->answered_us[i] != 0 && to->answered_seq[i] == seq
-      && now_us - to->answered_us[i] < repeat)
+  gint64 repeat = MAX (rtt_us, RTX_MIN_REPEAT_US);
+  if (b->answered_us[i] != 0 && b->answered_seq[i] == seq
+      && now_us - b->answered_us[i] < repeat)
     return FALSE;
-  if (now_us - to->rtx_window_us >= RTX_WINDOW_US)
+  if (now_us - b->window_us >= RTX_WINDOW_US)
     {
-      to->rtx_window_us = now_us;
-      to->rtx_in_window = 0;
+      b->window_us = now_us;
+      b->in_window = 0;
     }
-  if (to->rtx_in_window >= RTX_BUDGET)
+  if (b->in_window >= RTX_BUDGET)
     return FALSE;
-  to->rtx_in_window++;
-  to->answered_seq[i] = seq;
-  to->answered_us[i] = now_us;
+  b->in_window++;
+  b->answered_seq[i] = seq;
+  b->answered_us[i] = now_us;
   return TRUE;
 }
 
@@ -692,7 +724,7 @@ answer_nack (McuRouter *r, Peer *from, const McuRtcpNack *n, gint64 now_us)
           from->c.nack_misses++;
           continue;
         }
-      if (!rtx_allowed (from, seqs[k], now_us))
+      if (!rtx_allowed (&from->video_budget, from->rtt_us, seqs[k], now_us))
         {
           from->c.rtx_held++;
           continue;
@@ -710,7 +742,8 @@ answer_nack (McuRouter *r, Peer *from, const McuRtcpNack *n, gint64 now_us)
       buf[7] = (guint8)ts;
       if (from->info.video_rtx_pt != 0)
         {
-          if (!send_rtx (r, from, buf, plen, seqs[k]))
+          if (!send_rtx (from, buf, plen, seqs[k], from->info.video_rtx_pt,
+                         &from->rtx_seq, r->config.rtx_ssrc))
             {
               from->c.nack_misses++;
               continue;
@@ -719,6 +752,46 @@ answer_nack (McuRouter *r, Peer *from, const McuRtcpNack *n, gint64 now_us)
       else
         send_copy (from, buf, plen, from->info.video_pt);
       from->c.retransmitted++;
+    }
+}
+
+/* NACKs for the mix @from receives are answered from what was sent to @from
+ * alone (audio_sent), on its audio RTX stream: each answer is the very bytes first
+ * protected under that number, wrapped under a fresh index. Only a number among
+ * the last AUDIO_RTX_SLOTS sent is looked up: the buffer holds nothing older, and a
+ * number ahead of the highest was never sent. There is no plain resend for audio
+ * (a peer without rtx): the transport-cc stamp added after the router would make
+ * a resend other bytes under the original's index. */
+static void
+answer_audio_nack (McuRouter *r, Peer *from, const McuRtcpNack *n, gint64 now_us)
+{
+  guint16 seqs[17];
+  guint count = mcu_rtcp_nack_expand (n->pid, n->blp, seqs);
+  for (guint k = 0; k < count; k++)
+    {
+      gsize plen = 0;
+      gint16 age = (gint16)(guint16)(from->audio_highest - seqs[k]);
+      const guint8 *stored
+          = from->audio_sent && age >= 0 && age < AUDIO_RTX_SLOTS
+                ? mcu_rtx_buffer_lookup (from->audio_sent, seqs[k], &plen)
+                : NULL;
+      if (stored == NULL)
+        {
+          from->c.audio_nack_misses++;
+          continue;
+        }
+      if (!rtx_allowed (&from->audio_budget, from->rtt_us, seqs[k], now_us))
+        {
+          from->c.rtx_held++;
+          continue;
+        }
+      if (!send_rtx (from, stored, plen, seqs[k], from->info.audio_rtx_pt,
+                     &from->audio_rtx_seq, r->config.audio_rtx_ssrc))
+        {
+          from->c.audio_nack_misses++;
+          continue;
+        }
+      from->c.audio_retransmitted++;
     }
 }
 
@@ -749,6 +822,13 @@ mcu_router_receive_rtcp (McuRouter *r, guint id, const guint8 *pkt, gsize len,
         if (!r->config.no_retransmission)
           answer_nack (r, from, &info.nacks[i], now_us);
       }
+    else if (from->have_audio && info.nacks[i].media_ssrc == from->audio_ssrc)
+      {
+        /* its own mix only: a NACK naming any other SSRC is not for us to answer */
+        from->c.audio_nacks_in++;
+        if (!r->config.no_retransmission)
+          answer_audio_nack (r, from, &info.nacks[i], now_us);
+      }
   gboolean wants_key = FALSE;
   for (guint i = 0; i < info.n_plis; i++)
     wants_key |= info.plis[i].media_ssrc == program;
@@ -763,6 +843,32 @@ out:
   g_mutex_unlock (&r->lock);
 }
 
+/* With the lock held: notes the mix packet @pkt about to go to @to (its SSRC and
+ * highest number) and, where @to negotiated audio rtx, keeps it as it will be
+ * protected (with @to's payload type) for answer_audio_nack(). Kept before it is
+ * sent: an answer that overtakes the original is still an RTX packet of the same
+ * bytes. A new SSRC is another stream: what was kept of the old one is dropped. */
+static void
+keep_audio (Peer *to, const guint8 *pkt, gsize len)
+{
+  guint32 ssrc
+      = (guint32)pkt[8] << 24 | (guint32)pkt[9] << 16 | (guint32)pkt[10] << 8 | pkt[11];
+  guint16 seq = (guint16)(pkt[2] << 8 | pkt[3]);
+  if (to->have_audio && ssrc != to->audio_ssrc && to->audio_sent)
+    mcu_rtx_buffer_clear (to->audio_sent);
+  if (!to->have_audio || ssrc != to->audio_ssrc
+      || (gint16)(guint16)(seq - to->audio_highest) > 0)
+    to->audio_highest = seq;
+  to->audio_ssrc = ssrc;
+  to->have_audio = TRUE;
+  if (to->audio_sent == NULL)
+    return;
+  guint8 buf[SEND_CAP];
+  memcpy (buf, pkt, len);
+  mcu_rtp_set_pt (buf, len, to->info.audio_pt);
+  mcu_rtx_buffer_store (to->audio_sent, buf, len);
+}
+
 void
 mcu_router_send_audio (McuRouter *r, guint id, const guint8 *pkt, gsize len)
 {
@@ -772,7 +878,10 @@ mcu_router_send_audio (McuRouter *r, guint id, const guint8 *pkt, gsize len)
   g_mutex_lock (&r->lock);
   Peer *to = find_peer (r, id);
   if (to && to->info.audio_pt)
-    g_atomic_int_inc (&to->inflight); /* a remove waits for this send */
+    {
+      g_atomic_int_inc (&to->inflight); /* a remove waits for this send */
+      keep_audio (to, pkt, len);
+    }
   else
     to = NULL;
   g_mutex_unlock (&r->lock);

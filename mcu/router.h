@@ -5,7 +5,8 @@
  * program video (the floor holder's) is rewritten into one continuous stream and
  * sent to every other peer, so it reaches every site and flows up and down the
  * cascade; NACKs are answered from the node's own retransmission buffer (on an
- * RFC 4588 RTX stream for a peer that negotiated rtx), the program source's own
+ * RFC 4588 RTX stream for a peer that negotiated rtx; for the audio mix, from what
+ * was sent to that peer, on an RTX stream only), the program source's own
  * losses are NACKed and its retransmissions fed back into the program, and
  * keyframe requests go to the program's source.
  *
@@ -63,6 +64,10 @@ typedef struct
    * answered on the node's RTX stream, and its own retransmissions are taken */
   guint8 video_rtx_pt;
   gboolean nack; /* it takes generic NACKs for its video (rtcp-fb nack) */
+  /* RFC 4588 rtx for the audio it receives (apt = audio_pt), 0 = none: the NACKs
+   * it sends for its mix are answered on the node's audio RTX stream, from the
+   * last packets of the mix sent to it (and to nobody else) */
+  guint8 audio_rtx_pt;
 } McuPeerInfo;
 
 /* Counters of one peer, for statistics. */
@@ -77,6 +82,9 @@ typedef struct
   guint64 rtx_dropped;              /* its retransmissions not wanted or malformed */
   guint64 loss_missing,
       loss_given_up; /* its program packets found missing, given up on */
+  /* NACKs for the audio we send it, numbers answered on its audio RTX stream,
+   * numbers we no longer (or never) had; budget holds count in rtx_held */
+  guint64 audio_nacks_in, audio_retransmitted, audio_nack_misses;
   guint64 plis_in, plis_out, firs_out;
   guint64 send_failures, malformed;
 } McuPeerCounters;
@@ -93,6 +101,8 @@ typedef struct
   guint32 program_ssrc; /* the SSRC receivers see for the program video */
   guint rtx_slots;      /* retransmission buffer; 0 = 512 packets */
   guint32 rtx_ssrc; /* the SSRC of the program's RTX stream; 0 = program_ssrc ^ 1 << 31 */
+  /* the SSRC of the RTX stream of each peer's audio; 0 = program_ssrc ^ 1 << 30 */
+  guint32 audio_rtx_ssrc;
   /* neither answer NACKs nor send them (a comparison run): loss is left to keyframes */
   gboolean no_retransmission;
   McuRouterMediaFunc audio; /* nullable */
@@ -148,7 +158,9 @@ void mcu_router_receive_rtcp (McuRouter *router, guint id, const guint8 *pkt, gs
 /**
  * mcu_router_send_audio:
  * @pkt: (transfer none): an Opus RTP packet the mixer made for peer @id; copied,
- *   given the peer's payload type and sent
+ *   given the peer's payload type and sent. Each (SSRC, sequence number) must come
+ *   once per peer (the mixer's promise): a peer that negotiated audio rtx gets its
+ *   NACKed numbers back from these very bytes, as RTX packets.
  */
 void mcu_router_send_audio (McuRouter *router, guint id, const guint8 *pkt, gsize len);
 

@@ -3,26 +3,43 @@
 
 #include <string.h>
 
+/* A slot is its header, then max_packet bytes of packet: one allocation for all. */
 typedef struct
 {
   guint16 seq;
   guint16 len; /* 0 = empty */
-  guint8 data[MCU_RTX_MAX_PACKET];
 } Slot;
 
 struct _McuRtxBuffer
 {
   guint n;
-  Slot *slots;
+  gsize max_packet, stride;
+  guint8 *slots;
 };
+
+static inline Slot *
+slot_at (McuRtxBuffer *buf, guint16 seq)
+{
+  return (Slot *)(void *)(buf->slots + (gsize)(seq % buf->n) * buf->stride);
+}
 
 McuRtxBuffer *
 mcu_rtx_buffer_new (guint slots)
 {
+  return mcu_rtx_buffer_new_full (slots, MCU_RTX_MAX_PACKET);
+}
+
+McuRtxBuffer *
+mcu_rtx_buffer_new_full (guint slots, gsize max_packet)
+{
   g_return_val_if_fail (slots > 0 && slots <= 65536, NULL);
+  g_return_val_if_fail (max_packet >= 12 && max_packet <= MCU_RTX_MAX_PACKET, NULL);
   McuRtxBuffer *buf = g_new0 (McuRtxBuffer, 1);
   buf->n = slots;
-  buf->slots = g_new0 (Slot, slots);
+  buf->max_packet = max_packet;
+  /* each slot's header stays aligned for its guint16 fields */
+  buf->stride = (sizeof (Slot) + max_packet + 7) & ~(gsize)7;
+  buf->slots = g_malloc0 (buf->stride * slots);
   return buf;
 }
 
@@ -38,24 +55,36 @@ mcu_rtx_buffer_free (McuRtxBuffer *buf)
 void
 mcu_rtx_buffer_store (McuRtxBuffer *buf, const guint8 *pkt, gsize len)
 {
-  if (len < 12 || len > MCU_RTX_MAX_PACKET)
+  if (len < 12)
     return;
   guint16 seq = (guint16)((pkt[2] << 8) | pkt[3]);
-  Slot *s = &buf->slots[seq % buf->n];
+  Slot *s = slot_at (buf, seq);
+  if (len > buf->max_packet)
+    {
+      s->len = 0; /* not kept: nor is whatever held this slot before, under seq */
+      return;
+    }
   s->seq = seq;
   s->len = (guint16)len;
-  memcpy (s->data, pkt, len);
+  memcpy ((guint8 *)(s + 1), pkt, len);
+}
+
+void
+mcu_rtx_buffer_clear (McuRtxBuffer *buf)
+{
+  for (guint i = 0; i < buf->n; i++)
+    ((Slot *)(void *)(buf->slots + (gsize)i * buf->stride))->len = 0;
 }
 
 const guint8 *
 mcu_rtx_buffer_lookup (McuRtxBuffer *buf, guint16 seq, gsize *len)
 {
-  Slot *s = &buf->slots[seq % buf->n];
+  Slot *s = slot_at (buf, seq);
   /* a slot reused by a newer packet holds another sequence number */
   if (s->len == 0 || s->seq != seq)
     return NULL;
   *len = s->len;
-  return s->data;
+  return (const guint8 *)(s + 1);
 }
 
 gsize

@@ -29,12 +29,27 @@ typedef struct _McuRtxBuffer McuRtxBuffer;
  * Returns: (transfer full): an empty buffer; memory is allocated once, here.
  */
 McuRtxBuffer *mcu_rtx_buffer_new (guint slots);
+
+/**
+ * mcu_rtx_buffer_new_full:
+ * @slots: how many packets to keep
+ * @max_packet: the largest packet kept (12 to MCU_RTX_MAX_PACKET bytes): an audio
+ *   stream's packets are a tenth of a video MTU, and a buffer per receiver of it
+ *   would otherwise hold mostly empty room
+ *
+ * Returns: (transfer full): an empty buffer, allocated once, here.
+ */
+McuRtxBuffer *mcu_rtx_buffer_new_full (guint slots, gsize max_packet);
 void mcu_rtx_buffer_free (McuRtxBuffer *buf);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (McuRtxBuffer, mcu_rtx_buffer_free)
 
 /* Keeps a copy of a plaintext RTP packet (after rewriting) under its sequence
- * number. Packets over MCU_RTX_MAX_PACKET or under 12 bytes are not kept. */
+ * number. Packets over the buffer's largest or under 12 bytes are not kept (an
+ * oversize one empties its slot: nothing older is answered under its number). */
 void mcu_rtx_buffer_store (McuRtxBuffer *buf, const guint8 *pkt, gsize len);
+
+/* Forgets every packet (the stream started over under another SSRC). */
+void mcu_rtx_buffer_clear (McuRtxBuffer *buf);
 
 /**
  * mcu_rtx_buffer_lookup:

@@ -776,7 +776,11 @@ sdp_add_accepted (GstSDPMessage *ans, const McuSdpMedia *pm, const McuSdpLocal *
                  pm->pli, pm->fir, pm->rtx_pt);
   sdp_add_congestion (&m, pm->pt, pm->twcc_ext_id, pm->transport_cc, pm->remb);
   if (we_send)
-    sdp_add_ssrc (&m, local, our_ssrc, pm->rtx_pt ? local->video_rtx_ssrc : 0, pm->kind);
+    {
+      gboolean audio = strcmp (pm->kind, "audio") == 0;
+      guint32 rtx_ssrc = audio ? local->audio_rtx_ssrc : local->video_rtx_ssrc;
+      sdp_add_ssrc (&m, local, our_ssrc, pm->rtx_pt ? rtx_ssrc : 0, pm->kind);
+    }
   gst_sdp_message_add_media (ans, &m);
 }
 
@@ -903,9 +907,12 @@ mcu_sdp_answer_offer (const char *offer, gsize len, const McuSdpLocal *local,
           sdp_add_rejected (ans, om, m->mid[0] ? m->mid : NULL);
           continue;
         }
-      if (local->no_retransmission)
-        m->pub.rtx_pt = 0, m->pub.nack = FALSE;
       gboolean audio = strcmp (m->kind, "audio") == 0;
+      /* audio NACKs are answered on an RTX stream only (router.c): a NACK we would
+       * not answer is not accepted, nor an rtx nobody asks for */
+      if (local->no_retransmission
+          || (audio && (local->audio_rtx_ssrc == 0 || !m->pub.rtx_pt || !m->pub.nack)))
+        m->pub.rtx_pt = 0, m->pub.nack = FALSE;
       guint32 ssrc = 0;
       if (audio && !sent_audio)
         ssrc = local->audio_ssrc, sent_audio = ssrc != 0 && m->pub.remote_receives;

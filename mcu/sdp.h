@@ -25,6 +25,10 @@ typedef struct
   /* the SSRC our video retransmissions (RFC 4588 rtx) come from, announced with
    * a=ssrc-group:FID next to video_ssrc where rtx is negotiated; 0 = none announced */
   guint32 video_rtx_ssrc;
+  /* the same for our audio: an offered rtx for Opus, with generic NACK, is accepted
+   * only when this is set, and announced in an a=ssrc-group:FID with audio_ssrc;
+   * 0 = audio gets neither (its NACKs are answered on RTX only) */
+  guint32 audio_rtx_ssrc;
   /* neither rtx nor generic NACK is offered or accepted (nack pli and ccm fir are) */
   gboolean no_retransmission;
   const char *cname, *msid_stream;
@@ -80,6 +84,8 @@ typedef struct _McuSdpSession McuSdpSession;
  * an offered rtx for the chosen video codec is accepted (unless
  * local->no_retransmission), with local->video_rtx_ssrc in an ssrc-group FID when
  * we send video: browsers map our RTX packets to the stream they repair by it.
+ * Opus gets rtx and generic NACK together or neither: both when offered and
+ * local->audio_rtx_ssrc is set (announced in its own FID group).
  * Returns: (transfer full) (nullable): the negotiated session, or NULL with @error.
  */
 McuSdpSession *mcu_sdp_answer_offer (const char *offer, gsize len,

@@ -143,6 +143,19 @@ START_TEST (test_rtx_buffer)
   ck_assert_ptr_null (mcu_rtx_buffer_lookup (buf, 200, &len));
   mcu_rtx_buffer_store (buf, big, 11);
   ck_assert_ptr_null (mcu_rtx_buffer_lookup (buf, 200, &len));
+
+  /* a buffer of small slots (an audio stream's) keeps what fits, and a packet too
+   * large for it leaves nothing behind under its number */
+  g_autoptr (McuRtxBuffer) small = mcu_rtx_buffer_new_full (8, 120);
+  memset (p, 7, sizeof p);
+  make_rtp (p, 1, 300, 0);
+  mcu_rtx_buffer_store (small, p, 120);
+  ck_assert_ptr_nonnull (mcu_rtx_buffer_lookup (small, 300, &len));
+  ck_assert_uint_eq (len, 120);
+  make_rtp (p, 1, 308, 0); /* the same slot, one packet too large */
+  mcu_rtx_buffer_store (small, p, 121);
+  ck_assert_ptr_null (mcu_rtx_buffer_lookup (small, 300, &len));
+  ck_assert_ptr_null (mcu_rtx_buffer_lookup (small, 308, &len));
 }
 END_TEST
 

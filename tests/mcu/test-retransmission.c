@@ -2,7 +2,7 @@
  * meeting leg (McuLeg: real ICE, DTLS-SRTP, router) serves two sites played by
  * GStreamer's webrtcbin, each with NACK and rtx turned on on its transceiver, as a
  * browser has them: site A sends VP8 and holds the floor (its video is the program),
- * site B only receives the program. Every packet between a site and the node crosses
+ * site B only receives the program and the audio mix. Every packet between a site and the node crosses
  * its own tests/tools/lt-impair (the node is given the relay's port as the site's
  * only candidate, the site learns the relay's far side as a peer-reflexive one), and
  * once media flows both relays drop 5% of packets both ways for a measured window.
@@ -11,10 +11,12 @@
  * packets, that A's RFC 4588 retransmissions come back through the relay and fill
  * at least 80% of the numbers the node found missing (the issue's bound for a
  * commune at 5% loss; NACKs and RTX are lost at 5% too and are asked again), and
- * that site B's NACKs are answered with RTX. It prints the recovered fraction and
- * the counts. With the node's retransmission turned off (the loop's second run,
- * mcu_leg_set_retransmission) no rtx is negotiated, no NACK is sent to A and none is
- * answered: the losses stay losses. Counts are asserted, timing is not; the window
+ * that site B's NACKs are answered with RTX, for the program and for its mix (B
+ * NACKs its audio too: webrtcbin offers rtx for Opus with do-nack, and the mix
+ * comes back on the audio RTX SSRC the answer announced). It prints the recovered
+ * fraction and the counts. With the node's retransmission turned off (the loop's
+ * second run, mcu_leg_set_retransmission) no rtx is negotiated, no NACK is sent to A
+ * and none is answered: the losses stay losses. Counts are asserted, timing is not; the window
  * carries about a thousand packets (test-pattern snow, which VP8 cannot compress,
  * at 300 kbit/s: more overwhelms a sanitizer build of node and sites in one process). */
 #define GST_USE_UNSTABLE_API
@@ -150,6 +152,16 @@ site_start (Site *s, const char *name, gboolean sender)
       GstCaps *caps = gst_caps_from_string (
           "application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000");
       GstWebRTCRTPTransceiver *t = NULL;
+      g_signal_emit_by_name (s->webrtc, "add-transceiver",
+                             GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, caps, &t);
+      gst_caps_unref (caps);
+      ck_assert_ptr_nonnull (t);
+      gst_object_unref (t);
+      /* after the video, so the answer's first FID group is the program's */
+      caps = gst_caps_from_string (
+          "application/x-rtp,media=audio,encoding-name=OPUS,payload=111,"
+          "clock-rate=48000,encoding-params=(string)2");
+      t = NULL;
       g_signal_emit_by_name (s->webrtc, "add-transceiver",
                              GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, caps, &t);
       gst_caps_unref (caps);
@@ -486,6 +498,12 @@ START_TEST (test_lossy_sites_recover)
     program_ssrc = 0x4C540B01u, rtx_ssrc = 0x4C540B03u; /* off: announced no RTX */
   Inbound b_program = site_inbound (&b, program_ssrc),
           b_rtx = site_inbound (&b, rtx_ssrc);
+  /* the leg's audio SSRCs (mcu/leg.c): the mix, and its RTX stream where the answer
+   * announced it next to the mix */
+  gboolean audio_fid
+      = strstr (b.answer, "a=ssrc-group:FID 1280576001 1280576003") != NULL;
+  Inbound b_mix = site_inbound (&b, 0x4C540A01u),
+          b_mix_rtx = site_inbound (&b, 0x4C540A03u);
 
   guint64 missing = a1.loss_missing - a0.loss_missing;
   guint64 recovered = a1.rtx_recovered - a0.rtx_recovered;
@@ -515,6 +533,15 @@ START_TEST (test_lossy_sites_recover)
            on ? "on" : "off", b_node.loss, b_node.rx, b_asked,
            b1.retransmitted - b0.retransmitted, b1.nack_misses - b0.nack_misses,
            b_program.lost, b_rtx.received, 100 * b_fraction);
+  g_print ("retransmission %s: the mix to site B: %" G_GUINT64_FORMAT
+           " packets received, %" G_GINT64_FORMAT
+           " lost; B's NACK entries %" G_GUINT64_FORMAT
+           ", answered with audio RTX %" G_GUINT64_FORMAT " (misses %" G_GUINT64_FORMAT
+           "), B received %" G_GUINT64_FORMAT " of them\n",
+           on ? "on" : "off", b_mix.received, b_mix.lost,
+           b1.audio_nacks_in - b0.audio_nacks_in,
+           b1.audio_retransmitted - b0.audio_retransmitted,
+           b1.audio_nack_misses - b0.audio_nack_misses, b_mix_rtx.received);
   /* not vacuous: the relay did drop program packets of A */
   ck_assert_uint_gt (missing, 10);
   if (on)
@@ -524,6 +551,9 @@ START_TEST (test_lossy_sites_recover)
                      100 * fraction);
       ck_assert_uint_gt (b1.retransmitted - b0.retransmitted, 0);
       ck_assert_uint_gt (b_rtx.received, 0); /* B took our RTX stream */
+      ck_assert_msg (audio_fid, "no audio FID group in the answer:\n%s", b.answer);
+      ck_assert_uint_gt (b1.audio_retransmitted - b0.audio_retransmitted, 0);
+      ck_assert_uint_gt (b_mix_rtx.received, 0);
     }
   else
     {
@@ -531,6 +561,10 @@ START_TEST (test_lossy_sites_recover)
       ck_assert_uint_eq (a1.rtx_recovered, 0);
       ck_assert_uint_eq (b1.retransmitted, 0);
       ck_assert_uint_eq (b_rtx.received, 0);
+      ck_assert (!audio_fid);
+      /* webrtcbin NACKs with do-nack whatever the answer said: counted, unanswered */
+      ck_assert_uint_eq (b1.audio_retransmitted, 0);
+      ck_assert_uint_eq (b_mix_rtx.received, 0);
     }
 
   /* video reports: B heard the node's sender reports on the program (its

@@ -10,7 +10,9 @@
  * or without an RFC 4588 RTX stream (a receiver that negotiated rtx gets its
  * retransmissions there, each under a fresh index, and the original bytes back from
  * the OSN); the node NACKs the losses of the program's source, takes its RTX to
- * fill them, and gives up on numbers too old to help. */
+ * fill them, and gives up on numbers too old to help; a receiver's NACKs for its
+ * audio mix are answered on an audio RTX stream from the bytes sent to it alone,
+ * and abuse of them (another's SSRC, numbers never sent, floods) gets nothing. */
 #include "router.h"
 #include "rtcp.h"
 #include "rtp.h"
@@ -23,6 +25,9 @@
 #define RTX_SSRC 0x55667788u
 #define PEER2_RTX_PT 101
 #define SOURCE_RTX_PT 98
+#define AUDIO_RTX_SSRC 0x66778899u
+#define PEER2_AUDIO_RTX_PT 110
+#define AUDIO_SSRC(id) (0xAA000000u + (id)) /* what each peer hears the mix from */
 
 typedef struct
 {
@@ -150,6 +155,8 @@ on_audio (guint peer, const guint8 *pkt, gsize len, gpointer data)
 /* set before setup(): peer 2 negotiated rtx; peer 1 (the usual program source)
  * takes NACKs and sends rtx; the node does no retransmission at all */
 static gboolean peer2_rtx, source_feedback, no_retransmission;
+/* set before setup(): peer 2 negotiated rtx (and NACK) for the audio it receives */
+static gboolean peer2_audio_rtx;
 
 static McuRouter *
 setup (void)
@@ -157,6 +164,7 @@ setup (void)
   McuRouterConfig cfg = { .program_ssrc = PROGRAM_SSRC,
                           .rtx_slots = 64,
                           .rtx_ssrc = RTX_SSRC,
+                          .audio_rtx_ssrc = AUDIO_RTX_SSRC,
                           .no_retransmission = no_retransmission,
                           .audio = on_audio };
   McuRouter *r = mcu_router_new (&cfg);
@@ -175,6 +183,8 @@ setup (void)
                            .video_codec = MCU_VIDEO_CODEC_VP8 };
       if (id == 2 && peer2_rtx)
         info.video_rtx_pt = PEER2_RTX_PT;
+      if (id == 2 && peer2_audio_rtx)
+        info.audio_rtx_pt = PEER2_AUDIO_RTX_PT;
       if (id == 1 && source_feedback)
         info.video_rtx_pt = SOURCE_RTX_PT, info.nack = TRUE;
       ck_assert (mcu_router_add_peer (r, id, &info, &fake_ops, &peers[id]));
@@ -194,7 +204,7 @@ teardown (McuRouter *r)
       g_ptr_array_unref (peers[id].rtcp);
     }
   g_ptr_array_unref (audio_seen);
-  peer2_rtx = source_feedback = no_retransmission = FALSE;
+  peer2_rtx = source_feedback = no_retransmission = peer2_audio_rtx = FALSE;
 }
 
 /* A VP8 packet: descriptor with S=1, then the frame tag's P bit (0 = keyframe). */
@@ -797,6 +807,173 @@ START_TEST (test_rtx_budget)
 }
 END_TEST
 
+/* --- the audio mix ---------------------------------------------------------- */
+
+/* One mix packet for peer @to as the mixer makes it: its own SSRC, number @seq,
+ * 20 ms of Opus (bytes that differ with @seq and @to). */
+static void
+send_mix (McuRouter *r, guint to, guint32 ssrc, guint16 seq)
+{
+  guint8 buf[200];
+  gsize len = mcu_rtp_write_header (buf, sizeof buf, 111, FALSE, seq, seq * 960u, ssrc);
+  for (guint i = 0; i < 60; i++)
+    buf[len + i] = (guint8)(seq * 7 + to * 13 + i);
+  mcu_router_send_audio (r, to, buf, len + 60);
+}
+
+static void
+nack_audio (McuRouter *r, guint from, guint32 ssrc, const guint16 *seqs, guint n,
+            gint64 now)
+{
+  guint8 buf[256];
+  gsize len = mcu_rtcp_write_nack (buf, sizeof buf, 0xBEEF, ssrc, seqs, n);
+  ck_assert_uint_gt (len, 0);
+  mcu_router_receive_rtcp (r, from, buf, len, now);
+}
+
+/* How many packets peer @id got on SSRC @ssrc since its packet @from_index. */
+static guint
+count_ssrc (guint id, guint from_index, guint32 ssrc)
+{
+  guint n = 0;
+  for (guint i = from_index; i < peers[id].rtp->len; i++)
+    {
+      GBytes *b = g_ptr_array_index (peers[id].rtp, i);
+      McuRtpHeader h;
+      ck_assert_int_eq (
+          mcu_rtp_parse (g_bytes_get_data (b, NULL), g_bytes_get_size (b), &h),
+          MCU_RTP_OK);
+      n += h.ssrc == ssrc;
+    }
+  return n;
+}
+
+/* Proves audio retransmission: peer 2 (audio rtx negotiated) NACKs two numbers of
+ * its mix and gets two RTX packets on the audio RTX SSRC, with its rtx payload
+ * type and numbers of their own, which unwrap to exactly the bytes first sent to it
+ * under those numbers (with its payload type). Then the abuse: a NACK naming peer
+ * 3's mix, numbers never sent (ahead of the highest, long gone), the same numbers
+ * asked a hundred times at once, NACKs from peer 3 (no audio rtx), garbage RTCP,
+ * and a mix that starts over under another SSRC: nothing is sent for any of them
+ * but what the budget allows of the repeats (once per number per round trip).
+ * Throughout, no (peer, SSRC, SRTP index) is protected with two different
+ * payloads. Run twice: the second time with retransmission off, when nothing at
+ * all is answered. */
+START_TEST (test_audio_nack_answered_with_rtx)
+{
+  peer2_audio_rtx = TRUE;
+  no_retransmission = _i == 1;
+  gboolean off = no_retransmission;
+  McuRouter *r = setup ();
+  ProtectLog log = {
+    .highest = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free),
+    .protected = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                        (GDestroyNotify)g_bytes_unref),
+  };
+  protect_log = &log;
+  gint64 now = 1000000;
+  mcu_router_set_rtt (r, 2, 60000);
+  for (guint16 k = 0; k < 20; k++)
+    {
+      send_mix (r, 2, AUDIO_SSRC (2), (guint16)(65530 + k)); /* wraps */
+      send_mix (r, 3, AUDIO_SSRC (3), (guint16)(700 + k));
+    }
+  ck_assert_uint_eq (peers[2].rtp->len, 20);
+  guint before2 = peers[2].rtp->len, before3 = peers[3].rtp->len;
+
+  /* 2 lost 65533 and 2 (past the wrap) */
+  nack_audio (r, 2, AUDIO_SSRC (2), (guint16[]){ 65533, 2 }, 2, now);
+  McuPeerCounters c;
+  mcu_router_peer_counters (r, 2, &c);
+  ck_assert_uint_eq (c.audio_nacks_in, 1);
+  ck_assert_uint_eq (c.nacks_in, 0);
+  ck_assert_uint_eq (c.audio_retransmitted, off ? 0 : 2);
+  ck_assert_uint_eq (peers[2].rtp->len, before2 + (off ? 0 : 2));
+  guint16 first_rtx_seq = 0;
+  for (guint i = before2; i < peers[2].rtp->len; i++)
+    {
+      GBytes *b = g_ptr_array_index (peers[2].rtp, i);
+      gsize len = g_bytes_get_size (b);
+      guint8 pkt[1600];
+      memcpy (pkt, g_bytes_get_data (b, NULL), len);
+      McuRtpHeader h;
+      ck_assert_int_eq (mcu_rtp_parse (pkt, len, &h), MCU_RTP_OK);
+      ck_assert_uint_eq (h.ssrc, AUDIO_RTX_SSRC);
+      ck_assert_uint_eq (h.pt, PEER2_AUDIO_RTX_PT);
+      if (i == before2)
+        first_rtx_seq = h.seq;
+      ck_assert_uint_eq (h.seq, (guint16)(first_rtx_seq + (i - before2)));
+      ck_assert_int_eq (mcu_rtx_unwrap (pkt, &len, 109, AUDIO_SSRC (2)), MCU_RTX_OK);
+      McuRtpHeader o;
+      ck_assert_int_eq (mcu_rtp_parse (pkt, len, &o), MCU_RTP_OK);
+      ck_assert_uint_eq (o.seq, i == before2 ? 65533 : 2);
+      GBytes *orig = sent_with_seq (2, AUDIO_SSRC (2), o.seq);
+      ck_assert_ptr_nonnull (orig);
+      ck_assert_uint_eq (g_bytes_get_size (orig), len);
+      ck_assert_mem_eq (g_bytes_get_data (orig, NULL), pkt, len);
+      ck_assert_uint_eq (o.pt, 109);
+    }
+  guint sent2 = peers[2].rtp->len;
+
+  /* peer 3's mix, named by peer 2: not its own, not answered (nor counted as its) */
+  nack_audio (r, 2, AUDIO_SSRC (3), (guint16[]){ 703, 704 }, 2, now += 1000);
+  /* numbers never sent: ahead of the highest, and long before the first */
+  nack_audio (r, 2, AUDIO_SSRC (2), (guint16[]){ 14, 15, 300 }, 3, now += 1000);
+  nack_audio (r, 2, AUDIO_SSRC (2), (guint16[]){ 65000 }, 1, now += 1000);
+  ck_assert_uint_eq (peers[2].rtp->len, sent2);
+  ck_assert_uint_eq (peers[3].rtp->len, before3);
+  mcu_router_peer_counters (r, 2, &c);
+  ck_assert_uint_eq (c.audio_nacks_in, 4); /* NACK entries: 300 took one of its own */
+  ck_assert_uint_eq (c.audio_nack_misses, off ? 0 : 4);
+
+  /* a flood: every number sent, a hundred times within one round trip; each is
+   * answered at most once (the two answered above not again) */
+  guint16 all[20];
+  for (guint k = 0; k < 20; k++)
+    all[k] = (guint16)(65530 + k);
+  for (guint i = 0; i < 100; i++)
+    nack_audio (r, 2, AUDIO_SSRC (2), all, 20, now += 100);
+  mcu_router_peer_counters (r, 2, &c);
+  ck_assert_uint_eq (c.audio_retransmitted, off ? 0 : 20);
+  ck_assert_uint_eq (peers[2].rtp->len, sent2 + (off ? 0 : 18));
+  ck_assert_uint_eq (count_ssrc (2, 0, AUDIO_RTX_SSRC), off ? 0 : 20);
+  if (!off)
+    ck_assert_uint_ge (c.rtx_held, 100 * 20 - 20);
+
+  /* peer 3 negotiated no audio rtx: its NACKs get nothing (no plain resend) */
+  nack_audio (r, 3, AUDIO_SSRC (3), (guint16[]){ 703, 705 }, 2, now += 100000);
+  ck_assert_uint_eq (peers[3].rtp->len, before3);
+  mcu_router_peer_counters (r, 3, &c);
+  ck_assert_uint_eq (c.audio_nacks_in, 1);
+  ck_assert_uint_eq (c.audio_retransmitted, 0);
+
+  /* garbage: counted, nothing sent */
+  guint8 junk[24] = { 0x81, 205, 0, 9, 1, 2, 3, 4 };
+  mcu_router_receive_rtcp (r, 2, junk, sizeof junk, now += 1000);
+  guint8 runt[] = { 0x81, 205, 0, 2, 0xBE, 0xEF, 0, 0, 0xAA, 0, 0 };
+  mcu_router_receive_rtcp (r, 2, runt, sizeof runt, now += 1000);
+
+  /* the mix starts over under another SSRC (the mixer made the peer anew): what was
+   * kept of the old stream is never an answer for the new one */
+  guint32 renewed = AUDIO_SSRC (2) ^ 0x00FF0000u;
+  send_mix (r, 2, renewed, 5);
+  guint sent_now = peers[2].rtp->len;
+  nack_audio (r, 2, renewed, (guint16[]){ 3, 4 }, 2, now += 200000);
+  nack_audio (r, 2, AUDIO_SSRC (2), (guint16[]){ 3, 4 }, 2, now += 1000);
+  ck_assert_uint_eq (peers[2].rtp->len, sent_now);
+  /* and its own numbers are answered */
+  send_mix (r, 2, renewed, 6);
+  nack_audio (r, 2, renewed, (guint16[]){ 5 }, 1, now += 1000);
+  ck_assert_uint_eq (peers[2].rtp->len, sent_now + 1 + (off ? 0 : 1));
+
+  ck_assert_uint_eq (log.reuses, 0);
+  protect_log = NULL;
+  g_hash_table_unref (log.highest);
+  g_hash_table_unref (log.protected);
+  teardown (r);
+}
+END_TEST
+
 /* --- threads ------------------------------------------------------------------
  * Peers that record from any thread, and can hold a send open (gate) so a test
  * decides exactly where a fan-out stands while another thread acts. A gate waits
@@ -1128,6 +1305,7 @@ main (void)
   tcase_add_loop_test (tc, test_nack_never_reuses_an_srtp_index, 0, 2);
   tcase_add_loop_test (tc, test_nacks_to_the_source, 0, 2);
   tcase_add_test (tc, test_rtx_budget);
+  tcase_add_loop_test (tc, test_audio_nack_answered_with_rtx, 0, 2);
   tcase_add_test (tc, test_audio_goes_ahead_of_a_fanout);
   tcase_add_test (tc, test_fanout_audio_and_levels_at_once);
   tcase_add_test (tc, test_remove_during_fanout);

@@ -504,6 +504,76 @@ START_TEST (test_sdp_retransmission)
 }
 END_TEST
 
+/* Proves audio retransmission's negotiation: an offer of Opus with generic NACK
+ * and an rtx type for it (webrtcbin's with do-nack) gets both back, with our
+ * audio RTX SSRC in an FID group of its own next to the video's; without our
+ * audio RTX SSRC, or with retransmission off, or when the offer has only one of
+ * the two, audio gets neither (its NACKs are answered on RTX only). */
+START_TEST (test_sdp_audio_retransmission)
+{
+  g_autofree char *chromium = load_offer ("chromium-120-offer.sdp");
+  g_autofree char *with_rtx
+      = replace_all (chromium, "a=rtcp-fb:111 transport-cc\r\n",
+                     "a=rtcp-fb:111 transport-cc\r\na=rtcp-fb:111 nack\r\n"
+                     "a=rtpmap:120 rtx/48000\r\na=fmtp:120 apt=111\r\n");
+  g_autofree char *offer = replace_all (with_rtx, "m=audio 9 UDP/TLS/RTP/SAVPF 111 ",
+                                        "m=audio 9 UDP/TLS/RTP/SAVPF 111 120 ");
+  McuSdpLocal me = local;
+  me.video_rtx_ssrc = 2223;
+  me.audio_rtx_ssrc = 1112;
+  g_autofree char *ans = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (McuSdpSession) s
+      = mcu_sdp_answer_offer (offer, strlen (offer), &me, &ans, &error);
+  ck_assert_msg (s != NULL, "%s", error ? error->message : "");
+  const McuSdpMedia *a = mcu_sdp_session_media (s, 0);
+  ck_assert_str_eq (a->codec, "opus");
+  ck_assert_uint_eq (a->rtx_pt, 120);
+  ck_assert (a->nack);
+  ck_assert_uint_eq (count_lines (ans, "a=rtcp-fb:111 nack"), 1);
+  ck_assert_uint_eq (count_lines (ans, "a=rtpmap:120 rtx/48000"), 1);
+  ck_assert_uint_eq (count_lines (ans, "a=fmtp:120 apt=111"), 1);
+  ck_assert_uint_eq (count_lines (ans, "a=ssrc-group:FID 1111 1112"), 1);
+  ck_assert_uint_eq (count_lines (ans, "a=ssrc-group:FID 2222 2223"), 1);
+  ck_assert_uint_eq (count_lines (ans, "a=ssrc:1112 cname:node-08"), 1);
+
+  /* no audio RTX SSRC of ours: neither rtx nor NACK for audio; video keeps both */
+  McuSdpLocal no_audio = me;
+  no_audio.audio_rtx_ssrc = 0;
+  g_autofree char *ans2 = NULL;
+  g_autoptr (McuSdpSession) s2
+      = mcu_sdp_answer_offer (offer, strlen (offer), &no_audio, &ans2, &error);
+  ck_assert_msg (s2 != NULL, "%s", error ? error->message : "");
+  a = mcu_sdp_session_media (s2, 0);
+  ck_assert (a->rtx_pt == 0 && !a->nack);
+  ck_assert_uint_eq (count_lines (ans2, "a=rtcp-fb:111 nack"), 0);
+  ck_assert_uint_eq (count_lines (ans2, "a=fmtp:120 apt=111"), 0);
+  ck_assert_uint_eq (count_lines (ans2, "a=ssrc-group:FID 2222 2223"), 1);
+  ck_assert_uint_eq (count_lines (ans2, "a=ssrc-group"), 1);
+
+  /* NACK offered without rtx for Opus: not taken either */
+  g_autofree char *nack_only = replace_all (chromium, "a=rtcp-fb:111 transport-cc\r\n",
+                                            "a=rtcp-fb:111 transport-cc\r\n"
+                                            "a=rtcp-fb:111 nack\r\n");
+  g_autofree char *ans3 = NULL;
+  g_autoptr (McuSdpSession) s3
+      = mcu_sdp_answer_offer (nack_only, strlen (nack_only), &me, &ans3, &error);
+  ck_assert_msg (s3 != NULL, "%s", error ? error->message : "");
+  ck_assert (!mcu_sdp_session_media (s3, 0)->nack);
+  ck_assert_uint_eq (count_lines (ans3, "a=rtcp-fb:111 nack"), 0);
+
+  /* retransmission off: nothing of it for audio */
+  me.no_retransmission = TRUE;
+  g_autofree char *ans4 = NULL;
+  g_autoptr (McuSdpSession) s4
+      = mcu_sdp_answer_offer (offer, strlen (offer), &me, &ans4, &error);
+  ck_assert_msg (s4 != NULL, "%s", error ? error->message : "");
+  a = mcu_sdp_session_media (s4, 0);
+  ck_assert (a->rtx_pt == 0 && !a->nack);
+  ck_assert (strstr (ans4, "rtx") == NULL && strstr (ans4, "ssrc-group") == NULL);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -518,6 +588,7 @@ main (void)
   tcase_add_test (tc, test_sdp_unsupported_lines);
   tcase_add_test (tc, test_sdp_offer_round_trip);
   tcase_add_test (tc, test_sdp_retransmission);
+  tcase_add_test (tc, test_sdp_audio_retransmission);
   tcase_add_test (tc, test_sdp_congestion_offers);
   suite_add_tcase (s, tc);
   return lt_test_run (s);

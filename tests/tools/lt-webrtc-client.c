@@ -60,6 +60,7 @@ typedef struct
   char told[64]; /* every level told, in order ("low,audio,low,full"); '+' when full */
   gint video_width, video_height; /* atomics: the size of the last decoded frame */
   gboolean nack;                  /* --nack: ask for lost packets, as browsers do */
+  gboolean nack_audio; /* --nack-audio: for lost audio too (an endpoint, not Chrome) */
   /* playout, under lock: decoded frames' spacing, and each jitter buffer's */
   gint64 last_frame_us, max_frame_gap_us;
   guint freezes;    /* gaps of more than 500 ms between decoded frames */
@@ -799,11 +800,14 @@ parse_tones (const char *list)
 
 static gboolean on_bus (GstBus *bus, GstMessage *msg, gpointer data);
 
-/* Asks for lost packets on the transceiver of a sink pad fed video. The
- * transceivers' kind is not known yet when the pipeline is parsed; what feeds the
- * pad says it. */
+/* Asks for lost packets on the transceiver of a sink pad fed video (and audio with
+ * --nack-audio). The transceivers' kind is not known yet when the pipeline is
+ * parsed; what feeds the pad says it. With do-nack webrtcbin offers rtx and
+ * rtcp-fb nack for the transceiver's codec and sets its jitter buffer to ask for
+ * what is missing; the jitter buffer's default latency (200 ms) leaves a 60 ms
+ * round trip time for two or three tries before a packet is played as lost. */
 static gboolean
-nack_if_video (GstElement *webrtc, GstPad *pad, gpointer data)
+nack_if_wanted (GstElement *webrtc, GstPad *pad, gpointer data)
 {
   g_autoptr (GstCaps) caps = gst_pad_peer_query_caps (pad, NULL);
   const char *media
@@ -812,7 +816,9 @@ nack_if_video (GstElement *webrtc, GstPad *pad, gpointer data)
             : NULL;
   GstWebRTCRTPTransceiver *t = NULL;
   g_object_get (pad, "transceiver", &t, NULL);
-  if (t && g_strcmp0 (media, "video") == 0)
+  if (t
+      && ((client.nack && g_strcmp0 (media, "video") == 0)
+          || (client.nack_audio && g_strcmp0 (media, "audio") == 0)))
     g_object_set (t, "do-nack", TRUE, NULL);
   g_clear_object (&t);
   return TRUE;
@@ -833,10 +839,10 @@ build_pipeline (void)
   client.webrtc = gst_bin_get_by_name (GST_BIN (client.pipe), "w");
   g_signal_connect (client.pipe, "deep-element-added", G_CALLBACK (on_deep_element_added),
                     NULL);
-  if (client.nack)
+  if (client.nack || client.nack_audio)
     {
       /* browsers NACK lost video by default (not audio); webrtcbin only when told */
-      gst_element_foreach_sink_pad (client.webrtc, nack_if_video, NULL);
+      gst_element_foreach_sink_pad (client.webrtc, nack_if_wanted, NULL);
     }
   /* libnice skips loopback unless told: the tests' only network is loopback */
   GstWebRTCICE *ice = NULL;
@@ -909,6 +915,8 @@ main (int argc, char **argv)
       "ICE policy relay: use only TURN-relayed candidates", NULL },
     { "nack", 0, 0, G_OPTION_ARG_NONE, &client.nack,
       "ask for lost packets again (NACK), as browsers do", NULL },
+    { "nack-audio", 0, 0, G_OPTION_ARG_NONE, &client.nack_audio,
+      "ask for lost audio packets again too (NACK with RFC 4588 rtx)", NULL },
     { NULL }
   };
   g_autoptr (GOptionContext) ctx
