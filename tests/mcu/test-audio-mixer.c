@@ -945,7 +945,9 @@ tone_power (GPtrArray *packets, double hz)
 /* Six participants whose packets carry the audio level: 1 and 2 speak, 3-6 are
  * silent (-127 dBov). 3-6 are never decoded (their decoders output no frame), yet
  * hear 1 and 2, and their silence counts as played, none as concealed. Participant
- * 7 is as silent but sends no extension: it is decoded as before. Then speaker 1
+ * 7 is as silent but sends no extension: it is decoded as before. Participant 8
+ * sends no extension either, but Opus DTX (payloads of a TOC alone): not decoded
+ * either. Then speaker 1
  * falls silent for 4 s (its decoder stops after its hangover) and speaks again: it
  * is decoded again, and the pause concealed nothing (its decoder sees a stream that
  * paused, not 150 packets lost). */
@@ -963,19 +965,30 @@ START_TEST (test_silent_not_decoded)
   g_autoptr (GPtrArray) quiet_lv = with_level (quiet, 127);
   GPtrArray *parts[3] = { a_lv, quiet_lv, a_lv };
   g_autoptr (GPtrArray) x = concat (parts, 3); /* 1 s on, 4 s off, 1 s on */
-  Crowd c = { .n = MAX_IDS - 1 };
+  g_autoptr (GPtrArray) dtx
+      = g_ptr_array_new_with_free_func ((GDestroyNotify)g_bytes_unref);
+  for (guint k = 0; k < quiet->len; k++)
+    {
+      guint8 pkt[13];
+      memcpy (pkt, g_bytes_get_data (g_ptr_array_index (quiet, k), NULL), 12);
+      pkt[12] = 0xf8; /* TOC of one 20 ms CELT frame, no frame data */
+      g_ptr_array_add (dtx, g_bytes_new (pkt, sizeof pkt));
+    }
+  Crowd c = { .n = MAX_IDS };
   c.loop = g_main_loop_new (NULL, FALSE);
   c.pkts[1] = x;
   c.pkts[2] = b_lv;
   for (guint id = 3; id <= 6; id++)
     c.pkts[id] = quiet_lv;
   c.pkts[7] = quiet;
+  c.pkts[8] = dtx;
   c.mixer = mcu_audio_mixer_new (NULL, on_output, &sink, &error);
   ck_assert_msg (c.mixer != NULL, "%s", error ? error->message : "");
-  for (guint id = 1; id <= 7; id++)
+  for (guint id = 1; id <= 8; id++)
     {
       ck_assert (mcu_audio_mixer_add (c.mixer, id, 111, TRUE, &error));
-      mcu_audio_mixer_set_level_ext (c.mixer, id, LEVEL_EXT);
+      if (id != 8)
+        mcu_audio_mixer_set_level_ext (c.mixer, id, LEVEL_EXT);
     }
   crowd_feed (&c, 50); /* speaker 1's first second */
   sink_reset (&sink);
@@ -985,7 +998,7 @@ START_TEST (test_silent_not_decoded)
   ck_assert_msg (st.decoded_frames >= 40, "speaker 1 decoded %" G_GUINT64_FORMAT,
                  st.decoded_frames);
   g_mutex_lock (&sink.lock);
-  for (guint id = 3; id <= 7; id++)
+  for (guint id = 3; id <= 8; id++)
     {
       double share[2];
       static const double hz[2] = { 500, 900 };
@@ -994,13 +1007,13 @@ START_TEST (test_silent_not_decoded)
       ck_assert_msg (share[1] > 0.2, "participant %u misses 2: %f", id, share[1]);
     }
   g_mutex_unlock (&sink.lock);
-  for (guint id = 3; id <= 7; id++)
+  for (guint id = 3; id <= 8; id++)
     {
       ck_assert (mcu_audio_mixer_get_input_stats (c.mixer, id, &st));
       g_print ("participant %u: %" G_GUINT64_FORMAT " packets, %" G_GUINT64_FORMAT
                " parked, %" G_GUINT64_FORMAT " frames decoded\n",
                id, st.packets, st.parked, st.decoded_frames);
-      if (id <= 6)
+      if (id != 7)
         {
           ck_assert_uint_eq (st.decoded_frames, 0);
           ck_assert_uint_eq (st.parked, st.packets);
@@ -1022,8 +1035,10 @@ START_TEST (test_silent_not_decoded)
                  frames_silent, st.decoded_frames, st.packets, st.parked);
 
   guint64 played, concealed;
-  for (guint id = 1; id <= 6; id++)
+  for (guint id = 1; id <= 8; id++)
     {
+      if (id == 7)
+        continue; /* decoded: test_concealed_share's case */
       ck_assert (mcu_audio_mixer_get_playout (c.mixer, id, &played, &concealed));
       g_print ("participant %u: played %" G_GUINT64_FORMAT " concealed %" G_GUINT64_FORMAT
                " ms\n",
