@@ -162,6 +162,9 @@ typedef struct
 
   /* under mixer->out_lock: the stream this participant receives */
   Source source, pending, prev;
+  /* in the main mix before (and while leaving) its own encoder serves it: what the
+   * shared encode sends it is replaced by silence, as it holds its own voice */
+  gboolean hold;
   gint64 switch_at;  /* first frame @pending serves, -1 until its first packet */
   gint64 prev_until; /* @prev still serves frames before this one (late packets) */
   gint64 last_sent;  /* highest frame sent, -1 before the first */
@@ -196,6 +199,7 @@ struct _McuAudioMixer
 typedef struct Send
 {
   guint id;
+  gboolean silent; /* send a silent Opus frame instead of the payload */
   guint16 seq;
   guint32 ts, ssrc;
 } Send;
@@ -389,6 +393,7 @@ deliver (Participant *p, Source src, gint64 frame, Send *out, gboolean *switched
       return FALSE;
     }
   out->id = p->id;
+  out->silent = src == SRC_SHARED && p->hold;
   out->seq = (guint16)(p->seq_base + (guint64)frame);
   out->ts = p->ts_base + (guint32)((guint64)frame * FRAME_SAMPLES);
   out->ssrc = p->ssrc;
@@ -404,6 +409,15 @@ send_one (McuAudioMixer *m, const Send *s, const guint8 *rtp, gsize len)
   if (len < 12 || len > sizeof buf)
     return;
   memcpy (buf, rtp, len);
+  if (s->silent)
+    {
+      /* RFC 6716: TOC of one 20 ms CELT frame, then a frame that decodes to
+       * silence; the header as the payloader wrote it, without CSRC or extension */
+      static const guint8 silence[] = { 0xf8, 0xff, 0xfe };
+      buf[0] = 0x80;
+      memcpy (buf + 12, silence, sizeof silence);
+      len = 12 + sizeof silence;
+    }
   buf[2] = s->seq >> 8;
   buf[3] = s->seq & 0xff;
   for (int i = 0; i < 4; i++)
@@ -682,12 +696,13 @@ tee_m_link (McuAudioMixer *m, GstPad *sink)
 }
 
 /* Owner thread: builds and links speaker @p's own mix-minus encoder, its negated
- * voice muted until the switch to it is done (it is not in the main mix yet). */
+ * voice muted exactly when its voice is out of the main mix. */
 static gboolean
 own_start (McuAudioMixer *m, Participant *p)
 {
   g_mutex_lock (&m->lock);
   p->loss_applied = p->loss;
+  gboolean muted = p->muted;
   g_mutex_unlock (&m->lock);
   g_autofree char *desc = g_strdup_printf (
       "queue name=from_main max-size-time=1000000000 ! mix.sink_0 "
@@ -739,7 +754,7 @@ own_start (McuAudioMixer *m, Participant *p)
   g_object_set (mix, "start-time-selection", 2 /* set */, "start-time", start, NULL);
   g_signal_connect (out, "new-sample", G_CALLBACK (on_encoded), p);
   p->neg_pad = gst_element_get_static_pad (mix, "sink_1");
-  g_object_set (p->neg_pad, "mute", TRUE, NULL);
+  g_object_set (p->neg_pad, "mute", muted || !p->in_mix, NULL);
 
   gst_bin_add (GST_BIN (m->pipeline), p->out_bin);
   g_autoptr (GstElement) tee = gst_bin_get_by_name (GST_BIN (p->in_bin), "t");
@@ -832,11 +847,11 @@ apply_loss (McuAudioMixer *m)
 }
 
 /* Owner thread: moves each participant one step towards what choose_speakers()
- * wants. Promotion: start its encoder (its voice still out of every mix), switch its
- * stream to it, then put its voice in the main mix and its negation in its own mix.
- * Demotion: take its voice out of both, switch its stream to the shared encode, then
- * stop its encoder once it has delivered every frame before the switch. A stream
- * switch completes on the encoders' threads, which wake this again. */
+ * wants. Promotion: put its voice in the main mix while it hears silence, start its
+ * encoder (its negation in its own mix), switch its stream to it. Demotion: take its
+ * voice out of both, switch its stream to the shared encode, then stop its encoder
+ * once it has delivered every frame before the switch, and end its silence. A
+ * stream switch completes on the encoders' threads, which wake this again. */
 static void
 apply_speakers (McuAudioMixer *m)
 {
@@ -860,6 +875,17 @@ apply_speakers (McuAudioMixer *m)
 
       if (p->own == OWN_NONE && want)
         {
+          /* Heard by everyone at once, not once its encoder runs (tens of ms on,
+           * more on a loaded node): the main mix is made a jitter buffer's latency
+           * behind its inputs, so its first words are still to be mixed. Until its
+           * own encoder serves it, the shared encode holds its own voice: it is
+           * sent silence instead (hold). Its own mix-minus cancels its voice from
+           * that mixer's first frame. */
+          g_mutex_lock (&m->out_lock);
+          p->hold = TRUE;
+          g_mutex_unlock (&m->out_lock);
+          p->in_mix = TRUE;
+          apply_mute (p, muted);
           if (own_start (m, p))
             {
               p->own = OWN_STARTING;
@@ -869,14 +895,17 @@ apply_speakers (McuAudioMixer *m)
               g_mutex_unlock (&m->out_lock);
             }
           else
-            own_stop (m, p);
+            {
+              own_stop (m, p);
+              p->in_mix = FALSE;
+              apply_mute (p, muted);
+              g_mutex_lock (&m->out_lock);
+              p->hold = FALSE;
+              g_mutex_unlock (&m->out_lock);
+            }
         }
       else if (p->own == OWN_STARTING && source == SRC_OWN)
-        {
-          p->in_mix = TRUE;
-          apply_mute (p, muted);
-          p->own = OWN_ACTIVE;
-        }
+        p->own = OWN_ACTIVE;
       else if ((p->own == OWN_ACTIVE && !want)
                || (p->own == OWN_STARTING && !want && pending == SRC_OWN))
         {
@@ -898,6 +927,10 @@ apply_speakers (McuAudioMixer *m)
         {
           own_stop (m, p);
           p->own = OWN_NONE;
+          /* the shared frames mixed before its voice left are sent by now */
+          g_mutex_lock (&m->out_lock);
+          p->hold = FALSE;
+          g_mutex_unlock (&m->out_lock);
           if (want)
             wake (m); /* came back while leaving: start over */
         }
