@@ -18,14 +18,19 @@
 /* audio-mixer.c: mix-minus of the loudest few, one shared encode for everyone else.
  *
  * A province node mixes about a hundred communes, nearly all silent at any moment.
- * Every input is decoded (its level is measured from the decoded audio), but only the
- * max_speakers loudest are unmuted in the main audiomixer, whose output M is the
- * mix. M is encoded once by a shared encoder whose packets go to every participant
- * not speaking. A speaker i gets mix-minus from an encoder of its own: a two-input
- * audiomixer that adds M and its own signal times -1 (audioamplify); aggregators
- * align their inputs by running time, so the cancellation is sample-exact, and in
- * F32 it cannot clip. That way the cost is N decoders plus max_speakers + 1
- * encoders, not N encoders.
+ * Only the max_speakers loudest are unmuted in the main audiomixer, whose output M
+ * is the mix. M is encoded once by a shared encoder whose packets go to every
+ * participant not speaking. A speaker i gets mix-minus from an encoder of its own:
+ * a two-input audiomixer that adds M and its own signal times -1 (audioamplify);
+ * aggregators align their inputs by running time, so the cancellation is
+ * sample-exact, and in F32 it cannot clip. That way the cost is max_speakers + 1
+ * encoders, not N.
+ *
+ * Nor N decoders, where the packets say how loud they are (the RFC 6464 audio level
+ * a browser sends, or Opus DTX): an input that says it is silent, or too quiet to
+ * be among the loudest, is parked, its packets kept undecoded (see park()), and
+ * levels and speakers come from the packets. Inputs that say nothing are decoded
+ * and measured by their level element, as they always were.
  *
  *   appsrc ! rtpjitterbuffer ! rtpopusdepay ! opusdec ! F32 ! level ! tee_i
  *   tee_i ! queue ! main audiomixer (pad muted unless i speaks) ! tee_M
@@ -45,8 +50,10 @@
  * A silent live source keeps the main mixer producing while nobody sends.
  */
 #include "audio-mixer.h"
+#include "audio-level.h"
 #include "mcu-error.h"
 #include "pipeline-util.h"
+#include "rtp.h"
 
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
@@ -74,6 +81,20 @@ GST_DEBUG_CATEGORY_STATIC (mcu_audio_mixer_debug);
 /* A newcomer takes the place of the quietest speaker only when this much louder. */
 #define TAKEOVER_DB 6.0
 #define LOSS_MAX 50
+/* Parked inputs (see park()): the undecoded packets kept per input, room for
+ * MCU_AUDIO_MIXER_PARKED_MS of 20 ms packets, each up to one datagram. */
+#define RING_PACKETS (MCU_AUDIO_MIXER_PARKED_MS / 20)
+#define RING_MTU 1500
+/* An input decoded because it was loud (or its level unknown) stays decoded this
+ * long after it was last either, so that a pause between words does not restart
+ * its decoder. */
+#define DECODE_HOLD_US (500 * G_TIME_SPAN_MILLISECOND)
+/* Inputs decoded beyond max_speakers because they are loud: the next ones in line,
+ * whose decoders then run when they take a place. */
+#define DECODE_MARGIN 2
+/* Levels from the packets are averaged over this many (100 ms of 20 ms packets), as
+ * the level element averages decoded audio over 100 ms. */
+#define LEVEL_WINDOW 5
 
 typedef enum
 {
@@ -109,6 +130,26 @@ typedef struct
   gboolean in_mix;    /* unmuted in the main mix */
   guint loss_applied; /* to its own encoder */
 
+  /* under mixer->lock: the input side, see park() */
+  guint8 level_ext;            /* RFC 6464 extension ID, 0 = none */
+  gboolean busy;               /* own != OWN_NONE, for the packet path */
+  gboolean decoding;           /* packets go to its decoder, else to the ring */
+  gboolean ext_levels;         /* its levels come from its packets, not from decoding */
+  gint64 heard_time;           /* last packet that was loud or of unknown level */
+  double window[LEVEL_WINDOW]; /* energy of its last packets' levels */
+  guint window_pos, since_choice;
+  guint16 seq_off;      /* added to the sequence numbers its decoder sees */
+  guint16 last_out_seq; /* the highest its decoder saw */
+  gboolean have_out;
+  guint ring_len, ring_head;
+  struct
+  {
+    GstClockTime arrival; /* running time it came at */
+    guint16 len;
+    guint8 data[RING_MTU];
+  } ring[RING_PACKETS];
+  McuAudioMixerInputStats stats;
+
   /* under mixer->lock */
   guint loss; /* percent, as reported */
   gboolean muted;
@@ -116,11 +157,14 @@ typedef struct
   double level_db;
   gint64 level_time;    /* of the last level */
   gint64 loud_time;     /* of the last level above the speech threshold */
-  guint64 played_ns;    /* decoded output, PLC included */
+  guint64 played_ns;    /* decoded output, PLC included, and parked silence */
   guint64 concealed_ns; /* covered by the jitter buffer's lost events */
 
   /* under mixer->out_lock: the stream this participant receives */
   Source source, pending, prev;
+  /* in the main mix before (and while leaving) its own encoder serves it: what the
+   * shared encode sends it is replaced by silence, as it holds its own voice */
+  gboolean hold;
   gint64 switch_at;  /* first frame @pending serves, -1 until its first packet */
   gint64 prev_until; /* @prev still serves frames before this one (late packets) */
   gint64 last_sent;  /* highest frame sent, -1 before the first */
@@ -155,6 +199,7 @@ struct _McuAudioMixer
 typedef struct Send
 {
   guint id;
+  gboolean silent; /* send a silent Opus frame instead of the payload */
   guint16 seq;
   guint32 ts, ssrc;
 } Send;
@@ -238,7 +283,9 @@ note_level (McuAudioMixer *m, GstMessage *msg)
   gboolean changed = FALSE;
   g_mutex_lock (&m->lock);
   Participant *p = g_hash_table_lookup (m->participants, GUINT_TO_POINTER (id));
-  if (p)
+  /* where its packets declare their level, that is the level: it comes first, and
+   * does not stop while the input is parked */
+  if (p && !p->ext_levels)
     {
       p->level_db = db;
       p->level_time = now;
@@ -346,6 +393,7 @@ deliver (Participant *p, Source src, gint64 frame, Send *out, gboolean *switched
       return FALSE;
     }
   out->id = p->id;
+  out->silent = src == SRC_SHARED && p->hold;
   out->seq = (guint16)(p->seq_base + (guint64)frame);
   out->ts = p->ts_base + (guint32)((guint64)frame * FRAME_SAMPLES);
   out->ssrc = p->ssrc;
@@ -361,6 +409,15 @@ send_one (McuAudioMixer *m, const Send *s, const guint8 *rtp, gsize len)
   if (len < 12 || len > sizeof buf)
     return;
   memcpy (buf, rtp, len);
+  if (s->silent)
+    {
+      /* RFC 6716: TOC of one 20 ms CELT frame, then a frame that decodes to
+       * silence; the header as the payloader wrote it, without CSRC or extension */
+      static const guint8 silence[] = { 0xf8, 0xff, 0xfe };
+      buf[0] = 0x80;
+      memcpy (buf + 12, silence, sizeof silence);
+      len = 12 + sizeof silence;
+    }
   buf[2] = s->seq >> 8;
   buf[3] = s->seq & 0xff;
   for (int i = 0; i < 4; i++)
@@ -538,6 +595,7 @@ on_lost_event (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   g_mutex_lock (&p->mixer->lock);
   p->concealed_ns += duration;
   g_mutex_unlock (&p->mixer->lock);
+  GST_LOG ("participant %u: %" GST_TIME_FORMAT " lost", p->id, GST_TIME_ARGS (duration));
   return GST_PAD_PROBE_OK;
 }
 
@@ -552,6 +610,7 @@ on_decoded (GstPad *pad, GstPadProbeInfo *info, gpointer data)
     return GST_PAD_PROBE_OK;
   g_mutex_lock (&p->mixer->lock);
   p->played_ns += GST_BUFFER_DURATION (buf);
+  p->stats.decoded_frames++;
   g_mutex_unlock (&p->mixer->lock);
   return GST_PAD_PROBE_OK;
 }
@@ -583,7 +642,9 @@ static gboolean
 participant_in_bin (McuAudioMixer *m, Participant *p, guint8 pt, GError **error)
 {
   g_autofree char *desc = g_strdup_printf (
-      "appsrc name=src is-live=true format=time do-timestamp=true max-bytes=65536 "
+      /* stamped by mcu_audio_mixer_push_rtp() with their arrival: the packets a
+       * parked input kept reach the decoder later than they came */
+      "appsrc name=src is-live=true format=time do-timestamp=false max-bytes=65536 "
       "leaky-type=downstream "
       "  caps=\"application/x-rtp,media=audio,clock-rate=48000,encoding-name=OPUS,"
       "payload=%u\" ! "
@@ -635,12 +696,13 @@ tee_m_link (McuAudioMixer *m, GstPad *sink)
 }
 
 /* Owner thread: builds and links speaker @p's own mix-minus encoder, its negated
- * voice muted until the switch to it is done (it is not in the main mix yet). */
+ * voice muted exactly when its voice is out of the main mix. */
 static gboolean
 own_start (McuAudioMixer *m, Participant *p)
 {
   g_mutex_lock (&m->lock);
   p->loss_applied = p->loss;
+  gboolean muted = p->muted;
   g_mutex_unlock (&m->lock);
   g_autofree char *desc = g_strdup_printf (
       "queue name=from_main max-size-time=1000000000 ! mix.sink_0 "
@@ -692,7 +754,7 @@ own_start (McuAudioMixer *m, Participant *p)
   g_object_set (mix, "start-time-selection", 2 /* set */, "start-time", start, NULL);
   g_signal_connect (out, "new-sample", G_CALLBACK (on_encoded), p);
   p->neg_pad = gst_element_get_static_pad (mix, "sink_1");
-  g_object_set (p->neg_pad, "mute", TRUE, NULL);
+  g_object_set (p->neg_pad, "mute", muted || !p->in_mix, NULL);
 
   gst_bin_add (GST_BIN (m->pipeline), p->out_bin);
   g_autoptr (GstElement) tee = gst_bin_get_by_name (GST_BIN (p->in_bin), "t");
@@ -785,11 +847,11 @@ apply_loss (McuAudioMixer *m)
 }
 
 /* Owner thread: moves each participant one step towards what choose_speakers()
- * wants. Promotion: start its encoder (its voice still out of every mix), switch its
- * stream to it, then put its voice in the main mix and its negation in its own mix.
- * Demotion: take its voice out of both, switch its stream to the shared encode, then
- * stop its encoder once it has delivered every frame before the switch. A stream
- * switch completes on the encoders' threads, which wake this again. */
+ * wants. Promotion: put its voice in the main mix while it hears silence, start its
+ * encoder (its negation in its own mix), switch its stream to it. Demotion: take its
+ * voice out of both, switch its stream to the shared encode, then stop its encoder
+ * once it has delivered every frame before the switch, and end its silence. A
+ * stream switch completes on the encoders' threads, which wake this again. */
 static void
 apply_speakers (McuAudioMixer *m)
 {
@@ -813,6 +875,17 @@ apply_speakers (McuAudioMixer *m)
 
       if (p->own == OWN_NONE && want)
         {
+          /* Heard by everyone at once, not once its encoder runs (tens of ms on,
+           * more on a loaded node): the main mix is made a jitter buffer's latency
+           * behind its inputs, so its first words are still to be mixed. Until its
+           * own encoder serves it, the shared encode holds its own voice: it is
+           * sent silence instead (hold). Its own mix-minus cancels its voice from
+           * that mixer's first frame. */
+          g_mutex_lock (&m->out_lock);
+          p->hold = TRUE;
+          g_mutex_unlock (&m->out_lock);
+          p->in_mix = TRUE;
+          apply_mute (p, muted);
           if (own_start (m, p))
             {
               p->own = OWN_STARTING;
@@ -822,14 +895,17 @@ apply_speakers (McuAudioMixer *m)
               g_mutex_unlock (&m->out_lock);
             }
           else
-            own_stop (m, p);
+            {
+              own_stop (m, p);
+              p->in_mix = FALSE;
+              apply_mute (p, muted);
+              g_mutex_lock (&m->out_lock);
+              p->hold = FALSE;
+              g_mutex_unlock (&m->out_lock);
+            }
         }
       else if (p->own == OWN_STARTING && source == SRC_OWN)
-        {
-          p->in_mix = TRUE;
-          apply_mute (p, muted);
-          p->own = OWN_ACTIVE;
-        }
+        p->own = OWN_ACTIVE;
       else if ((p->own == OWN_ACTIVE && !want)
                || (p->own == OWN_STARTING && !want && pending == SRC_OWN))
         {
@@ -851,12 +927,19 @@ apply_speakers (McuAudioMixer *m)
         {
           own_stop (m, p);
           p->own = OWN_NONE;
+          /* the shared frames mixed before its voice left are sent by now */
+          g_mutex_lock (&m->out_lock);
+          p->hold = FALSE;
+          g_mutex_unlock (&m->out_lock);
           if (want)
             wake (m); /* came back while leaving: start over */
         }
       if (p->own != was)
         {
           GST_DEBUG ("participant %u: %d -> %d", p->id, was, p->own);
+          g_mutex_lock (&m->lock);
+          p->busy = p->own != OWN_NONE;
+          g_mutex_unlock (&m->lock);
         }
     }
   apply_loss (m);
@@ -1068,6 +1151,128 @@ mcu_audio_mixer_remove (McuAudioMixer *m, guint id)
     wake (m); /* its place is free */
 }
 
+/* Under m->lock, on the packet path: the level @p's packet declared (extension or
+ * DTX) becomes its level, averaged over LEVEL_WINDOW packets as the level element
+ * averages 100 ms, and speakers are chosen from it: at once when it is loud (so a
+ * new voice is chosen on its first loud packet), else every LEVEL_WINDOW packets
+ * (so quiet speakers leave after their hangover). Returns: whether the choice
+ * changed. */
+static gboolean
+note_packet_level (McuAudioMixer *m, Participant *p, const McuAudioLevel *lv, gint64 now)
+{
+  if (lv->source == MCU_AUDIO_LEVEL_EXT)
+    p->ext_levels = TRUE;
+  else if (lv->source == MCU_AUDIO_LEVEL_UNKNOWN)
+    {
+      p->ext_levels = FALSE; /* decoded, measured by its level element again */
+      return FALSE;
+    }
+  else if (!p->ext_levels && p->decoding)
+    return FALSE; /* DTX between decoded packets: the level element measures it */
+  p->window[p->window_pos] = pow (10.0, lv->db / 10.0);
+  p->window_pos = (p->window_pos + 1) % LEVEL_WINDOW;
+  double sum = 0;
+  for (guint i = 0; i < LEVEL_WINDOW; i++)
+    sum += p->window[i];
+  p->level_db = sum > 0 ? 10.0 * log10 (sum / LEVEL_WINDOW) : -200;
+  p->level_time = now;
+  gboolean loud = !p->muted && p->level_db > SPEECH_THRESHOLD_DB;
+  if (loud)
+    p->loud_time = now;
+  if (!loud && ++p->since_choice < LEVEL_WINDOW)
+    return FALSE;
+  p->since_choice = 0;
+  return choose_speakers (m, loud ? p : NULL, now);
+}
+
+/* Under m->lock: whether loud @p is among the max_speakers + DECODE_MARGIN loudest
+ * of those loud lately, by the levels their packets declared. */
+static gboolean
+among_loudest (McuAudioMixer *m, Participant *p, gint64 now)
+{
+  GHashTableIter it;
+  gpointer value;
+  guint louder = 0;
+  g_hash_table_iter_init (&it, m->participants);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    {
+      Participant *q = value;
+      if (q != p && !q->muted && now - q->loud_time < DECODE_HOLD_US
+          && q->level_db > p->level_db)
+        louder++;
+    }
+  return louder < m->config.max_speakers + DECODE_MARGIN;
+}
+
+/* Under m->lock: a GstBuffer of @data for @p's decoder, its sequence number moved
+ * by seq_off, stamped with its arrival. */
+static GstBuffer *
+decoder_buffer (Participant *p, const guint8 *data, gsize len, GstClockTime arrival)
+{
+  GstBuffer *buf = gst_buffer_new_allocate (NULL, len, NULL);
+  GstMapInfo map;
+  gst_buffer_map (buf, &map, GST_MAP_WRITE);
+  memcpy (map.data, data, len);
+  guint16 seq = (guint16)((map.data[2] << 8 | map.data[3]) + p->seq_off);
+  mcu_rtp_set_seq (map.data, len, seq);
+  gst_buffer_unmap (buf, &map);
+  if (!p->have_out || mcu_rtp_seq_newer (seq, p->last_out_seq))
+    p->last_out_seq = seq;
+  p->have_out = TRUE;
+  GST_BUFFER_PTS (buf) = GST_BUFFER_DTS (buf) = arrival;
+  return buf;
+}
+
+/* Under m->lock: @p's decoder starts again, from the packets it kept. Their
+ * sequence numbers are moved to follow the last its decoder saw, so its jitter
+ * buffer sees a stream that paused (as in DTX), not packets lost: nothing is
+ * concealed for the time it was silent. Their timestamps run on as sent, and their
+ * arrival times are the real ones: what is too old for the mix only primes the
+ * decoder, the rest is mixed on time. Returns: the buffers, oldest first, in
+ * @out (at most RING_PACKETS). */
+static guint
+unpark (Participant *p, GstBuffer **out)
+{
+  p->decoding = TRUE;
+  guint n = 0;
+  for (guint k = 0; k < p->ring_len; k++)
+    {
+      guint i = (p->ring_head + k) % RING_PACKETS;
+      if (k == 0)
+        {
+          guint16 first = (guint16)(p->ring[i].data[2] << 8 | p->ring[i].data[3]);
+          p->seq_off = p->have_out ? (guint16)(p->last_out_seq + 1 - first) : 0;
+        }
+      out[n++] = decoder_buffer (p, p->ring[i].data, p->ring[i].len, p->ring[i].arrival);
+    }
+  p->ring_len = 0;
+  return n;
+}
+
+/* Under m->lock: keeps a packet of a parked input, the oldest making room. */
+static void
+park (Participant *p, const guint8 *rtp, gsize len, GstClockTime arrival)
+{
+  guint i;
+  if (p->ring_len < RING_PACKETS)
+    i = (p->ring_head + p->ring_len++) % RING_PACKETS;
+  else
+    {
+      i = p->ring_head;
+      p->ring_head = (p->ring_head + 1) % RING_PACKETS;
+    }
+  memcpy (p->ring[i].data, rtp, len);
+  p->ring[i].len = (guint16)len;
+  p->ring[i].arrival = arrival;
+}
+
+/* Why an input is not decoded while silent: decoding is most of a province
+ * node's mixing (a hundred inputs, three heard). An input is decoded while its
+ * packets' level is unknown (no extension, or a malformed one: as before), while it
+ * is a speaker or changing to or from one, and from its first loud packet when that
+ * makes it one of the few loudest, until it has been quiet for DECODE_HOLD_US.
+ * Otherwise its packets are parked: the last RING_PACKETS are kept undecoded, its
+ * silence counted as played, and it adds nothing to any mix, being silent. */
 void
 mcu_audio_mixer_push_rtp (McuAudioMixer *m, guint id, const guint8 *rtp, gsize len)
 {
@@ -1075,15 +1280,72 @@ mcu_audio_mixer_push_rtp (McuAudioMixer *m, guint id, const guint8 *rtp, gsize l
 
   if (rtp == NULL || len < 12)
     return;
+  GstClockTime arrival = mcu_pipeline_running_time (m->pipeline);
+  gint64 now = g_get_monotonic_time ();
+  GstBuffer *bufs[RING_PACKETS + 1];
+  guint n = 0;
+  gboolean changed = FALSE;
   g_mutex_lock (&m->lock);
   Participant *p = g_hash_table_lookup (m->participants, GUINT_TO_POINTER (id));
   GstElement *src = p ? gst_object_ref (p->appsrc) : NULL;
+  if (p)
+    {
+      McuAudioLevel lv;
+      mcu_audio_level_read (rtp, len, p->level_ext, &lv);
+      p->stats.packets++;
+      changed = note_packet_level (m, p, &lv, now);
+      gboolean known = lv.source != MCU_AUDIO_LEVEL_UNKNOWN && len <= RING_MTU;
+      gboolean loud = !p->muted && lv.db > SPEECH_THRESHOLD_DB;
+      if (!known || loud)
+        p->heard_time = now;
+      gboolean keep = p->want || p->busy || now - p->heard_time < DECODE_HOLD_US;
+      if (p->decoding && known && !keep)
+        p->decoding = FALSE; /* parked from this packet on */
+      else if (!p->decoding
+               && (!known || p->want || p->busy || (loud && among_loudest (m, p, now))))
+        n = unpark (p, bufs);
+      if (p->decoding)
+        bufs[n++] = decoder_buffer (p, rtp, len, arrival);
+      else
+        {
+          park (p, rtp, len, arrival);
+          p->stats.parked++;
+          p->played_ns += gst_util_uint64_scale_int (lv.samples, GST_SECOND, 48000);
+        }
+    }
   g_mutex_unlock (&m->lock);
-  if (src == NULL)
-    return;
-  GstBuffer *buf = gst_buffer_new_memdup (rtp, len);
-  gst_app_src_push_buffer (GST_APP_SRC (src), buf);
-  gst_object_unref (src);
+  if (changed)
+    wake (m);
+  for (guint i = 0; i < n; i++)
+    gst_app_src_push_buffer (GST_APP_SRC (src), bufs[i]);
+  g_clear_object (&src);
+}
+
+void
+mcu_audio_mixer_set_level_ext (McuAudioMixer *m, guint id, guint8 ext_id)
+{
+  g_return_if_fail (m != NULL);
+  g_mutex_lock (&m->lock);
+  Participant *p = g_hash_table_lookup (m->participants, GUINT_TO_POINTER (id));
+  if (p)
+    p->level_ext = ext_id;
+  g_mutex_unlock (&m->lock);
+}
+
+gboolean
+mcu_audio_mixer_get_input_stats (McuAudioMixer *m, guint id, McuAudioMixerInputStats *out)
+{
+  g_return_val_if_fail (m != NULL && out != NULL, FALSE);
+  g_mutex_lock (&m->lock);
+  Participant *p = g_hash_table_lookup (m->participants, GUINT_TO_POINTER (id));
+  memset (out, 0, sizeof *out);
+  if (p)
+    {
+      *out = p->stats;
+      out->decoding = p->decoding;
+    }
+  g_mutex_unlock (&m->lock);
+  return p != NULL;
 }
 
 void

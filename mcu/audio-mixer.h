@@ -88,6 +88,41 @@ void mcu_audio_mixer_remove (McuAudioMixer *mixer, guint id);
 void mcu_audio_mixer_push_rtp (McuAudioMixer *mixer, guint id, const guint8 *rtp,
                                gsize len);
 
+/**
+ * mcu_audio_mixer_set_level_ext:
+ * @ext_id: the RTP header extension ID negotiated for the RFC 6464 audio level
+ *   (MCU_AUDIO_LEVEL_EXT_URI) of what @id sends, 0 for none
+ *
+ * With it, an input whose packets say it is silent (or that sends Opus DTX, which
+ * needs no extension) is not decoded: its packets are only kept, the last
+ * MCU_AUDIO_MIXER_PARKED_MS of them, and when it gets loud enough to be among the
+ * loudest few its decoder starts from those. Speakers are then chosen from the
+ * levels the packets declare. Packets without a usable level are decoded as
+ * before. Unknown ids are ignored.
+ */
+void mcu_audio_mixer_set_level_ext (McuAudioMixer *mixer, guint id, guint8 ext_id);
+
+/* How much undecoded audio a silent input keeps for its decoder to start from. */
+#define MCU_AUDIO_MIXER_PARKED_MS 160
+
+/* What became of the packets one participant sent, cumulative since it was added. */
+typedef struct
+{
+  guint64 packets;        /* pushed to the mixer */
+  guint64 parked;         /* kept undecoded: silent, or not among the loudest */
+  guint64 decoded_frames; /* frames its decoder output, concealment included */
+  gboolean decoding;      /* its decoder is fed now */
+} McuAudioMixerInputStats;
+
+/**
+ * mcu_audio_mixer_get_input_stats:
+ * @out: (out caller-allocates): zeroed for an unknown id
+ *
+ * Safe to call from any thread. Returns: TRUE when @id is in the mix.
+ */
+gboolean mcu_audio_mixer_get_input_stats (McuAudioMixer *mixer, guint id,
+                                          McuAudioMixerInputStats *out);
+
 /* A muted participant's voice is left out of every mix; it still hears the others. */
 void mcu_audio_mixer_set_muted (McuAudioMixer *mixer, guint id, gboolean muted);
 
@@ -126,8 +161,9 @@ guint mcu_audio_mixer_n_participants (McuAudioMixer *mixer);
 /**
  * mcu_audio_mixer_get_playout:
  * @id: a participant
- * @played_ms: (out) (optional): how much of its audio was decoded for the mix since
- *   it was added, concealment included
+ * @played_ms: (out) (optional): how much of its audio was rendered for the mix since
+ *   it was added: decoded (concealment included), or known silent and not decoded
+ *   (mcu_audio_mixer_set_level_ext()), which conceals nothing
  * @concealed_ms: (out) (optional): how much of that was concealed (packets lost, or
  *   too late for the jitter buffer), filled by the decoder
  *

@@ -372,6 +372,8 @@ member_wire (Member *m, GError **error)
       mcu_router_remove_peer (m->leg->router, m->id);
       return FALSE;
     }
+  if (a)
+    mcu_audio_mixer_set_level_ext (m->leg->mixer, m->id, a->audio_level_ext_id);
   mcu_endpoint_set_packet_func (m->ep, on_member_packet, m, NULL);
   m->wired = TRUE;
   if (g_strcmp0 (m->leg->floor_via, m->name) == 0)

@@ -7,6 +7,7 @@
 #include "rtp.h"
 #include "rtcp.h"
 #include "twcc.h"
+#include "audio-level.h"
 #include "bwe.h"
 #include "sdp.h"
 #include "cert.h"

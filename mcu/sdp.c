@@ -4,6 +4,7 @@
  * so everything we rely on (ICE credentials, fingerprint, rtcp-mux, payload types)
  * is checked here, and every value read from the peer is bounded before use. */
 #include "sdp.h"
+#include "audio-level.h"
 #include "mcu-error.h"
 #include "twcc.h"
 
@@ -16,6 +17,8 @@
 #define SDP_MAX_TOKEN 256
 #define SDP_PROTO "UDP/TLS/RTP/SAVPF"
 #define SDP_OFFER_TWCC_EXT 3 /* our extmap ID for transport-cc on node links */
+/* and for the audio level on node links, the ID browsers give it */
+#define SDP_OFFER_LEVEL_EXT 1
 
 typedef struct
 {
@@ -50,6 +53,8 @@ typedef struct
   gboolean fb_all_nack, fb_all_pli, fb_all_fir; /* a=rtcp-fb:* */
   gboolean fb_all_twcc, fb_all_remb;
   guint twcc_ext; /* a=extmap ID of the transport-wide sequence number, 0 = none */
+  /* a=extmap ID of the RFC 6464 audio level, 0 = none */
+  guint level_ext;
   const char *mid, *direction, *ufrag, *pwd, *fingerprint, *setup;
   gboolean rtcp_mux;
   gboolean bundle_only; /* RFC 8843: port 0 but part of the BUNDLE transport */
@@ -248,6 +253,11 @@ sdp_scan_extmap (MediaScan *sc, const char *v)
     return;
   if (strcmp (p + 1, MCU_TWCC_EXT_URI) == 0)
     sc->twcc_ext = (guint)id;
+  /* RFC 6464 4: the URI may be followed by "vad=on|off" */
+  gsize n = strlen (MCU_AUDIO_LEVEL_EXT_URI);
+  if (strncmp (p + 1, MCU_AUDIO_LEVEL_EXT_URI, n) == 0
+      && (p[1 + n] == '\0' || p[1 + n] == ' '))
+    sc->level_ext = (guint)id;
 }
 
 static void
@@ -489,6 +499,8 @@ sdp_media_accept (SdpMedia *m, const MediaScan *sc, gint pt, const char *directi
   m->pub.transport_cc = sc->twcc_ext != 0 && (i->twcc || sc->fb_all_twcc);
   m->pub.twcc_ext_id = m->pub.transport_cc ? (guint8)sc->twcc_ext : 0;
   m->pub.remb = i->remb || sc->fb_all_remb;
+  /* the mixer reads it to leave silent inputs undecoded (mcu/audio-mixer.h) */
+  m->pub.audio_level_ext_id = strcmp (m->kind, "audio") == 0 ? (guint8)sc->level_ext : 0;
   g_array_append_vals (m->ssrcs, sc->ssrcs->data, sc->ssrcs->len);
   const char *d = direction ? direction : "sendrecv";
   m->pub.remote_sends = strcmp (d, "sendrecv") == 0 || strcmp (d, "sendonly") == 0;
@@ -683,6 +695,18 @@ sdp_add_congestion (GstSDPMedia *m, guint pt, guint ext_id, gboolean twcc, gbool
     }
 }
 
+/* The RFC 6464 audio level extension under @ext_id (0: none): what we receive may
+ * carry it; the mix we send does not. */
+static void
+sdp_add_audio_level (GstSDPMedia *m, guint ext_id)
+{
+  if (ext_id)
+    {
+      g_autofree char *v = g_strdup_printf ("%u %s", ext_id, MCU_AUDIO_LEVEL_EXT_URI);
+      gst_sdp_media_add_attribute (m, "extmap", v);
+    }
+}
+
 /* Our SSRC lines; with @rtx_ssrc, the RTX stream's too and the FID group that ties
  * it to the stream it repairs (RFC 5576, as RFC 4588 section 8.3 uses it). */
 static void
@@ -775,6 +799,7 @@ sdp_add_accepted (GstSDPMessage *ans, const McuSdpMedia *pm, const McuSdpLocal *
   sdp_add_codec (&m, pm->pt, pm->codec, pm->clock_rate, pm->channels, pm->fmtp, pm->nack,
                  pm->pli, pm->fir, pm->rtx_pt);
   sdp_add_congestion (&m, pm->pt, pm->twcc_ext_id, pm->transport_cc, pm->remb);
+  sdp_add_audio_level (&m, pm->audio_level_ext_id);
   if (we_send)
     {
       gboolean audio = strcmp (pm->kind, "audio") == 0;
@@ -960,6 +985,7 @@ mcu_sdp_create_offer (const McuSdpLocal *local)
           sdp_add_codec (&m, 111, "opus", 48000, 2, "minptime=10;useinbandfec=1", FALSE,
                          FALSE, FALSE, 0);
           sdp_add_congestion (&m, 111, SDP_OFFER_TWCC_EXT, TRUE, FALSE);
+          sdp_add_audio_level (&m, SDP_OFFER_LEVEL_EXT);
         }
       else
         {

@@ -3,8 +3,8 @@
  * What we negotiate (DESIGN.md, "Media plane"): Opus/48000/2 for audio; VP8, then
  * H.264 packetization-mode=1, for video; one BUNDLE transport with rtcp-mux
  * (required); rtcp-fb nack, nack pli, ccm fir; transport-wide congestion control
- * (its extmap and rtcp-fb transport-cc) and goog-remb where offered; DTLS-SRTP only
- * (UDP/TLS/RTP/SAVPF).
+ * (its extmap and rtcp-fb transport-cc) and goog-remb where offered; the RFC 6464
+ * audio level extension on audio; DTLS-SRTP only (UDP/TLS/RTP/SAVPF).
  * m-lines we cannot serve (other codecs, data channels) are answered with port 0.
  * Parsing never trusts the text: garbage gives MCU_ERROR_INVALID, never a crash. */
 #pragma once
@@ -58,6 +58,8 @@ typedef struct
    * extension too */
   guint8 twcc_ext_id;
   gboolean transport_cc, remb;
+  /* the RFC 6464 audio level extension's ID (1..14) on audio, 0 = none */
+  guint8 audio_level_ext_id;
   gboolean remote_sends;    /* the peer's direction includes sending */
   gboolean remote_receives; /* the peer's direction includes receiving */
 } McuSdpMedia;

@@ -2,13 +2,18 @@
  *
  * Audio: a province node of 100 communes (and a district of 25), 3 of them speaking
  * (pink noise at speech level), the others sending a hall's quiet room noise, each a
- * 20 ms Opus stream in real time. Ours decodes them all, mixes the 3 loudest,
- * gives each speaker mix-minus from its own encoder and everyone else one shared
- * encode, FEC on. The baseline does what a node without that choice must at least
- * do: every input decoded into one audiomixer and one Opus encoder per participant,
- * FEC on too, every output payloaded and counted. Both print process CPU time over
- * wall time in % of one core, min/median/max over 5 windows after a warm-up, and
- * the outputs per second they made (100 participants: 5000/s).
+ * 20 ms Opus stream in real time whose packets carry the RFC 6464 audio level as a
+ * browser sends it (speakers about -26 dBov with the voice flag, the halls -77).
+ * Ours reads the levels, decodes only the inputs that can be among the loudest,
+ * mixes the 3 loudest, gives each speaker mix-minus from its own encoder and
+ * everyone else one shared encode, FEC on. Row "ours_no_level" is the same mixer
+ * told of no level extension, so it decodes every input (as it did before it read
+ * levels). The baseline does what a node without that choice must at least do:
+ * every input decoded into one audiomixer and one Opus encoder per participant, FEC
+ * on too, every output payloaded and counted (its depayloader ignores the level).
+ * All print process CPU time over wall time in % of one core, min/median/max over 5
+ * windows after a warm-up, and the outputs per second they made (100 participants:
+ * 5000/s); ours also how many frames its decoders made per second.
  *
  * Video: one 1280x720 composite of 4 VP8 participants per layout (grid, chair-large,
  * speaker), against a bare appsrc ! depay ! dec -> compositor ! vp8enc pipeline.
@@ -57,6 +62,27 @@ encode (const char *desc)
     }
   gst_element_set_state (pipe, GST_STATE_NULL);
   return pkts;
+}
+
+/* @pkts with a one-byte RFC 8285 extension block holding the RFC 6464 audio level
+ * under ID 1 (byte @v: the voice flag and the level in -dBov), as a browser sends. */
+static GPtrArray *
+with_level (GPtrArray *pkts, guint8 v)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify)g_bytes_unref);
+  for (guint k = 0; k < pkts->len; k++)
+    {
+      gsize len;
+      const guint8 *d = g_bytes_get_data (g_ptr_array_index (pkts, k), &len);
+      guint8 *b = g_malloc0 (len + 8);
+      memcpy (b, d, 12);
+      b[0] |= 0x10;
+      const guint8 ext[8] = { 0xbe, 0xde, 0, 1, 0x10, v, 0, 0 };
+      memcpy (b + 12, ext, sizeof ext);
+      memcpy (b + 20, d + 12, len - 12);
+      g_ptr_array_add (out, g_bytes_new_take (b, len + 8));
+    }
+  return out;
 }
 
 static void
@@ -247,17 +273,31 @@ print_row (const char *name, Figures f, double outs)
   printf ("\n");
 }
 
-/* One row: @n participants of which @speaking speak (pink noise, as loud as speech),
- * the others send a hall's quiet room noise (-60 dBFS, under the speech threshold),
- * at Opus complexity @complexity, ours and the baseline. */
-static void
-bench_audio_one (GPtrArray *voice, GPtrArray *room, guint n, guint speaking,
-                 guint complexity, guint seconds)
+/* Decoded frames of all @n inputs of @m so far. */
+static guint64
+decoded_frames (McuAudioMixer *m, guint n)
 {
-  g_autofree GPtrArray **pkts = g_new0 (GPtrArray *, n);
-  for (guint i = 0; i < n; i++)
-    pkts[i] = i < speaking ? voice : room;
+  guint64 sum = 0;
+  McuAudioMixerInputStats st;
+  for (guint i = 1; i <= n; i++)
+    if (mcu_audio_mixer_get_input_stats (m, i, &st))
+      sum += st.decoded_frames;
+  return sum;
+}
 
+typedef struct
+{
+  Figures cpu;
+  double outs, decoded_per_s;
+  guint encoders, served;
+} OursRow;
+
+/* Our mixer on @pkts; @level_ext: the ID it is told the levels come under, 0 for
+ * none (then it decodes every input). */
+static OursRow
+bench_ours (GPtrArray **pkts, guint n, guint complexity, guint seconds, guint8 level_ext)
+{
+  OursRow row = { 0 };
   McuAudioMixerConfig cfg = { .complexity = complexity };
   McuAudioMixer *m = mcu_audio_mixer_new (&cfg, count_output, NULL, NULL);
   if (m == NULL)
@@ -269,22 +309,52 @@ bench_audio_one (GPtrArray *voice, GPtrArray *room, guint n, guint speaking,
   for (guint i = 1; i <= n; i++)
     {
       mcu_audio_mixer_add (m, i, 111, TRUE, NULL);
+      mcu_audio_mixer_set_level_ext (m, i, level_ext);
       mcu_audio_mixer_set_loss (m, i, 5); /* FEC on, as in the baseline */
     }
   Feeder f = { pkts, n, 0, 1, 20, 0, m, push_ours_audio };
-  double ours_outs = 0;
   /* 3 s of warm-up: the speakers are chosen and their encoders started */
-  Figures ours = measure (&f, 3000, seconds, &ours_out, &ours_outs);
-  guint encoders = mcu_audio_mixer_n_encoders (m), served = 0;
+  guint64 d0 = decoded_frames (m, n);
+  gint64 t0 = g_get_monotonic_time ();
+  row.cpu = measure (&f, 3000, seconds, &ours_out, &row.outs);
+  row.decoded_per_s = (double)(decoded_frames (m, n) - d0) * 1e6
+                      / (double)(g_get_monotonic_time () - t0);
+  row.encoders = mcu_audio_mixer_n_encoders (m);
   for (guint i = 1; i <= n && i < G_N_ELEMENTS (ours_served); i++)
-    served += ours_served[i];
+    row.served += ours_served[i];
   mcu_audio_mixer_free (m);
+  return row;
+}
+
+static void
+print_ours (const char *name, const OursRow *r, guint n)
+{
+  print_row (name, r->cpu, r->outs);
+  printf ("%s_encoders: %u (participants served: %u of %u), decoded %.0f frames/s "
+          "(every input decoded: %u/s)\n",
+          name, r->encoders, r->served, n, r->decoded_per_s, 50 * n);
+}
+
+/* One row: @n participants of which @speaking speak (pink noise, as loud as speech),
+ * the others send a hall's quiet room noise (-77 dBFS, under the speech threshold),
+ * every packet with its audio level, at Opus complexity @complexity: ours, ours
+ * without reading the levels, and the baseline. */
+static void
+bench_audio_one (GPtrArray *voice, GPtrArray *room, guint n, guint speaking,
+                 guint complexity, guint seconds)
+{
+  g_autofree GPtrArray **pkts = g_new0 (GPtrArray *, n);
+  for (guint i = 0; i < n; i++)
+    pkts[i] = i < speaking ? voice : room;
+
+  OursRow ours = bench_ours (pkts, n, complexity, seconds, 1);
   if (g_getenv ("BENCH_MIXER_OURS_ONLY")) /* for profiling ours alone */
     {
-      printf ("ours %u: median %.1f %%, %.0f outputs/s, %u encoders\n", n, ours.median,
-              ours_outs, encoders);
+      printf ("ours %u: median %.1f %%, %.0f outputs/s, %u encoders\n", n,
+              ours.cpu.median, ours.outs, ours.encoders);
       return;
     }
+  OursRow all = bench_ours (pkts, n, complexity, seconds, 0);
 
   g_autoptr (GPtrArray) srcs = g_ptr_array_new_with_free_func (gst_object_unref);
   GstElement *pipe = audio_baseline (n, complexity, srcs);
@@ -296,13 +366,16 @@ bench_audio_one (GPtrArray *voice, GPtrArray *room, guint n, guint speaking,
 
   g_autofree char *a
       = g_strdup_printf ("audio_c%u_%u_%uspeaking_ours", complexity, n, speaking);
+  g_autofree char *a2 = g_strdup_printf ("audio_c%u_%u_%uspeaking_ours_no_level",
+                                         complexity, n, speaking);
   g_autofree char *b
       = g_strdup_printf ("audio_c%u_%u_%uspeaking_gstreamer", complexity, n, speaking);
-  print_row (a, ours, ours_outs);
-  printf ("%s_encoders: %u (participants served: %u of %u)\n", a, encoders, served, n);
+  print_ours (a, &ours, n);
+  print_ours (a2, &all, n);
   print_row (b, base, base_outs);
-  printf ("audio_c%u_%u_ratio_median: %.2f x\n", complexity, n,
-          base.median > 0 ? ours.median / base.median : 0);
+  printf ("audio_c%u_%u_ratio_median: %.2f x (no level: %.2f x)\n", complexity, n,
+          base.median > 0 ? ours.cpu.median / base.median : 0,
+          base.median > 0 ? all.cpu.median / base.median : 0);
 }
 
 static void
@@ -323,8 +396,16 @@ bench_audio (guint seconds)
       fprintf (stderr, "bench-mixer: cannot encode the inputs\n");
       exit (1);
     }
-  bench_audio_one (voice, room, 100, 3, MCU_AUDIO_MIXER_COMPLEXITY, seconds);
-  bench_audio_one (voice, room, 25, 3, MCU_AUDIO_MIXER_COMPLEXITY, seconds);
+  /* the levels the level element measures on these sources (RMS, dBFS): pink noise
+   * at 0.3 about -26, at 0.001 about -77; V set where it is speech */
+  g_autoptr (GPtrArray) voice_lv = with_level (voice, 0x80 | 26);
+  g_autoptr (GPtrArray) room_lv = with_level (room, 77);
+  printf ("audio: ours reads each packet's RFC 6464 level and decodes only the inputs "
+          "that can be among the loudest; ours_no_level decodes every input; gstreamer "
+          "decodes every input and encodes once per participant; all with FEC, every "
+          "output counted\n");
+  bench_audio_one (voice_lv, room_lv, 100, 3, MCU_AUDIO_MIXER_COMPLEXITY, seconds);
+  bench_audio_one (voice_lv, room_lv, 25, 3, MCU_AUDIO_MIXER_COMPLEXITY, seconds);
 }
 
 static void

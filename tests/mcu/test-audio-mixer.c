@@ -11,6 +11,10 @@
  * FEC on in what it gets. Adding and removing participants repeatedly leaves no
  * threads behind; the playout it reports counts every 20 ms played, none concealed
  * for a clean input and 10% for an input that lost every tenth packet.
+ * Inputs whose packets carry the RFC 6464 audio level are not decoded while they
+ * say they are silent, yet their listeners hear the speakers, their silence is not
+ * counted as concealed, a word said after silence is heard from its start, and a
+ * peer whose level is absent or malformed is decoded and mixed as before.
  *
  * Real time: inputs are pushed on an absolute 20 ms schedule (a late tick catches
  * up, never drifts), as a site sends them. */
@@ -22,6 +26,7 @@
 #include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
 #include <math.h>
+#include <string.h>
 
 #define N_PARTS 3
 #define MAX_IDS 8
@@ -791,6 +796,380 @@ START_TEST (test_loss_turns_fec_on)
 }
 END_TEST
 
+/* --- inputs that say they are silent (RFC 6464 audio level) ------------------- */
+
+#define LEVEL_EXT 1
+
+/* @rtp (a 12-byte header and a payload) with a one-byte RFC 8285 extension block
+ * holding element @id with @data (1..16 bytes), as a browser sends the audio level. */
+static GBytes *
+with_element (GBytes *rtp, guint8 id, const guint8 *data, gsize n)
+{
+  gsize len;
+  const guint8 *d = g_bytes_get_data (rtp, &len);
+  gsize words = (1 + n + 3) / 4;
+  guint8 *out = g_malloc0 (len + 4 + 4 * words);
+  memcpy (out, d, 12);
+  out[0] |= 0x10;
+  out[12] = 0xBE;
+  out[13] = 0xDE;
+  out[15] = (guint8)words;
+  out[16] = (guint8)(id << 4 | (n - 1));
+  memcpy (out + 17, data, n);
+  memcpy (out + 16 + 4 * words, d + 12, len - 12);
+  return g_bytes_new_take (out, len + 4 + 4 * words);
+}
+
+/* @packets with the audio level (dBov, 0..127 below overload) on each. */
+static GPtrArray *
+with_level (GPtrArray *packets, guint8 level)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify)g_bytes_unref);
+  guint8 v = (guint8)((level < 127 ? 0x80 : 0) | level);
+  for (guint k = 0; k < packets->len; k++)
+    g_ptr_array_add (out,
+                     with_element (g_ptr_array_index (packets, k), LEVEL_EXT, &v, 1));
+  return out;
+}
+
+/* One sender's stream, from one encoder as a browser's is: @total packets of 20 ms,
+ * a sine in the @n_spans spans [from, to) of packet indices in @spans, digital
+ * silence elsewhere. The packets of the sine carry the audio level @level, the
+ * others -127 dBov. */
+static GPtrArray *
+encode_spans (double hz, double volume, guint total, const guint *spans, guint n_spans,
+              guint8 level)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GstElement) pipe = gst_parse_launch (
+      "appsrc name=src format=time caps=\"audio/x-raw,format=F32LE,rate=48000,"
+      "channels=1,layout=interleaved\" ! audioconvert ! opusenc frame-size=20 ! "
+      "rtpopuspay pt=111 ! "
+      "appsink name=out sync=false",
+      &error);
+  ck_assert_msg (pipe != NULL, "%s", error ? error->message : "");
+  g_autoptr (GstElement) src = gst_bin_get_by_name (GST_BIN (pipe), "src");
+  g_autoptr (GstElement) out = gst_bin_get_by_name (GST_BIN (pipe), "out");
+  gst_element_set_state (pipe, GST_STATE_PLAYING);
+  for (guint k = 0; k < total; k++)
+    {
+      gboolean on = FALSE;
+      for (guint i = 0; i < n_spans; i++)
+        on = on || (k >= spans[2 * i] && k < spans[2 * i + 1]);
+      GstBuffer *buf = gst_buffer_new_allocate (NULL, 960 * sizeof (float), NULL);
+      GstMapInfo map;
+      gst_buffer_map (buf, &map, GST_MAP_WRITE);
+      float *x = (float *)map.data;
+      for (guint i = 0; i < 960; i++)
+        x[i]
+            = on ? (float)(volume * sin (2 * G_PI * hz * (k * 960 + i) / 48000.0)) : 0.0f;
+      gst_buffer_unmap (buf, &map);
+      GST_BUFFER_PTS (buf) = k * 20 * GST_MSECOND;
+      GST_BUFFER_DURATION (buf) = 20 * GST_MSECOND;
+      gst_app_src_push_buffer (GST_APP_SRC (src), buf);
+    }
+  gst_app_src_end_of_stream (GST_APP_SRC (src));
+  GPtrArray *packets = g_ptr_array_new_with_free_func ((GDestroyNotify)g_bytes_unref);
+  for (guint k = 0;; k++)
+    {
+      g_autoptr (GstSample) sample = gst_app_sink_pull_sample (GST_APP_SINK (out));
+      if (sample == NULL)
+        break;
+      GstMapInfo map;
+      GstBuffer *buf = gst_sample_get_buffer (sample);
+      gst_buffer_map (buf, &map, GST_MAP_READ);
+      g_autoptr (GBytes) plain = g_bytes_new (map.data, map.size);
+      gst_buffer_unmap (buf, &map);
+      /* the encoder's delay is under one packet: level the packets the sine is in */
+      gboolean on = FALSE;
+      for (guint i = 0; i < n_spans; i++)
+        on = on || (k >= spans[2 * i] && k <= spans[2 * i + 1]);
+      guint8 v = on ? (guint8)(0x80 | level) : 127;
+      g_ptr_array_add (packets, with_element (plain, LEVEL_EXT, &v, 1));
+    }
+  gst_element_set_state (pipe, GST_STATE_NULL);
+  ck_assert_uint_ge (packets->len, total);
+  return packets;
+}
+
+/* @before packets of silence, a word of @n, @after of silence (see encode_spans()). */
+static GPtrArray *
+encode_word (double hz, double volume, guint before, guint n, guint after, guint8 level)
+{
+  guint span[2] = { before, before + n };
+  return encode_spans (hz, volume, before + n + after, span, 1, level);
+}
+
+/* Decodes @packets (all of them, in order) and returns the Goertzel power at @hz over
+ * the whole decoded signal: how much of that tone they carry, wherever it is. */
+static double
+tone_power (GPtrArray *packets, double hz)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GstElement) pipe = gst_parse_launch (
+      "appsrc name=src format=time caps=\"application/x-rtp,media=audio,clock-rate=48000,"
+      "encoding-name=OPUS,payload=111\" ! rtpopusdepay ! opusdec ! audioconvert ! "
+      "audio/x-raw,format=F32LE,rate=48000,channels=1 ! appsink name=out sync=false",
+      &error);
+  ck_assert_msg (pipe != NULL, "%s", error ? error->message : "");
+  g_autoptr (GstElement) src = gst_bin_get_by_name (GST_BIN (pipe), "src");
+  g_autoptr (GstElement) out = gst_bin_get_by_name (GST_BIN (pipe), "out");
+  gst_element_set_state (pipe, GST_STATE_PLAYING);
+  for (guint i = 0; i < packets->len; i++)
+    {
+      GBytes *b = g_ptr_array_index (packets, i);
+      gst_app_src_push_buffer (
+          GST_APP_SRC (src),
+          gst_buffer_new_memdup (g_bytes_get_data (b, NULL), g_bytes_get_size (b)));
+    }
+  gst_app_src_end_of_stream (GST_APP_SRC (src));
+  double w = 2 * G_PI * hz / 48000.0, c = 2 * cos (w), s1 = 0, s2 = 0;
+  for (;;)
+    {
+      g_autoptr (GstSample) sample = gst_app_sink_pull_sample (GST_APP_SINK (out));
+      if (sample == NULL)
+        break;
+      GstMapInfo map;
+      GstBuffer *buf = gst_sample_get_buffer (sample);
+      gst_buffer_map (buf, &map, GST_MAP_READ);
+      const float *x = (const float *)map.data;
+      for (gsize i = 0; i < map.size / sizeof (float); i++)
+        {
+          double s0 = x[i] + c * s1 - s2;
+          s2 = s1;
+          s1 = s0;
+        }
+      gst_buffer_unmap (buf, &map);
+    }
+  gst_element_set_state (pipe, GST_STATE_NULL);
+  return s1 * s1 + s2 * s2 - c * s1 * s2;
+}
+
+/* Six participants whose packets carry the audio level: 1 and 2 speak, 3-6 are
+ * silent (-127 dBov). 3-6 are never decoded (their decoders output no frame), yet
+ * hear 1 and 2, and their silence counts as played, none as concealed. Participant
+ * 7 is as silent but sends no extension: it is decoded as before. Participant 8
+ * sends no extension either, but Opus DTX (payloads of a TOC alone): not decoded
+ * either. Then speaker 1
+ * falls silent for 4 s (its decoder stops after its hangover) and speaks again: it
+ * is decoded again, and the pause concealed nothing (its decoder sees a stream that
+ * paused, not 150 packets lost). */
+START_TEST (test_silent_not_decoded)
+{
+  Sink sink = { 0 };
+  g_mutex_init (&sink.lock);
+  sink_reset (&sink);
+  g_autoptr (GError) error = NULL;
+  /* one stream (one encoder, one sequence): 1 s on, 4 s off, 1 s on */
+  static const guint spans[4] = { 0, 50, 250, 300 };
+  g_autoptr (GPtrArray) x = encode_spans (500, 0.3, 300, spans, 2, 15);
+  g_autoptr (GPtrArray) b = encode_tone (900, 0.3, 6);
+  g_autoptr (GPtrArray) quiet = encode_tone (700, 0, 4);
+  g_autoptr (GPtrArray) b_lv = with_level (b, 15);
+  g_autoptr (GPtrArray) quiet_lv = with_level (quiet, 127);
+  g_autoptr (GPtrArray) dtx
+      = g_ptr_array_new_with_free_func ((GDestroyNotify)g_bytes_unref);
+  for (guint k = 0; k < quiet->len; k++)
+    {
+      guint8 pkt[13];
+      memcpy (pkt, g_bytes_get_data (g_ptr_array_index (quiet, k), NULL), 12);
+      pkt[12] = 0xf8; /* TOC of one 20 ms CELT frame, no frame data */
+      g_ptr_array_add (dtx, g_bytes_new (pkt, sizeof pkt));
+    }
+  Crowd c = { .n = MAX_IDS };
+  c.loop = g_main_loop_new (NULL, FALSE);
+  c.pkts[1] = x;
+  c.pkts[2] = b_lv;
+  for (guint id = 3; id <= 6; id++)
+    c.pkts[id] = quiet_lv;
+  c.pkts[7] = quiet;
+  c.pkts[8] = dtx;
+  c.mixer = mcu_audio_mixer_new (NULL, on_output, &sink, &error);
+  ck_assert_msg (c.mixer != NULL, "%s", error ? error->message : "");
+  for (guint id = 1; id <= 8; id++)
+    {
+      ck_assert (mcu_audio_mixer_add (c.mixer, id, 111, TRUE, &error));
+      if (id != 8)
+        mcu_audio_mixer_set_level_ext (c.mixer, id, LEVEL_EXT);
+    }
+  crowd_feed (&c, 50); /* speaker 1's first second */
+  sink_reset (&sink);
+  crowd_feed (&c, 150);
+  McuAudioMixerInputStats st;
+  ck_assert (mcu_audio_mixer_get_input_stats (c.mixer, 1, &st));
+  ck_assert_msg (st.decoded_frames >= 40, "speaker 1 decoded %" G_GUINT64_FORMAT,
+                 st.decoded_frames);
+  g_mutex_lock (&sink.lock);
+  for (guint id = 3; id <= 8; id++)
+    {
+      double share[2];
+      static const double hz[2] = { 500, 900 };
+      measure_hz (sink.received[id], 25, hz, 2, share);
+      g_print ("participant %u hears %.4f %.4f\n", id, share[0], share[1]);
+      ck_assert_msg (share[1] > 0.2, "participant %u misses 2: %f", id, share[1]);
+    }
+  g_mutex_unlock (&sink.lock);
+  for (guint id = 3; id <= 8; id++)
+    {
+      ck_assert (mcu_audio_mixer_get_input_stats (c.mixer, id, &st));
+      g_print ("participant %u: %" G_GUINT64_FORMAT " packets, %" G_GUINT64_FORMAT
+               " parked, %" G_GUINT64_FORMAT " frames decoded\n",
+               id, st.packets, st.parked, st.decoded_frames);
+      if (id != 7)
+        {
+          ck_assert_uint_eq (st.decoded_frames, 0);
+          ck_assert_uint_eq (st.parked, st.packets);
+          ck_assert (!st.decoding);
+        }
+      else
+        ck_assert_uint_ge (st.decoded_frames, 100); /* no extension: decoded */
+    }
+  /* speaker 1 has been silent 3 s: past its hangover, parked */
+  ck_assert (mcu_audio_mixer_get_input_stats (c.mixer, 1, &st));
+  ck_assert_msg (!st.decoding && st.parked > 0, "speaker 1 still decoded when silent");
+  guint64 frames_silent = st.decoded_frames;
+  crowd_feed (&c, 50 + 50); /* the rest of its silence, and its second second */
+  ck_assert (mcu_audio_mixer_get_input_stats (c.mixer, 1, &st));
+  ck_assert_msg (st.decoded_frames >= frames_silent + 40,
+                 "speaker 1 not decoded again: %" G_GUINT64_FORMAT
+                 " frames, then %" G_GUINT64_FORMAT " (%" G_GUINT64_FORMAT
+                 " packets, %" G_GUINT64_FORMAT " parked)",
+                 frames_silent, st.decoded_frames, st.packets, st.parked);
+
+  guint64 played, concealed;
+  for (guint id = 1; id <= 8; id++)
+    {
+      if (id == 7)
+        continue; /* decoded: test_concealed_share's case */
+      ck_assert (mcu_audio_mixer_get_playout (c.mixer, id, &played, &concealed));
+      g_print ("participant %u: played %" G_GUINT64_FORMAT " concealed %" G_GUINT64_FORMAT
+               " ms\n",
+               id, played, concealed);
+      /* never decoded: nothing concealed. The speakers are decoded, so a packet
+       * late on a loaded machine is concealed as in test_concealed_share; their
+       * silence (2 s parked for speaker 1) is not: a frame or two at most. */
+      if (id >= 3)
+        ck_assert_msg (concealed == 0,
+                       "participant %u: %" G_GUINT64_FORMAT " ms concealed", id,
+                       concealed);
+      else
+        ck_assert_msg (concealed <= 40,
+                       "participant %u: %" G_GUINT64_FORMAT " ms concealed", id,
+                       concealed);
+      ck_assert_uint_ge (played, MIN_PLAYED_MS + 500);
+    }
+  mcu_audio_mixer_free (c.mixer);
+  for (guint i = 1; i <= MAX_IDS; i++)
+    g_clear_pointer (&sink.received[i], g_ptr_array_unref);
+  g_main_loop_unref (c.loop);
+  g_mutex_clear (&sink.lock);
+}
+END_TEST
+
+/* A participant silent by its audio level says one word of 100 ms: a listener hears
+ * it whole (at least half its power), not from when it was chosen as a speaker
+ * (which, from the decoded level, came 100-300 ms after it began). */
+START_TEST (test_new_speaker_heard_at_once)
+{
+  Sink sink = { 0 };
+  g_mutex_init (&sink.lock);
+  sink_reset (&sink);
+  g_autoptr (GError) error = NULL;
+  /* 2 s silent, a word of 100 ms, 2 s silent */
+  g_autoptr (GPtrArray) x = encode_word (700, 0.3, 100, 5, 100, 15);
+  g_autoptr (GPtrArray) quiet = encode_tone (700, 0, 2);
+  g_autoptr (GPtrArray) steady = encode_tone (1100, 0.2, 4);
+  g_autoptr (GPtrArray) quiet_lv = with_level (quiet, 127);
+  g_autoptr (GPtrArray) steady_lv = with_level (steady, 18);
+  Crowd c = { .n = 3 };
+  c.loop = g_main_loop_new (NULL, FALSE);
+  c.pkts[1] = x;         /* X: 2 s silent, the word, 2 s silent */
+  c.pkts[2] = quiet_lv;  /* L listens */
+  c.pkts[3] = steady_lv; /* S speaks all along */
+  c.mixer = mcu_audio_mixer_new (NULL, on_output, &sink, &error);
+  ck_assert_msg (c.mixer != NULL, "%s", error ? error->message : "");
+  for (guint id = 1; id <= 3; id++)
+    {
+      ck_assert (mcu_audio_mixer_add (c.mixer, id, 111, TRUE, &error));
+      mcu_audio_mixer_set_level_ext (c.mixer, id, LEVEL_EXT);
+    }
+  crowd_feed (&c, x->len);
+  crowd_feed (&c, 10); /* what is still in the mixer comes out */
+  double sent = tone_power (x, 700);
+  g_mutex_lock (&sink.lock);
+  double heard = tone_power (sink.received[2], 700);
+  g_mutex_unlock (&sink.lock);
+  g_print ("the word: %.1f sent, %.1f heard (%.2f)\n", sent, heard, heard / sent);
+  ck_assert_msg (heard > 0.5 * sent, "only %.2f of the first 100 ms heard", heard / sent);
+  /* and X never hears itself while it is being made a speaker */
+  g_mutex_lock (&sink.lock);
+  double echo = tone_power (sink.received[1], 700);
+  g_mutex_unlock (&sink.lock);
+  ck_assert_msg (echo < 0.05 * sent, "X hears its own word: %.2f", echo / sent);
+  mcu_audio_mixer_free (c.mixer);
+  for (guint i = 1; i <= MAX_IDS; i++)
+    g_clear_pointer (&sink.received[i], g_ptr_array_unref);
+  g_main_loop_unref (c.loop);
+  g_mutex_clear (&sink.lock);
+}
+END_TEST
+
+/* Peers whose level cannot be believed are mixed as before: A negotiated the
+ * extension but sends none; B sends an element under its ID two bytes long, which
+ * read as RFC 6464's one byte would say -127 dBov, silence. Both speak, and the
+ * listener L (a well-behaved silent peer) hears both; both are decoded. */
+START_TEST (test_bogus_level_still_mixed)
+{
+  Sink sink = { 0 };
+  g_mutex_init (&sink.lock);
+  sink_reset (&sink);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) a = encode_tone (500, 0.3, 3);
+  g_autoptr (GPtrArray) b = encode_tone (900, 0.3, 3);
+  g_autoptr (GPtrArray) quiet = encode_tone (700, 0, 3);
+  g_autoptr (GPtrArray) b_bogus
+      = g_ptr_array_new_with_free_func ((GDestroyNotify)g_bytes_unref);
+  static const guint8 two[2] = { 0x7f, 0x7f };
+  for (guint k = 0; k < b->len; k++)
+    g_ptr_array_add (b_bogus, with_element (g_ptr_array_index (b, k), LEVEL_EXT, two, 2));
+  g_autoptr (GPtrArray) quiet_lv = with_level (quiet, 127);
+  Crowd c = { .n = 3 };
+  c.loop = g_main_loop_new (NULL, FALSE);
+  c.pkts[1] = a;
+  c.pkts[2] = b_bogus;
+  c.pkts[3] = quiet_lv;
+  c.mixer = mcu_audio_mixer_new (NULL, on_output, &sink, &error);
+  ck_assert_msg (c.mixer != NULL, "%s", error ? error->message : "");
+  for (guint id = 1; id <= 3; id++)
+    {
+      ck_assert (mcu_audio_mixer_add (c.mixer, id, 111, TRUE, &error));
+      mcu_audio_mixer_set_level_ext (c.mixer, id, LEVEL_EXT);
+    }
+  crowd_feed (&c, 50);
+  sink_reset (&sink);
+  crowd_feed (&c, 100);
+  double share[2];
+  static const double hz[2] = { 500, 900 };
+  g_mutex_lock (&sink.lock);
+  measure_hz (sink.received[3], 25, hz, 2, share);
+  g_mutex_unlock (&sink.lock);
+  g_print ("the listener hears A %.4f, B %.4f\n", share[0], share[1]);
+  ck_assert_msg (share[0] > 0.2 && share[1] > 0.2, "A %f, B %f", share[0], share[1]);
+  McuAudioMixerInputStats st;
+  for (guint id = 1; id <= 2; id++)
+    {
+      ck_assert (mcu_audio_mixer_get_input_stats (c.mixer, id, &st));
+      ck_assert_uint_eq (st.parked, 0);
+      ck_assert_uint_ge (st.decoded_frames, 100);
+    }
+  mcu_audio_mixer_free (c.mixer);
+  for (guint i = 1; i <= MAX_IDS; i++)
+    g_clear_pointer (&sink.received[i], g_ptr_array_unref);
+  g_main_loop_unref (c.loop);
+  g_mutex_clear (&sink.lock);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -804,6 +1183,9 @@ main (void)
   tcase_add_test (tc, test_loudest_only);
   tcase_add_test (tc, test_switch_continuity);
   tcase_add_test (tc, test_loss_turns_fec_on);
+  tcase_add_test (tc, test_silent_not_decoded);
+  tcase_add_test (tc, test_new_speaker_heard_at_once);
+  tcase_add_test (tc, test_bogus_level_still_mixed);
   suite_add_tcase (s, tc);
   return lt_test_run (s);
 }

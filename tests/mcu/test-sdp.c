@@ -5,7 +5,8 @@
  * carries rtcp-mux, our ICE/DTLS parameters and SSRCs, and answers actpass with
  * active; that H.264 packetization-mode=1 is chosen when VP8 is absent; that offers
  * without rtcp-mux or without credentials, and garbage, fail with a clear GError;
- * that transport-cc (with its extension) and goog-remb are answered as offered;
+ * that transport-cc (with its extension) and goog-remb are answered as offered,
+ * and the audio level extension on audio;
  * and that our own offer round-trips through answer and accept. Retransmission:
  * our RTX SSRC is announced with a=ssrc-group:FID next to the video SSRC, in
  * answers to browsers and in node offers and answers, and with retransmission off
@@ -140,13 +141,15 @@ START_TEST (test_sdp_chromium)
   ck_assert_uint_eq (count_lines (ans, "a=mid:2"), 1);
   ck_assert (strstr (ans, "H264") == NULL && strstr (ans, "VP9") == NULL);
   /* congestion control: transport-cc with its extension on both, goog-remb for
-   * video too (the node's tree capacity); no other extension */
+   * video too (the node's tree capacity); the audio level on audio (see
+   * test_sdp_audio_level); no other extension */
   ck_assert_uint_eq (a->twcc_ext_id, 3);
   ck_assert (a->transport_cc && !a->remb);
   ck_assert_uint_eq (v->twcc_ext_id, 3);
   ck_assert (v->transport_cc && v->remb);
-  ck_assert_uint_eq (count_lines (ans, "a=extmap:"), 2);
+  ck_assert_uint_eq (count_lines (ans, "a=extmap:"), 3);
   ck_assert_uint_eq (count_lines (ans, "a=extmap:3 " MCU_TWCC_EXT_URI), 2);
+  ck_assert_uint_eq (count_lines (ans, "a=extmap:1 " MCU_AUDIO_LEVEL_EXT_URI), 1);
   ck_assert_uint_eq (count_lines (ans, "a=rtcp-fb:111 transport-cc"), 1);
   ck_assert_uint_eq (count_lines (ans, "a=rtcp-fb:96 transport-cc"), 1);
   ck_assert_uint_eq (count_lines (ans, "a=rtcp-fb:96 goog-remb"), 1);
@@ -181,7 +184,7 @@ START_TEST (test_sdp_congestion_offers)
   ck_assert_uint_eq (v->twcc_ext_id, 0);
   ck_assert_uint_eq (count_lines (ans, "a=rtcp-fb:96 goog-remb"), 1);
   ck_assert_uint_eq (count_lines (ans, "a=rtcp-fb:96 transport-cc"), 0);
-  ck_assert_uint_eq (count_lines (ans, "a=extmap:"), 0);
+  ck_assert_uint_eq (count_lines (ans, "a=extmap:3 "), 0); /* only the audio level */
 
   g_autofree char *no_ext
       = replace_all (chromium, "draft-holmer-rmcat-transport-wide-cc-extensions-01",
@@ -191,13 +194,53 @@ START_TEST (test_sdp_congestion_offers)
   v = mcu_sdp_session_media (s2, 1);
   ck_assert (!v->transport_cc && v->remb);
   ck_assert_uint_eq (count_lines (ans2, "a=rtcp-fb:96 transport-cc"), 0);
-  ck_assert_uint_eq (count_lines (ans2, "a=extmap:"), 0);
+  ck_assert_uint_eq (count_lines (ans2, "a=extmap:3 "), 0);
 
   /* a two-byte ID is not taken */
   g_autofree char *high = replace_all (chromium, "a=extmap:3 http", "a=extmap:40 http");
   g_autofree char *ans3 = NULL;
   g_autoptr (McuSdpSession) s3 = answer (high, &ans3);
   ck_assert (!mcu_sdp_session_media (s3, 1)->transport_cc);
+}
+END_TEST
+
+/* The RFC 6464 audio level a browser offers on audio is answered under its ID and
+ * handed to the mixer (audio_level_ext_id), with or without "vad=on"; a URI that
+ * only begins like it, or one offered on video, is not; our own offer carries it on
+ * audio and a node answering it takes it. */
+START_TEST (test_sdp_audio_level)
+{
+  g_autofree char *chromium = load_offer ("chromium-120-offer.sdp");
+  g_autofree char *ans = NULL;
+  g_autoptr (McuSdpSession) s = answer (chromium, &ans);
+  ck_assert_uint_eq (mcu_sdp_session_media (s, 0)->audio_level_ext_id, 1);
+  ck_assert_uint_eq (mcu_sdp_session_media (s, 1)->audio_level_ext_id, 0);
+  ck_assert_uint_eq (count_lines (ans, "a=extmap:1 " MCU_AUDIO_LEVEL_EXT_URI), 1);
+
+  g_autofree char *vad
+      = replace_all (chromium, "ssrc-audio-level\r\n", "ssrc-audio-level vad=on\r\n");
+  g_autofree char *a2 = NULL;
+  g_autoptr (McuSdpSession) s2 = answer (vad, &a2);
+  ck_assert_uint_eq (mcu_sdp_session_media (s2, 0)->audio_level_ext_id, 1);
+
+  g_autofree char *lookalike
+      = replace_all (chromium, "ssrc-audio-level\r\n", "ssrc-audio-levels\r\n");
+  g_autofree char *a3 = NULL;
+  g_autoptr (McuSdpSession) s3 = answer (lookalike, &a3);
+  ck_assert_uint_eq (mcu_sdp_session_media (s3, 0)->audio_level_ext_id, 0);
+  ck_assert_uint_eq (count_lines (a3, "a=extmap:1 "), 0);
+
+  McuSdpLocal me = local;
+  g_autofree char *offer = mcu_sdp_create_offer (&me);
+  ck_assert_uint_eq (count_lines (offer, "a=extmap:1 " MCU_AUDIO_LEVEL_EXT_URI), 1);
+  g_autofree char *a4 = NULL;
+  g_autoptr (McuSdpSession) s4 = answer (offer, &a4);
+  ck_assert_uint_eq (mcu_sdp_session_media (s4, 0)->audio_level_ext_id, 1);
+  ck_assert_uint_eq (mcu_sdp_session_media (s4, 1)->audio_level_ext_id, 0);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (McuSdpSession) back = mcu_sdp_accept_answer (a4, strlen (a4), &error);
+  ck_assert_msg (back != NULL, "%s", error ? error->message : "");
+  ck_assert_uint_eq (mcu_sdp_session_media (back, 0)->audio_level_ext_id, 1);
 }
 END_TEST
 
@@ -590,6 +633,7 @@ main (void)
   tcase_add_test (tc, test_sdp_retransmission);
   tcase_add_test (tc, test_sdp_audio_retransmission);
   tcase_add_test (tc, test_sdp_congestion_offers);
+  tcase_add_test (tc, test_sdp_audio_level);
   suite_add_tcase (s, tc);
   return lt_test_run (s);
 }
