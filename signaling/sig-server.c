@@ -709,6 +709,8 @@ import_legacy_sequences (SigServer *srv, GError **error)
   return TRUE;
 }
 
+#define SIG_LISTEN_BACKLOG 4096
+
 static gboolean
 listen_on (SigServer *srv, GError **error)
 {
@@ -727,7 +729,19 @@ listen_on (SigServer *srv, GError **error)
                    "bad listen address '%s'", srv->config->listen);
       return FALSE;
     }
-  if (!soup_server_listen (srv->soup, sa, 0, error))
+  /* Why a socket of our own: soup_server_listen() keeps GSocket's backlog of 10
+   * connections. When a national meeting opens, or signald restarts in one, thousands
+   * of halls connect within a second; past the backlog their SYNs are dropped and
+   * each waits out TCP's 1, 3, 7 s retransmits. The kernel caps the backlog at
+   * net.core.somaxconn. */
+  g_autoptr (GSocket) sock
+      = g_socket_new (g_socket_address_get_family (sa), G_SOCKET_TYPE_STREAM,
+                      G_SOCKET_PROTOCOL_TCP, error);
+  if (sock == NULL)
+    return FALSE;
+  g_socket_set_listen_backlog (sock, SIG_LISTEN_BACKLOG);
+  if (!g_socket_bind (sock, sa, TRUE, error) || !g_socket_listen (sock, error)
+      || !soup_server_listen_socket (srv->soup, sock, 0, error))
     return FALSE;
 
   GSList *listeners = soup_server_get_listeners (srv->soup);
