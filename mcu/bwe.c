@@ -28,6 +28,7 @@ GST_DEBUG_CATEGORY_STATIC (mcu_bwe_debug);
 #define REPORT_STALE_US 5000000 /* a lossy report limits for this long at most */
 #define NACK_HIGH 0.20          /* NACKed over this counts as congestion */
 #define NACK_STALE_US 1000000   /* a lossy NACK window limits for this long */
+#define WARMUP_US 5000000       /* sending about full this long before judging */
 
 struct _McuBwe
 {
@@ -52,6 +53,7 @@ struct _McuBwe
   gint64 report_at, report_decrease;
   guint64 report_recv_bps; /* what the last report says got through */
   double loss_sent;        /* what we sent when the last loss figure came */
+  gint64 full_since;       /* since when that is at least half of full, 0: not */
   double report_loss;
   /* level suggestion */
   gboolean low, is_below;
@@ -349,8 +351,15 @@ mcu_bwe_suggest_low (McuBwe *bwe, guint64 need_bps, gint64 now_us)
   double up = MAX ((double)need_bps, (double)MCU_BWE_FULL_MIN_BPS);
   /* the loss-based half measures what we send against the line: while we send a
    * peer much less than full costs (its video not started, or paused), its loss
-   * says nothing about whether it could take full */
-  gboolean judged = bwe->have_results || bwe->loss_sent >= 0.5 * (double)need_bps;
+   * says nothing about whether it could take full; nor in the first seconds of
+   * full, while the peer's receiver starts (packets that came before it could
+   * decrypt or play them are NACKed and reported lost) */
+  if (bwe->loss_sent < 0.5 * (double)need_bps)
+    bwe->full_since = 0;
+  else if (bwe->full_since == 0)
+    bwe->full_since = now_us;
+  gboolean judged = bwe->have_results
+                    || (bwe->full_since != 0 && now_us - bwe->full_since >= WARMUP_US);
   if (!bwe->low)
     {
       gboolean below = need_bps > 0 && (double)est < down && judged

@@ -117,8 +117,9 @@ gboolean mcu_bwe_limited (McuBwe *bwe, gint64 now_us, gint64 within_us);
  * clean for 5 s, its estimate (probing upwards while low) is at least @need_bps and
  * MCU_BWE_FULL_MIN_BPS, and it has waited at low long enough: 10 s, doubled (up to
  * 160 s) each time a return to full failed within 30 s. Without transport-cc, a
- * loss-based limit only counts while we send the peer at least half of @need_bps
- * (a peer whose video has not started is not judged on the loss of its audio).
+ * loss-based limit only counts once we have sent the peer at least half of
+ * @need_bps for 5 s (a peer whose video has not started is not judged on the loss
+ * of its audio, nor a receiver that is starting on what it lost meanwhile).
  * Returns: TRUE when the peer should be at low.
  */
 gboolean mcu_bwe_suggest_low (McuBwe *bwe, guint64 need_bps, gint64 now_us);

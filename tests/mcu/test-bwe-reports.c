@@ -8,7 +8,7 @@
  * gone the peer comes back to full and stays there; random loss in GCC's hold band
  * (5%) or under it never moves it, and 1% never counts as a limit; a peer with
  * transport-cc gets the lower of both estimates; a peer sent much less than full
- * costs is not judged on the loss of that. And that reports cannot do more
+ * costs, or in its first seconds of full, is not judged on its loss. And that reports cannot do more
  * than that: fraction lost 255 over a clean interval, reports on an SSRC we do not
  * send it or on packets we never sent, and floods of reports are ignored or have
  * exactly the effect of one report. Prints the figures. */
@@ -513,27 +513,39 @@ START_TEST (test_reports_with_twcc)
 END_TEST
 
 /* A peer we send much less than full costs (its video not started yet: audio
- * only) is not moved on the loss of that, even heavy; the same loss on what full
- * costs moves it after the 2 s hold. */
+ * only) is not moved on the loss of that, even heavy; nor one whose receiver
+ * NACKs everything in its first 4 s of full (a receiver starting); the same loss
+ * on what full costs, lasting, moves it after the 5 s warm-up and the 2 s hold. */
 START_TEST (test_reports_not_judged_on_little)
 {
-  for (guint full = 0; full <= 1; full++)
+  const struct
+  {
+    const char *what;
+    guint64 sent;
+    guint lossy_ticks;
+  } cases[] = { { "40 kbit/s, 80% NACKed", 40000, 100 },
+                { "2 Mbit/s, 80% NACKed for 4 s", 2000000, 40 },
+                { "2 Mbit/s, 80% NACKed", 2000000, 100 } };
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
     {
-      gint64 now = 1000000000;
+      gint64 start = 1000000000, now = start;
       McuBwe *bwe = mcu_bwe_new (now);
       gint64 low_at = -1;
-      for (guint tick = 1; tick <= 50; tick++)
+      for (guint tick = 1; tick <= 100; tick++)
         {
           now += 100000;
           if (tick % 5 == 0)
-            mcu_bwe_on_nack_loss (bwe, 50, 40, full ? 2000000 : 40000, now);
+            mcu_bwe_on_nack_loss (bwe, 50, tick <= cases[c].lossy_ticks ? 40 : 0,
+                                  cases[c].sent, now);
           if (mcu_bwe_suggest_low (bwe, 2000000, now) && low_at < 0)
             low_at = now;
         }
-      g_print ("80%% NACKed of %s: %s\n", full ? "2 Mbit/s" : "40 kbit/s",
-               low_at < 0 ? "stays full" : "to low");
-      if (full)
-        ck_assert (low_at > 0 && low_at - 1000000000 <= 3 * G_USEC_PER_SEC);
+      g_print ("%s: %s", cases[c].what, low_at < 0 ? "stays full\n" : "to low after ");
+      if (low_at >= 0)
+        g_print ("%.1f s\n", (double)(low_at - start) / 1e6);
+      if (c == 2)
+        ck_assert (low_at - start > 5 * G_USEC_PER_SEC
+                   && low_at - start <= 8 * G_USEC_PER_SEC);
       else
         ck_assert (low_at < 0);
       mcu_bwe_free (bwe);
