@@ -326,10 +326,13 @@ gboolean
 mcu_bwe_limited (McuBwe *bwe, gint64 now_us, gint64 within_us)
 {
   /* receiver reports come a second or more apart: a lossy one stands until the
-   * next one says otherwise (or it is too old to mean anything) */
-  if (bwe->report_congested && now_us - bwe->report_at < REPORT_STALE_US)
+   * next one says otherwise (or it is too old to mean anything); neither counts
+   * before the peer has been sent about full for 5 s (mcu_bwe_suggest_low(), which
+   * keeps that time): a starting receiver's loss caps nothing either */
+  gboolean warm = bwe->full_since != 0 && now_us - bwe->full_since >= WARMUP_US;
+  if (warm && bwe->report_congested && now_us - bwe->report_at < REPORT_STALE_US)
     return TRUE;
-  if (bwe->nack_congested && now_us - bwe->nack_at < NACK_STALE_US)
+  if (warm && bwe->nack_congested && now_us - bwe->nack_at < NACK_STALE_US)
     return TRUE;
   return now_us - bwe->congested_at < within_us;
 }
@@ -360,6 +363,7 @@ mcu_bwe_suggest_low (McuBwe *bwe, guint64 need_bps, gint64 now_us)
     bwe->full_since = now_us;
   gboolean judged = bwe->have_results
                     || (bwe->full_since != 0 && now_us - bwe->full_since >= WARMUP_US);
+  /* (mcu_bwe_limited() also waits for the warm-up on loss-based limits) */
   if (!bwe->low)
     {
       gboolean below = need_bps > 0 && (double)est < down && judged

@@ -104,8 +104,9 @@ guint64 mcu_bwe_estimate (McuBwe *bwe, gint64 now_us);
 
 /* TRUE when loss, queueing or a REMB cap under the received rate was seen in the
  * last @within_us, the last receiver report (under 5 s old) counted over 10% lost,
- * or the last NACK window (under 1 s old) over 20% NACKed: the estimate measures a
- * limit, not only what we happened to send. */
+ * or the last NACK window (under 1 s old) over 20% NACKed (these two once
+ * mcu_bwe_suggest_low() saw the peer sent about full for 5 s): the estimate
+ * measures a limit, not only what we happened to send. */
 gboolean mcu_bwe_limited (McuBwe *bwe, gint64 now_us, gint64 within_us);
 
 /**
