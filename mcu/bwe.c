@@ -23,12 +23,14 @@ GST_DEBUG_CATEGORY_STATIC (mcu_bwe_debug);
 #define BACKOFF_MAX_US 160000000
 #define FAILED_UP_US 30000000
 /* the loss-based half, from receiver reports (mcu_bwe_on_loss_report()) */
-#define LOSS_HIGH 0.10          /* GCC: over this, decrease by half the loss */
-#define LOSS_LOW 0.02           /* GCC: under this, increase */
-#define REPORT_STALE_US 5000000 /* a lossy report limits for this long at most */
-#define NACK_HIGH 0.20          /* NACKed over this counts as congestion */
-#define NACK_STALE_US 1000000   /* a lossy NACK window limits for this long */
-#define WARMUP_US 5000000       /* sending about full this long before judging */
+#define LOSS_HIGH 0.10 /* GCC: over this, decrease by half the loss */
+#define LOSS_LOW 0.02  /* GCC: under this, increase */
+/* a lossy report limits for this long at most: reports come 2 to 6 s apart, and on
+ * a line capped both ways the next ones are often lost on the way */
+#define REPORT_STALE_US 10000000
+#define NACK_HIGH 0.20        /* NACKed over this counts as congestion */
+#define NACK_STALE_US 1000000 /* a lossy NACK window limits for this long */
+#define WARMUP_US 5000000     /* sending about full this long before judging */
 
 struct _McuBwe
 {
@@ -53,7 +55,8 @@ struct _McuBwe
   gint64 report_at, report_decrease;
   guint64 report_recv_bps; /* what the last report says got through */
   double loss_sent;        /* what we sent when the last loss figure came */
-  gint64 full_since;       /* since when that is at least half of full, 0: not */
+  gint64 full_since;       /* since when we send it about full, 0: not yet */
+  gboolean lossy_run;      /* the last loss figure was over 10% */
   double report_loss;
   /* level suggestion */
   gboolean low, is_below;
@@ -242,8 +245,14 @@ loss_decrease (McuBwe *bwe, double sent, double loss, gint64 now_us)
   bwe->loss_sent = sent;
   if (now_us - bwe->report_decrease < HOLD_US)
     return;
-  bwe->loss_estimate = MIN (sent * (1.0 - loss / 2.0), 0.85 * sent * (1.0 - loss));
-  bwe->loss_estimate = CLAMP (bwe->loss_estimate, MIN_BPS, MAX_BPS);
+  double next = MIN (sent * (1.0 - loss / 2.0), 0.85 * sent * (1.0 - loss));
+  /* within one lossy run, a milder figure after a worse one does not lift the
+   * estimate (NACKs undercount once their packets are lost too); a new run
+   * starts from what we send */
+  if (bwe->lossy_run)
+    next = MIN (next, bwe->loss_estimate);
+  bwe->lossy_run = TRUE;
+  bwe->loss_estimate = CLAMP (next, MIN_BPS, MAX_BPS);
   bwe->report_decrease = now_us;
   GST_LOG ("loss %.2f: decrease to %.0f", loss, bwe->loss_estimate);
 }
@@ -278,6 +287,8 @@ mcu_bwe_on_loss_report (McuBwe *bwe, guint expected, guint lost, guint64 sent_bp
    * that holds 2 s takes reports that keep saying so, not one unlucky interval
    * of random loss among clean ones */
   bwe->report_congested = loss > LOSS_HIGH;
+  if (loss <= LOSS_HIGH)
+    bwe->lossy_run = FALSE;
   if (loss > LOSS_HIGH)
     loss_decrease (bwe, sent, loss, now_us);
   else if (loss < LOSS_LOW)
@@ -305,6 +316,8 @@ mcu_bwe_on_nack_loss (McuBwe *bwe, guint expected, guint nacked, guint64 sent_bp
   double loss = (double)MIN (nacked, expected) / expected;
   bwe->nack_congested = loss > NACK_HIGH;
   bwe->nack_at = now_us;
+  if (loss < LOSS_HIGH)
+    bwe->lossy_run = FALSE;
   if (bwe->nack_congested)
     loss_decrease (bwe, (double)MIN (sent_bps, (guint64)MAX_BPS), loss, now_us);
 }
@@ -357,13 +370,16 @@ mcu_bwe_suggest_low (McuBwe *bwe, guint64 need_bps, gint64 now_us)
    * says nothing about whether it could take full; nor in the first seconds of
    * full, while the peer's receiver starts (packets that came before it could
    * decrypt or play them are NACKed and reported lost) */
-  if (bwe->loss_sent < 0.5 * (double)need_bps)
-    bwe->full_since = 0;
-  else if (bwe->full_since == 0)
-    bwe->full_since = now_us;
+  gboolean about_full
+      = bwe->loss_sent >= MAX (0.3 * (double)need_bps, MCU_BWE_FULL_MIN_BPS / 2.0);
+  if (about_full && bwe->full_since == 0 && !bwe->low)
+    bwe->full_since = now_us; /* reset when it moves to low */
+  /* once warm, it stays judged until it moves: what full costs swings with the
+   * program's keyframes and retransmissions, and a judgement that came and went
+   * with them would restart the 2 s hold each time (mcu_bwe_limited() also waits
+   * for the warm-up on loss-based limits) */
   gboolean judged = bwe->have_results
                     || (bwe->full_since != 0 && now_us - bwe->full_since >= WARMUP_US);
-  /* (mcu_bwe_limited() also waits for the warm-up on loss-based limits) */
   if (!bwe->low)
     {
       gboolean below = need_bps > 0 && (double)est < down && judged
@@ -383,6 +399,7 @@ mcu_bwe_suggest_low (McuBwe *bwe, guint64 need_bps, gint64 now_us)
                              : BACKOFF_MIN_US;
           bwe->low = TRUE;
           bwe->low_since = now_us;
+          bwe->full_since = 0;
           bwe->n_moves++;
           GST_INFO ("to low: estimate %" G_GUINT64_FORMAT " under %.0f", est, down);
         }

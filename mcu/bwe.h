@@ -103,9 +103,9 @@ void mcu_bwe_on_remb (McuBwe *bwe, guint64 bps, gint64 now_us);
 guint64 mcu_bwe_estimate (McuBwe *bwe, gint64 now_us);
 
 /* TRUE when loss, queueing or a REMB cap under the received rate was seen in the
- * last @within_us, the last receiver report (under 5 s old) counted over 10% lost,
- * or the last NACK window (under 1 s old) over 20% NACKed (these two once
- * mcu_bwe_suggest_low() saw the peer sent about full for 5 s): the estimate
+ * last @within_us, the last receiver report (under 10 s old) counted over 10% lost,
+ * or the last NACK window (under 1 s old) over 20% NACKed (these two after the
+ * warm-up of mcu_bwe_suggest_low()): the estimate
  * measures a limit, not only what we happened to send. */
 gboolean mcu_bwe_limited (McuBwe *bwe, gint64 now_us, gint64 within_us);
 
@@ -118,9 +118,10 @@ gboolean mcu_bwe_limited (McuBwe *bwe, gint64 now_us, gint64 within_us);
  * clean for 5 s, its estimate (probing upwards while low) is at least @need_bps and
  * MCU_BWE_FULL_MIN_BPS, and it has waited at low long enough: 10 s, doubled (up to
  * 160 s) each time a return to full failed within 30 s. Without transport-cc, a
- * loss-based limit only counts once we have sent the peer at least half of
- * @need_bps for 5 s (a peer whose video has not started is not judged on the loss
- * of its audio, nor a receiver that is starting on what it lost meanwhile).
+ * loss-based limit only counts 5 s after we first sent the peer at least 30% of
+ * @need_bps and half of MCU_BWE_FULL_MIN_BPS since it joined or came back to full (a peer whose video has not started is not judged on the loss of
+ * its audio, nor a receiver that is starting on what it lost meanwhile: the first
+ * seconds of a program, still ramping, are NACKed and reported lost in bulk).
  * Returns: TRUE when the peer should be at low.
  */
 gboolean mcu_bwe_suggest_low (McuBwe *bwe, guint64 need_bps, gint64 now_us);
