@@ -610,9 +610,12 @@ main (int argc, char **argv)
    * test command runs the others (CK_EXCLUDE_TAGS, tests/meson.build), and suite
    * open-goals runs these and fails with their figures until they are met.
    * commune-loss: audio concealment follows the line's loss (no audio
-   * retransmission or RED yet). commune-cap is met since the node estimates the
-   * downlink of peers without transport-cc from their receiver reports and NACKs
-   * (mcu/bwe.h), and reads the level the node sends a site (node_level). */
+   * retransmission or RED yet). commune-cap: the node now estimates the downlink
+   * of peers without transport-cc from their receiver reports and NACKs
+   * (mcu/bwe.h) and meets the goal in most runs (to low in 3.6 to 8.2 s), but
+   * not yet every time: in about one run in six the capped commune is never
+   * moved, and in about one in six a commune is moved to low at the start on a
+   * clean line, when its receiver NACKs nearly all of the program for over 5 s. */
   struct
   {
     const char *name;
@@ -623,7 +626,7 @@ main (int argc, char **argv)
     { "clean-ramp", test_clean_ramp, 90, FALSE },
     { "commune-loss", test_commune_loss, 150, TRUE },
     { "commune-loss-no-rtx", test_commune_loss_no_rtx, 120, FALSE },
-    { "commune-cap", test_commune_cap, 120, FALSE },
+    { "commune-cap", test_commune_cap, 120, TRUE },
     { "district-loss", test_district_loss, 120, FALSE },
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
