@@ -22,6 +22,15 @@ GST_DEBUG_CATEGORY_STATIC (mcu_bwe_debug);
 #define BACKOFF_MIN_US 10000000
 #define BACKOFF_MAX_US 160000000
 #define FAILED_UP_US 30000000
+/* the loss-based half, from receiver reports (mcu_bwe_on_loss_report()) */
+#define LOSS_HIGH 0.10 /* GCC: over this, decrease by half the loss */
+#define LOSS_LOW 0.02  /* GCC: under this, increase */
+/* a lossy report limits for this long at most: reports come 2 to 6 s apart, and on
+ * a line capped both ways the next ones are often lost on the way */
+#define REPORT_STALE_US 10000000
+#define NACK_HIGH 0.20        /* NACKed over this counts as congestion */
+#define NACK_STALE_US 1000000 /* a lossy NACK window limits for this long */
+#define WARMUP_US 5000000     /* sending about full this long before judging */
 
 struct _McuBwe
 {
@@ -38,6 +47,17 @@ struct _McuBwe
   gboolean have_queue;
   guint64 remb;
   gint64 remb_at;
+  /* the loss-based estimate, from receiver reports: for peers without transport-cc
+   * the only one; with it, the lower of the two counts (GCC) */
+  gboolean have_reports, report_congested, nack_congested;
+  gint64 nack_at;
+  double loss_estimate;
+  gint64 report_at, report_decrease;
+  guint64 report_recv_bps; /* what the last report says got through */
+  double loss_sent;        /* what we sent when the last loss figure came */
+  gint64 full_since;       /* since when we send it about full, 0: not yet */
+  gboolean lossy_run;      /* the last loss figure was over 10% */
+  double report_loss;
   /* level suggestion */
   gboolean low, is_below;
   gint64 below_since, low_since, up_at, backoff;
@@ -57,6 +77,7 @@ mcu_bwe_new (gint64 now_us)
   bwe->estimate = MCU_BWE_START_BPS;
   bwe->last_update = now_us;
   bwe->last_decrease = bwe->congested_at = bwe->remb_at = G_MININT64 / 2;
+  bwe->report_at = bwe->report_decrease = bwe->nack_at = G_MININT64 / 2;
   bwe->up_at = G_MININT64 / 2;
   bwe->backoff = BACKOFF_MIN_US;
   for (guint i = 0; i < N_BUCKETS; i++)
@@ -209,10 +230,106 @@ mcu_bwe_on_remb (McuBwe *bwe, guint64 bps, gint64 now_us)
     bwe->congested_at = now_us;
 }
 
+/* The loss-based decrease, at most once per 300 ms: from what we send, not from the
+ * estimate: we do not send at the estimate (the program is what the tree takes), so
+ * the loss measures what we send against the line; the estimate may also be a
+ * stale one from before we sent this much. */
+static void
+loss_decrease (McuBwe *bwe, double sent, double loss, gint64 now_us)
+{
+  if (!bwe->have_reports)
+    {
+      bwe->loss_estimate = MAX (sent, (double)MIN_BPS);
+      bwe->have_reports = TRUE;
+    }
+  bwe->loss_sent = sent;
+  if (now_us - bwe->report_decrease < HOLD_US)
+    return;
+  double next = MIN (sent * (1.0 - loss / 2.0), 0.85 * sent * (1.0 - loss));
+  /* within one lossy run, a milder figure after a worse one does not lift the
+   * estimate (NACKs undercount once their packets are lost too); a new run
+   * starts from what we send */
+  if (bwe->lossy_run)
+    next = MIN (next, bwe->loss_estimate);
+  bwe->lossy_run = TRUE;
+  bwe->loss_estimate = CLAMP (next, MIN_BPS, MAX_BPS);
+  bwe->report_decrease = now_us;
+  GST_LOG ("loss %.2f: decrease to %.0f", loss, bwe->loss_estimate);
+}
+
+/* GCC's loss-based controller (draft-ietf-rmcat-gcc-02, section 6), fed by receiver
+ * reports instead of the sender's own loss count: over 10% lost, the
+ * estimate goes to what we send times (1 - loss / 2), and no higher than 85% of
+ * what got through (the delay half's decrease, so a line that passes a fraction of
+ * full is not taken for one that nearly takes it), at most once per 300 ms; under
+ * 2%, it rises by 8% a second, at once to 95% of what got through, no higher than
+ * 1.5 times that (except while low: the probe back); in between it holds. */
+void
+mcu_bwe_on_loss_report (McuBwe *bwe, guint expected, guint lost, guint64 sent_bps,
+                        gint64 now_us)
+{
+  if (expected == 0)
+    return;
+  double loss = (double)MIN (lost, expected) / expected;
+  double sent = (double)MIN (sent_bps, (guint64)MAX_BPS);
+  double recv = sent * (1.0 - loss);
+  double dt = bwe->have_reports ? CLAMP ((now_us - bwe->report_at) / 1e6, 0.0, 1.0) : 0.0;
+  if (!bwe->have_reports)
+    {
+      bwe->loss_estimate = MAX (sent, (double)MIN_BPS);
+      bwe->have_reports = TRUE;
+    }
+  bwe->report_at = now_us;
+  bwe->loss_sent = sent;
+  bwe->report_loss = loss;
+  bwe->report_recv_bps = (guint64)recv;
+  /* a lossy report limits until the next one (see mcu_bwe_limited()): a limit
+   * that holds 2 s takes reports that keep saying so, not one unlucky interval
+   * of random loss among clean ones */
+  bwe->report_congested = loss > LOSS_HIGH;
+  if (loss <= LOSS_HIGH)
+    bwe->lossy_run = FALSE;
+  if (loss > LOSS_HIGH)
+    loss_decrease (bwe, sent, loss, now_us);
+  else if (loss < LOSS_LOW)
+    {
+      double next = MAX (bwe->loss_estimate * (1.0 + 0.08 * dt), 0.95 * recv);
+      double limit = 1.5 * recv + 100000.0;
+      if (!bwe->low && next > limit)
+        next = MAX (bwe->loss_estimate, limit);
+      bwe->loss_estimate = next;
+    }
+  bwe->loss_estimate = CLAMP (bwe->loss_estimate, MIN_BPS, MAX_BPS);
+}
+
+/* NACKed numbers are an upper bound of the loss (a late packet is NACKed, then
+ * arrives: on a busy receiver, many are), so a window counts as congestion only
+ * over 20% NACKed, and then decreases as a lossy report does; it never raises the
+ * estimate (only reports say what got through), and its limit lapses after 1 s
+ * unless the next window renews it. */
+void
+mcu_bwe_on_nack_loss (McuBwe *bwe, guint expected, guint nacked, guint64 sent_bps,
+                      gint64 now_us)
+{
+  if (expected == 0)
+    return;
+  double loss = (double)MIN (nacked, expected) / expected;
+  bwe->nack_congested = loss > NACK_HIGH;
+  bwe->nack_at = now_us;
+  if (loss < LOSS_HIGH)
+    bwe->lossy_run = FALSE;
+  if (bwe->nack_congested)
+    loss_decrease (bwe, (double)MIN (sent_bps, (guint64)MAX_BPS), loss, now_us);
+}
+
 guint64
 mcu_bwe_estimate (McuBwe *bwe, gint64 now_us)
 {
-  guint64 e = (guint64)bwe->estimate;
+  /* without transport-cc results, the delay half has measured nothing */
+  double d = bwe->have_results || !bwe->have_reports ? bwe->estimate : MAX_BPS;
+  if (bwe->have_reports)
+    d = MIN (d, bwe->loss_estimate);
+  guint64 e = (guint64)d;
   if (now_us - bwe->remb_at < REMB_TTL_US && bwe->remb < e)
     e = bwe->remb;
   return e;
@@ -221,7 +338,22 @@ mcu_bwe_estimate (McuBwe *bwe, gint64 now_us)
 gboolean
 mcu_bwe_limited (McuBwe *bwe, gint64 now_us, gint64 within_us)
 {
+  /* receiver reports come a second or more apart: a lossy one stands until the
+   * next one says otherwise (or it is too old to mean anything); neither counts
+   * before the peer has been sent about full for 5 s (mcu_bwe_suggest_low(), which
+   * keeps that time): a starting receiver's loss caps nothing either */
+  gboolean warm = bwe->full_since != 0 && now_us - bwe->full_since >= WARMUP_US;
+  if (warm && bwe->report_congested && now_us - bwe->report_at < REPORT_STALE_US)
+    return TRUE;
+  if (warm && bwe->nack_congested && now_us - bwe->nack_at < NACK_STALE_US)
+    return TRUE;
   return now_us - bwe->congested_at < within_us;
+}
+
+gboolean
+mcu_bwe_has_feedback (McuBwe *bwe)
+{
+  return bwe->have_results || bwe->have_reports;
 }
 
 gboolean
@@ -233,9 +365,24 @@ mcu_bwe_suggest_low (McuBwe *bwe, guint64 need_bps, gint64 now_us)
    * it, only late (a busy receiver, a standing queue), stays at full */
   double down = 0.7 * (double)need_bps;
   double up = MAX ((double)need_bps, (double)MCU_BWE_FULL_MIN_BPS);
+  /* the loss-based half measures what we send against the line: while we send a
+   * peer much less than full costs (its video not started, or paused), its loss
+   * says nothing about whether it could take full; nor in the first seconds of
+   * full, while the peer's receiver starts (packets that came before it could
+   * decrypt or play them are NACKed and reported lost) */
+  gboolean about_full
+      = bwe->loss_sent >= MAX (0.3 * (double)need_bps, MCU_BWE_FULL_MIN_BPS / 2.0);
+  if (about_full && bwe->full_since == 0 && !bwe->low)
+    bwe->full_since = now_us; /* reset when it moves to low */
+  /* once warm, it stays judged until it moves: what full costs swings with the
+   * program's keyframes and retransmissions, and a judgement that came and went
+   * with them would restart the 2 s hold each time (mcu_bwe_limited() also waits
+   * for the warm-up on loss-based limits) */
+  gboolean judged = bwe->have_results
+                    || (bwe->full_since != 0 && now_us - bwe->full_since >= WARMUP_US);
   if (!bwe->low)
     {
-      gboolean below = need_bps > 0 && (double)est < down
+      gboolean below = need_bps > 0 && (double)est < down && judged
                        && mcu_bwe_limited (bwe, now_us, DOWN_HOLD_US);
       if (!below)
         bwe->is_below = FALSE;
@@ -252,6 +399,7 @@ mcu_bwe_suggest_low (McuBwe *bwe, guint64 need_bps, gint64 now_us)
                              : BACKOFF_MIN_US;
           bwe->low = TRUE;
           bwe->low_since = now_us;
+          bwe->full_since = 0;
           bwe->n_moves++;
           GST_INFO ("to low: estimate %" G_GUINT64_FORMAT " under %.0f", est, down);
         }
@@ -273,6 +421,12 @@ mcu_bwe_get (McuBwe *bwe, gint64 now_us, McuBweSnapshot *out)
 {
   out->estimate_bps = mcu_bwe_estimate (bwe, now_us);
   window (bwe, now_us, &out->acked_bps, &out->loss);
+  if (!bwe->have_results && bwe->have_reports
+      && now_us - bwe->report_at < REPORT_STALE_US)
+    {
+      out->acked_bps = bwe->report_recv_bps;
+      out->loss = bwe->report_loss;
+    }
   out->queue_ms = bwe->have_queue ? bwe->queue_ms : 0.0;
   out->congested = mcu_bwe_limited (bwe, now_us, CONGESTED_US);
   out->low = bwe->low;

@@ -12,6 +12,12 @@
  * received (it cannot be known to take more than we give it), except while the
  * peer is at low, where the rise is the probe that lets it come back to full.
  *
+ * Peers without transport-cc (webrtcbin, SIP room systems: receiver reports only)
+ * get the loss-based half alone, from the loss their reports count on what we
+ * send them (mcu_bwe_on_loss_report()) and, sooner, from the NACKs they send
+ * (mcu_bwe_on_nack_loss()); a peer with both gets the lower of the two estimates,
+ * as GCC combines them.
+ *
  * Everything is driven by the caller's clock (@now_us): tests replay a line.
  * Not thread-safe: one owner (the leg's context). */
 #pragma once
@@ -34,8 +40,9 @@ typedef struct _McuBwe McuBwe;
 typedef struct
 {
   guint64 estimate_bps;
-  guint64 acked_bps;  /* what the peer received in the last second */
-  double loss;        /* fraction lost in the last second */
+  guint64 acked_bps;  /* what the peer received in the last second (without
+                       * transport-cc: in its last receiver reports' interval) */
+  double loss;        /* fraction lost in the last second (likewise) */
   double queue_ms;    /* one-way delay above the recent minimum, smoothed */
   gboolean congested; /* loss or queueing seen in the last 5 s */
   gboolean low;       /* the suggested level is low */
@@ -56,6 +63,35 @@ void mcu_bwe_on_results (McuBwe *bwe, const McuTwccResult *results, guint n,
                          gint64 now_us);
 
 /**
+ * mcu_bwe_on_loss_report:
+ * @expected: packets the peer's receiver reports say it expected since the last call
+ *   (checked against what we sent it: mcu/peer-cc.h does)
+ * @lost: how many of them they count lost (more than @expected reads as all)
+ * @sent_bps: what we send the peer now, in bits per second
+ *
+ * One step of the loss-based estimate (see bwe.c). Feed it intervals of at least
+ * about 20 packets, as receiver reports cover them.
+ */
+void mcu_bwe_on_loss_report (McuBwe *bwe, guint expected, guint lost, guint64 sent_bps,
+                             gint64 now_us);
+
+/**
+ * mcu_bwe_on_nack_loss:
+ * @expected: packets we sent on the streams the peer NACKs, over about 500 ms
+ * @nacked: how many of them it NACKed (each number once)
+ *
+ * NACKs as an early, overstated loss count (see bwe.c): over 20% NACKed decreases
+ * the loss-based estimate and limits for 1 s; less does nothing but end that.
+ */
+void mcu_bwe_on_nack_loss (McuBwe *bwe, guint expected, guint nacked, guint64 sent_bps,
+                           gint64 now_us);
+
+/* Whether any feedback (transport-cc results, receiver reports, lossy NACK windows)
+ * came: before, the estimate is only the start value and says nothing about the
+ * line. */
+gboolean mcu_bwe_has_feedback (McuBwe *bwe);
+
+/**
  * mcu_bwe_on_remb:
  * A receiver estimate the peer sent us (REMB): a node link's subtree capacity, or
  * a browser's. Caps the estimate for 5 s; a peer that keeps sending it keeps the
@@ -67,8 +103,10 @@ void mcu_bwe_on_remb (McuBwe *bwe, guint64 bps, gint64 now_us);
 guint64 mcu_bwe_estimate (McuBwe *bwe, gint64 now_us);
 
 /* TRUE when loss, queueing or a REMB cap under the received rate was seen in the
- * last @within_us: the estimate measures a limit, not only what we happened to
- * send. */
+ * last @within_us, the last receiver report (under 10 s old) counted over 10% lost,
+ * or the last NACK window (under 1 s old) over 20% NACKed (these two after the
+ * warm-up of mcu_bwe_suggest_low()): the estimate
+ * measures a limit, not only what we happened to send. */
 gboolean mcu_bwe_limited (McuBwe *bwe, gint64 now_us, gint64 within_us);
 
 /**
@@ -79,7 +117,11 @@ gboolean mcu_bwe_limited (McuBwe *bwe, gint64 now_us, gint64 within_us);
  * its estimate under 70% of @need_bps for 2 s; low back to full once it has been
  * clean for 5 s, its estimate (probing upwards while low) is at least @need_bps and
  * MCU_BWE_FULL_MIN_BPS, and it has waited at low long enough: 10 s, doubled (up to
- * 160 s) each time a return to full failed within 30 s.
+ * 160 s) each time a return to full failed within 30 s. Without transport-cc, a
+ * loss-based limit only counts 5 s after we first sent the peer at least 30% of
+ * @need_bps and half of MCU_BWE_FULL_MIN_BPS since it joined or came back to full (a peer whose video has not started is not judged on the loss of
+ * its audio, nor a receiver that is starting on what it lost meanwhile: the first
+ * seconds of a program, still ramping, are NACKed and reported lost in bulk).
  * Returns: TRUE when the peer should be at low.
  */
 gboolean mcu_bwe_suggest_low (McuBwe *bwe, guint64 need_bps, gint64 now_us);

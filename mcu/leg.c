@@ -126,6 +126,8 @@ member_send_rtp (gpointer peer, guint8 *pkt, gsize len, gsize cap)
     return FALSE;
   if (mcu_endpoint_send_rtp (m->ep, pkt, len) != 0)
     return FALSE;
+  if (m->cc)
+    mcu_peer_cc_on_sent (m->cc, pkt, len);
   if (mcu_rtp_parse (pkt, len, &h) != MCU_RTP_OK)
     return TRUE;
   if (h.ssrc == LEG_AUDIO_SSRC)
@@ -1054,8 +1056,9 @@ leg_congestion (McuLeg *leg, gint64 now)
         continue;
       McuBwe *bwe = mcu_peer_cc_bwe (m->cc);
       /* sites only: a link carries a whole subtree, whose own sites move (and whose
-       * node tells us its capacity by REMB) */
-      gboolean low = !m->is_link && mcu_peer_cc_has_twcc (m->cc)
+       * node tells us its capacity by REMB); and only on a measure of the line
+       * (transport-cc feedback or receiver reports), not on a REMB alone */
+      gboolean low = !m->is_link && mcu_bwe_has_feedback (bwe)
                      && mcu_bwe_suggest_low (bwe, leg->full_need, now);
       if (low != m->cc_low)
         {
@@ -1071,13 +1074,16 @@ leg_congestion (McuLeg *leg, gint64 now)
         }
       /* a limit caps the tree where it costs throughput (it receives less than we
        * send it: a member that gets everything late is a busy host, not a weak
-       * line) and where the member can take full at all (one that cannot is on
-       * its way to low) */
+       * line) and where the member can take full at all (one that cannot, or
+       * whose estimate is under the 70% of full that moves it, is on its way to
+       * low: capping the program's encoder for the 2 s it takes would pull it
+       * below what the rest of the tree takes) */
       McuBweSnapshot bs;
       mcu_bwe_get (bwe, now, &bs);
       guint64 sent = mcu_peer_cc_send_rate (m->cc, now);
       if (!low && mcu_bwe_limited (bwe, now, LIMITED_US) && bs.acked_bps < 0.85 * sent
-          && bs.estimate_bps >= MCU_BWE_FULL_MIN_BPS)
+          && bs.estimate_bps >= MCU_BWE_FULL_MIN_BPS
+          && bs.estimate_bps >= 0.7 * leg->full_need)
         cap = MIN (cap, bs.estimate_bps);
     }
   if (moved)

@@ -52,7 +52,8 @@ enum
 {
   LEVEL_FULL,
   LEVEL_LOW,
-  LEVEL_AUDIO
+  LEVEL_AUDIO,
+  LEVEL_UNKNOWN
 };
 static const char *const level_names[] = { "full", "low", "audio" };
 
@@ -81,6 +82,9 @@ typedef struct
    * estimate comes from transport-cc feedback (1) or from reports alone (0) */
   guint16 cc_estimate_kbps, cc_sent_kbps;
   gint8 cc_limited, cc_twcc;
+  /* sites: the level the node sends it, from its downlink estimate ("cc" of the
+   * node's report), as an index into level_names; LEVEL_UNKNOWN until reported */
+  guint8 node_level;
   const char *tier;     /* interned, label of the metrics */
   const char *province; /* interned, label of the metrics */
   guint8 kind;
@@ -435,6 +439,21 @@ leg_take_repair (Leg *leg, JsonObject *e)
     }
 }
 
+/* Keeps the level the node says it sends the endpoint ("cc":{"level":..}): its own
+ * downlink estimate moves a site from full to low ahead of the grades, and only it
+ * knows. An unknown name is ignored. */
+static void
+leg_take_node_level (Leg *leg, JsonObject *e)
+{
+  JsonNode *cn = json_object_get_member (e, "cc");
+  if (cn == NULL || !JSON_NODE_HOLDS_OBJECT (cn))
+    return;
+  const char *name = sig_json_string (json_node_get_object (cn), "level");
+  for (guint8 i = 0; name && i < G_N_ELEMENTS (level_names); i++)
+    if (g_str_equal (name, level_names[i]))
+      leg->node_level = i;
+}
+
 /* Keeps a direction's concealed audio and frozen video of the last report. */
 static void
 leg_take_playout (Leg *leg, int d, JsonObject *q)
@@ -568,6 +587,11 @@ leg_summary (SigLinks *l, JsonBuilder *b, const Occ *o, const Leg *leg)
       json_builder_add_string_value (b, level_names[level]);
       json_builder_set_member_name (b, "pinned");
       json_builder_add_boolean_value (b, pinned);
+      json_builder_set_member_name (b, "node_level");
+      if (leg->node_level != LEVEL_UNKNOWN)
+        json_builder_add_string_value (b, level_names[leg->node_level]);
+      else
+        json_builder_add_null_value (b);
     }
   json_builder_set_member_name (b, "srtp");
   json_builder_add_string_value (b, leg->srtp);
@@ -741,6 +765,7 @@ leg_get (SigLinks *l, Occ *o, const char *node_id, const char *endpoint)
   leg->occurrence_id = o->occurrence_id;
   leg->node_id = g_strdup (node_id);
   leg->endpoint = g_strdup (endpoint);
+  leg->node_level = LEVEL_UNKNOWN;
   for (int d = 0; d < 2; d++)
     {
       leg->conc_cp[d] = leg->frz_ms[d] = U16_UNKNOWN;
@@ -847,6 +872,7 @@ sig_links_ingest (SigLinks *l, const char *node_id, JsonObject *msg, GError **er
         leg->srtp = g_intern_string (srtp);
       leg_take_pair (leg, e);
       leg_take_repair (leg, e);
+      leg_take_node_level (leg, e);
       for (int d = 0; d < 2; d++)
         {
           JsonNode *dn = json_object_get_member (q, d == 0 ? "up" : "down");

@@ -297,6 +297,23 @@ site_level (Site *s)
   return level;
 }
 
+/* The level a site actually receives: signald's (the grades' step-down, or a pin),
+ * or the node's where its downlink estimate holds the site lower (node_level). */
+static const char *
+site_gets (Site *s)
+{
+  g_autoptr (JsonObject) leg = meeting_leg (meeting_id, s->site_id, NULL);
+  static char level[16];
+  const char *decided
+      = leg ? json_object_get_string_member_with_default (leg, "level", "?") : "?";
+  const char *node = leg && json_object_has_member (leg, "node_level")
+                             && !json_object_get_null_member (leg, "node_level")
+                         ? json_object_get_string_member (leg, "node_level")
+                         : NULL;
+  g_strlcpy (level, g_str_equal (decided, "full") && node ? node : decided, sizeof level);
+  return level;
+}
+
 /* ---- the scenarios ---- */
 
 START_TEST (test_clean_ramp)
@@ -433,8 +450,8 @@ START_TEST (test_commune_cap)
   run_for (15000); /* the chair's ramp (clean-ramp's 15 s) */
   guint n0 = chair.vout_kbps->len;
   double before = chair_kbps_mean (n0 >= 5 ? n0 - 5 : 0, n0);
-  g_autofree char *weak_before = g_strdup (site_level (&weak));
-  g_autofree char *other_before = g_strdup (site_level (&other));
+  g_autofree char *weak_before = g_strdup (site_gets (&weak));
+  g_autofree char *other_before = g_strdup (site_gets (&other));
   print_chair ("before the cap:");
   g_print ("before the cap: the chair sends %.0f kbit/s (last 5 s), levels %s %s, %s "
            "%s\n",
@@ -448,8 +465,8 @@ START_TEST (test_commune_cap)
   while (g_get_monotonic_time () - t0 < 20 * G_USEC_PER_SEC)
     {
       run_for (500);
-      g_autofree char *wl = g_strdup (site_level (&weak));
-      const char *ol = site_level (&other);
+      g_autofree char *wl = g_strdup (site_gets (&weak));
+      const char *ol = site_gets (&other);
       double t = (double)(g_get_monotonic_time () - t0) / G_USEC_PER_SEC;
       g_string_append_printf (levels, " %.1fs:%s/%s", t, wl, ol);
       if (low_after < 0 && (g_str_equal (wl, "low") || g_str_equal (wl, "audio")))
@@ -599,8 +616,12 @@ main (int argc, char **argv)
   /* Goals issue 14 sets that the node does not meet yet are tagged "open": the
    * test command runs the others (CK_EXCLUDE_TAGS, tests/meson.build), and suite
    * open-goals runs these and fails with their figures until they are met.
-   * commune-cap: webrtcbin communes do not negotiate transport-cc, so the node
-   * has no estimate to move them to low early. */
+   * commune-cap: the node estimates the downlink of peers without transport-cc
+   * from their receiver reports and NACKs (mcu/bwe.h) and meets the goal in most
+   * runs (to low in 3.6 to 8.2 s), but not yet every time: in about one run in six
+   * the capped commune is never moved, and in about one in six a commune is moved
+   * to low at the start on a clean line, when its receiver NACKs nearly all of the
+   * program for over 5 s. */
   struct
   {
     const char *name;
