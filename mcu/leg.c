@@ -1077,11 +1077,16 @@ leg_congestion (McuLeg *leg, gint64 now)
        * line) and where the member can take full at all (one that cannot, or
        * whose estimate is under the 70% of full that moves it, is on its way to
        * low: capping the program's encoder for the 2 s it takes would pull it
-       * below what the rest of the tree takes) */
+       * below what the rest of the tree takes); and only from transport-cc
+       * feedback: an estimate from receiver reports and NACKs alone (2-6 s apart,
+       * inflated by a starting receiver's NACK storm) follows what we send it, so
+       * at the program's start it held the chair at its first 600 kbit/s for 12 s
+       * (weak-link clean-ramp); such a member moves to low instead */
       McuBweSnapshot bs;
       mcu_bwe_get (bwe, now, &bs);
       guint64 sent = mcu_peer_cc_send_rate (m->cc, now);
-      if (!low && mcu_bwe_limited (bwe, now, LIMITED_US) && bs.acked_bps < 0.85 * sent
+      if (!low && (m->is_link || mcu_peer_cc_has_twcc (m->cc))
+          && mcu_bwe_limited (bwe, now, LIMITED_US) && bs.acked_bps < 0.85 * sent
           && bs.estimate_bps >= MCU_BWE_FULL_MIN_BPS
           && bs.estimate_bps >= 0.7 * leg->full_need)
         cap = MIN (cap, bs.estimate_bps);
