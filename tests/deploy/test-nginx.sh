@@ -15,6 +15,7 @@
 # Skips (exit 77) when nginx, openssl or curl is absent.
 set -eu
 src=$1 signald=$(readlink -f "$2") probe=$(readlink -f "$3")
+. "$src/tests/deploy/nginx-run.sh"
 for tool in nginx openssl curl; do
   command -v $tool >/dev/null 2>&1 || [ -x /usr/sbin/$tool ] \
     || { echo "SKIP: $tool not installed (apt-get install nginx-light openssl curl)"; exit 77; }
@@ -63,25 +64,7 @@ sed -e "s|server 127.0.0.1:8480;|server $sd_addr;|" \
     -e "s|/etc/ssl/private/hop.example.gov.vn.key|$tmp/key.pem|" \
     "$src/deploy/nginx/lienthong-signald.conf" > "$tmp/site.conf"
 grep -q "listen 127.0.0.1:$https_port ssl" "$tmp/site.conf" || fail "the sample's listen line changed; update this test"
-mkdir -p "$tmp/logs" "$tmp/tmp"
-cat > "$tmp/nginx.conf" <<CONF
-worker_processes 1;
-pid $tmp/nginx.pid;
-error_log $tmp/nginx-error.log info;
-events { worker_connections 64; }
-http {
-    access_log $tmp/nginx-access.log;
-    client_body_temp_path $tmp/tmp/body;
-    proxy_temp_path $tmp/tmp/proxy;
-    fastcgi_temp_path $tmp/tmp/fastcgi;
-    uwsgi_temp_path $tmp/tmp/uwsgi;
-    scgi_temp_path $tmp/tmp/scgi;
-    include $tmp/site.conf;
-}
-CONF
-"$nginx" -p "$tmp" -c "$tmp/nginx.conf" -t >"$tmp/nginx-t.log" 2>&1 || fail "nginx -t refused the sample site"
-"$nginx" -p "$tmp" -c "$tmp/nginx.conf" -g 'daemon off;' 2>"$tmp/nginx-stderr.log" &
-ng_pid=$!
+start_nginx
 
 base="https://localhost:$https_port"
 c() { curl -sS --cacert "$tmp/cert.pem" --resolve "localhost:$https_port:127.0.0.1" "$@"; }

@@ -11,19 +11,13 @@
 #include "sig-links.h"
 #include "sig-runtime.h"
 #include "sig-validate.h"
+#include "fuzz-tree.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
-
-static const char tree[] = "code,name,tier,parent_code\n"
-                           "VN,Việt Nam,central,\n"
-                           "08,Tỉnh Tuyên Quang,province,VN\n"
-                           "076,Huyện Sơn Dương,district,08\n"
-                           "02536,Thị trấn Sơn Dương,commune,076\n"
-                           "02539,Xã Trung Yên,commune,076\n";
 
 typedef struct
 {
@@ -83,7 +77,8 @@ setup (void)
   config.fake_now = 1796087400; /* inside the meeting below */
   config.keyfile = g_key_file_new ();
   RoomsStore *store = rooms_store_open (":memory:", NULL, NULL);
-  if (store == NULL || !rooms_store_import_csv (store, tree, strlen (tree), NULL, NULL))
+  if (store == NULL
+      || !rooms_store_import_csv (store, fuzz_tree, strlen (fuzz_tree), NULL, NULL))
     abort ();
   rooms_store_set_now (store, config.fake_now);
   rt = sig_runtime_new (store, &config, NULL);

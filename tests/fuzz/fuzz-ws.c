@@ -11,6 +11,7 @@
 #include "sig-runtime-private.h"
 #include "sig-server-private.h"
 #include "sig-ws-private.h"
+#include "fuzz-tree.h"
 
 #include <fcntl.h>
 #include <gio/gunixinputstream.h>
@@ -22,13 +23,6 @@
 #include <unistd.h>
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
-
-static const char tree[] = "code,name,tier,parent_code\n"
-                           "VN,Việt Nam,central,\n"
-                           "08,Tỉnh Tuyên Quang,province,VN\n"
-                           "076,Huyện Sơn Dương,district,08\n"
-                           "02536,Thị trấn Sơn Dương,commune,076\n"
-                           "02539,Xã Trung Yên,commune,076\n";
 
 #define NOW 1796087400 /* inside the meeting booked below */
 
@@ -138,7 +132,7 @@ setup (void)
     abort ();
   srv = sig_server_new (config, NULL);
   if (srv == NULL
-      || !rooms_store_import_csv (srv->store, tree, strlen (tree), NULL, NULL))
+      || !rooms_store_import_csv (srv->store, fuzz_tree, strlen (fuzz_tree), NULL, NULL))
     abort ();
   g_autoptr (RoomsMeetingSpec) spec
       = rooms_meeting_spec_new ("Giao ban", "08", NOW - 600, NOW + 3600);
