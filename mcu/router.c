@@ -19,6 +19,13 @@
  * send lock): the leg sends its reports to the same peers without the router.
  * Nothing here allocates per packet: each send copies into a stack buffer sized
  * for the largest packet plus SRTP trailer.
+ *
+ * Two video streams are relayed the same way (Stream): the program (the floor
+ * holder's camera) and the content (one presenter's screen). Each has its source,
+ * its output SSRC and RTX stream, its retransmission buffer and its receivers; each
+ * peer has, per stream, its payload types, its rewriter and its loss record
+ * (PeerStream). A peer's content is told from its program by the SSRCs it announced
+ * on its content m-line (both may share one payload type).
  */
 #include "router.h"
 #include "loss-tracker.h"
@@ -63,6 +70,25 @@ typedef struct
   gint64 answered_us[RTX_RECENT];
 } RtxBudget;
 
+/* One video stream as one peer sends and receives it. */
+typedef struct
+{
+  guint8 pt, rtx_pt; /* its payload types for this stream; pt 0: it has none */
+  McuVideoCodec codec;
+  gboolean nack;   /* it takes generic NACKs for what it sends of this stream */
+  guint32 in_ssrc; /* the SSRC it sends this stream with, once seen */
+  gboolean have_in;
+  /* the stream as it receives it: for the program, the full program and the
+   * low-resolution one (mcu_router_send_video) come with SSRCs of their own and
+   * are mapped onto the program SSRC here, so that stepping between levels looks
+   * to its decoder like one stream with no jump back */
+  McuRtpRewriter out;
+  guint16 rtx_seq; /* the numbering of the RTX stream it receives */
+  RtxBudget budget;
+  /* the gaps in what it sends while it is the stream's source, for our NACKs */
+  McuLossTracker loss;
+} PeerStream;
+
 typedef struct
 {
   guint id;
@@ -70,15 +96,7 @@ typedef struct
   McuPeerOps ops;
   gpointer peer;
   McuMediaLevel level;
-  guint32 video_ssrc; /* the SSRC this peer sends video with, once seen */
-  gboolean have_video_ssrc;
-  /* the video this peer receives, as one stream: the full program and the
-   * low-resolution one (mcu_router_send_video) come with SSRCs of their own and
-   * are mapped onto the program SSRC here, so that stepping between levels looks
-   * to its decoder like one stream with no jump back */
-  McuRtpRewriter vout;
-  guint16 rtx_seq; /* the numbering of the RTX stream this peer receives */
-  RtxBudget video_budget;
+  PeerStream s[MCU_N_STREAMS];
   /* the mix this peer received (its own SSRC and numbers: the mixer makes one
    * stream per peer), kept only where it negotiated audio rtx; the NACKs for it
    * are answered on an RTX stream of its own numbering and budget */
@@ -88,8 +106,6 @@ typedef struct
   guint16 audio_highest; /* the highest number sent so far */
   guint16 audio_rtx_seq;
   RtxBudget audio_budget;
-  /* the gaps in its video while it is the program's source, for our NACKs */
-  McuLossTracker loss;
   gint64 rtt_us;
   /* under the lock, except rtp_out and send_failures: those two are counted after
    * sends made outside it, in the atomics below, and filled in when read */
@@ -99,27 +115,36 @@ typedef struct
   gint removed;                   /* atomic; set once, under the lock */
 } Peer;                           /* g_atomic_rc_box: the router's list and snapshots */
 
-/* The program's receivers at one moment: peers at full level that take video,
- * links first. Immutable once made; g_atomic_rc_box, each entry a Peer reference. */
+/* A stream's receivers at one moment: for the program, peers at full level that
+ * take video; for the content, peers that took a content m-line and are not at
+ * audio only. Links first. Immutable once made; g_atomic_rc_box, each entry a Peer
+ * reference. */
 typedef struct
 {
   guint n;
   Peer *v[];
 } Receivers;
 
+/* One relayed video stream: where it comes from and who gets it. */
+typedef struct
+{
+  guint32 ssrc, rtx_ssrc; /* what receivers see it and its retransmissions as */
+  McuRtpRewriter rw;      /* the source's numbering onto the stream's own */
+  McuRtxBuffer *rtx;      /* the last packets, in the stream's numbering */
+  guint source;           /* peer whose video it is now, 0 = none */
+  guint pending;          /* peer we switch to on its next keyframe, 0 = none */
+  gint64 pending_since, last_pli_us, last_fir_us;
+  Receivers *receivers; /* the current snapshot, replaced under the lock */
+} Stream;
+
 struct _McuRouter
 {
   GMutex lock;
   GCond sent; /* a removed peer's last send ended */
   McuRouterConfig config;
-  GPtrArray *peers;     /* Peer*, a reference each; a handful to a few hundred: scanned
+  GPtrArray *peers; /* Peer*, a reference each; a handful to a few hundred: scanned
                      * linearly */
-  Receivers *receivers; /* the current snapshot, replaced under the lock */
-  McuRtpRewriter rw;
-  McuRtxBuffer *rtx;
-  guint program; /* peer whose video is the program now, 0 = none */
-  guint pending; /* peer we switch to on its next keyframe, 0 = none */
-  gint64 pending_since, last_pli_us, last_fir_us;
+  Stream s[MCU_N_STREAMS];
   guint8 fir_seq;
   guint32 router_ssrc; /* sender SSRC of the feedback we originate */
 };
@@ -176,25 +201,36 @@ receivers_unref (Receivers *rx)
   g_atomic_rc_box_release_full (rx, receivers_clear);
 }
 
-/* Makes the snapshot the next fan-outs use; ones under way keep theirs. Called
- * with the lock held whenever the set of full-video receivers may have changed.
- * Node links come first: every site below them waits for the packet, while a local
- * site is the end of its path (with 300 local sites, the last is ~2 ms later). */
+/* Whether @p receives stream @k now. */
+static gboolean
+takes (const Peer *p, McuStream k)
+{
+  if (k == MCU_STREAM_PROGRAM)
+    return p->level == MCU_LEVEL_FULL && p->s[k].pt != 0;
+  return p->level != MCU_LEVEL_AUDIO && p->s[k].pt != 0;
+}
+
+/* Makes the snapshots the next fan-outs use; ones under way keep theirs. Called
+ * with the lock held whenever the set of receivers may have changed. Node links
+ * come first: every site below them waits for the packet, while a local site is
+ * the end of its path (with 300 local sites, the last is ~2 ms later). */
 static void
 receivers_update (McuRouter *r)
 {
-  Receivers *rx
-      = g_atomic_rc_box_alloc0 (sizeof (Receivers) + r->peers->len * sizeof (Peer *));
-  for (int links = 1; links >= 0; links--)
-    for (guint i = 0; i < r->peers->len; i++)
-      {
-        Peer *p = g_ptr_array_index (r->peers, i);
-        if ((p->info.kind != MCU_PEER_SITE) == links && p->level == MCU_LEVEL_FULL
-            && p->info.video_pt != 0)
-          rx->v[rx->n++] = g_atomic_rc_box_acquire (p);
-      }
-  g_clear_pointer (&r->receivers, receivers_unref);
-  r->receivers = rx;
+  for (McuStream k = 0; k < MCU_N_STREAMS; k++)
+    {
+      Receivers *rx
+          = g_atomic_rc_box_alloc0 (sizeof (Receivers) + r->peers->len * sizeof (Peer *));
+      for (int links = 1; links >= 0; links--)
+        for (guint i = 0; i < r->peers->len; i++)
+          {
+            Peer *p = g_ptr_array_index (r->peers, i);
+            if ((p->info.kind != MCU_PEER_SITE) == links && takes (p, k))
+              rx->v[rx->n++] = g_atomic_rc_box_acquire (p);
+          }
+      g_clear_pointer (&r->s[k].receivers, receivers_unref);
+      r->s[k].receivers = rx;
+    }
 }
 
 /* Ends a send begun under the lock (inflight). A remove waiting for the peer's
@@ -209,6 +245,16 @@ send_done (McuRouter *r, Peer *p)
       g_cond_broadcast (&r->sent);
       g_mutex_unlock (&r->lock);
     }
+}
+
+static void
+stream_init (Stream *st, guint32 ssrc, guint32 rtx_ssrc, guint slots)
+{
+  st->ssrc = ssrc;
+  st->rtx_ssrc = rtx_ssrc;
+  st->rtx = mcu_rtx_buffer_new (slots);
+  st->receivers = g_atomic_rc_box_new0 (Receivers);
+  mcu_rtp_rewriter_init (&st->rw, ssrc, VIDEO_CLOCK);
 }
 
 McuRouter *
@@ -226,14 +272,20 @@ mcu_router_new (const McuRouterConfig *config)
   g_cond_init (&r->sent);
   r->config = *config;
   r->peers = g_ptr_array_new_with_free_func (peer_unref);
-  r->receivers = g_atomic_rc_box_new0 (Receivers);
-  r->rtx = mcu_rtx_buffer_new (config->rtx_slots ? config->rtx_slots : 512);
+  guint slots = config->rtx_slots ? config->rtx_slots : 512;
   r->router_ssrc = config->program_ssrc ^ 0x5a5a5a5a;
   if (r->config.rtx_ssrc == 0)
     r->config.rtx_ssrc = config->program_ssrc ^ 0x80000000u;
   if (r->config.audio_rtx_ssrc == 0)
     r->config.audio_rtx_ssrc = config->program_ssrc ^ 0x40000000u;
-  mcu_rtp_rewriter_init (&r->rw, config->program_ssrc, VIDEO_CLOCK);
+  if (r->config.content_ssrc == 0)
+    r->config.content_ssrc = config->program_ssrc ^ 0x01000000u;
+  if (r->config.content_rtx_ssrc == 0)
+    r->config.content_rtx_ssrc = r->config.content_ssrc ^ 0x80000000u;
+  stream_init (&r->s[MCU_STREAM_PROGRAM], config->program_ssrc, r->config.rtx_ssrc,
+               slots);
+  stream_init (&r->s[MCU_STREAM_CONTENT], r->config.content_ssrc,
+               r->config.content_rtx_ssrc, slots);
   return r;
 }
 
@@ -243,8 +295,11 @@ mcu_router_free (McuRouter *r)
   if (r == NULL)
     return;
   g_ptr_array_unref (r->peers);
-  g_clear_pointer (&r->receivers, receivers_unref);
-  mcu_rtx_buffer_free (r->rtx);
+  for (McuStream k = 0; k < MCU_N_STREAMS; k++)
+    {
+      g_clear_pointer (&r->s[k].receivers, receivers_unref);
+      mcu_rtx_buffer_free (r->s[k].rtx);
+    }
   g_cond_clear (&r->sent);
   g_mutex_clear (&r->lock);
   g_free (r);
@@ -262,11 +317,25 @@ find_peer (McuRouter *r, guint id)
   return NULL;
 }
 
+static void
+peer_stream_init (PeerStream *ps, guint32 out_ssrc, guint8 pt, guint8 rtx_pt,
+                  McuVideoCodec codec, gboolean nack)
+{
+  ps->pt = pt;
+  ps->rtx_pt = pt ? rtx_pt : 0;
+  ps->codec = codec;
+  ps->nack = nack;
+  mcu_rtp_rewriter_init (&ps->out, out_ssrc, VIDEO_CLOCK);
+  mcu_loss_tracker_init (&ps->loss);
+  ps->rtx_seq = (guint16)g_random_int (); /* RFC 3550: a random first number */
+}
+
 gboolean
 mcu_router_add_peer (McuRouter *r, guint id, const McuPeerInfo *info,
                      const McuPeerOps *ops, gpointer peer)
 {
   g_return_val_if_fail (r != NULL && id != 0 && info != NULL && ops != NULL, FALSE);
+  g_return_val_if_fail (info->n_content_ssrcs <= MCU_MAX_CONTENT_SSRCS, FALSE);
   g_mutex_lock (&r->lock);
   gboolean ok = find_peer (r, id) == NULL;
   if (ok)
@@ -276,9 +345,12 @@ mcu_router_add_peer (McuRouter *r, guint id, const McuPeerInfo *info,
       p->info = *info;
       p->ops = *ops;
       p->peer = peer;
-      mcu_rtp_rewriter_init (&p->vout, r->config.program_ssrc, VIDEO_CLOCK);
-      mcu_loss_tracker_init (&p->loss);
-      p->rtx_seq = (guint16)g_random_int (); /* RFC 3550: a random first number */
+      peer_stream_init (&p->s[MCU_STREAM_PROGRAM], r->s[MCU_STREAM_PROGRAM].ssrc,
+                        info->video_pt, info->video_rtx_pt, info->video_codec,
+                        info->nack);
+      peer_stream_init (&p->s[MCU_STREAM_CONTENT], r->s[MCU_STREAM_CONTENT].ssrc,
+                        info->content_pt, info->content_rtx_pt, info->content_codec,
+                        info->content_nack);
       p->audio_rtx_seq = (guint16)g_random_int ();
       if (info->audio_pt && info->audio_rtx_pt && !r->config.no_retransmission)
         p->audio_sent = mcu_rtx_buffer_new_full (AUDIO_RTX_SLOTS, AUDIO_RTX_MAX_PACKET);
@@ -308,27 +380,32 @@ mcu_router_remove_peer (McuRouter *r, guint id)
       while (g_atomic_int_get (&p->inflight) > 0)
         g_cond_wait (&r->sent, &r->lock);
     }
-  if (r->pending == id)
-    r->pending = 0;
-  /* the program's source left: receivers keep their last frame until the next
-   * program, which the leg chooses */
-  if (r->program == id)
-    r->program = 0;
+  for (McuStream k = 0; k < MCU_N_STREAMS; k++)
+    {
+      Stream *st = &r->s[k];
+      if (st->pending == id)
+        st->pending = 0;
+      /* the stream's source left: receivers keep their last frame until the next
+       * source, which the leg chooses */
+      if (st->source == id)
+        st->source = 0;
+    }
   g_mutex_unlock (&r->lock);
   if (p)
     peer_unref (p);
 }
 
-/* Sends one RTCP feedback packet (PLI or FIR) about @src's video to @src. */
+/* Sends one RTCP feedback packet (PLI or FIR) about @src's stream @k to @src. */
 static void
-request_keyframe (McuRouter *r, Peer *src, gboolean fir)
+request_keyframe (McuRouter *r, Peer *src, McuStream k, gboolean fir)
 {
   guint8 buf[SEND_CAP];
-  if (!src->have_video_ssrc)
+  PeerStream *ps = &src->s[k];
+  if (!ps->have_in)
     return; /* nothing to name yet; asked again once its first packet arrives */
-  gsize len = fir ? mcu_rtcp_write_fir (buf, sizeof buf, r->router_ssrc, src->video_ssrc,
+  gsize len = fir ? mcu_rtcp_write_fir (buf, sizeof buf, r->router_ssrc, ps->in_ssrc,
                                         r->fir_seq++)
-                  : mcu_rtcp_write_pli (buf, sizeof buf, r->router_ssrc, src->video_ssrc);
+                  : mcu_rtcp_write_pli (buf, sizeof buf, r->router_ssrc, ps->in_ssrc);
   if (len == 0)
     return;
   if (src->ops.send_rtcp (src->peer, buf, len, sizeof buf))
@@ -348,59 +425,93 @@ mcu_router_set_level (McuRouter *r, guint id, McuMediaLevel level)
   g_return_if_fail (r != NULL);
   g_mutex_lock (&r->lock);
   Peer *p = find_peer (r, id);
-  if (p)
+  if (p && level != p->level)
     {
-      /* back to the full program after low or audio only: its decoder has missed
-       * frames and cannot resume before a keyframe, so ask the program's source now
-       * rather than wait for the receiver's PLI or the next periodic keyframe */
-      gboolean to_full = level == MCU_LEVEL_FULL && p->level != MCU_LEVEL_FULL;
       /* a new level may bring a new instance of a stream it had before (the low
        * program's encoder is made again): its numbering starts over from here */
-      gboolean changed = level != p->level;
-      if (changed)
-        p->vout.have_src = FALSE;
+      p->s[MCU_STREAM_PROGRAM].out.have_src = FALSE;
+      McuMediaLevel was = p->level;
       p->level = level;
-      if (changed)
-        receivers_update (r);
-      Peer *src = to_full && r->program ? find_peer (r, r->program) : NULL;
-      if (src && src != p)
-        request_keyframe (r, src, FALSE);
+      receivers_update (r);
+      /* a stream it gets again: its decoder has missed frames and cannot resume
+       * before a keyframe, so ask the source now rather than wait for the
+       * receiver's PLI or the next periodic keyframe */
+      for (McuStream k = 0; k < MCU_N_STREAMS; k++)
+        {
+          p->level = was;
+          gboolean had = takes (p, k);
+          p->level = level;
+          Stream *st = &r->s[k];
+          Peer *src
+              = !had && takes (p, k) && st->source ? find_peer (r, st->source) : NULL;
+          if (k == MCU_STREAM_CONTENT && !had)
+            p->s[k].out.have_src = FALSE;
+          if (src && src != p)
+            request_keyframe (r, src, k, FALSE);
+        }
     }
   g_mutex_unlock (&r->lock);
+}
+
+static void
+set_source (McuRouter *r, McuStream k, guint id, gint64 now_us)
+{
+  Stream *st = &r->s[k];
+  g_mutex_lock (&r->lock);
+  if (id == 0)
+    {
+      st->source = st->pending = 0;
+    }
+  else if (id != st->source || st->pending)
+    {
+      st->pending = id == st->source ? 0 : id;
+      st->pending_since = now_us;
+      Peer *src = st->pending ? find_peer (r, st->pending) : NULL;
+      if (src)
+        {
+          request_keyframe (r, src, k, FALSE);
+          st->last_pli_us = now_us;
+          st->last_fir_us = 0;
+        }
+    }
+  g_mutex_unlock (&r->lock);
+}
+
+static guint
+get_source (McuRouter *r, McuStream k)
+{
+  g_mutex_lock (&r->lock);
+  guint id = r->s[k].source;
+  g_mutex_unlock (&r->lock);
+  return id;
 }
 
 void
 mcu_router_set_program (McuRouter *r, guint id, gint64 now_us)
 {
   g_return_if_fail (r != NULL);
-  g_mutex_lock (&r->lock);
-  if (id == 0)
-    {
-      r->program = r->pending = 0;
-    }
-  else if (id != r->program || r->pending)
-    {
-      r->pending = id == r->program ? 0 : id;
-      r->pending_since = now_us;
-      Peer *src = r->pending ? find_peer (r, r->pending) : NULL;
-      if (src)
-        {
-          request_keyframe (r, src, FALSE);
-          r->last_pli_us = now_us;
-          r->last_fir_us = 0;
-        }
-    }
-  g_mutex_unlock (&r->lock);
+  set_source (r, MCU_STREAM_PROGRAM, id, now_us);
 }
 
 guint
 mcu_router_program (McuRouter *r)
 {
   g_return_val_if_fail (r != NULL, 0);
-  g_mutex_lock (&r->lock);
-  guint id = r->program;
-  g_mutex_unlock (&r->lock);
-  return id;
+  return get_source (r, MCU_STREAM_PROGRAM);
+}
+
+void
+mcu_router_set_content (McuRouter *r, guint id, gint64 now_us)
+{
+  g_return_if_fail (r != NULL);
+  set_source (r, MCU_STREAM_CONTENT, id, now_us);
+}
+
+guint
+mcu_router_content (McuRouter *r)
+{
+  g_return_val_if_fail (r != NULL, 0);
+  return get_source (r, MCU_STREAM_CONTENT);
 }
 
 void
@@ -408,16 +519,20 @@ mcu_router_tick (McuRouter *r, gint64 now_us)
 {
   g_return_if_fail (r != NULL);
   g_mutex_lock (&r->lock);
-  Peer *src = r->pending ? find_peer (r, r->pending) : NULL;
-  if (src && now_us - r->last_pli_us >= PLI_INTERVAL_US)
+  for (McuStream k = 0; k < MCU_N_STREAMS; k++)
     {
-      /* RFC 5104: a source that ignores PLI may still honour FIR */
-      gboolean fir = now_us - r->pending_since >= FIR_AFTER_US
-                     && now_us - r->last_fir_us >= PLI_INTERVAL_US;
-      request_keyframe (r, src, fir);
-      r->last_pli_us = now_us;
-      if (fir)
-        r->last_fir_us = now_us;
+      Stream *st = &r->s[k];
+      Peer *src = st->pending ? find_peer (r, st->pending) : NULL;
+      if (src && now_us - st->last_pli_us >= PLI_INTERVAL_US)
+        {
+          /* RFC 5104: a source that ignores PLI may still honour FIR */
+          gboolean fir = now_us - st->pending_since >= FIR_AFTER_US
+                         && now_us - st->last_fir_us >= PLI_INTERVAL_US;
+          request_keyframe (r, src, k, fir);
+          st->last_pli_us = now_us;
+          if (fir)
+            st->last_fir_us = now_us;
+        }
     }
   g_mutex_unlock (&r->lock);
 }
@@ -436,51 +551,60 @@ send_copy (Peer *to, const guint8 *pkt, gsize len, guint8 pt)
 }
 
 /* Gives the 12-byte fixed header @hdr (a copy of a video packet's) @to's payload
- * type and its own continuous numbering (Peer.vout): a packet of another stream
- * than the last one it got starts that stream there. Only the fixed header changes
- * (SSRC, sequence number, timestamp, payload type), so one fan-out rewrites every
- * receiver's header under the lock and copies the payload outside it. With the
- * lock held. Returns FALSE when the packet is not for @to's stream. */
+ * type for stream @k and its own continuous numbering of it (PeerStream.out): a
+ * packet of another stream than the last one it got starts that stream there.
+ * Only the fixed header changes (SSRC, sequence number, timestamp, payload type),
+ * so one fan-out rewrites every receiver's header under the lock and copies the
+ * payload outside it. With the lock held. Returns FALSE when the packet is not for
+ * @to's stream. */
 static gboolean
-rewrite_video_header (Peer *to, guint8 *hdr, gint64 now_us)
+rewrite_video_header (Peer *to, McuStream k, guint8 *hdr, gint64 now_us)
 {
-  mcu_rtp_set_pt (hdr, 12, to->info.video_pt);
+  PeerStream *ps = &to->s[k];
+  mcu_rtp_set_pt (hdr, 12, ps->pt);
   guint32 ssrc
       = (guint32)hdr[8] << 24 | (guint32)hdr[9] << 16 | (guint32)hdr[10] << 8 | hdr[11];
-  mcu_rtp_rewriter_switch (&to->vout, ssrc);
-  return mcu_rtp_rewriter_rewrite (&to->vout, hdr, 12, now_us);
+  mcu_rtp_rewriter_switch (&ps->out, ssrc);
+  return mcu_rtp_rewriter_rewrite (&ps->out, hdr, 12, now_us);
 }
 
-/* The program path, with the lock held: a keyframe of the pending source completes
- * a switch; the program's packets are rewritten once and kept for NACKs. Returns
- * (transfer full) the receivers to send it to (fan_out), or NULL. */
+/* The path of stream @k, with the lock held: a keyframe of the pending source
+ * completes a switch; the source's packets are rewritten once and kept for NACKs.
+ * Returns (transfer full) the receivers to send it to (fan_out), or NULL. */
 static Receivers *
-route_video (McuRouter *r, Peer *from, guint8 *pkt, gsize len, const McuRtpHeader *h,
-             gint64 now_us)
+route_video (McuRouter *r, McuStream k, Peer *from, guint8 *pkt, gsize len,
+             const McuRtpHeader *h, gint64 now_us)
 {
-  if (r->pending == from->id
-      && mcu_payload_is_keyframe (from->info.video_codec, h->payload, h->payload_len))
+  Stream *st = &r->s[k];
+  if (st->pending == from->id
+      && mcu_payload_is_keyframe (from->s[k].codec, h->payload, h->payload_len))
     {
-      r->program = from->id;
-      r->pending = 0;
-      mcu_rtp_rewriter_switch (&r->rw, h->ssrc);
+      st->source = from->id;
+      st->pending = 0;
+      mcu_rtp_rewriter_switch (&st->rw, h->ssrc);
     }
-  if (r->program != from->id || !mcu_rtp_rewriter_rewrite (&r->rw, pkt, len, now_us))
+  if (st->source != from->id)
+    {
+      if (k == MCU_STREAM_CONTENT && st->pending != from->id)
+        from->c.content_dropped++; /* not the presenter's: never relayed */
+      return NULL;
+    }
+  if (!mcu_rtp_rewriter_rewrite (&st->rw, pkt, len, now_us))
     return NULL;
-  mcu_rtx_buffer_store (r->rtx, pkt, len);
-  return g_atomic_rc_box_acquire (r->receivers);
+  mcu_rtx_buffer_store (st->rtx, pkt, len);
+  return g_atomic_rc_box_acquire (st->receivers);
 }
 
-/* Sends the program packet @pkt (rewritten by route_video) to every receiver of
- * @rx but its source @from that takes video of the same codec, without the lock:
+/* Sends the packet @pkt of stream @k (rewritten by route_video) to every receiver
+ * of @rx but its source @from that takes it in the same codec, without the lock:
  * per chunk of receivers, their headers are rewritten under the lock (the
  * rewriters' state is the router's) and each send is begun there (inflight, so a
  * remove waits for it); then the chunk is protected and sent with the lock free,
  * so audio threads and NACK answers go ahead between chunks, not after the whole
  * fan-out. A peer removed or stepped down since the snapshot is skipped. */
 static void
-fan_out (McuRouter *r, Receivers *rx, guint from, McuVideoCodec codec, const guint8 *pkt,
-         gsize len, gint64 now_us)
+fan_out (McuRouter *r, McuStream k, Receivers *rx, guint from, McuVideoCodec codec,
+         const guint8 *pkt, gsize len, gint64 now_us)
 {
   guint8 hdr[FANOUT_CHUNK][12];
   Peer *to[FANOUT_CHUNK];
@@ -491,49 +615,52 @@ fan_out (McuRouter *r, Receivers *rx, guint from, McuVideoCodec codec, const gui
       for (guint i = base; i < rx->n && i < base + FANOUT_CHUNK; i++)
         {
           Peer *p = rx->v[i];
-          if (p->id == from || p->info.video_codec != codec || p->level != MCU_LEVEL_FULL
+          if (p->id == from || p->s[k].codec != codec || !takes (p, k)
               || g_atomic_int_get (&p->removed))
             continue;
           memcpy (hdr[n], pkt, 12);
-          p->c.video_forwarded++;
-          if (!rewrite_video_header (p, hdr[n], now_us))
+          if (k == MCU_STREAM_PROGRAM)
+            p->c.video_forwarded++;
+          else
+            p->c.content_forwarded++;
+          if (!rewrite_video_header (p, k, hdr[n], now_us))
             continue;
           g_atomic_int_inc (&p->inflight);
           to[n++] = p;
         }
       g_mutex_unlock (&r->lock);
-      for (guint k = 0; k < n; k++)
+      for (guint j = 0; j < n; j++)
         {
           guint8 buf[SEND_CAP];
-          memcpy (buf, hdr[k], 12);
+          memcpy (buf, hdr[j], 12);
           memcpy (buf + 12, pkt + 12, len - 12);
-          if (to[k]->ops.send_rtp (to[k]->peer, buf, len, sizeof buf))
-            count (&to[k]->rtp_out);
+          if (to[j]->ops.send_rtp (to[j]->peer, buf, len, sizeof buf))
+            count (&to[j]->rtp_out);
           else
-            count (&to[k]->send_failures);
-          send_done (r, to[k]);
+            count (&to[j]->send_failures);
+          send_done (r, to[j]);
         }
     }
 }
 
-/* Asks the program's source for the packets of its video that did not reach us
+/* Asks the source of stream @k for the packets of it that did not reach us
  * (RFC 4585 generic NACK), as the loss tracker schedules them: each number at once,
  * again after a round trip, until it is too old to be played. Without this a
  * commune's uplink loss reaches every receiver below as a frozen picture until
  * the next keyframe. */
 static void
-send_nacks (McuRouter *r, Peer *src, gint64 now_us)
+send_nacks (McuRouter *r, Peer *src, McuStream k, gint64 now_us)
 {
   guint16 seqs[NACK_MAX_SEQS];
-  gboolean asks = !r->config.no_retransmission && src->info.nack && src->have_video_ssrc;
+  PeerStream *ps = &src->s[k];
+  gboolean asks = !r->config.no_retransmission && ps->nack && ps->have_in;
   /* without NACKs the tracker still expires its numbers, so its counters hold */
-  guint n = mcu_loss_tracker_due (&src->loss, now_us, src->rtt_us, seqs,
+  guint n = mcu_loss_tracker_due (&ps->loss, now_us, src->rtt_us, seqs,
                                   asks ? G_N_ELEMENTS (seqs) : 0);
   if (n == 0)
     return;
   guint8 buf[SEND_CAP];
-  gsize len
-      = mcu_rtcp_write_nack (buf, sizeof buf, r->router_ssrc, src->video_ssrc, seqs, n);
+  gsize len = mcu_rtcp_write_nack (buf, sizeof buf, r->router_ssrc, ps->in_ssrc, seqs, n);
   if (len == 0)
     return;
   if (src->ops.send_rtcp (src->peer, buf, len, sizeof buf))
@@ -542,33 +669,35 @@ send_nacks (McuRouter *r, Peer *src, gint64 now_us)
     count (&src->send_failures);
 }
 
-/* Loss is tracked on the video of the program's source only (the pending one too,
- * so a switch starts with a clean record): nobody else's video reaches receivers. */
+/* Loss is tracked on a stream of its source only (the pending one too, so a
+ * switch starts with a clean record): nobody else's reaches receivers. */
 static McuLossResult
-track_loss (McuRouter *r, Peer *from, guint16 seq, gint64 now_us)
+track_loss (McuRouter *r, Peer *from, McuStream k, guint16 seq, gint64 now_us)
 {
-  if (from->id != r->program && from->id != r->pending)
+  if (from->id != r->s[k].source && from->id != r->s[k].pending)
     return MCU_LOSS_DUPLICATE;
-  McuLossResult res = mcu_loss_tracker_push (&from->loss, seq, now_us);
-  send_nacks (r, from, now_us);
+  McuLossResult res = mcu_loss_tracker_push (&from->s[k].loss, seq, now_us);
+  send_nacks (r, from, k, now_us);
   return res;
 }
 
-/* An RFC 4588 retransmission from @from, restored in place to the original packet
- * (the OSN back as its sequence number, the video's SSRC and payload type). Only
- * one that fills a gap we track goes on: a duplicate would be protected a second
- * time under the index the original already took at every receiver. */
+/* An RFC 4588 retransmission from @from of stream @k, restored in place to the
+ * original packet (the OSN back as its sequence number, the stream's SSRC and
+ * payload type). Only one that fills a gap we track goes on: a duplicate would be
+ * protected a second time under the index the original already took at every
+ * receiver. */
 static gboolean
-take_retransmission (McuRouter *r, Peer *from, guint8 *pkt, gsize *len, McuRtpHeader *h,
-                     gint64 now_us)
+take_retransmission (McuRouter *r, Peer *from, McuStream k, guint8 *pkt, gsize *len,
+                     McuRtpHeader *h, gint64 now_us)
 {
+  PeerStream *ps = &from->s[k];
   if (h->payload_len == 0)
     return FALSE; /* padding only: a sender's bandwidth probe */
   from->c.rtx_in++;
-  if (r->config.no_retransmission || !from->have_video_ssrc
-      || mcu_rtx_unwrap (pkt, len, from->info.video_pt, from->video_ssrc) != MCU_RTX_OK
+  if (r->config.no_retransmission || !ps->have_in
+      || mcu_rtx_unwrap (pkt, len, ps->pt, ps->in_ssrc) != MCU_RTX_OK
       || mcu_rtp_parse (pkt, *len, h) != MCU_RTP_OK
-      || track_loss (r, from, h->seq, now_us) != MCU_LOSS_FILLED)
+      || track_loss (r, from, k, h->seq, now_us) != MCU_LOSS_FILLED)
     {
       from->c.rtx_dropped++;
       return FALSE;
@@ -577,12 +706,59 @@ take_retransmission (McuRouter *r, Peer *from, guint8 *pkt, gsize *len, McuRtpHe
   return TRUE;
 }
 
+/* Which of @from's video streams a packet with @ssrc belongs to: content when the
+ * SSRC is one it announced on its content m-line, or (where the two m-lines use
+ * different payload types) when it came with the content's types. */
+static McuStream
+stream_of (const Peer *from, guint32 ssrc, guint8 pt)
+{
+  const McuPeerInfo *i = &from->info;
+  if (i->content_pt == 0)
+    return MCU_STREAM_PROGRAM;
+  for (guint j = 0; j < i->n_content_ssrcs; j++)
+    if (i->content_ssrcs[j] == ssrc)
+      return MCU_STREAM_CONTENT;
+  if (i->content_pt != i->video_pt && (pt == i->content_pt || pt == i->content_rtx_pt))
+    return MCU_STREAM_CONTENT;
+  return MCU_STREAM_PROGRAM;
+}
+
+/* A video packet (or a retransmission, @rtx) of @from's stream @k, with the lock
+ * held. Returns the receivers to send it to, or NULL. */
+static Receivers *
+receive_video (McuRouter *r, Peer *from, McuStream k, gboolean rtx, guint8 *pkt,
+               gsize *len, McuRtpHeader *h, gint64 now_us)
+{
+  PeerStream *ps = &from->s[k];
+  if (rtx)
+    {
+      /* a retransmission we asked for takes the original's path from here */
+      if (!take_retransmission (r, from, k, pkt, len, h, now_us))
+        return NULL;
+    }
+  else
+    {
+      gboolean first = !ps->have_in;
+      if (!first && h->ssrc != ps->in_ssrc)
+        mcu_loss_tracker_reset (&ps->loss); /* another stream: other numbers */
+      ps->in_ssrc = h->ssrc;
+      ps->have_in = TRUE;
+      track_loss (r, from, k, h->seq, now_us);
+      if (first && r->s[k].pending == from->id)
+        request_keyframe (r, from, k, FALSE); /* the switch asked before we knew it */
+    }
+  if (k == MCU_STREAM_PROGRAM && r->config.video)
+    r->config.video (from->id, pkt, *len, r->config.user_data);
+  return route_video (r, k, from, pkt, *len, h, now_us);
+}
+
 void
 mcu_router_receive_rtp (McuRouter *r, guint id, guint8 *pkt, gsize len, gint64 now_us)
 {
   McuRtpHeader h;
   Receivers *rx = NULL;
   McuVideoCodec codec = 0;
+  McuStream k = MCU_STREAM_PROGRAM;
   if (len > MAX_PACKET)
     return;
   g_mutex_lock (&r->lock);
@@ -600,54 +776,38 @@ mcu_router_receive_rtp (McuRouter *r, guint id, guint8 *pkt, gsize len, gint64 n
       from->c.audio_in++;
       if (r->config.audio)
         r->config.audio (id, pkt, len, r->config.user_data);
+      goto out;
     }
-  else if (h.pt == from->info.video_pt && from->info.video_pt != 0)
+  k = stream_of (from, h.ssrc, h.pt);
+  PeerStream *ps = &from->s[k];
+  if (ps->pt != 0 && (h.pt == ps->pt || (ps->rtx_pt != 0 && h.pt == ps->rtx_pt)))
     {
-      gboolean first = !from->have_video_ssrc;
-      if (!first && h.ssrc != from->video_ssrc)
-        mcu_loss_tracker_reset (&from->loss); /* another stream: other numbers */
-      from->video_ssrc = h.ssrc;
-      from->have_video_ssrc = TRUE;
-      track_loss (r, from, h.seq, now_us);
-      if (first && r->pending == id)
-        request_keyframe (r, from, FALSE); /* the switch asked before we knew it */
-      if (r->config.video)
-        r->config.video (id, pkt, len, r->config.user_data);
-      codec = from->info.video_codec;
-      rx = route_video (r, from, pkt, len, &h, now_us);
-    }
-  else if (h.pt == from->info.video_rtx_pt && from->info.video_rtx_pt != 0)
-    {
-      /* a retransmission we asked for takes the original's path from here */
-      if (!take_retransmission (r, from, pkt, &len, &h, now_us))
-        goto out;
-      if (r->config.video)
-        r->config.video (id, pkt, len, r->config.user_data);
-      codec = from->info.video_codec;
-      rx = route_video (r, from, pkt, len, &h, now_us);
+      codec = ps->codec;
+      rx = receive_video (r, from, k, h.pt != ps->pt, pkt, &len, &h, now_us);
     }
 out:
   g_mutex_unlock (&r->lock);
   if (rx)
     {
-      fan_out (r, rx, id, codec, pkt, len, now_us);
+      fan_out (r, k, rx, id, codec, pkt, len, now_us);
       receivers_unref (rx);
     }
 }
 
-/* Keyframe requests from receivers of the program go to its source, at most one
+/* Keyframe requests from receivers of stream @k go to its source, at most one
  * per PLI_INTERVAL_US however many receivers ask. */
 static void
-forward_keyframe_request (McuRouter *r, gint64 now_us)
+forward_keyframe_request (McuRouter *r, McuStream k, gint64 now_us)
 {
   /* during a switch the keyframe that matters is the new source's: a node further
    * down waits for it to complete its own switch */
-  guint id = r->pending ? r->pending : r->program;
+  Stream *st = &r->s[k];
+  guint id = st->pending ? st->pending : st->source;
   Peer *src = id ? find_peer (r, id) : NULL;
-  if (src && now_us - r->last_pli_us >= PLI_INTERVAL_US)
+  if (src && now_us - st->last_pli_us >= PLI_INTERVAL_US)
     {
-      request_keyframe (r, src, FALSE);
-      r->last_pli_us = now_us;
+      request_keyframe (r, src, k, FALSE);
+      st->last_pli_us = now_us;
     }
 }
 
@@ -670,14 +830,6 @@ send_rtx (Peer *to, const guint8 *orig, gsize len, guint16 osn, guint8 pt, guint
   return TRUE;
 }
 
-/* A receiver that negotiated rtx gets an RTX packet (send_rtx). One without it gets
- * a plain resend under its own sequence number, which must be the very bytes first
- * protected under it (same SSRC, number, timestamp, payload type and payload),
- * never anything else: SRTP with AES-CM or GCM must not protect two payloads under
- * one index (keystream and nonce reuse). Either way only numbers the receiver's
- * current mapping made are answered (mcu_rtp_rewriter_source_seq): after a step
- * between levels, a number that carried the low stream or an older mapping of the
- * program is a miss (an RTX of it would carry the wrong picture). */
 /* Whether @to may have one more retransmission of @seq now. A lossy receiver asks
  * again for what it has not got yet, and a loaded node drops datagrams when it
  * falls behind: without a budget, answers to repeated and bursty NACKs add to the
@@ -703,28 +855,38 @@ rtx_allowed (RtxBudget *b, gint64 rtt_us, guint16 seq, gint64 now_us)
   return TRUE;
 }
 
+/* A receiver that negotiated rtx gets an RTX packet (send_rtx). One without it gets
+ * a plain resend under its own sequence number, which must be the very bytes first
+ * protected under it (same SSRC, number, timestamp, payload type and payload),
+ * never anything else: SRTP with AES-CM or GCM must not protect two payloads under
+ * one index (keystream and nonce reuse). Either way only numbers the receiver's
+ * current mapping made are answered (mcu_rtp_rewriter_source_seq): after a step
+ * between levels, a number that carried the low stream or an older mapping of the
+ * program is a miss (an RTX of it would carry the wrong picture). */
 static void
-answer_nack (McuRouter *r, Peer *from, const McuRtcpNack *n, gint64 now_us)
+answer_nack (McuRouter *r, Peer *from, McuStream k, const McuRtcpNack *n, gint64 now_us)
 {
   guint16 seqs[17];
   guint count = mcu_rtcp_nack_expand (n->pid, n->blp, seqs);
-  /* the buffer keeps the program in its own numbering; this peer's is shifted by
-   * its offsets, and only while it receives the program (not the low stream) */
-  McuRtpRewriter *v = &from->vout;
-  gboolean mapped = v->have_src && v->src_ssrc == r->config.program_ssrc;
-  for (guint k = 0; k < count; k++)
+  Stream *st = &r->s[k];
+  PeerStream *ps = &from->s[k];
+  /* the buffer keeps the stream in its own numbering; this peer's is shifted by
+   * its offsets, and only while it receives that stream (not the low program) */
+  McuRtpRewriter *v = &ps->out;
+  gboolean mapped = v->have_src && v->src_ssrc == st->ssrc;
+  for (guint j = 0; j < count; j++)
     {
       gsize plen = 0;
       guint16 src_seq = 0;
-      const guint8 *stored = mapped && mcu_rtp_rewriter_source_seq (v, seqs[k], &src_seq)
-                                 ? mcu_rtx_buffer_lookup (r->rtx, src_seq, &plen)
+      const guint8 *stored = mapped && mcu_rtp_rewriter_source_seq (v, seqs[j], &src_seq)
+                                 ? mcu_rtx_buffer_lookup (st->rtx, src_seq, &plen)
                                  : NULL;
       if (stored == NULL || plen > SEND_CAP)
         {
           from->c.nack_misses++;
           continue;
         }
-      if (!rtx_allowed (&from->video_budget, from->rtt_us, seqs[k], now_us))
+      if (!rtx_allowed (&ps->budget, from->rtt_us, seqs[j], now_us))
         {
           from->c.rtx_held++;
           continue;
@@ -734,27 +896,26 @@ answer_nack (McuRouter *r, Peer *from, const McuRtcpNack *n, gint64 now_us)
       guint32 ts = ((guint32)buf[4] << 24 | (guint32)buf[5] << 16 | (guint32)buf[6] << 8
                     | buf[7])
                    + v->ts_offset;
-      buf[2] = (guint8)(seqs[k] >> 8);
-      buf[3] = (guint8)seqs[k];
+      buf[2] = (guint8)(seqs[j] >> 8);
+      buf[3] = (guint8)seqs[j];
       buf[4] = (guint8)(ts >> 24);
       buf[5] = (guint8)(ts >> 16);
       buf[6] = (guint8)(ts >> 8);
       buf[7] = (guint8)ts;
-      if (from->info.video_rtx_pt != 0)
+      if (ps->rtx_pt != 0)
         {
-          if (!send_rtx (from, buf, plen, seqs[k], from->info.video_rtx_pt,
-                         &from->rtx_seq, r->config.rtx_ssrc))
+          if (!send_rtx (from, buf, plen, seqs[j], ps->rtx_pt, &ps->rtx_seq,
+                         st->rtx_ssrc))
             {
               from->c.nack_misses++;
               continue;
             }
         }
       else
-        send_copy (from, buf, plen, from->info.video_pt);
+        send_copy (from, buf, plen, ps->pt);
       from->c.retransmitted++;
     }
 }
-
 /* NACKs for the mix @from receives are answered from what was sent to @from
  * alone (audio_sent), on its audio RTX stream: each answer is the very bytes first
  * protected under that number, wrapped under a fresh index. Only a number among
@@ -814,35 +975,40 @@ mcu_router_receive_rtcp (McuRouter *r, guint id, const guint8 *pkt, gsize len,
   if (from == NULL)
     goto out;
   from->c.rtcp_in++;
-  guint32 program = r->config.program_ssrc;
   for (guint i = 0; i < info.n_nacks; i++)
-    if (info.nacks[i].media_ssrc == program)
-      {
-        from->c.nacks_in++;
-        if (!r->config.no_retransmission)
-          answer_nack (r, from, &info.nacks[i], now_us);
-      }
-    else if (from->have_audio && info.nacks[i].media_ssrc == from->audio_ssrc)
-      {
-        /* its own mix only: a NACK naming any other SSRC is not for us to answer */
-        from->c.audio_nacks_in++;
-        if (!r->config.no_retransmission)
-          answer_audio_nack (r, from, &info.nacks[i], now_us);
-      }
-  gboolean wants_key = FALSE;
-  for (guint i = 0; i < info.n_plis; i++)
-    wants_key |= info.plis[i].media_ssrc == program;
-  for (guint i = 0; i < info.n_firs; i++)
-    wants_key |= info.firs[i].media_ssrc == program;
-  if (wants_key)
     {
-      from->c.plis_in++;
-      forward_keyframe_request (r, now_us);
+      guint32 media = info.nacks[i].media_ssrc;
+      for (McuStream k = 0; k < MCU_N_STREAMS; k++)
+        if (media == r->s[k].ssrc && from->s[k].pt != 0)
+          {
+            from->c.nacks_in++;
+            if (!r->config.no_retransmission)
+              answer_nack (r, from, k, &info.nacks[i], now_us);
+          }
+      if (from->have_audio && media == from->audio_ssrc)
+        {
+          /* its own mix only: a NACK naming any other SSRC is not for us to answer */
+          from->c.audio_nacks_in++;
+          if (!r->config.no_retransmission)
+            answer_audio_nack (r, from, &info.nacks[i], now_us);
+        }
+    }
+  for (McuStream k = 0; k < MCU_N_STREAMS; k++)
+    {
+      gboolean wants_key = FALSE;
+      for (guint i = 0; i < info.n_plis; i++)
+        wants_key |= info.plis[i].media_ssrc == r->s[k].ssrc;
+      for (guint i = 0; i < info.n_firs; i++)
+        wants_key |= info.firs[i].media_ssrc == r->s[k].ssrc;
+      if (wants_key)
+        {
+          from->c.plis_in++;
+          forward_keyframe_request (r, k, now_us);
+        }
     }
 out:
   g_mutex_unlock (&r->lock);
 }
-
 /* With the lock held: notes the mix packet @pkt about to go to @to (its SSRC and
  * highest number) and, where @to negotiated audio rtx, keeps it as it will be
  * protected (with @to's payload type) for answer_audio_nack(). Kept before it is
@@ -902,8 +1068,8 @@ mcu_router_send_video (McuRouter *r, guint id, const guint8 *pkt, gsize len)
   memcpy (buf, pkt, len);
   g_mutex_lock (&r->lock);
   Peer *to = find_peer (r, id);
-  if (to && to->info.video_pt && to->level != MCU_LEVEL_AUDIO
-      && rewrite_video_header (to, buf, g_get_monotonic_time ()))
+  if (to && to->s[MCU_STREAM_PROGRAM].pt && to->level != MCU_LEVEL_AUDIO
+      && rewrite_video_header (to, MCU_STREAM_PROGRAM, buf, g_get_monotonic_time ()))
     g_atomic_int_inc (&to->inflight); /* a remove waits for this send */
   else
     to = NULL;
@@ -924,10 +1090,11 @@ mcu_router_request_keyframe (McuRouter *r, guint id, gint64 now_us)
   g_return_if_fail (r != NULL);
   g_mutex_lock (&r->lock);
   Peer *src = find_peer (r, id);
-  if (src && now_us - r->last_pli_us >= PLI_INTERVAL_US)
+  Stream *st = &r->s[MCU_STREAM_PROGRAM];
+  if (src && now_us - st->last_pli_us >= PLI_INTERVAL_US)
     {
-      request_keyframe (r, src, FALSE);
-      r->last_pli_us = now_us;
+      request_keyframe (r, src, MCU_STREAM_PROGRAM, FALSE);
+      st->last_pli_us = now_us;
     }
   g_mutex_unlock (&r->lock);
 }
@@ -940,12 +1107,16 @@ mcu_router_peer_counters (McuRouter *r, guint id, McuPeerCounters *out)
   Peer *p = find_peer (r, id);
   if (p)
     {
-      McuLossCounters lc;
-      mcu_loss_tracker_get (&p->loss, &lc);
       *out = p->c;
-      out->nack_seqs_out = lc.requested;
-      out->loss_missing = lc.missing;
-      out->loss_given_up = lc.given_up;
+      out->nack_seqs_out = out->loss_missing = out->loss_given_up = 0;
+      for (McuStream k = 0; k < MCU_N_STREAMS; k++)
+        {
+          McuLossCounters lc;
+          mcu_loss_tracker_get (&p->s[k].loss, &lc);
+          out->nack_seqs_out += lc.requested;
+          out->loss_missing += lc.missing;
+          out->loss_given_up += lc.given_up;
+        }
       out->rtp_out = __atomic_load_n (&p->rtp_out, __ATOMIC_RELAXED);
       out->send_failures = __atomic_load_n (&p->send_failures, __ATOMIC_RELAXED);
     }

@@ -4,7 +4,9 @@
  * node) hands its decrypted packets to the router. Audio goes to the mixer; the
  * program video (the floor holder's) is rewritten into one continuous stream and
  * sent to every other peer, so it reaches every site and flows up and down the
- * cascade; NACKs are answered from the node's own retransmission buffer (on an
+ * cascade; the content (one presenter's screen, a second video m-line) is relayed
+ * the same way as a stream of its own, and a peer's content is dropped (and
+ * counted) unless it is the content's source; NACKs are answered from the node's own retransmission buffer (on an
  * RFC 4588 RTX stream for a peer that negotiated rtx; for the audio mix, from what
  * was sent to that peer, on an RTX stream only), the program source's own
  * losses are NACKed and its retransmissions fed back into the program, and
@@ -42,6 +44,16 @@ typedef enum
 } McuMediaLevel;
 
 const char *mcu_media_level_name (McuMediaLevel level);
+
+/* The video streams a leg relays without transcoding. */
+typedef enum
+{
+  MCU_STREAM_PROGRAM, /* the floor holder's camera */
+  MCU_STREAM_CONTENT, /* the presenter's screen or slides */
+  MCU_N_STREAMS,
+} McuStream;
+
+#define MCU_MAX_CONTENT_SSRCS 4
 gboolean mcu_media_level_from_name (const char *name, McuMediaLevel *level);
 
 /* How the router reaches one peer. Both functions get a plaintext packet in a
@@ -68,6 +80,16 @@ typedef struct
    * it sends for its mix are answered on the node's audio RTX stream, from the
    * last packets of the mix sent to it (and to nobody else) */
   guint8 audio_rtx_pt;
+  /* its content m-line (a second video m-line): payload type and rtx, 0 = none;
+   * whether it takes NACKs for what it sends there; and the SSRCs it announced on
+   * it (the content's and its rtx), by which its content is told from its program
+   * when both use one payload type. A packet on content_pt whose SSRC is not
+   * among them is program, unless content_pt differs from video_pt. */
+  guint8 content_pt, content_rtx_pt;
+  McuVideoCodec content_codec;
+  gboolean content_nack;
+  guint32 content_ssrcs[MCU_MAX_CONTENT_SSRCS];
+  guint n_content_ssrcs;
 } McuPeerInfo;
 
 /* Counters of one peer, for statistics. */
@@ -87,6 +109,9 @@ typedef struct
   guint64 audio_nacks_in, audio_retransmitted, audio_nack_misses;
   guint64 plis_in, plis_out, firs_out;
   guint64 send_failures, malformed;
+  /* content it was sent, and content it sent while not the content's source
+   * (dropped: only the presenter's screen is relayed) */
+  guint64 content_forwarded, content_dropped;
 } McuPeerCounters;
 
 typedef struct _McuRouter McuRouter;
@@ -99,7 +124,10 @@ typedef void (*McuRouterMediaFunc) (guint peer, const guint8 *pkt, gsize len,
 typedef struct
 {
   guint32 program_ssrc; /* the SSRC receivers see for the program video */
-  guint rtx_slots;      /* retransmission buffer; 0 = 512 packets */
+  /* the content's SSRC and its RTX stream's; 0 = program_ssrc ^ 0x01000000 and
+   * that ^ 1 << 31 */
+  guint32 content_ssrc, content_rtx_ssrc;
+  guint rtx_slots;  /* retransmission buffer; 0 = 512 packets */
   guint32 rtx_ssrc; /* the SSRC of the program's RTX stream; 0 = program_ssrc ^ 1 << 31 */
   /* the SSRC of the RTX stream of each peer's audio; 0 = program_ssrc ^ 1 << 30 */
   guint32 audio_rtx_ssrc;
@@ -143,6 +171,17 @@ void mcu_router_set_level (McuRouter *router, guint id, McuMediaLevel level);
  */
 void mcu_router_set_program (McuRouter *router, guint id, gint64 now_us);
 guint mcu_router_program (McuRouter *router);
+
+/**
+ * mcu_router_set_content:
+ * @id: the peer the content comes from: the presenting site when local, else the
+ *   link toward it; 0 for no content
+ *
+ * As mcu_router_set_program() for the content stream; with 0 the content stops at
+ * once (receivers keep their last frame; the leg tells them content ended).
+ */
+void mcu_router_set_content (McuRouter *router, guint id, gint64 now_us);
+guint mcu_router_content (McuRouter *router);
 
 /**
  * mcu_router_receive_rtp:

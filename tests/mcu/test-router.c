@@ -12,7 +12,11 @@
  * the OSN); the node NACKs the losses of the program's source, takes its RTX to
  * fill them, and gives up on numbers too old to help; a receiver's NACKs for its
  * audio mix are answered on an audio RTX stream from the bytes sent to it alone,
- * and abuse of them (another's SSRC, numbers never sent, floods) gets nothing. */
+ * and abuse of them (another's SSRC, numbers never sent, floods) gets nothing; the
+ * content (a second video stream, told from the program by the SSRCs a peer
+ * announced on its content m-line) is relayed from its source only, beside the
+ * program and numbered apart from it, with its own keyframe requests and NACK
+ * answers, and content from anyone else is dropped and counted. */
 #include "router.h"
 #include "rtcp.h"
 #include "rtp.h"
@@ -157,11 +161,17 @@ on_audio (guint peer, const guint8 *pkt, gsize len, gpointer data)
 static gboolean peer2_rtx, source_feedback, no_retransmission;
 /* set before setup(): peer 2 negotiated rtx (and NACK) for the audio it receives */
 static gboolean peer2_audio_rtx;
+/* set before setup(): peers 2, 3 and 4 have a content m-line on their video
+ * payload type, announced with the SSRCs CONTENT_IN(id) and CONTENT_IN(id) + 1 */
+static gboolean with_content;
+#define CONTENT_IN(id) (0xC0000000u + 0x100u * (id))
+#define CONTENT_SSRC 0x0C0C0C0Cu
 
 static McuRouter *
 setup (void)
 {
   McuRouterConfig cfg = { .program_ssrc = PROGRAM_SSRC,
+                          .content_ssrc = CONTENT_SSRC,
                           .rtx_slots = 64,
                           .rtx_ssrc = RTX_SSRC,
                           .audio_rtx_ssrc = AUDIO_RTX_SSRC,
@@ -187,6 +197,14 @@ setup (void)
         info.audio_rtx_pt = PEER2_AUDIO_RTX_PT;
       if (id == 1 && source_feedback)
         info.video_rtx_pt = SOURCE_RTX_PT, info.nack = TRUE;
+      if (with_content && id >= 2)
+        {
+          info.content_pt = info.video_pt;
+          info.content_codec = MCU_VIDEO_CODEC_VP8;
+          info.content_ssrcs[0] = CONTENT_IN (id);
+          info.content_ssrcs[1] = CONTENT_IN (id) + 1;
+          info.n_content_ssrcs = 2;
+        }
       ck_assert (mcu_router_add_peer (r, id, &info, &fake_ops, &peers[id]));
     }
   McuPeerInfo dup = { 0 };
@@ -204,7 +222,8 @@ teardown (McuRouter *r)
       g_ptr_array_unref (peers[id].rtcp);
     }
   g_ptr_array_unref (audio_seen);
-  peer2_rtx = source_feedback = no_retransmission = peer2_audio_rtx = FALSE;
+  peer2_rtx = source_feedback = no_retransmission = peer2_audio_rtx = with_content
+      = FALSE;
 }
 
 /* A VP8 packet: descriptor with S=1, then the frame tag's P bit (0 = keyframe). */
@@ -1290,6 +1309,151 @@ START_TEST (test_remove_during_fanout)
 }
 END_TEST
 
+/* Counts the RTP packets peer @id got with @ssrc, from the @from_index-th on. */
+static guint
+count_ssrc_rtp (guint id, guint from_index, guint32 ssrc)
+{
+  guint n = 0;
+  for (guint i = from_index; i < peers[id].rtp->len; i++)
+    {
+      GBytes *b = g_ptr_array_index (peers[id].rtp, i);
+      McuRtpHeader h;
+      if (mcu_rtp_parse (g_bytes_get_data (b, NULL), g_bytes_get_size (b), &h)
+              == MCU_RTP_OK
+          && h.ssrc == ssrc)
+        n++;
+    }
+  return n;
+}
+
+/* A content packet of peer @from, on its video payload type. */
+static void
+send_content (McuRouter *r, guint from, guint16 seq, gboolean key, gint64 now)
+{
+  guint8 buf[1600];
+  gsize len
+      = vp8_packet (buf, from == 2 ? 100 : 96, seq, seq * 9000u, CONTENT_IN (from), key);
+  mcu_router_receive_rtp (r, from, buf, len, now);
+}
+
+/* Whether an RTCP packet peer @id got asks for a keyframe of @media. */
+static gboolean
+keyframe_asked (guint id, guint32 media)
+{
+  for (guint i = 0; i < peers[id].rtcp->len; i++)
+    {
+      GBytes *b = g_ptr_array_index (peers[id].rtcp, i);
+      McuRtcpInfo info;
+      if (mcu_rtcp_parse (g_bytes_get_data (b, NULL), g_bytes_get_size (b),
+                          MCU_RTCP_PARSE_REDUCED_SIZE, &info)
+          != MCU_RTCP_OK)
+        continue;
+      for (guint k = 0; k < info.n_plis; k++)
+        if (info.plis[k].media_ssrc == media)
+          return TRUE;
+    }
+  return FALSE;
+}
+
+START_TEST (test_content_beside_the_program)
+{
+  with_content = TRUE;
+  McuRouter *r = setup ();
+  ProtectLog log = {
+    .highest = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free),
+    .protected = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                        (GDestroyNotify)g_bytes_unref),
+  };
+  protect_log = &log;
+  gint64 now = 1000000;
+  mcu_router_set_program (r, 1, now);
+  send_video (r, 1, 100, TRUE, now);
+
+  /* content from a site that is not presenting: dropped, counted, sent nowhere */
+  send_content (r, 2, 700, TRUE, now += 1000);
+  McuPeerCounters c;
+  ck_assert (mcu_router_peer_counters (r, 2, &c));
+  ck_assert_uint_eq (c.content_dropped, 1);
+  for (guint id = 1; id <= 4; id++)
+    ck_assert_uint_eq (count_ssrc_rtp (id, 0, CONTENT_SSRC), 0);
+
+  /* site 2 presents: a PLI names its content SSRC; its next keyframe starts the
+   * content at 3 and 4 (1 has no content m-line), never back to 2 */
+  mcu_router_set_content (r, 2, now);
+  ck_assert (keyframe_asked (2, CONTENT_IN (2)));
+  send_content (r, 2, 701, FALSE, now += 1000);
+  ck_assert_uint_eq (mcu_router_content (r), 0);
+  send_content (r, 2, 702, TRUE, now += 1000);
+  ck_assert_uint_eq (mcu_router_content (r), 2);
+  for (guint16 s = 703; s < 710; s++)
+    send_content (r, 2, s, FALSE, now += 1000);
+  ck_assert_uint_eq (count_ssrc_rtp (1, 0, CONTENT_SSRC), 0);
+  ck_assert_uint_eq (count_ssrc_rtp (2, 0, CONTENT_SSRC), 0);
+  ck_assert_uint_eq (count_ssrc_rtp (3, 0, CONTENT_SSRC), 8);
+  ck_assert_uint_eq (count_ssrc_rtp (4, 0, CONTENT_SSRC), 8);
+  McuRtpHeader h = last_rtp (3);
+  ck_assert_uint_eq (h.ssrc, CONTENT_SSRC);
+  guint16 content_seq = h.seq;
+
+  /* the program goes on beside it, numbered on its own */
+  send_video (r, 1, 101, FALSE, now += 1000);
+  send_video (r, 1, 102, FALSE, now += 1000);
+  h = last_rtp (2);
+  ck_assert_uint_eq (h.ssrc, PROGRAM_SSRC);
+  ck_assert_uint_eq (count_ssrc_rtp (2, 0, PROGRAM_SSRC), 3);
+  ck_assert_uint_eq (count_ssrc_rtp (3, 0, PROGRAM_SSRC), 3);
+  send_content (r, 2, 710, FALSE, now += 1000);
+  ck_assert_uint_eq (last_rtp (3).seq, (guint16)(content_seq + 1));
+
+  /* content from another peer while 2 presents: dropped and counted */
+  send_content (r, 3, 50, TRUE, now += 1000);
+  ck_assert (mcu_router_peer_counters (r, 3, &c));
+  ck_assert_uint_eq (c.content_dropped, 1);
+  ck_assert_uint_eq (count_ssrc_rtp (4, 0, CONTENT_SSRC), 9);
+
+  /* a receiver's PLI for the content reaches the presenter, naming its content */
+  g_ptr_array_set_size (peers[1].rtcp, 0);
+  g_ptr_array_set_size (peers[2].rtcp, 0);
+  guint8 buf[256];
+  gsize len = mcu_rtcp_write_pli (buf, sizeof buf, 0x4444, CONTENT_SSRC);
+  mcu_router_receive_rtcp (r, 4, buf, len, now += 400000);
+  ck_assert (keyframe_asked (2, CONTENT_IN (2)));
+  ck_assert (!keyframe_asked (1, 0xA001));
+
+  /* a NACK for the content is answered with the content's own bytes */
+  guint before = peers[4].rtp->len;
+  guint16 lost = (guint16)(content_seq - 2);
+  len = mcu_rtcp_write_nack (buf, sizeof buf, 0x4444, CONTENT_SSRC, &lost, 1);
+  mcu_router_receive_rtcp (r, 4, buf, len, now += 1000);
+  ck_assert_uint_eq (peers[4].rtp->len, before + 1);
+  h = last_rtp (4);
+  ck_assert_uint_eq (h.ssrc, CONTENT_SSRC);
+  ck_assert_uint_eq (h.seq, lost);
+  ck_assert_uint_eq (protect_log->reuses, 0);
+
+  /* audio only: no content; low: content again (it is not made at low) */
+  mcu_router_set_level (r, 4, MCU_LEVEL_AUDIO);
+  before = count_ssrc_rtp (4, 0, CONTENT_SSRC);
+  send_content (r, 2, 711, FALSE, now += 1000);
+  ck_assert_uint_eq (count_ssrc_rtp (4, 0, CONTENT_SSRC), before);
+  mcu_router_set_level (r, 4, MCU_LEVEL_LOW);
+  ck_assert (keyframe_asked (2, CONTENT_IN (2)));
+  send_content (r, 2, 712, FALSE, now += 1000);
+  ck_assert_uint_eq (count_ssrc_rtp (4, 0, CONTENT_SSRC), before + 1);
+
+  /* the content ends: nothing more reaches anyone */
+  mcu_router_set_content (r, 0, now);
+  before = count_ssrc_rtp (3, 0, CONTENT_SSRC);
+  send_content (r, 2, 713, FALSE, now += 1000);
+  ck_assert_uint_eq (count_ssrc_rtp (3, 0, CONTENT_SSRC), before);
+  ck_assert_uint_eq (log.repeats, 1); /* the NACK's answer: the same bytes */
+  protect_log = NULL;
+  g_hash_table_unref (log.highest);
+  g_hash_table_unref (log.protected);
+  teardown (r);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -1309,6 +1473,7 @@ main (void)
   tcase_add_test (tc, test_audio_goes_ahead_of_a_fanout);
   tcase_add_test (tc, test_fanout_audio_and_levels_at_once);
   tcase_add_test (tc, test_remove_during_fanout);
+  tcase_add_test (tc, test_content_beside_the_program);
   suite_add_tcase (s, tc);
   return lt_test_run (s);
 }
