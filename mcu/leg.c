@@ -15,10 +15,12 @@
 
 #include <string.h>
 
-#define LEG_AUDIO_SSRC 0x4C540A01u /* what every member hears the mix from */
-#define LEG_VIDEO_SSRC 0x4C540B01u /* the program video, as the router sends it */
-#define LEG_LOW_SSRC 0x4C540B02u   /* the low-resolution program, before the router */
-#define LEG_RTX_SSRC 0x4C540B03u   /* RFC 4588 retransmissions of the program */
+#define LEG_AUDIO_SSRC 0x4C540A01u   /* what every member hears the mix from */
+#define LEG_VIDEO_SSRC 0x4C540B01u   /* the program video, as the router sends it */
+#define LEG_LOW_SSRC 0x4C540B02u     /* the low-resolution program, before the router */
+#define LEG_RTX_SSRC 0x4C540B03u     /* RFC 4588 retransmissions of the program */
+#define LEG_CONTENT_SSRC 0x4C540C01u /* the content (a presenter's screen) */
+#define LEG_CONTENT_RTX_SSRC 0x4C540C03u /* its retransmissions */
 /* RFC 4588 retransmissions of the mix, each member's of its own (router.c) */
 #define LEG_AUDIO_RTX_SSRC 0x4C540A03u
 #define TICK_MS 100
@@ -40,6 +42,7 @@ typedef struct
   gboolean wired; /* in the router and the mixer */
   guint audio_pt; /* its negotiated Opus payload type, 0 = none: set when wired */
   guint video_pt, video_rtx_pt; /* its video and RFC 4588 rtx types, 0 = none */
+  const McuSdpMedia *content;   /* its content m-line (of session), once wired */
   gulong state_id;
   /* link statistics, under leg->stats_lock: the mix is sent from mixer threads */
   McuRecvStats *rx_audio; /* what it sends us, once its first packet came */
@@ -80,7 +83,8 @@ struct _McuLeg
   GSource *tick;
   guint speaker, ticks;
   GMutex stats_lock;
-  char *floor_via; /* the member the program comes from, once it is wired */
+  char *floor_via;   /* the member the program comes from, once it is wired */
+  char *content_via; /* the member the content comes from, once it is wired */
   /* the program at low resolution, for members stepped down to "low": made only
    * while one of them exists */
   McuVideoMixer *low;
@@ -258,6 +262,20 @@ member_measure_video (Member *m, const McuRtpHeader *h, gint64 now)
     mcu_quality_window_video_frame (m->up, now);
 }
 
+/* Whether @h is of the content @m sends (router.c's rule: an SSRC announced on its
+ * content m-line, or the content's own payload types where they differ). */
+static gboolean
+member_sends_content (const Member *m, const McuRtpHeader *h)
+{
+  const McuSdpMedia *c = m->content;
+  if (c == NULL)
+    return FALSE;
+  for (guint i = 0; i < c->n_remote_ssrcs; i++)
+    if (c->remote_ssrcs[i] == h->ssrc)
+      return TRUE;
+  return c->pt != m->video_pt && (h->pt == c->pt || (c->rtx_pt && h->pt == c->rtx_pt));
+}
+
 /* Measures what a member sends (its audio and video) and what it reports about our
  * mix. */
 static void
@@ -269,6 +287,8 @@ member_measure (Member *m, gboolean is_rtcp, const guint8 *buf, gsize len, gint6
       McuRtpHeader h;
       if (mcu_rtp_parse (buf, len, &h) != MCU_RTP_OK)
         return;
+      if (member_sends_content (m, &h))
+        return; /* the router counts it; the link's measures are the program's */
       if (m->video_pt != 0
           && (h.pt == m->video_pt || (m->video_rtx_pt != 0 && h.pt == m->video_rtx_pt)))
         {
@@ -360,6 +380,19 @@ member_wire (Member *m, GError **error)
     /* the SDP took audio rtx only together with NACK (sdp.c) */
     .audio_rtx_pt = a && a->nack ? (guint8)a->rtx_pt : 0,
   };
+  const McuSdpMedia *c = mcu_sdp_session_find_media (m->session, "content");
+  m->content = c;
+  if (c)
+    {
+      info.content_pt = (guint8)c->pt;
+      info.content_rtx_pt = (guint8)c->rtx_pt;
+      info.content_codec = g_strcmp0 (c->codec, "H264") == 0 ? MCU_VIDEO_CODEC_H264
+                                                             : MCU_VIDEO_CODEC_VP8;
+      info.content_nack = c->nack;
+      info.n_content_ssrcs = MIN (c->n_remote_ssrcs, MCU_MAX_CONTENT_SSRCS);
+      memcpy (info.content_ssrcs, c->remote_ssrcs,
+              info.n_content_ssrcs * sizeof (guint32));
+    }
   if (m->cc == NULL)
     m->cc = mcu_peer_cc_new (m->session, LEG_AUDIO_SSRC, g_get_monotonic_time ());
   if (!mcu_router_add_peer (m->leg->router, m->id, &info, &member_ops, m))
@@ -380,6 +413,8 @@ member_wire (Member *m, GError **error)
   m->wired = TRUE;
   if (g_strcmp0 (m->leg->floor_via, m->name) == 0)
     mcu_router_set_program (m->leg->router, m->id, g_get_monotonic_time ());
+  if (g_strcmp0 (m->leg->content_via, m->name) == 0)
+    mcu_router_set_content (m->leg->router, m->id, g_get_monotonic_time ());
   return TRUE;
 }
 
@@ -559,9 +594,15 @@ leg_answer (McuLeg *leg, Member *m, const char *offer, McuLegSdpFunc callback,
   McuEndpointConfig cfg = leg->config;
   cfg.name = m->name;
   cfg.ice.controlling = FALSE; /* sites and dialling child nodes control */
-  mcu_peer_answer_async (leg->context, leg->cert, &cfg, offer, LEG_AUDIO_SSRC,
-                         LEG_VIDEO_SSRC, LEG_RTX_SSRC, LEG_AUDIO_RTX_SSRC,
-                         leg->no_retransmission, leg->id, on_answered,
+  McuPeerStreams ours = { .audio_ssrc = LEG_AUDIO_SSRC,
+                          .video_ssrc = LEG_VIDEO_SSRC,
+                          .video_rtx_ssrc = LEG_RTX_SSRC,
+                          .audio_rtx_ssrc = LEG_AUDIO_RTX_SSRC,
+                          .content_ssrc = LEG_CONTENT_SSRC,
+                          .content_rtx_ssrc = LEG_CONTENT_RTX_SSRC,
+                          .no_retransmission = leg->no_retransmission,
+                          .cname = leg->id };
+  mcu_peer_answer_async (leg->context, leg->cert, &cfg, offer, &ours, on_answered,
                          request_new (leg, m, callback, user_data));
 }
 
@@ -617,6 +658,8 @@ on_uplink_gathered (McuEndpoint *ep, gpointer data)
     .audio_ssrc = LEG_AUDIO_SSRC,
     .video_ssrc = LEG_VIDEO_SSRC,
     .video_rtx_ssrc = LEG_RTX_SSRC,
+    .content_ssrc = LEG_CONTENT_SSRC,
+    .content_rtx_ssrc = LEG_CONTENT_RTX_SSRC,
     .no_retransmission = m->leg->no_retransmission,
     .cname = m->leg->id,
     .msid_stream = m->leg->id,
@@ -743,9 +786,20 @@ void
 mcu_leg_set_floor (McuLeg *leg, const char *via)
 {
   g_free (leg->floor_via);
+  g_free (leg->content_via);
   leg->floor_via = g_strdup (via);
   Member *m = via ? g_hash_table_lookup (leg->members, via) : NULL;
   mcu_router_set_program (leg->router, m && m->wired ? m->id : 0,
+                          g_get_monotonic_time ());
+}
+
+void
+mcu_leg_set_content (McuLeg *leg, const char *via)
+{
+  g_free (leg->content_via);
+  leg->content_via = g_strdup (via);
+  Member *m = via ? g_hash_table_lookup (leg->members, via) : NULL;
+  mcu_router_set_content (leg->router, m && m->wired ? m->id : 0,
                           g_get_monotonic_time ());
 }
 
@@ -1137,6 +1191,8 @@ leg_router_new (McuLeg *leg)
 {
   McuRouterConfig rc = { .program_ssrc = LEG_VIDEO_SSRC,
                          .rtx_ssrc = LEG_RTX_SSRC,
+                         .content_ssrc = LEG_CONTENT_SSRC,
+                         .content_rtx_ssrc = LEG_CONTENT_RTX_SSRC,
                          .audio_rtx_ssrc = LEG_AUDIO_RTX_SSRC,
                          .no_retransmission = leg->no_retransmission,
                          .audio = on_router_audio,

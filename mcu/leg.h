@@ -86,6 +86,9 @@ guint mcu_leg_n_members (McuLeg *leg);
 /* @via: where the floor holder's video enters this node ("site:<id>" or
  * "node:<id>"), NULL for no program. */
 void mcu_leg_set_floor (McuLeg *leg, const char *via);
+/* @via: where the presenter's content enters this node, as for the floor; NULL
+ * for no content. Content from any other member is dropped (and counted). */
+void mcu_leg_set_content (McuLeg *leg, const char *via);
 void mcu_leg_set_muted (McuLeg *leg, const char *endpoint, gboolean muted);
 void mcu_leg_set_level (McuLeg *leg, const char *endpoint, McuMediaLevel level);
 

@@ -419,21 +419,41 @@ h_link_ice (McuNodeControl *c, JsonObject *o, GError **error)
   return mcu_leg_add_candidate (leg, endpoint, opt_str (o, "candidate"), error);
 }
 
+/* The "via" of a floor or content command: where that stream enters this node. */
 static gboolean
-h_floor (McuNodeControl *c, JsonObject *o, GError **error)
+need_via (JsonObject *o, const char **via, GError **error)
 {
-  gint64 occ = 0;
-  McuLeg *leg = need_leg (c, o, &occ, error);
-  if (leg == NULL)
-    return FALSE;
-  const char *via = opt_str (o, "via");
-  if (via && !g_str_has_prefix (via, "site:") && !g_str_has_prefix (via, "node:"))
+  *via = opt_str (o, "via");
+  if (*via && !g_str_has_prefix (*via, "site:") && !g_str_has_prefix (*via, "node:"))
     {
       g_set_error (error, MCU_ERROR, MCU_ERROR_INVALID,
                    "via: want site:<id> or node:<id>");
       return FALSE;
     }
+  return TRUE;
+}
+
+static gboolean
+h_floor (McuNodeControl *c, JsonObject *o, GError **error)
+{
+  gint64 occ = 0;
+  const char *via = NULL;
+  McuLeg *leg = need_leg (c, o, &occ, error);
+  if (leg == NULL || !need_via (o, &via, error))
+    return FALSE;
   mcu_leg_set_floor (leg, via);
+  return TRUE;
+}
+
+static gboolean
+h_content (McuNodeControl *c, JsonObject *o, GError **error)
+{
+  gint64 occ = 0;
+  const char *via = NULL;
+  McuLeg *leg = need_leg (c, o, &occ, error);
+  if (leg == NULL || !need_via (o, &via, error))
+    return FALSE;
+  mcu_leg_set_content (leg, via);
   return TRUE;
 }
 
@@ -520,6 +540,7 @@ static const struct
   { "link.answer", h_link_answer },
   { "link.ice", h_link_ice },
   { "floor", h_floor },
+  { "content", h_content },
   { "mute", h_mute },
   { "level", h_level },
   { "hello", h_ignore },

@@ -163,8 +163,9 @@ mcu_node_echo_async (McuNode *n, const char *key, const char *offer,
   r->offer_us = g_get_monotonic_time ();
   McuEndpointConfig cfg = n->ep_config;
   cfg.name = r->key;
-  mcu_peer_answer_async (n->context, n->cert, &cfg, offer, 0xEC40A0D1, 0xEC40F1D2, 0, 0,
-                         FALSE, n->node_id, on_echo_answer, r);
+  McuPeerStreams ours
+      = { .audio_ssrc = 0xEC40A0D1, .video_ssrc = 0xEC40F1D2, .cname = n->node_id };
+  mcu_peer_answer_async (n->context, n->cert, &cfg, offer, &ours, on_echo_answer, r);
 }
 
 guint

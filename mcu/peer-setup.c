@@ -8,9 +8,7 @@ typedef struct
   GMainContext *context;
   McuEndpoint *ep;
   char *offer;
-  guint32 audio_ssrc, video_ssrc, video_rtx_ssrc, audio_rtx_ssrc;
-  gboolean no_retransmission;
-  char *cname;
+  McuPeerStreams ours; /* its cname owned */
   McuPeerAnswerFunc callback;
   gpointer user_data;
   gulong gathered_id, state_id;
@@ -35,7 +33,7 @@ deliver (gpointer data)
   g_free (r->answer);
   g_clear_error (&r->error);
   g_free (r->s->offer);
-  g_free (r->s->cname);
+  g_free ((char *)r->s->ours.cname);
   g_free (r->s);
   g_free (r);
   return G_SOURCE_REMOVE;
@@ -78,13 +76,15 @@ on_gathered (McuEndpoint *ep, gpointer data)
     .fingerprint = mcu_endpoint_get_local_fingerprint (ep),
     /* as DTLS server we pick the SRTP profile: AEAD_AES_128_GCM when offered */
     .setup = "passive",
-    .audio_ssrc = s->audio_ssrc,
-    .video_ssrc = s->video_ssrc,
-    .video_rtx_ssrc = s->video_rtx_ssrc,
-    .audio_rtx_ssrc = s->audio_rtx_ssrc,
-    .no_retransmission = s->no_retransmission,
-    .cname = s->cname,
-    .msid_stream = s->cname,
+    .audio_ssrc = s->ours.audio_ssrc,
+    .video_ssrc = s->ours.video_ssrc,
+    .video_rtx_ssrc = s->ours.video_rtx_ssrc,
+    .audio_rtx_ssrc = s->ours.audio_rtx_ssrc,
+    .content_ssrc = s->ours.content_ssrc,
+    .content_rtx_ssrc = s->ours.content_rtx_ssrc,
+    .no_retransmission = s->ours.no_retransmission,
+    .cname = s->ours.cname,
+    .msid_stream = s->ours.cname,
     .candidates = mcu_endpoint_get_local_candidates (ep),
   };
   g_autoptr (GError) error = NULL;
@@ -110,11 +110,10 @@ on_state (McuEndpoint *ep, int state, gpointer data)
 void
 mcu_peer_answer_async (GMainContext *context, McuCert *cert,
                        const McuEndpointConfig *config, const char *offer,
-                       guint32 audio_ssrc, guint32 video_ssrc, guint32 video_rtx_ssrc,
-                       guint32 audio_rtx_ssrc, gboolean no_retransmission,
-                       const char *cname, McuPeerAnswerFunc callback, gpointer user_data)
+                       const McuPeerStreams *ours, McuPeerAnswerFunc callback,
+                       gpointer user_data)
 {
-  g_return_if_fail (offer != NULL && callback != NULL);
+  g_return_if_fail (offer != NULL && ours != NULL && callback != NULL);
   g_autoptr (GError) error = NULL;
 
   /* refuse garbage before opening sockets: a dry run of the answer with dummy
@@ -136,12 +135,8 @@ mcu_peer_answer_async (GMainContext *context, McuCert *cert,
   s->context = context;
   s->ep = ep;
   s->offer = g_strdup (offer);
-  s->audio_ssrc = audio_ssrc;
-  s->video_ssrc = video_ssrc;
-  s->video_rtx_ssrc = video_rtx_ssrc;
-  s->audio_rtx_ssrc = audio_rtx_ssrc;
-  s->no_retransmission = no_retransmission;
-  s->cname = g_strdup (cname ? cname : "lienthong");
+  s->ours = *ours;
+  s->ours.cname = g_strdup (ours->cname ? ours->cname : "lienthong");
   s->callback = callback;
   s->user_data = user_data;
   s->gathered_id = g_signal_connect (ep, "gathering-done", G_CALLBACK (on_gathered), s);
@@ -153,10 +148,12 @@ mcu_peer_answer_async (GMainContext *context, McuCert *cert,
 const McuSdpMedia *
 mcu_sdp_session_find_media (const McuSdpSession *session, const char *kind)
 {
+  gboolean content = g_strcmp0 (kind, "content") == 0;
   for (guint i = 0; i < mcu_sdp_session_n_media (session); i++)
     {
       const McuSdpMedia *m = mcu_sdp_session_media (session, i);
-      if (m->accepted && g_strcmp0 (m->kind, kind) == 0)
+      if (m->accepted && m->content == content
+          && (content || g_strcmp0 (m->kind, kind) == 0))
         return m;
     }
   return NULL;

@@ -24,14 +24,22 @@ typedef void (*McuPeerAnswerFunc) (McuEndpoint *ep, McuSdpSession *session,
                                    const char *answer, const GError *error,
                                    gpointer user_data);
 
+/* What we send a peer: the SSRCs we announce (0: we do not send that stream;
+ * RTX SSRCs are announced where rtx is negotiated), whether retransmission is off
+ * (neither rtx nor generic NACK negotiated), and our CNAME. */
+typedef struct
+{
+  guint32 audio_ssrc, video_ssrc, video_rtx_ssrc, audio_rtx_ssrc;
+  guint32 content_ssrc, content_rtx_ssrc;
+  gboolean no_retransmission;
+  const char *cname;
+} McuPeerStreams;
+
 /**
  * mcu_peer_answer_async:
  * @config: the endpoint's configuration (copied)
  * @offer: (transfer none): the peer's SDP offer
- * @audio_ssrc: @video_ssrc: the SSRCs we announce for what we send
- * @video_rtx_ssrc: @audio_rtx_ssrc: our RTX SSRCs, announced where rtx is
- *   negotiated (0: none)
- * @no_retransmission: negotiate neither rtx nor generic NACK
+ * @ours: (transfer none): what we send (copied)
  *
  * Creates and starts an endpoint, waits for its candidates, answers @offer and
  * applies it. The offer is parsed first: a malformed one fails at once, before any
@@ -39,12 +47,11 @@ typedef void (*McuPeerAnswerFunc) (McuEndpoint *ep, McuSdpSession *session,
  */
 void mcu_peer_answer_async (GMainContext *context, McuCert *cert,
                             const McuEndpointConfig *config, const char *offer,
-                            guint32 audio_ssrc, guint32 video_ssrc,
-                            guint32 video_rtx_ssrc, guint32 audio_rtx_ssrc,
-                            gboolean no_retransmission, const char *cname,
-                            McuPeerAnswerFunc callback, gpointer user_data);
+                            const McuPeerStreams *ours, McuPeerAnswerFunc callback,
+                            gpointer user_data);
 
-/* The accepted audio or video m-line of @session ("audio"/"video"), or NULL. */
+/* The accepted m-line of @session for @kind, or NULL: "audio", "video" (the
+ * program: the first video m-line that is not the content) or "content". */
 const McuSdpMedia *mcu_sdp_session_find_media (const McuSdpSession *session,
                                                const char *kind);
 

@@ -58,6 +58,7 @@ typedef struct
   const char *mid, *direction, *ufrag, *pwd, *fingerprint, *setup;
   gboolean rtcp_mux;
   gboolean bundle_only; /* RFC 8843: port 0 but part of the BUNDLE transport */
+  gboolean slides;      /* RFC 4796 a=content:slides: the presenter's stream */
   GArray *ssrcs;        /* guint32, unique, in order */
   GPtrArray *candidates;
 } MediaScan;
@@ -164,6 +165,22 @@ sdp_fmtp_param (const char *fmtp, const char *key, char *val, gsize val_len)
           return TRUE;
         }
       p = end;
+    }
+  return FALSE;
+}
+
+/* Whether the comma-separated list @v (RFC 4796's a=content values) holds @word. */
+static gboolean
+sdp_list_has (const char *v, const char *word)
+{
+  gsize n = strlen (word);
+  for (const char *p = v; p && *p;)
+    {
+      const char *end = strchr (p, ',');
+      gsize len = end ? (gsize)(end - p) : strlen (p);
+      if (len == n && g_ascii_strncasecmp (p, word, n) == 0)
+        return TRUE;
+      p = end ? end + 1 : NULL;
     }
   return FALSE;
 }
@@ -325,6 +342,8 @@ sdp_scan_media (const GstSDPMedia *m, MediaScan *sc)
         sdp_scan_extmap (sc, v);
       else if (strcmp (k, "mid") == 0 && sc->mid == NULL)
         sc->mid = v;
+      else if (strcmp (k, "content") == 0)
+        sc->slides |= sdp_list_has (v, "slides");
       else if (strcmp (k, "ice-ufrag") == 0 && sc->ufrag == NULL)
         sc->ufrag = v;
       else if (strcmp (k, "ice-pwd") == 0 && sc->pwd == NULL)
@@ -502,9 +521,33 @@ sdp_media_accept (SdpMedia *m, const MediaScan *sc, gint pt, const char *directi
   /* the mixer reads it to leave silent inputs undecoded (mcu/audio-mixer.h) */
   m->pub.audio_level_ext_id = strcmp (m->kind, "audio") == 0 ? (guint8)sc->level_ext : 0;
   g_array_append_vals (m->ssrcs, sc->ssrcs->data, sc->ssrcs->len);
+  m->pub.content = sc->slides && strcmp (m->kind, "video") == 0;
   const char *d = direction ? direction : "sendrecv";
   m->pub.remote_sends = strcmp (d, "sendrecv") == 0 || strcmp (d, "sendonly") == 0;
   m->pub.remote_receives = strcmp (d, "sendrecv") == 0 || strcmp (d, "recvonly") == 0;
+}
+
+/* Which accepted video m-line carries the content: the first marked
+ * a=content:slides, else the second accepted video m-line (a browser's second
+ * video transceiver: browsers do not write a=content); every other is not. */
+static void
+sdp_choose_content (McuSdpSession *s)
+{
+  SdpMedia *marked = NULL, *second = NULL;
+  guint n_video = 0;
+  for (guint i = 0; i < s->media->len; i++)
+    {
+      SdpMedia *m = g_ptr_array_index (s->media, i);
+      if (!m->pub.accepted || strcmp (m->kind, "video") != 0)
+        continue;
+      if (m->pub.content && marked == NULL)
+        marked = m;
+      if (++n_video == 2)
+        second = m;
+      m->pub.content = FALSE;
+    }
+  if (marked ? marked : second)
+    (marked ? marked : second)->pub.content = TRUE;
 }
 
 static void
@@ -782,7 +825,7 @@ sdp_add_rejected (GstSDPMessage *ans, const GstSDPMedia *off, const char *mid)
 /* Writes the answer's m-line for an accepted offer m-line. */
 static void
 sdp_add_accepted (GstSDPMessage *ans, const McuSdpMedia *pm, const McuSdpLocal *local,
-                  const char *setup, gboolean first, guint32 our_ssrc)
+                  const char *setup, gboolean first, guint32 our_ssrc, guint32 rtx_ssrc)
 {
   GstSDPMedia m;
   sdp_media_init (&m);
@@ -793,6 +836,8 @@ sdp_add_accepted (GstSDPMessage *ans, const McuSdpMedia *pm, const McuSdpLocal *
   sdp_add_transport (&m, local, setup, first);
   if (pm->mid[0])
     gst_sdp_media_add_attribute (&m, "mid", pm->mid);
+  if (pm->content)
+    gst_sdp_media_add_attribute (&m, "content", "slides");
   gboolean we_send = our_ssrc != 0 && pm->remote_receives;
   gst_sdp_media_add_attribute (&m, sdp_direction (we_send, pm->remote_sends), NULL);
   gst_sdp_media_add_attribute (&m, "rtcp-mux", NULL);
@@ -801,11 +846,8 @@ sdp_add_accepted (GstSDPMessage *ans, const McuSdpMedia *pm, const McuSdpLocal *
   sdp_add_congestion (&m, pm->pt, pm->twcc_ext_id, pm->transport_cc, pm->remb);
   sdp_add_audio_level (&m, pm->audio_level_ext_id);
   if (we_send)
-    {
-      gboolean audio = strcmp (pm->kind, "audio") == 0;
-      guint32 rtx_ssrc = audio ? local->audio_rtx_ssrc : local->video_rtx_ssrc;
-      sdp_add_ssrc (&m, local, our_ssrc, pm->rtx_pt ? rtx_ssrc : 0, pm->kind);
-    }
+    sdp_add_ssrc (&m, local, our_ssrc, pm->rtx_pt ? rtx_ssrc : 0,
+                  pm->content ? "content" : pm->kind);
   gst_sdp_message_add_media (ans, &m);
 }
 
@@ -918,6 +960,7 @@ mcu_sdp_answer_offer (const char *offer, gsize len, const McuSdpLocal *local,
   else
     s->local_setup = g_strdup (strcmp (s->setup, "active") == 0 ? "passive" : "active");
 
+  sdp_choose_content (s);
   g_autoptr (GstSDPMessage) ans = sdp_new_message ();
   GString *bundle = g_string_new ("BUNDLE");
   gboolean first = TRUE, sent_audio = FALSE, sent_video = FALSE;
@@ -938,12 +981,20 @@ mcu_sdp_answer_offer (const char *offer, gsize len, const McuSdpLocal *local,
       if (local->no_retransmission
           || (audio && (local->audio_rtx_ssrc == 0 || !m->pub.rtx_pt || !m->pub.nack)))
         m->pub.rtx_pt = 0, m->pub.nack = FALSE;
-      guint32 ssrc = 0;
-      if (audio && !sent_audio)
-        ssrc = local->audio_ssrc, sent_audio = ssrc != 0 && m->pub.remote_receives;
+      guint32 ssrc = 0, rtx_ssrc = 0;
+      if (m->pub.content)
+        ssrc = local->content_ssrc, rtx_ssrc = local->content_rtx_ssrc;
+      else if (audio && !sent_audio)
+        {
+          ssrc = local->audio_ssrc, rtx_ssrc = local->audio_rtx_ssrc;
+          sent_audio = ssrc != 0 && m->pub.remote_receives;
+        }
       else if (!audio && !sent_video)
-        ssrc = local->video_ssrc, sent_video = ssrc != 0 && m->pub.remote_receives;
-      sdp_add_accepted (ans, &m->pub, local, s->local_setup, first, ssrc);
+        {
+          ssrc = local->video_ssrc, rtx_ssrc = local->video_rtx_ssrc;
+          sent_video = ssrc != 0 && m->pub.remote_receives;
+        }
+      sdp_add_accepted (ans, &m->pub, local, s->local_setup, first, ssrc, rtx_ssrc);
       if (m->mid[0])
         g_string_append_printf (bundle, " %s", m->mid), n_bundled++;
       first = FALSE;
@@ -963,12 +1014,15 @@ mcu_sdp_create_offer (const McuSdpLocal *local)
   const char *setup = local->setup ? local->setup : "actpass";
   gboolean rtx_off = local->no_retransmission;
   g_autoptr (GstSDPMessage) msg = sdp_new_message ();
-  gst_sdp_message_add_attribute (msg, "group", "BUNDLE 0 1");
+  gboolean content = local->content_ssrc != 0;
+  gst_sdp_message_add_attribute (msg, "group", content ? "BUNDLE 0 1 2" : "BUNDLE 0 1");
   gst_sdp_message_add_attribute (msg, "msid-semantic", " WMS *");
 
-  const char *kinds[2] = { "audio", "video" };
-  guint32 ssrcs[2] = { local->audio_ssrc, local->video_ssrc };
-  for (guint k = 0; k < 2; k++)
+  const char *kinds[3] = { "audio", "video", "video" };
+  const char *labels[3] = { "audio", "video", "content" };
+  guint32 ssrcs[3] = { local->audio_ssrc, local->video_ssrc, local->content_ssrc };
+  guint32 rtx_ssrcs[3] = { 0, local->video_rtx_ssrc, local->content_rtx_ssrc };
+  for (guint k = 0; k < (content ? 3u : 2u); k++)
     {
       GstSDPMedia m;
       sdp_media_init (&m);
@@ -977,7 +1031,10 @@ mcu_sdp_create_offer (const McuSdpLocal *local)
       gst_sdp_media_set_proto (&m, SDP_PROTO);
       gst_sdp_media_add_connection (&m, "IN", "IP4", "0.0.0.0", 0, 0);
       sdp_add_transport (&m, local, setup, k == 0);
-      gst_sdp_media_add_attribute (&m, "mid", k == 0 ? "0" : "1");
+      g_autofree char *mid = g_strdup_printf ("%u", k);
+      gst_sdp_media_add_attribute (&m, "mid", mid);
+      if (k == 2)
+        gst_sdp_media_add_attribute (&m, "content", "slides");
       gst_sdp_media_add_attribute (&m, ssrcs[k] ? "sendrecv" : "recvonly", NULL);
       gst_sdp_media_add_attribute (&m, "rtcp-mux", NULL);
       if (k == 0)
@@ -999,8 +1056,8 @@ mcu_sdp_create_offer (const McuSdpLocal *local)
           sdp_add_congestion (&m, 102, 0, TRUE, TRUE);
         }
       if (ssrcs[k])
-        sdp_add_ssrc (&m, local, ssrcs[k], k == 1 && !rtx_off ? local->video_rtx_ssrc : 0,
-                      kinds[k]);
+        sdp_add_ssrc (&m, local, ssrcs[k], k > 0 && !rtx_off ? rtx_ssrcs[k] : 0,
+                      labels[k]);
       gst_sdp_message_add_media (msg, &m);
     }
   return gst_sdp_message_as_text (msg);
@@ -1075,6 +1132,7 @@ mcu_sdp_accept_answer (const char *answer, gsize len, GError **error)
       return NULL;
     }
   s->local_setup = g_strdup (strcmp (s->setup, "active") == 0 ? "passive" : "active");
+  sdp_choose_content (s);
   for (guint i = 0; i < s->media->len; i++)
     sdp_media_publish (g_ptr_array_index (s->media, i));
   return g_steal_pointer (&s);

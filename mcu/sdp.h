@@ -29,6 +29,10 @@ typedef struct
    * only when this is set, and announced in an a=ssrc-group:FID with audio_ssrc;
    * 0 = audio gets neither (its NACKs are answered on RTX only) */
   guint32 audio_rtx_ssrc;
+  /* the content (a second video stream, the presenter's screen): our SSRC for it and
+   * its rtx, put on the content m-line (McuSdpMedia.content); in an offer, a third
+   * m-line marked a=content:slides is written only when content_ssrc is set */
+  guint32 content_ssrc, content_rtx_ssrc;
   /* neither rtx nor generic NACK is offered or accepted (nack pli and ccm fir are) */
   gboolean no_retransmission;
   const char *cname, *msid_stream;
@@ -60,6 +64,10 @@ typedef struct
   gboolean transport_cc, remb;
   /* the RFC 6464 audio level extension's ID (1..14) on audio, 0 = none */
   guint8 audio_level_ext_id;
+  /* the presenter's stream: the first accepted video m-line marked
+   * a=content:slides (RFC 4796), else the second accepted video m-line (browsers
+   * write no a=content for their second video transceiver); at most one */
+  gboolean content;
   gboolean remote_sends;    /* the peer's direction includes sending */
   gboolean remote_receives; /* the peer's direction includes receiving */
 } McuSdpMedia;
@@ -99,7 +107,9 @@ McuSdpSession *mcu_sdp_answer_offer (const char *offer, gsize len,
  * @local: (transfer none): our parameters (setup is normally "actpass")
  *
  * Writes an offer for node-to-node links: one audio (Opus) and one video (VP8, H.264,
- * each with rtx and NACK unless local->no_retransmission) m-line, BUNDLEd, rtcp-mux.
+ * each with rtx and NACK unless local->no_retransmission) m-line, and a second
+ * video m-line marked a=content:slides for the content where local->content_ssrc
+ * is set; BUNDLEd, rtcp-mux.
  * Returns: (transfer full): the offer text, free with g_free().
  */
 char *mcu_sdp_create_offer (const McuSdpLocal *local);

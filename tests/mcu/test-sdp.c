@@ -10,7 +10,11 @@
  * and that our own offer round-trips through answer and accept. Retransmission:
  * our RTX SSRC is announced with a=ssrc-group:FID next to the video SSRC, in
  * answers to browsers and in node offers and answers, and with retransmission off
- * neither rtx nor generic NACK is offered or accepted (PLI and FIR still are). */
+ * neither rtx nor generic NACK is offered or accepted (PLI and FIR still are).
+ * Content: a browser's second video m-line (Chromium writes no a=content) and a
+ * node's m-line marked a=content:slides are the content, answered with our content
+ * SSRC and its rtx in a FID group and marked a=content:slides; without a content
+ * SSRC we only receive there. */
 #include "mcu.h"
 #include "lt-test.h"
 #include "lt-config.h"
@@ -480,6 +484,95 @@ START_TEST (test_sdp_offer_round_trip)
 }
 END_TEST
 
+/* The lines of m-line @mid in @sdp that start with @prefix. */
+static guint
+count_in_mline (const char *sdp, const char *mid, const char *prefix)
+{
+  g_auto (GStrv) lines = g_strsplit (sdp, "\r\n", -1);
+  g_autofree char *want = g_strdup_printf ("a=mid:%s", mid);
+  gboolean in = FALSE;
+  guint n = 0;
+  for (guint i = 0; lines[i]; i++)
+    {
+      if (g_str_has_prefix (lines[i], "m="))
+        in = FALSE;
+      if (strcmp (lines[i], want) == 0)
+        in = TRUE;
+      n += in && g_str_has_prefix (lines[i], prefix);
+    }
+  return n;
+}
+
+START_TEST (test_sdp_content)
+{
+  /* Chromium's offer with a second video transceiver that has no track yet: it
+   * announces SSRCs (and an rtx FID group) for it all the same */
+  g_autofree char *offer = load_offer ("chromium-content-offer.sdp");
+  McuSdpLocal me = local;
+  me.video_rtx_ssrc = 2223;
+  me.content_ssrc = 5555;
+  me.content_rtx_ssrc = 5556;
+  g_autofree char *ans = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (McuSdpSession) s
+      = mcu_sdp_answer_offer (offer, strlen (offer), &me, &ans, &error);
+  ck_assert_msg (s != NULL, "%s", error ? error->message : "");
+  const McuSdpMedia *v = mcu_sdp_session_media (s, 1), *c = mcu_sdp_session_media (s, 2);
+  ck_assert (v->accepted && !v->content);
+  ck_assert (c->accepted && c->content);
+  ck_assert_str_eq (c->codec, "VP8");
+  ck_assert_uint_eq (c->n_remote_ssrcs, 2);
+  ck_assert_uint_eq (c->remote_ssrcs[0], 2731211297u);
+  ck_assert_uint_eq (c->remote_ssrcs[1], 3179837470u);
+  ck_assert (c->remote_sends && c->remote_receives);
+  ck_assert_uint_eq (count_lines (ans, "a=content:slides"), 1);
+  ck_assert_uint_eq (count_in_mline (ans, "2", "a=content:slides"), 1);
+  ck_assert_uint_eq (count_in_mline (ans, "2", "a=ssrc-group:FID 5555 5556"), 1);
+  ck_assert_uint_eq (count_in_mline (ans, "2", "a=sendrecv"), 1);
+  ck_assert_uint_eq (count_in_mline (ans, "1", "a=ssrc-group:FID 2222 2223"), 1);
+  ck_assert_uint_eq (count_in_mline (ans, "1", "a=ssrc:5555"), 0);
+
+  /* no content SSRC: we take the presenter's stream there but send nothing */
+  g_autofree char *ans2 = NULL;
+  g_autoptr (McuSdpSession) s2 = answer (offer, &ans2);
+  ck_assert (mcu_sdp_session_media (s2, 2)->content);
+  ck_assert_uint_eq (count_in_mline (ans2, "2", "a=recvonly"), 1);
+  ck_assert_uint_eq (count_in_mline (ans2, "2", "a=ssrc:"), 0);
+
+  /* node links: the offer's third m-line is the content, marked, both ways */
+  McuSdpLocal peer = me;
+  peer.ice_ufrag = "PeEr";
+  peer.content_ssrc = 7777;
+  peer.content_rtx_ssrc = 7778;
+  g_autofree char *link_offer = mcu_sdp_create_offer (&me);
+  ck_assert_uint_eq (count_lines (link_offer, "a=group:BUNDLE 0 1 2"), 1);
+  ck_assert_uint_eq (count_in_mline (link_offer, "2", "a=content:slides"), 1);
+  ck_assert_uint_eq (count_in_mline (link_offer, "2", "a=ssrc-group:FID 5555 5556"), 1);
+  g_autofree char *link_ans = NULL;
+  g_autoptr (McuSdpSession) at_peer
+      = mcu_sdp_answer_offer (link_offer, strlen (link_offer), &peer, &link_ans, &error);
+  ck_assert_msg (at_peer != NULL, "%s", error ? error->message : "");
+  ck_assert (mcu_sdp_session_media (at_peer, 2)->content);
+  ck_assert (!mcu_sdp_session_media (at_peer, 1)->content);
+  ck_assert_uint_eq (mcu_sdp_session_media (at_peer, 2)->remote_ssrcs[0], 5555);
+  g_autoptr (McuSdpSession) at_me
+      = mcu_sdp_accept_answer (link_ans, strlen (link_ans), &error);
+  ck_assert_msg (at_me != NULL, "%s", error ? error->message : "");
+  ck_assert (mcu_sdp_session_media (at_me, 2)->content);
+  ck_assert_uint_eq (mcu_sdp_session_media (at_me, 2)->remote_ssrcs[0], 7777);
+  ck_assert_uint_eq (mcu_sdp_session_media (at_me, 2)->rtx_pt, 97);
+
+  /* a mark on the first video m-line makes that one the content and the second
+   * the program */
+  g_autofree char *marked
+      = replace_all (offer, "a=mid:1\r\n", "a=mid:1\r\na=content:slides\r\n");
+  g_autofree char *ans3 = NULL;
+  g_autoptr (McuSdpSession) s3 = answer (marked, &ans3);
+  ck_assert (mcu_sdp_session_media (s3, 1)->content);
+  ck_assert (!mcu_sdp_session_media (s3, 2)->content);
+}
+END_TEST
+
 START_TEST (test_sdp_retransmission)
 {
   g_autofree char *offer = load_offer ("chromium-120-offer.sdp");
@@ -634,6 +727,7 @@ main (void)
   tcase_add_test (tc, test_sdp_audio_retransmission);
   tcase_add_test (tc, test_sdp_congestion_offers);
   tcase_add_test (tc, test_sdp_audio_level);
+  tcase_add_test (tc, test_sdp_content);
   suite_add_tcase (s, tc);
   return lt_test_run (s);
 }

@@ -7,6 +7,12 @@
  * Signaling is WHIP-style: the offer (after ICE gathering, no trickle) is POSTed as
  * application/sdp to --whip URL and the body of the answer is the SDP answer.
  *
+ * Content (a presenter's screen, a second video m-line): --content adds a
+ * receive-only video transceiver after the program's and reports what is decoded
+ * on it apart from the program; --present PATTERN sends a 1280x720 test pattern at
+ * 5 fps on that second m-line and, joined through signald, asks to present
+ * (content.start).
+ *
  * Exit status: 0 when every --expect-* condition held before --timeout, 1 otherwise,
  * 2 on usage or set-up errors.
  */
@@ -65,6 +71,14 @@ typedef struct
   gint64 last_frame_us, max_frame_gap_us;
   guint freezes;    /* gaps of more than 500 ms between decoded frames */
   GPtrArray *jbufs; /* JitterTap, one per received stream */
+  /* content: --content, --present; the transceiver it comes on; what was decoded */
+  gboolean content;
+  int present; /* the pattern presented + 1, 0 = none */
+  GstWebRTCRTPTransceiver *content_trans;
+  gint content_frames, content_width, content_height; /* atomics */
+  gint64 t_first_content;                             /* under lock */
+  gboolean expect_content;
+  char content_told[64]; /* the content events signald sent: site ids or "none" */
 } Client;
 
 /* What one received stream's jitter buffer took in: sequence gaps seen on arrival
@@ -276,6 +290,28 @@ on_audio_sample (GstAppSink *sink, gpointer data)
   return GST_FLOW_OK;
 }
 
+/* A decoded frame of the content: counted apart from the program. */
+static GstPadProbeReturn
+on_content_frame (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  if (g_atomic_int_add (&client.content_frames, 1) == 0)
+    {
+      g_mutex_lock (&client.lock);
+      client.t_first_content = g_get_monotonic_time ();
+      g_mutex_unlock (&client.lock);
+    }
+  g_autoptr (GstCaps) caps = gst_pad_get_current_caps (pad);
+  int width = 0, height = 0;
+  if (caps && gst_caps_get_size (caps) > 0
+      && gst_structure_get_int (gst_caps_get_structure (caps, 0), "width", &width)
+      && gst_structure_get_int (gst_caps_get_structure (caps, 0), "height", &height))
+    {
+      g_atomic_int_set (&client.content_width, width);
+      g_atomic_int_set (&client.content_height, height);
+    }
+  return GST_PAD_PROBE_OK;
+}
+
 static GstPadProbeReturn
 on_video_frame (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
@@ -332,7 +368,8 @@ on_decoded_pad (GstElement *decodebin, GstPad *pad, gpointer data)
 
   if (g_str_has_prefix (name, "video/"))
     {
-      gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, on_video_frame, NULL, NULL);
+      gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER,
+                         data ? on_content_frame : on_video_frame, NULL, NULL);
       link_chain (pad, "queue ! fakesink sync=false async=false");
     }
   else if (g_str_has_prefix (name, "audio/"))
@@ -354,8 +391,13 @@ on_incoming_stream (GstElement *webrtc, GstPad *pad, gpointer data)
 {
   if (GST_PAD_DIRECTION (pad) != GST_PAD_SRC)
     return;
+  GstWebRTCRTPTransceiver *t = NULL;
+  g_object_get (pad, "transceiver", &t, NULL);
+  gboolean content = t != NULL && t == client.content_trans;
+  g_clear_object (&t);
   GstElement *decodebin = gst_element_factory_make ("decodebin", NULL);
-  g_signal_connect (decodebin, "pad-added", G_CALLBACK (on_decoded_pad), NULL);
+  g_signal_connect (decodebin, "pad-added", G_CALLBACK (on_decoded_pad),
+                    GINT_TO_POINTER (content));
   gst_bin_add (GST_BIN (client.pipe), decodebin);
   gst_element_sync_state_with_parent (decodebin);
   g_autoptr (GstPad) sink = gst_element_get_static_pad (decodebin, "sink");
@@ -504,6 +546,21 @@ on_ws_message (SoupWebsocketConnection *ws, int kind, GBytes *message, gpointer 
   const char *type = json_object_get_string_member_with_default (o, "type", "");
   if (g_str_equal (type, "answer"))
     apply_answer (json_object_get_string_member_with_default (o, "sdp", ""));
+  else if (g_str_equal (type, "joined") && client.present)
+    ws_send ("content.start", NULL); /* the node drops it until signald says so */
+  else if (g_str_equal (type, "content"))
+    {
+      /* who presents, as signald tells it: "12,none,14" */
+      JsonNode *site = json_object_get_member (o, "site_id");
+      g_autofree char *who
+          = site && JSON_NODE_HOLDS_VALUE (site)
+                ? g_strdup_printf ("%" G_GINT64_FORMAT, json_node_get_int (site))
+                : g_strdup ("none");
+      gsize used = strlen (client.content_told);
+      if (used + strlen (who) + 2 < sizeof client.content_told)
+        g_snprintf (client.content_told + used, sizeof client.content_told - used, "%s%s",
+                    used ? "," : "", who);
+    }
   else if (g_str_equal (type, "ice"))
     {
       const char *cand = json_object_get_string_member_with_default (o, "candidate", "");
@@ -679,7 +736,8 @@ static gboolean
 expectations_met (void)
 {
   return (!client.expect_video || g_atomic_int_get (&client.video_frames) > 0)
-         && (!client.expect_audio || g_atomic_int_get (&client.audio_buffers) > 0);
+         && (!client.expect_audio || g_atomic_int_get (&client.audio_buffers) > 0)
+         && (!client.expect_content || g_atomic_int_get (&client.content_frames) > 0);
 }
 
 static gboolean
@@ -762,6 +820,14 @@ print_report (gboolean interim)
                           "\"since_frame_ms\":%.0f",
                           client.freezes, client.max_frame_gap_us / 1000.0,
                           since_frame < 0 ? -1.0 : since_frame / 1000.0);
+  g_string_append_printf (
+      playout,
+      ",\"content_frames\":%d,\"content_size\":\"%dx%d\",\"first_content_ms\":%.1f,"
+      "\"content_told\":\"%s\"",
+      g_atomic_int_get (&client.content_frames), g_atomic_int_get (&client.content_width),
+      g_atomic_int_get (&client.content_height),
+      client.t_first_content ? (client.t_first_content - client.t_start) / 1000.0 : -1.0,
+      client.content_told);
   g_mutex_unlock (&client.lock);
   if (client.webrtc)
     {
@@ -860,6 +926,26 @@ build_pipeline (void)
     g_object_set (client.webrtc, "turn-server", client.turn_url, NULL);
   if (client.relay_only)
     gst_util_set_object_arg (G_OBJECT (client.webrtc), "ice-transport-policy", "relay");
+  g_clear_object (&client.content_trans);
+  if (client.present)
+    {
+      /* the second video sink pad (after audio and the program) is the content */
+      g_autoptr (GstPad) sink = gst_element_get_static_pad (client.webrtc, "sink_2");
+      if (sink)
+        g_object_get (sink, "transceiver", &client.content_trans, NULL);
+      if (client.content_trans == NULL)
+        client_fail ("no transceiver for the content");
+    }
+  else if (client.content)
+    {
+      g_autoptr (GstCaps) caps = gst_caps_from_string (
+          "application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000");
+      g_signal_emit_by_name (client.webrtc, "add-transceiver",
+                             GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, caps,
+                             &client.content_trans);
+      if (client.nack && client.content_trans)
+        g_object_set (client.content_trans, "do-nack", TRUE, NULL);
+    }
   g_signal_connect (client.webrtc, "on-negotiation-needed",
                     G_CALLBACK (on_negotiation_needed), NULL);
   g_signal_connect (client.webrtc, "notify::ice-gathering-state",
@@ -882,7 +968,7 @@ on_sigterm (gpointer data)
 int
 main (int argc, char **argv)
 {
-  int pattern = 0, tone = 440;
+  int pattern = 0, tone = 440, present = -1;
   g_autofree char *listen = NULL;
   gboolean no_video = FALSE;
   GOptionEntry entries[] = {
@@ -917,6 +1003,12 @@ main (int argc, char **argv)
       "ask for lost packets again (NACK), as browsers do", NULL },
     { "nack-audio", 0, 0, G_OPTION_ARG_NONE, &client.nack_audio,
       "ask for lost audio packets again too (NACK with RFC 4588 rtx)", NULL },
+    { "content", 0, 0, G_OPTION_ARG_NONE, &client.content,
+      "receive the content (a second video m-line) and report it", NULL },
+    { "present", 0, 0, G_OPTION_ARG_INT, &present,
+      "send this test pattern as the content (and ask signald to present)", "N" },
+    { "expect-content", 0, 0, G_OPTION_ARG_NONE, &client.expect_content,
+      "succeed only if content frames were decoded", NULL },
     { NULL }
   };
   g_autoptr (GOptionContext) ctx
@@ -929,12 +1021,12 @@ main (int argc, char **argv)
   if (!g_option_context_parse (ctx, &argc, &argv, &error)
       || (client.whip_url == NULL) == (client.signald_url == NULL)
       || (client.signald_url && !client.echo && client.occurrence <= 0)
-      || (listen && !parse_tones (listen)))
+      || (listen && !parse_tones (listen)) || (present >= 0 && no_video))
     {
       g_printerr ("lt-webrtc-client: %s\n",
                   error ? error->message
                         : "need --whip URL, or --signald URL with --join ID or --echo; "
-                          "and valid --listen-tones");
+                          "valid --listen-tones; and video to --present");
       return 2;
     }
   g_mutex_init (&client.lock);
@@ -951,12 +1043,22 @@ main (int argc, char **argv)
                      "application/x-rtp,media=video,encoding-name=VP8,payload=96 "
                      "! w.",
                      pattern);
+  /* slides: detail over motion, as a browser's contentHint "detail" asks */
+  client.present = present >= 0 ? present + 1 : 0;
+  g_autofree char *slides
+      = client.present ? g_strdup_printf (
+            "videotestsrc is-live=true pattern=%d ! "
+            "video/x-raw,width=1280,height=720,framerate=5/1 ! videoconvert ! "
+            "vp8enc deadline=1 keyframe-max-dist=50 ! rtpvp8pay pt=96 ! "
+            "application/x-rtp,media=video,encoding-name=VP8,payload=96 ! w.sink_2",
+            present)
+                       : g_strdup ("");
   client.pipeline_desc = g_strdup_printf (
       "webrtcbin name=w bundle-policy=max-bundle "
       "audiotestsrc is-live=true wave=sine freq=%d volume=0.3 ! audioconvert ! "
       "audioresample ! opusenc ! rtpopuspay pt=111 ! "
-      "application/x-rtp,media=audio,encoding-name=OPUS,payload=111 ! w. %s",
-      tone, video);
+      "application/x-rtp,media=audio,encoding-name=OPUS,payload=111 ! w. %s %s",
+      tone, video, slides);
   client.t_start = client.last_report = g_get_monotonic_time ();
   build_pipeline ();
   if (client.signald_url)
@@ -974,6 +1076,7 @@ main (int argc, char **argv)
       g_clear_object (&client.webrtc);
       g_clear_object (&client.pipe);
     }
+  g_clear_object (&client.content_trans);
   if (client.ws)
     {
       soup_websocket_connection_close (client.ws, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
