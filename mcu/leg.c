@@ -28,6 +28,10 @@
 #define STATS_EVERY 20                   /* ticks: a statistics report every 2 s */
 #define LIMITED_US (10 * G_USEC_PER_SEC) /* a limit seen this recently caps the tree */
 #define REMB_UNLIMITED 30000000 /* what "no limit" reads as, to a sender we capped */
+/* what a member at audio only spends on audio (the mix, its FEC and overhead), and
+ * how often it gets a still of the content (router.c) */
+#define AUDIO_ONLY_BPS 64000
+#define STILL_EVERY_S 5
 
 typedef struct
 {
@@ -62,6 +66,7 @@ typedef struct
   McuQualityWindow *up, *down; /* what we receive from it / what it receives */
   McuPeerCc *cc;      /* congestion control, once wired; used by any sending thread */
   gboolean cc_low;    /* its downlink estimate moved it from full to low */
+  gboolean no_stills; /* at audio only, a still of the content does not fit */
   gboolean remb_sent; /* we told it what the tree takes: keep telling it */
 } Member;
 
@@ -961,6 +966,19 @@ member_report (Member *m, gint64 now)
     mcu_endpoint_send_rtcp (m->ep, buf, n);
 }
 
+/* What a member gets of the content: "full" (the whole stream, at full and low),
+ * "stills" (at audio only, a keyframe every few seconds) or "none" (no content
+ * m-line, or a still does not fit its line). */
+static const char *
+member_content (const Member *m)
+{
+  if (m->content == NULL)
+    return "none";
+  if (member_level (m) != MCU_LEVEL_AUDIO)
+    return "full";
+  return m->no_stills ? "none" : "stills";
+}
+
 /* How retransmission fares on one member, both ways: ,"retransmission":{
  * "nacks_in": NACK entries it sent us, "retransmitted": packets we answered with,
  * "nack_misses": numbers we no longer (or never) had, "rtx_held": numbers not
@@ -992,7 +1010,9 @@ retransmission_json (const McuPeerCounters *c, GString *out)
 
 /* The statistics report: [{"endpoint":"site:17","srtp":"AEAD_AES_128_GCM",
  * "pair":{"local":"host","remote":"relay"},"quality":{"leg":..,"up":..,"down":..},
- * "retransmission":{..},
+ * "retransmission":{..}, "content":{"gets":"full|stills|none","forwarded":N,
+ * "dropped":N} (content packets sent to it, and those it sent while not the
+ * content's source),
  * "cc":{"level":"full","estimate":..,"sent":..,"acked":..,"limited":..,"twcc":..}},
  * ...] with mcu/quality.h's measures of each direction; the pair's types are ""
  * until ICE selected one; "cc" (once wired) is the level it gets, its downlink
@@ -1027,7 +1047,14 @@ leg_stats_json (McuLeg *leg, gint64 now)
       mcu_quality_leg_to_json (m->id, &up, &down, out);
       McuPeerCounters c;
       if (m->wired && mcu_router_peer_counters (leg->router, m->id, &c))
-        retransmission_json (&c, out);
+        {
+          retransmission_json (&c, out);
+          g_string_append_printf (
+              out,
+              ",\"content\":{\"gets\":\"%s\",\"forwarded\":%" G_GUINT64_FORMAT
+              ",\"dropped\":%" G_GUINT64_FORMAT "}",
+              member_content (m), c.content_forwarded, c.content_dropped);
+        }
       if (m->cc)
         {
           McuBweSnapshot cc;
@@ -1151,6 +1178,32 @@ leg_congestion (McuLeg *leg, gint64 now)
     leg_send_remb (leg, program, cap);
 }
 
+/* Whether each member at audio only gets stills of the content: where its downlink
+ * estimate (when there is one) leaves room, beside its audio, for one keyframe of
+ * the content every STILL_EVERY_S; else nothing, and its statistics say so. */
+static void
+leg_content_stills (McuLeg *leg, gint64 now)
+{
+  guint64 still_bps
+      = (guint64)mcu_router_content_key_bytes (leg->router) * 8 / STILL_EVERY_S;
+  GHashTableIter it;
+  gpointer key, value;
+  g_hash_table_iter_init (&it, leg->members);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    {
+      Member *m = value;
+      if (!m->wired || m->content == NULL || member_level (m) != MCU_LEVEL_AUDIO)
+        continue;
+      guint64 est = m->cc ? mcu_bwe_estimate (mcu_peer_cc_bwe (m->cc), now) : 0;
+      gboolean fits = still_bps == 0 || est == 0 || est >= AUDIO_ONLY_BPS + still_bps;
+      if (fits == m->no_stills)
+        {
+          m->no_stills = !fits;
+          mcu_router_set_stills (leg->router, m->id, fits);
+        }
+    }
+}
+
 /* Keyframe retries of a pending floor switch, the active speaker, and statistics. */
 static gboolean
 on_tick (gpointer data)
@@ -1168,6 +1221,7 @@ on_tick (gpointer data)
       g_hash_table_iter_init (&it, leg->members);
       while (g_hash_table_iter_next (&it, &key, &value))
         member_report (value, now);
+      leg_content_stills (leg, now);
     }
   if (leg->ticks % STATS_EVERY == 0 && leg->callbacks.stats
       && g_hash_table_size (leg->members) > 0)

@@ -60,6 +60,9 @@ GST_DEBUG_CATEGORY_STATIC (mcu_router_debug);
 /* Receivers whose headers one fan-out rewrites per hold of the lock: bounds both
  * what an audio thread may wait (a few microseconds) and the stack used. */
 #define FANOUT_CHUNK 64
+/* a peer at audio only that may take stills of the content gets one keyframe
+ * this often (we ask the presenter for it) */
+#define STILL_EVERY_US (5 * G_USEC_PER_SEC)
 
 /* The answers one receiver got on one of its streams, for rtx_allowed(). */
 typedef struct
@@ -87,6 +90,11 @@ typedef struct
   RtxBudget budget;
   /* the gaps in what it sends while it is the stream's source, for our NACKs */
   McuLossTracker loss;
+  /* content at audio only: it may take stills (keyframes alone; on by default) and
+   * the timestamp of the keyframe it is being sent, whose numbering starts anew */
+  gboolean no_stills;
+  guint32 still_ts;
+  gboolean have_still;
 } PeerStream;
 
 typedef struct
@@ -134,6 +142,12 @@ typedef struct
   guint source;           /* peer whose video it is now, 0 = none */
   guint pending;          /* peer we switch to on its next keyframe, 0 = none */
   gint64 pending_since, last_pli_us, last_fir_us;
+  /* the source's frame now passing (its timestamp), whether it is a keyframe, and
+   * the size of the last whole keyframe: stills go to peers at audio only */
+  guint32 frame_ts;
+  gboolean frame_key, have_frame;
+  gsize frame_bytes, key_bytes;
+  gint64 last_still_us;
   Receivers *receivers; /* the current snapshot, replaced under the lock */
 } Stream;
 
@@ -207,7 +221,7 @@ takes (const Peer *p, McuStream k)
 {
   if (k == MCU_STREAM_PROGRAM)
     return p->level == MCU_LEVEL_FULL && p->s[k].pt != 0;
-  return p->level != MCU_LEVEL_AUDIO && p->s[k].pt != 0;
+  return p->s[k].pt != 0 && (p->level != MCU_LEVEL_AUDIO || !p->s[k].no_stills);
 }
 
 /* Makes the snapshots the next fan-outs use; ones under way keep theirs. Called
@@ -438,13 +452,15 @@ mcu_router_set_level (McuRouter *r, guint id, McuMediaLevel level)
        * receiver's PLI or the next periodic keyframe */
       for (McuStream k = 0; k < MCU_N_STREAMS; k++)
         {
-          p->level = was;
-          gboolean had = takes (p, k);
-          p->level = level;
+          /* the whole stream again: after none, or after the content's stills */
+          gboolean had
+              = k == MCU_STREAM_PROGRAM ? was == MCU_LEVEL_FULL : was != MCU_LEVEL_AUDIO;
+          gboolean has = k == MCU_STREAM_PROGRAM ? level == MCU_LEVEL_FULL
+                                                 : level != MCU_LEVEL_AUDIO;
           Stream *st = &r->s[k];
-          Peer *src
-              = !had && takes (p, k) && st->source ? find_peer (r, st->source) : NULL;
-          if (k == MCU_STREAM_CONTENT && !had)
+          Peer *src = !had && has && p->s[k].pt && st->source ? find_peer (r, st->source)
+                                                              : NULL;
+          if (k == MCU_STREAM_CONTENT && had != has)
             p->s[k].out.have_src = FALSE;
           if (src && src != p)
             request_keyframe (r, src, k, FALSE);
@@ -534,7 +550,45 @@ mcu_router_tick (McuRouter *r, gint64 now_us)
             st->last_fir_us = now_us;
         }
     }
+  /* a still for the content's audio-only receivers every STILL_EVERY_US */
+  Stream *st = &r->s[MCU_STREAM_CONTENT];
+  Peer *src = st->source ? find_peer (r, st->source) : NULL;
+  gboolean stills = FALSE;
+  for (guint i = 0; src && i < r->peers->len && !stills; i++)
+    {
+      Peer *p = g_ptr_array_index (r->peers, i);
+      stills = p != src && p->level == MCU_LEVEL_AUDIO && takes (p, MCU_STREAM_CONTENT);
+    }
+  if (stills && now_us - st->last_still_us >= STILL_EVERY_US)
+    {
+      request_keyframe (r, src, MCU_STREAM_CONTENT, FALSE);
+      st->last_still_us = st->last_pli_us = now_us;
+    }
   g_mutex_unlock (&r->lock);
+}
+
+void
+mcu_router_set_stills (McuRouter *r, guint id, gboolean on)
+{
+  g_return_if_fail (r != NULL);
+  g_mutex_lock (&r->lock);
+  Peer *p = find_peer (r, id);
+  if (p && p->s[MCU_STREAM_CONTENT].no_stills == on)
+    {
+      p->s[MCU_STREAM_CONTENT].no_stills = !on;
+      receivers_update (r);
+    }
+  g_mutex_unlock (&r->lock);
+}
+
+gsize
+mcu_router_content_key_bytes (McuRouter *r)
+{
+  g_return_val_if_fail (r != NULL, 0);
+  g_mutex_lock (&r->lock);
+  gsize n = r->s[MCU_STREAM_CONTENT].source ? r->s[MCU_STREAM_CONTENT].key_bytes : 0;
+  g_mutex_unlock (&r->lock);
+  return n;
 }
 
 /* Sends a copy of a plaintext packet to one peer with its own payload type. */
@@ -592,7 +646,37 @@ route_video (McuRouter *r, McuStream k, Peer *from, guint8 *pkt, gsize len,
   if (!mcu_rtp_rewriter_rewrite (&st->rw, pkt, len, now_us))
     return NULL;
   mcu_rtx_buffer_store (st->rtx, pkt, len);
+  if (!st->have_frame || h->timestamp != st->frame_ts)
+    {
+      if (st->have_frame && st->frame_key)
+        st->key_bytes = st->frame_bytes;
+      st->have_frame = TRUE;
+      st->frame_ts = h->timestamp;
+      st->frame_key = FALSE;
+      st->frame_bytes = 0;
+    }
+  /* only a frame's first packet says it is a keyframe; the rest share its time */
+  st->frame_key |= mcu_payload_is_keyframe (from->s[k].codec, h->payload, h->payload_len);
+  st->frame_bytes += len;
   return g_atomic_rc_box_acquire (st->receivers);
+}
+
+/* Whether @p, at audio only, is sent this packet of the content: the packets of
+ * keyframes alone. Each still starts a numbering of its own (at the last number
+ * plus one), so the frames left out are not gaps it would NACK, and a NACK from
+ * before the still is refused by the mapping. With the lock held. */
+static gboolean
+still_wanted (PeerStream *ps, gboolean key, guint32 ts)
+{
+  if (!key)
+    return FALSE;
+  if (!ps->have_still || ps->still_ts != ts)
+    {
+      ps->have_still = TRUE;
+      ps->still_ts = ts;
+      ps->out.have_src = FALSE;
+    }
+  return TRUE;
 }
 
 /* Sends the packet @pkt of stream @k (rewritten by route_video) to every receiver
@@ -604,8 +688,10 @@ route_video (McuRouter *r, McuStream k, Peer *from, guint8 *pkt, gsize len,
  * fan-out. A peer removed or stepped down since the snapshot is skipped. */
 static void
 fan_out (McuRouter *r, McuStream k, Receivers *rx, guint from, McuVideoCodec codec,
-         const guint8 *pkt, gsize len, gint64 now_us)
+         gboolean key, const guint8 *pkt, gsize len, gint64 now_us)
 {
+  guint32 ts
+      = (guint32)pkt[4] << 24 | (guint32)pkt[5] << 16 | (guint32)pkt[6] << 8 | pkt[7];
   guint8 hdr[FANOUT_CHUNK][12];
   Peer *to[FANOUT_CHUNK];
   for (guint base = 0; base < rx->n; base += FANOUT_CHUNK)
@@ -616,7 +702,9 @@ fan_out (McuRouter *r, McuStream k, Receivers *rx, guint from, McuVideoCodec cod
         {
           Peer *p = rx->v[i];
           if (p->id == from || p->s[k].codec != codec || !takes (p, k)
-              || g_atomic_int_get (&p->removed))
+              || g_atomic_int_get (&p->removed)
+              || (k == MCU_STREAM_CONTENT && p->level == MCU_LEVEL_AUDIO
+                  && !still_wanted (&p->s[k], key, ts)))
             continue;
           memcpy (hdr[n], pkt, 12);
           if (k == MCU_STREAM_PROGRAM)
@@ -759,6 +847,7 @@ mcu_router_receive_rtp (McuRouter *r, guint id, guint8 *pkt, gsize len, gint64 n
   Receivers *rx = NULL;
   McuVideoCodec codec = 0;
   McuStream k = MCU_STREAM_PROGRAM;
+  gboolean key = FALSE;
   if (len > MAX_PACKET)
     return;
   g_mutex_lock (&r->lock);
@@ -784,12 +873,13 @@ mcu_router_receive_rtp (McuRouter *r, guint id, guint8 *pkt, gsize len, gint64 n
     {
       codec = ps->codec;
       rx = receive_video (r, from, k, h.pt != ps->pt, pkt, &len, &h, now_us);
+      key = r->s[k].frame_key; /* of the frame this packet is in */
     }
 out:
   g_mutex_unlock (&r->lock);
   if (rx)
     {
-      fan_out (r, k, rx, id, codec, pkt, len, now_us);
+      fan_out (r, k, rx, id, codec, key, pkt, len, now_us);
       receivers_unref (rx);
     }
 }

@@ -184,6 +184,18 @@ void mcu_router_set_content (McuRouter *router, guint id, gint64 now_us);
 guint mcu_router_content (McuRouter *router);
 
 /**
+ * mcu_router_set_stills:
+ * @on: whether peer @id, while at audio only, gets still images of the content:
+ *   one keyframe every 5 s (asked of the presenter), nothing in between. On by
+ *   default; the leg turns it off where a still does not fit the peer's downlink.
+ *   At low and full a peer gets the whole content.
+ */
+void mcu_router_set_stills (McuRouter *router, guint id, gboolean on);
+/* The size in bytes of the content's last whole keyframe (0: none yet, or no
+ * content): what one still costs. */
+gsize mcu_router_content_key_bytes (McuRouter *router);
+
+/**
  * mcu_router_receive_rtp:
  * @pkt: (inout): a decrypted RTP packet of peer @id, in a buffer the router may
  *   rewrite in place

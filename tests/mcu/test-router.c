@@ -1431,20 +1431,53 @@ START_TEST (test_content_beside_the_program)
   ck_assert_uint_eq (h.seq, lost);
   ck_assert_uint_eq (protect_log->reuses, 0);
 
-  /* audio only: no content; low: content again (it is not made at low) */
+  /* audio only: stills, the keyframes alone, each numbered on from the last
+   * packet it got (no gap to NACK); one is asked of the presenter every 5 s */
   mcu_router_set_level (r, 4, MCU_LEVEL_AUDIO);
+  guint16 last4 = 0; /* the highest content number 4 was sent */
+  for (guint i = 0; i < peers[4].rtp->len; i++)
+    {
+      GBytes *b = g_ptr_array_index (peers[4].rtp, i);
+      McuRtpHeader hh;
+      if (mcu_rtp_parse (g_bytes_get_data (b, NULL), g_bytes_get_size (b), &hh)
+              == MCU_RTP_OK
+          && hh.ssrc == CONTENT_SSRC && (gint16)(hh.seq - last4) > 0)
+        last4 = hh.seq;
+    }
   before = count_ssrc_rtp (4, 0, CONTENT_SSRC);
   send_content (r, 2, 711, FALSE, now += 1000);
   ck_assert_uint_eq (count_ssrc_rtp (4, 0, CONTENT_SSRC), before);
+  send_content (r, 2, 712, TRUE, now += 1000);
+  ck_assert_uint_eq (count_ssrc_rtp (4, 0, CONTENT_SSRC), before + 1);
+  ck_assert_uint_eq (last_rtp (4).seq, (guint16)(last4 + 1));
+  send_content (r, 2, 713, FALSE, now += 1000);
+  ck_assert_uint_eq (count_ssrc_rtp (4, 0, CONTENT_SSRC), before + 1);
+  ck_assert_uint_eq (count_ssrc_rtp (3, 0, CONTENT_SSRC), 12); /* 3 gets every one */
+  g_ptr_array_set_size (peers[2].rtcp, 0);
+  mcu_router_tick (r, now += 5 * G_USEC_PER_SEC);
+  ck_assert (keyframe_asked (2, CONTENT_IN (2)));
+  g_ptr_array_set_size (peers[2].rtcp, 0);
+  mcu_router_tick (r, now += G_USEC_PER_SEC);
+  ck_assert (!keyframe_asked (2, CONTENT_IN (2)));
+  ck_assert_uint_gt (mcu_router_content_key_bytes (r), 100);
+  /* where a still does not fit, nothing */
+  mcu_router_set_stills (r, 4, FALSE);
+  send_content (r, 2, 714, TRUE, now += 1000);
+  ck_assert_uint_eq (count_ssrc_rtp (4, 0, CONTENT_SSRC), before + 1);
+  mcu_router_tick (r, now += 6 * G_USEC_PER_SEC);
+  ck_assert (!keyframe_asked (2, CONTENT_IN (2)));
+
+  /* low: the whole content again, from a keyframe asked at once */
+  before = count_ssrc_rtp (4, 0, CONTENT_SSRC);
   mcu_router_set_level (r, 4, MCU_LEVEL_LOW);
   ck_assert (keyframe_asked (2, CONTENT_IN (2)));
-  send_content (r, 2, 712, FALSE, now += 1000);
+  send_content (r, 2, 715, FALSE, now += 1000);
   ck_assert_uint_eq (count_ssrc_rtp (4, 0, CONTENT_SSRC), before + 1);
 
   /* the content ends: nothing more reaches anyone */
   mcu_router_set_content (r, 0, now);
   before = count_ssrc_rtp (3, 0, CONTENT_SSRC);
-  send_content (r, 2, 713, FALSE, now += 1000);
+  send_content (r, 2, 716, FALSE, now += 1000);
   ck_assert_uint_eq (count_ssrc_rtp (3, 0, CONTENT_SSRC), before);
   ck_assert_uint_eq (log.repeats, 1); /* the NACK's answer: the same bytes */
   protect_log = NULL;
