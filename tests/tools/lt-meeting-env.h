@@ -329,7 +329,7 @@ site_frames (Site *s)
 }
 
 /* The share of what @s heard in its last report at @tone Hz; -1 before any report. */
-static double
+G_GNUC_UNUSED static double
 site_hears (Site *s, int tone)
 {
   if (s->last == NULL)
@@ -353,6 +353,10 @@ typedef struct
   JsonObject *last; /* the "browser" object of its latest line */
   guint reports;
   GArray *vout_kbps; /* double: its sent video's bit rate, one a second */
+  /* with the content transceiver (site.mjs's LT_SITE_CONTENT), reporting every
+   * 100 ms; the signald messages it printed as events, each with when it came */
+  gboolean content;
+  GPtrArray *events; /* JsonObject*, "t_us" added: the test's monotonic time */
 } BrowserSite;
 
 static void
@@ -363,7 +367,17 @@ on_browser_line (GObject *src, GAsyncResult *res, gpointer data)
   g_autoptr (JsonObject) line = json_line_finish (src, res, &eof);
   if (eof)
     return;
-  JsonObject *o = line ? json_object_get_object_member (line, "browser") : NULL;
+  JsonObject *o = line && json_object_has_member (line, "browser")
+                      ? json_object_get_object_member (line, "browser")
+                      : NULL;
+  JsonObject *ev = line && json_object_has_member (line, "event")
+                       ? json_object_get_object_member (line, "event")
+                       : NULL;
+  if (ev && b->events)
+    {
+      json_object_set_int_member (ev, "t_us", g_get_monotonic_time ());
+      g_ptr_array_add (b->events, json_object_ref (ev));
+    }
   if (o)
     {
       g_clear_pointer (&b->last, json_object_unref);
@@ -388,10 +402,17 @@ start_browser_site (BrowserSite *b, gint64 occurrence)
   site_credentials (&creds);
   g_autofree char *occ = g_strdup_printf ("%" G_GINT64_FORMAT, occurrence);
   b->vout_kbps = g_array_new (FALSE, FALSE, sizeof (double));
-  b->proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | env_log_flags (), &error,
-                              node_bin, "--experimental-websocket", site_js, base,
-                              creds.token, occ, b->size ? b->size : "320x240", b->camera,
-                              NULL);
+  b->events = g_ptr_array_new_with_free_func ((GDestroyNotify)json_object_unref);
+  g_autoptr (GSubprocessLauncher) l = g_subprocess_launcher_new (
+      G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDIN_PIPE | env_log_flags ());
+  if (b->content)
+    {
+      g_subprocess_launcher_setenv (l, "LT_SITE_CONTENT", "1", TRUE);
+      g_subprocess_launcher_setenv (l, "LT_SITE_REPORT_MS", "100", TRUE);
+    }
+  b->proc = g_subprocess_launcher_spawn (l, &error, node_bin, "--experimental-websocket",
+                                         site_js, base, creds.token, occ,
+                                         b->size ? b->size : "320x240", b->camera, NULL);
   g_free (creds.token);
   ck_assert_msg (b->proc != NULL, "%s", error ? error->message : "");
   b->out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (b->proc));
@@ -412,6 +433,17 @@ stop_browser_site (BrowserSite *b)
   g_clear_object (&b->out);
   g_clear_pointer (&b->last, json_object_unref);
   g_clear_pointer (&b->vout_kbps, g_array_unref);
+  g_clear_pointer (&b->events, g_ptr_array_unref);
+}
+
+/* Sends a command line ("present", "stop") to a content hall's site.mjs. */
+G_GNUC_UNUSED static void
+browser_cmd (BrowserSite *b, const char *cmd)
+{
+  g_autofree char *line = g_strdup_printf ("%s\n", cmd);
+  GOutputStream *in = g_subprocess_get_stdin_pipe (b->proc);
+  ck_assert (g_output_stream_write_all (in, line, strlen (line), NULL, NULL, NULL));
+  ck_assert (g_output_stream_flush (in, NULL, NULL));
 }
 
 /* ---- coturn, in the foreground, from the deploy sample ---- */
