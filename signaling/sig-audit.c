@@ -78,6 +78,8 @@ sig_audit_request (SigServer *srv, SigRequest *req, GError **error)
     e->site_id = (gint64)sid;
   else if (req->body != NULL && sig_json_int (req->body, "site_id") > 0)
     e->site_id = sig_json_int (req->body, "site_id");
+  else if (req->body != NULL && sig_json_int (req->body, "site") > 0)
+    e->site_id = sig_json_int (req->body, "site"); /* the presenter right's site */
   else
     e->site_id = -1;
   e->target = g_strdup (g_uri_get_path (soup_server_message_get_uri (req->msg)));

@@ -5,7 +5,8 @@
  * (leg.open) and every child node is told to dial its parent (link.open); the
  * offers, answers and candidates of those links pass through here with the peer's
  * registered fingerprint, which is how a node knows whom to trust. The floor is
- * told to each node as the direction its video comes from; mutes and levels go to
+ * told to each node as the direction its video comes from, and so is the content (the
+ * screen one presenting site shares, issue 16); mutes and levels go to
  * the node hosting the site and are remembered, so a site that connects again (or
  * re-homes) gets them again. A node that returns is given its legs again; a child
  * whose uplink failed is told to dial again with a growing delay; the sites of a
@@ -49,12 +50,14 @@ typedef struct
   char *title;
   RoomsCascadePlan *plan;
   gint64 chair_site, floor_site;
-  GHashTable *muted;   /* gint64* site id set: muted sites */
-  GHashTable *levels;  /* gint64* site id -> SiteLevel*: the one level per site */
-  GHashTable *states;  /* "node\tendpoint" -> char* state, as the nodes report */
-  GHashTable *redials; /* child node id -> Redial* (uplink backoff) */
-  GHashTable *known;   /* node ids the plan was computed with, or judged since */
-  GHashTable *hosts;   /* gint64* site id -> char* node id its last offer went to */
+  gint64 presenter_site; /* holds the presenter right: the chair's site by default */
+  gint64 content_site;   /* presenting now (it holds the right), or 0 */
+  GHashTable *muted;     /* gint64* site id set: muted sites */
+  GHashTable *levels;    /* gint64* site id -> SiteLevel*: the one level per site */
+  GHashTable *states;    /* "node\tendpoint" -> char* state, as the nodes report */
+  GHashTable *redials;   /* child node id -> Redial* (uplink backoff) */
+  GHashTable *known;     /* node ids the plan was computed with, or judged since */
+  GHashTable *hosts;     /* gint64* site id -> char* node id its last offer went to */
 } Leg;
 
 static void
@@ -141,20 +144,21 @@ plan_parent (Leg *leg, const char *node)
   return i >= 0 ? rooms_cascade_plan_get_parent_node_id (leg->plan, (guint)i) : NULL;
 }
 
-/* Where the floor site's video enters @node: "site:<id>" on the node hosting it now,
- * else the link toward that node ("node:<child>" below, "node:<parent>" above). */
+/* Where the video of @site enters @node: "site:<id>" on the node hosting it now, else
+ * the link toward that node ("node:<child>" below, "node:<parent>" above). The floor
+ * and the content are both told this way. */
 static char *
-floor_via (SigRuntime *rt, Leg *leg, const char *node)
+site_via (SigRuntime *rt, Leg *leg, gint64 site, const char *node)
 {
-  if (leg->floor_site <= 0)
+  if (site <= 0)
     return NULL;
-  const char *fnode = sig_cascade_site_node (rt, leg->occurrence_id, leg->floor_site);
+  const char *fnode = sig_cascade_site_node (rt, leg->occurrence_id, site);
   if (fnode == NULL)
     return NULL;
   if (g_strcmp0 (fnode, node) == 0)
-    return g_strdup_printf ("site:%" G_GINT64_FORMAT, leg->floor_site);
-  /* walk up from the floor's node: if @node is on that path, the step below it is
-   * the way down; if not, the floor is above @node */
+    return g_strdup_printf ("site:%" G_GINT64_FORMAT, site);
+  /* walk up from the site's node: if @node is on that path, the step below it is
+   * the way down; if not, the site is above @node */
   const char *step = fnode;
   for (int guard = 0; guard < 64 && step != NULL; guard++)
     {
@@ -167,14 +171,14 @@ floor_via (SigRuntime *rt, Leg *leg, const char *node)
   return parent ? g_strdup_printf ("node:%s", parent) : NULL;
 }
 
+/* Adds "site_id" (null for none) and "via" of @site as seen from @node. */
 static void
-send_floor (SigRuntime *rt, Leg *leg, const char *node)
+add_site_via (JsonBuilder *b, SigRuntime *rt, Leg *leg, gint64 site, const char *node)
 {
-  g_autofree char *via = floor_via (rt, leg, node);
-  g_autoptr (JsonBuilder) b = msg_begin ("floor", leg->occurrence_id);
+  g_autofree char *via = site_via (rt, leg, site, node);
   json_builder_set_member_name (b, "site_id");
-  if (leg->floor_site > 0)
-    json_builder_add_int_value (b, leg->floor_site);
+  if (site > 0)
+    json_builder_add_int_value (b, site);
   else
     json_builder_add_null_value (b);
   json_builder_set_member_name (b, "via");
@@ -182,7 +186,31 @@ send_floor (SigRuntime *rt, Leg *leg, const char *node)
     json_builder_add_string_value (b, via);
   else
     json_builder_add_null_value (b);
+}
+
+static void
+send_floor (SigRuntime *rt, Leg *leg, const char *node)
+{
+  g_autoptr (JsonBuilder) b = msg_begin ("floor", leg->occurrence_id);
+  add_site_via (b, rt, leg, leg->floor_site, node);
   msg_send (rt, node, b);
+}
+
+/* The content: which site presents (null: none) and where its screen enters @node;
+ * the node drops content from any other site itself. */
+static void
+send_content (SigRuntime *rt, Leg *leg, const char *node)
+{
+  g_autoptr (JsonBuilder) b = msg_begin ("content", leg->occurrence_id);
+  add_site_via (b, rt, leg, leg->content_site, node);
+  msg_send (rt, node, b);
+}
+
+static void
+send_content_all (SigRuntime *rt, Leg *leg)
+{
+  for (guint i = 0; i < rooms_cascade_plan_get_n_nodes (leg->plan); i++)
+    send_content (rt, leg, rooms_cascade_plan_get_node_id (leg->plan, i));
 }
 
 static void
@@ -214,7 +242,7 @@ add_sites (JsonBuilder *b, SigRuntime *rt, GArray *sites)
 }
 
 /* Tells one node its part of a leg: leg.open, then (a child) dial the parent, then
- * the floor. */
+ * the floor and the content. */
 static void
 open_on_node (SigRuntime *rt, Leg *leg, guint i)
 {
@@ -248,6 +276,7 @@ open_on_node (SigRuntime *rt, Leg *leg, guint i)
   if (parent)
     sig_cascade_dial (rt, leg->occurrence_id, node);
   send_floor (rt, leg, node);
+  send_content (rt, leg, node);
 }
 
 void
@@ -319,7 +348,7 @@ sig_cascade_open (SigRuntime *rt, gint64 meeting_id, gint64 occurrence_id)
   leg->occurrence_id = occurrence_id;
   leg->title = g_strdup (rooms_meeting_get_title (m));
   leg->plan = plan;
-  leg->chair_site = leg->floor_site = chair_site (srv, m);
+  leg->chair_site = leg->floor_site = leg->presenter_site = chair_site (srv, m);
   leg->muted = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   leg->levels
       = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, site_level_free);
@@ -428,6 +457,7 @@ replan_for (SigRuntime *rt, Leg *leg, const char *node_id)
   leg->plan = g_steal_pointer (&plan);
   open_on_node (rt, leg, (guint)at);
   send_floor_all (rt, leg);
+  send_content_all (rt, leg);
 }
 
 void
@@ -464,7 +494,12 @@ sig_cascade_node_down (SigRuntime *rt, const char *node_id)
   g_hash_table_iter_init (&it, rt->legs);
   while (g_hash_table_iter_next (&it, NULL, &v))
     if (rooms_cascade_plan_find_node (((Leg *)v)->plan, node_id) >= 0)
-      send_floor_all (rt, v); /* the floor site may be re-homed: its way changes */
+      {
+        /* the floor and presenting sites may be re-homed: their ways change */
+        send_floor_all (rt, v);
+        if (((Leg *)v)->content_site > 0)
+          send_content_all (rt, v);
+      }
 }
 
 const char *
@@ -494,6 +529,131 @@ sig_cascade_set_floor (SigRuntime *rt, gint64 occurrence_id, gint64 site_id)
   leg->floor_site = site_id > 0 ? site_id : leg->chair_site;
   send_floor_all (rt, leg);
   return TRUE;
+}
+
+/* Ends @b (an event of the leg's meeting) and sends it to the meeting's subscribers
+ * and to every site joined to the occurrence that does not follow the meeting: a hall
+ * must know who may present and who presents, as it knows its level. Why the plan's
+ * site lists: they hold every site of the occurrence, and the sink finds a site's
+ * sockets by its id. */
+static void
+event_to_all (SigRuntime *rt, Leg *leg, JsonBuilder *b)
+{
+  json_builder_set_member_name (b, "meeting_id");
+  json_builder_add_int_value (b, leg->meeting_id);
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) ev = json_builder_get_root (b);
+  rt->sink.publish (rt->sink_data, leg->meeting_id, ev);
+  for (guint i = 0; i < rooms_cascade_plan_get_n_nodes (leg->plan); i++)
+    {
+      GArray *sites = rooms_cascade_plan_get_node_sites (leg->plan, i);
+      for (guint k = 0; sites && k < sites->len; k++)
+        rt->sink.to_site (rt->sink_data, leg->meeting_id, leg->occurrence_id,
+                          g_array_index (sites, gint64, k), ev);
+    }
+}
+
+static JsonBuilder *
+site_event_begin (const char *type, Leg *leg, gint64 site)
+{
+  JsonBuilder *b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, type);
+  json_builder_set_member_name (b, "occurrence_id");
+  json_builder_add_int_value (b, leg->occurrence_id);
+  json_builder_set_member_name (b, "site_id");
+  if (site > 0)
+    json_builder_add_int_value (b, site);
+  else
+    json_builder_add_null_value (b);
+  return b;
+}
+
+/* The content becomes @site's (0: none): every node is told where it enters, and
+ * the meeting and its halls see a content event. Nothing when it is so already. */
+static void
+content_set (SigRuntime *rt, Leg *leg, gint64 site)
+{
+  gint64 was = leg->content_site;
+  if (was == site)
+    return;
+  leg->content_site = site;
+  send_content_all (rt, leg);
+  g_autoptr (JsonBuilder) b = site_event_begin ("content", leg, site);
+  event_to_all (rt, leg, b);
+  g_autofree char *mid = g_strdup_printf ("%" G_GINT64_FORMAT, leg->meeting_id);
+  g_autofree char *sid = g_strdup_printf ("%" G_GINT64_FORMAT, site > 0 ? site : was);
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "LT_MEETING_ID", mid, "LT_SITE_ID",
+                    sid, "MESSAGE", "occurrence %" G_GINT64_FORMAT ": content %s",
+                    leg->occurrence_id, site > 0 ? "starts" : "stops");
+}
+
+gboolean
+sig_cascade_set_presenter (SigRuntime *rt, gint64 occurrence_id, gint64 site_id)
+{
+  Leg *leg = leg_lookup (rt, occurrence_id);
+  if (leg == NULL)
+    return FALSE;
+  gint64 to = site_id > 0 ? site_id : leg->chair_site;
+  /* one site presents, and only the one holding the right: the former holder's
+   * screen (or anyone else's) goes before the right moves */
+  if (leg->content_site > 0 && leg->content_site != to)
+    content_set (rt, leg, 0);
+  if (leg->presenter_site == to)
+    return TRUE;
+  leg->presenter_site = to;
+  g_autoptr (JsonBuilder) b = site_event_begin ("presenter", leg, to);
+  event_to_all (rt, leg, b);
+  return TRUE;
+}
+
+gboolean
+sig_cascade_start_content (SigRuntime *rt, gint64 occurrence_id, gint64 site_id,
+                           GError **error)
+{
+  Leg *leg = leg_lookup (rt, occurrence_id);
+  if (leg == NULL)
+    {
+      g_set_error (error, ROOMS_ERROR, ROOMS_ERROR_ILLEGAL_STATE,
+                   "occurrence %" G_GINT64_FORMAT " is not open: no media runs",
+                   occurrence_id);
+      return FALSE;
+    }
+  if (site_id <= 0 || leg->presenter_site != site_id)
+    {
+      g_set_error (error, SIG_ERROR, SIG_ERROR_FORBIDDEN,
+                   "site %" G_GINT64_FORMAT " does not hold the presenter right "
+                   "(site %" G_GINT64_FORMAT " does): the secretary gives it",
+                   site_id, leg->presenter_site);
+      return FALSE;
+    }
+  content_set (rt, leg, site_id);
+  return TRUE;
+}
+
+gboolean
+sig_cascade_stop_content (SigRuntime *rt, gint64 occurrence_id, gint64 site_id)
+{
+  Leg *leg = leg_lookup (rt, occurrence_id);
+  if (leg == NULL || site_id <= 0 || leg->content_site != site_id)
+    return FALSE;
+  content_set (rt, leg, 0);
+  return TRUE;
+}
+
+gint64
+sig_cascade_presenter_site (SigRuntime *rt, gint64 occurrence_id)
+{
+  Leg *leg = leg_lookup (rt, occurrence_id);
+  return leg ? leg->presenter_site : 0;
+}
+
+gint64
+sig_cascade_content_site (SigRuntime *rt, gint64 occurrence_id)
+{
+  Leg *leg = leg_lookup (rt, occurrence_id);
+  return leg ? leg->content_site : 0;
 }
 
 gboolean
@@ -641,6 +801,8 @@ sig_cascade_site_routed (SigRuntime *rt, gint64 occurrence_id, gint64 site_id,
                        g_strdup (node_id));
   if (site_id == leg->floor_site)
     send_floor_all (rt, leg); /* its node (and so every way to it) may have changed */
+  if (site_id == leg->content_site)
+    send_content_all (rt, leg); /* re-homed while presenting: its screen moved too */
 }
 
 /* Reads "site:<id>" (a positive decimal id, nothing else) into @site. */
@@ -877,6 +1039,13 @@ sig_cascade_describe (SigRuntime *rt, gint64 occurrence_id)
   json_builder_add_int_value (b, leg->chair_site);
   json_builder_set_member_name (b, "floor_site_id");
   json_builder_add_int_value (b, leg->floor_site);
+  json_builder_set_member_name (b, "presenter_site_id");
+  json_builder_add_int_value (b, leg->presenter_site);
+  json_builder_set_member_name (b, "content_site_id");
+  if (leg->content_site > 0)
+    json_builder_add_int_value (b, leg->content_site);
+  else
+    json_builder_add_null_value (b);
   json_builder_set_member_name (b, "nodes");
   json_builder_begin_array (b);
   for (guint i = 0; i < rooms_cascade_plan_get_n_nodes (leg->plan); i++)

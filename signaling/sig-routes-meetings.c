@@ -931,6 +931,76 @@ sig_route_occurrence_floor (SigServer *srv, SigRequest *req, GError **error)
   return TRUE;
 }
 
+/* ---- the presenter right (issue 16) ---- */
+
+const SigParam sig_params_content[] = {
+  { "site", SIG_PARAM_INT, TRUE, 1, G_MAXINT32, FALSE, NULL },
+  { NULL },
+};
+
+/* Answers who holds the presenter right and who presents in occurrence @occ_id. */
+static void
+reply_presenting (SigServer *srv, SigRequest *req, const RoomsMeeting *m, gint64 occ_id)
+{
+  gint64 content = sig_cascade_content_site (srv->rt, occ_id);
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "meeting_id");
+  json_builder_add_int_value (b, rooms_meeting_get_id (m));
+  json_builder_set_member_name (b, "occurrence_id");
+  json_builder_add_int_value (b, occ_id);
+  json_builder_set_member_name (b, "presenter_site_id");
+  json_builder_add_int_value (b, sig_cascade_presenter_site (srv->rt, occ_id));
+  json_builder_set_member_name (b, "content_site_id");
+  if (content > 0)
+    json_builder_add_int_value (b, content);
+  else
+    json_builder_add_null_value (b);
+  json_builder_end_object (b);
+  sig_reply_json (req, 200, json_builder_get_root (b));
+}
+
+/* POST {"site": N}: the presenter right goes to a site of the meeting; whoever else
+ * was showing a screen stops (the runtime tells the nodes and the halls). The audit
+ * entry names the site and the former holder. */
+gboolean
+sig_route_occurrence_content_give (SigServer *srv, SigRequest *req, GError **error)
+{
+  gint64 occ_id;
+  g_autoptr (RoomsMeeting) m = load_controlled (srv, req, &occ_id, error);
+  if (m == NULL)
+    return FALSE;
+  gint64 site_id = json_object_get_int_member (req->body, "site");
+  if (!check_invited (req, m, site_id, "site", error))
+    return FALSE;
+  gint64 was = sig_cascade_presenter_site (srv->rt, occ_id);
+  sig_cascade_set_presenter (srv->rt, occ_id, site_id);
+  req->audit_detail = g_strdup_printf ("presenter: site %" G_GINT64_FORMAT
+                                       " (was site %" G_GINT64_FORMAT ")",
+                                       site_id, was);
+  reply_presenting (srv, req, m, occ_id);
+  return TRUE;
+}
+
+/* DELETE: the presenter right goes back to the chair's site, and any other site's
+ * content stops. */
+gboolean
+sig_route_occurrence_content_take (SigServer *srv, SigRequest *req, GError **error)
+{
+  gint64 occ_id;
+  g_autoptr (RoomsMeeting) m = load_controlled (srv, req, &occ_id, error);
+  if (m == NULL)
+    return FALSE;
+  gint64 was = sig_cascade_presenter_site (srv->rt, occ_id);
+  sig_cascade_set_presenter (srv->rt, occ_id, 0);
+  req->audit_detail
+      = g_strdup_printf ("presenter: back to the chair's site %" G_GINT64_FORMAT
+                         " (was site %" G_GINT64_FORMAT ")",
+                         sig_cascade_presenter_site (srv->rt, occ_id), was);
+  reply_presenting (srv, req, m, occ_id);
+  return TRUE;
+}
+
 const SigParam sig_params_mute[] = {
   { "site_id", SIG_PARAM_INT, FALSE, 1, G_MAXINT32, FALSE, NULL },
   { "muted", SIG_PARAM_BOOLEAN, FALSE, 0, 0, FALSE, NULL },
@@ -1033,7 +1103,8 @@ sig_route_occurrence_site_level (SigServer *srv, SigRequest *req, GError **error
 }
 
 /* What runs for an occurrence now: its state and, once open, its leg (plan nodes and
- * whether they are up, floor, mutes, levels, and the states the nodes reported). */
+ * whether they are up, floor, presenter and content, mutes, levels, and the states the
+ * nodes reported). */
 gboolean
 sig_route_occurrence_media (SigServer *srv, SigRequest *req, GError **error)
 {

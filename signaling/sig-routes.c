@@ -78,6 +78,13 @@ static const SigRoute routes[] = {
   { "POST", "/api/v1/occurrences/{id}/floor", R_BOOKERS, SIG_ACCESS_OCCURRENCE_CONTROL,
     SIG_ROUTE_JSON_BODY, sig_params_floor, sig_route_occurrence_floor,
     "occurrence.floor" },
+  /* the presenter right: control, like the floor (issue 16) */
+  { "POST", "/api/v1/occurrences/{id}/content", R_BOOKERS, SIG_ACCESS_OCCURRENCE_CONTROL,
+    SIG_ROUTE_JSON_BODY, sig_params_content, sig_route_occurrence_content_give,
+    "occurrence.presenter" },
+  { "DELETE", "/api/v1/occurrences/{id}/content", R_BOOKERS,
+    SIG_ACCESS_OCCURRENCE_CONTROL, 0, NULL, sig_route_occurrence_content_take,
+    "occurrence.presenter-back" },
   { "POST", "/api/v1/occurrences/{id}/mute", R_BOOKERS, SIG_ACCESS_OCCURRENCE_CONTROL,
     SIG_ROUTE_JSON_BODY, sig_params_mute, sig_route_occurrence_mute, "occurrence.mute" },
   { "POST", "/api/v1/occurrences/{id}/level", R_BOOKERS, SIG_ACCESS_OCCURRENCE_CONTROL,

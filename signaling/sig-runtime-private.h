@@ -36,7 +36,8 @@ void sig_cascade_clear (SigRuntime *rt);
 /* A node registered: legs without a plan yet are opened, its legs given again, its
  * children told to redial it, and a leg it is new to takes it when that only adds. */
 void sig_cascade_node_up (SigRuntime *rt, const char *node_id);
-/* A node went down: the floor is told again (its way may change with re-homing). */
+/* A node went down: the floor and the content are told again (their ways may change
+ * with re-homing). */
 void sig_cascade_node_down (SigRuntime *rt, const char *node_id);
 /* Tells child node @child to dial its parent in the leg of @occurrence_id. */
 void sig_cascade_dial (SigRuntime *rt, gint64 occurrence_id, const char *child);

@@ -1,7 +1,7 @@
 /* sig-runtime.h: what signald knows of meetings while they run (DESIGN.md, "signald
  * inside"): the node registry, one session per running occurrence (its cascade plan,
- * floor, mutes, the level of each site, which node hosts each site, re-homing,
- * link quality, step-down and alarms), and the clock they all read.
+ * floor, presenter and content, mutes, the level of each site, which node hosts each
+ * site, re-homing, link quality, step-down and alarms), and the clock they all read.
  *
  * The runtime takes commands (a node registered, a site's offer went to a node, the
  * floor moved, a node reported statistics) and says what follows through one sink
@@ -112,6 +112,25 @@ void sig_cascade_close_meeting (SigRuntime *rt, gint64 meeting_id);
 /* Gives the floor to @site_id (<= 0: back to the chair) on every node of the leg.
  * Returns: FALSE when the occurrence has no open leg. */
 gboolean sig_cascade_set_floor (SigRuntime *rt, gint64 occurrence_id, gint64 site_id);
+/* Gives the presenter right to @site_id (<= 0: back to the chair's site). Content
+ * by any other site stops first (nodes told, content event); a presenter event
+ * follows when the right moved. Both events go to the meeting's subscribers and to
+ * every site joined to the occurrence. Returns: FALSE when the occurrence has no
+ * open leg. */
+gboolean sig_cascade_set_presenter (SigRuntime *rt, gint64 occurrence_id, gint64 site_id);
+/* @site_id starts showing its screen: every node of the leg is told where it enters
+ * (content), and a content event follows; nothing new when it presents already.
+ * ROOMS_ERROR_ILLEGAL_STATE without an open leg, SIG_ERROR_FORBIDDEN when @site_id
+ * does not hold the presenter right. */
+gboolean sig_cascade_start_content (SigRuntime *rt, gint64 occurrence_id, gint64 site_id,
+                                    GError **error);
+/* Stops @site_id's content (it stopped sharing, or left the occurrence). Returns:
+ * %TRUE when it was presenting. */
+gboolean sig_cascade_stop_content (SigRuntime *rt, gint64 occurrence_id, gint64 site_id);
+/* Returns: the site holding the presenter right in an open leg, or 0. */
+gint64 sig_cascade_presenter_site (SigRuntime *rt, gint64 occurrence_id);
+/* Returns: the site presenting now in an open leg, or 0. */
+gint64 sig_cascade_content_site (SigRuntime *rt, gint64 occurrence_id);
 /* Returns: the chair's site of an open leg, or 0. */
 gint64 sig_cascade_chair_site (SigRuntime *rt, gint64 occurrence_id);
 /* Mutes or unmutes @site_id at the node hosting it (remembered for its reconnects)
@@ -131,8 +150,8 @@ gboolean sig_cascade_unpin_level (SigRuntime *rt, gint64 occurrence_id, gint64 s
 const char *sig_cascade_site_level (SigRuntime *rt, gint64 occurrence_id, gint64 site_id,
                                     gboolean *pinned);
 /* A site's offer went to @node_id: that node hosts the site in the leg from now on
- * (until another offer goes elsewhere), and the floor is told again when it is the
- * floor's. */
+ * (until another offer goes elsewhere), and the floor (the content) is told again
+ * when it is the floor's (presenting). */
 void sig_cascade_site_routed (SigRuntime *rt, gint64 occurrence_id, gint64 site_id,
                               const char *node_id);
 /* Returns: %TRUE when the last offer of @site_id in the running leg of
@@ -162,7 +181,7 @@ gboolean sig_cascade_relay_link (SigRuntime *rt, const char *from, JsonObject *o
 void sig_cascade_event (SigRuntime *rt, gint64 occurrence_id, const char *type,
                         gint64 site_id, const char *bool_name, gboolean value);
 /* Returns: (transfer full) (nullable): the running leg of @occurrence_id as JSON
- * (chair and floor sites, plan nodes with parent, up and sites, muted sites, levels,
+ * (chair, floor, presenter and content sites, plan nodes with parent, up and sites, muted sites, levels,
  * the endpoint states the nodes reported); NULL without an open leg. */
 JsonNode *sig_cascade_describe (SigRuntime *rt, gint64 occurrence_id);
 /* (nullable) (transfer none): the last state @node_id reported for @endpoint. */

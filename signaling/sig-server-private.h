@@ -228,6 +228,8 @@ gboolean sig_route_meetings_get (SigServer *, SigRequest *, GError **);
 gboolean sig_route_meetings_patch (SigServer *, SigRequest *, GError **);
 gboolean sig_route_meetings_delete (SigServer *, SigRequest *, GError **);
 gboolean sig_route_occurrence_floor (SigServer *, SigRequest *, GError **);
+gboolean sig_route_occurrence_content_give (SigServer *, SigRequest *, GError **);
+gboolean sig_route_occurrence_content_take (SigServer *, SigRequest *, GError **);
 gboolean sig_route_occurrence_mute (SigServer *, SigRequest *, GError **);
 gboolean sig_route_occurrence_level (SigServer *, SigRequest *, GError **);
 gboolean sig_route_occurrence_site_level (SigServer *, SigRequest *, GError **);
@@ -277,6 +279,7 @@ extern const SigParam sig_params_book[];
 extern const SigParam sig_params_patch[];
 extern const SigParam sig_params_token[];
 extern const SigParam sig_params_floor[];
+extern const SigParam sig_params_content[];
 extern const SigParam sig_params_mute[];
 extern const SigParam sig_params_level[];
 

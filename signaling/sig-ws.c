@@ -48,6 +48,38 @@ send_simple (WsClient *c, const char *type, const char *k1, const char *v1)
   send_json (c, n);
 }
 
+/* Sends {type, occurrence_id, presenter_site_id, content_site_id} about the
+ * occurrence @c joined: who may present and who presents (null when no leg runs, or
+ * nobody presents), so a hall that (re)joins knows without following the meeting. */
+static void
+send_presenting (WsClient *c, const char *type)
+{
+  gint64 occ = c->joined_occurrence;
+  gboolean open = occ > 0 && sig_cascade_is_open (c->ws->rt, occ);
+  gint64 sites[2] = { open ? sig_cascade_presenter_site (c->ws->rt, occ) : 0,
+                      open ? sig_cascade_content_site (c->ws->rt, occ) : 0 };
+  const char *names[2] = { "presenter_site_id", "content_site_id" };
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "v");
+  json_builder_add_int_value (b, SIG_PROTOCOL_VERSION);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, type);
+  json_builder_set_member_name (b, "occurrence_id");
+  json_builder_add_int_value (b, occ);
+  for (int i = 0; i < 2; i++)
+    {
+      json_builder_set_member_name (b, names[i]);
+      if (sites[i] > 0)
+        json_builder_add_int_value (b, sites[i]);
+      else
+        json_builder_add_null_value (b);
+    }
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) n = json_builder_get_root (b);
+  send_json (c, n);
+}
+
 static void
 send_error (WsClient *c, const GError *error)
 {
@@ -367,7 +399,12 @@ handle_join (WsClient *c, JsonObject *o, gboolean join, GError **error)
            : !sig_attendance_leave (srv->attendance, occ, c->site_id, now, error))
     return FALSE;
   if (!join || c->joined_occurrence != occ)
-    send_site_leave (c);
+    {
+      /* leaving its occurrence ends what the site was showing there */
+      if (c->joined_occurrence > 0)
+        sig_cascade_stop_content (c->ws->rt, c->joined_occurrence, c->site_id);
+      send_site_leave (c);
+    }
   c->joined_occurrence = join ? occ : 0;
 
   gint64 meeting_id = rooms_occurrence_get_meeting_id (o_occ);
@@ -384,7 +421,10 @@ handle_join (WsClient *c, JsonObject *o, gboolean join, GError **error)
   json_builder_end_object (b);
   g_autoptr (JsonNode) ev = json_builder_get_root (b);
   sig_ws_publish (c->ws, meeting_id, ev);
-  send_simple (c, join ? "joined" : "left", NULL, NULL);
+  if (join)
+    send_presenting (c, "joined");
+  else
+    send_simple (c, "left", NULL, NULL);
 
   const char *sdp = member_str (o, "sdp");
   if (join && sdp != NULL)
@@ -698,6 +738,29 @@ site_hand (WsClient *c, JsonObject *o, const char *type, GError **error)
   return handle_hand (c, o, error);
 }
 
+/* A joined hall starts or stops showing its screen (issue 16): only the site holding
+ * the presenter right starts (again is no error); a stop ends only the sender's own
+ * content. Both answer content.ok with who may present and who presents. */
+static gboolean
+site_content (WsClient *c, JsonObject *o, const char *type, GError **error)
+{
+  if (c->principal->role != SIG_ROLE_SITE || c->joined_occurrence <= 0)
+    {
+      g_set_error_literal (error, SIG_ERROR, SIG_ERROR_FORBIDDEN,
+                           "join first: only a site in the meeting presents");
+      return FALSE;
+    }
+  if (strcmp (type, "content.start") == 0)
+    {
+      if (!sig_cascade_start_content (c->ws->rt, c->joined_occurrence, c->site_id, error))
+        return FALSE;
+    }
+  else
+    sig_cascade_stop_content (c->ws->rt, c->joined_occurrence, c->site_id);
+  send_presenting (c, "content.ok");
+  return TRUE;
+}
+
 static gboolean
 people_ping (WsClient *c, JsonObject *o, const char *type, GError **error)
 {
@@ -716,6 +779,8 @@ static const SigWsMessage ws_messages[] = {
   { "ice", SIG_ROLE_SITE, site_ice },
   { "echo", SIG_ROLE_SITE, site_echo },
   { "hand", SIG_ROLE_SITE, site_hand },
+  { "content.start", SIG_ROLE_SITE, site_content },
+  { "content.stop", SIG_ROLE_SITE, site_content },
   { "register", SIG_ROLE_NODE, node_register },
   { "heartbeat", SIG_ROLE_NODE, node_heartbeat },
   { "site.answer", SIG_ROLE_NODE, node_site_relay },
@@ -911,6 +976,7 @@ closed_cb (SoupWebsocketConnection *conn, gpointer user_data)
     {
       sig_attendance_leave (ws->server->attendance, c->joined_occurrence, c->site_id,
                             sig_server_now (ws->server), NULL);
+      sig_cascade_stop_content (ws->rt, c->joined_occurrence, c->site_id);
       send_site_leave (c);
     }
   GHashTableIter it;

@@ -14,6 +14,9 @@
  *   token that expires closes them within about a second;
  * - tokens are not taken from URLs; browsers pass them as a subprotocol;
  * - a socket that floods is slowed, not served;
+ * - only the joined hall holding the presenter right starts the content: a hall
+ *   without it, one not joined, one of another meeting, dashboards and nodes are
+ *   refused and change nothing;
  * - every message type of the table (sig_ws_messages_get), sent by every kind of
  *   socket, gets `forbidden` from a sender the table does not admit and never takes
  *   signald down. */
@@ -712,6 +715,95 @@ replies_to (WsPeer *p, gboolean node, const char *msg, guint *others)
   return g_string_free (codes, FALSE);
 }
 
+/* Only the joined hall holding the presenter right presents (issue 16): a hall
+ * without the right, one open but not joined, a hall of another meeting (which
+ * cannot join this one either), a secretary's and an admin's dashboard and a node
+ * sending content.start (or content.stop) are refused with `forbidden`; none of it
+ * reaches a node, the meeting's followers hear nothing, and the right, the content and
+ * the store are as they were. */
+START_TEST (test_content_only_by_the_presenter)
+{
+  Env e;
+  env_start (&e, CONF);
+  WsPeer hall, idle, stranger, secr;
+  hall_join (&e, &hall, e.c02539);
+  g_autofree char *scope = g_strdup_printf ("%" G_GINT64_FORMAT, e.c02536);
+  g_autofree char *idle_tok = make_token (e.d, "site", scope, NULL);
+  ck_assert (ws_open (&idle, e.s, e.d, "/api/v1/ws", idle_tok, NULL));
+  g_autofree char *far = g_strdup_printf ("%" G_GINT64_FORMAT, site_of (e.d, "02600"));
+  g_autofree char *far_tok = make_token (e.d, "site", far, NULL);
+  ck_assert (ws_open (&stranger, e.s, e.d, "/api/v1/ws", far_tok, NULL));
+  g_autofree char *sec_tok = make_token (e.d, "secretary", "08", NULL);
+  ck_assert (ws_open (&secr, e.s, e.d, "/api/v1/ws", sec_tok, NULL));
+  /* the stranger cannot join this meeting to get closer */
+  ws_send (&stranger, "{\"type\":\"join\",\"occurrence_id\":1}");
+  g_autoptr (JsonNode) nj = ws_take (&stranger, "error");
+  ck_assert_str_ne (jstr (nj, "code"), "internal");
+  /* the roll call is written in batches: reading it writes the join now */
+  guint st;
+  g_autofree char *att
+      = sd_http (e.d, "GET", "/api/v1/meetings/1/attendance", e.d->admin, NULL, &st);
+  ck_assert_uint_eq (st, 200);
+  ws_barrier (&e.n08, TRUE);
+  ws_barrier (&e.n076, TRUE);
+  ws_drop (&e.n08, "content");
+  ws_drop (&e.n076, "content");
+  ws_barrier (&e.dash, FALSE);
+  g_queue_clear_full (&e.dash.msgs, (GDestroyNotify)json_node_unref);
+  g_autofree char *db_before = sd_dump_db (e.d);
+  g_autofree char *media_before
+      = sd_http (e.d, "GET", "/api/v1/occurrences/1/media", e.d->admin, NULL, &st);
+
+  struct
+  {
+    WsPeer *p;
+    const char *msg;
+    const char *why; /* in the error's message */
+  } tries[] = {
+    { &hall, "{\"type\":\"content.start\"}", "presenter right" },
+    { &idle, "{\"type\":\"content.start\"}", "join first" },
+    { &idle, "{\"type\":\"content.stop\"}", "join first" },
+    { &stranger, "{\"type\":\"content.start\",\"occurrence_id\":1}", "join first" },
+    { &secr, "{\"type\":\"content.start\"}", "may not send" },
+    { &secr, "{\"type\":\"content.stop\"}", "may not send" },
+    { &e.dash, "{\"type\":\"content.start\"}", "may not send" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (tries); i++)
+    {
+      ws_drop (tries[i].p, "error");
+      ws_send (tries[i].p, tries[i].msg);
+      g_autoptr (JsonNode) err = ws_take (tries[i].p, "error");
+      ck_assert_str_eq (jstr (err, "code"), "forbidden");
+      ck_assert_msg (strstr (jstr (err, "message"), tries[i].why) != NULL, "try %zu: %s",
+                     i, jstr (err, "message"));
+    }
+  g_autofree char *code = node_says (&e.n076, "{\"v\":1,\"type\":\"content.start\","
+                                              "\"occurrence_id\":1}");
+  ck_assert_str_eq (code, "forbidden");
+  /* a joined hall's stop ends only its own content (none): answered, no effect */
+  ws_send (&hall, "{\"type\":\"content.stop\"}");
+  json_node_unref (ws_take (&hall, "content.ok"));
+
+  ws_barrier (&e.n08, TRUE);
+  ws_barrier (&e.n076, TRUE);
+  ck_assert_uint_eq (ws_count (&e.n08, "content") + ws_count (&e.n076, "content"), 0);
+  ws_barrier (&e.dash, FALSE);
+  ck_assert_uint_eq (ws_count (&e.dash, "content") + ws_count (&e.dash, "presenter"), 0);
+  g_autofree char *media_after
+      = sd_http (e.d, "GET", "/api/v1/occurrences/1/media", e.d->admin, NULL, &st);
+  ck_assert_str_eq (media_before, media_after);
+  ck_assert_ptr_nonnull (strstr (media_after, "\"content_site_id\":null"));
+  g_autofree char *db_after = sd_dump_db (e.d);
+  ck_assert_str_eq (db_before, db_after);
+  ws_close (&secr);
+  ws_close (&stranger);
+  ws_close (&idle);
+  ws_close (&hall);
+  assert_up (&e);
+  env_stop (&e);
+}
+END_TEST
+
 START_TEST (test_every_message_type_by_every_sender)
 {
   Env e;
@@ -787,6 +879,7 @@ abuse_suite (void)
   tcase_add_test (tc, test_fragmented_message_is_bounded);
   tcase_add_test (tc, test_dropped_connections_are_closed);
   tcase_add_test (tc, test_every_message_type_by_every_sender);
+  tcase_add_test (tc, test_content_only_by_the_presenter);
   suite_add_tcase (s, tc);
   return s;
 }

@@ -17,10 +17,11 @@
  * - every route that may change something names an audit action, and each accepted
  *   request of the matrix wrote exactly one entry, each refused one none;
  * - each attack of the review fails and changes nothing, and signald stays up: a
- *   district secretary pinning the chair's hall to audio; a hall's token reading
- *   another province through a unit calendar; 200 KB of nesting, plain or hidden
- *   behind a single-quoted string or a comment, over HTTP and WebSocket; /metrics
- *   without a token; ten bad tokens locking everybody out. */
+ *   district secretary pinning the chair's hall to audio; anyone but an admin or the
+ *   chair's secretary moving the presenter right while the chair presents; a hall's
+ *   token reading another province through a unit calendar; 200 KB of nesting, plain
+ *   or hidden behind a single-quoted string or a comment, over HTTP and WebSocket;
+ *   /metrics without a token; ten bad tokens locking everybody out. */
 #include "lt-test.h"
 #include "sig-server-private.h"
 #include "sig-test-util.h"
@@ -576,6 +577,93 @@ START_TEST (test_level_pin_by_district_secretary)
 }
 END_TEST
 
+/* The presenter right of meeting 1 as the media view shows it: who holds it, and
+ * who presents (0: nobody). */
+static void
+presenting (Env *e, gint64 *presenter, gint64 *content)
+{
+  guint st;
+  g_autofree char *r
+      = sd_http (e->d, "GET", "/api/v1/occurrences/1/media", e->d->admin, NULL, &st);
+  ck_assert_uint_eq (st, 200);
+  g_autoptr (JsonNode) n = sd_json (r);
+  JsonObject *leg = json_object_get_object_member (json_node_get_object (n), "leg");
+  *presenter = json_object_get_int_member (leg, "presenter_site_id");
+  JsonNode *c = json_object_get_member (leg, "content_site_id");
+  *content = JSON_NODE_HOLDS_NULL (c) ? 0 : json_node_get_int (c);
+}
+
+/* While the chair's hall presents (issue 16), nobody but an admin or the chair's
+ * secretary may move the presenter right: a district secretary who reads the meeting,
+ * IT staff, the invited hall and the node are refused (403), the other province's
+ * secretary does not even see the occurrence (404), an admin naming a site the
+ * meeting does not invite (or none) is refused on the field (400). Each leaves the
+ * store, the right and the content as they were, and the node is told nothing. The
+ * chair's secretary may (200): the refusal is about who asks. */
+START_TEST (test_presenter_right_by_others)
+{
+  Env e;
+  env_start (&e, FALSE);
+  ws_send (&e.chair_hall, "{\"type\":\"content.start\"}");
+  json_node_unref (ws_take (&e.chair_hall, "content.ok"));
+  ws_barrier (&e.node, TRUE);
+  ws_drop (&e.node, "content");
+  g_autofree char *db_before = sd_dump_db (e.d);
+  gint64 other = site_of (e.d, "02600"); /* province 10: not invited */
+  g_autofree char *to_site = g_strdup_printf ("{\"site\":%" G_GINT64_FORMAT "}", e.site);
+  g_autofree char *to_other = g_strdup_printf ("{\"site\":%" G_GINT64_FORMAT "}", other);
+  static const struct
+  {
+    Role role;
+    guint status;
+  } refused[] = { { R_SEC076, 403 }, { R_IT, 403 },    { R_SITE, 403 },
+                  { R_NODE, 403 },   { R_SEC10, 404 }, { R_NONE, 401 } };
+  guint st;
+  for (gsize i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      Role r = refused[i].role;
+      g_autofree char *a
+          = call (&e, r, "POST", "/api/v1/occurrences/1/content", NULL, to_site, &st);
+      ck_assert_msg (st == refused[i].status, "%s gave the right: %u %s", role_names[r],
+                     st, a);
+      g_autofree char *b
+          = call (&e, r, "DELETE", "/api/v1/occurrences/1/content", NULL, NULL, &st);
+      ck_assert_msg (st == refused[i].status, "%s took the right: %u %s", role_names[r],
+                     st, b);
+    }
+  const char *bad[]
+      = { to_other, "{\"site\":0}", "{\"site\":null}", "{}", "{\"site\":\"1\"}" };
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree char *a = call (&e, R_ADMIN, "POST", "/api/v1/occurrences/1/content",
+                                 NULL, bad[i], &st);
+      ck_assert_msg (st == 400 && strstr (a, "\"field\":\"site\"") != NULL, "%s: %u %s",
+                     bad[i], st, a);
+    }
+  ws_barrier (&e.node, TRUE);
+  ck_assert_uint_eq (ws_count (&e.node, "content"), 0);
+  gint64 presenter, content;
+  presenting (&e, &presenter, &content);
+  ck_assert_int_eq (presenter, e.chair_site);
+  ck_assert_int_eq (content, e.chair_site);
+  g_autofree char *db_after = sd_dump_db (e.d);
+  ck_assert_str_eq (db_before, db_after);
+  assert_alive (&e);
+
+  /* the chair's secretary gives the right to the commune: the chair's screen stops */
+  g_autofree char *ok
+      = call (&e, R_SEC08, "POST", "/api/v1/occurrences/1/content", NULL, to_site, &st);
+  ck_assert_msg (st == 200, "%s", ok);
+  g_autoptr (JsonNode) told = ws_take (&e.node, "content");
+  ck_assert (JSON_NODE_HOLDS_NULL (
+      json_object_get_member (json_node_get_object (told), "site_id")));
+  presenting (&e, &presenter, &content);
+  ck_assert_int_eq (presenter, e.site);
+  ck_assert_int_eq (content, 0);
+  env_stop (&e);
+}
+END_TEST
+
 /* A commune hall's token asking for the calendar of a unit above it (VN) gets only
  * the meetings that invite it: not another province's title and agenda. A secretary
  * may not ask for units outside their subtree (403), and gets their own unit's feed
@@ -784,6 +872,7 @@ main (int argc, char **argv)
   tcase_add_test (tc, test_role_route_matrix);
   tcase_add_test (tc, test_role_route_matrix_sessions);
   tcase_add_test (tc, test_level_pin_by_district_secretary);
+  tcase_add_test (tc, test_presenter_right_by_others);
   tcase_add_test (tc, test_calendar_leak);
   tcase_add_test (tc, test_nesting_attacks);
   tcase_add_test (tc, test_metrics_without_token);
