@@ -11,7 +11,7 @@ languageSwitch(document.getElementById('lang'));
 
 const $ = (id) => document.getElementById(id);
 let api, tree, live;
-const board = { meetingId: null, links: [], siteUnit: new Map(), unitSite: new Map(), leg: null, history: null, timer: 0 };
+const board = { meetingId: null, links: [], units: [], siteUnit: new Map(), unitSite: new Map(), leg: null, history: null, timer: 0 };
 
 async function signIn(token) {
   const a = new Api(token);
