@@ -48,9 +48,10 @@ send_simple (WsClient *c, const char *type, const char *k1, const char *v1)
   send_json (c, n);
 }
 
-/* Sends {type, occurrence_id, presenter_site_id, content_site_id} about the
- * occurrence @c joined: who may present and who presents (null when no leg runs, or
- * nobody presents), so a hall that (re)joins knows without following the meeting. */
+/* Sends {type, occurrence_id, site_id, presenter_site_id, content_site_id} to a
+ * site's socket about the occurrence it joined: its own site, who may present and who
+ * presents (null when no leg runs, or nobody presents), so a hall that (re)joins knows
+ * without following the meeting. */
 static void
 send_presenting (WsClient *c, const char *type)
 {
@@ -67,6 +68,8 @@ send_presenting (WsClient *c, const char *type)
   json_builder_add_string_value (b, type);
   json_builder_set_member_name (b, "occurrence_id");
   json_builder_add_int_value (b, occ);
+  json_builder_set_member_name (b, "site_id");
+  json_builder_add_int_value (b, c->site_id);
   for (int i = 0; i < 2; i++)
     {
       json_builder_set_member_name (b, names[i]);

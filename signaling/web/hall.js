@@ -1,6 +1,9 @@
 // hall.js: the commune hall's page: one link per site (#token=...), the next meeting in
 // large type, one join button, self view, mic mute, the line's grade in words, the
-// "test my line" echo over the site WebSocket, and rejoining on its own after a drop.
+// "test my line" echo over the site WebSocket, rejoining on its own after a drop, and
+// the content (issue 16): while the hall holds the presenter right, "Trình chiếu"
+// shares its screen on a second video transceiver; another hall's content is shown
+// large with the program beside it.
 import {
   Api, LiveSocket, addDays, fmtDateTime, fmtNumber, gradeName, gradeOf, gradeWords, languageSwitch,
   loadStrings, say, t,
@@ -37,6 +40,12 @@ const hall = {
   prev: null,
   micOff: false,
   hand: false,
+  site: null,        // this hall's site id, from `joined`
+  presenter: null,   // the site holding the presenter right in the joined occurrence
+  content: null,     // the site presenting now, or null
+  contentTx: null,   // the meeting connection's content transceiver (its 2nd video)
+  share: null,       // this hall's screen track while it presents
+  starting: false,   // content.start sent, not answered yet
 };
 
 // Candidates that arrive before the answer wait for it.
@@ -66,6 +75,7 @@ async function onMessage(m) {
       const pc = pcFor();
       if (!pc) return;
       await pc.setRemoteDescription({ type: 'answer', sdp: m.sdp });
+      if (window.ltHall && pc === hall.pc) window.ltHall.answer = m.sdp;
       for (const c of pendingIce) await pc.addIceCandidate(c).catch(() => {});
       pendingIce = [];
       break;
@@ -84,12 +94,44 @@ async function onMessage(m) {
       break;
     case 'error':
       if (hall.echo) { finishEcho(t('hall.echo_failed', { why: m.message || m.code })); return; }
+      if (hall.starting) { // the share was refused: take it down again
+        stopShare(false);
+        announce(`${t('hall.share_failed')}: ${m.message || m.code}`, 'error');
+        return;
+      }
       announce(`${t('err.generic')}: ${m.message || m.code}`, 'error');
       if (m.code === 'unavailable' && hall.joined) setTimeout(() => hall.joined && rejoin(), 3000);
       break;
     case 'joined':
       announce(hall.rejoining ? t('hall.rejoined') : t('hall.joined'), 'ok');
       hall.rejoining = false;
+      hall.site = m.site_id ?? hall.site;
+      hall.presenter = m.presenter_site_id ?? null;
+      hall.content = m.content_site_id ?? null;
+      // back after a drop while presenting: the old socket's close stopped it
+      if (hall.share) {
+        if (hall.presenter === hall.site) { hall.starting = true; sock.send({ type: 'content.start' }); }
+        else stopShare(false);
+      }
+      showContent();
+      updateShare();
+      break;
+    case 'content.ok':
+      hall.starting = false;
+      hall.content = m.content_site_id ?? null;
+      if (hall.share && hall.content === hall.site) announce(t('hall.share_started'), 'ok');
+      break;
+    case 'presenter': // the right moved: to this hall, or away from it
+      if (!hall.joined) return;
+      hall.presenter = m.site_id;
+      if (m.site_id === hall.site) announce(t('hall.share_right'), 'ok');
+      else if (hall.share) { stopShare(false); announce(t('hall.share_lost')); }
+      updateShare();
+      break;
+    case 'content':
+      if (!hall.joined) return;
+      hall.content = m.site_id;
+      if (showContent()) announce(t('hall.content_on'));
       break;
     case 'level': { // what this hall receives changed: a step-down, back up, or a pin
       announce(t(`hall.level.${m.level}`));
@@ -149,12 +191,19 @@ async function camera() {
   return hall.stream;
 }
 
-// A peer connection whose offer, with its candidates, goes to signald as @type.
-async function offer(extra) {
+// A peer connection whose offer, with its candidates, goes to signald. For the
+// meeting (@withContent) a second video transceiver follows the program's, with no
+// track until the hall presents: the node takes the first video m-line as the
+// program and the second as the content. The line test has none.
+async function offer(withContent) {
   const stream = await camera();
   const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
   stream.getTracks().forEach((tr) => pc.addTrack(tr, stream));
-  pc.ontrack = (e) => { $('remote').srcObject = e.streams[0] || new MediaStream([e.track]); };
+  const contentTx = withContent ? pc.addTransceiver('video', { direction: 'sendrecv' }) : null;
+  pc.ontrack = (e) => {
+    if (contentTx && e.transceiver === contentTx) return; // shown by showContent()
+    $('remote').srcObject = e.streams[0] || new MediaStream([e.track]);
+  };
   // no trickling: the offer is sent once gathering is complete, with every candidate
   // in it (signald takes a site's candidates only after its join or echo)
   await pc.setLocalDescription(await pc.createOffer());
@@ -167,7 +216,7 @@ async function offer(extra) {
     });
   }
   pendingIce = [];
-  return { pc, sdp: pc.localDescription.sdp, ...extra };
+  return { pc, contentTx, sdp: pc.localDescription.sdp };
 }
 
 async function join() {
@@ -177,10 +226,11 @@ async function join() {
   $('leave').classList.remove('hidden');
   setStatus(0, t('hall.connecting'));
   try {
-    const { pc, sdp } = await offer();
+    const { pc, contentTx, sdp } = await offer(true);
     hall.pc = pc;
+    hall.contentTx = contentTx;
     watch(pc);
-    window.ltHall = { offerSent: true };
+    window.ltHall = { offerSent: true, sdp, pc, contentTx };
     sock.send({ type: 'join', occurrence_id: hall.next.occ.id, sdp });
     $('mic').disabled = false;
     $('hand').disabled = false;
@@ -216,9 +266,14 @@ async function rejoin() {
   hall.pc?.close();
   hall.pc = null;
   try {
-    const { pc, sdp } = await offer();
+    const { pc, contentTx, sdp } = await offer(true);
     hall.pc = pc;
+    hall.contentTx = contentTx;
+    window.ltHall = { offerSent: true, sdp, pc, contentTx };
     watch(pc);
+    // still presenting: the screen goes on the new connection's content transceiver
+    if (hall.share) await contentTx.sender.replaceTrack(hall.share);
+    showContent();
     if (hall.micOff) pc.getSenders().forEach((s) => { if (s.track?.kind === 'audio') s.track.enabled = false; });
     if (!sock.send({ type: 'join', occurrence_id: hall.next.occ.id, sdp })) return; // onOpen retries
   } catch (err) {
@@ -227,10 +282,15 @@ async function rejoin() {
 }
 
 function leave() {
+  stopShare(false); // leaving stops the content at signald
   hall.joined = false;
   sock.send({ type: 'leave' });
   hall.pc?.close();
   hall.pc = null;
+  hall.contentTx = null;
+  hall.presenter = hall.content = null;
+  showContent();
+  updateShare();
   stopStats();
   setStatus(0, t('hall.not_connected'));
   $('leave').classList.add('hidden');
@@ -307,7 +367,7 @@ async function testLine() {
   announce(t('hall.testing'));
   try {
     hall.echo = { kind: 'echo' };
-    const { pc, sdp } = await offer();
+    const { pc, sdp } = await offer(false);
     hall.echo.pc = pc;
     sock.send({ type: 'echo', sdp });
     startStats(() => pc);
@@ -347,11 +407,72 @@ function finishEcho(text, g) {
   window.ltEchoDone = { text, grade: g ? gradeName(g.grade) : null };
 }
 
+// ---- the content: this hall's screen, or another hall's shown large ----
+
+// "Trình chiếu": enabled only while this hall holds the presenter right.
+function updateShare() {
+  const may = hall.joined && hall.site !== null && hall.presenter === hall.site;
+  $('share').disabled = !may || !!hall.share;
+  $('share-stop').classList.toggle('hidden', !hall.share);
+  $('share').dataset.right = may ? '1' : '0';
+}
+
+// The screen, with the detail hint (text and slides over motion), replaces the empty
+// content track in place: no new offer, so the node sees the same m-line.
+async function startShare() {
+  if (!hall.joined || hall.presenter !== hall.site || hall.share || !hall.contentTx) return;
+  try {
+    const screen = await navigator.mediaDevices.getDisplayMedia({ video: true });
+    const track = screen.getVideoTracks()[0];
+    track.contentHint = 'detail';
+    // the browser's own "stop sharing" ends the track: stop presenting as well
+    track.addEventListener('ended', () => { if (hall.share === track) stopShare(true); });
+    if (!hall.joined || hall.presenter !== hall.site) { track.stop(); return; }
+    hall.share = track;
+    await hall.contentTx.sender.replaceTrack(track);
+    hall.starting = true;
+    sock.send({ type: 'content.start' });
+  } catch (err) {
+    announce(`${t('hall.share_failed')}: ${err.message}`, 'error');
+  }
+  updateShare();
+}
+
+// Stops this hall's screen; @tell: say so to signald (not needed when signald stopped
+// it: the right moved, the hall left).
+function stopShare(tell) {
+  const track = hall.share;
+  if (!track) return;
+  hall.share = null;
+  hall.starting = false;
+  if (tell && hall.joined) sock.send({ type: 'content.stop' });
+  hall.contentTx?.sender.replaceTrack(null).catch(() => {});
+  track.stop();
+  updateShare();
+  announce(t('hall.share_stopped'));
+}
+
+// Another hall's content is shown large, the program small beside it; none (or this
+// hall's own) leaves the program alone.
+function showContent() {
+  const other = hall.joined && hall.content !== null && hall.content !== hall.site && hall.contentTx;
+  const video = $('content');
+  if (other) {
+    const track = hall.contentTx.receiver.track;
+    if (video.srcObject?.getTracks()[0] !== track) video.srcObject = new MediaStream([track]);
+  } else video.srcObject = null;
+  $('content-fig').classList.toggle('hidden', !other);
+  $('videos').classList.toggle('with-content', !!other);
+  return !!other;
+}
+
 // ---- controls ----
 
 $('join').addEventListener('click', join);
 $('leave').addEventListener('click', leave);
 $('echo').addEventListener('click', testLine);
+$('share').addEventListener('click', startShare);
+$('share-stop').addEventListener('click', () => stopShare(true));
 $('mic').addEventListener('click', () => {
   hall.micOff = !hall.micOff;
   hall.stream?.getAudioTracks().forEach((tr) => { tr.enabled = !hall.micOff; });

@@ -1,6 +1,6 @@
 // it.js: the IT staff's live board for one meeting: legs worst first, alarms with time
 // and duration, per-leg charts of the last 15 minutes (canvas), the unit tree coloured
-// by grade and the node-to-node links of the cascade.
+// by grade, the node-to-node links of the cascade and who presents (issue 16).
 import {
   Api, ApiError, LiveSocket, UnitTree, addDays, apiGrade, fmtDateTime, fmtNumber, fmtTime, gradeName,
   gradeWords, h, languageSwitch, loadStrings, say, t,
@@ -11,7 +11,7 @@ languageSwitch(document.getElementById('lang'));
 
 const $ = (id) => document.getElementById(id);
 let api, tree, live;
-const board = { meetingId: null, links: [], siteUnit: new Map(), unitSite: new Map(), leg: null, history: null, timer: 0 };
+const board = { meetingId: null, links: [], units: [], siteUnit: new Map(), unitSite: new Map(), leg: null, history: null, timer: 0 };
 
 async function signIn(token) {
   const a = new Api(token);
@@ -99,6 +99,7 @@ async function refresh() {
     const media = occ ? await api.get(`/api/v1/occurrences/${occ.id}/media`).catch(() => null) : null;
     renderTree();
     renderNodes(media);
+    renderPresenting(media);
     if (board.leg) await loadHistory(board.leg);
     say($('it-msg'), t('it.updated', { time: fmtTime(new Date()) }));
   } catch (err) {
@@ -218,6 +219,21 @@ function renderNodes(media) {
   $('nodes').replaceChildren(h('ul', {}, nodes.filter((n) => !n.parent || !ids.has(n.parent)).map(item)));
 }
 
+// Who holds the presenter right and who shows a screen now; live events keep it
+// current between refreshes.
+function renderPresenting(media) {
+  const leg = media?.leg;
+  if (leg) board.presenting = { presenter: leg.presenter_site_id ?? null, content: leg.content_site_id ?? null };
+  const p = leg ? board.presenting : null;
+  const name = (id) => board.siteUnit.get(id)?.name || `${t('it.site')} #${id}`;
+  const el = $('presenting');
+  el.dataset.presenter = p?.presenter ?? '';
+  el.dataset.content = p?.content ?? '';
+  el.replaceChildren(...(!p ? [] : [
+    h('span', { class: 'presenter' }, t('it.presenter', { name: name(p.presenter) })), ' · ',
+    p.content ? h('strong', { class: 'presenting' }, `📽 ${t('it.presenting', { name: name(p.content) })}`) : t('it.nobody_presents')]));
+}
+
 // ---- charts ----
 
 async function selectLeg(leg) {
@@ -308,6 +324,9 @@ function onEvent(m) {
     renderLegs();
     renderTree();
     if (board.history) drawAll();
+  } else if ((m.type === 'presenter' || m.type === 'content') && board.presenting) {
+    board.presenting[m.type === 'presenter' ? 'presenter' : 'content'] = m.site_id;
+    renderPresenting({ leg: { presenter_site_id: board.presenting.presenter, content_site_id: board.presenting.content } });
   } else if (['site.joined', 'site.left', 'link.level', 'endpoint.state', 'node.up', 'node.down'].includes(m.type)) {
     refresh();
   }

@@ -1,6 +1,6 @@
 // secretary.js: the meeting secretary's page: sign in, week/day calendar, booking with
 // conflicts site by site, .ics, join links, and on the day the live roll call, floor
-// control and the attendance CSV.
+// control, the presenter right (who may show a screen) and the attendance CSV.
 import {
   Api, ApiError, LiveSocket, UnitTree, addDays, applyStrings, fmtDateTime, fmtDay,
   fmtNumber, fmtShortDay, fmtTime, fromInputs, h, languageSwitch, loadStrings, say, t,
@@ -349,7 +349,7 @@ async function openDetail(meetingId, occurrenceId) {
   const m = await api.get(`/api/v1/meetings/${meetingId}`);
   const occ = (m.occurrences || []).find((o) => o.id === occurrenceId) || (m.occurrences || [])[0];
   if (state.detail && state.detail.meeting.id !== m.id) live.unsubscribe(state.detail.meeting.id);
-  state.detail = { meeting: m, occ, hands: new Set(), muted: new Set(), floor: null };
+  state.detail = { meeting: m, occ, hands: new Set(), muted: new Set(), floor: null, presenter: null, content: null };
   live.subscribe(m.id);
   await loadControlState(state.detail);
   const d = $('detail');
@@ -387,6 +387,9 @@ async function loadControlState(det) {
     const media = await api.get(`/api/v1/occurrences/${det.occ.id}/media`);
     if (!media.leg) return;
     det.floor = media.leg.floor_site_id > 0 && media.leg.floor_site_id !== media.leg.chair_site_id ? media.leg.floor_site_id : null;
+    det.chair = media.leg.chair_site_id;
+    det.presenter = media.leg.presenter_site_id ?? null;
+    det.content = media.leg.content_site_id ?? null;
     for (const id of media.leg.muted || []) det.muted.add(id);
   } catch { /* not running or not readable: nothing to restore */ }
 }
@@ -433,27 +436,43 @@ async function loadRollCall() {
 function rollRow(s) {
   const det = state.detail;
   const muted = det.muted.has(s.site_id);
-  return h('tr', { 'data-site': s.site_id },
-    h('td', {}, s.site_name, det.floor === s.site_id ? ` 🎤 ${t('floor.has')}` : ''),
+  // the presenter right: one site at a time; taking it back hands it to the chair
+  const holds = det.presenter === s.site_id;
+  const presenting = det.content === s.site_id;
+  return h('tr', { 'data-site': s.site_id, 'data-presenter': holds ? '1' : null, 'data-presenting': presenting ? '1' : null },
+    h('td', {}, s.site_name, det.floor === s.site_id ? ` 🎤 ${t('floor.has')}` : '',
+      holds && !presenting ? h('span', { class: 'presenter' }, ` 📽 ${t('content.holder')}`) : '',
+      presenting ? h('span', { class: 'presenting' }, ` 📽 ${t('content.presenting')}`) : ''),
     h('td', { class: `st-${s.status}` }, t(`rc.${s.status}`),
       s.online && s.status === 'absent' ? h('span', { class: 'online' }, ` · ${t('rc.online')}`) : ''),
     h('td', {}, s.first_join ? fmtTime(new Date(s.first_join)) : ''),
     h('td', { class: 'row' },
       h('button', { type: 'button', onclick: () => floor(s.site_id), 'aria-label': `${t('floor.give')}: ${s.site_name}` }, t('floor.give')),
       h('button', { type: 'button', onclick: () => mute(s.site_id, !muted), 'aria-label': `${t(muted ? 'floor.unmute' : 'floor.mute')}: ${s.site_name}` },
-        t(muted ? 'floor.unmute' : 'floor.mute'))));
+        t(muted ? 'floor.unmute' : 'floor.mute')),
+      holds && s.site_id !== det.chair
+        ? h('button', { type: 'button', class: 'content-take', onclick: () => takeContent(), 'aria-label': `${t('content.take')}: ${s.site_name}` }, t('content.take'))
+        : holds ? ''
+          : h('button', { type: 'button', class: 'content-give', onclick: () => giveContent(s.site_id), 'aria-label': `${t('content.give')}: ${s.site_name}` }, t('content.give'))));
 }
 
+// Raised hands, each with the presenter right a click away: a hall asks, the
+// secretary lets it show its screen.
 function renderHands() {
   const det = state.detail;
-  const names = [...det.hands].map((id) => det.sites?.find((s) => s.site_id === id)?.site_name || `#${id}`);
-  $('d-hands').textContent = names.length ? `✋ ${t('floor.hands')}: ${names.join(', ')}` : t('floor.no_hands');
+  const ids = [...det.hands];
+  if (!ids.length) { $('d-hands').replaceChildren(t('floor.no_hands')); return; }
+  const name = (id) => det.sites?.find((s) => s.site_id === id)?.site_name || `#${id}`;
+  $('d-hands').replaceChildren(`✋ ${t('floor.hands')}: `, ...ids.flatMap((id, i) => [
+    i ? ', ' : '', name(id),
+    det.presenter === id ? '' : [' ', h('button', { type: 'button', class: 'content-give', 'data-site': id,
+      onclick: () => giveContent(id), 'aria-label': t('content.hand_give', { name: name(id) }) }, t('content.give'))]]));
 }
 
 // A control answered 404 is not in this signald yet: hide it; 409: the leg is not open.
-async function control(path, body) {
+async function control(path, body, method = 'POST') {
   try {
-    await api.post(path, body);
+    await api.call(method, path, { body });
     say($('d-msg'), t('floor.sent'), 'ok');
     return true;
   } catch (err) {
@@ -468,6 +487,8 @@ const occPath = (what) => `/api/v1/occurrences/${state.detail.occ.id}/${what}`;
 const floor = (siteId) => control(occPath('floor'), { site_id: siteId });
 const mute = (siteId, muted) => control(occPath('mute'), { site_id: siteId, muted });
 const muteAll = (muted) => control(occPath('mute'), { all_but_chair: true, muted });
+const giveContent = (siteId) => control(occPath('content'), { site: siteId });
+const takeContent = () => control(occPath('content'), undefined, 'DELETE');
 
 // Per-site join links: an admin mints one site token per site, valid until a day after
 // the meeting's last session, and the page keeps them: asking again shows the same
@@ -543,6 +564,16 @@ function onEvent(m) {
       break;
     case 'floor':
       det.floor = m.site_id;
+      refreshRollCall();
+      break;
+    case 'presenter':
+      if (m.occurrence_id !== det.occ?.id) break;
+      det.presenter = m.site_id;
+      refreshRollCall();
+      break;
+    case 'content':
+      if (m.occurrence_id !== det.occ?.id) break;
+      det.content = m.site_id;
       refreshRollCall();
       break;
     case 'occurrence.open':

@@ -265,6 +265,7 @@ START_TEST (test_content_reaches_every_node)
   /* the chair's site holds the right when the leg opens: the joined hall says so */
   g_autoptr (JsonNode) j = hall_join (&e, &hall, e.c02539, &e.n076);
   check_state (json_node_get_object (j), e.vn, 0);
+  ck_assert_int_eq (jint (j, "site_id"), e.c02539); /* the hall learns its own id */
   g_autoptr (JsonNode) j2 = hall_join (&e, &other, e.c02536, &e.n076);
 
   /* without the right, a commune may not present: refused, and no node hears */

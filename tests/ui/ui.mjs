@@ -27,6 +27,11 @@
 //    getStats and the secretary's live roll call shows the site present; the floor
 //    and a mute given from the roll call are still shown after a reload; a level
 //    pinned to audio only is shown under the hall's picture until it is lifted;
+//  - the hall joins with a second video m-line (the content), which the node answers;
+//    its "Trình chiếu" button is disabled until the secretary gives it the presenter
+//    right from the roll call ("Cho trình chiếu"), then shares the (fake) screen on
+//    that m-line with the detail hint; the roll call and the IT board mark it
+//    presenting, and taking the right back stops the hall's share;
 //  - an admin's screen makes one join link per site, valid until a day after the
 //    meeting, and asking again shows the same links without minting more tokens;
 //  - the IT board lists that site's leg with a grade and draws its charts;
@@ -321,6 +326,48 @@ try {
   check(true, 'back at full, the note goes');
   await shot(hall, 'hall-joined');
 
+  // ---- the content (issue 16): the presenter right from the roll call ----
+  const hallOffer = await hall.evaluate(() => window.ltHall.sdp);
+  check(hallOffer.split('\r\n').filter((l) => l.startsWith('m=video')).length === 2,
+    'the hall offers two video m-lines: the program, then the content');
+  const answered = (await hall.evaluate(() => window.ltHall.answer || '')).split(/\r\n(?=m=)/).filter((m) => m.startsWith('m=video'));
+  console.log(`the node's answer to the content m-line: ${(answered[1] || '(none)').split('\r\n').filter((l) => /^m=|^a=(sendrecv|sendonly|recvonly|inactive|mid)/.test(l)).join(' | ')}`);
+  check(answered.length === 2, `the node answers both video m-lines (${answered.length}) and Chromium took the answer`);
+  check(await hall.getAttribute('#share', 'disabled') !== null, 'the hall\'s "Trình chiếu" is disabled while the chair holds the presenter right');
+  // the roll call loads unit tiers 50 at a time after a reload: the hall's row may sit
+  // in a folded group for a while; unfold whichever group holds it
+  const revealTan = () => sec.evaluate(() => {
+    const d = [...document.querySelectorAll('#d-rollcall tr')].find((r) => r.textContent.includes('Xã Tân Trào'))?.closest('details');
+    if (d) d.open = true;
+  });
+  await revealTan();
+  const tanShare = sec.locator('#d-rollcall tr', { hasText: 'Xã Tân Trào' });
+  await tanShare.locator('button', { hasText: 'Cho trình chiếu' }).click();
+  await hall.waitForSelector('#share:not([disabled])', { timeout: 10000 });
+  check(await hall.textContent('#share') === 'Trình chiếu', 'given the presenter right from the roll call, the hall\'s "Trình chiếu" is enabled');
+  await sec.waitForFunction(() => [...document.querySelectorAll('#d-rollcall tr[data-presenter="1"]')]
+    .some((r) => r.textContent.includes('Xã Tân Trào') && r.textContent.includes('Thu hồi quyền trình chiếu')), null, { timeout: 10000 });
+  check(true, 'the roll call marks the hall as holding the right, with a control to take it back');
+  await hall.click('#share');
+  await hall.waitForSelector('#share-stop:not(.hidden)', { timeout: 10000 });
+  await sec.waitForFunction(() => [...document.querySelectorAll('#d-rollcall tr[data-presenting="1"]')]
+    .some((r) => r.textContent.includes('Xã Tân Trào') && r.textContent.includes('Đang trình chiếu')), null, { timeout: 10000 });
+  check(true, 'the hall presents: the roll call marks it "Đang trình chiếu"');
+  const presenting = (await api(sig, admin, 'GET', `/api/v1/occurrences/${occId}/media`)).leg;
+  check(presenting.presenter_site_id === siteId && presenting.content_site_id === siteId, 'signald holds the hall as presenter and presenting');
+  // the screen rides the content m-line, replaced in place (no new offer)
+  const shared = await hall.waitForFunction(async () => {
+    const { pc, contentTx } = window.ltHall;
+    const track = contentTx.sender.track;
+    if (!track || track.contentHint !== 'detail' || pc.localDescription.sdp !== window.ltHall.sdp) return false;
+    let sent = 0;
+    (await contentTx.sender.getStats()).forEach((r) => { if (r.type === 'outbound-rtp') sent += r.bytesSent || 0; });
+    return sent > 0;
+  }, null, { timeout: 10000, polling: 500 }).then(() => true, () => false);
+  check(shared, 'the screen (contentHint "detail") is sent on the content transceiver without renegotiating');
+  await shot(hall, 'hall-presenting');
+  await shot(sec, 'secretary-presenting');
+
   // ---- IT board ----
   const board = await browser.newPage();
   await board.goto(`${sig}/it#meeting=${meeting.id}`);
@@ -344,7 +391,20 @@ try {
   await board.waitForFunction(() => /\d+ mẫu/.test(document.getElementById('chart-leg').textContent), null, { timeout: 10000 });
   check(true, `the leg's history loads: ${await board.textContent('#chart-leg')}`);
   check(await board.locator('#tree .dot:not(.g-unknown)').count() >= 1, 'the unit tree colours the hall by its grade');
+  const who = await board.waitForFunction(() => /Đang trình chiếu: Xã Tân Trào/.test(document.getElementById('presenting').textContent), null, { timeout: 10000 })
+    .then(() => true, () => false);
+  check(who, `the IT board says who presents: "${await board.textContent('#presenting')}"`);
   await shot(board, 'it-board');
+
+  // taking the right back stops the hall's share, and the marks go
+  await revealTan();
+  await sec.locator('#d-rollcall tr', { hasText: 'Xã Tân Trào' }).locator('button', { hasText: 'Thu hồi quyền trình chiếu' }).click();
+  await hall.waitForSelector('#share-stop.hidden', { state: 'attached', timeout: 10000 });
+  check(await hall.getAttribute('#share', 'disabled') !== null && await hall.evaluate(() => window.ltHall.contentTx.sender.track === null),
+    'taking the right back stops the hall\'s share and disables "Trình chiếu"');
+  await sec.waitForFunction(() => document.querySelectorAll('#d-rollcall tr[data-presenting="1"]').length === 0
+    && [...document.querySelectorAll('#d-rollcall tr')].some((r) => r.textContent.includes('Xã Tân Trào') && r.textContent.includes('Cho trình chiếu')), null, { timeout: 10000 });
+  check(true, 'the roll call shows nobody presenting, and the right can be given again');
 
   // ---- a person signs in at / with an account (issue 15): a first password must be
   // changed, then the secretary's page; she books, and signs out ----
