@@ -70,6 +70,18 @@ const shot = async (page, name) => {
   console.log(`screenshot: ${path.join(outDir, `${name}.png`)}`);
 };
 
+// Evaluates @fn in @page until it gives something truthy (awaiting it: a promise
+// is not an answer, as it would be to waitForFunction) or @ms pass; that value, or
+// false.
+async function poll(page, fn, ms) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await page.evaluate(fn).catch(() => false);
+    if (v || Date.now() >= end) return v || false;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 async function waitFor(file, ms) {
   const end = Date.now() + ms;
   while (Date.now() < end) {
@@ -356,17 +368,34 @@ try {
   const presenting = (await api(sig, admin, 'GET', `/api/v1/occurrences/${occId}/media`)).leg;
   check(presenting.presenter_site_id === siteId && presenting.content_site_id === siteId, 'signald holds the hall as presenter and presenting');
   // the screen rides the content m-line, replaced in place (no new offer)
-  const shared = await hall.waitForFunction(async () => {
+  const shared = await poll(hall, async () => {
     const { pc, contentTx } = window.ltHall;
     const track = contentTx.sender.track;
     if (!track || track.contentHint !== 'detail' || pc.localDescription.sdp !== window.ltHall.sdp) return false;
     let sent = 0;
     (await contentTx.sender.getStats()).forEach((r) => { if (r.type === 'outbound-rtp') sent += r.bytesSent || 0; });
     return sent > 0;
-  }, null, { timeout: 10000, polling: 500 }).then(() => true, () => false);
+  }, 10000);
   check(shared, 'the screen (contentHint "detail") is sent on the content transceiver without renegotiating');
   await shot(hall, 'hall-presenting');
   await shot(sec, 'secretary-presenting');
+  // another hall (Trung Yên) joins and shows the shared screen large, beside the
+  // program: decoded on its content transceiver, relayed by the node
+  const trungYen = (await api(sig, admin, 'GET', '/api/v1/units/02539')).sites[0].id;
+  const viewer = await browser.newPage();
+  await viewer.goto(`${sig}/hall#token=${await token(sig, admin, 'site', String(trungYen))}`);
+  await viewer.waitForSelector('#join:not([disabled])', { timeout: 10000 });
+  await viewer.click('#join');
+  const seen = await poll(viewer, async () => {
+    const v = document.getElementById('content');
+    if (document.getElementById('content-fig').classList.contains('hidden') || !v.videoWidth) return false;
+    let frames = 0;
+    (await window.ltHall.contentTx.receiver.getStats()).forEach((r) => { if (r.type === 'inbound-rtp') frames += r.framesDecoded || 0; });
+    return frames > 0 ? `${v.videoWidth}x${v.videoHeight}, ${frames} frames` : false;
+  }, 20000);
+  check(seen, `another hall shows the shared screen large beside the program (${seen})`);
+  await shot(viewer, 'hall-sees-content');
+  await viewer.close();
 
   // ---- IT board ----
   const board = await browser.newPage();
