@@ -32,6 +32,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lt-site-'));
 const PAGE = `<!doctype html><html lang="vi"><meta charset="utf-8"><title>Phòng họp</title>
 <video id="v" autoplay muted playsinline></video><script>
 window.join = async (w, h, withContent) => {
+  window.tJoin = performance.now();
   const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: { exact: w }, height: { exact: h }, frameRate: 30 } });
   const cs = stream.getVideoTracks()[0].getSettings();
   window.capture = cs.width + 'x' + cs.height;
@@ -41,7 +42,11 @@ window.join = async (w, h, withContent) => {
   if (withContent) window.content = pc.addTransceiver('video', { direction: 'sendrecv' });
   pc.ontrack = (e) => {
     if (window.content && e.transceiver === window.content) return;
-    document.getElementById('v').srcObject = e.streams[0] || new MediaStream([e.track]);
+    const v = document.getElementById('v');
+    v.srcObject = e.streams[0] || new MediaStream([e.track]);
+    // the time from join() to the first program frame shown (join time)
+    if (e.track.kind === 'video' && v.requestVideoFrameCallback)
+      v.requestVideoFrameCallback((now) => { window.firstFrameMs = now - window.tJoin; });
   };
   await pc.setLocalDescription(await pc.createOffer());
   if (pc.iceGatheringState !== 'complete')
@@ -71,7 +76,8 @@ window.unpresent = async () => {
 };
 let prevSent = null;
 window.stats = async () => {
-  const out = { frames: 0, audio: 0, ice: window.pc ? window.pc.iceConnectionState : 'none', capture: window.capture };
+  const out = { frames: 0, audio: 0, ice: window.pc ? window.pc.iceConnectionState : 'none', capture: window.capture,
+    first_frame_ms: window.firstFrameMs ? Math.round(window.firstFrameMs) : -1 };
   if (!window.pc) return out;
   const report = await window.pc.getStats();
   report.forEach((s) => {

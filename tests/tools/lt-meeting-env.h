@@ -322,7 +322,7 @@ env_stop (void)
   g_clear_pointer (&admin, g_free);
 }
 
-static gint64
+G_GNUC_UNUSED static gint64
 site_frames (Site *s)
 {
   return s->last ? json_object_get_int_member (s->last, "video_frames") : 0;
