@@ -56,6 +56,9 @@ enum
   LEVEL_UNKNOWN
 };
 static const char *const level_names[] = { "full", "low", "audio" };
+/* what a site gets of the content, as its node reports it ("content":{"gets":..}) */
+static const char *const content_names[] = { "full", "stills", "none" };
+#define CONTENT_UNKNOWN 0xff
 
 typedef struct
 {
@@ -85,6 +88,7 @@ typedef struct
   /* sites: the level the node sends it, from its downlink estimate ("cc" of the
    * node's report), as an index into level_names; LEVEL_UNKNOWN until reported */
   guint8 node_level;
+  guint8 content_gets;  /* sites: an index into content_names, CONTENT_UNKNOWN */
   const char *tier;     /* interned, label of the metrics */
   const char *province; /* interned, label of the metrics */
   guint8 kind;
@@ -454,6 +458,43 @@ leg_take_node_level (Leg *leg, JsonObject *e)
       leg->node_level = i;
 }
 
+/* Keeps what the node says a site gets of the content ("content":{"gets":..}) and,
+ * when that changes, tells the hall and the meeting's subscribers
+ * (content.receive): a hall at audio only says whether stills of the content reach
+ * it or nothing does. An unknown name is ignored. */
+static void
+leg_take_content (SigLinks *l, const Occ *o, Leg *leg, JsonObject *e)
+{
+  JsonNode *cn = json_object_get_member (e, "content");
+  if (leg->kind != KIND_SITE || cn == NULL || !JSON_NODE_HOLDS_OBJECT (cn))
+    return;
+  const char *name = sig_json_string (json_node_get_object (cn), "gets");
+  guint8 gets = CONTENT_UNKNOWN;
+  for (guint8 i = 0; name && i < G_N_ELEMENTS (content_names); i++)
+    if (g_str_equal (name, content_names[i]))
+      gets = i;
+  if (gets == CONTENT_UNKNOWN || gets == leg->content_gets)
+    return;
+  leg->content_gets = gets;
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "content.receive");
+  json_builder_set_member_name (b, "meeting_id");
+  json_builder_add_int_value (b, o->meeting_id);
+  json_builder_set_member_name (b, "occurrence_id");
+  json_builder_add_int_value (b, o->occurrence_id);
+  json_builder_set_member_name (b, "site_id");
+  json_builder_add_int_value (b, leg->site_id);
+  json_builder_set_member_name (b, "gets");
+  json_builder_add_string_value (b, content_names[gets]);
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) ev = json_builder_get_root (b);
+  l->rt->sink.publish (l->rt->sink_data, o->meeting_id, ev);
+  l->rt->sink.to_site (l->rt->sink_data, o->meeting_id, o->occurrence_id, leg->site_id,
+                       ev);
+}
+
 /* Keeps a direction's concealed audio and frozen video of the last report. */
 static void
 leg_take_playout (Leg *leg, int d, JsonObject *q)
@@ -590,6 +631,11 @@ leg_summary (SigLinks *l, JsonBuilder *b, const Occ *o, const Leg *leg)
       json_builder_set_member_name (b, "node_level");
       if (leg->node_level != LEVEL_UNKNOWN)
         json_builder_add_string_value (b, level_names[leg->node_level]);
+      else
+        json_builder_add_null_value (b);
+      json_builder_set_member_name (b, "content_gets");
+      if (leg->content_gets != CONTENT_UNKNOWN)
+        json_builder_add_string_value (b, content_names[leg->content_gets]);
       else
         json_builder_add_null_value (b);
     }
@@ -766,6 +812,7 @@ leg_get (SigLinks *l, Occ *o, const char *node_id, const char *endpoint)
   leg->node_id = g_strdup (node_id);
   leg->endpoint = g_strdup (endpoint);
   leg->node_level = LEVEL_UNKNOWN;
+  leg->content_gets = CONTENT_UNKNOWN;
   for (int d = 0; d < 2; d++)
     {
       leg->conc_cp[d] = leg->frz_ms[d] = U16_UNKNOWN;
@@ -873,6 +920,7 @@ sig_links_ingest (SigLinks *l, const char *node_id, JsonObject *msg, GError **er
       leg_take_pair (leg, e);
       leg_take_repair (leg, e);
       leg_take_node_level (leg, e);
+      leg_take_content (l, o, leg, e);
       for (int d = 0; d < 2; d++)
         {
           JsonNode *dn = json_object_get_member (q, d == 0 ? "up" : "down");

@@ -133,6 +133,11 @@ async function onMessage(m) {
       hall.content = m.site_id;
       if (showContent()) announce(t('hall.content_on'));
       break;
+    case 'content.receive': // what its node sends it of the content
+      if (!hall.joined || m.site_id !== hall.site) return;
+      hall.contentGets = m.gets;
+      showContent();
+      break;
     case 'level': { // what this hall receives changed: a step-down, back up, or a pin
       announce(t(`hall.level.${m.level}`));
       // kept under the picture while it lasts: announcements are overwritten
@@ -288,7 +293,7 @@ function leave() {
   hall.pc?.close();
   hall.pc = null;
   hall.contentTx = null;
-  hall.presenter = hall.content = null;
+  hall.presenter = hall.content = hall.contentGets = null;
   showContent();
   updateShare();
   stopStats();
@@ -455,7 +460,14 @@ function stopShare(tell) {
 // Another hall's content is shown large, the program small beside it; none (or this
 // hall's own) leaves the program alone.
 function showContent() {
-  const other = hall.joined && hall.content !== null && hall.content !== hall.site && hall.contentTx;
+  const shown = hall.joined && hall.content !== null && hall.content !== hall.site && hall.contentTx;
+  // at audio only the node sends stills of the content where the line has room, or
+  // nothing (content.receive): then the hall says so instead of a frozen picture
+  const other = shown && hall.contentGets !== 'none';
+  const note = $('content-note');
+  note.textContent = shown && hall.contentGets === 'stills' ? t('hall.content_stills') : '';
+  note.classList.toggle('hidden', !note.textContent);
+  if (shown && hall.contentGets === 'none') announce(t('hall.content_none'));
   const video = $('content');
   if (other) {
     const track = hall.contentTx.receiver.track;

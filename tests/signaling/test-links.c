@@ -542,6 +542,43 @@ START_TEST (test_repair_and_estimate_reach_the_board)
 }
 END_TEST
 
+/* What the node sends a site of the content reaches the hall itself and the board
+ * (content.receive) when it changes, and only then: a hall at audio only can say
+ * that stills come, or nothing; an unknown value changes nothing. */
+START_TEST (test_content_receive_reaches_the_hall)
+{
+  Env e;
+  env_start (&e);
+  g_autoptr (JsonNode) n0 = NULL;
+  JsonObject *leg = report_extra (&e, ",\"content\":{\"gets\":\"full\"}", &n0);
+  ck_assert_str_eq (json_object_get_string_member (leg, "content_gets"), "full");
+  g_autoptr (JsonNode) ev0 = ws_take (&e.hall_bad, "content.receive");
+  ck_assert_str_eq (json_object_get_string_member (json_node_get_object (ev0), "gets"),
+                    "full");
+  g_autoptr (JsonNode) n1 = NULL;
+  leg = report_extra (&e, ",\"content\":{\"gets\":\"stills\",\"forwarded\":9}", &n1);
+  g_autoptr (JsonNode) ev1 = ws_take (&e.hall_bad, "content.receive");
+  JsonObject *o = json_node_get_object (ev1);
+  ck_assert_str_eq (json_object_get_string_member (o, "gets"), "stills");
+  ck_assert_int_eq (json_object_get_int_member (o, "site_id"), e.bad);
+  ck_assert_int_eq (json_object_get_int_member (o, "occurrence_id"), 1);
+  g_autoptr (JsonNode) evd = ws_take (&e.dash, "content.receive");
+  ck_assert_ptr_nonnull (evd);
+  /* the same again, or nonsense: no event, the last value stays */
+  g_autoptr (JsonNode) n2 = NULL;
+  leg = report_extra (&e, ",\"content\":{\"gets\":\"stills\"}", &n2);
+  g_autoptr (JsonNode) n3 = NULL;
+  leg = report_extra (&e, ",\"content\":{\"gets\":\"everything\"}", &n3);
+  g_autoptr (JsonNode) n4 = NULL;
+  leg = report_extra (&e, ",\"content\":\"none\"", &n4);
+  ck_assert_str_eq (json_object_get_string_member (leg, "content_gets"), "stills");
+  ws_barrier (&e.hall_bad, FALSE);
+  ck_assert_uint_eq (ws_count (&e.hall_bad, "content.receive"), 0);
+  ck_assert_uint_eq (ws_count (&e.hall_good, "content.receive"), 0);
+  env_stop (&e);
+}
+END_TEST
+
 static Suite *
 links_suite (void)
 {
@@ -554,6 +591,7 @@ links_suite (void)
   tcase_add_test (tc, test_dropped_site_and_node_down);
   tcase_add_test (tc, test_metrics_pass_promtool);
   tcase_add_test (tc, test_repair_and_estimate_reach_the_board);
+  tcase_add_test (tc, test_content_receive_reaches_the_hall);
   suite_add_tcase (s, tc);
   return s;
 }
