@@ -9,6 +9,8 @@
  *    getStats on the content transceiver: frames decoded, size >= 1280x720) and at
  *    Trung Yên (webrtcbin); the time from "share" to the first decoded frame at
  *    central, median of 5 shares, is printed;
+ *  - Trung Yên pinned to audio only gets stills of the content (keyframes alone,
+ *    decoded by webrtcbin) and no program;
  *  - the right given to central stops Tân Trào's content at every hall within 2 s,
  *    and central's own share reaches Tân Trào;
  *  - central's page closing ends the content at every hall within 2 s.
@@ -260,6 +262,30 @@ START_TEST (test_content_across_the_tiers)
   g_print ("share to the first content frame at central (3 hops up): min %.0f median "
            "%.0f max %.0f ms\n",
            took[0], took[2], took[4]);
+
+  /* Trung Yên at audio only: stills of the content, one every 5 s, and no program */
+  g_autofree char *level_path
+      = g_strdup_printf ("/api/v1/occurrences/%" G_GINT64_FORMAT "/level", occ);
+  g_autofree char *audio_body = g_strdup_printf (
+      "{\"site_id\":%" G_GINT64_FORMAT ",\"level\":\"audio\"}", trung_yen.site_id);
+  g_autoptr (JsonNode) pinned
+      = api ("POST", level_path, "application/json", audio_body, 200);
+  run_for (2000); /* what was on the way before the pin */
+  gint64 program0 = site_frames (&trung_yen), stills0 = site_content_frames (&trung_yen);
+  run_for (11000);
+  gint64 program1 = site_frames (&trung_yen), stills1 = site_content_frames (&trung_yen);
+  g_print ("trung-yen at audio only for 11 s: %" G_GINT64_FORMAT " content frames "
+           "(stills), %" G_GINT64_FORMAT " program frames\n",
+           stills1 - stills0, program1 - program0);
+  ck_assert_msg (stills1 - stills0 >= 1 && stills1 - stills0 <= 4,
+                 "%" G_GINT64_FORMAT " content frames in 11 s at audio only: want a "
+                 "still every 5 s",
+                 stills1 - stills0);
+  ck_assert_int_eq (program1, program0);
+  g_autofree char *full_body = g_strdup_printf (
+      "{\"site_id\":%" G_GINT64_FORMAT ",\"level\":\"full\"}", trung_yen.site_id);
+  g_autoptr (JsonNode) unpinned
+      = api ("POST", level_path, "application/json", full_body, 200);
 
   /* the right to central: Tân Trào's content stops at every hall within 2 s */
   gint64 t0 = g_get_monotonic_time ();
