@@ -4,15 +4,17 @@
  * per forwarded packet (one packet to one receiver), over REPS timed repetitions
  * after a warm-up, printed as min/median/max:
  *   real       what a node runs: unprotect -> McuRouter -> per receiver McuEndpoint
- *              (copy, protect with its SRTP session under its send lock, libnice
- *              send over the ICE pair it negotiated with a real peer endpoint on
- *              loopback), while two audio threads send a 20 ms Opus packet to every
- *              receiver through the same router, as the mixer's threads do. The
+ *              (copy, protect with its SRTP session under its send lock, send on
+ *              the ICE pair it negotiated with a real peer endpoint on loopback:
+ *              McuIce's direct path on the pair's socket, as for any host or
+ *              reflexive pair), while two audio threads send a 20 ms Opus packet
+ *              to every receiver through the same router, as the mixer's threads
+ *              do, each run on an SSRC of its own as the program is. The
  *              figure is the video thread's own CPU time (CLOCK_THREAD_CPUTIME_ID):
  *              the audio threads' work is theirs, their contention is in it. Also
  *              how long an audio send waited (p50/p99/max), the lock's cost to them.
  *   bare       the same router with a bare libsrtp session and sendto() per
- *              receiver: what the endpoint and libnice add is real - bare.
+ *              receiver: what the endpoint and ICE add is real - bare.
  *   gstreamer  the baseline: appsrc ! srtpdec ! tee ! N x (srtpenc ! udpsink), no
  *              queues, so it also forwards on one thread; process CPU time.
  * Both sides decrypt the same pre-encrypted 1,200-byte VP8 packets (a 2 Mbit/s
@@ -22,7 +24,9 @@
  * sessions, ICE and DTLS, and srtpenc's sessions, which it creates on its first
  * buffer, made by the warm-up. A baseline that cannot be built or does not forward
  * every packet fails the benchmark. The ratio is real/gstreamer of the medians
- * (goal with GCM: <= 0.5). The three-hop figure is the relay's share of the delay
+ * (goal with GCM: <= 0.5). Failed sends of the real row are split by cause (SRTP
+ * replay, endpoint or ICE not connected, socket full, other) and by the endpoints
+ * they hit. The three-hop figure is the relay's share of the delay
  * across three nodes (bare path).
  *
  * Usage: bench-relay [PACKETS [cm|gcm]]   (PACKETS, default 2000: input packets per
@@ -448,11 +452,18 @@ sites_clear (Sites *s)
     ;
 }
 
+/* Sends the endpoint's SRTP session refused as replays (an index it already
+ * protected): counted apart, since that is a stream's fault, not the transport's. */
+static gint srtp_replays;
+
 /* What the leg's member ops do, less its statistics. */
 static gboolean
 endpoint_send_rtp (gpointer peer, guint8 *pkt, gsize len, gsize cap)
 {
-  return mcu_endpoint_send_rtp (peer, pkt, len) == MCU_SRTP_OK;
+  int st = mcu_endpoint_send_rtp (peer, pkt, len);
+  if (st == MCU_SRTP_ERR_REPLAY)
+    g_atomic_int_inc (&srtp_replays);
+  return st == MCU_SRTP_OK;
 }
 
 static gboolean
@@ -465,6 +476,10 @@ typedef struct
 {
   McuRouter *router;
   guint first, last; /* router peer ids served */
+  /* the mix's SSRC: one of its own per run, as for the program, since its
+   * numbers start again at 0; reusing one would have the endpoints that served
+   * an earlier run refuse the new run's packets as SRTP replays */
+  guint32 ssrc;
   gint stop;
   GArray *waits; /* double µs per send */
 } AudioJob;
@@ -475,14 +490,14 @@ audio_thread (gpointer data)
 {
   AudioJob *j = data;
   guint8 pkt[160];
-  gsize hlen = mcu_rtp_write_header (pkt, sizeof pkt, 111, FALSE, 0, 0, 0xA0D10);
+  gsize hlen = mcu_rtp_write_header (pkt, sizeof pkt, 111, FALSE, 0, 0, j->ssrc);
   memset (pkt + hlen, 0x3c, sizeof pkt - hlen);
   gint64 next = g_get_monotonic_time ();
   for (guint16 seq = 0; !g_atomic_int_get (&j->stop); seq++)
     {
       for (guint id = j->first; id <= j->last; id++)
         {
-          mcu_rtp_write_header (pkt, sizeof pkt, 111, FALSE, seq, seq * 960u, 0xA0D10);
+          mcu_rtp_write_header (pkt, sizeof pkt, 111, FALSE, seq, seq * 960u, j->ssrc);
           gint64 t0 = g_get_monotonic_time ();
           mcu_router_send_audio (j->router, id, pkt, sizeof pkt);
           double w = (double)(g_get_monotonic_time () - t0);
@@ -498,38 +513,69 @@ audio_thread (gpointer data)
   return NULL;
 }
 
-static guint64
-send_attempts (Sites *s, guint n)
+/* Where the real row's sends went and why some failed, summed over the node's
+ * endpoints serving the row. */
+typedef struct
 {
-  guint64 total = 0;
+  McuIceSendCounters ice;
+  guint64 attempts, failures; /* McuEndpoint's: video and audio */
+  guint hit;                  /* endpoints with a failed send in the row */
+  guint replays;              /* failures that were SRTP replay refusals */
+  guint ice_failed;           /* endpoints whose ICE had failed by the row's end */
+} SendTally;
+
+static void
+send_tally (Sites *s, guint n, SendTally *out)
+{
+  memset (out, 0, sizeof *out);
   for (guint i = 0; i < n; i++)
     {
+      McuEndpoint *ep = s->pairs[i][0].ep;
       McuEndpointCounters c;
-      mcu_endpoint_get_counters (s->pairs[i][0].ep, &c);
-      total += c.rtp_out + c.send_failed;
+      McuIceSendCounters ic;
+      mcu_endpoint_get_counters (ep, &c);
+      mcu_ice_get_send_counters (mcu_endpoint_get_ice (ep), &ic);
+      out->attempts += c.rtp_out + c.send_failed;
+      out->failures += c.send_failed;
+      out->ice.direct += ic.direct;
+      out->ice.via_agent += ic.via_agent;
+      out->ice.refused += ic.refused;
+      out->ice.would_block += ic.would_block;
+      out->ice.error += ic.error;
+      out->ice.agent_refused += ic.agent_refused;
+      if (mcu_ice_get_state (mcu_endpoint_get_ice (ep)) == MCU_ICE_STATE_FAILED)
+        out->ice_failed++;
     }
-  return total;
+}
+
+/* @after minus @before, per field; @hit and @ice_failed are taken from @after
+ * (endpoints, not sends), @hit counted by the caller. */
+static void
+send_tally_diff (SendTally *after, const SendTally *before)
+{
+  after->attempts -= before->attempts;
+  after->failures -= before->failures;
+  after->ice.direct -= before->ice.direct;
+  after->ice.via_agent -= before->ice.via_agent;
+  after->ice.refused -= before->ice.refused;
+  after->ice.would_block -= before->ice.would_block;
+  after->ice.error -= before->ice.error;
+  after->ice.agent_refused -= before->ice.agent_refused;
 }
 
 static guint64
-send_failures (Sites *s, guint n)
+endpoint_failures (McuEndpoint *ep)
 {
-  guint64 total = 0;
-  for (guint i = 0; i < n; i++)
-    {
-      McuEndpointCounters c;
-      mcu_endpoint_get_counters (s->pairs[i][0].ep, &c);
-      total += c.send_failed;
-    }
-  return total;
+  McuEndpointCounters c;
+  mcu_endpoint_get_counters (ep, &c);
+  return c.send_failed;
 }
 
 /* The real row: @n_recv of the connected node endpoints as the router's sites,
  * the audio threads running through the whole of it. */
 static void
 run_real (Sites *s, GPtrArray *packets, const guint8 *src_key, guint m, guint n_recv,
-          guint32 program_ssrc, Reps *out, double audio_wait[3], guint64 *failures,
-          guint64 *attempts)
+          guint32 program_ssrc, Reps *out, double audio_wait[3], SendTally *tally)
 {
   g_autoptr (GError) error = NULL;
   guint8 node_key[KEYMAX];
@@ -556,14 +602,22 @@ run_real (Sites *s, GPtrArray *packets, const guint8 *src_key, guint m, guint n_
       mcu_router_add_peer (router, i + 2, &info, &ops, s->pairs[i][0].ep);
     }
   mcu_router_set_program (router, 1, g_get_monotonic_time ());
-  guint64 failed0 = send_failures (s, n_recv), tried0 = send_attempts (s, n_recv);
+  SendTally before;
+  send_tally (s, n_recv, &before);
+  g_atomic_int_set (&srtp_replays, 0);
+  guint64 *failed0 = g_new (guint64, n_recv);
+  for (guint i = 0; i < n_recv; i++)
+    failed0[i] = endpoint_failures (s->pairs[i][0].ep);
 
   AudioJob jobs[AUDIO_THREADS];
   GThread *threads[AUDIO_THREADS];
   for (guint t = 0; t < AUDIO_THREADS; t++)
     {
-      jobs[t] = (AudioJob){ router, 2 + t * n_recv / AUDIO_THREADS,
-                            1 + (t + 1) * n_recv / AUDIO_THREADS, 0,
+      jobs[t] = (AudioJob){ router,
+                            2 + t * n_recv / AUDIO_THREADS,
+                            1 + (t + 1) * n_recv / AUDIO_THREADS,
+                            program_ssrc ^ 0xA0D10,
+                            0,
                             g_array_new (FALSE, FALSE, sizeof (double)) };
       threads[t] = g_thread_new ("audio", audio_thread, &jobs[t]);
     }
@@ -603,10 +657,14 @@ run_real (Sites *s, GPtrArray *packets, const guint8 *src_key, guint m, guint n_
                c.video_forwarded, m * (REPS + 1));
       exit (EXIT_FAILURE);
     }
-  *failures = send_failures (s, n_recv) - failed0;
-  *attempts = MAX (1, send_attempts (s, n_recv) - tried0);
-  /* a failed send (EAGAIN: the sites' transport thread fell behind) costs less
-   * than one that goes out; printed beside the figure rather than hidden */
+  /* a failed send costs less than one that goes out: printed beside the figure
+   * with its cause rather than hidden */
+  send_tally (s, n_recv, tally);
+  send_tally_diff (tally, &before);
+  tally->replays = (guint)g_atomic_int_get (&srtp_replays);
+  for (guint i = 0; i < n_recv; i++)
+    tally->hit += endpoint_failures (s->pairs[i][0].ep) > failed0[i];
+  g_free (failed0);
 }
 
 /* Three nodes in a chain, as central -> province -> district: each hop unprotects
@@ -740,11 +798,11 @@ run_profile (guint n, int port, McuCert *node_cert, McuCert *site_cert)
   g_autofree Sites *sites = g_new0 (Sites, 1);
   if (!sites_connect (sites, node_cert, site_cert))
     return FALSE;
-  guint64 failures[N_COUNTS], attempts[N_COUNTS];
+  SendTally tally[N_COUNTS];
   sites_run (sites);
   for (guint i = 0; i < N_COUNTS; i++)
     run_real (sites, packets, src_key, ms[i], counts[i], 0x50524f00 + i, &real[i],
-              wait[i], &failures[i], &attempts[i]);
+              wait[i], &tally[i]);
   sites_stop (sites);
   sites_clear (sites);
 
@@ -766,9 +824,21 @@ run_profile (guint n, int port, McuCert *node_cert, McuCert *site_cert)
       printf ("relay_%s_%u_real_audio_send: p50 %.0f p99 %.0f max %.0f us "
               "(%u threads, 20 ms per receiver)\n",
               prof->label, r, wait[i][0], wait[i][1], wait[i][2], AUDIO_THREADS);
+      SendTally *t = &tally[i];
+      guint64 at_ice = t->ice.refused + t->ice.would_block + t->ice.error
+                       + t->ice.agent_refused + t->replays;
       printf ("relay_%s_%u_real_send_failures: %" G_GUINT64_FORMAT " (%.2f%% of video "
-              "and audio sends)\n",
-              prof->label, r, failures[i], 100.0 * failures[i] / attempts[i]);
+              "and audio sends) on %u endpoints: SRTP replay %u, endpoint not "
+              "connected %" G_GUINT64_FORMAT " (ICE failed on %u by the end), ICE not "
+              "connected %" G_GUINT64_FORMAT ", socket full %" G_GUINT64_FORMAT
+              ", other %" G_GUINT64_FORMAT ", refused by libnice %" G_GUINT64_FORMAT "\n",
+              prof->label, r, t->failures,
+              100.0 * (double)t->failures / (double)MAX (1, t->attempts), t->hit,
+              t->replays, t->failures > at_ice ? t->failures - at_ice : 0, t->ice_failed,
+              t->ice.refused, t->ice.would_block, t->ice.error, t->ice.agent_refused);
+      printf ("relay_%s_%u_real_sends: %" G_GUINT64_FORMAT " on the pair's socket, "
+              "%" G_GUINT64_FORMAT " through libnice\n",
+              prof->label, r, t->ice.direct, t->ice.via_agent);
       printf ("relay_%s_%u_bare_hop: p50 %.0f p99 %.0f us\n", prof->label, r, p50[i],
               p99[i]);
     }
