@@ -1,6 +1,6 @@
 /* bench-relay: the cost of forwarding one program to N receivers on one node.
  *
- * Three rows per profile and receiver count (10, 50, 150, 300), each the CPU time
+ * Four rows per profile and receiver count (10, 50, 150, 300), each the CPU time
  * per forwarded packet (one packet to one receiver), over REPS timed repetitions
  * after a warm-up, printed as min/median/max:
  *   real       what a node runs: unprotect -> McuRouter -> per receiver McuEndpoint
@@ -17,6 +17,10 @@
  *              receiver: what the endpoint and ICE add is real - bare.
  *   gstreamer  the baseline: appsrc ! srtpdec ! tee ! N x (srtpenc ! udpsink), no
  *              queues, so it also forwards on one thread; process CPU time.
+ *   floor      the kernel's own cost: one packet protected beforehand, sent with
+ *              sendto() from one socket per receiver (as each endpoint has its
+ *              own) to the same sink, no SRTP, no router, no lock: what no change
+ *              in user space removes from any row above; process CPU time.
  * Both sides decrypt the same pre-encrypted 1,200-byte VP8 packets (a 2 Mbit/s
  * program is about 210 a second) and protect and send one copy per receiver; the
  * receivers' sockets are not read while timing (the kernel drops what overflows
@@ -24,10 +28,11 @@
  * sessions, ICE and DTLS, and srtpenc's sessions, which it creates on its first
  * buffer, made by the warm-up. A baseline that cannot be built or does not forward
  * every packet fails the benchmark. The ratio is real/gstreamer of the medians
- * (goal with GCM: <= 0.5). Failed sends of the real row are split by cause (SRTP
- * replay, endpoint or ICE not connected, socket full, other) and by the endpoints
- * they hit. The three-hop figure is the relay's share of the delay
- * across three nodes (bare path).
+ * (goal with GCM: <= 0.5), printed beside floor/gstreamer: the goal cannot be met
+ * where the floor alone is above half of GStreamer's figure. Failed sends of the
+ * real row are split by cause (SRTP replay, endpoint or ICE not connected, socket
+ * full, other) and by the endpoints they hit. The three-hop figure is the relay's
+ * share of the delay across three nodes (bare path).
  *
  * Usage: bench-relay [PACKETS [cm|gcm]]   (PACKETS, default 2000: input packets per
  * repetition at 10 receivers; fewer at larger fan-outs, at least 100; both
@@ -254,6 +259,60 @@ run_bare (GPtrArray *packets, const guint8 *src_key, guint m, guint n_recv, int 
   if (sent != (guint64)m * (REPS + 1) * n_recv)
     {
       fprintf (stderr, "bench-relay: bare sent %" G_GUINT64_FORMAT " of %u\n", sent,
+               m * (REPS + 1) * n_recv);
+      exit (EXIT_FAILURE);
+    }
+}
+
+/* The floor row: @n_recv sockets, each sending one pre-protected packet per input
+ * packet to the sink, as the endpoints each send on their own socket. The same
+ * warm-up and repetitions as the other rows; set-up outside the window. */
+static void
+run_floor (guint m, guint n_recv, int sink_port, Reps *out)
+{
+  g_autoptr (GError) error = NULL;
+  guint8 k[KEYMAX], other[KEYMAX] = { 0 };
+  fill_key (k, 1);
+  g_autoptr (McuSrtp) tx = mcu_srtp_new (prof->id, k, other, &error);
+  g_assert_no_error (error);
+  guint8 pkt[PKT + 64];
+  gsize len = mcu_rtp_write_header (pkt, sizeof pkt, 96, FALSE, 1, 450, 0x50524f47);
+  memset (pkt + len, 0x5a, PKT - len);
+  len = PKT;
+  if (mcu_srtp_protect_rtp (tx, pkt, &len, sizeof pkt) != MCU_SRTP_OK)
+    {
+      fprintf (stderr, "bench-relay: floor: cannot protect its packet\n");
+      exit (EXIT_FAILURE);
+    }
+  struct sockaddr_in to = { .sin_family = AF_INET,
+                            .sin_port = htons (sink_port),
+                            .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  int *fds = g_new (int, n_recv);
+  for (guint i = 0; i < n_recv; i++)
+    if ((fds[i] = socket (AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0)) < 0)
+      {
+        perror ("bench-relay: floor socket");
+        exit (EXIT_FAILURE);
+      }
+  guint64 sent = 0;
+  for (guint rep = 0; rep <= REPS; rep++) /* rep 0 is the warm-up */
+    {
+      double t0 = cpu_seconds (CLOCK_PROCESS_CPUTIME_ID);
+      for (guint p = 0; p < m; p++)
+        for (guint i = 0; i < n_recv; i++)
+          sent += sendto (fds[i], pkt, len, MSG_DONTWAIT, (struct sockaddr *)&to,
+                          sizeof to)
+                  == (ssize_t)len;
+      double cpu = cpu_seconds (CLOCK_PROCESS_CPUTIME_ID) - t0;
+      if (rep > 0)
+        out->v[rep - 1] = cpu * 1e6 / ((double)m * n_recv);
+    }
+  for (guint i = 0; i < n_recv; i++)
+    close (fds[i]);
+  g_free (fds);
+  if (sent != (guint64)m * (REPS + 1) * n_recv)
+    {
+      fprintf (stderr, "bench-relay: floor sent %" G_GUINT64_FORMAT " of %u\n", sent,
                m * (REPS + 1) * n_recv);
       exit (EXIT_FAILURE);
     }
@@ -785,7 +844,7 @@ run_profile (guint n, int port, McuCert *node_cert, McuCert *site_cert)
   };
   guint most = MAX (100, n);
   g_autoptr (GPtrArray) packets = make_source_packets (most * (REPS + 1), src_key);
-  Reps bare[N_COUNTS], base[N_COUNTS], real[N_COUNTS];
+  Reps bare[N_COUNTS], base[N_COUNTS], real[N_COUNTS], floor_[N_COUNTS];
   double p50[N_COUNTS], p99[N_COUNTS], wait[N_COUNTS][3];
   guint ms[N_COUNTS];
   for (guint i = 0; i < N_COUNTS; i++)
@@ -794,6 +853,7 @@ run_profile (guint n, int port, McuCert *node_cert, McuCert *site_cert)
       ms[i] = MAX (100, n * 10 / counts[i]);
       run_bare (packets, src_key, ms[i], counts[i], port, &bare[i], &p50[i], &p99[i]);
       run_gstreamer (packets, src_key, ms[i], counts[i], port, &base[i]);
+      run_floor (ms[i], counts[i], port, &floor_[i]);
     }
   g_autofree Sites *sites = g_new0 (Sites, 1);
   if (!sites_connect (sites, node_cert, site_cert))
@@ -814,13 +874,17 @@ run_profile (guint n, int port, McuCert *node_cert, McuCert *site_cert)
       reps_sort (&bare[i]);
       reps_sort (&base[i]);
       reps_sort (&real[i]);
+      reps_sort (&floor_[i]);
       printf ("relay_%s_%u_packets: %u per repetition, %u forwarded\n", prof->label, r,
               ms[i], ms[i] * r);
       print_row ("real", r, &real[i]);
       print_row ("bare", r, &bare[i]);
       print_row ("gstreamer", r, &base[i]);
-      printf ("relay_%s_%u_ratio_real_gstreamer: %.2f x (medians)\n", prof->label, r,
-              real[i].v[REPS / 2] / base[i].v[REPS / 2]);
+      print_row ("floor", r, &floor_[i]);
+      printf ("relay_%s_%u_ratio_real_gstreamer: %.2f x (medians; floor/gstreamer "
+              "%.2f x)\n",
+              prof->label, r, real[i].v[REPS / 2] / base[i].v[REPS / 2],
+              floor_[i].v[REPS / 2] / base[i].v[REPS / 2]);
       printf ("relay_%s_%u_real_audio_send: p50 %.0f p99 %.0f max %.0f us "
               "(%u threads, 20 ms per receiver)\n",
               prof->label, r, wait[i][0], wait[i][1], wait[i][2], AUDIO_THREADS);
