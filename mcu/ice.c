@@ -25,13 +25,31 @@
  * (nice_agent_recv_messages_nonblocking) cannot coexist with attach_recv and has
  * no readiness source for unreliable agents. So foreign packets are dropped, but
  * by libnice and uncounted; McuEndpoint's "foreign" counter stays 0 until we own
- * the sockets (a NiceSocket of our own, or a libnice with a source-address hook). */
+ * the sockets (a NiceSocket of our own, or a libnice with a source-address hook).
+ *
+ * The send path. nice_agent_send() takes the agent's lock (which the transport
+ * thread also holds while it reads and answers checks), then its UDP socket layer
+ * takes a lock of its own, refs a GSocketAddress, converts it to a sockaddr, and
+ * GSocket checks its state before the sendmsg; a would-block allocates two
+ * GErrors. Once ICE selected a pair whose local side is a plain UDP socket (host,
+ * server- or peer-reflexive: not a TURN relay), we send on a dup of that socket's
+ * descriptor to the pair's remote address ourselves, as libnice would, and fall
+ * back to nice_agent_send() otherwise (TURN, or no pair). libnice keeps reading
+ * the socket and keeps its keepalive checks (sent whatever we send) and answers;
+ * the dup only keeps the socket open while we may send on it, since libnice may
+ * close its own descriptor when it drops the candidate. The target is re-read on
+ * every new selected pair and dropped when ICE fails, restarts or closes. */
 #include "ice.h"
 #include "mcu-error.h"
 
 #include <agent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gio/gio.h>
 #include <gst/gst.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 GST_DEBUG_CATEGORY_STATIC (mcu_ice_debug);
 #define GST_CAT_DEFAULT mcu_ice_debug
@@ -56,6 +74,19 @@ struct _McuIce
   gboolean consent_expired;
   gboolean drop_incoming;
   gboolean gathering;
+  /* The direct send target (see the top of this file): a dup of the selected
+   * pair's socket, -1 for none, and the remote address. Written on the context,
+   * read by mcu_ice_send() on any thread; send_lock keeps a send from using a
+   * descriptor being closed. */
+  GMutex send_lock;
+  int send_fd;
+  union
+  {
+    struct sockaddr sa;
+    struct sockaddr_storage ss;
+  } send_to;
+  socklen_t send_to_len;
+  McuIceSendCounters send_counters; /* under send_lock */
 };
 
 const char *
@@ -91,6 +122,53 @@ ice_set_state (McuIce *ice, McuIceState state)
     ice->cb.state_changed (ice, state, ice->user_data);
 }
 
+/* Drops the direct send target: sends go through libnice (or fail on state). */
+static void
+direct_clear (McuIce *ice)
+{
+  g_mutex_lock (&ice->send_lock);
+  int fd = ice->send_fd;
+  ice->send_fd = -1;
+  g_mutex_unlock (&ice->send_lock);
+  if (fd >= 0)
+    close (fd);
+}
+
+/* Re-reads the selected pair: a UDP pair whose local side is not a relay becomes
+ * the direct target; anything else leaves sends to libnice. */
+static void
+direct_update (McuIce *ice)
+{
+  NiceCandidate *local = NULL, *remote = NULL;
+  g_autoptr (GSocket) sock = NULL;
+  int fd = -1;
+  if (nice_agent_get_selected_pair (ice->agent, ice->stream_id, COMPONENT, &local,
+                                    &remote)
+      && local != NULL && remote != NULL
+      && remote->transport == NICE_CANDIDATE_TRANSPORT_UDP
+      /* NULL for a relayed or TCP local candidate */
+      && (sock = nice_agent_get_selected_socket (ice->agent, ice->stream_id, COMPONENT))
+             != NULL)
+    fd = fcntl (g_socket_get_fd (sock), F_DUPFD_CLOEXEC, 0);
+  if (fd < 0)
+    {
+      direct_clear (ice);
+      return;
+    }
+  g_mutex_lock (&ice->send_lock);
+  int old = ice->send_fd;
+  ice->send_fd = fd;
+  memset (&ice->send_to, 0, sizeof ice->send_to);
+  nice_address_copy_to_sockaddr (&remote->addr, &ice->send_to.sa);
+  ice->send_to_len = ice->send_to.sa.sa_family == AF_INET6 ? sizeof (struct sockaddr_in6)
+                                                           : sizeof (struct sockaddr_in);
+  g_mutex_unlock (&ice->send_lock);
+  if (old >= 0)
+    close (old);
+  GST_DEBUG ("ice %p: sending directly on the selected %s pair", ice,
+             nice_candidate_type_to_string (local->type));
+}
+
 static void
 consent_stop (McuIce *ice)
 {
@@ -121,6 +199,7 @@ consent_tick (gpointer data)
       ice, age_us / 1000, ice->consent_timeout_ms);
   ice->consent_expired = TRUE;
   g_clear_pointer (&ice->consent_source, g_source_unref);
+  direct_clear (ice);
   ice_set_state (ice, MCU_ICE_STATE_FAILED);
   return G_SOURCE_REMOVE;
 }
@@ -162,6 +241,15 @@ void
 mcu_ice_set_drop_incoming (McuIce *ice, gboolean drop)
 {
   ice->drop_incoming = drop;
+}
+
+static void
+on_selected_pair (NiceAgent *agent, guint stream_id, guint component_id,
+                  NiceCandidate *local, NiceCandidate *remote, gpointer data)
+{
+  McuIce *ice = data;
+  if (stream_id == ice->stream_id && component_id == COMPONENT)
+    direct_update (ice);
 }
 
 static void
@@ -222,12 +310,14 @@ on_component_state (NiceAgent *agent, guint stream_id, guint component_id, guint
       if (ice->state != MCU_ICE_STATE_CONNECTED
           && ice->state != MCU_ICE_STATE_DISCONNECTED)
         {
+          direct_update (ice);
           consent_start (ice);
           ice_set_state (ice, MCU_ICE_STATE_CONNECTED);
         }
       break;
     case NICE_COMPONENT_STATE_FAILED:
       consent_stop (ice);
+      direct_clear (ice);
       ice_set_state (ice, MCU_ICE_STATE_FAILED);
       break;
     default:
@@ -278,6 +368,8 @@ mcu_ice_new (GMainContext *context, const McuIceConfig *config,
     }
 
   g_autoptr (McuIce) ice = g_new0 (McuIce, 1);
+  g_mutex_init (&ice->send_lock);
+  ice->send_fd = -1;
   ice->context = g_main_context_ref (context ? context : g_main_context_default ());
   if (callbacks)
     ice->cb = *callbacks;
@@ -337,6 +429,8 @@ mcu_ice_new (GMainContext *context, const McuIceConfig *config,
                     G_CALLBACK (on_gathering_done), ice);
   g_signal_connect (ice->agent, "component-state-changed",
                     G_CALLBACK (on_component_state), ice);
+  g_signal_connect (ice->agent, "new-selected-pair-full", G_CALLBACK (on_selected_pair),
+                    ice);
   nice_agent_attach_recv (ice->agent, ice->stream_id, COMPONENT, ice->context, on_recv,
                           ice);
   ice_refresh_credentials (ice);
@@ -378,6 +472,8 @@ mcu_ice_free (McuIce *ice)
       nice_agent_close_async (ice->agent, on_agent_closed, NULL);
       g_main_context_pop_thread_default (ice->context);
     }
+  direct_clear (ice);
+  g_mutex_clear (&ice->send_lock);
   g_free (ice->ufrag);
   g_free (ice->pwd);
   g_main_context_unref (ice->context);
@@ -496,6 +592,7 @@ mcu_ice_restart (McuIce *ice, GError **error)
       return FALSE;
     }
   ice->consent_expired = FALSE;
+  direct_clear (ice); /* the checks select a pair again */
   ice_refresh_credentials (ice);
   ice_set_state (ice, MCU_ICE_STATE_CHECKING);
   return TRUE;
@@ -513,10 +610,49 @@ mcu_ice_send (McuIce *ice, const guint8 *buf, gsize len)
   McuIceState state = (McuIceState)g_atomic_int_get (&ice->state);
   if ((state != MCU_ICE_STATE_CONNECTED && state != MCU_ICE_STATE_DISCONNECTED)
       || len == 0 || len > G_MAXUINT)
-    return FALSE;
-  return nice_agent_send (ice->agent, ice->stream_id, COMPONENT, (guint)len,
-                          (const gchar *)buf)
-         == (gint)len;
+    {
+      g_mutex_lock (&ice->send_lock);
+      ice->send_counters.refused++;
+      g_mutex_unlock (&ice->send_lock);
+      return FALSE;
+    }
+  g_mutex_lock (&ice->send_lock);
+  gboolean ok;
+  if (ice->send_fd >= 0)
+    {
+      ssize_t n = sendto (ice->send_fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL,
+                          &ice->send_to.sa, ice->send_to_len);
+      ok = n == (ssize_t)len;
+      if (ok)
+        ice->send_counters.direct++;
+      else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS))
+        ice->send_counters.would_block++;
+      else
+        ice->send_counters.error++;
+      g_mutex_unlock (&ice->send_lock);
+      return ok;
+    }
+  g_mutex_unlock (&ice->send_lock);
+  /* TURN or no direct target: libnice's own path */
+  ok = nice_agent_send (ice->agent, ice->stream_id, COMPONENT, (guint)len,
+                        (const gchar *)buf)
+       == (gint)len;
+  g_mutex_lock (&ice->send_lock);
+  if (ok)
+    ice->send_counters.via_agent++;
+  else
+    ice->send_counters.agent_refused++;
+  g_mutex_unlock (&ice->send_lock);
+  return ok;
+}
+
+void
+mcu_ice_get_send_counters (McuIce *ice, McuIceSendCounters *out)
+{
+  g_return_if_fail (ice != NULL && out != NULL);
+  g_mutex_lock (&ice->send_lock);
+  *out = ice->send_counters;
+  g_mutex_unlock (&ice->send_lock);
 }
 
 /* The SDP names (RFC 8839) of libnice's candidate types, in NiceCandidateType order;

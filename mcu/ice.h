@@ -136,12 +136,28 @@ McuIceState mcu_ice_get_state (McuIce *ice);
 
 /**
  * mcu_ice_send:
- * Sends one datagram on the selected pair, from any thread (libnice locks its
- * agent). Packet path: no allocation.
- * Returns: TRUE when libnice took it; FALSE before a pair is selected, after
- * failure, or when the socket would block.
+ * Sends one datagram on the selected pair, from any thread. On a UDP pair that is
+ * not a TURN relay it goes straight to the pair's socket (see ice.c), otherwise
+ * through libnice. Packet path: no allocation.
+ * Returns: TRUE when the datagram was handed to the kernel (or to libnice); FALSE
+ * before a pair is selected, after failure, or when the socket would block.
  */
 gboolean mcu_ice_send (McuIce *ice, const guint8 *buf, gsize len);
+
+/* What became of the datagrams given to mcu_ice_send(), each counted once. */
+typedef struct
+{
+  guint64 direct;        /* sent on the selected pair's socket */
+  guint64 via_agent;     /* sent by libnice (TURN, or no direct target) */
+  guint64 refused;       /* not connected: no pair, failed, restarting, closed */
+  guint64 would_block;   /* direct: the socket's buffer was full (EAGAIN, ENOBUFS) */
+  guint64 error;         /* direct: any other error of the kernel */
+  guint64 agent_refused; /* libnice did not take it (no pair, would block, ...) */
+} McuIceSendCounters;
+
+/** mcu_ice_get_send_counters: @out: (out caller-allocates): a copy, from any
+ * thread. */
+void mcu_ice_get_send_counters (McuIce *ice, McuIceSendCounters *out);
 
 typedef struct
 {

@@ -1,12 +1,16 @@
 /* srtp.c: McuSrtp, the wrapper around libsrtp2 (see srtp.h). All of libsrtp's quirks
  * live here: its global init, its int lengths, its unchecked trailer writes. */
 #include "srtp.h"
+#include "lt-config.h"
 #include "mcu-error.h"
 
 #include <limits.h>
 #include <openssl/crypto.h>
 #include <string.h>
 #include <srtp2/srtp.h>
+#if LT_SRTP_NSS
+#include <nss.h>
+#endif
 
 #define MCU_SRTP_MAX_KEY_SALT 30
 /* Inbound replay window in packets: video keyframes arrive as bursts that the
@@ -84,6 +88,32 @@ mcu_srtp_status_name (int status)
     }
 }
 
+/* A libsrtp2 built on NSS (Debian's) initialises NSS itself on its first cipher
+ * with NSS_INIT_OPTIMIZESPACE, which gives softoken 32-bucket hash tables for its
+ * sessions and objects. Each key libsrtp imports is an object holding a session
+ * of its own (four per McuSrtp), and every GCM or ICM operation opens a session
+ * (walking a session bucket for a free handle) and looks its key up by handle
+ * (walking an object bucket): with a node's thousand or more keys those walks
+ * were the largest single cost of a protect (a third of the video thread's CPU
+ * in bench-relay's real row). NSS keeps the tables of its first initialisation,
+ * so we initialise it first, without that flag (1,024 buckets each); libsrtp's
+ * own NSS_InitContext() then only adds a reference. The context lives as long as
+ * the process. Nothing to do when libsrtp does its crypto elsewhere, or when NSS
+ * was already up (GStreamer's srtp elements initialised libsrtp first). */
+static void
+mcu_srtp_nss_init (void)
+{
+#if LT_SRTP_NSS
+  if (NSS_IsInitialized ())
+    return;
+  if (NSS_InitContext ("", "", "", "", NULL,
+                       NSS_INIT_READONLY | NSS_INIT_NOCERTDB | NSS_INIT_NOMODDB
+                           | NSS_INIT_FORCEOPEN | NSS_INIT_NOROOTINIT)
+      == NULL)
+    g_debug ("NSS_InitContext failed: libsrtp initialises NSS itself");
+#endif
+}
+
 /* srtp_init() registers libsrtp's ciphers in a process-wide kernel and is not safe
  * to call concurrently; every McuSrtp goes through this once. In a process where
  * GStreamer's srtp plugin initialised libsrtp first (webrtcbin, srtpenc), the
@@ -97,6 +127,7 @@ mcu_srtp_global_init (void)
 
   if (g_once_init_enter (&done))
     {
+      mcu_srtp_nss_init ();
       result = srtp_init ();
       if (result != srtp_err_status_ok)
         {

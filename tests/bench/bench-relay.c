@@ -1,20 +1,26 @@
 /* bench-relay: the cost of forwarding one program to N receivers on one node.
  *
- * Three rows per profile and receiver count (10, 50, 150, 300), each the CPU time
+ * Four rows per profile and receiver count (10, 50, 150, 300), each the CPU time
  * per forwarded packet (one packet to one receiver), over REPS timed repetitions
  * after a warm-up, printed as min/median/max:
  *   real       what a node runs: unprotect -> McuRouter -> per receiver McuEndpoint
- *              (copy, protect with its SRTP session under its send lock, libnice
- *              send over the ICE pair it negotiated with a real peer endpoint on
- *              loopback), while two audio threads send a 20 ms Opus packet to every
- *              receiver through the same router, as the mixer's threads do. The
+ *              (copy, protect with its SRTP session under its send lock, send on
+ *              the ICE pair it negotiated with a real peer endpoint on loopback:
+ *              McuIce's direct path on the pair's socket, as for any host or
+ *              reflexive pair), while two audio threads send a 20 ms Opus packet
+ *              to every receiver through the same router, as the mixer's threads
+ *              do, each run on an SSRC of its own as the program is. The
  *              figure is the video thread's own CPU time (CLOCK_THREAD_CPUTIME_ID):
  *              the audio threads' work is theirs, their contention is in it. Also
  *              how long an audio send waited (p50/p99/max), the lock's cost to them.
  *   bare       the same router with a bare libsrtp session and sendto() per
- *              receiver: what the endpoint and libnice add is real - bare.
+ *              receiver: what the endpoint and ICE add is real - bare.
  *   gstreamer  the baseline: appsrc ! srtpdec ! tee ! N x (srtpenc ! udpsink), no
  *              queues, so it also forwards on one thread; process CPU time.
+ *   floor      the kernel's own cost: one packet protected beforehand, sent with
+ *              sendto() from one socket per receiver (as each endpoint has its
+ *              own) to the same sink, no SRTP, no router, no lock: what no change
+ *              in user space removes from any row above; process CPU time.
  * Both sides decrypt the same pre-encrypted 1,200-byte VP8 packets (a 2 Mbit/s
  * program is about 210 a second) and protect and send one copy per receiver; the
  * receivers' sockets are not read while timing (the kernel drops what overflows
@@ -22,8 +28,11 @@
  * sessions, ICE and DTLS, and srtpenc's sessions, which it creates on its first
  * buffer, made by the warm-up. A baseline that cannot be built or does not forward
  * every packet fails the benchmark. The ratio is real/gstreamer of the medians
- * (goal with GCM: <= 0.5). The three-hop figure is the relay's share of the delay
- * across three nodes (bare path).
+ * (goal with GCM: <= 0.5), printed beside floor/gstreamer: the goal cannot be met
+ * where the floor alone is above half of GStreamer's figure. Failed sends of the
+ * real row are split by cause (SRTP replay, endpoint or ICE not connected, socket
+ * full, other) and by the endpoints they hit. The three-hop figure is the relay's
+ * share of the delay across three nodes (bare path).
  *
  * Usage: bench-relay [PACKETS [cm|gcm]]   (PACKETS, default 2000: input packets per
  * repetition at 10 receivers; fewer at larger fan-outs, at least 100; both
@@ -255,6 +264,60 @@ run_bare (GPtrArray *packets, const guint8 *src_key, guint m, guint n_recv, int 
     }
 }
 
+/* The floor row: @n_recv sockets, each sending one pre-protected packet per input
+ * packet to the sink, as the endpoints each send on their own socket. The same
+ * warm-up and repetitions as the other rows; set-up outside the window. */
+static void
+run_floor (guint m, guint n_recv, int sink_port, Reps *out)
+{
+  g_autoptr (GError) error = NULL;
+  guint8 k[KEYMAX], other[KEYMAX] = { 0 };
+  fill_key (k, 1);
+  g_autoptr (McuSrtp) tx = mcu_srtp_new (prof->id, k, other, &error);
+  g_assert_no_error (error);
+  guint8 pkt[PKT + 64];
+  gsize len = mcu_rtp_write_header (pkt, sizeof pkt, 96, FALSE, 1, 450, 0x50524f47);
+  memset (pkt + len, 0x5a, PKT - len);
+  len = PKT;
+  if (mcu_srtp_protect_rtp (tx, pkt, &len, sizeof pkt) != MCU_SRTP_OK)
+    {
+      fprintf (stderr, "bench-relay: floor: cannot protect its packet\n");
+      exit (EXIT_FAILURE);
+    }
+  struct sockaddr_in to = { .sin_family = AF_INET,
+                            .sin_port = htons (sink_port),
+                            .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  int *fds = g_new (int, n_recv);
+  for (guint i = 0; i < n_recv; i++)
+    if ((fds[i] = socket (AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0)) < 0)
+      {
+        perror ("bench-relay: floor socket");
+        exit (EXIT_FAILURE);
+      }
+  guint64 sent = 0;
+  for (guint rep = 0; rep <= REPS; rep++) /* rep 0 is the warm-up */
+    {
+      double t0 = cpu_seconds (CLOCK_PROCESS_CPUTIME_ID);
+      for (guint p = 0; p < m; p++)
+        for (guint i = 0; i < n_recv; i++)
+          sent += sendto (fds[i], pkt, len, MSG_DONTWAIT, (struct sockaddr *)&to,
+                          sizeof to)
+                  == (ssize_t)len;
+      double cpu = cpu_seconds (CLOCK_PROCESS_CPUTIME_ID) - t0;
+      if (rep > 0)
+        out->v[rep - 1] = cpu * 1e6 / ((double)m * n_recv);
+    }
+  for (guint i = 0; i < n_recv; i++)
+    close (fds[i]);
+  g_free (fds);
+  if (sent != (guint64)m * (REPS + 1) * n_recv)
+    {
+      fprintf (stderr, "bench-relay: floor sent %" G_GUINT64_FORMAT " of %u\n", sent,
+               m * (REPS + 1) * n_recv);
+      exit (EXIT_FAILURE);
+    }
+}
+
 static gint last_sink_count;
 
 static GstPadProbeReturn
@@ -448,11 +511,18 @@ sites_clear (Sites *s)
     ;
 }
 
+/* Sends the endpoint's SRTP session refused as replays (an index it already
+ * protected): counted apart, since that is a stream's fault, not the transport's. */
+static gint srtp_replays;
+
 /* What the leg's member ops do, less its statistics. */
 static gboolean
 endpoint_send_rtp (gpointer peer, guint8 *pkt, gsize len, gsize cap)
 {
-  return mcu_endpoint_send_rtp (peer, pkt, len) == MCU_SRTP_OK;
+  int st = mcu_endpoint_send_rtp (peer, pkt, len);
+  if (st == MCU_SRTP_ERR_REPLAY)
+    g_atomic_int_inc (&srtp_replays);
+  return st == MCU_SRTP_OK;
 }
 
 static gboolean
@@ -465,6 +535,10 @@ typedef struct
 {
   McuRouter *router;
   guint first, last; /* router peer ids served */
+  /* the mix's SSRC: one of its own per run, as for the program, since its
+   * numbers start again at 0; reusing one would have the endpoints that served
+   * an earlier run refuse the new run's packets as SRTP replays */
+  guint32 ssrc;
   gint stop;
   GArray *waits; /* double µs per send */
 } AudioJob;
@@ -475,14 +549,14 @@ audio_thread (gpointer data)
 {
   AudioJob *j = data;
   guint8 pkt[160];
-  gsize hlen = mcu_rtp_write_header (pkt, sizeof pkt, 111, FALSE, 0, 0, 0xA0D10);
+  gsize hlen = mcu_rtp_write_header (pkt, sizeof pkt, 111, FALSE, 0, 0, j->ssrc);
   memset (pkt + hlen, 0x3c, sizeof pkt - hlen);
   gint64 next = g_get_monotonic_time ();
   for (guint16 seq = 0; !g_atomic_int_get (&j->stop); seq++)
     {
       for (guint id = j->first; id <= j->last; id++)
         {
-          mcu_rtp_write_header (pkt, sizeof pkt, 111, FALSE, seq, seq * 960u, 0xA0D10);
+          mcu_rtp_write_header (pkt, sizeof pkt, 111, FALSE, seq, seq * 960u, j->ssrc);
           gint64 t0 = g_get_monotonic_time ();
           mcu_router_send_audio (j->router, id, pkt, sizeof pkt);
           double w = (double)(g_get_monotonic_time () - t0);
@@ -498,38 +572,69 @@ audio_thread (gpointer data)
   return NULL;
 }
 
-static guint64
-send_attempts (Sites *s, guint n)
+/* Where the real row's sends went and why some failed, summed over the node's
+ * endpoints serving the row. */
+typedef struct
 {
-  guint64 total = 0;
+  McuIceSendCounters ice;
+  guint64 attempts, failures; /* McuEndpoint's: video and audio */
+  guint hit;                  /* endpoints with a failed send in the row */
+  guint replays;              /* failures that were SRTP replay refusals */
+  guint ice_failed;           /* endpoints whose ICE had failed by the row's end */
+} SendTally;
+
+static void
+send_tally (Sites *s, guint n, SendTally *out)
+{
+  memset (out, 0, sizeof *out);
   for (guint i = 0; i < n; i++)
     {
+      McuEndpoint *ep = s->pairs[i][0].ep;
       McuEndpointCounters c;
-      mcu_endpoint_get_counters (s->pairs[i][0].ep, &c);
-      total += c.rtp_out + c.send_failed;
+      McuIceSendCounters ic;
+      mcu_endpoint_get_counters (ep, &c);
+      mcu_ice_get_send_counters (mcu_endpoint_get_ice (ep), &ic);
+      out->attempts += c.rtp_out + c.send_failed;
+      out->failures += c.send_failed;
+      out->ice.direct += ic.direct;
+      out->ice.via_agent += ic.via_agent;
+      out->ice.refused += ic.refused;
+      out->ice.would_block += ic.would_block;
+      out->ice.error += ic.error;
+      out->ice.agent_refused += ic.agent_refused;
+      if (mcu_ice_get_state (mcu_endpoint_get_ice (ep)) == MCU_ICE_STATE_FAILED)
+        out->ice_failed++;
     }
-  return total;
+}
+
+/* @after minus @before, per field; @hit and @ice_failed are taken from @after
+ * (endpoints, not sends), @hit counted by the caller. */
+static void
+send_tally_diff (SendTally *after, const SendTally *before)
+{
+  after->attempts -= before->attempts;
+  after->failures -= before->failures;
+  after->ice.direct -= before->ice.direct;
+  after->ice.via_agent -= before->ice.via_agent;
+  after->ice.refused -= before->ice.refused;
+  after->ice.would_block -= before->ice.would_block;
+  after->ice.error -= before->ice.error;
+  after->ice.agent_refused -= before->ice.agent_refused;
 }
 
 static guint64
-send_failures (Sites *s, guint n)
+endpoint_failures (McuEndpoint *ep)
 {
-  guint64 total = 0;
-  for (guint i = 0; i < n; i++)
-    {
-      McuEndpointCounters c;
-      mcu_endpoint_get_counters (s->pairs[i][0].ep, &c);
-      total += c.send_failed;
-    }
-  return total;
+  McuEndpointCounters c;
+  mcu_endpoint_get_counters (ep, &c);
+  return c.send_failed;
 }
 
 /* The real row: @n_recv of the connected node endpoints as the router's sites,
  * the audio threads running through the whole of it. */
 static void
 run_real (Sites *s, GPtrArray *packets, const guint8 *src_key, guint m, guint n_recv,
-          guint32 program_ssrc, Reps *out, double audio_wait[3], guint64 *failures,
-          guint64 *attempts)
+          guint32 program_ssrc, Reps *out, double audio_wait[3], SendTally *tally)
 {
   g_autoptr (GError) error = NULL;
   guint8 node_key[KEYMAX];
@@ -556,14 +661,22 @@ run_real (Sites *s, GPtrArray *packets, const guint8 *src_key, guint m, guint n_
       mcu_router_add_peer (router, i + 2, &info, &ops, s->pairs[i][0].ep);
     }
   mcu_router_set_program (router, 1, g_get_monotonic_time ());
-  guint64 failed0 = send_failures (s, n_recv), tried0 = send_attempts (s, n_recv);
+  SendTally before;
+  send_tally (s, n_recv, &before);
+  g_atomic_int_set (&srtp_replays, 0);
+  guint64 *failed0 = g_new (guint64, n_recv);
+  for (guint i = 0; i < n_recv; i++)
+    failed0[i] = endpoint_failures (s->pairs[i][0].ep);
 
   AudioJob jobs[AUDIO_THREADS];
   GThread *threads[AUDIO_THREADS];
   for (guint t = 0; t < AUDIO_THREADS; t++)
     {
-      jobs[t] = (AudioJob){ router, 2 + t * n_recv / AUDIO_THREADS,
-                            1 + (t + 1) * n_recv / AUDIO_THREADS, 0,
+      jobs[t] = (AudioJob){ router,
+                            2 + t * n_recv / AUDIO_THREADS,
+                            1 + (t + 1) * n_recv / AUDIO_THREADS,
+                            program_ssrc ^ 0xA0D10,
+                            0,
                             g_array_new (FALSE, FALSE, sizeof (double)) };
       threads[t] = g_thread_new ("audio", audio_thread, &jobs[t]);
     }
@@ -603,10 +716,14 @@ run_real (Sites *s, GPtrArray *packets, const guint8 *src_key, guint m, guint n_
                c.video_forwarded, m * (REPS + 1));
       exit (EXIT_FAILURE);
     }
-  *failures = send_failures (s, n_recv) - failed0;
-  *attempts = MAX (1, send_attempts (s, n_recv) - tried0);
-  /* a failed send (EAGAIN: the sites' transport thread fell behind) costs less
-   * than one that goes out; printed beside the figure rather than hidden */
+  /* a failed send costs less than one that goes out: printed beside the figure
+   * with its cause rather than hidden */
+  send_tally (s, n_recv, tally);
+  send_tally_diff (tally, &before);
+  tally->replays = (guint)g_atomic_int_get (&srtp_replays);
+  for (guint i = 0; i < n_recv; i++)
+    tally->hit += endpoint_failures (s->pairs[i][0].ep) > failed0[i];
+  g_free (failed0);
 }
 
 /* Three nodes in a chain, as central -> province -> district: each hop unprotects
@@ -727,7 +844,7 @@ run_profile (guint n, int port, McuCert *node_cert, McuCert *site_cert)
   };
   guint most = MAX (100, n);
   g_autoptr (GPtrArray) packets = make_source_packets (most * (REPS + 1), src_key);
-  Reps bare[N_COUNTS], base[N_COUNTS], real[N_COUNTS];
+  Reps bare[N_COUNTS], base[N_COUNTS], real[N_COUNTS], floor_[N_COUNTS];
   double p50[N_COUNTS], p99[N_COUNTS], wait[N_COUNTS][3];
   guint ms[N_COUNTS];
   for (guint i = 0; i < N_COUNTS; i++)
@@ -736,15 +853,16 @@ run_profile (guint n, int port, McuCert *node_cert, McuCert *site_cert)
       ms[i] = MAX (100, n * 10 / counts[i]);
       run_bare (packets, src_key, ms[i], counts[i], port, &bare[i], &p50[i], &p99[i]);
       run_gstreamer (packets, src_key, ms[i], counts[i], port, &base[i]);
+      run_floor (ms[i], counts[i], port, &floor_[i]);
     }
   g_autofree Sites *sites = g_new0 (Sites, 1);
   if (!sites_connect (sites, node_cert, site_cert))
     return FALSE;
-  guint64 failures[N_COUNTS], attempts[N_COUNTS];
+  SendTally tally[N_COUNTS];
   sites_run (sites);
   for (guint i = 0; i < N_COUNTS; i++)
     run_real (sites, packets, src_key, ms[i], counts[i], 0x50524f00 + i, &real[i],
-              wait[i], &failures[i], &attempts[i]);
+              wait[i], &tally[i]);
   sites_stop (sites);
   sites_clear (sites);
 
@@ -756,19 +874,35 @@ run_profile (guint n, int port, McuCert *node_cert, McuCert *site_cert)
       reps_sort (&bare[i]);
       reps_sort (&base[i]);
       reps_sort (&real[i]);
+      reps_sort (&floor_[i]);
       printf ("relay_%s_%u_packets: %u per repetition, %u forwarded\n", prof->label, r,
               ms[i], ms[i] * r);
       print_row ("real", r, &real[i]);
       print_row ("bare", r, &bare[i]);
       print_row ("gstreamer", r, &base[i]);
-      printf ("relay_%s_%u_ratio_real_gstreamer: %.2f x (medians)\n", prof->label, r,
-              real[i].v[REPS / 2] / base[i].v[REPS / 2]);
+      print_row ("floor", r, &floor_[i]);
+      printf ("relay_%s_%u_ratio_real_gstreamer: %.2f x (medians; floor/gstreamer "
+              "%.2f x)\n",
+              prof->label, r, real[i].v[REPS / 2] / base[i].v[REPS / 2],
+              floor_[i].v[REPS / 2] / base[i].v[REPS / 2]);
       printf ("relay_%s_%u_real_audio_send: p50 %.0f p99 %.0f max %.0f us "
               "(%u threads, 20 ms per receiver)\n",
               prof->label, r, wait[i][0], wait[i][1], wait[i][2], AUDIO_THREADS);
+      SendTally *t = &tally[i];
+      guint64 at_ice = t->ice.refused + t->ice.would_block + t->ice.error
+                       + t->ice.agent_refused + t->replays;
       printf ("relay_%s_%u_real_send_failures: %" G_GUINT64_FORMAT " (%.2f%% of video "
-              "and audio sends)\n",
-              prof->label, r, failures[i], 100.0 * failures[i] / attempts[i]);
+              "and audio sends) on %u endpoints: SRTP replay %u, endpoint not "
+              "connected %" G_GUINT64_FORMAT " (ICE failed on %u by the end), ICE not "
+              "connected %" G_GUINT64_FORMAT ", socket full %" G_GUINT64_FORMAT
+              ", other %" G_GUINT64_FORMAT ", refused by libnice %" G_GUINT64_FORMAT "\n",
+              prof->label, r, t->failures,
+              100.0 * (double)t->failures / (double)MAX (1, t->attempts), t->hit,
+              t->replays, t->failures > at_ice ? t->failures - at_ice : 0, t->ice_failed,
+              t->ice.refused, t->ice.would_block, t->ice.error, t->ice.agent_refused);
+      printf ("relay_%s_%u_real_sends: %" G_GUINT64_FORMAT " on the pair's socket, "
+              "%" G_GUINT64_FORMAT " through libnice\n",
+              prof->label, r, t->ice.direct, t->ice.via_agent);
       printf ("relay_%s_%u_bare_hop: p50 %.0f p99 %.0f us\n", prof->label, r, p50[i],
               p99[i]);
     }

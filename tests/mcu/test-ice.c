@@ -197,18 +197,49 @@ send_both_ways (guint8 tag)
     }
 }
 
+static McuIceSendCounters
+send_counters (int side)
+{
+  McuIceSendCounters c;
+  mcu_ice_get_send_counters (sides[side].ice, &c);
+  return c;
+}
+
+/* On a host pair every send takes the direct path (a dup of the pair's socket),
+ * none goes through libnice; and the peer's libnice, which drops datagrams from
+ * sources that are not a known remote candidate, delivered them: they left from
+ * the selected local candidate's address. */
+static void
+assert_sent_directly (int side, guint64 at_least)
+{
+  McuIceSendCounters c = send_counters (side);
+  ck_assert_uint_ge (c.direct, at_least);
+  ck_assert_uint_eq (c.via_agent, 0);
+  ck_assert_uint_eq (c.would_block + c.error + c.agent_refused, 0);
+}
+
 START_TEST (test_trickle_connect)
 {
   make (0);
   ck_assert_int_eq (mcu_ice_get_state (sides[0].ice), MCU_ICE_STATE_NEW);
   guint8 early[4] = { 1, 2, 3, 4 };
   ck_assert (!mcu_ice_send (sides[0].ice, early, sizeof early)); /* no pair yet */
+  ck_assert_uint_eq (send_counters (0).refused, 1);
   const char *lt = NULL, *rt = NULL;
   ck_assert (!mcu_ice_get_pair_types (sides[0].ice, &lt, &rt));
   ck_assert_str_eq (lt, "");
   ck_assert_str_eq (rt, "");
   connect_trickle ();
   send_both_ways (7);
+  /* many in a row: nothing queues behind a direct send */
+  for (int k = 0; k < 200; k++)
+    {
+      guint8 pkt[1200] = { 0x80, 96, 9 };
+      ck_assert (mcu_ice_send (sides[0].ice, pkt, sizeof pkt));
+    }
+  send_both_ways (8); /* receiving on the same socket still works */
+  assert_sent_directly (0, 202);
+  assert_sent_directly (1, 2);
   for (int i = 0; i < 2; i++)
     {
       McuIcePair p;
@@ -274,6 +305,11 @@ START_TEST (test_restart)
     }
   ck_assert_str_ne (old_ufrag, mcu_ice_get_local_ufrag (sides[0].ice));
   ck_assert_int_eq (mcu_ice_get_state (sides[0].ice), MCU_ICE_STATE_CHECKING);
+  /* no send while the checks run again: the old pair's target was dropped */
+  guint8 early[4] = { 0x80, 96 };
+  guint64 direct_before = send_counters (0).direct;
+  ck_assert (!mcu_ice_send (sides[0].ice, early, sizeof early));
+  ck_assert_uint_eq (send_counters (0).direct, direct_before);
   /* libnice keeps the local candidates across a restart and forgets the remote
    * ones: signal the new credentials and the candidates again. */
   exchange_credentials ();
@@ -287,6 +323,7 @@ START_TEST (test_restart)
                  mcu_ice_state_name (mcu_ice_get_state (sides[0].ice)),
                  mcu_ice_state_name (mcu_ice_get_state (sides[1].ice)));
   send_both_ways (2);
+  assert_sent_directly (0, direct_before + 1); /* the new pair's target */
 }
 END_TEST
 
@@ -310,7 +347,11 @@ START_TEST (test_consent_at_ice_layer)
   ck_assert_int_eq (g_array_index (st, McuIceState, st->len - 2),
                     MCU_ICE_STATE_DISCONNECTED);
   guint8 pkt[4] = { 0 };
+  McuIceSendCounters before = send_counters (0);
   ck_assert (!mcu_ice_send (sides[0].ice, pkt, sizeof pkt)); /* no consent, no send */
+  McuIceSendCounters after = send_counters (0);
+  ck_assert_uint_eq (after.direct, before.direct); /* not even on the socket */
+  ck_assert_uint_eq (after.refused, before.refused + 1);
 }
 END_TEST
 
@@ -571,6 +612,12 @@ START_TEST (test_turn_relay)
   McuIcePair p;
   ck_assert (mcu_ice_get_selected_pair (sides[0].ice, &p));
   ck_assert_str_eq (p.local_type, "relay");
+  /* a relayed local candidate wraps what it sends for the TURN server: only
+   * libnice can send on it; the peer's host side sends to the relay directly */
+  McuIceSendCounters c0 = send_counters (0);
+  ck_assert_uint_eq (c0.direct, 0);
+  ck_assert_uint_ge (c0.via_agent, 1);
+  assert_sent_directly (1, 1);
   for (guint i = 0; i < sides[0].all_local->len; i++)
     ck_assert_msg (strstr (g_ptr_array_index (sides[0].all_local, i), "typ relay"),
                    "a non-relay candidate escaped: %s",
