@@ -457,6 +457,8 @@ START_TEST (test_commune_cap)
            "%s\n",
            before, weak.name, weak_before, other.name, other_before);
 
+  DirStats up0 = { 0 }, down0 = { 0 };
+  ck_assert (impair_cmd (imp, "stats", &up0, &down0));
   ck_assert (impair_cmd (imp, "both rate 600 300", NULL, NULL));
   gint64 t0 = g_get_monotonic_time ();
   double low_after = -1;
@@ -485,7 +487,15 @@ START_TEST (test_commune_cap)
            "the bottleneck dropped %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
            " datagrams to the commune\n",
            weak.name, low_after, other.name, other_full ? "yes" : "no", during, before,
-           down.rate, down.rx);
+           down.rate - down0.rate, down.rx - down0.rx);
+  /* the feedback's own way across the line: RTCP each way during the cap */
+  g_print ("600 kbit/s cap: RTCP from the commune %" G_GUINT64_FORMAT
+           " datagrams, %" G_GUINT64_FORMAT " delivered; to it %" G_GUINT64_FORMAT
+           ", %" G_GUINT64_FORMAT " delivered; it sent %" G_GUINT64_FORMAT
+           " datagrams up, the line dropped %" G_GUINT64_FORMAT "\n",
+           up.rtcp_rx - up0.rtcp_rx, up.rtcp_tx - up0.rtcp_tx,
+           down.rtcp_rx - down0.rtcp_rx, down.rtcp_tx - down0.rtcp_tx, up.rx - up0.rx,
+           up.rate - up0.rate);
   ck_assert_str_eq (weak_before, "full");
   ck_assert_msg (low_after >= 0 && low_after <= 10, "%s moved to low after %.1f s",
                  weak.name, low_after);
