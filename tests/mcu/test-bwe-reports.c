@@ -118,7 +118,7 @@ line_send (Line *l, guint32 ssrc, gsize size)
   memset (p + n, 0x5a, size - n);
   n = size;
   ck_assert (mcu_peer_cc_on_send (l->cc, p, &n, sizeof p, l->now));
-  mcu_peer_cc_on_sent (l->cc, p, n);
+  mcu_peer_cc_on_sent (l->cc, p, n, l->now);
   l->sent++;
   gint64 at = l->now + 20000;
   if (l->cap_bps > 0)
@@ -408,9 +408,9 @@ peer_sent (guint n, gint64 now)
                                         VIDEO_SSRC);
       memset (p + len, 0, PKT - len);
       len = PKT;
-      ck_assert (mcu_peer_cc_on_send (cc, p, &len, sizeof p,
-                                      now - G_USEC_PER_SEC + i * G_USEC_PER_SEC / n));
-      mcu_peer_cc_on_sent (cc, p, len);
+      gint64 at = now - G_USEC_PER_SEC + i * G_USEC_PER_SEC / n;
+      ck_assert (mcu_peer_cc_on_send (cc, p, &len, sizeof p, at));
+      mcu_peer_cc_on_sent (cc, p, len, at);
     }
   return cc;
 }
