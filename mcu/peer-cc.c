@@ -45,6 +45,7 @@ struct _McuPeerCc
   guint n_streams;
   guint report_expected, report_lost; /* leg context: not yet fed to the estimate */
   guint nack_lost;                    /* leg context: counted in this NACK window */
+  gint64 nack_min_age;                /* the youngest of them, when NACKed (us) */
   gint64 nack_window_at;
   guint64 reports_ignored; /* leg context */
 };
@@ -75,6 +76,7 @@ mcu_peer_cc_new (const McuSdpSession *session, guint32 our_ssrc, gint64 now_us)
   cc->tx = mcu_twcc_sender_new (cc->ext_id);
   cc->rec = mcu_twcc_recorder_new (our_ssrc);
   cc->bwe = mcu_bwe_new (now_us);
+  cc->nack_min_age = G_MAXINT64;
   g_mutex_init (&cc->streams_lock);
   return cc;
 }
@@ -223,13 +225,16 @@ streams_on_report (McuPeerCc *cc, const McuRtcpReportBlock *rb, guint *expected,
   return ok;
 }
 
-/* NACKs as an early loss count: receiver reports of RFC 3550's timing come 2 to 6 s
- * apart (GStreamer's rtpbin, most room systems), while a receiver that NACKs says
- * within a round trip what it lost. Each number counts once (a repeated NACK counts
- * nothing), and only if it went out within the last SENT_SLOTS; every 500 ms (and
- * 20 packets at least) the count over the packets sent on the NACKed streams
- * meanwhile goes to the loss-based estimate (mcu_bwe_on_nack_loss()). A receiver
- * that NACKs nothing leaves this to its reports. */
+/* NACKs as an early measure of the line: receiver reports of RFC 3550's timing come
+ * 2 to 6 s apart (GStreamer's rtpbin, most room systems), and a receiver that keeps
+ * NACKing may send none for 15 to 26 s (webrtcbin does: its early feedback puts its
+ * regular reports off, on a clean line too), while a NACK comes within a round trip
+ * and a queue's length of the packet it names. Each number counts once (a repeated
+ * NACK counts nothing), and only if it went out within the last SENT_SLOTS; every
+ * 500 ms (and 20 packets at least) the count over the packets sent on the NACKed
+ * streams meanwhile, and how soon after sending the quickest of those NACKs came,
+ * go to the loss-based estimate (mcu_bwe_on_nack_loss()). A receiver that NACKs
+ * nothing leaves this to its reports. */
 static void
 on_nacks (McuPeerCc *cc, const McuRtcpInfo *info, gint64 now_us)
 {
@@ -255,10 +260,14 @@ on_nacks (McuPeerCc *cc, const McuRtcpInfo *info, gint64 now_us)
               st->nacked = TRUE;
               st->window_ext = ext - 1;
             }
-          if (sent_get (st, ext) != 0)
+          guint32 sent = sent_get (st, ext);
+          if (sent != 0)
             {
+              /* modulo 2^32 ms: an age of a few seconds at most */
+              gint64 age = (gint64)(guint32)((guint32)(now_us / 1000) - sent) * 1000;
               sent_set (st, ext, 0);
               cc->nack_lost++;
+              cc->nack_min_age = MIN (cc->nack_min_age, age);
             }
         }
     }
@@ -276,10 +285,15 @@ on_nacks (McuPeerCc *cc, const McuRtcpInfo *info, gint64 now_us)
   g_mutex_unlock (&cc->streams_lock);
   if (feed)
     {
-      GST_DEBUG ("%p: %u of %u NACKed", (void *)cc, cc->nack_lost, expected);
+      GST_DEBUG ("%p: %u of %u NACKed, the quickest NACK %" G_GINT64_FORMAT
+                 " ms after sending",
+                 (void *)cc, cc->nack_lost, expected,
+                 cc->nack_lost ? cc->nack_min_age / 1000 : -1);
       mcu_bwe_on_nack_loss (cc->bwe, expected, cc->nack_lost,
+                            cc->nack_lost ? cc->nack_min_age : -1,
                             mcu_twcc_sender_rate (cc->tx, now_us), now_us);
       cc->nack_lost = 0;
+      cc->nack_min_age = G_MAXINT64;
       cc->nack_window_at = now_us;
     }
 }
