@@ -53,7 +53,7 @@ struct _McuBwe
   /* the loss-based estimate, from receiver reports: for peers without transport-cc
    * the only one; with it, the lower of the two counts (GCC) */
   gboolean have_reports, report_congested, nack_congested;
-  gint64 nack_at;
+  gint64 nack_at, nack_congested_at; /* the last NACK window, the last lossy one */
   /* how long after sending NACKs come: per second the quickest, over 30 s */
   gint64 nack_base_epoch[N_BASE];
   gint64 nack_base_min[N_BASE];
@@ -85,6 +85,7 @@ mcu_bwe_new (gint64 now_us)
   bwe->last_update = now_us;
   bwe->last_decrease = bwe->congested_at = bwe->remb_at = G_MININT64 / 2;
   bwe->report_at = bwe->report_decrease = bwe->nack_at = G_MININT64 / 2;
+  bwe->nack_congested_at = G_MININT64 / 2;
   bwe->up_at = G_MININT64 / 2;
   bwe->backoff = BACKOFF_MIN_US;
   for (guint i = 0; i < N_BUCKETS; i++)
@@ -335,7 +336,8 @@ mcu_bwe_on_loss_report (McuBwe *bwe, guint expected, guint lost, guint64 sent_bp
  * lower of itself and what we send (GCC's decrease, without the received rate
  * that only reports tell), and no higher than the loss-based decrease of its NACKed
  * fraction. It never raises the estimate (only reports say what got through), and
- * its limit lapses after 1 s unless the next window renews it. */
+ * its limit lapses 1 s after the last such window, or at once when NACKs come as
+ * quickly as ever. */
 void
 mcu_bwe_on_nack_loss (McuBwe *bwe, guint expected, guint nacked, gint64 min_age_us,
                       guint64 sent_bps, gint64 now_us)
@@ -349,12 +351,19 @@ mcu_bwe_on_nack_loss (McuBwe *bwe, guint expected, guint nacked, gint64 min_age_
                                   - minimum_30s (bwe->nack_base_epoch, bwe->nack_base_min,
                                                  min_age_us, now_us))
                          / 1000.0;
-  bwe->nack_congested = loss > LOSS_LOW && bwe->nack_queue_ms > NACK_QUEUE_MS;
   bwe->nack_at = now_us;
   double sent = (double)MIN (sent_bps, (guint64)MAX_BPS);
   bwe->loss_sent = sent; /* the warm-up counts from what we send (suggest_low()) */
-  if (!bwe->nack_congested)
+  gboolean queue = bwe->nack_queue_ms > NACK_QUEUE_MS;
+  if (min_age_us >= 0 && !queue)
+    bwe->nack_congested = FALSE; /* NACKs as quick as ever: nothing waits */
+  /* a window without NACKs, or queued with little NACKed, says nothing new: the
+   * limit lapses 1 s after the last lossy window rather than at once, so that
+   * one quiet window among lossy ones does not restart the hold to low */
+  if (!queue || loss <= LOSS_LOW)
     return;
+  bwe->nack_congested = TRUE;
+  bwe->nack_congested_at = now_us;
   double before = bwe->have_reports ? bwe->loss_estimate : sent;
   gint64 last = bwe->report_decrease;
   loss_decrease (bwe, sent, loss, now_us);
@@ -389,7 +398,7 @@ mcu_bwe_limited (McuBwe *bwe, gint64 now_us, gint64 within_us)
   gboolean warm = bwe->full_since != 0 && now_us - bwe->full_since >= WARMUP_US;
   if (warm && bwe->report_congested && now_us - bwe->report_at < REPORT_STALE_US)
     return TRUE;
-  if (warm && bwe->nack_congested && now_us - bwe->nack_at < NACK_STALE_US)
+  if (warm && bwe->nack_congested && now_us - bwe->nack_congested_at < NACK_STALE_US)
     return TRUE;
   return now_us - bwe->congested_at < within_us;
 }

@@ -85,8 +85,8 @@ void mcu_bwe_on_loss_report (McuBwe *bwe, guint expected, guint lost, guint64 se
  *
  * NACKs as an early sign of a queue on the line (see bwe.c): over 2% NACKed, the
  * quickest of them over 100 ms later than the quickest of the last 30 s,
- * decreases the loss-based estimate and limits for 1 s; anything else does nothing
- * but end that. A NACKed fraction alone counts for nothing: a starting receiver
+ * decreases the loss-based estimate and limits for 1 s; NACKs as quick as ever
+ * end that limit. A NACKed fraction alone counts for nothing: a starting receiver
  * NACKs packets that are only late.
  */
 void mcu_bwe_on_nack_loss (McuBwe *bwe, guint expected, guint nacked, gint64 min_age_us,
