@@ -625,13 +625,19 @@ main (int argc, char **argv)
   Suite *s = suite_create ("weak-link");
   /* Goals issue 14 sets that the node does not meet yet are tagged "open": the
    * test command runs the others (CK_EXCLUDE_TAGS, tests/meson.build), and suite
-   * open-goals runs these and fails with their figures until they are met.
-   * commune-cap: the node estimates the downlink of peers without transport-cc
-   * from their receiver reports and NACKs (mcu/bwe.h) and meets the goal in most
-   * runs (to low in 3.6 to 8.2 s), but not yet every time: in about one run in six
-   * the capped commune is never moved, and in about one in six a commune is moved
-   * to low at the start on a clean line, when its receiver NACKs nearly all of the
-   * program for over 5 s. */
+   * open-goals runs these and fails with their figures until they are met (none
+   * today). commune-cap was the last: the node estimates the downlink of peers
+   * without transport-cc from their receiver reports and from how late their
+   * NACKs come (mcu/bwe.h). Reading the NACKed fraction as the loss failed it in
+   * about one run in five: behind the bottleneck the commune NACKs 10 to 20% of
+   * the 60% it loses and, while it NACKs, puts its receiver reports off for up to
+   * 26 s (the capped commune was moved late or never), and a starting receiver
+   * NACKs nearly every packet that is only late (a commune was moved at the
+   * start). Since NACKs count only when a queue delays them, 18 runs of 19 met the
+   * goal (to low in 3.0 to 5.1 s, the chair at 1.9 to 2.0 Mbit/s after 1.7
+   * before); the 19th failed before the cap: the weak commune's webrtcbin client
+   * aborted on a GLib critical (a hash table changed during its iteration) as it
+   * connected. */
   struct
   {
     const char *name;
@@ -642,7 +648,7 @@ main (int argc, char **argv)
     { "clean-ramp", test_clean_ramp, 90, FALSE },
     { "commune-loss", test_commune_loss, 150, FALSE },
     { "commune-loss-no-rtx", test_commune_loss_no_rtx, 120, FALSE },
-    { "commune-cap", test_commune_cap, 120, TRUE },
+    { "commune-cap", test_commune_cap, 120, FALSE },
     { "district-loss", test_district_loss, 120, FALSE },
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
