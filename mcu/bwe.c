@@ -25,12 +25,15 @@ GST_DEBUG_CATEGORY_STATIC (mcu_bwe_debug);
 /* the loss-based half, from receiver reports (mcu_bwe_on_loss_report()) */
 #define LOSS_HIGH 0.10 /* GCC: over this, decrease by half the loss */
 #define LOSS_LOW 0.02  /* GCC: under this, increase */
-/* a lossy report limits for this long at most: reports come 2 to 6 s apart, and on
- * a line capped both ways the next ones are often lost on the way */
+/* a lossy report limits for this long at most: reports come 2 to 6 s apart, and a
+ * receiver that keeps NACKing may put its next ones off for 15 s and more
+ * (webrtcbin does, on a clean line too) */
 #define REPORT_STALE_US 10000000
-#define NACK_HIGH 0.20        /* NACKed over this counts as congestion */
 #define NACK_STALE_US 1000000 /* a lossy NACK window limits for this long */
-#define WARMUP_US 5000000     /* sending about full this long before judging */
+/* NACKs that come this much later after sending than the quickest ones of the last
+ * 30 s: the line holds what we send in a queue (see mcu_bwe_on_nack_loss()) */
+#define NACK_QUEUE_MS 100.0
+#define WARMUP_US 5000000 /* sending about full this long before judging */
 
 struct _McuBwe
 {
@@ -50,7 +53,11 @@ struct _McuBwe
   /* the loss-based estimate, from receiver reports: for peers without transport-cc
    * the only one; with it, the lower of the two counts (GCC) */
   gboolean have_reports, report_congested, nack_congested;
-  gint64 nack_at;
+  gint64 nack_at, nack_congested_at; /* the last NACK window, the last lossy one */
+  /* how long after sending NACKs come: per second the quickest, over 30 s */
+  gint64 nack_base_epoch[N_BASE];
+  gint64 nack_base_min[N_BASE];
+  double nack_queue_ms;
   double loss_estimate;
   gint64 report_at, report_decrease;
   guint64 report_recv_bps; /* what the last report says got through */
@@ -78,12 +85,13 @@ mcu_bwe_new (gint64 now_us)
   bwe->last_update = now_us;
   bwe->last_decrease = bwe->congested_at = bwe->remb_at = G_MININT64 / 2;
   bwe->report_at = bwe->report_decrease = bwe->nack_at = G_MININT64 / 2;
+  bwe->nack_congested_at = G_MININT64 / 2;
   bwe->up_at = G_MININT64 / 2;
   bwe->backoff = BACKOFF_MIN_US;
   for (guint i = 0; i < N_BUCKETS; i++)
     bwe->bucket_epoch[i] = G_MININT64;
   for (guint i = 0; i < N_BASE; i++)
-    bwe->base_epoch[i] = G_MININT64;
+    bwe->base_epoch[i] = bwe->nack_base_epoch[i] = G_MININT64;
   return bwe;
 }
 
@@ -129,25 +137,33 @@ window (McuBwe *bwe, gint64 now_us, guint64 *acked_bps, double *loss)
   *loss = recv + lost ? (double)lost / (recv + lost) : 0.0;
 }
 
+/* The minimum of a delay over the last 30 s, after taking @d into this second's
+ * slot of @epochs and @mins (N_BASE each). */
+static gint64
+minimum_30s (gint64 *epochs, gint64 *mins, gint64 d, gint64 now_us)
+{
+  gint64 epoch = now_us / BASE_SLOT_US;
+  guint s = (guint)(epoch % N_BASE);
+  if (epochs[s] != epoch)
+    {
+      epochs[s] = epoch;
+      mins[s] = d;
+    }
+  else if (d < mins[s])
+    mins[s] = d;
+  gint64 m = d;
+  for (guint i = 0; i < N_BASE; i++)
+    if (epochs[i] > epoch - N_BASE && mins[i] < m)
+      m = mins[i];
+  return m;
+}
+
 /* The minimum one-way delay (with the clocks' offset in it) over the last 30 s,
  * after taking @d into this second's slot. */
 static gint64
 baseline (McuBwe *bwe, gint64 d, gint64 now_us)
 {
-  gint64 epoch = now_us / BASE_SLOT_US;
-  guint s = (guint)(epoch % N_BASE);
-  if (bwe->base_epoch[s] != epoch)
-    {
-      bwe->base_epoch[s] = epoch;
-      bwe->base_min[s] = d;
-    }
-  else if (d < bwe->base_min[s])
-    bwe->base_min[s] = d;
-  gint64 m = d;
-  for (guint i = 0; i < N_BASE; i++)
-    if (bwe->base_epoch[i] > epoch - N_BASE && bwe->base_min[i] < m)
-      m = bwe->base_min[i];
-  return m;
+  return minimum_30s (bwe->base_epoch, bwe->base_min, d, now_us);
 }
 
 /* One feedback's worth: the delay trend from the received packets (how far the
@@ -302,24 +318,61 @@ mcu_bwe_on_loss_report (McuBwe *bwe, guint expected, guint lost, guint64 sent_bp
   bwe->loss_estimate = CLAMP (bwe->loss_estimate, MIN_BPS, MAX_BPS);
 }
 
-/* NACKed numbers are an upper bound of the loss (a late packet is NACKed, then
- * arrives: on a busy receiver, many are), so a window counts as congestion only
- * over 20% NACKed, and then decreases as a lossy report does; it never raises the
- * estimate (only reports say what got through), and its limit lapses after 1 s
- * unless the next window renews it. */
+/* The NACKed fraction is no measure of the loss by itself. It overstates it when
+ * the receiver NACKs packets that are only late: a jitter buffer that has just
+ * started (no jitter measured yet) NACKs most of a bursty program the moment each
+ * packet is later than a smooth pace would bring it (weak-link saw 50 to 97% of a
+ * clean line's packets NACKed for seconds after joining, packets sent a few ms
+ * before, that its receiver reports then counted as received). And it understates
+ * it on a line that queues: a receiver NACKs only what a retransmission can still
+ * repair within its latency, so behind a 300 ms queue that drops 60% it NACKed 10
+ * to 20%. What tells them apart is how late the NACKs come: a NACK follows the
+ * packet by the line's round trip and the receiver's wait, and a queue on the line
+ * adds its own length to that; a late packet's NACK comes no later than usual.
+ * So a window counts as congestion when it NACKs some loss (over 2%) and its
+ * quickest NACK came over NACK_QUEUE_MS later than the quickest of the last 30 s:
+ * the line holds more than it passes (a queue only stands while we send more than
+ * it carries), and the estimate falls, at most once per 300 ms, by 15% from the
+ * lower of itself and what we send (GCC's decrease, without the received rate
+ * that only reports tell), and no higher than the loss-based decrease of its NACKed
+ * fraction. It never raises the estimate (only reports say what got through), and
+ * its limit lapses 1 s after the last such window, or at once when NACKs come as
+ * quickly as ever. */
 void
-mcu_bwe_on_nack_loss (McuBwe *bwe, guint expected, guint nacked, guint64 sent_bps,
-                      gint64 now_us)
+mcu_bwe_on_nack_loss (McuBwe *bwe, guint expected, guint nacked, gint64 min_age_us,
+                      guint64 sent_bps, gint64 now_us)
 {
   if (expected == 0)
     return;
   double loss = (double)MIN (nacked, expected) / expected;
-  bwe->nack_congested = loss > NACK_HIGH;
+  bwe->nack_queue_ms = 0;
+  if (min_age_us >= 0)
+    bwe->nack_queue_ms = (double)(min_age_us
+                                  - minimum_30s (bwe->nack_base_epoch, bwe->nack_base_min,
+                                                 min_age_us, now_us))
+                         / 1000.0;
   bwe->nack_at = now_us;
-  if (loss < LOSS_HIGH)
-    bwe->lossy_run = FALSE;
-  if (bwe->nack_congested)
-    loss_decrease (bwe, (double)MIN (sent_bps, (guint64)MAX_BPS), loss, now_us);
+  double sent = (double)MIN (sent_bps, (guint64)MAX_BPS);
+  bwe->loss_sent = sent; /* the warm-up counts from what we send (suggest_low()) */
+  gboolean queue = bwe->nack_queue_ms > NACK_QUEUE_MS;
+  if (min_age_us >= 0 && !queue)
+    bwe->nack_congested = FALSE; /* NACKs as quick as ever: nothing waits */
+  /* a window without NACKs, or queued with little NACKed, says nothing new: the
+   * limit lapses 1 s after the last lossy window rather than at once, so that
+   * one quiet window among lossy ones does not restart the hold to low */
+  if (!queue || loss <= LOSS_LOW)
+    return;
+  bwe->nack_congested = TRUE;
+  bwe->nack_congested_at = now_us;
+  double before = bwe->have_reports ? bwe->loss_estimate : sent;
+  gint64 last = bwe->report_decrease;
+  loss_decrease (bwe, sent, loss, now_us);
+  if (bwe->report_decrease == last)
+    return; /* held */
+  bwe->loss_estimate
+      = CLAMP (MIN (bwe->loss_estimate, 0.85 * MIN (before, sent)), MIN_BPS, MAX_BPS);
+  GST_LOG ("NACKs %.0f ms late, %.2f NACKed: decrease to %.0f", bwe->nack_queue_ms, loss,
+           bwe->loss_estimate);
 }
 
 guint64
@@ -345,7 +398,7 @@ mcu_bwe_limited (McuBwe *bwe, gint64 now_us, gint64 within_us)
   gboolean warm = bwe->full_since != 0 && now_us - bwe->full_since >= WARMUP_US;
   if (warm && bwe->report_congested && now_us - bwe->report_at < REPORT_STALE_US)
     return TRUE;
-  if (warm && bwe->nack_congested && now_us - bwe->nack_at < NACK_STALE_US)
+  if (warm && bwe->nack_congested && now_us - bwe->nack_congested_at < NACK_STALE_US)
     return TRUE;
   return now_us - bwe->congested_at < within_us;
 }
@@ -427,7 +480,9 @@ mcu_bwe_get (McuBwe *bwe, gint64 now_us, McuBweSnapshot *out)
       out->acked_bps = bwe->report_recv_bps;
       out->loss = bwe->report_loss;
     }
-  out->queue_ms = bwe->have_queue ? bwe->queue_ms : 0.0;
+  out->queue_ms = bwe->have_queue                         ? bwe->queue_ms
+                  : now_us - bwe->nack_at < NACK_STALE_US ? bwe->nack_queue_ms
+                                                          : 0.0;
   out->congested = mcu_bwe_limited (bwe, now_us, CONGESTED_US);
   out->low = bwe->low;
   out->n_moves = bwe->n_moves;

@@ -14,9 +14,9 @@
  *
  * Peers without transport-cc (webrtcbin, SIP room systems: receiver reports only)
  * get the loss-based half alone, from the loss their reports count on what we
- * send them (mcu_bwe_on_loss_report()) and, sooner, from the NACKs they send
- * (mcu_bwe_on_nack_loss()); a peer with both gets the lower of the two estimates,
- * as GCC combines them.
+ * send them (mcu_bwe_on_loss_report()) and, sooner, from how late the NACKs they
+ * send come (mcu_bwe_on_nack_loss(): a queue on the line); a peer with both gets
+ * the lower of the two estimates, as GCC combines them.
  *
  * Everything is driven by the caller's clock (@now_us): tests replay a line.
  * Not thread-safe: one owner (the leg's context). */
@@ -43,7 +43,8 @@ typedef struct
   guint64 acked_bps;  /* what the peer received in the last second (without
                        * transport-cc: in its last receiver reports' interval) */
   double loss;        /* fraction lost in the last second (likewise) */
-  double queue_ms;    /* one-way delay above the recent minimum, smoothed */
+  double queue_ms;    /* one-way delay above the recent minimum, smoothed (without
+                       * transport-cc: the last NACK window's lateness) */
   gboolean congested; /* loss or queueing seen in the last 5 s */
   gboolean low;       /* the suggested level is low */
   guint n_moves;      /* level moves suggested so far */
@@ -79,12 +80,17 @@ void mcu_bwe_on_loss_report (McuBwe *bwe, guint expected, guint lost, guint64 se
  * mcu_bwe_on_nack_loss:
  * @expected: packets we sent on the streams the peer NACKs, over about 500 ms
  * @nacked: how many of them it NACKed (each number once)
+ * @min_age_us: how long after we sent it the quickest of those NACKs came; -1
+ *   when none
  *
- * NACKs as an early, overstated loss count (see bwe.c): over 20% NACKed decreases
- * the loss-based estimate and limits for 1 s; less does nothing but end that.
+ * NACKs as an early sign of a queue on the line (see bwe.c): over 2% NACKed, the
+ * quickest of them over 100 ms later than the quickest of the last 30 s,
+ * decreases the loss-based estimate and limits for 1 s; NACKs as quick as ever
+ * end that limit. A NACKed fraction alone counts for nothing: a starting receiver
+ * NACKs packets that are only late.
  */
-void mcu_bwe_on_nack_loss (McuBwe *bwe, guint expected, guint nacked, guint64 sent_bps,
-                           gint64 now_us);
+void mcu_bwe_on_nack_loss (McuBwe *bwe, guint expected, guint nacked, gint64 min_age_us,
+                           guint64 sent_bps, gint64 now_us);
 
 /* Whether any feedback (transport-cc results, receiver reports, lossy NACK windows)
  * came: before, the estimate is only the start value and says nothing about the
@@ -104,8 +110,8 @@ guint64 mcu_bwe_estimate (McuBwe *bwe, gint64 now_us);
 
 /* TRUE when loss, queueing or a REMB cap under the received rate was seen in the
  * last @within_us, the last receiver report (under 10 s old) counted over 10% lost,
- * or the last NACK window (under 1 s old) over 20% NACKed (these two after the
- * warm-up of mcu_bwe_suggest_low()): the estimate
+ * or the last NACK window (under 1 s old) showed loss behind a queue (these two
+ * after the warm-up of mcu_bwe_suggest_low()): the estimate
  * measures a limit, not only what we happened to send. */
 gboolean mcu_bwe_limited (McuBwe *bwe, gint64 now_us, gint64 within_us);
 

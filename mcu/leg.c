@@ -131,12 +131,13 @@ member_send_rtp (gpointer peer, guint8 *pkt, gsize len, gsize cap)
 {
   Member *m = peer;
   McuRtpHeader h;
-  if (m->cc && !mcu_peer_cc_on_send (m->cc, pkt, &len, cap, g_get_monotonic_time ()))
+  gint64 now = g_get_monotonic_time ();
+  if (m->cc && !mcu_peer_cc_on_send (m->cc, pkt, &len, cap, now))
     return FALSE;
   if (mcu_endpoint_send_rtp (m->ep, pkt, len) != 0)
     return FALSE;
   if (m->cc)
-    mcu_peer_cc_on_sent (m->cc, pkt, len);
+    mcu_peer_cc_on_sent (m->cc, pkt, len, now);
   if (mcu_rtp_parse (pkt, len, &h) != MCU_RTP_OK)
     return TRUE;
   if (h.ssrc == LEG_AUDIO_SSRC)

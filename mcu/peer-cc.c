@@ -10,7 +10,7 @@ GST_DEBUG_CATEGORY_STATIC (mcu_peer_cc_debug);
 #define MAX_STREAMS 8         /* SSRCs we send one peer: audio, video, rtx, and spares */
 #define REPORT_MIN_PACKETS 20 /* libwebrtc's floor for a loss figure to mean something */
 #define NACK_WINDOW_US 500000
-#define SENT_BITS 1024 /* numbers remembered per stream: a few seconds of video */
+#define SENT_SLOTS 1024 /* numbers remembered per stream: a few seconds of video */
 
 /* One SSRC we send the peer: the highest sequence number sent (extended), and where
  * its receiver reports last left it, in the same numbering. */
@@ -23,9 +23,10 @@ typedef struct
   gint32 report_lost;
   gboolean nacked;    /* the peer NACKs this stream: its NACKs count its loss */
   guint32 window_ext; /* sent_ext when the NACK window began */
-  /* the last SENT_BITS numbers: set when sent, cleared when skipped or counted as
-   * NACKed, so a NACK counts once and only for a packet that went out */
-  guint64 sent_bits[SENT_BITS / 64];
+  /* the last SENT_SLOTS numbers: when each was sent (our clock in ms, never 0),
+   * 0 when skipped or already counted as NACKed, so a NACK counts once, only for a
+   * packet that went out, and says how long after sending it came */
+  guint32 sent_ms[SENT_SLOTS];
 } Stream;
 
 struct _McuPeerCc
@@ -44,6 +45,7 @@ struct _McuPeerCc
   guint n_streams;
   guint report_expected, report_lost; /* leg context: not yet fed to the estimate */
   guint nack_lost;                    /* leg context: counted in this NACK window */
+  gint64 nack_min_age;                /* the youngest of them, when NACKed (us) */
   gint64 nack_window_at;
   guint64 reports_ignored; /* leg context */
 };
@@ -74,6 +76,7 @@ mcu_peer_cc_new (const McuSdpSession *session, guint32 our_ssrc, gint64 now_us)
   cc->tx = mcu_twcc_sender_new (cc->ext_id);
   cc->rec = mcu_twcc_recorder_new (our_ssrc);
   cc->bwe = mcu_bwe_new (now_us);
+  cc->nack_min_age = G_MAXINT64;
   g_mutex_init (&cc->streams_lock);
   return cc;
 }
@@ -102,32 +105,31 @@ mcu_peer_cc_has_remb (McuPeerCc *cc)
   return cc->remb;
 }
 
+/* Marks @ext sent at @ms (0: not sent, or counted). */
 static void
-sent_bit (Stream *st, guint32 ext, gboolean on)
+sent_set (Stream *st, guint32 ext, guint32 ms)
 {
-  guint i = ext % SENT_BITS;
-  if (on)
-    st->sent_bits[i / 64] |= G_GUINT64_CONSTANT (1) << (i % 64);
-  else
-    st->sent_bits[i / 64] &= ~(G_GUINT64_CONSTANT (1) << (i % 64));
+  st->sent_ms[ext % SENT_SLOTS] = ms;
 }
 
-static gboolean
-sent_bit_get (const Stream *st, guint32 ext)
+static guint32
+sent_get (const Stream *st, guint32 ext)
 {
-  guint i = ext % SENT_BITS;
-  return (st->sent_bits[i / 64] >> (i % 64)) & 1;
+  return st->sent_ms[ext % SENT_SLOTS];
 }
 
 /* Remembers the highest sequence number sent per SSRC, and which of the recent ones
- * went out, so that receiver reports and NACKs are only believed about streams we
- * send and packets we sent. No allocation: a peer sent more SSRCs than MAX_STREAMS
- * gets nothing read on the extra ones. */
+ * went out when, so that receiver reports and NACKs are only believed about
+ * streams we send and packets we sent, and a NACK's delay is known. No
+ * allocation: a peer sent more SSRCs than MAX_STREAMS gets nothing read on the
+ * extra ones. */
 void
-mcu_peer_cc_on_sent (McuPeerCc *cc, const guint8 *pkt, gsize len)
+mcu_peer_cc_on_sent (McuPeerCc *cc, const guint8 *pkt, gsize len, gint64 now_us)
 {
   if (len < 12 || (pkt[0] >> 6) != 2)
     return;
+  guint32 ms = (guint32)(now_us / 1000);
+  ms = ms ? ms : 1;
   guint16 seq = (guint16)(pkt[2] << 8 | pkt[3]);
   guint32 ssrc
       = (guint32)pkt[8] << 24 | (guint32)pkt[9] << 16 | (guint32)pkt[10] << 8 | pkt[11];
@@ -140,7 +142,7 @@ mcu_peer_cc_on_sent (McuPeerCc *cc, const guint8 *pkt, gsize len)
       if (i < MAX_STREAMS)
         {
           cc->streams[i] = (Stream){ .ssrc = ssrc, .sent_ext = seq };
-          sent_bit (&cc->streams[i], seq, TRUE);
+          sent_set (&cc->streams[i], seq, ms);
           cc->n_streams++;
         }
     }
@@ -151,13 +153,13 @@ mcu_peer_cc_on_sent (McuPeerCc *cc, const guint8 *pkt, gsize len)
       if (ahead > 0)
         {
           /* the numbers skipped did not go out (not yet, or never) */
-          for (gint k = 1; k < ahead && k <= SENT_BITS; k++)
-            sent_bit (st, st->sent_ext + (guint32)k, FALSE);
+          for (gint k = 1; k < ahead && k <= SENT_SLOTS; k++)
+            sent_set (st, st->sent_ext + (guint32)k, 0);
           st->sent_ext += (guint32)ahead;
-          sent_bit (st, st->sent_ext, TRUE);
+          sent_set (st, st->sent_ext, ms);
         }
-      else if (-ahead < SENT_BITS) /* one sent out of order */
-        sent_bit (st, st->sent_ext - (guint32)(-ahead), TRUE);
+      else if (-ahead < SENT_SLOTS) /* one sent out of order */
+        sent_set (st, st->sent_ext - (guint32)(-ahead), ms);
     }
   g_mutex_unlock (&cc->streams_lock);
 }
@@ -223,13 +225,16 @@ streams_on_report (McuPeerCc *cc, const McuRtcpReportBlock *rb, guint *expected,
   return ok;
 }
 
-/* NACKs as an early loss count: receiver reports of RFC 3550's timing come 2 to 6 s
- * apart (GStreamer's rtpbin, most room systems), while a receiver that NACKs says
- * within a round trip what it lost. Each number counts once (a repeated NACK counts
- * nothing), and only if it went out within the last SENT_BITS; every 500 ms (and 20
- * packets at least) the count over the packets sent on the NACKed streams meanwhile
- * goes to the loss-based estimate (mcu_bwe_on_nack_loss()). A receiver that NACKs nothing leaves this to its
- * reports. */
+/* NACKs as an early measure of the line: receiver reports of RFC 3550's timing come
+ * 2 to 6 s apart (GStreamer's rtpbin, most room systems), and a receiver that keeps
+ * NACKing may send none for 15 to 26 s (webrtcbin does: its early feedback puts its
+ * regular reports off, on a clean line too), while a NACK comes within a round trip
+ * and a queue's length of the packet it names. Each number counts once (a repeated
+ * NACK counts nothing), and only if it went out within the last SENT_SLOTS; every
+ * 500 ms (and 20 packets at least) the count over the packets sent on the NACKed
+ * streams meanwhile, and how soon after sending the quickest of those NACKs came,
+ * go to the loss-based estimate (mcu_bwe_on_nack_loss()). A receiver that NACKs
+ * nothing leaves this to its reports. */
 static void
 on_nacks (McuPeerCc *cc, const McuRtcpInfo *info, gint64 now_us)
 {
@@ -247,7 +252,7 @@ on_nacks (McuPeerCc *cc, const McuRtcpInfo *info, gint64 now_us)
       for (guint j = 0; j < n; j++)
         {
           guint32 ext;
-          if (!stream_ext (st, seqs[j], &ext) || st->sent_ext - ext >= SENT_BITS)
+          if (!stream_ext (st, seqs[j], &ext) || st->sent_ext - ext >= SENT_SLOTS)
             continue;
           if (!st->nacked)
             {
@@ -255,10 +260,14 @@ on_nacks (McuPeerCc *cc, const McuRtcpInfo *info, gint64 now_us)
               st->nacked = TRUE;
               st->window_ext = ext - 1;
             }
-          if (sent_bit_get (st, ext))
+          guint32 sent = sent_get (st, ext);
+          if (sent != 0)
             {
-              sent_bit (st, ext, FALSE);
+              /* modulo 2^32 ms: an age of a few seconds at most */
+              gint64 age = (gint64)(guint32)((guint32)(now_us / 1000) - sent) * 1000;
+              sent_set (st, ext, 0);
               cc->nack_lost++;
+              cc->nack_min_age = MIN (cc->nack_min_age, age);
             }
         }
     }
@@ -276,9 +285,15 @@ on_nacks (McuPeerCc *cc, const McuRtcpInfo *info, gint64 now_us)
   g_mutex_unlock (&cc->streams_lock);
   if (feed)
     {
+      GST_DEBUG ("%p: %u of %u NACKed, the quickest NACK %" G_GINT64_FORMAT
+                 " ms after sending",
+                 (void *)cc, cc->nack_lost, expected,
+                 cc->nack_lost ? cc->nack_min_age / 1000 : -1);
       mcu_bwe_on_nack_loss (cc->bwe, expected, cc->nack_lost,
+                            cc->nack_lost ? cc->nack_min_age : -1,
                             mcu_twcc_sender_rate (cc->tx, now_us), now_us);
       cc->nack_lost = 0;
+      cc->nack_min_age = G_MAXINT64;
       cc->nack_window_at = now_us;
     }
 }
@@ -303,6 +318,8 @@ on_reports (McuPeerCc *cc, const McuRtcpInfo *info, gint64 now_us)
     }
   if (cc->report_expected >= REPORT_MIN_PACKETS)
     {
+      GST_DEBUG ("%p: receiver reports: %u of %u lost", (void *)cc, cc->report_lost,
+                 cc->report_expected);
       mcu_bwe_on_loss_report (cc->bwe, cc->report_expected, cc->report_lost,
                               mcu_twcc_sender_rate (cc->tx, now_us), now_us);
       cc->report_expected = cc->report_lost = 0;

@@ -43,10 +43,10 @@ gboolean mcu_peer_cc_has_remb (McuPeerCc *cc);
 gboolean mcu_peer_cc_on_send (McuPeerCc *cc, guint8 *pkt, gsize *len, gsize cap,
                               gint64 now_us);
 
-/* A plain RTP packet that went out to the peer (after mcu_peer_cc_on_send() and a
- * successful send): what its receiver reports and NACKs are checked against. Any
- * thread. */
-void mcu_peer_cc_on_sent (McuPeerCc *cc, const guint8 *pkt, gsize len);
+/* A plain RTP packet that went out to the peer at @now_us (after
+ * mcu_peer_cc_on_send() and a successful send): what its receiver reports and NACKs
+ * are checked against, and what a NACK's delay is measured from. Any thread. */
+void mcu_peer_cc_on_sent (McuPeerCc *cc, const guint8 *pkt, gsize len, gint64 now_us);
 
 /* A decrypted RTP packet from the peer: its arrival, when numbered. */
 void mcu_peer_cc_on_rtp (McuPeerCc *cc, const guint8 *pkt, gsize len, gint64 now_us);

@@ -8,10 +8,11 @@
  * gone the peer comes back to full and stays there; random loss in GCC's hold band
  * (5%) or under it never moves it, and 1% never counts as a limit; a peer with
  * transport-cc gets the lower of both estimates; a peer sent much less than full
- * costs, or in its first seconds of full, is not judged on its loss. And that reports cannot do more
- * than that: fraction lost 255 over a clean interval, reports on an SSRC we do not
- * send it or on packets we never sent, and floods of reports are ignored or have
- * exactly the effect of one report. Prints the figures. */
+ * costs, or in its first seconds of full, is not judged on its loss, nor on NACKs
+ * that come no later than usual (of late packets, not lost ones). And that reports
+ * cannot do more than that: fraction lost 255 over a clean interval, reports on an
+ * SSRC we do not send it or on packets we never sent, and floods of reports are
+ * ignored or have exactly the effect of one report. Prints the figures. */
 #include "mcu.h"
 #include "peer-cc.h"
 #include "lt-test.h"
@@ -118,7 +119,7 @@ line_send (Line *l, guint32 ssrc, gsize size)
   memset (p + n, 0x5a, size - n);
   n = size;
   ck_assert (mcu_peer_cc_on_send (l->cc, p, &n, sizeof p, l->now));
-  mcu_peer_cc_on_sent (l->cc, p, n);
+  mcu_peer_cc_on_sent (l->cc, p, n, l->now);
   l->sent++;
   gint64 at = l->now + 20000;
   if (l->cap_bps > 0)
@@ -408,9 +409,9 @@ peer_sent (guint n, gint64 now)
                                         VIDEO_SSRC);
       memset (p + len, 0, PKT - len);
       len = PKT;
-      ck_assert (mcu_peer_cc_on_send (cc, p, &len, sizeof p,
-                                      now - G_USEC_PER_SEC + i * G_USEC_PER_SEC / n));
-      mcu_peer_cc_on_sent (cc, p, len);
+      gint64 at = now - G_USEC_PER_SEC + i * G_USEC_PER_SEC / n;
+      ck_assert (mcu_peer_cc_on_send (cc, p, &len, sizeof p, at));
+      mcu_peer_cc_on_sent (cc, p, len, at);
     }
   return cc;
 }
@@ -521,18 +522,26 @@ END_TEST
 
 /* A peer we send much less than full costs (its video not started yet: audio
  * only) is not moved on the loss of that, even heavy; nor one whose receiver
- * NACKs everything in its first 4 s of full (a receiver starting); the same loss
- * on what full costs, lasting, moves it after the 5 s warm-up and the 2 s hold. */
+ * NACKs everything in its first 4 s of full, behind a queue (a receiver starting);
+ * nor one that NACKs 80% for all 10 s as quickly as ever (NACKs of late packets,
+ * as a starting jitter buffer sends them: nothing waits on the line). 15% NACKed,
+ * 300 ms later than in the first second (a queue), lasting, moves it after the
+ * 5 s warm-up and the 2 s hold. */
 START_TEST (test_reports_not_judged_on_little)
 {
   const struct
   {
     const char *what;
     guint64 sent;
-    guint lossy_ticks;
-  } cases[] = { { "40 kbit/s, 80% NACKed", 40000, 100 },
-                { "2 Mbit/s, 80% NACKed for 4 s", 2000000, 40 },
-                { "2 Mbit/s, 80% NACKed", 2000000, 100 } };
+    guint nacked, lossy_ticks;
+    gint64 queue_ms;
+    gboolean moves;
+  } cases[] = {
+    { "40 kbit/s, 80% NACKed 300 ms late", 40000, 40, 100, 300, FALSE },
+    { "2 Mbit/s, 80% NACKed 300 ms late for 4 s", 2000000, 40, 40, 300, FALSE },
+    { "2 Mbit/s, 80% NACKed, none late", 2000000, 40, 100, 0, FALSE },
+    { "2 Mbit/s, 15% NACKed 300 ms late", 2000000, 8, 100, 300, TRUE },
+  };
   for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
     {
       gint64 start = 1000000000, now = start;
@@ -541,8 +550,11 @@ START_TEST (test_reports_not_judged_on_little)
       for (guint tick = 1; tick <= 100; tick++)
         {
           now += 100000;
+          /* the first second's NACKs come 20 ms after sending: the line's own */
+          gint64 age = (20 + (tick > 10 ? cases[c].queue_ms : 0)) * 1000;
+          gboolean lossy = tick <= cases[c].lossy_ticks;
           if (tick % 5 == 0)
-            mcu_bwe_on_nack_loss (bwe, 50, tick <= cases[c].lossy_ticks ? 40 : 0,
+            mcu_bwe_on_nack_loss (bwe, 50, lossy ? cases[c].nacked : 0, lossy ? age : -1,
                                   cases[c].sent, now);
           if (mcu_bwe_suggest_low (bwe, 2000000, now) && low_at < 0)
             low_at = now;
@@ -550,7 +562,7 @@ START_TEST (test_reports_not_judged_on_little)
       g_print ("%s: %s", cases[c].what, low_at < 0 ? "stays full\n" : "to low after ");
       if (low_at >= 0)
         g_print ("%.1f s\n", (double)(low_at - start) / 1e6);
-      if (c == 2)
+      if (cases[c].moves)
         ck_assert (low_at - start > 5 * G_USEC_PER_SEC
                    && low_at - start <= 8 * G_USEC_PER_SEC);
       else

@@ -19,6 +19,7 @@ typedef struct
 typedef struct
 {
   guint64 rx, tx, bytes_tx, loss, burst, cut, rate, reordered;
+  guint64 rtcp_rx, rtcp_tx; /* RTCP among rx and tx, inside TURN framing too */
 } DirStats;
 
 static inline char *
@@ -98,6 +99,10 @@ parse_stats (const char *line, DirStats *st)
         st->rate = v;
       else if (g_str_equal (kv[0], "reordered"))
         st->reordered = v;
+      else if (g_str_equal (kv[0], "rtcp_rx"))
+        st->rtcp_rx = v;
+      else if (g_str_equal (kv[0], "rtcp_tx"))
+        st->rtcp_tx = v;
       else if (g_str_equal (kv[0], "bytes_tx"))
         st->bytes_tx = v;
     }

@@ -25,6 +25,8 @@
  *                                    longer than QUEUE_MS is dropped (drop-tail)
  *   [up|down|both] cut on|off        drop everything
  *   stats                            one "stats up ..." and one "stats down ..." line
+ *                                    (rtcp_rx, rtcp_tx: the RTCP among the datagrams,
+ *                                    inside TURN framing too)
  *   quit                             (also on end of stdin, SIGINT, SIGTERM)
  *
  * Every command is answered by a line "ok" or "error: ..." once it took effect, so a
@@ -83,6 +85,9 @@ typedef struct
   guint64 rx, tx, bytes_rx, bytes_tx;
   guint64 lost_random, lost_burst, lost_cut, lost_rate, lost_queue, reordered,
       send_errors;
+  /* (S)RTCP among them, in TURN ChannelData or Send/Data indications or bare: what
+   * a congestion controller's feedback went through */
+  guint64 rtcp_rx, rtcp_tx;
 } Direction;
 
 struct _Relay
@@ -126,6 +131,50 @@ same_address (GSocketAddress *a, GSocketAddress *b)
                                   g_inet_socket_address_get_address (y));
 }
 
+/* The RTP/RTCP datagram inside @data: a TURN ChannelData message's payload, a STUN
+ * Send or Data indication's DATA attribute, or @data itself (then it may be DTLS,
+ * which is_rtcp() tells apart). NULL when none. */
+static const guint8 *
+inner_media (const guint8 *data, gsize len, gsize *out_len)
+{
+  if (len >= 4 && (data[0] & 0xc0) == 0x40)
+    {
+      gsize n = (gsize)data[2] << 8 | data[3];
+      *out_len = MIN (n, len - 4);
+      return data + 4;
+    }
+  if (len >= 20 && (data[0] & 0xc0) == 0 && data[4] == 0x21 && data[5] == 0x12
+      && data[6] == 0xa4 && data[7] == 0x42) /* STUN's magic cookie */
+    {
+      gsize msg = 20 + ((gsize)data[2] << 8 | data[3]);
+      for (gsize off = 20; off + 4 <= MIN (msg, len);)
+        {
+          guint16 type = (guint16)(data[off] << 8 | data[off + 1]);
+          gsize alen = (gsize)data[off + 2] << 8 | data[off + 3];
+          if (off + 4 + alen > len)
+            return NULL;
+          if (type == 0x0013)
+            {
+              *out_len = alen;
+              return data + off + 4;
+            }
+          off += 4 + ((alen + 3) & ~(gsize)3);
+        }
+      return NULL;
+    }
+  *out_len = len;
+  return data;
+}
+
+/* RFC 5761's demultiplexing: RTP version 2 with a packet type of 192 to 223. */
+static gboolean
+is_rtcp (const guint8 *data, gsize len)
+{
+  gsize n = 0;
+  const guint8 *m = inner_media (data, len, &n);
+  return m && n >= 8 && (m[0] >> 6) == 2 && m[1] >= 192 && m[1] <= 223;
+}
+
 static void
 direction_send (Direction *d, const guint8 *data, gsize len)
 {
@@ -146,6 +195,7 @@ direction_send (Direction *d, const guint8 *data, gsize len)
     }
   d->tx++;
   d->bytes_tx += len;
+  d->rtcp_tx += is_rtcp (data, len);
 }
 
 /* Sends what is due and re-arms the timer for the next. */
@@ -252,6 +302,7 @@ direction_input (Direction *d, const guint8 *data, gsize len)
   gint64 now = g_get_monotonic_time ();
   d->rx++;
   d->bytes_rx += len;
+  d->rtcp_rx += is_rtcp (data, len);
   if (direction_drops (d, len, now))
     return;
 
@@ -352,10 +403,11 @@ print_stats (Relay *r)
            " loss=%" G_GUINT64_FORMAT " burst=%" G_GUINT64_FORMAT
            " cut=%" G_GUINT64_FORMAT " rate=%" G_GUINT64_FORMAT
            " queue=%" G_GUINT64_FORMAT " reordered=%" G_GUINT64_FORMAT
-           " send_errors=%" G_GUINT64_FORMAT " queued=%u",
+           " send_errors=%" G_GUINT64_FORMAT " queued=%u rtcp_rx=%" G_GUINT64_FORMAT
+           " rtcp_tx=%" G_GUINT64_FORMAT,
            d->name, d->rx, d->tx, d->bytes_rx, d->bytes_tx, d->lost_random, d->lost_burst,
            d->lost_cut, d->lost_rate, d->lost_queue, d->reordered, d->send_errors,
-           d->queue.length);
+           d->queue.length, d->rtcp_rx, d->rtcp_tx);
     }
 }
 

@@ -457,6 +457,8 @@ START_TEST (test_commune_cap)
            "%s\n",
            before, weak.name, weak_before, other.name, other_before);
 
+  DirStats up0 = { 0 }, down0 = { 0 };
+  ck_assert (impair_cmd (imp, "stats", &up0, &down0));
   ck_assert (impair_cmd (imp, "both rate 600 300", NULL, NULL));
   gint64 t0 = g_get_monotonic_time ();
   double low_after = -1;
@@ -485,7 +487,15 @@ START_TEST (test_commune_cap)
            "the bottleneck dropped %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
            " datagrams to the commune\n",
            weak.name, low_after, other.name, other_full ? "yes" : "no", during, before,
-           down.rate, down.rx);
+           down.rate - down0.rate, down.rx - down0.rx);
+  /* the feedback's own way across the line: RTCP each way during the cap */
+  g_print ("600 kbit/s cap: RTCP from the commune %" G_GUINT64_FORMAT
+           " datagrams, %" G_GUINT64_FORMAT " delivered; to it %" G_GUINT64_FORMAT
+           ", %" G_GUINT64_FORMAT " delivered; it sent %" G_GUINT64_FORMAT
+           " datagrams up, the line dropped %" G_GUINT64_FORMAT "\n",
+           up.rtcp_rx - up0.rtcp_rx, up.rtcp_tx - up0.rtcp_tx,
+           down.rtcp_rx - down0.rtcp_rx, down.rtcp_tx - down0.rtcp_tx, up.rx - up0.rx,
+           up.rate - up0.rate);
   ck_assert_str_eq (weak_before, "full");
   ck_assert_msg (low_after >= 0 && low_after <= 10, "%s moved to low after %.1f s",
                  weak.name, low_after);
@@ -615,13 +625,19 @@ main (int argc, char **argv)
   Suite *s = suite_create ("weak-link");
   /* Goals issue 14 sets that the node does not meet yet are tagged "open": the
    * test command runs the others (CK_EXCLUDE_TAGS, tests/meson.build), and suite
-   * open-goals runs these and fails with their figures until they are met.
-   * commune-cap: the node estimates the downlink of peers without transport-cc
-   * from their receiver reports and NACKs (mcu/bwe.h) and meets the goal in most
-   * runs (to low in 3.6 to 8.2 s), but not yet every time: in about one run in six
-   * the capped commune is never moved, and in about one in six a commune is moved
-   * to low at the start on a clean line, when its receiver NACKs nearly all of the
-   * program for over 5 s. */
+   * open-goals runs these and fails with their figures until they are met (none
+   * today). commune-cap was the last: the node estimates the downlink of peers
+   * without transport-cc from their receiver reports and from how late their
+   * NACKs come (mcu/bwe.h). Reading the NACKed fraction as the loss failed it in
+   * about one run in five: behind the bottleneck the commune NACKs 10 to 20% of
+   * the 60% it loses and, while it NACKs, puts its receiver reports off for up to
+   * 26 s (the capped commune was moved late or never), and a starting receiver
+   * NACKs nearly every packet that is only late (a commune was moved at the
+   * start). Since NACKs count only when a queue delays them, 18 runs of 19 met the
+   * goal (to low in 3.0 to 5.1 s, the chair at 1.9 to 2.0 Mbit/s after 1.7
+   * before); the 19th failed before the cap: the weak commune's webrtcbin client
+   * aborted on a GLib critical (a hash table changed during its iteration) as it
+   * connected. */
   struct
   {
     const char *name;
@@ -632,7 +648,7 @@ main (int argc, char **argv)
     { "clean-ramp", test_clean_ramp, 90, FALSE },
     { "commune-loss", test_commune_loss, 150, FALSE },
     { "commune-loss-no-rtx", test_commune_loss_no_rtx, 120, FALSE },
-    { "commune-cap", test_commune_cap, 120, TRUE },
+    { "commune-cap", test_commune_cap, 120, FALSE },
     { "district-loss", test_district_loss, 120, FALSE },
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
