@@ -34,6 +34,22 @@ typedef struct
   char *closed_at;
 } Segment;
 
+/* What a keyframe ask is about: made with the recorder, before any thread runs,
+ * so the threads that read it need no lock. */
+typedef struct
+{
+  McuRecorder *rec;
+  McuRecTrack track;
+} Probe;
+
+/* A segment hashed on the hasher thread, waiting for the segment callback. */
+typedef struct
+{
+  char *file;
+  guint64 bytes;
+  char *sha256;
+} Hashed;
+
 struct _McuRecorder
 {
   GMainContext *context;
@@ -53,7 +69,9 @@ struct _McuRecorder
   char *stop_reason;   /* why it stopped by itself, or NULL */
   GThreadPool *hasher; /* one thread: hashes a segment, rewrites the manifest */
   GPtrArray *idles;    /* GSource*: segment callbacks and keyframe asks not run yet,
-                     * destroyed at free */
+                        * destroyed at free */
+  GQueue done;         /* Hashed*: segments hashed, their callbacks not made yet */
+  Probe probes[2];     /* program, content */
   GSource *disk_timer;
 };
 
@@ -126,14 +144,6 @@ write_manifest (McuRecorder *rec, gboolean complete)
   g_string_free (j, TRUE);
 }
 
-typedef struct
-{
-  McuRecorder *rec;
-  char *file;
-  guint64 bytes;
-  char *sha256;
-} Hashed;
-
 static void
 hashed_free (gpointer data)
 {
@@ -143,16 +153,20 @@ hashed_free (gpointer data)
   g_free (h);
 }
 
+/* On the recorder's context: the segment callbacks of what was hashed. */
 static gboolean
 on_hashed (gpointer data)
 {
-  Hashed *h = data;
-  McuRecorder *rec = h->rec;
+  McuRecorder *rec = data;
+  GQueue ready = G_QUEUE_INIT;
   g_mutex_lock (&rec->lock);
   g_ptr_array_remove (rec->idles, g_main_current_source ());
+  while (!g_queue_is_empty (&rec->done))
+    g_queue_push_tail (&ready, g_queue_pop_head (&rec->done));
   g_mutex_unlock (&rec->lock);
-  if (rec->callbacks.segment)
-    rec->callbacks.segment (h->file, h->bytes, h->sha256, rec->user_data);
+  for (Hashed *h; (h = g_queue_pop_head (&ready)) != NULL; hashed_free (h))
+    if (rec->callbacks.segment)
+      rec->callbacks.segment (h->file, h->bytes, h->sha256, rec->user_data);
   return G_SOURCE_REMOVE;
 }
 
@@ -185,18 +199,16 @@ hash_segment (gpointer data, gpointer user_data)
   g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
   s->closed_at = g_date_time_format_iso8601 (now);
   g_checksum_free (sum);
-  g_mutex_lock (&rec->lock);
-  g_ptr_array_add (rec->segments, s);
-  write_manifest (rec, FALSE);
-  g_mutex_unlock (&rec->lock);
   Hashed *h = g_new0 (Hashed, 1);
-  h->rec = rec;
   h->file = g_strdup (s->file);
   h->bytes = bytes;
   h->sha256 = g_strdup (s->sha256);
   GSource *idle = g_idle_source_new ();
-  g_source_set_callback (idle, on_hashed, h, hashed_free);
+  g_source_set_callback (idle, on_hashed, rec, NULL);
   g_mutex_lock (&rec->lock);
+  g_ptr_array_add (rec->segments, s);
+  write_manifest (rec, FALSE);
+  g_queue_push_tail (&rec->done, h);
   g_ptr_array_add (rec->idles, idle); /* the array's reference */
   g_mutex_unlock (&rec->lock);
   g_source_attach (idle, rec->context);
@@ -224,12 +236,6 @@ on_bus_sync (GstBus *bus, GstMessage *msg, gpointer data)
     }
   return mcu_pipeline_drop_message (msg, GST_CAT_DEFAULT);
 }
-
-typedef struct
-{
-  McuRecorder *rec;
-  McuRecTrack track;
-} Probe;
 
 static gboolean
 on_key_due (gpointer data)
@@ -264,10 +270,8 @@ on_upstream_event (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   guint ms = GST_CLOCK_TIME_IS_VALID (at) && at > now
                  ? (guint)MIN ((at - now) / GST_MSECOND, 3600 * 1000)
                  : 0;
-  Probe *copy = g_new (Probe, 1);
-  *copy = *p;
   GSource *t = g_timeout_source_new (ms);
-  g_source_set_callback (t, on_key_due, copy, g_free);
+  g_source_set_callback (t, on_key_due, p, NULL);
   g_mutex_lock (&rec->lock);
   g_ptr_array_add (rec->idles, t); /* the array's reference */
   g_mutex_unlock (&rec->lock);
@@ -321,11 +325,11 @@ build_pipeline (McuRecorder *rec, GError **error)
       g_autofree char *dn = g_strdup_printf ("dep%d", i);
       g_autoptr (GstElement) dep = gst_bin_get_by_name (GST_BIN (rec->pipeline), dn);
       g_autoptr (GstPad) pad = gst_element_get_static_pad (dep, "src");
-      Probe *p = g_new0 (Probe, 1);
+      Probe *p = &rec->probes[i];
       p->rec = rec;
       p->track = i == 0 ? MCU_REC_PROGRAM : MCU_REC_CONTENT;
       gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_upstream_event, p,
-                         g_free);
+                         NULL);
     }
   g_autoptr (GstBus) bus = gst_element_get_bus (rec->pipeline);
   gst_bus_set_sync_handler (bus, on_bus_sync, rec, NULL);
@@ -533,6 +537,7 @@ mcu_recorder_free (McuRecorder *rec)
   for (guint i = 0; i < rec->idles->len; i++)
     g_source_destroy (g_ptr_array_index (rec->idles, i));
   g_ptr_array_unref (rec->idles);
+  g_queue_clear_full (&rec->done, hashed_free);
   g_ptr_array_unref (rec->segments);
   g_main_context_unref (rec->context);
   g_cond_clear (&rec->eos_cond);
