@@ -792,7 +792,6 @@ void
 mcu_leg_set_floor (McuLeg *leg, const char *via)
 {
   g_free (leg->floor_via);
-  g_free (leg->content_via);
   leg->floor_via = g_strdup (via);
   Member *m = via ? g_hash_table_lookup (leg->members, via) : NULL;
   mcu_router_set_program (leg->router, m && m->wired ? m->id : 0,
@@ -1319,6 +1318,7 @@ mcu_leg_free (McuLeg *leg)
   g_free (leg->turn_pass);
   g_free (leg->id);
   g_free (leg->floor_via);
+  g_free (leg->content_via);
   g_mutex_clear (&leg->stats_lock);
   g_mutex_clear (&leg->low_lock);
   g_array_unref (leg->low_ids);

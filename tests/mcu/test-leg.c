@@ -324,6 +324,30 @@ START_TEST (test_200_legs_leave_nothing_behind)
 }
 END_TEST
 
+/* The floor and the content are kept apart: moving one, in any order and for
+ * members not there yet, leaves the other as it was (under AddressSanitizer a
+ * stale or twice-freed name is caught), and a leg freed while both are set frees
+ * both. */
+START_TEST (test_floor_and_content_kept_apart)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (McuCert) cert = mcu_cert_generate ("node", &error);
+  McuEndpointConfig cfg = { 0 };
+  cfg.ice.local_addresses = lo;
+  McuLeg *leg = mcu_leg_new (NULL, cert, "42/occ", &cfg, NULL, NULL, NULL, &error);
+  ck_assert_msg (leg != NULL, "%s", error ? error->message : "");
+  mcu_leg_set_floor (leg, "site:1");
+  mcu_leg_set_content (leg, "site:2");
+  mcu_leg_set_floor (leg, "node:node-08"); /* the floor moves during a presentation */
+  mcu_leg_set_content (leg, "site:3");
+  mcu_leg_set_floor (leg, NULL);
+  mcu_leg_set_content (leg, NULL);
+  mcu_leg_set_content (leg, "site:4");
+  mcu_leg_set_floor (leg, "site:5");
+  mcu_leg_free (leg);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -334,6 +358,7 @@ main (void)
   tcase_add_test (tc, test_link_connects_and_carries_the_mix);
   tcase_add_test (tc, test_wrong_vouched_fingerprint_is_refused);
   tcase_add_test (tc, test_200_legs_leave_nothing_behind);
+  tcase_add_test (tc, test_floor_and_content_kept_apart);
   suite_add_tcase (s, tc);
   return lt_test_run (s);
 }
