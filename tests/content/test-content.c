@@ -12,8 +12,9 @@
  *  - Trung Yên pinned to audio only gets stills of the content (keyframes alone,
  *    decoded by webrtcbin) and no program;
  *  - the right given to central stops Tân Trào's content at every hall within 2 s,
- *    and central's own share reaches Tân Trào;
- *  - central's page closing ends the content at every hall within 2 s.
+ *    central's own share reaches Tân Trào, and goes on when the floor moves;
+ *  - central's page closing ends the content at every hall within 2 s, and the
+ *    program still flows after it (no node fell over).
  *
  * Usage (meson runs it in a loopback-only namespace):
  *   test-content SIGNALD MCU CLIENT UNITS.csv NODE SITE.mjs */
@@ -304,6 +305,16 @@ START_TEST (test_content_across_the_tiers)
                  "central's content did not reach tan-trao");
   print_content ("central shares");
 
+  /* the floor moves to Trung Yên while central presents: the content goes on */
+  g_autofree char *floor_path
+      = g_strdup_printf ("/api/v1/occurrences/%" G_GINT64_FORMAT "/floor", occ);
+  g_autofree char *floor_body
+      = g_strdup_printf ("{\"site_id\":%" G_GINT64_FORMAT "}", trung_yen.site_id);
+  g_autoptr (JsonNode) fl = api ("POST", floor_path, "application/json", floor_body, 200);
+  ContentAbove on = { &tan_trao, browser_int (&tan_trao, "content_frames") + 3 };
+  ck_assert_msg (wait_for (content_above, &on, 5000),
+                 "the content stopped at tan-trao when the floor moved");
+
   /* central's page closes: the content ends at every hall within 2 s */
   t0 = g_get_monotonic_time ();
   ContentEvent closed = { &tan_trao, t0, 0 };
@@ -316,6 +327,11 @@ START_TEST (test_content_across_the_tiers)
                  "content did not end everywhere within 2 s "
                  "(%.2f s)",
                  end_s);
+  /* and every node lived through it: the program still reaches Tân Trào */
+  gint64 program = browser_int (&tan_trao, "frames");
+  run_for (2000);
+  ck_assert_msg (browser_int (&tan_trao, "frames") > program,
+                 "no program at tan-trao after the content ended: a node died?");
 
   stop_browser_site (&central);
   stop_browser_site (&tan_trao);
