@@ -28,10 +28,8 @@
 #define STATS_EVERY 20                   /* ticks: a statistics report every 2 s */
 #define LIMITED_US (10 * G_USEC_PER_SEC) /* a limit seen this recently caps the tree */
 #define REMB_UNLIMITED 30000000 /* what "no limit" reads as, to a sender we capped */
-/* what a member at audio only spends on audio (the mix, its FEC and overhead), and
- * how often it gets a still of the content (router.c) */
+/* what a member at audio only spends on audio (the mix, its FEC and overhead) */
 #define AUDIO_ONLY_BPS 64000
-#define STILL_EVERY_S 5
 
 typedef struct
 {
@@ -46,7 +44,7 @@ typedef struct
   gboolean wired; /* in the router and the mixer */
   guint audio_pt; /* its negotiated Opus payload type, 0 = none: set when wired */
   guint video_pt, video_rtx_pt; /* its video and RFC 4588 rtx types, 0 = none */
-  const McuSdpMedia *content;   /* its content m-line (of session), once wired */
+  McuPeerInfo peer;             /* what the router was told of it, once wired */
   gulong state_id;
   /* link statistics, under leg->stats_lock: the mix is sent from mixer threads */
   McuRecvStats *rx_audio; /* what it sends us, once its first packet came */
@@ -268,20 +266,6 @@ member_measure_video (Member *m, const McuRtpHeader *h, gint64 now)
     mcu_quality_window_video_frame (m->up, now);
 }
 
-/* Whether @h is of the content @m sends (router.c's rule: an SSRC announced on its
- * content m-line, or the content's own payload types where they differ). */
-static gboolean
-member_sends_content (const Member *m, const McuRtpHeader *h)
-{
-  const McuSdpMedia *c = m->content;
-  if (c == NULL)
-    return FALSE;
-  for (guint i = 0; i < c->n_remote_ssrcs; i++)
-    if (c->remote_ssrcs[i] == h->ssrc)
-      return TRUE;
-  return c->pt != m->video_pt && (h->pt == c->pt || (c->rtx_pt && h->pt == c->rtx_pt));
-}
-
 /* Measures what a member sends (its audio and video) and what it reports about our
  * mix. */
 static void
@@ -293,7 +277,7 @@ member_measure (Member *m, gboolean is_rtcp, const guint8 *buf, gsize len, gint6
       McuRtpHeader h;
       if (mcu_rtp_parse (buf, len, &h) != MCU_RTP_OK)
         return;
-      if (member_sends_content (m, &h))
+      if (mcu_peer_info_stream (&m->peer, h.ssrc, h.pt) == MCU_STREAM_CONTENT)
         return; /* the router counts it; the link's measures are the program's */
       if (m->video_pt != 0
           && (h.pt == m->video_pt || (m->video_rtx_pt != 0 && h.pt == m->video_rtx_pt)))
@@ -387,7 +371,6 @@ member_wire (Member *m, GError **error)
     .audio_rtx_pt = a && a->nack ? (guint8)a->rtx_pt : 0,
   };
   const McuSdpMedia *c = mcu_sdp_session_find_media (m->session, "content");
-  m->content = c;
   if (c)
     {
       info.content_pt = (guint8)c->pt;
@@ -399,6 +382,7 @@ member_wire (Member *m, GError **error)
       memcpy (info.content_ssrcs, c->remote_ssrcs,
               info.n_content_ssrcs * sizeof (guint32));
     }
+  m->peer = info;
   if (m->cc == NULL)
     m->cc = mcu_peer_cc_new (m->session, LEG_AUDIO_SSRC, g_get_monotonic_time ());
   if (!mcu_router_add_peer (m->leg->router, m->id, &info, &member_ops, m))
@@ -972,7 +956,7 @@ member_report (Member *m, gint64 now)
 static const char *
 member_content (const Member *m)
 {
-  if (m->content == NULL)
+  if (m->peer.content_pt == 0)
     return "none";
   if (member_level (m) != MCU_LEVEL_AUDIO)
     return "full";
@@ -1159,8 +1143,8 @@ leg_congestion (McuLeg *leg, gint64 now)
        * whose estimate is under the 70% of full that moves it, is on its way to
        * low: capping the program's encoder for the 2 s it takes would pull it
        * below what the rest of the tree takes); and only from transport-cc
-       * feedback: an estimate from receiver reports and NACKs alone (2-6 s apart,
-       * inflated by a starting receiver's NACK storm) follows what we send it, so
+       * feedback: an estimate from receiver reports and NACKs alone (2-6 s apart)
+       * follows what we send it, so
        * at the program's start it held the chair at its first 600 kbit/s for 12 s
        * (weak-link clean-ramp); such a member moves to low instead */
       McuBweSnapshot bs;
@@ -1180,19 +1164,19 @@ leg_congestion (McuLeg *leg, gint64 now)
 
 /* Whether each member at audio only gets stills of the content: where its downlink
  * estimate (when there is one) leaves room, beside its audio, for one keyframe of
- * the content every STILL_EVERY_S; else nothing, and its statistics say so. */
+ * the content every MCU_STILL_EVERY_S; else nothing, and its statistics say so. */
 static void
 leg_content_stills (McuLeg *leg, gint64 now)
 {
   guint64 still_bps
-      = (guint64)mcu_router_content_key_bytes (leg->router) * 8 / STILL_EVERY_S;
+      = (guint64)mcu_router_content_key_bytes (leg->router) * 8 / MCU_STILL_EVERY_S;
   GHashTableIter it;
   gpointer key, value;
   g_hash_table_iter_init (&it, leg->members);
   while (g_hash_table_iter_next (&it, &key, &value))
     {
       Member *m = value;
-      if (!m->wired || m->content == NULL || member_level (m) != MCU_LEVEL_AUDIO)
+      if (!m->wired || m->peer.content_pt == 0 || member_level (m) != MCU_LEVEL_AUDIO)
         continue;
       guint64 est = m->cc ? mcu_bwe_estimate (mcu_peer_cc_bwe (m->cc), now) : 0;
       gboolean fits = still_bps == 0 || est == 0 || est >= AUDIO_ONLY_BPS + still_bps;

@@ -61,8 +61,8 @@ GST_DEBUG_CATEGORY_STATIC (mcu_router_debug);
  * what an audio thread may wait (a few microseconds) and the stack used. */
 #define FANOUT_CHUNK 64
 /* a peer at audio only that may take stills of the content gets one keyframe
- * this often (we ask the presenter for it) */
-#define STILL_EVERY_US (5 * G_USEC_PER_SEC)
+ * this often (we ask the presenter for it; router.h) */
+#define STILL_EVERY_US (MCU_STILL_EVERY_S * G_USEC_PER_SEC)
 
 /* The answers one receiver got on one of its streams, for rtx_allowed(). */
 typedef struct
@@ -142,8 +142,9 @@ typedef struct
   guint source;           /* peer whose video it is now, 0 = none */
   guint pending;          /* peer we switch to on its next keyframe, 0 = none */
   gint64 pending_since, last_pli_us, last_fir_us;
-  /* the source's frame now passing (its timestamp), whether it is a keyframe, and
-   * the size of the last whole keyframe: stills go to peers at audio only */
+  /* the content only: the source's frame now passing (its timestamp), whether it
+   * is a keyframe, and the size of the last whole keyframe: stills go to peers at
+   * audio only */
   guint32 frame_ts;
   gboolean frame_key, have_frame;
   gsize frame_bytes, key_bytes;
@@ -630,8 +631,12 @@ route_video (McuRouter *r, McuStream k, Peer *from, guint8 *pkt, gsize len,
              const McuRtpHeader *h, gint64 now_us)
 {
   Stream *st = &r->s[k];
-  if (st->pending == from->id
-      && mcu_payload_is_keyframe (from->s[k].codec, h->payload, h->payload_len))
+  gboolean content = k == MCU_STREAM_CONTENT;
+  /* only a frame's first packet says it is a keyframe; the rest share its time */
+  gboolean key
+      = (st->pending == from->id || content)
+        && mcu_payload_is_keyframe (from->s[k].codec, h->payload, h->payload_len);
+  if (st->pending == from->id && key)
     {
       st->source = from->id;
       st->pending = 0;
@@ -639,25 +644,27 @@ route_video (McuRouter *r, McuStream k, Peer *from, guint8 *pkt, gsize len,
     }
   if (st->source != from->id)
     {
-      if (k == MCU_STREAM_CONTENT && st->pending != from->id)
+      if (content && st->pending != from->id)
         from->c.content_dropped++; /* not the presenter's: never relayed */
       return NULL;
     }
   if (!mcu_rtp_rewriter_rewrite (&st->rw, pkt, len, now_us))
     return NULL;
   mcu_rtx_buffer_store (st->rtx, pkt, len);
-  if (!st->have_frame || h->timestamp != st->frame_ts)
+  if (content) /* the content's frames, for stills (the program has none) */
     {
-      if (st->have_frame && st->frame_key)
-        st->key_bytes = st->frame_bytes;
-      st->have_frame = TRUE;
-      st->frame_ts = h->timestamp;
-      st->frame_key = FALSE;
-      st->frame_bytes = 0;
+      if (!st->have_frame || h->timestamp != st->frame_ts)
+        {
+          if (st->have_frame && st->frame_key)
+            st->key_bytes = st->frame_bytes;
+          st->have_frame = TRUE;
+          st->frame_ts = h->timestamp;
+          st->frame_key = FALSE;
+          st->frame_bytes = 0;
+        }
+      st->frame_key |= key;
+      st->frame_bytes += len;
     }
-  /* only a frame's first packet says it is a keyframe; the rest share its time */
-  st->frame_key |= mcu_payload_is_keyframe (from->s[k].codec, h->payload, h->payload_len);
-  st->frame_bytes += len;
   return g_atomic_rc_box_acquire (st->receivers);
 }
 
@@ -794,19 +801,16 @@ take_retransmission (McuRouter *r, Peer *from, McuStream k, guint8 *pkt, gsize *
   return TRUE;
 }
 
-/* Which of @from's video streams a packet with @ssrc belongs to: content when the
- * SSRC is one it announced on its content m-line, or (where the two m-lines use
- * different payload types) when it came with the content's types. */
-static McuStream
-stream_of (const Peer *from, guint32 ssrc, guint8 pt)
+McuStream
+mcu_peer_info_stream (const McuPeerInfo *i, guint32 ssrc, guint8 pt)
 {
-  const McuPeerInfo *i = &from->info;
   if (i->content_pt == 0)
     return MCU_STREAM_PROGRAM;
   for (guint j = 0; j < i->n_content_ssrcs; j++)
     if (i->content_ssrcs[j] == ssrc)
       return MCU_STREAM_CONTENT;
-  if (i->content_pt != i->video_pt && (pt == i->content_pt || pt == i->content_rtx_pt))
+  if (i->content_pt != i->video_pt
+      && (pt == i->content_pt || (i->content_rtx_pt && pt == i->content_rtx_pt)))
     return MCU_STREAM_CONTENT;
   return MCU_STREAM_PROGRAM;
 }
@@ -867,7 +871,7 @@ mcu_router_receive_rtp (McuRouter *r, guint id, guint8 *pkt, gsize len, gint64 n
         r->config.audio (id, pkt, len, r->config.user_data);
       goto out;
     }
-  k = stream_of (from, h.ssrc, h.pt);
+  k = mcu_peer_info_stream (&from->info, h.ssrc, h.pt);
   PeerStream *ps = &from->s[k];
   if (ps->pt != 0 && (h.pt == ps->pt || (ps->rtx_pt != 0 && h.pt == ps->rtx_pt)))
     {

@@ -54,6 +54,8 @@ typedef enum
 } McuStream;
 
 #define MCU_MAX_CONTENT_SSRCS 4
+/* a peer at audio only gets a still of the content this often (seconds) */
+#define MCU_STILL_EVERY_S 5
 gboolean mcu_media_level_from_name (const char *name, McuMediaLevel *level);
 
 /* How the router reaches one peer. Both functions get a plaintext packet in a
@@ -91,6 +93,12 @@ typedef struct
   guint32 content_ssrcs[MCU_MAX_CONTENT_SSRCS];
   guint n_content_ssrcs;
 } McuPeerInfo;
+
+/* Which of a peer's video streams its packet with @ssrc and payload type @pt
+ * belongs to, by the rule McuPeerInfo states: content when the SSRC is one it
+ * announced on its content m-line, or (where the two m-lines use different payload
+ * types) when it came with the content's types; else the program. */
+McuStream mcu_peer_info_stream (const McuPeerInfo *info, guint32 ssrc, guint8 pt);
 
 /* Counters of one peer, for statistics. */
 typedef struct
