@@ -17,6 +17,7 @@
 #include "router.h"
 #include "rtp.h"
 #include "srtp.h"
+#include "bench-receiver.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -32,31 +33,6 @@
 #define REPS 7
 #define PROGRAM_IN 0xABCD0001u
 #define CONTENT_IN 0xC0DE0001u
-
-typedef struct
-{
-  McuSrtp *srtp;
-  int fd;
-  struct sockaddr_in to;
-  guint64 sent;
-} Receiver;
-
-static gboolean
-receiver_send (gpointer peer, guint8 *pkt, gsize len, gsize cap)
-{
-  Receiver *r = peer;
-  if (mcu_srtp_protect_rtp (r->srtp, pkt, &len, cap) != MCU_SRTP_OK)
-    return FALSE;
-  r->sent++;
-  return sendto (r->fd, pkt, len, MSG_DONTWAIT, (struct sockaddr *)&r->to, sizeof r->to)
-         >= 0;
-}
-
-static gboolean
-receiver_send_rtcp (gpointer peer, guint8 *pkt, gsize len, gsize cap)
-{
-  return TRUE; /* keyframe requests to the sources: not part of this measure */
-}
 
 static void
 fill_key (guint8 *key, guint seed)

@@ -42,6 +42,7 @@
 #include "rtp.h"
 #include "srtp.h"
 #include "../mcu/mcutx-util.h"
+#include "bench-receiver.h"
 
 #include <arpa/inet.h>
 #include <gst/app/gstappsrc.h>
@@ -75,14 +76,6 @@ static const Profile profiles[] = {
 };
 static const Profile *prof = &profiles[0];
 #define KEYLEN (prof->keylen)
-
-typedef struct
-{
-  McuSrtp *srtp;
-  int fd;
-  struct sockaddr_in to;
-  guint64 sent;
-} Receiver;
 
 /* Per-repetition figures of one row. */
 typedef struct
@@ -123,23 +116,6 @@ fill_key (guint8 *key, guint seed)
 {
   for (guint i = 0; i < KEYLEN; i++)
     key[i] = (guint8)(seed * 31 + i * 7 + 1);
-}
-
-static gboolean
-receiver_send (gpointer peer, guint8 *pkt, gsize len, gsize cap)
-{
-  Receiver *r = peer;
-  if (mcu_srtp_protect_rtp (r->srtp, pkt, &len, cap) != MCU_SRTP_OK)
-    return FALSE;
-  r->sent++;
-  return sendto (r->fd, pkt, len, MSG_DONTWAIT, (struct sockaddr *)&r->to, sizeof r->to)
-         >= 0;
-}
-
-static gboolean
-receiver_send_rtcp (gpointer peer, guint8 *pkt, gsize len, gsize cap)
-{
-  return TRUE; /* keyframe requests to the source: not part of this measure */
 }
 
 /* The source's packets, encrypted as the source would send them, numbered on

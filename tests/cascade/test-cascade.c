@@ -247,20 +247,8 @@ END_TEST
 int
 main (int argc, char **argv)
 {
-  if (argc < 5)
-    {
-      g_printerr ("usage: %s SIGNALD MCU CLIENT UNITS.csv [NODE SITE.mjs]\n", argv[0]);
-      return 2;
-    }
-  if (argc >= 7)
-    {
-      node_bin = argv[5];
-      site_js = argv[6];
-    }
-  signald_bin = argv[1];
-  mcu_bin = argv[2];
-  client_bin = argv[3];
-  units_csv = argv[4];
+  if (!env_args (argc, argv, FALSE, &units_csv))
+    return 2;
   Suite *s = suite_create ("cascade");
   TCase *tc = tcase_create ("four-tier");
   tcase_set_timeout (tc, 170);

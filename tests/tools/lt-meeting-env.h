@@ -446,6 +446,30 @@ browser_cmd (BrowserSite *b, const char *cmd)
   ck_assert (g_output_stream_flush (in, NULL, NULL));
 }
 
+/* The arguments of a suite that runs a meeting: SIGNALD MCU CLIENT UNITS.csv, then
+ * NODE SITE.mjs for Chromium halls (required when @browsers). Sets the binaries
+ * and *@units; prints the usage and returns FALSE when arguments are missing. */
+G_GNUC_UNUSED static gboolean
+env_args (int argc, char **argv, gboolean browsers, const char **units)
+{
+  if (argc < (browsers ? 7 : 5))
+    {
+      g_printerr ("usage: %s SIGNALD MCU CLIENT UNITS.csv %s\n", argv[0],
+                  browsers ? "NODE SITE.mjs" : "[NODE SITE.mjs]");
+      return FALSE;
+    }
+  signald_bin = argv[1];
+  mcu_bin = argv[2];
+  client_bin = argv[3];
+  *units = argv[4];
+  if (argc >= 7)
+    {
+      node_bin = argv[5];
+      site_js = argv[6];
+    }
+  return TRUE;
+}
+
 /* ---- coturn, in the foreground, from the deploy sample ---- */
 
 static GSubprocess *turn;
