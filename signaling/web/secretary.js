@@ -1,6 +1,7 @@
 // secretary.js: the meeting secretary's page: sign in, week/day calendar, booking with
-// conflicts site by site, .ics, join links, and on the day the live roll call, floor
-// control, the presenter right (who may show a screen) and the attendance CSV.
+// conflicts site by site, .ics, join links, whether a meeting is recorded ("Ghi hình"),
+// and on the day the live roll call, floor control, the presenter right (who may show
+// a screen) and the attendance CSV.
 import {
   Api, ApiError, LiveSocket, UnitTree, addDays, applyStrings, fmtDateTime, fmtDay,
   fmtNumber, fmtShortDay, fmtTime, fromInputs, h, languageSwitch, loadStrings, say, t,
@@ -103,8 +104,13 @@ function renderCalendar() {
         type: 'button', class: 'mtg', 'data-meeting': m.id,
         onclick: () => openDetail(m.id, o.id),
       }, h('span', { class: 'when' }, `${fmtTime(s)}–${fmtTime(new Date(o.ends_at))}`), m.title,
-      m.cancelled ? ` (${t('cal.cancelled')})` : ''))));
+      m.cancelled ? ` (${t('cal.cancelled')})` : '', recMark(m)))));
   }
+}
+
+// The small "● Ghi hình" of a meeting that records (calendar and detail).
+function recMark(m) {
+  return m.record ? h('span', { class: 'rec-mark', 'data-record': '1', title: t('record.marked') }, ` ● ${t('record.mark')}`) : '';
 }
 
 function setView(v) {
@@ -229,6 +235,7 @@ function formBody() {
     starts_at: starts.toISOString().replace('.000', ''),
     ends_at: ends.toISOString().replace('.000', ''),
     participants: state.chosen.map((p) => (p.down_to ? { unit: p.unit, down_to: p.down_to } : { unit: p.unit })),
+    record: $('b-record').checked,
   };
   if ($('b-freq').value) body.recurrence = `FREQ=${$('b-freq').value};COUNT=${Number($('b-count').value) || 1}`;
   return body;
@@ -247,6 +254,7 @@ async function checkBooking() {
   if (!$('b-chair').value || !state.chosen.length || !$('b-date').value) { say(el, ''); return; }
   const body = formBody();
   if (!body.title) body.title = '-';
+  delete body.record; // recording changes no conflict
   try {
     const r = await api.post('/api/v1/meetings/check', body);
     if (seq !== checkSeq) return;
@@ -358,13 +366,17 @@ async function openDetail(meetingId, occurrenceId) {
     h('h2', { id: 'd-title' }, m.title),
     h('p', {}, occ ? `${fmtDateTime(new Date(occ.starts_at))} – ${fmtTime(new Date(occ.ends_at))}` : '',
       ' · ', t('d.sites', { n: fmtNumber(m.site_count ?? 0) }),
-      occ ? [' · ', h('span', { id: 'd-state' }, t(`occ.${occ.state}`))] : ''),
+      occ ? [' · ', h('span', { id: 'd-state' }, t(`occ.${occ.state}`))] : '',
+      h('span', { id: 'd-record-mark' }, recMark(m))),
     m.agenda ? h('p', { class: 'muted' }, m.agenda) : '',
     h('div', { class: 'row' },
       h('button', { type: 'button', onclick: () => api.download(`/api/v1/meetings/${m.id}.ics`, `meeting-${m.id}.ics`) }, t('d.ics')),
       h('button', { type: 'button', onclick: () => api.download(`/api/v1/meetings/${m.id}/attendance${occ ? `?occurrence=${occ.id}` : ''}`, `attendance-${m.id}.csv`, 'text/csv') }, t('d.csv')),
       h('button', { type: 'button', id: 'd-links-btn', onclick: () => joinLinks(m) }, t('d.links')),
       h('a', { href: `/it#meeting=${m.id}` }, t('d.board'))),
+    h('label', { class: 'check', for: 'd-record' },
+      h('input', { type: 'checkbox', id: 'd-record', checked: !!m.record, onchange: (e) => setRecord(m, e.target.checked) }),
+      ' ', t('new.record')),
     h('div', { id: 'd-links' }),
     h('h3', {}, t('rc.heading')),
     h('div', { id: 'd-floor', class: 'row' },
@@ -376,6 +388,22 @@ async function openDetail(meetingId, occurrenceId) {
     h('div', { id: 'd-rollcall' }));
   await loadRollCall();
   d.scrollIntoView({ block: 'nearest' });
+}
+
+// "Ghi hình" of a booked meeting: the booking form only books, so the detail changes
+// it on the meeting (PATCH), all its sessions to come.
+async function setRecord(m, on) {
+  try {
+    const r = await api.call('PATCH', `/api/v1/meetings/${m.id}`, { body: { record: on } });
+    m.record = r?.record ?? on;
+    say($('d-msg'), t(m.record ? 'record.on' : 'record.off'), 'ok');
+    loadCalendar();
+  } catch (err) {
+    say($('d-msg'), err.status === 403 ? t('record.edit_denied') : `${t('err.generic')}: ${err.message}`, 'error');
+  }
+  if (state.detail?.meeting !== m) return;
+  $('d-record').checked = !!m.record;
+  $('d-record-mark').replaceChildren(recMark(m));
 }
 
 // Floor and mutes live in signald while the occurrence runs: after a reload (or on
