@@ -1,7 +1,7 @@
 // secretary.js: the meeting secretary's page: sign in, week/day calendar, booking with
 // conflicts site by site, .ics, join links, whether a meeting is recorded ("Ghi hình"),
 // and on the day the live roll call, floor control, the presenter right (who may show
-// a screen) and the attendance CSV.
+// a screen), the recording's controls and the attendance CSV.
 import {
   Api, ApiError, LiveSocket, UnitTree, addDays, applyStrings, fmtDateTime, fmtDay,
   fmtNumber, fmtShortDay, fmtTime, fromInputs, h, languageSwitch, loadStrings, say, t,
@@ -357,7 +357,7 @@ async function openDetail(meetingId, occurrenceId) {
   const m = await api.get(`/api/v1/meetings/${meetingId}`);
   const occ = (m.occurrences || []).find((o) => o.id === occurrenceId) || (m.occurrences || [])[0];
   if (state.detail && state.detail.meeting.id !== m.id) live.unsubscribe(state.detail.meeting.id);
-  state.detail = { meeting: m, occ, hands: new Set(), muted: new Set(), floor: null, presenter: null, content: null };
+  state.detail = { meeting: m, occ, hands: new Set(), muted: new Set(), floor: null, presenter: null, content: null, recording: null };
   live.subscribe(m.id);
   await loadControlState(state.detail);
   const d = $('detail');
@@ -383,9 +383,11 @@ async function openDetail(meetingId, occurrenceId) {
       h('button', { type: 'button', id: 'f-chair', onclick: () => floor(null) }, t('floor.chair')),
       h('button', { type: 'button', id: 'f-muteall', onclick: () => muteAll(true) }, t('floor.mute_all')),
       h('button', { type: 'button', onclick: () => muteAll(false) }, t('floor.unmute_all'))),
+    occ ? h('div', { id: 'd-rec', class: 'row rec' }) : '',
     h('p', { id: 'd-hands', class: 'muted' }),
     h('p', { id: 'd-msg', class: 'msg', role: 'status', 'aria-live': 'polite' }),
     h('div', { id: 'd-rollcall' }));
+  renderRec();
   await loadRollCall();
   d.scrollIntoView({ block: 'nearest' });
 }
@@ -418,6 +420,7 @@ async function loadControlState(det) {
     det.chair = media.leg.chair_site_id;
     det.presenter = media.leg.presenter_site_id ?? null;
     det.content = media.leg.content_site_id ?? null;
+    det.recording = media.leg.recording ?? null;
     for (const id of media.leg.muted || []) det.muted.add(id);
   } catch { /* not running or not readable: nothing to restore */ }
 }
@@ -518,6 +521,39 @@ const muteAll = (muted) => control(occPath('mute'), { all_but_chair: true, muted
 const giveContent = (siteId) => control(occPath('content'), { site: siteId });
 const takeContent = () => control(occPath('content'), undefined, 'DELETE');
 
+// The occurrence's recording: its state (red while recording) and the buttons that
+// apply to it. It comes from the media's leg.recording and then from `recording`
+// events; only the chair's secretary and admins may change it (403).
+function renderRec() {
+  const box = $('d-rec');
+  const det = state.detail;
+  if (!box || !det) return;
+  const st = ['recording', 'paused'].includes(det.recording?.state) ? det.recording.state : 'none';
+  const btn = (cls, action) => h('button', { type: 'button', class: cls, 'data-action': action, onclick: () => recAction(action) }, t(`record.${action}`));
+  box.dataset.state = st;
+  box.replaceChildren(
+    h('span', { class: `rec-state rec-${st}`, 'data-state': st, 'data-recording': det.recording?.id ?? null }, t(`record.state_${st}`)),
+    st === 'recording' ? btn('rec-pause', 'pause') : '',
+    st === 'paused' ? btn('rec-resume', 'resume') : '',
+    st === 'none' ? btn('rec-start', 'start') : btn('rec-stop danger', 'stop'));
+}
+
+async function recAction(action) {
+  const det = state.detail;
+  try {
+    const r = await api.post(occPath('recording'), { action });
+    if (state.detail !== det) return;
+    if (r) det.recording = { id: r.id, state: r.state };
+    say($('d-msg'), t(`record.done_${action}`), 'ok');
+    renderRec();
+  } catch (err) {
+    if (err.status === 403) say($('d-msg'), t('record.denied'), 'error');
+    else if (err.status === 409) say($('d-msg'), t('record.not_now'), 'error');
+    else if (err.status === 404 || err.status === 405) { $('d-rec')?.classList.add('hidden'); say($('d-msg'), t('record.unavailable'), 'error'); }
+    else say($('d-msg'), `${t('err.generic')}: ${err.message}`, 'error');
+  }
+}
+
 // Per-site join links: an admin mints one site token per site, valid until a day after
 // the meeting's last session, and the page keeps them: asking again shows the same
 // links instead of minting more. Others see how to ask an admin.
@@ -571,6 +607,14 @@ function onEvent(m) {
     // a hall's page opened or closed: ready (or not) before it joins
     const row = det?.sites?.find((s) => s.site_id === m.site_id);
     if (row) { row.online = m.online; refreshRollCall(); }
+    return;
+  }
+  if (m.type === 'recording') {
+    // one event per change of the occurrence's recording; stopped: none any more
+    if (det?.occ && m.occurrence_id === det.occ.id) {
+      det.recording = { id: m.recording_id, state: m.state };
+      renderRec();
+    }
     return;
   }
   if (!det || m.meeting_id !== det.meeting.id) {
