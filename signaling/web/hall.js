@@ -3,7 +3,8 @@
 // "test my line" echo over the site WebSocket, rejoining on its own after a drop, and
 // the content (issue 16): while the hall holds the presenter right, "Trình chiếu"
 // shares its screen on a second video transceiver; another hall's content is shown
-// large with the program beside it.
+// large with the program beside it. A red "● Đang ghi hình" says the meeting is being
+// recorded.
 import {
   Api, LiveSocket, addDays, fmtDateTime, fmtNumber, gradeName, gradeOf, gradeWords, languageSwitch,
   loadStrings, say, t,
@@ -46,6 +47,7 @@ const hall = {
   contentTx: null,   // the meeting connection's content transceiver (its 2nd video)
   share: null,       // this hall's screen track while it presents
   starting: false,   // content.start sent, not answered yet
+  recording: null,   // the joined occurrence's recording: 'recording' | 'paused' | null
 };
 
 // Candidates that arrive before the answer wait for it.
@@ -115,6 +117,8 @@ async function onMessage(m) {
       }
       showContent();
       updateShare();
+      hall.recording = m.recording ?? null;
+      showRecording();
       break;
     case 'content.ok':
       hall.starting = false;
@@ -133,6 +137,16 @@ async function onMessage(m) {
       hall.content = m.site_id;
       if (showContent()) announce(t('hall.content_on'));
       break;
+    case 'recording': { // the occurrence's recording started, paused, resumed or stopped
+      if (!hall.joined || (m.occurrence_id && m.occurrence_id !== hall.next?.occ.id)) return;
+      const was = hall.recording;
+      hall.recording = m.state === 'recording' || m.state === 'paused' ? m.state : null;
+      if (hall.recording === was) return;
+      showRecording();
+      announce(t(hall.recording === 'recording' ? (was === 'paused' ? 'hall.rec_resumed' : 'hall.rec_started')
+        : hall.recording === 'paused' ? 'hall.rec_paused_now' : 'hall.rec_stopped'));
+      break;
+    }
     case 'content.receive': // what its node sends it of the content
       if (!hall.joined || m.site_id !== hall.site) return;
       hall.contentGets = m.gets;
@@ -294,8 +308,10 @@ function leave() {
   hall.pc = null;
   hall.contentTx = null;
   hall.presenter = hall.content = hall.contentGets = null;
+  hall.recording = null;
   showContent();
   updateShare();
+  showRecording();
   stopStats();
   setStatus(0, t('hall.not_connected'));
   $('leave').classList.add('hidden');
@@ -476,6 +492,16 @@ function showContent() {
   $('content-fig').classList.toggle('hidden', !other);
   $('videos').classList.toggle('with-content', !!other);
   return !!other;
+}
+
+// ---- the recording: the hall sees that it is on the record ----
+
+function showRecording() {
+  const st = hall.joined && hall.recording ? hall.recording : 'none';
+  const badge = $('rec-badge');
+  badge.dataset.state = st;
+  badge.textContent = st === 'none' ? '' : t(`hall.rec_${st}`);
+  badge.classList.toggle('hidden', st === 'none');
 }
 
 // ---- controls ----
