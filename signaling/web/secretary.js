@@ -1,7 +1,8 @@
 // secretary.js: the meeting secretary's page: sign in, week/day calendar, booking with
 // conflicts site by site, .ics, join links, whether a meeting is recorded ("Ghi hình"),
 // and on the day the live roll call, floor control, the presenter right (who may show
-// a screen), the recording's controls and the attendance CSV.
+// a screen), the recording's controls and the attendance CSV; afterwards the meeting's
+// recordings ("Bản ghi"), watched in the page or downloaded.
 import {
   Api, ApiError, LiveSocket, UnitTree, addDays, applyStrings, fmtDateTime, fmtDay,
   fmtNumber, fmtShortDay, fmtTime, fromInputs, h, languageSwitch, loadStrings, say, t,
@@ -386,8 +387,13 @@ async function openDetail(meetingId, occurrenceId) {
     occ ? h('div', { id: 'd-rec', class: 'row rec' }) : '',
     h('p', { id: 'd-hands', class: 'muted' }),
     h('p', { id: 'd-msg', class: 'msg', role: 'status', 'aria-live': 'polite' }),
-    h('div', { id: 'd-rollcall' }));
+    h('div', { id: 'd-rollcall' }),
+    h('section', { id: 'd-recs-box', class: 'hidden', 'aria-labelledby': 'd-recs-h' },
+      h('h3', { id: 'd-recs-h' }, t('record.heading')),
+      h('div', { id: 'd-recs' }),
+      h('div', { id: 'd-player' })));
   renderRec();
+  loadRecordings();
   await loadRollCall();
   d.scrollIntoView({ block: 'nearest' });
 }
@@ -546,12 +552,167 @@ async function recAction(action) {
     if (r) det.recording = { id: r.id, state: r.state };
     say($('d-msg'), t(`record.done_${action}`), 'ok');
     renderRec();
+    refreshRecordings();
   } catch (err) {
     if (err.status === 403) say($('d-msg'), t('record.denied'), 'error');
     else if (err.status === 409) say($('d-msg'), t('record.not_now'), 'error');
     else if (err.status === 404 || err.status === 405) { $('d-rec')?.classList.add('hidden'); say($('d-msg'), t('record.unavailable'), 'error'); }
     else say($('d-msg'), `${t('err.generic')}: ${err.message}`, 'error');
   }
+}
+
+// ---- the meeting's recordings ("Bản ghi") ----
+
+// 1:02:03 of a length in seconds.
+function hms(sec) {
+  const n = Math.max(0, Math.round(sec || 0));
+  const two = (x) => String(x).padStart(2, '0');
+  return `${Math.floor(n / 3600)}:${two(Math.floor(n / 60) % 60)}:${two(n % 60)}`;
+}
+
+// 12,3 MB / 1,25 GB in the page's number format.
+function fmtSize(bytes) {
+  const b = bytes || 0;
+  if (b >= 1024 ** 3) return `${fmtNumber(b / 1024 ** 3, 2)} GB`;
+  if (b >= 1024 ** 2) return `${fmtNumber(b / 1024 ** 2, 1)} MB`;
+  return `${fmtNumber(b / 1024, 0)} KB`;
+}
+
+// t(prefix + value), or the value itself when the catalogue has no such word yet.
+function words(prefix, value) {
+  const s = t(`${prefix}${value}`);
+  return s === `${prefix}${value}` ? String(value) : s;
+}
+
+// GET /recordings?meeting_id=: newest first. 404 (a signald that does not record) and
+// 403 (not this person's to see) leave the section hidden without a word.
+async function loadRecordings() {
+  const det = state.detail;
+  if (!det) return;
+  let r;
+  try {
+    r = await api.get(`/api/v1/recordings?meeting_id=${det.meeting.id}`);
+  } catch (err) {
+    if (state.detail !== det) return;
+    if (err.status === 404 || err.status === 403) { $('d-recs-box').classList.add('hidden'); return; }
+    $('d-recs-box').classList.remove('hidden');
+    say($('d-recs'), `${t('err.generic')}: ${err.message}`, 'error');
+    return;
+  }
+  if (state.detail !== det) return;
+  det.recordings = r?.recordings || [];
+  det.recOpen ||= new Set();
+  $('d-recs-box').classList.remove('hidden');
+  const box = $('d-recs');
+  box.className = '';
+  if (!det.recordings.length) { box.replaceChildren(h('p', { class: 'muted' }, t('record.none'))); return; }
+  const cols = ['start', 'end', 'length', 'size', 'state', 'by', 'pauses'];
+  box.replaceChildren(h('div', { class: 'scroll' }, h('table', { class: 'recs' },
+    h('thead', {}, h('tr', {}, cols.map((c) => h('th', {}, t(`record.col_${c}`))), h('th', {}))),
+    h('tbody', {}, det.recordings.flatMap((rec) => recRows(rec, cols.length + 1))))));
+}
+const refreshRecordings = debounce(() => loadRecordings(), 1000);
+
+function recRows(rec, span) {
+  const det = state.detail;
+  const files = rec.files || [];
+  const playable = rec.state !== 'expired' && files.some((f) => f.track === 'program' || f.track === 'content');
+  const when = fmtDateTime(new Date(rec.started_at));
+  const pauses = rec.pauses || [];
+  return [
+    h('tr', { class: 'rec-row', 'data-recording': rec.id, 'data-state': rec.state },
+      h('td', { class: 'nowrap' }, when),
+      h('td', { class: 'nowrap' }, rec.ended_at ? fmtTime(new Date(rec.ended_at)) : '—'),
+      h('td', { class: 'rec-length' }, hms(rec.duration_s)),
+      h('td', { class: 'rec-size nowrap' }, fmtSize(rec.bytes)),
+      h('td', { class: `rec-st rec-st-${rec.state}` }, words('record.st_', rec.state),
+        rec.stop_reason ? h('span', { class: 'rec-reason', 'data-reason': rec.stop_reason }, ` — ${words('record.reason_', rec.stop_reason)}`) : ''),
+      h('td', {}, rec.started_by === 'schedule' ? t('record.by_schedule') : rec.started_by || '—'),
+      h('td', { class: 'rec-pauses' }, pauses.length ? h('ul', { class: 'plain' }, pauses.map((p) => h('li', {}, pauseWords(p)))) : t('record.no_pauses')),
+      h('td', {}, playable ? h('button', { type: 'button', class: 'rec-view', 'aria-label': t('record.view_of', { when }),
+        onclick: () => viewRecording(rec) }, t('record.view')) : '')),
+    h('tr', { class: 'rec-files-row', 'data-recording': rec.id }, h('td', { colspan: span },
+      files.length
+        ? h('details', { class: 'rec-files', open: det.recOpen.has(rec.id),
+          ontoggle: (e) => { if (e.target.open) det.recOpen.add(rec.id); else det.recOpen.delete(rec.id); } },
+          h('summary', {}, t('record.files', { n: fmtNumber(files.length) })),
+          h('ul', { class: 'plain' }, files.map((f) => h('li', {}, fileLink(f), ' ',
+            h('span', { class: 'muted small' }, t('record.file_desc', { track: words('record.track_', f.track), part: f.part, size: fmtSize(f.bytes) })))))
+        : h('span', { class: 'muted small' }, t('record.no_files')))),
+  ];
+}
+
+// "Lúc 08:12 (Nguyễn Văn A), dừng 0:03:05; … cho ghi tiếp"
+function pauseWords(p) {
+  const at = new Date(p.at);
+  const by = p.by || '—';
+  if (!p.resumed_at) return t('record.pause_open', { at: fmtTime(at), by });
+  const s = t('record.pause_item', { at: fmtTime(at), by, len: hms((new Date(p.resumed_at) - at) / 1000) });
+  return p.resumed_by && p.resumed_by !== p.by ? s + t('record.pause_resumer', { by: p.resumed_by }) : s;
+}
+
+// A file to download: with the session cookie an <a download> does it (range requests
+// and all); a token rides in a header, so the page fetches the file itself.
+function fileLink(f) {
+  if (api.token) {
+    return h('button', { type: 'button', class: 'linkish rec-file', 'data-track': f.track, title: f.sha256 ? `SHA-256 ${f.sha256}` : null,
+      'aria-label': t('record.download_of', { name: f.name }),
+      onclick: () => api.download(f.url, f.name).catch((err) => say($('d-msg'), `${t('err.generic')}: ${err.message}`, 'error')) }, f.name);
+  }
+  return h('a', { href: f.url, download: f.name, class: 'rec-file', 'data-track': f.track, title: f.sha256 ? `SHA-256 ${f.sha256}` : null,
+    'aria-label': t('record.download_of', { name: f.name }) }, f.name);
+}
+
+// "Xem": the program's files one after another in one <video> (on ended, the next
+// file of the part, then the next part), the content's likewise beside it. The
+// recording is read again first: one still being made has more files by now.
+async function viewRecording(rec) {
+  const det = state.detail;
+  const box = $('d-player');
+  if (api.token) { // a <video> cannot send the token's header
+    box.replaceChildren(h('p', { class: 'msg' }, t('record.needs_session')));
+    return;
+  }
+  const full = await api.get(`/api/v1/recordings/${rec.id}`).catch(() => rec);
+  if (state.detail !== det) return;
+  const files = full.files || [];
+  const when = fmtDateTime(new Date(full.started_at));
+  box.replaceChildren(h('div', { class: 'card inset rec-player', 'data-recording': full.id },
+    h('h3', { tabindex: '-1' }, t('record.playing', { when })),
+    h('div', { class: 'rec-players' },
+      ['program', 'content'].map((track) => segmentPlayer(files, track))),
+    h('button', { type: 'button', class: 'rec-close', onclick: () => box.replaceChildren() }, t('record.close'))));
+  box.querySelector('h3').focus();
+}
+
+// One <video controls> that plays @track's files in order; '' when there are none.
+function segmentPlayer(files, track) {
+  const list = files.map((f, i) => ({ f, i })).filter((x) => x.f.track === track)
+    .sort((a, b) => (a.f.part - b.f.part) || (a.i - b.i)).map((x) => x.f);
+  if (!list.length) return '';
+  const label = words('record.track_', track);
+  const video = h('video', { controls: true, preload: 'metadata', playsinline: true, class: `rec-${track}`, 'aria-label': label });
+  const note = h('span', { class: 'muted small rec-seg', 'aria-live': 'polite' });
+  let at = 0;
+  const prev = h('button', { type: 'button', class: 'rec-prev', onclick: () => go(at - 1, true) }, t('record.prev'));
+  const next = h('button', { type: 'button', class: 'rec-next', onclick: () => go(at + 1, true) }, t('record.next'));
+  function go(i, play) {
+    if (i < 0 || i >= list.length) return;
+    at = i;
+    const f = list[i];
+    video.src = f.url;
+    video.dataset.file = f.name;
+    video.dataset.index = String(i);
+    note.textContent = t('record.segment', { i: fmtNumber(i + 1), n: fmtNumber(list.length), part: f.part });
+    prev.disabled = i === 0;
+    next.disabled = i === list.length - 1;
+    if (play) video.play().catch(() => {});
+  }
+  video.addEventListener('ended', () => go(at + 1, true));
+  video.addEventListener('error', () => { note.textContent = t('record.play_failed'); });
+  go(0, false);
+  return h('figure', { class: 'rec-track', 'data-track': track },
+    h('figcaption', {}, label), video, h('div', { class: 'row' }, prev, note, next));
 }
 
 // Per-site join links: an admin mints one site token per site, valid until a day after
@@ -614,6 +775,7 @@ function onEvent(m) {
     if (det?.occ && m.occurrence_id === det.occ.id) {
       det.recording = { id: m.recording_id, state: m.state };
       renderRec();
+      refreshRecordings();
     }
     return;
   }
@@ -653,6 +815,7 @@ function onEvent(m) {
     case 'occurrence.ended':
       if (det.occ && m.occurrence_id === det.occ.id && $('d-state')) $('d-state').textContent = t(`occ.${m.type.split('.')[1] === 'open' ? 'open' : m.type.split('.')[1]}`);
       refreshRollCall();
+      if (m.type === 'occurrence.ended') refreshRecordings(); // its recording closes
       break;
     case 'meeting.updated':
     case 'meeting.cancelled':
