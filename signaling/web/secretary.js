@@ -637,8 +637,8 @@ function recRows(rec, span) {
           ontoggle: (e) => { if (e.target.open) det.recOpen.add(rec.id); else det.recOpen.delete(rec.id); } },
           h('summary', {}, t('record.files', { n: fmtNumber(files.length) })),
           h('ul', { class: 'plain' }, files.map((f) => h('li', {}, fileLink(f), ' ',
-            h('span', { class: 'muted small' }, t('record.file_desc', { track: words('record.track_', f.track), part: f.part, size: fmtSize(f.bytes) })))))
-        : h('span', { class: 'muted small' }, t('record.no_files')))),
+            h('span', { class: 'muted small' }, t('record.file_desc', { track: words('record.track_', f.track), part: f.part, size: fmtSize(f.bytes) }))))))
+        : h('span', { class: 'muted small' }, t(['recording', 'paused'].includes(rec.state) ? 'record.no_files_yet' : 'record.no_files')))),
   ];
 }
 
