@@ -11,6 +11,7 @@ struct _RoomsMeetingSpec
   GPtrArray *selections; /* RoomsSelection* */
   GPtrArray *groups;     /* char* */
   GArray *exdates;       /* gint64 */
+  int record;            /* 1 records, 0 not, -1 as the chair unit's default */
 };
 
 struct _RoomsConflictList
@@ -43,6 +44,7 @@ struct _RoomsMeetingPatch
   gboolean has_times;
   gint64 start, end;
   GPtrArray *selections;
+  int record; /* -1 unchanged */
 };
 
 typedef struct

@@ -38,7 +38,14 @@ rooms_meeting_spec_new (const char *title, const char *chair_code, gint64 start,
   s->selections = g_ptr_array_new_with_free_func ((GDestroyNotify)rooms_selection_free);
   s->groups = g_ptr_array_new_with_free_func (g_free);
   s->exdates = g_array_new (FALSE, FALSE, sizeof (gint64));
+  s->record = -1;
   return s;
+}
+
+void
+rooms_meeting_spec_set_record (RoomsMeetingSpec *s, gboolean record)
+{
+  s->record = record ? 1 : 0;
 }
 
 void
@@ -683,7 +690,9 @@ rooms_store_book (RoomsStore *store, const RoomsMeetingSpec *spec, RoomsBooking 
   m = rooms_store_prepare (
       store,
       "INSERT INTO meetings (title, agenda, chair_code, start, end,"
-      " rrule, idem_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      " rrule, idem_key, created_at, record) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+      " CASE WHEN ?9 >= 0 THEN ?9 ELSE (SELECT record_default FROM units WHERE code ="
+      " ?3) END)",
       error);
   if (!m)
     goto fail;
@@ -695,6 +704,7 @@ rooms_store_book (RoomsStore *store, const RoomsMeetingSpec *spec, RoomsBooking 
   rooms_bind_text (m, 6, spec->rrule);
   rooms_bind_text (m, 7, spec->idem_key);
   sqlite3_bind_int64 (m, 8, rooms_store_now (store));
+  sqlite3_bind_int (m, 9, spec->record);
   if (!step_done (store, m, error))
     goto fail;
   if (!write_parts (store, sqlite3_last_insert_rowid (store->db), spec, &p, b, error)
@@ -747,6 +757,12 @@ rooms_meeting_get_title (const RoomsMeeting *m)
 {
   return m->spec->title;
 }
+gboolean
+rooms_meeting_get_record (const RoomsMeeting *m)
+{
+  return m->spec->record > 0;
+}
+
 const char *
 rooms_meeting_get_agenda (const RoomsMeeting *m)
 {
@@ -820,7 +836,7 @@ rooms_store_get_meeting (RoomsStore *store, gint64 id, GError **error)
   g_autoptr (RoomsStmt) st = rooms_store_prepare (
       store,
       "SELECT title, agenda, chair_code, start, end, rrule, idem_key, cancelled,"
-      " sequence FROM meetings WHERE id = ?",
+      " sequence, record FROM meetings WHERE id = ?",
       error);
   if (!st)
     return NULL;
@@ -842,6 +858,7 @@ rooms_store_get_meeting (RoomsStore *store, gint64 id, GError **error)
   m->spec->idem_key = rooms_column_dup (st, 6);
   m->cancelled = sqlite3_column_int (st, 7) != 0;
   m->sequence = sqlite3_column_int64 (st, 8);
+  m->spec->record = sqlite3_column_int (st, 9) != 0;
   m->site_ids = g_array_new (FALSE, FALSE, sizeof (gint64));
 
   g_autoptr (RoomsStmt) sel
@@ -928,7 +945,9 @@ rooms_store_list_meetings (RoomsStore *store, gint64 from, gint64 to,
 RoomsMeetingPatch *
 rooms_meeting_patch_new (void)
 {
-  return g_new0 (RoomsMeetingPatch, 1);
+  RoomsMeetingPatch *p = g_new0 (RoomsMeetingPatch, 1);
+  p->record = -1;
+  return p;
 }
 
 void
@@ -948,6 +967,12 @@ rooms_meeting_patch_set_title (RoomsMeetingPatch *p, const char *title)
 {
   g_free (p->title);
   p->title = g_strdup (title);
+}
+
+void
+rooms_meeting_patch_set_record (RoomsMeetingPatch *p, gboolean record)
+{
+  p->record = record ? 1 : 0;
 }
 
 void
@@ -1064,6 +1089,8 @@ rooms_store_update_meeting (RoomsStore *store, gint64 meeting_id,
     }
   if (patch->agenda)
     rooms_meeting_spec_set_agenda (spec, patch->agenda);
+  if (patch->record >= 0)
+    spec->record = patch->record;
   gboolean structural = patch->chair || patch->has_times || patch->selections;
   if (patch->chair)
     {
@@ -1092,13 +1119,15 @@ rooms_store_update_meeting (RoomsStore *store, gint64 meeting_id,
    * and a refused one (rolled back below) leaves both as they were */
   t = rooms_store_prepare (
       store,
-      "UPDATE meetings SET title = ?, agenda = ?, sequence = sequence + 1 WHERE id = ?",
+      "UPDATE meetings SET title = ?, agenda = ?, record = ?, sequence = sequence + 1"
+      " WHERE id = ?",
       error);
   if (!t)
     goto fail;
   sqlite3_bind_text (t, 1, spec->title, -1, SQLITE_STATIC);
   rooms_bind_text (t, 2, spec->agenda);
-  sqlite3_bind_int64 (t, 3, meeting_id);
+  sqlite3_bind_int (t, 3, spec->record > 0);
+  sqlite3_bind_int64 (t, 4, meeting_id);
   if (!step_done (store, t, error))
     goto fail;
   if (structural && !rewrite_meeting (store, meeting_id, spec, conflicts, b, error))

@@ -53,6 +53,8 @@ void rooms_meeting_spec_set_agenda (RoomsMeetingSpec *spec, const char *agenda);
 /* Adds "unit_code down to down_to" (down_to %NULL: the unit only). */
 void rooms_meeting_spec_add_selection (RoomsMeetingSpec *spec, const char *unit_code,
                                        const char *down_to);
+/* Whether its occurrences are recorded; unset, the chair unit's default decides. */
+void rooms_meeting_spec_set_record (RoomsMeetingSpec *spec, gboolean record);
 /* Adds the selections of a saved group (resolved when booking). */
 void rooms_meeting_spec_add_group (RoomsMeetingSpec *spec, const char *group_name);
 /* An RFC 5545 RRULE value without the "RRULE:" prefix, e.g. "FREQ=WEEKLY;COUNT=4". */
@@ -145,6 +147,8 @@ typedef struct _RoomsMeeting RoomsMeeting;
 gint64 rooms_meeting_get_id (const RoomsMeeting *meeting);
 const char *rooms_meeting_get_title (const RoomsMeeting *meeting);
 const char *rooms_meeting_get_agenda (const RoomsMeeting *meeting);
+/* Whether its occurrences are recorded from the start (issue 17). */
+gboolean rooms_meeting_get_record (const RoomsMeeting *meeting);
 const char *rooms_meeting_get_chair_code (const RoomsMeeting *meeting);
 /* The series' first start and end as booked (occurrences may have moved). */
 gint64 rooms_meeting_get_start (const RoomsMeeting *meeting);
@@ -187,6 +191,7 @@ RoomsMeetingPatch *rooms_meeting_patch_new (void);
 void rooms_meeting_patch_free (RoomsMeetingPatch *patch);
 void rooms_meeting_patch_set_title (RoomsMeetingPatch *patch, const char *title);
 void rooms_meeting_patch_set_agenda (RoomsMeetingPatch *patch, const char *agenda);
+void rooms_meeting_patch_set_record (RoomsMeetingPatch *patch, gboolean record);
 void rooms_meeting_patch_set_chair (RoomsMeetingPatch *patch, const char *chair_code);
 /* New series start/end; occurrences are re-expanded from it. */
 void rooms_meeting_patch_set_times (RoomsMeetingPatch *patch, gint64 start, gint64 end);

@@ -14,3 +14,4 @@
 #include "account.h"
 #include "audit.h"
 #include "alarm.h"
+#include "recording.h"

@@ -103,6 +103,25 @@ static const char *const migrations[] = {
   "CREATE INDEX audit_at ON audit(at);"
   "CREATE INDEX audit_meeting ON audit(meeting_id, id);"
   "CREATE INDEX audit_actor ON audit(actor_id, id);",
+  /* 8: recordings (recording.c) and whether a meeting records; a unit's default */
+  "ALTER TABLE meetings ADD COLUMN record INTEGER NOT NULL DEFAULT 0;"
+  "ALTER TABLE units ADD COLUMN record_default INTEGER NOT NULL DEFAULT 0;"
+  "CREATE TABLE recordings (id INTEGER PRIMARY KEY, occurrence_id INTEGER NOT NULL"
+  "  REFERENCES occurrences(id) ON DELETE CASCADE, state TEXT NOT NULL,"
+  "  started_by TEXT NOT NULL, stop_reason TEXT, started_at INTEGER NOT NULL,"
+  "  ended_at INTEGER NOT NULL DEFAULT 0, expired_at INTEGER NOT NULL DEFAULT 0);"
+  "CREATE INDEX recordings_occurrence ON recordings(occurrence_id, state);"
+  "CREATE TABLE recording_parts (recording_id INTEGER NOT NULL REFERENCES"
+  "  recordings(id) ON DELETE CASCADE, part INTEGER NOT NULL, node_id TEXT NOT NULL,"
+  "  started_at INTEGER NOT NULL, ended_at INTEGER NOT NULL, reason TEXT,"
+  "  PRIMARY KEY (recording_id, part));"
+  "CREATE TABLE recording_files (recording_id INTEGER NOT NULL REFERENCES"
+  "  recordings(id) ON DELETE CASCADE, name TEXT NOT NULL, part INTEGER NOT NULL,"
+  "  track TEXT NOT NULL, bytes INTEGER NOT NULL, sha256 TEXT NOT NULL,"
+  "  at INTEGER NOT NULL, PRIMARY KEY (recording_id, name));"
+  "CREATE TABLE recording_pauses (recording_id INTEGER NOT NULL REFERENCES"
+  "  recordings(id) ON DELETE CASCADE, at INTEGER NOT NULL, by TEXT NOT NULL,"
+  "  resumed_at INTEGER NOT NULL, resumed_by TEXT);",
 };
 
 void

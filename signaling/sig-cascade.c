@@ -15,6 +15,7 @@
 #include "sig-runtime-private.h"
 
 #include "sig-error.h"
+#include "sig-recording.h"
 #include "sig-validate.h"
 
 #include <string.h>
@@ -360,6 +361,7 @@ sig_cascade_open (SigRuntime *rt, gint64 meeting_id, gint64 occurrence_id)
   g_hash_table_insert (rt->legs, g_memdup2 (&occurrence_id, sizeof occurrence_id), leg);
   for (guint i = 0; i < rooms_cascade_plan_get_n_nodes (plan); i++)
     open_on_node (rt, leg, i);
+  sig_recording_leg_opened (rt, meeting_id, occurrence_id);
 }
 
 void
@@ -368,6 +370,7 @@ sig_cascade_close (SigRuntime *rt, gint64 occurrence_id)
   Leg *leg = leg_lookup (rt, occurrence_id);
   if (leg == NULL)
     return;
+  sig_recording_leg_closing (rt, occurrence_id);
   for (guint i = 0; i < rooms_cascade_plan_get_n_nodes (leg->plan); i++)
     {
       g_autoptr (JsonBuilder) b = msg_begin ("leg.close", occurrence_id);
@@ -463,6 +466,8 @@ replan_for (SigRuntime *rt, Leg *leg, const char *node_id)
 void
 sig_cascade_node_up (SigRuntime *rt, const char *node_id)
 {
+  /* a node registering again may be a new process: whatever it recorded ended */
+  sig_recording_node_gone (rt, node_id);
   open_missing_legs (rt);
   g_autoptr (GList) legs = g_hash_table_get_values (rt->legs);
   for (GList *l = legs; l != NULL; l = l->next)
@@ -484,6 +489,7 @@ sig_cascade_node_up (SigRuntime *rt, const char *node_id)
             sig_cascade_dial (rt, leg->occurrence_id, c);
         }
     }
+  sig_recording_follow (rt);
 }
 
 void
@@ -500,6 +506,8 @@ sig_cascade_node_down (SigRuntime *rt, const char *node_id)
         if (((Leg *)v)->content_site > 0)
           send_content_all (rt, v);
       }
+  sig_recording_node_gone (rt, node_id);
+  sig_recording_follow (rt);
 }
 
 const char *
@@ -551,6 +559,14 @@ event_to_all (SigRuntime *rt, Leg *leg, JsonBuilder *b)
         rt->sink.to_site (rt->sink_data, leg->meeting_id, leg->occurrence_id,
                           g_array_index (sites, gint64, k), ev);
     }
+}
+
+void
+sig_cascade_publish_all (SigRuntime *rt, gint64 occurrence_id, JsonBuilder *b)
+{
+  Leg *leg = leg_lookup (rt, occurrence_id);
+  if (leg != NULL)
+    event_to_all (rt, leg, b);
 }
 
 static JsonBuilder *
@@ -803,6 +819,8 @@ sig_cascade_site_routed (SigRuntime *rt, gint64 occurrence_id, gint64 site_id,
     send_floor_all (rt, leg); /* its node (and so every way to it) may have changed */
   if (site_id == leg->content_site)
     send_content_all (rt, leg); /* re-homed while presenting: its screen moved too */
+  if (site_id == leg->chair_site)
+    sig_recording_follow (rt); /* the chair's node records */
 }
 
 /* Reads "site:<id>" (a positive decimal id, nothing else) into @site. */
@@ -1044,6 +1062,20 @@ sig_cascade_describe (SigRuntime *rt, gint64 occurrence_id)
   json_builder_set_member_name (b, "content_site_id");
   if (leg->content_site > 0)
     json_builder_add_int_value (b, leg->content_site);
+  else
+    json_builder_add_null_value (b);
+  gboolean paused = FALSE;
+  gint64 rec = sig_recording_current (rt, occurrence_id, &paused);
+  json_builder_set_member_name (b, "recording");
+  if (rec > 0)
+    {
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "id");
+      json_builder_add_int_value (b, rec);
+      json_builder_set_member_name (b, "state");
+      json_builder_add_string_value (b, paused ? "paused" : "recording");
+      json_builder_end_object (b);
+    }
   else
     json_builder_add_null_value (b);
   json_builder_set_member_name (b, "nodes");

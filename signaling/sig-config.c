@@ -13,6 +13,7 @@ sig_config_free (SigConfig *config)
     return;
   g_free (config->listen);
   g_free (config->state_dir);
+  g_free (config->recordings_dir);
   g_strfreev (config->allowed_origins);
   g_strfreev (config->trusted_proxies);
   g_strfreev (config->tiers);
@@ -180,6 +181,7 @@ sig_config_load (const char *path, gboolean required, GError **error)
   gint64 redial_base = 1000, redial_max = 30000;
   gint64 idle = 14400, lifetime = 43200, lock_n = 5, retention = 365;
   gint64 backoff_first = 5, backoff_max = 900, scrypt_log_n = 0;
+  gint64 segment_s = 60, keep_days = 0;
   if (!get_int (kf, "server", "drain-grace", 0, 3600, &grace, error)
       || !get_int (kf, "server", "retry-after", 0, 3600, &retry, error)
       || !get_int (kf, "nodes", "heartbeat-interval", 1, 3600, &hb, error)
@@ -195,6 +197,8 @@ sig_config_load (const char *path, gboolean required, GError **error)
       || !get_int (kf, "auth", "backoff-max", 1, 86400, &backoff_max, error)
       || !get_int (kf, "testing", "scrypt-log-n", 10, 20, &scrypt_log_n, error)
       || !get_int (kf, "audit", "retention-days", 1, 36500, &retention, error)
+      || !get_int (kf, "recordings", "segment-seconds", 2, 3600, &segment_s, error)
+      || !get_int (kf, "recordings", "keep-days", 0, 36500, &keep_days, error)
       || !get_int (kf, "testing", "now", 0, G_MAXINT64, &now, error))
     return NULL;
   c->drain_grace = (int)grace;
@@ -222,6 +226,10 @@ sig_config_load (const char *path, gboolean required, GError **error)
       return NULL;
     }
   c->audit_retention = retention;
+  c->recording_segment_s = (int)segment_s;
+  c->recording_keep_days = keep_days;
+  /* NULL: <state-dir>/recordings, decided by the server once --state-dir is known */
+  c->recordings_dir = g_key_file_get_string (kf, "recordings", "dir", NULL);
   c->fake_now = now;
   c->fake_running = g_key_file_get_boolean (kf, "testing", "running", NULL);
   c->loaded_us = g_get_monotonic_time ();

@@ -35,13 +35,18 @@ typedef struct
   char *trusted_header;    /* [auth] trusted-header: the user name a trusted proxy
                               vouches for (NULL: single sign-on off) */
   gint64 audit_retention;  /* [audit] retention-days, in days (365) */
-  gint64 fake_now;         /* [testing] now = UTC unix seconds pinned (-1: real clock) */
-  gboolean fake_running;   /* [testing] running: the pinned clock runs from @fake_now */
-  char *now_file;          /* [testing] now-file: a file whose number, when there, is
+  char *recordings_dir;    /* [recordings] dir: where the nodes' recordings are read
+                              from, the folder every node's --recordings-dir shares
+                              (<state-dir>/recordings) */
+  int recording_segment_s; /* [recordings] segment-seconds: each file's length (60) */
+  gint64 recording_keep_days; /* [recordings] keep-days, 0 keeps them forever (0) */
+  gint64 fake_now;       /* [testing] now = UTC unix seconds pinned (-1: real clock) */
+  gboolean fake_running; /* [testing] running: the pinned clock runs from @fake_now */
+  char *now_file;        /* [testing] now-file: a file whose number, when there, is
                               the pinned clock (tests move time forward by writing it) */
-  int test_scrypt_log_n;   /* [testing] scrypt-log-n: a cheaper KDF for tests (0: not) */
-  gint64 loaded_us;        /* monotonic time the configuration was read */
-  GKeyFile *keyfile;       /* the merged file, for sections read by their module */
+  int test_scrypt_log_n; /* [testing] scrypt-log-n: a cheaper KDF for tests (0: not) */
+  gint64 loaded_us;      /* monotonic time the configuration was read */
+  GKeyFile *keyfile;     /* the merged file, for sections read by their module */
 } SigConfig;
 
 /**

@@ -24,6 +24,7 @@ static const SigErrorMap sig_map[] = {
   { SIG_ERROR_UNSUPPORTED, 415, "unsupported_media_type" },
   { SIG_ERROR_NOT_ACCEPTABLE, 406, "not_acceptable" },
   { SIG_ERROR_LENGTH_REQUIRED, 411, "length_required" },
+  { SIG_ERROR_RANGE, 416, "range_not_satisfiable" },
 };
 
 static const SigErrorMap rooms_map[] = {

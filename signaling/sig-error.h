@@ -23,6 +23,7 @@ typedef enum
   SIG_ERROR_UNSUPPORTED,     /* a body of a content type the route does not take: 415 */
   SIG_ERROR_NOT_ACCEPTABLE,  /* an Accept the route cannot answer: 406 */
   SIG_ERROR_LENGTH_REQUIRED, /* a chunked body, whose size is unknown up front: 411 */
+  SIG_ERROR_RANGE,           /* a Range no part of the file satisfies: 416 */
 } SigError;
 
 GQuark sig_error_quark (void);

@@ -17,6 +17,7 @@ const SigParam sig_params_book[] = {
   { "title", SIG_PARAM_STRING, TRUE, 1, 300, FALSE, NULL },
   { "agenda", SIG_PARAM_STRING, FALSE, 0, 20000, TRUE, NULL },
   { "chair", SIG_PARAM_STRING, TRUE, 1, 16, FALSE, NULL },
+  { "record", SIG_PARAM_BOOLEAN, FALSE, 0, 0, FALSE, NULL },
   { "starts_at", SIG_PARAM_TIME, TRUE, 0, 0, FALSE, NULL },
   { "ends_at", SIG_PARAM_TIME, TRUE, 0, 0, FALSE, NULL },
   { "participants", SIG_PARAM_OBJECTS, TRUE, 1, 2000, FALSE, participant_params },
@@ -29,6 +30,7 @@ const SigParam sig_params_patch[] = {
   { "title", SIG_PARAM_STRING, FALSE, 1, 300, FALSE, NULL },
   { "agenda", SIG_PARAM_STRING, FALSE, 0, 20000, TRUE, NULL },
   { "chair", SIG_PARAM_STRING, FALSE, 1, 16, FALSE, NULL },
+  { "record", SIG_PARAM_BOOLEAN, FALSE, 0, 0, FALSE, NULL },
   { "starts_at", SIG_PARAM_TIME, FALSE, 0, 0, FALSE, NULL },
   { "ends_at", SIG_PARAM_TIME, FALSE, 0, 0, FALSE, NULL },
   { "participants", SIG_PARAM_OBJECTS, FALSE, 1, 2000, FALSE, participant_params },
@@ -189,6 +191,8 @@ add_meeting (SigServer *srv, JsonBuilder *b, RoomsMeeting *m)
     json_builder_add_null_value (b);
   json_builder_set_member_name (b, "chair");
   json_builder_add_string_value (b, rooms_meeting_get_chair_code (m));
+  json_builder_set_member_name (b, "record");
+  json_builder_add_boolean_value (b, rooms_meeting_get_record (m));
   add_time (b, "starts_at", rooms_meeting_get_start (m));
   add_time (b, "ends_at", rooms_meeting_get_end (m));
   json_builder_set_member_name (b, "recurrence");
@@ -418,6 +422,8 @@ spec_from_body (SigServer *srv, SigRequest *req, const char **chair, GError **er
       = rooms_meeting_spec_new (member_string (body, "title"), *chair, start, end);
   if (member_string (body, "agenda"))
     rooms_meeting_spec_set_agenda (spec, member_string (body, "agenda"));
+  if (json_object_has_member (body, "record"))
+    rooms_meeting_spec_set_record (spec, json_object_get_boolean_member (body, "record"));
   add_selections_from_json (body, spec, FALSE);
   if (member_string (body, "recurrence"))
     rooms_meeting_spec_set_rrule (spec, member_string (body, "recurrence"));
@@ -537,6 +543,9 @@ sig_route_meetings_patch (SigServer *srv, SigRequest *req, GError **error)
     rooms_meeting_patch_set_title (patch, member_string (body, "title"));
   if (json_object_has_member (body, "agenda"))
     rooms_meeting_patch_set_agenda (patch, member_string (body, "agenda"));
+  if (json_object_has_member (body, "record"))
+    rooms_meeting_patch_set_record (patch,
+                                    json_object_get_boolean_member (body, "record"));
   const char *chair = member_string (body, "chair");
   if (chair != NULL)
     rooms_meeting_patch_set_chair (patch, chair);

@@ -92,6 +92,19 @@ static const SigRoute routes[] = {
     "occurrence.level" },
   { "GET", "/api/v1/occurrences/{id}/media", R_READERS, SIG_ACCESS_OCCURRENCE_READ, 0,
     NULL, sig_route_occurrence_media, NULL },
+  /* recordings (sig-routes-recordings.c, issue 17): control is the chair's, like the
+   * floor; the files are for those who book and may read the meeting */
+  { "GET", "/api/v1/occurrences/{id}/recording", R_READERS, SIG_ACCESS_OCCURRENCE_READ, 0,
+    NULL, sig_route_occurrence_recording_get, NULL },
+  { "POST", "/api/v1/occurrences/{id}/recording", R_BOOKERS,
+    SIG_ACCESS_OCCURRENCE_CONTROL, SIG_ROUTE_JSON_BODY, sig_params_recording,
+    sig_route_occurrence_recording_control, "occurrence.recording" },
+  { "GET", "/api/v1/recordings", R_BOOKERS, SIG_ACCESS_FILTERED, 0, NULL,
+    sig_route_recordings_list, NULL },
+  { "GET", "/api/v1/recordings/{id}/files/{name}", R_BOOKERS, SIG_ACCESS_RECORDING_READ,
+    0, NULL, sig_route_recordings_file, NULL },
+  { "GET", "/api/v1/recordings/{id}", R_BOOKERS, SIG_ACCESS_RECORDING_READ, 0, NULL,
+    sig_route_recordings_get, NULL },
   /* link quality (sig-links.c, sig-alarms.c) */
   { "GET", "/api/v1/meetings/{id}/links", R_READERS, SIG_ACCESS_MEETING_READ, 0, NULL,
     sig_route_meeting_links, NULL },

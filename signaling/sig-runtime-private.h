@@ -24,6 +24,7 @@ struct _SigRuntime
   GHashTable *nodes; /* node id -> SigNode* */
   GHashTable *legs;  /* occurrence id (gint64*) -> leg (sig-cascade.c) */
   SigLinks *links;
+  GHashTable *recordings; /* occurrence id -> what records it (sig-recording.c) */
   guint heartbeat_source;
 };
 
@@ -39,6 +40,9 @@ void sig_cascade_node_up (SigRuntime *rt, const char *node_id);
 /* A node went down: the floor and the content are told again (their ways may change
  * with re-homing). */
 void sig_cascade_node_down (SigRuntime *rt, const char *node_id);
+/* Ends @b (an event of @occurrence_id) with its meeting_id and sends it to the
+ * meeting's subscribers and every site of the occurrence. */
+void sig_cascade_publish_all (SigRuntime *rt, gint64 occurrence_id, JsonBuilder *b);
 /* Tells child node @child to dial its parent in the leg of @occurrence_id. */
 void sig_cascade_dial (SigRuntime *rt, gint64 occurrence_id, const char *child);
 /* The node hosting @site_id in an open leg: planned, or re-homed above it. */

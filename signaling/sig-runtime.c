@@ -2,6 +2,7 @@
  * site's media to a node, the clock, and the sink every runtime file speaks through.
  * Sessions of running occurrences live in sig-cascade.c, link quality in
  * sig-links.c. */
+#include "sig-recording.h"
 #include "sig-runtime-private.h"
 
 #include "sig-error.h"
@@ -302,6 +303,7 @@ sig_runtime_new (RoomsStore *store, const SigConfig *config, GError **error)
   rt->sink = null_sink;
   rt->nodes = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, node_free);
   sig_cascade_init (rt);
+  sig_recording_init (rt);
   rt->links = sig_links_new (rt, error);
   if (rt->links == NULL)
     return NULL;
@@ -317,6 +319,7 @@ sig_runtime_free (SigRuntime *rt)
     return;
   g_clear_handle_id (&rt->heartbeat_source, g_source_remove);
   rt->sink = null_sink; /* the transport may be gone already */
+  sig_recording_clear (rt);
   sig_cascade_clear (rt);
   g_clear_pointer (&rt->links, sig_links_free);
   g_clear_pointer (&rt->nodes, g_hash_table_unref);

@@ -37,7 +37,7 @@ typedef enum
 } SigRouteFlags;
 
 /* What a principal whose role a route admits may reach through it, besides the role:
- * each route states one, and the dispatcher enforces the first five itself (asking
+ * each route states one, and the dispatcher enforces the first six itself (asking
  * sig-policy.h) before the body is read, so a refused caller learns nothing from the
  * body's errors. The test suite signaling-abuse derives its role x route matrix from
  * these; a route left at SIG_ACCESS_UNSET is refused (500) and fails that suite. */
@@ -50,6 +50,7 @@ typedef enum
   SIG_ACCESS_MEETING_EDIT,    /* ... that it may also edit, else 403 */
   SIG_ACCESS_OCCURRENCE_READ, /* {id} an occurrence of a meeting it may read, else 404 */
   SIG_ACCESS_OCCURRENCE_CONTROL, /* ... that it may also control, else 403 */
+  SIG_ACCESS_RECORDING_READ,     /* {id} a recording of a meeting it may read, else 404 */
   /* decided by the handler: */
   SIG_ACCESS_FILTERED, /* a list holding only what it may read */
   SIG_ACCESS_BOOKING,  /* the body's chair and units must lie in a secretary's scope */
@@ -99,6 +100,7 @@ struct _SigServer
   SigBackoff *account_backoff; /* wrong sign-ins per folded user name */
   SigBackoff *client_backoff;  /* wrong sign-ins per client address */
   guint audit_prune_source;
+  guint recordings_source; /* expiry of recordings */
   gboolean draining;
   guint drain_source;
   GCallback drain_done;
@@ -234,6 +236,13 @@ gboolean sig_route_occurrence_mute (SigServer *, SigRequest *, GError **);
 gboolean sig_route_occurrence_level (SigServer *, SigRequest *, GError **);
 gboolean sig_route_occurrence_site_level (SigServer *, SigRequest *, GError **);
 gboolean sig_route_occurrence_media (SigServer *, SigRequest *, GError **);
+/* recordings (sig-routes-recordings.c, issue 17) */
+extern const SigParam sig_params_recording[];
+gboolean sig_route_occurrence_recording_get (SigServer *, SigRequest *, GError **);
+gboolean sig_route_occurrence_recording_control (SigServer *, SigRequest *, GError **);
+gboolean sig_route_recordings_list (SigServer *, SigRequest *, GError **);
+gboolean sig_route_recordings_get (SigServer *, SigRequest *, GError **);
+gboolean sig_route_recordings_file (SigServer *, SigRequest *, GError **);
 gboolean sig_route_meetings_ics (SigServer *, SigRequest *, GError **);
 gboolean sig_route_meetings_attendance (SigServer *, SigRequest *, GError **);
 gboolean sig_route_tokens_create (SigServer *, SigRequest *, GError **);
@@ -255,6 +264,8 @@ gboolean sig_audit_request (SigServer *srv, SigRequest *req, GError **error);
 void sig_audit_failed_sign_in (SigServer *srv, SigRequest *req);
 /* Deletes entries older than `[audit] retention-days` and audits that it did. */
 void sig_audit_prune (SigServer *srv);
+/* Expires recordings kept over [recordings] keep-days, with an audit entry each. */
+void sig_recordings_expire (SigServer *srv);
 gboolean sig_route_audit (SigServer *, SigRequest *, GError **);
 /* sig-routes-accounts.c */
 gboolean sig_route_session_create (SigServer *, SigRequest *, GError **);

@@ -261,6 +261,19 @@ check_meeting_access (SigServer *srv, SigRequest *req, GError **error)
   if (!sig_request_id (req, "id", &id, error))
     return FALSE;
   meeting_id = id;
+  if (a == SIG_ACCESS_RECORDING_READ)
+    {
+      g_autoptr (RoomsRecording) rec = rooms_store_get_recording (srv->store, id, NULL);
+      g_autoptr (RoomsMeeting) m
+          = rec ? rooms_store_get_meeting (srv->store, rec->meeting_id, NULL) : NULL;
+      if (m == NULL || !sig_policy_may_read_meeting (srv->store, req->principal, m))
+        {
+          g_set_error (error, ROOMS_ERROR, ROOMS_ERROR_NOT_FOUND,
+                       "no recording %" G_GINT64_FORMAT, id);
+          return FALSE;
+        }
+      return TRUE;
+    }
   if (occurrence)
     {
       g_autoptr (RoomsOccurrence) occ = rooms_store_get_occurrence (srv->store, id, NULL);
@@ -331,6 +344,7 @@ check_access (SigServer *srv, SigRequest *req, GError **error)
     case SIG_ACCESS_MEETING_EDIT:
     case SIG_ACCESS_OCCURRENCE_READ:
     case SIG_ACCESS_OCCURRENCE_CONTROL:
+    case SIG_ACCESS_RECORDING_READ:
       return check_meeting_access (srv, req, error);
     case SIG_ACCESS_UNSET:
     default:
@@ -775,6 +789,13 @@ audit_prune_cb (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+static gboolean
+recordings_expire_cb (gpointer user_data)
+{
+  sig_recordings_expire (user_data);
+  return G_SOURCE_CONTINUE;
+}
+
 SigServer *
 sig_server_new (const SigConfig *config, GError **error)
 {
@@ -783,6 +804,9 @@ sig_server_new (const SigConfig *config, GError **error)
   *srv->config = *config;
   srv->config->listen = g_strdup (config->listen);
   srv->config->state_dir = g_strdup (config->state_dir);
+  srv->config->recordings_dir
+      = config->recordings_dir ? g_strdup (config->recordings_dir)
+                               : g_build_filename (config->state_dir, "recordings", NULL);
   srv->config->allowed_origins = g_strdupv (config->allowed_origins);
   srv->config->trusted_proxies = g_strdupv (config->trusted_proxies);
   srv->config->tiers = g_strdupv (config->tiers);
@@ -839,6 +863,9 @@ sig_server_new (const SigConfig *config, GError **error)
   sig_lifecycle_run (srv);
   sig_audit_prune (srv);
   srv->audit_prune_source = g_timeout_add_seconds (3600, audit_prune_cb, srv);
+  /* every minute: a cheap query, and a deployment's clock (or a test's) may jump */
+  sig_recordings_expire (srv);
+  srv->recordings_source = g_timeout_add_seconds (60, recordings_expire_cb, srv);
   return g_steal_pointer (&srv);
 }
 
@@ -888,6 +915,7 @@ sig_server_free (SigServer *server)
   g_clear_handle_id (&server->drain_source, g_source_remove);
   g_clear_handle_id (&server->lifecycle_source, g_source_remove);
   g_clear_handle_id (&server->audit_prune_source, g_source_remove);
+  g_clear_handle_id (&server->recordings_source, g_source_remove);
   g_clear_pointer (&server->ws, sig_ws_free);
   g_clear_pointer (&server->rt, sig_runtime_free);
   if (server->soup != NULL)

@@ -6,6 +6,7 @@
  * media nodes: register, heartbeats, answers and statistics. Authentication and the
  * Origin check happen before the handshake, in the early handler, so a refused client
  * never gets a socket. */
+#include "sig-recording.h"
 #include "sig-ws-private.h"
 
 #include "sig-server-private.h"
@@ -78,6 +79,14 @@ send_presenting (WsClient *c, const char *type)
       else
         json_builder_add_null_value (b);
     }
+  /* and whether it is recorded: a hall must see that it is (issue 17) */
+  gboolean paused = FALSE;
+  gint64 rec = open ? sig_recording_current (c->ws->rt, occ, &paused) : 0;
+  json_builder_set_member_name (b, "recording");
+  if (rec > 0)
+    json_builder_add_string_value (b, paused ? "paused" : "recording");
+  else
+    json_builder_add_null_value (b);
   json_builder_end_object (b);
   g_autoptr (JsonNode) n = json_builder_get_root (b);
   send_json (c, n);
@@ -702,6 +711,14 @@ node_stats (WsClient *c, JsonObject *o, const char *type, GError **error)
   return n != NULL && sig_links_ingest (sig_runtime_get_links (c->ws->rt), n, o, error);
 }
 
+/* What a node says of the recording it writes (sig-recording.c checks it is its). */
+static gboolean
+node_record (WsClient *c, JsonObject *o, const char *type, GError **error)
+{
+  const char *n = registered_node (c, error);
+  return n != NULL && sig_recording_node_message (c->ws->rt, n, type, o, error);
+}
+
 /* Acknowledgements a node sends (leg.opened, leg.closed, error): nothing to do. */
 static gboolean
 node_ack (WsClient *c, JsonObject *o, const char *type, GError **error)
@@ -794,6 +811,9 @@ static const SigWsMessage ws_messages[] = {
   { "endpoint.state", SIG_ROLE_NODE, node_endpoint_state },
   { "speaker", SIG_ROLE_NODE, node_speaker },
   { "stats", SIG_ROLE_NODE, node_stats },
+  { "record.started", SIG_ROLE_NODE, node_record },
+  { "record.segment", SIG_ROLE_NODE, node_record },
+  { "record.stopped", SIG_ROLE_NODE, node_record },
   { "leg.opened", SIG_ROLE_NODE, node_ack },
   { "leg.closed", SIG_ROLE_NODE, node_ack },
   { "error", SIG_ROLE_NODE, node_ack },

@@ -212,6 +212,11 @@ START_TEST (test_migrate_per_event_store)
           "ALTER TABLE tokens DROP COLUMN unit;"
           "DROP TABLE sessions;" /* schemas 6 and 7 */
           "DROP TABLE audit;"
+          /* schema 8 (recordings) */
+          "DROP TABLE recording_pauses; DROP TABLE recording_files;"
+          "DROP TABLE recording_parts; DROP TABLE recordings;"
+          "ALTER TABLE meetings DROP COLUMN record;"
+          "ALTER TABLE units DROP COLUMN record_default;"
           "DROP TABLE accounts;"
           "DROP TABLE attendance;"
           "CREATE TABLE attendance (id INTEGER PRIMARY KEY, occurrence_id INTEGER NOT "

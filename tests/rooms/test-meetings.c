@@ -399,6 +399,11 @@ START_TEST (test_sequence_in_store)
                     "ALTER TABLE tokens DROP COLUMN unit;"
                     /* schemas 6 and 7 */
                     "DROP TABLE sessions; DROP TABLE accounts; DROP TABLE audit;"
+                    /* schema 8 (recordings) */
+                    "DROP TABLE recording_pauses; DROP TABLE recording_files;"
+                    "DROP TABLE recording_parts; DROP TABLE recordings;"
+                    "ALTER TABLE meetings DROP COLUMN record;"
+                    "ALTER TABLE units DROP COLUMN record_default;"
                     /* attendance as schema 2 kept it */
                     "DROP TABLE attendance;"
                     "CREATE TABLE attendance (id INTEGER PRIMARY KEY,"

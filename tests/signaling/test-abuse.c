@@ -102,6 +102,10 @@ static const char *const acc_users[N_ROLES][3] = {
   { "het.han", "it", NULL },
 };
 
+/* SHA-256 of "webm bytes", the fixture's recorded file */
+#define SHA_OF_WEBM_BYTES \
+  "937516b3532e53e5c93de5585281580161569b5d50be226945e06d15bbd8effa"
+
 static char *
 rfc3339 (gint64 t)
 {
@@ -217,6 +221,19 @@ env_start (Env *e, gboolean sessions)
   ck_assert_uint_ge (json_array_get_length (legs), 1);
   e->leg = g_strdup (
       json_object_get_string_member (json_array_get_object_element (legs, 0), "leg"));
+  /* recording 1 of meeting 1, with one finished file node-08 reported (issue 17) */
+  g_autofree char *rec = sd_http (e->d, "POST", "/api/v1/occurrences/1/recording",
+                                  e->d->admin, "{\"action\":\"start\"}", &st);
+  ck_assert_msg (st == 200, "recording: %u %s", st, rec);
+  json_node_unref (ws_take (&e->node, "record.start"));
+  g_autofree char *rdir = g_build_filename (e->d->state_dir, "recordings", "1", NULL);
+  g_autofree char *rfile = g_build_filename (rdir, "p1-program-00001.webm", NULL);
+  ck_assert_int_eq (g_mkdir_with_parents (rdir, 0700), 0);
+  ck_assert (g_file_set_contents (rfile, "webm bytes", -1, NULL));
+  ws_send (&e->node, "{\"v\":1,\"type\":\"record.segment\",\"occurrence_id\":1,"
+                     "\"recording_id\":1,\"part\":1,\"file\":\"p1-program-00001.webm\","
+                     "\"bytes\":10,\"sha256\":\"" SHA_OF_WEBM_BYTES "\"}");
+  ws_barrier (&e->node, TRUE);
 }
 
 static void
@@ -288,6 +305,7 @@ expected (const SigRoute *r, Role role)
     case SIG_ACCESS_MEETING_READ:
     case SIG_ACCESS_OCCURRENCE_READ:
     case SIG_ACCESS_LEG_READ:
+    case SIG_ACCESS_RECORDING_READ:
       return reads[role] ? PASS : 404;
     case SIG_ACCESS_MEETING_EDIT:
       return !reads[role] ? 404 : edits[role] ? PASS : 403;
@@ -318,7 +336,8 @@ instantiate (Env *e, const SigRoute *r)
     { "{code}", "08" },
     { "{site}", site },
     { "{leg}", e->leg },
-    { "{name}", "victim" },
+    { "{name}",
+      strstr (r->pattern, "/recordings/") ? "p1-program-00001.webm" : "victim" },
   };
   char *path = g_strdup (r->pattern);
   for (gsize i = 0; i < G_N_ELEMENTS (subst); i++)
@@ -375,6 +394,7 @@ check_openapi (Env *e, const SigRoute *r)
     "meeting-edit",
     "occurrence-read",
     "occurrence-control",
+    "recording-read",
     "filtered",
     "booking",
     "leg-read",
