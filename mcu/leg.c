@@ -4,6 +4,7 @@
 #include "leg.h"
 #include "audio-mixer.h"
 #include "frame-tracker.h"
+#include "leg-recording.h"
 #include "mcu-error.h"
 #include "peer-cc.h"
 #include "peer-setup.h"
@@ -28,6 +29,8 @@
 #define STATS_EVERY 20                   /* ticks: a statistics report every 2 s */
 #define LIMITED_US (10 * G_USEC_PER_SEC) /* a limit seen this recently caps the tree */
 #define REMB_UNLIMITED 30000000 /* what "no limit" reads as, to a sender we capped */
+/* the recorder's router peer and mixer participant: members count up from 1 */
+#define LEG_RECORDER_ID 0x7fffffffu
 /* what a member at audio only spends on audio (the mix, its FEC and overhead) */
 #define AUDIO_ONLY_BPS 64000
 
@@ -95,9 +98,10 @@ struct _McuLeg
   /* the member decoded into the low program; written on the leg's context, read by
    * the low mixer's streaming thread (on_low_keyframe): atomic */
   guint low_src;
-  GMutex low_lock;   /* guards low_ids, read by the mixer's thread */
-  GArray *low_ids;   /* guint ids of members at level low */
-  guint64 full_need; /* bits per second a member at full is sent */
+  GMutex low_lock;            /* guards low_ids, read by the mixer's thread */
+  GArray *low_ids;            /* guint ids of members at level low */
+  guint64 full_need;          /* bits per second a member at full is sent */
+  McuLegRecording *recording; /* (nullable) */
 };
 
 /* The level a member gets: what it was given (mcu_leg_set_level(), the grade's
@@ -1195,6 +1199,8 @@ on_tick (gpointer data)
   McuLeg *leg = data;
   gint64 now = g_get_monotonic_time ();
   mcu_router_tick (leg->router, now);
+  if (leg->recording)
+    mcu_leg_recording_tick (leg->recording, now);
   low_follow_program (leg);
   leg->ticks++;
   leg_congestion (leg, now);
@@ -1290,6 +1296,8 @@ mcu_leg_free (McuLeg *leg)
       g_source_destroy (leg->tick);
       g_source_unref (leg->tick);
     }
+  /* first: it is a peer of the router and a participant of the mixer */
+  g_clear_pointer (&leg->recording, mcu_leg_recording_free);
   g_clear_pointer (&leg->low, mcu_video_mixer_free);
   g_hash_table_destroy (leg->members);
   mcu_audio_mixer_free (leg->mixer);
@@ -1314,11 +1322,77 @@ void
 mcu_leg_set_retransmission (McuLeg *leg, gboolean on)
 {
   g_return_if_fail (leg != NULL);
-  g_return_if_fail (g_hash_table_size (leg->members) == 0);
+  g_return_if_fail (g_hash_table_size (leg->members) == 0 && leg->recording == NULL);
   if (leg->no_retransmission == !on)
     return;
   leg->no_retransmission = !on;
   /* the router's setting is fixed at its creation; it has no peers yet */
   mcu_router_free (leg->router);
   leg->router = leg_router_new (leg);
+}
+
+/* The recording stopped by itself: an idle of its own, so the recorder's callback
+ * has returned before it is freed. */
+static gboolean
+on_recording_over (gpointer data)
+{
+  McuLeg *leg = data;
+  McuLegRecording *r = g_steal_pointer (&leg->recording);
+  if (r)
+    mcu_leg_recording_free_stopped (r);
+  return G_SOURCE_REMOVE;
+}
+
+gboolean
+mcu_leg_start_recording (McuLeg *leg, const McuRecorderConfig *config,
+                         const McuLegRecordingCallbacks *callbacks, gpointer user_data,
+                         GError **error)
+{
+  g_return_val_if_fail (leg != NULL && config != NULL, FALSE);
+  if (leg->recording)
+    {
+      g_set_error (error, MCU_ERROR, MCU_ERROR_INVALID, "leg %s records already",
+                   leg->id);
+      return FALSE;
+    }
+  McuLegRecordingSetup setup = { .context = leg->context,
+                                 .router = leg->router,
+                                 .mixer = leg->mixer,
+                                 .leg_id = leg->id,
+                                 .id = LEG_RECORDER_ID,
+                                 .program_ssrc = LEG_VIDEO_SSRC,
+                                 .content_ssrc = LEG_CONTENT_SSRC,
+                                 .over = on_recording_over,
+                                 .over_data = leg };
+  leg->recording = mcu_leg_recording_new (&setup, config, callbacks, user_data, error);
+  return leg->recording != NULL;
+}
+
+void
+mcu_leg_pause_recording (McuLeg *leg, gboolean paused)
+{
+  g_return_if_fail (leg != NULL);
+  if (leg->recording)
+    mcu_leg_recording_set_paused (leg->recording, paused);
+}
+
+void
+mcu_leg_stop_recording (McuLeg *leg)
+{
+  g_return_if_fail (leg != NULL);
+  g_clear_pointer (&leg->recording, mcu_leg_recording_free);
+}
+
+gboolean
+mcu_leg_is_recording (McuLeg *leg)
+{
+  g_return_val_if_fail (leg != NULL, FALSE);
+  return leg->recording != NULL;
+}
+
+gboolean
+mcu_leg_recording_paused (McuLeg *leg)
+{
+  g_return_val_if_fail (leg != NULL, FALSE);
+  return leg->recording && mcu_leg_recording_is_paused (leg->recording);
 }

@@ -11,6 +11,7 @@
 #include "audio-mixer.h"
 #include "cert.h"
 #include "endpoint.h"
+#include "recorder.h"
 #include "router.h"
 
 G_BEGIN_DECLS
@@ -94,5 +95,46 @@ void mcu_leg_set_level (McuLeg *leg, const char *endpoint, McuMediaLevel level);
 
 /* Counters of a member's router side, for statistics. */
 gboolean mcu_leg_get_counters (McuLeg *leg, const char *endpoint, McuPeerCounters *out);
+
+/* --- recording (issue 17) ------------------------------------------------------
+ * The leg records what it relays, without transcoding (mcu/recorder.h): the
+ * program and the whole mix into one file per segment, the content into its own.
+ * The recorder is wired like a site at full level that sends nothing (no member:
+ * it appears in no statistics or endpoint states); each segment starts on a
+ * keyframe asked of the stream's source. VP8 only: an H.264 program is not
+ * recorded. */
+
+typedef struct
+{
+  /* a segment was finished and hashed (recorder.h); on the leg's context, and
+   * from inside mcu_leg_stop_recording() for the last ones */
+  void (*segment) (const char *file, guint64 bytes, const char *sha256,
+                   gpointer user_data);
+  /* the recording stopped by itself (MCU_ERROR_NO_SPACE: disk low; else a write
+   * error); the leg no longer records when this is called */
+  void (*stopped) (const GError *error, gpointer user_data);
+} McuLegRecordingCallbacks;
+
+/**
+ * mcu_leg_start_recording:
+ * @config: (transfer none): the folder (it must exist), the file name stem, the
+ *   segment length
+ * @error: MCU_ERROR_INVALID when the leg records already or the folder cannot be
+ *   written, MCU_ERROR_NO_SPACE when it has too little free, MCU_ERROR_UNSUPPORTED
+ *   or MCU_ERROR_PIPELINE when GStreamer lacks a part
+ *
+ * One recording per leg at a time. Returns: %TRUE when it records.
+ */
+gboolean mcu_leg_start_recording (McuLeg *leg, const McuRecorderConfig *config,
+                                  const McuLegRecordingCallbacks *callbacks,
+                                  gpointer user_data, GError **error);
+/* Paused, media is dropped (the files' timelines keep the gap). */
+void mcu_leg_pause_recording (McuLeg *leg, gboolean paused);
+/* Finishes the open segments (waits up to 10 s), reports them, and ends the
+ * recording; no stopped callback. Nothing when it does not record. */
+void mcu_leg_stop_recording (McuLeg *leg);
+/* TRUE while a recording runs (paused or not). */
+gboolean mcu_leg_is_recording (McuLeg *leg);
+gboolean mcu_leg_recording_paused (McuLeg *leg);
 
 G_END_DECLS

@@ -46,7 +46,7 @@ static gboolean
 load_config (const char *path, char **signald, char **node_id, char **unit,
              char **token_file, GStrv *addresses, char **stun, int *stun_port,
              int *consent_ms, int *complexity, gboolean *no_retransmission,
-             char **state_dir, char **http, GError **error)
+             char **state_dir, char **http, char **recordings_dir, GError **error)
 {
   g_autoptr (GKeyFile) kf = g_key_file_new ();
   if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, error))
@@ -66,6 +66,8 @@ load_config (const char *path, char **signald, char **node_id, char **unit,
     *state_dir = g_key_file_get_string (kf, "node", "state-dir", NULL);
   if (*http == NULL)
     *http = g_key_file_get_string (kf, "node", "http", NULL);
+  if (*recordings_dir == NULL)
+    *recordings_dir = g_key_file_get_string (kf, "node", "recordings-dir", NULL);
   if (*addresses == NULL)
     *addresses = g_key_file_get_string_list (kf, "node", "address", NULL, NULL);
   g_autoptr (GError) e = NULL;
@@ -110,6 +112,7 @@ main (int argc, char **argv)
   gboolean version = FALSE;
   g_autofree char *state_dir = NULL, *http = NULL, *node_id = NULL, *unit = NULL;
   g_autofree char *stun = NULL, *signald = NULL, *token_file = NULL, *config = NULL;
+  g_autofree char *recordings_dir = NULL;
   g_auto (GStrv) addresses = NULL;
   int consent_ms = 0, stun_port = 0, complexity = 0;
   gboolean no_retransmission = FALSE;
@@ -141,6 +144,10 @@ main (int argc, char **argv)
       "Register with this signald and serve its meetings", "URL" },
     { "token-file", 0, 0, G_OPTION_ARG_FILENAME, &token_file,
       "The node token for signald (or $LIENTHONG_NODE_TOKEN)", "FILE" },
+    { "recordings-dir", 0, 0, G_OPTION_ARG_FILENAME, &recordings_dir,
+      "Record meetings here when signald asks, one folder per recording "
+      "(default: no recording)",
+      "DIR" },
     { NULL }
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- lienthong media node (MCU)");
@@ -164,7 +171,7 @@ main (int argc, char **argv)
   if (config
       && !load_config (config, &signald, &node_id, &unit, &token_file, &addresses, &stun,
                        &stun_port, &consent_ms, &complexity, &no_retransmission,
-                       &state_dir, &http, &error))
+                       &state_dir, &http, &recordings_dir, &error))
     {
       g_printerr ("lienthong-mcu: %s: %s\n", config, error->message);
       return 2;
@@ -212,6 +219,7 @@ main (int argc, char **argv)
     .consent_timeout_ms = (guint)MAX (consent_ms, 0),
     .opus_complexity = (guint)complexity,
     .no_retransmission = no_retransmission,
+    .recordings_dir = recordings_dir,
   };
   g_autoptr (McuNode) node = mcu_node_new (NULL, &cfg, &error);
   if (node == NULL)

@@ -16,6 +16,7 @@ typedef enum
   MCU_ERROR_DTLS,        /* handshake failed, fingerprint mismatch */
   MCU_ERROR_SRTP,        /* libsrtp refused a key or policy */
   MCU_ERROR_PIPELINE,    /* a GStreamer pipeline could not be built or started */
+  MCU_ERROR_NO_SPACE,    /* a recording's disk has less free than it must keep */
 } McuError;
 
 GQuark mcu_error_quark (void);

@@ -7,6 +7,7 @@
 #include "leg.h"
 #include "mcu-error.h"
 
+#include <errno.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
 
@@ -135,6 +136,7 @@ typedef struct
 {
   McuNodeControl *c;
   gint64 occurrence;
+  gint64 recording, part; /* what the leg records, 0 = nothing */
 } LegContext;
 
 static void
@@ -186,6 +188,82 @@ find_leg (McuNodeControl *c, gint64 occurrence)
 {
   g_autofree char *key = g_strdup_printf ("%" G_GINT64_FORMAT, occurrence);
   return g_hash_table_lookup (c->node->legs, key);
+}
+
+static LegContext *
+find_leg_context (McuNodeControl *c, gint64 occurrence)
+{
+  g_autofree char *key = g_strdup_printf ("%" G_GINT64_FORMAT, occurrence);
+  return g_object_get_data (G_OBJECT (c->session), key);
+}
+
+/* --- recording (issue 17) -------------------------------------------------------- */
+
+static JsonBuilder *
+record_message (const char *type, LegContext *lc, gint64 recording, gint64 part)
+{
+  JsonBuilder *b = message_begin (type);
+  add_int (b, "occurrence_id", lc->occurrence);
+  add_int (b, "recording_id", recording);
+  add_int (b, "part", part);
+  return b;
+}
+
+/* record.stopped: @reason is "stopped", "closed", "disk" or "error" (with
+ * @message). */
+static void
+send_record_stopped (LegContext *lc, gint64 recording, gint64 part, const char *reason,
+                     const char *message)
+{
+  g_autoptr (JsonBuilder) b = record_message ("record.stopped", lc, recording, part);
+  add_str (b, "reason", reason);
+  if (message)
+    add_str (b, "message", message);
+  json_builder_end_object (b);
+  control_send (lc->c, b);
+}
+
+/* A segment finished and hashed: signald keeps the list an archivist checks. */
+static void
+on_rec_segment (const char *file, guint64 bytes, const char *sha256, gpointer data)
+{
+  LegContext *lc = data;
+  g_autoptr (JsonBuilder) b
+      = record_message ("record.segment", lc, lc->recording, lc->part);
+  add_str (b, "file", file);
+  add_int (b, "bytes", (gint64)bytes);
+  add_str (b, "sha256", sha256);
+  json_builder_end_object (b);
+  control_send (lc->c, b);
+}
+
+/* The recording stopped by itself: a full disk is told apart from other failures,
+ * since the remedy differs (room, not a restart). */
+static void
+on_rec_stopped (const GError *error, gpointer data)
+{
+  LegContext *lc = data;
+  gboolean disk = error && g_error_matches (error, MCU_ERROR, MCU_ERROR_NO_SPACE);
+  g_log_structured ("lienthong-mcu", G_LOG_LEVEL_WARNING, "MESSAGE",
+                    "occurrence %" G_GINT64_FORMAT ": recording %" G_GINT64_FORMAT
+                    " stopped: %s",
+                    lc->occurrence, lc->recording, error ? error->message : "?");
+  gint64 recording = lc->recording, part = lc->part;
+  lc->recording = lc->part = 0;
+  send_record_stopped (lc, recording, part, disk ? "disk" : "error",
+                       error ? error->message : "the recording stopped");
+}
+
+/* Ends what @leg records (its last segments are reported first) and says so. */
+static void
+record_end (McuLeg *leg, LegContext *lc, const char *reason)
+{
+  if (lc == NULL || lc->recording == 0)
+    return;
+  mcu_leg_stop_recording (leg);
+  gint64 recording = lc->recording, part = lc->part;
+  lc->recording = lc->part = 0;
+  send_record_stopped (lc, recording, part, reason, NULL);
 }
 
 static void
@@ -354,6 +432,9 @@ h_leg_close (McuNodeControl *c, JsonObject *o, GError **error)
   if (!need_int (o, "occurrence_id", &occ, error))
     return FALSE;
   g_autofree char *id = g_strdup_printf ("%" G_GINT64_FORMAT, occ);
+  McuLeg *leg = g_hash_table_lookup (c->node->legs, id);
+  if (leg)
+    record_end (leg, find_leg_context (c, occ), "closed");
   g_hash_table_remove (c->node->legs, id);
   g_object_set_data (G_OBJECT (c->session), id, NULL);
   g_autoptr (JsonBuilder) b = message_begin ("leg.closed");
@@ -497,6 +578,123 @@ h_level (McuNodeControl *c, JsonObject *o, GError **error)
   return TRUE;
 }
 
+/* An integer member in [@min, @max]. */
+static gboolean
+need_int_in (JsonObject *o, const char *name, gint64 min, gint64 max, gint64 *out,
+             GError **error)
+{
+  if (!need_int (o, name, out, error))
+    return FALSE;
+  if (*out < min || *out > max)
+    {
+      g_set_error (error, MCU_ERROR, MCU_ERROR_INVALID,
+                   "%s: want %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT, name, min, max);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The leg and the recording a pause or stop names: the one it records now. */
+static McuLeg *
+need_recording (McuNodeControl *c, JsonObject *o, LegContext **lc, GError **error)
+{
+  gint64 occ = 0, recording = 0;
+  McuLeg *leg = need_leg (c, o, &occ, error);
+  if (leg == NULL || !need_int_in (o, "recording_id", 1, G_MAXINT64, &recording, error))
+    return NULL;
+  *lc = find_leg_context (c, occ);
+  if (*lc == NULL || (*lc)->recording != recording || !mcu_leg_is_recording (leg))
+    {
+      g_set_error (error, MCU_ERROR, MCU_ERROR_INVALID,
+                   "occurrence %" G_GINT64_FORMAT
+                   " records no recording %" G_GINT64_FORMAT,
+                   occ, recording);
+      return NULL;
+    }
+  return leg;
+}
+
+/* record.start: every field is checked before anything changes; a folder that
+ * cannot be made or written, or a disk too full, is answered with record.stopped
+ * (the command was valid, the recording could not run). */
+static gboolean
+h_record_start (McuNodeControl *c, JsonObject *o, GError **error)
+{
+  gint64 occ = 0, recording = 0, part = 0, segment_s = 0;
+  McuLeg *leg = need_leg (c, o, &occ, error);
+  if (leg == NULL || !need_int_in (o, "recording_id", 1, G_MAXINT64, &recording, error)
+      || !need_int_in (o, "part", 1, G_MAXINT32, &part, error)
+      || !need_int_in (o, "segment_s", 2, 3600, &segment_s, error))
+    return FALSE;
+  if (c->node->recordings_dir == NULL)
+    {
+      g_set_error_literal (error, MCU_ERROR, MCU_ERROR_UNSUPPORTED,
+                           "this node does not record: it was started without "
+                           "--recordings-dir");
+      return FALSE;
+    }
+  LegContext *lc = find_leg_context (c, occ);
+  if (lc->recording != recording || lc->part != part || !mcu_leg_is_recording (leg))
+    {
+      record_end (leg, lc, "stopped"); /* one recording per leg */
+      g_autofree char *rid = g_strdup_printf ("%" G_GINT64_FORMAT, recording);
+      g_autofree char *dir = g_build_filename (c->node->recordings_dir, rid, NULL);
+      g_autofree char *name = g_strdup_printf ("p%" G_GINT64_FORMAT, part);
+      McuRecorderConfig rc = { .dir = dir, .name = name, .segment_s = (guint)segment_s };
+      McuLegRecordingCallbacks cb = { on_rec_segment, on_rec_stopped };
+      g_autoptr (GError) local = NULL;
+      if (g_mkdir_with_parents (dir, 0750) != 0)
+        local = g_error_new (MCU_ERROR, MCU_ERROR_INVALID, "cannot create %s: %s", dir,
+                             g_strerror (errno));
+      else
+        mcu_leg_start_recording (leg, &rc, &cb, lc, &local);
+      if (local)
+        {
+          g_log_structured ("lienthong-mcu", G_LOG_LEVEL_WARNING, "MESSAGE",
+                            "occurrence %" G_GINT64_FORMAT ": recording %" G_GINT64_FORMAT
+                            " not started: %s",
+                            occ, recording, local->message);
+          send_record_stopped (lc, recording, part, "error", local->message);
+          return TRUE;
+        }
+      lc->recording = recording;
+      lc->part = part;
+    }
+  g_autoptr (JsonBuilder) b = record_message ("record.started", lc, recording, part);
+  json_builder_end_object (b);
+  control_send (c, b);
+  return TRUE;
+}
+
+static gboolean
+h_record_pause (McuNodeControl *c, JsonObject *o, GError **error)
+{
+  LegContext *lc = NULL;
+  McuLeg *leg = need_recording (c, o, &lc, error);
+  if (leg == NULL)
+    return FALSE;
+  JsonNode *p = json_object_get_member (o, "paused");
+  if (p == NULL || !JSON_NODE_HOLDS_VALUE (p)
+      || json_node_get_value_type (p) != G_TYPE_BOOLEAN)
+    {
+      g_set_error (error, MCU_ERROR, MCU_ERROR_INVALID, "paused: a boolean is required");
+      return FALSE;
+    }
+  mcu_leg_pause_recording (leg, json_node_get_boolean (p));
+  return TRUE;
+}
+
+static gboolean
+h_record_stop (McuNodeControl *c, JsonObject *o, GError **error)
+{
+  LegContext *lc = NULL;
+  McuLeg *leg = need_recording (c, o, &lc, error);
+  if (leg == NULL)
+    return FALSE;
+  record_end (leg, lc, "stopped");
+  return TRUE;
+}
+
 static gboolean on_heartbeat (gpointer data);
 
 static gboolean
@@ -543,6 +741,9 @@ static const struct
   { "content", h_content },
   { "mute", h_mute },
   { "level", h_level },
+  { "record.start", h_record_start },
+  { "record.pause", h_record_pause },
+  { "record.stop", h_record_stop },
   { "hello", h_ignore },
   { "pong", h_ignore },
   { "error", h_ignore },
@@ -574,7 +775,11 @@ on_message (SoupWebsocketConnection *ws, int kind, GBytes *message, gpointer dat
             gint64 occ = on && JSON_NODE_HOLDS_VALUE (on) ? json_node_get_int (on) : 0;
             g_log_structured ("lienthong-mcu", G_LOG_LEVEL_WARNING, "MESSAGE",
                               "signald %s refused: %s", type, error->message);
-            send_error (c, occ, "invalid", error->message);
+            send_error (c, occ,
+                        g_error_matches (error, MCU_ERROR, MCU_ERROR_UNSUPPORTED)
+                            ? "unsupported"
+                            : "invalid",
+                        error->message);
           }
         return;
       }
@@ -718,6 +923,13 @@ mcu_node_control_free (McuNodeControl *c)
 {
   if (c == NULL)
     return;
+  /* the legs outlive the channel (node.c frees them next), but their recordings'
+   * callbacks use the leg contexts freed with it: end those recordings now */
+  GHashTableIter it;
+  gpointer key, leg;
+  g_hash_table_iter_init (&it, c->node->legs);
+  while (g_hash_table_iter_next (&it, &key, &leg))
+    record_end (leg, g_object_get_data (G_OBJECT (c->session), key), "closed");
   g_cancellable_cancel (c->cancel);
   g_clear_handle_id (&c->heartbeat_id, g_source_remove);
   g_clear_handle_id (&c->redial_id, g_source_remove);

@@ -19,6 +19,7 @@ struct _McuNode
   gboolean no_retransmission;       /* of every leg */
   GStrv addresses;
   char *stun, *turn, *turn_user, *turn_pass, *node_id, *unit;
+  char *recordings_dir; /* (nullable): no recording without it */
   guint capacity;
   GHashTable *echoes; /* key (owned string) -> McuEcho* (owned) */
   guint next_echo;

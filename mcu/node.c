@@ -33,6 +33,7 @@ mcu_node_new (GMainContext *context, const McuNodeConfig *config, GError **error
   n->turn_pass = g_strdup (config->turn_password);
   n->node_id = g_strdup (config->node_id ? config->node_id : "node");
   n->unit = g_strdup (config->unit);
+  n->recordings_dir = g_strdup (config->recordings_dir);
   n->capacity = config->capacity ? config->capacity : 500;
   McuIceConfig *ice = &n->ep_config.ice;
   ice->controlling = FALSE; /* sites are browsers: they control */
@@ -75,6 +76,7 @@ mcu_node_free (McuNode *n)
   g_free (n->turn_pass);
   g_free (n->node_id);
   g_free (n->unit);
+  g_free (n->recordings_dir);
   g_main_context_unref (n->context);
   g_free (n);
 }

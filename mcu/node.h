@@ -23,6 +23,9 @@ typedef struct
   guint opus_complexity;    /* of the mixers' encoders, 1-10; 0 = the mixer's default */
   gboolean
       no_retransmission; /* no rtx or NACKs in any leg (mcu_leg_set_retransmission) */
+  /* where signald's record.start puts recordings, <dir>/<recording_id>/; NULL:
+   * this node refuses to record */
+  const char *recordings_dir;
 } McuNodeConfig;
 
 McuNode *mcu_node_new (GMainContext *context, const McuNodeConfig *config,

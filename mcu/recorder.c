@@ -154,19 +154,27 @@ hashed_free (gpointer data)
 }
 
 /* On the recorder's context: the segment callbacks of what was hashed. */
-static gboolean
-on_hashed (gpointer data)
+static void
+report_hashed (McuRecorder *rec)
 {
-  McuRecorder *rec = data;
   GQueue ready = G_QUEUE_INIT;
   g_mutex_lock (&rec->lock);
-  g_ptr_array_remove (rec->idles, g_main_current_source ());
   while (!g_queue_is_empty (&rec->done))
     g_queue_push_tail (&ready, g_queue_pop_head (&rec->done));
   g_mutex_unlock (&rec->lock);
   for (Hashed *h; (h = g_queue_pop_head (&ready)) != NULL; hashed_free (h))
     if (rec->callbacks.segment)
       rec->callbacks.segment (h->file, h->bytes, h->sha256, rec->user_data);
+}
+
+static gboolean
+on_hashed (gpointer data)
+{
+  McuRecorder *rec = data;
+  g_mutex_lock (&rec->lock);
+  g_ptr_array_remove (rec->idles, g_main_current_source ());
+  g_mutex_unlock (&rec->lock);
+  report_hashed (rec);
   return G_SOURCE_REMOVE;
 }
 
@@ -344,9 +352,11 @@ build_pipeline (McuRecorder *rec, GError **error)
 }
 
 /* Ends the recording: EOS into every track, the open segments finished (waited
- * for), every hash taken, the final manifest written. */
+ * for), every hash taken, the final manifest written; with @report, the segment
+ * callbacks of what is not reported yet (not from mcu_recorder_free(): its
+ * caller may be tearing down what the callbacks use). */
 static void
-finish (McuRecorder *rec)
+finish (McuRecorder *rec, gboolean report)
 {
   if (!g_atomic_int_compare_and_exchange (&rec->stopped, 0, 1))
     return;
@@ -368,6 +378,8 @@ finish (McuRecorder *rec)
   g_mutex_lock (&rec->lock);
   write_manifest (rec, TRUE);
   g_mutex_unlock (&rec->lock);
+  if (report)
+    report_hashed (rec);
 }
 
 static gboolean
@@ -384,11 +396,11 @@ check_disk (gpointer data)
                                       left, rec->dir, rec->min_free);
   g_mutex_unlock (&rec->lock);
   GST_WARNING ("recording %s: stopped: %s", rec->name, rec->stop_reason);
-  finish (rec);
+  finish (rec, TRUE);
   if (rec->callbacks.stopped)
     {
-      g_autoptr (GError) e = g_error_new (MCU_ERROR, MCU_ERROR_UNSUPPORTED,
-                                          "disk low: %s", rec->stop_reason);
+      g_autoptr (GError) e
+          = g_error_new (MCU_ERROR, MCU_ERROR_NO_SPACE, "disk low: %s", rec->stop_reason);
       rec->callbacks.stopped (e, rec->user_data);
     }
   return G_SOURCE_REMOVE;
@@ -431,7 +443,7 @@ mcu_recorder_new (GMainContext *context, const McuRecorderConfig *config,
   guint64 left = free_bytes (config->dir);
   if (left < min_free)
     {
-      g_set_error (error, MCU_ERROR, MCU_ERROR_UNSUPPORTED,
+      g_set_error (error, MCU_ERROR, MCU_ERROR_NO_SPACE,
                    "recording folder %s has %" G_GUINT64_FORMAT
                    " bytes free, under the %" G_GUINT64_FORMAT " kept free",
                    config->dir, left, min_free);
@@ -483,6 +495,15 @@ mcu_recorder_push (McuRecorder *rec, McuRecTrack track, const guint8 *rtp, gsize
       && rec->callbacks.keyframe)
     rec->callbacks.keyframe (track, rec->user_data);
   GstBuffer *buf = gst_buffer_new_memdup (rtp, len);
+  /* the caps name one payload type per track, and a jitter buffer that sees
+   * another one looks for a new clock rate and drops what it cannot map */
+  guint8 pt = track == MCU_REC_AUDIO ? 111 : 96;
+  GstMapInfo map;
+  if ((rtp[1] & 0x7f) != pt && gst_buffer_map (buf, &map, GST_MAP_WRITE))
+    {
+      map.data[1] = (guint8)((map.data[1] & 0x80) | pt);
+      gst_buffer_unmap (buf, &map);
+    }
   gst_app_src_push_buffer (GST_APP_SRC (rec->src[track]), buf);
 }
 
@@ -507,7 +528,7 @@ void
 mcu_recorder_stop (McuRecorder *rec)
 {
   g_return_if_fail (rec != NULL);
-  finish (rec);
+  finish (rec, TRUE);
 }
 
 const char *
@@ -524,7 +545,7 @@ mcu_recorder_free (McuRecorder *rec)
     return;
   if (rec->pipeline)
     {
-      finish (rec);
+      finish (rec, FALSE);
       g_autoptr (GstBus) bus = gst_element_get_bus (rec->pipeline);
       gst_bus_set_sync_handler (bus, NULL, NULL, NULL);
       for (int t = 0; t < MCU_REC_N_TRACKS; t++)

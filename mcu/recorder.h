@@ -49,8 +49,9 @@ typedef struct
    * and its SHA-256 (hex). On the recorder's context. */
   void (*segment) (const char *file, guint64 bytes, const char *sha256,
                    gpointer user_data);
-  /* The recording stopped by itself (low disk, a write error), after its open
-   * segments were finished. On the recorder's context. */
+  /* The recording stopped by itself (low disk: MCU_ERROR_NO_SPACE; a write
+   * error), after its open segments were finished and their segment callbacks
+   * made. On the recorder's context. */
   void (*stopped) (const GError *error, gpointer user_data);
 } McuRecorderCallbacks;
 
@@ -60,8 +61,8 @@ typedef struct _McuRecorder McuRecorder;
  * mcu_recorder_new:
  * @context: (nullable): where the callbacks run and the disk is watched
  * @error: MCU_ERROR_INVALID for a folder that does not exist or cannot be
- *   written, MCU_ERROR_UNSUPPORTED when it has less than min_free_bytes free or a
- *   GStreamer element is missing
+ *   written, MCU_ERROR_NO_SPACE when it has less than min_free_bytes free,
+ *   MCU_ERROR_UNSUPPORTED when a GStreamer element is missing
  *
  * Returns: (transfer full) (nullable): a recorder, already recording
  */
@@ -69,7 +70,8 @@ McuRecorder *mcu_recorder_new (GMainContext *context, const McuRecorderConfig *c
                                const McuRecorderCallbacks *callbacks, gpointer user_data,
                                GError **error);
 
-/* An RTP packet of @track (plaintext). Any thread; dropped while paused or stopped. */
+/* An RTP packet of @track (plaintext), with any payload type (each peer of a
+ * router has its own). Any thread; dropped while paused or stopped. */
 void mcu_recorder_push (McuRecorder *rec, McuRecTrack track, const guint8 *rtp,
                         gsize len);
 
@@ -78,8 +80,11 @@ gboolean mcu_recorder_is_recording (McuRecorder *rec);
 
 /**
  * mcu_recorder_stop:
- * Finishes the open segments (waits for them, at most 10 s), hashes them and
- * writes the final manifest. Idempotent. Call on the recorder's context.
+ * Finishes the open segments (waits for them, at most 10 s: the wait needs no
+ * main loop), hashes them and writes the final manifest; the segment callbacks
+ * of every segment not yet reported are made before it returns, so a caller
+ * that frees the recorder next loses none. Idempotent. Call on the recorder's
+ * context.
  */
 void mcu_recorder_stop (McuRecorder *rec);
 

@@ -5,7 +5,8 @@
  *    and Opus in the program's and VP8 alone in the content's, each starting on a
  *    keyframe (the recorder asks the source for them); their durations add up to
  *    the time recorded;
- *  - the manifest lists every segment with its size and the SHA-256 of its bytes;
+ *  - the manifest lists every segment with its size and the SHA-256 of its bytes,
+ *    and every segment was reported by the time stop returns;
  *  - a pause leaves a gap of its length in the timeline;
  *  - a folder that cannot be written, or with too little room, is refused at once;
  *  - when free space falls under the threshold while recording, it stops by itself,
@@ -252,8 +253,10 @@ START_TEST (test_segments_manifest_and_pause)
   run_ms (2500);
   double wall = (double)(g_get_monotonic_time () - t0) / G_USEC_PER_SEC;
   mcu_recorder_stop (feed.rec);
+  /* every segment is reported by the time stop returns (a caller frees next) */
+  guint reported = feed.segments;
   sources_stop ();
-  run_ms (100); /* the segment callbacks */
+  run_ms (100);
   guint np = 0, nc = 0;
   double program_s = check_manifest (dir, "occ-7", TRUE, &np, &nc);
   g_print ("recorded %.1f s of wall time (1 s paused): %u program segments, %.2f s; "
@@ -262,6 +265,7 @@ START_TEST (test_segments_manifest_and_pause)
            feed.segments);
   ck_assert_uint_ge (np, 4);
   ck_assert_uint_ge (nc, 2);
+  ck_assert_uint_eq (reported, np + nc);
   ck_assert_uint_eq (feed.segments, np + nc);
   ck_assert_int_ge (g_atomic_int_get (&feed.keyframes_asked), 2); /* a start each */
   /* the timeline spans what was recorded and the pause's gap: within 10% of the
@@ -292,7 +296,7 @@ START_TEST (test_refused_at_start)
   ck_assert (g_error_matches (e2, MCU_ERROR, MCU_ERROR_INVALID));
   McuRecorderConfig full = { .dir = dir, .name = "x", .min_free_bytes = G_MAXUINT64 };
   ck_assert_ptr_null (mcu_recorder_new (NULL, &full, &callbacks, NULL, &e3));
-  ck_assert (g_error_matches (e3, MCU_ERROR, MCU_ERROR_UNSUPPORTED));
+  ck_assert (g_error_matches (e3, MCU_ERROR, MCU_ERROR_NO_SPACE));
   g_print ("refused: %s; %s; %s\n", e1->message, e2->message, e3->message);
   /* nothing was left behind */
   g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
