@@ -21,9 +21,9 @@ LAYERS = {
              "sig-ws-stream"],
     "policy": ["sig-policy"],
     "runtime": ["sig-runtime", "sig-runtime-private", "sig-cascade", "sig-links",
-                "sig-alarms", "sig-attendance"],
+                "sig-alarms", "sig-attendance", "sig-recording"],
     "transport": ["sig-server", "sig-server-private", "sig-routes", "sig-routes-meetings",
-                  "sig-routes-units", "sig-routes-links",
+                  "sig-routes-units", "sig-routes-links", "sig-routes-recordings",
                   "sig-routes-accounts", "sig-audit", "sig-ws", "sig-ws-private",
                   "sig-web", "sig-ics", "signald-main", "ltctl"],
 }
