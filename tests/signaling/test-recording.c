@@ -336,8 +336,18 @@ START_TEST (test_segments_are_checked_and_served_in_ranges)
   ck_assert_uint_eq (st, 206);
   g_autoptr (JsonNode) toks = get_json (&e, "/api/v1/tokens", 200);
   JsonArray *ta = json_object_get_array_member (json_node_get_object (toks), "tokens");
-  const char *sec08_id = json_object_get_string_member (
-      json_array_get_object_element (ta, json_array_get_length (ta) - 1), "id");
+  const char *sec08_id = NULL; /* the one secretary token of 08 (ids are random) */
+  for (guint i = 0; i < json_array_get_length (ta); i++)
+    {
+      JsonObject *t = json_array_get_object_element (ta, i);
+      if (g_strcmp0 (json_object_get_string_member_with_default (t, "role", ""),
+                     "secretary")
+              == 0
+          && g_strcmp0 (json_object_get_string_member_with_default (t, "scope", ""), "08")
+                 == 0)
+        sec08_id = json_object_get_string_member (t, "id");
+    }
+  ck_assert_ptr_nonnull (sec08_id);
   g_autofree char *del_path = g_strdup_printf ("/api/v1/tokens/%s", sec08_id);
   g_autofree char *del = sd_http (e.d, "DELETE", del_path, e.d->admin, NULL, &st);
   ck_assert_uint_eq (st, 204);
