@@ -125,19 +125,30 @@ sig_audit_prune (SigServer *srv)
                           "pruning the audit log failed: %s", error->message);
       return;
     }
+  g_autofree char *detail
+      = g_strdup_printf ("%" G_GINT64_FORMAT " entries older than %" G_GINT64_FORMAT
+                         " days removed ([audit] retention-days)",
+                         n, days);
+  sig_audit_system (srv, "audit.prune", NULL, detail);
+}
+
+void
+sig_audit_system (SigServer *srv, const char *action, const char *target,
+                  const char *detail)
+{
   g_autoptr (RoomsAuditEntry) e = g_new0 (RoomsAuditEntry, 1);
   e->actor_kind = g_strdup ("system");
   e->actor_id = g_strdup ("signald");
-  e->action = g_strdup ("audit.prune");
+  e->action = g_strdup (action);
   e->at = sig_server_now (srv);
   e->meeting_id = e->site_id = -1;
-  e->detail = g_strdup_printf ("%" G_GINT64_FORMAT " entries older than %" G_GINT64_FORMAT
-                               " days removed ([audit] retention-days)",
-                               n, days);
+  e->target = g_strdup (target);
+  e->detail = g_strdup (detail);
+  g_autoptr (GError) error = NULL;
   if (!rooms_store_add_audit (srv->store, e, &error))
     g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "MESSAGE",
-                      "the audit log's pruning could not be audited: %s", error->message);
-  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "MESSAGE", "%s", e->detail);
+                      "%s could not be audited: %s", action, error->message);
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "MESSAGE", "%s", detail);
 }
 
 /* Reads a query parameter as a time or an id; FALSE (400, naming it) when present

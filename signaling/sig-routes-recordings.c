@@ -385,23 +385,12 @@ sig_recordings_expire (SigServer *srv)
   for (guint i = 0; i < gone->len; i++)
     {
       gint64 id = g_array_index (gone, gint64, i);
-      g_autoptr (RoomsAuditEntry) e = g_new0 (RoomsAuditEntry, 1);
-      e->actor_kind = g_strdup ("system");
-      e->actor_id = g_strdup ("signald");
-      e->action = g_strdup ("recording.expire");
-      e->at = sig_server_now (srv);
-      e->meeting_id = e->site_id = -1;
-      e->target = g_strdup_printf ("/api/v1/recordings/%" G_GINT64_FORMAT, id);
-      e->detail = g_strdup_printf ("recording %" G_GINT64_FORMAT
-                                   " deleted: kept %" G_GINT64_FORMAT
-                                   " days ([recordings] keep-days)",
-                                   id, srv->config->recording_keep_days);
-      g_autoptr (GError) error = NULL;
-      if (!rooms_store_add_audit (srv->store, e, &error))
-        g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "MESSAGE",
-                          "expiring recording %" G_GINT64_FORMAT
-                          " could not be audited: %s",
-                          id, error->message);
-      g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "MESSAGE", "%s", e->detail);
+      g_autofree char *target
+          = g_strdup_printf ("/api/v1/recordings/%" G_GINT64_FORMAT, id);
+      g_autofree char *detail = g_strdup_printf ("recording %" G_GINT64_FORMAT
+                                                 " deleted: kept %" G_GINT64_FORMAT
+                                                 " days ([recordings] keep-days)",
+                                                 id, srv->config->recording_keep_days);
+      sig_audit_system (srv, "recording.expire", target, detail);
     }
 }

@@ -264,6 +264,9 @@ gboolean sig_audit_request (SigServer *srv, SigRequest *req, GError **error);
 void sig_audit_failed_sign_in (SigServer *srv, SigRequest *req);
 /* Deletes entries older than `[audit] retention-days` and audits that it did. */
 void sig_audit_prune (SigServer *srv);
+/* Audits (and logs) what signald did by itself: actor "system"/"signald". */
+void sig_audit_system (SigServer *srv, const char *action, const char *target,
+                       const char *detail);
 /* Expires recordings kept over [recordings] keep-days, with an audit entry each. */
 void sig_recordings_expire (SigServer *srv);
 gboolean sig_route_audit (SigServer *, SigRequest *, GError **);

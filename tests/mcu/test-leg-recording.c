@@ -16,6 +16,7 @@
 #include "leg.h"
 #include "mcu-error.h"
 #include "lt-test.h"
+#include "webm-check.h"
 
 #include <glib/gstdio.h>
 #include <gst/app/gstappsink.h>
@@ -241,32 +242,6 @@ on_state (const char *endpoint, McuEndpointState state, gpointer data)
 
 /* --- reading the files ----------------------------------------------------------- */
 
-/* The streams of @path as the discoverer reads them ("VP8,Opus,"), its duration. */
-static double
-discover (const char *path, GString *codecs)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GstDiscoverer) d = gst_discoverer_new (10 * GST_SECOND, &error);
-  ck_assert_msg (d != NULL, "%s", error ? error->message : "");
-  g_autofree char *uri = gst_filename_to_uri (path, NULL);
-  g_autoptr (GstDiscovererInfo) info = gst_discoverer_discover_uri (d, uri, &error);
-  ck_assert_msg (info != NULL
-                     && gst_discoverer_info_get_result (info) == GST_DISCOVERER_OK,
-                 "%s unreadable: %s", path, error ? error->message : "?");
-  GList *streams = gst_discoverer_info_get_stream_list (info);
-  for (GList *l = streams; l; l = l->next)
-    {
-      g_autoptr (GstCaps) caps = gst_discoverer_stream_info_get_caps (l->data);
-      const char *name = gst_structure_get_name (gst_caps_get_structure (caps, 0));
-      if (g_str_equal (name, "video/x-vp8"))
-        g_string_append (codecs, "VP8,");
-      else if (g_str_equal (name, "audio/x-opus"))
-        g_string_append (codecs, "Opus,");
-    }
-  gst_discoverer_stream_info_list_free (streams);
-  return (double)gst_discoverer_info_get_duration (info) / GST_SECOND;
-}
-
 /* The video frames of the WebM file @path; *@key: whether the first is a keyframe. */
 static guint
 count_frames (const char *path, gboolean *key)
@@ -394,7 +369,7 @@ START_TEST (test_leg_records_program_and_mix)
         continue;
       ck_assert (g_str_has_prefix (file, "p1-program-"));
       g_autoptr (GString) codecs = g_string_new (NULL);
-      double dur = discover (path, codecs);
+      double dur = webm_discover (path, codecs);
       gboolean key = FALSE;
       guint n = count_frames (path, &key);
       g_print ("%s: %.2f s, %s %u frames, %" G_GSIZE_FORMAT " bytes\n", file, dur,

@@ -15,6 +15,7 @@
 #include "mcu-error.h"
 #include "recorder.h"
 #include "lt-test.h"
+#include "webm-check.h"
 
 #include <glib/gstdio.h>
 #include <gst/app/gstappsink.h>
@@ -126,33 +127,6 @@ run_ms (guint ms)
     }
 }
 
-/* The duration of @path as GStreamer's discoverer reads it, and its streams' codecs
- * ("VP8", "Opus"), comma-separated, in @codecs. */
-static double
-discover (const char *path, GString *codecs)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GstDiscoverer) d = gst_discoverer_new (10 * GST_SECOND, &error);
-  ck_assert_msg (d != NULL, "%s", error ? error->message : "");
-  g_autofree char *uri = gst_filename_to_uri (path, NULL);
-  g_autoptr (GstDiscovererInfo) info = gst_discoverer_discover_uri (d, uri, &error);
-  ck_assert_msg (info != NULL
-                     && gst_discoverer_info_get_result (info) == GST_DISCOVERER_OK,
-                 "%s unreadable: %s", path, error ? error->message : "?");
-  GList *streams = gst_discoverer_info_get_stream_list (info);
-  for (GList *l = streams; l; l = l->next)
-    {
-      g_autoptr (GstCaps) caps = gst_discoverer_stream_info_get_caps (l->data);
-      const char *name = gst_structure_get_name (gst_caps_get_structure (caps, 0));
-      if (g_str_equal (name, "video/x-vp8"))
-        g_string_append (codecs, "VP8,");
-      else if (g_str_equal (name, "audio/x-opus"))
-        g_string_append (codecs, "Opus,");
-    }
-  gst_discoverer_stream_info_list_free (streams);
-  return (double)gst_discoverer_info_get_duration (info) / GST_SECOND;
-}
-
 /* Whether the first video frame of the WebM file @path is a keyframe: a segment
  * that plays alone, from its first frame. */
 static gboolean
@@ -211,7 +185,7 @@ check_manifest (const char *dir, const char *name, gboolean complete, guint *n_p
       ck_assert (g_stat (path, &st) == 0);
       ck_assert_int_eq (json_object_get_int_member (s, "bytes"), st.st_size);
       g_autoptr (GString) codecs = g_string_new (NULL);
-      double dur = discover (path, codecs);
+      double dur = webm_discover (path, codecs);
       ck_assert_msg (starts_on_keyframe (path), "%s does not start on a keyframe", file);
       gboolean content
           = g_str_equal (json_object_get_string_member (s, "track"), "content");

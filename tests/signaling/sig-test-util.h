@@ -282,3 +282,18 @@ ws_drop (WsPeer *p, const char *type)
   while (ws_count (p, type) > 0)
     json_node_unref (ws_take (p, type));
 }
+
+/* A fake node @id serving @unit: its token made, its socket open, registered (its
+ * fingerprint "sha-256 <id>"). */
+G_GNUC_UNUSED static void
+node_connect (SdDaemon *d, SoupSession *s, WsPeer *p, const char *id, const char *unit)
+{
+  g_autofree char *tok = make_node_token (d, id, unit);
+  ck_assert (ws_open (p, s, d, "/api/v1/nodes/ws", tok, NULL));
+  g_autofree char *reg = g_strdup_printf (
+      "{\"v\":1,\"type\":\"register\",\"node_id\":\"%s\",\"unit\":\"%s\","
+      "\"capacity\":50,\"fingerprint\":\"sha-256 %s\"}",
+      id, unit, id);
+  ws_send (p, reg);
+  json_node_unref (ws_take (p, "registered"));
+}

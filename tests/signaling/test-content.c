@@ -31,19 +31,6 @@ typedef struct
   WsPeer nvn, n08, n076, dash;
 } Env;
 
-static void
-node_connect (Env *e, WsPeer *p, const char *id, const char *unit)
-{
-  g_autofree char *tok = make_node_token (e->d, id, unit);
-  ck_assert (ws_open (p, e->s, e->d, "/api/v1/nodes/ws", tok, NULL));
-  g_autofree char *reg = g_strdup_printf (
-      "{\"v\":1,\"type\":\"register\",\"node_id\":\"%s\",\"unit\":\"%s\","
-      "\"capacity\":50,\"fingerprint\":\"sha-256 %s\"}",
-      id, unit, id);
-  ws_send (p, reg);
-  json_node_unref (ws_take (p, "registered"));
-}
-
 /* Checks a content message (or event) names @site (0: null). */
 static void
 check_site (JsonNode *n, gint64 site)
@@ -137,9 +124,9 @@ env_start (Env *e)
   e->vn = site_of (e->d, "VN");
   e->c02536 = site_of (e->d, "02536");
   e->c02539 = site_of (e->d, "02539");
-  node_connect (e, &e->nvn, "node-vn", "VN");
-  node_connect (e, &e->n08, "node-08", "08");
-  node_connect (e, &e->n076, "node-076", "076");
+  node_connect (e->d, e->s, &e->nvn, "node-vn", "VN");
+  node_connect (e->d, e->s, &e->n08, "node-08", "08");
+  node_connect (e->d, e->s, &e->n076, "node-076", "076");
   guint st;
   g_autofree char *r = book (e->d, e->d->admin, "Giao ban", "VN", DAY1 "08:00:00" TZ,
                              DAY1 "10:00:00" TZ, MEETING, NULL, &st);

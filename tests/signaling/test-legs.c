@@ -56,19 +56,6 @@ env_stop (Env *e)
 
 /* Opens a node socket and registers @id serving @unit, fingerprint "sha-256 <id>". */
 static void
-node_connect (Env *e, WsPeer *p, const char *id, const char *unit)
-{
-  g_autofree char *tok = make_node_token (e->d, id, unit);
-  ck_assert (ws_open (p, e->s, e->d, "/api/v1/nodes/ws", tok, NULL));
-  g_autofree char *reg = g_strdup_printf (
-      "{\"v\":1,\"type\":\"register\",\"node_id\":\"%s\",\"unit\":\"%s\","
-      "\"capacity\":50,\"fingerprint\":\"sha-256 %s\"}",
-      id, unit, id);
-  ws_send (p, reg);
-  json_node_unref (ws_take (p, "registered"));
-}
-
-static void
 site_connect (Env *e, WsPeer *p, gint64 site)
 {
   g_autofree char *scope = g_strdup_printf ("%" G_GINT64_FORMAT, site);
@@ -108,8 +95,8 @@ START_TEST (test_echo_routed_to_nearest_node)
   env_start (&e);
   WsPeer n08, n076, site, far, dash;
   ck_assert (ws_open (&dash, e.s, e.d, "/api/v1/ws", e.d->admin, NULL));
-  node_connect (&e, &n08, "node-08", "08");
-  node_connect (&e, &n076, "node-076", "076");
+  node_connect (e.d, e.s, &n08, "node-08", "08");
+  node_connect (e.d, e.s, &n076, "node-076", "076");
   site_connect (&e, &site, e.c02536);
   site_connect (&e, &far, e.c02215);
 
@@ -242,10 +229,10 @@ START_TEST (test_meeting_across_nodes)
   Env e = { 0 };
   env_start (&e);
   WsPeer vn, n08, n076, n10, dash, hall, hall2;
-  node_connect (&e, &vn, "node-vn", "VN");
-  node_connect (&e, &n08, "node-08", "08");
-  node_connect (&e, &n076, "node-076", "076");
-  node_connect (&e, &n10, "node-10", "10");
+  node_connect (e.d, e.s, &vn, "node-vn", "VN");
+  node_connect (e.d, e.s, &n08, "node-08", "08");
+  node_connect (e.d, e.s, &n076, "node-076", "076");
+  node_connect (e.d, e.s, &n10, "node-10", "10");
   book_meeting (&e); /* inside its lobby window: it opens at once */
 
   gint64 s076[] = { e.d076, e.c02536, e.c02539 };
@@ -488,9 +475,9 @@ START_TEST (test_rehome_and_redial)
   Env e = { 0 };
   env_start (&e);
   WsPeer vn, n08, n076, hall, hall2;
-  node_connect (&e, &vn, "node-vn", "VN");
-  node_connect (&e, &n08, "node-08", "08");
-  node_connect (&e, &n076, "node-076", "076");
+  node_connect (e.d, e.s, &vn, "node-vn", "VN");
+  node_connect (e.d, e.s, &n08, "node-08", "08");
+  node_connect (e.d, e.s, &n076, "node-076", "076");
   book_meeting (&e);
   json_node_unref (ws_take (&n076, "leg.open"));
   expect_link_open (&n076, "node-08");
@@ -549,7 +536,7 @@ START_TEST (test_rehome_and_redial)
   expect_floor (&vn, "node:node-08");
 
   /* node-076 comes back: its leg and uplink again, and new joins go to it */
-  node_connect (&e, &n076, "node-076", "076");
+  node_connect (e.d, e.s, &n076, "node-076", "076");
   json_node_unref (ws_take (&n076, "leg.open"));
   expect_link_open (&n076, "node-08");
   site_connect (&e, &hall2, e.c02539);
@@ -586,9 +573,9 @@ START_TEST (test_silent_node_rehomes)
   e.s = soup_session_new ();
   e.c02536 = site_of (e.d, "02536");
   WsPeer vn, n08, n076, hall;
-  node_connect (&e, &vn, "node-vn", "VN");
-  node_connect (&e, &n08, "node-08", "08");
-  node_connect (&e, &n076, "node-076", "076");
+  node_connect (e.d, e.s, &vn, "node-vn", "VN");
+  node_connect (e.d, e.s, &n08, "node-08", "08");
+  node_connect (e.d, e.s, &n076, "node-076", "076");
   WsPeer *beating[] = { &vn, &n08, NULL };
   guint beat = g_timeout_add (200, heartbeat_cb, beating);
   book_meeting (&e);
@@ -617,18 +604,18 @@ START_TEST (test_leg_waits_for_nodes)
   book_meeting (&e); /* opens with no node registered: no plan yet */
   WsPeer vn, n076, n08;
   /* the first node carries the whole meeting */
-  node_connect (&e, &vn, "node-vn", "VN");
+  node_connect (e.d, e.s, &vn, "node-vn", "VN");
   gint64 all[] = { e.vn, e.d076, e.c02536, e.c02539 };
   sort_ids (all, 4);
   expect_leg_open (&vn, NULL, NULL, all, 4);
   /* a new node that only adds to the tree joins the running leg */
-  node_connect (&e, &n076, "node-076", "076");
+  node_connect (e.d, e.s, &n076, "node-076", "076");
   gint64 s076[] = { e.d076, e.c02536, e.c02539 };
   sort_ids (s076, 3);
   expect_leg_open (&n076, "node-vn", NULL, s076, 3);
   expect_link_open (&n076, "node-vn");
   /* one that would come between two linked nodes waits for the next occurrence */
-  node_connect (&e, &n08, "node-08", "08");
+  node_connect (e.d, e.s, &n08, "node-08", "08");
   ws_barrier (&n08, TRUE);
   ck_assert_uint_eq (ws_count (&n08, "leg.open"), 0);
   ws_barrier (&n076, TRUE);

@@ -39,19 +39,6 @@ typedef struct
 } Env;
 
 static void
-node_connect (Env *e, WsPeer *p, const char *id, const char *unit)
-{
-  g_autofree char *tok = make_node_token (e->d, id, unit);
-  ck_assert (ws_open (p, e->s, e->d, "/api/v1/nodes/ws", tok, NULL));
-  g_autofree char *reg = g_strdup_printf (
-      "{\"v\":1,\"type\":\"register\",\"node_id\":\"%s\",\"unit\":\"%s\","
-      "\"capacity\":50,\"fingerprint\":\"sha-256 %s\"}",
-      id, unit, id);
-  ws_send (p, reg);
-  json_node_unref (ws_take (p, "registered"));
-}
-
-static void
 env_start (Env *e, gboolean record)
 {
   memset (e, 0, sizeof *e);
@@ -61,8 +48,8 @@ env_start (Env *e, gboolean record)
   e->s = soup_session_new ();
   e->chair = site_of (e->d, "076");
   e->commune = site_of (e->d, "02536");
-  node_connect (e, &e->n08, "node-08", "08");
-  node_connect (e, &e->n076, "node-076", "076");
+  node_connect (e->d, e->s, &e->n08, "node-08", "08");
+  node_connect (e->d, e->s, &e->n076, "node-076", "076");
   guint st;
   g_autofree char *body = g_strdup_printf (
       "{\"title\":\"Giao ban\",\"chair\":\"076\",\"starts_at\":\"%s\",\"ends_at\":"
@@ -434,8 +421,8 @@ START_TEST (test_expired_recordings_are_deleted)
       g_autofree char *path = g_build_filename (e.d->state_dir, "recordings", "1",
                                                 "p1-program-00001.webm", NULL);
       ck_assert (g_file_test (path, G_FILE_TEST_EXISTS) == (days == 1));
-      node_connect (&e, &e.n08, "node-08", "08");
-      node_connect (&e, &e.n076, "node-076", "076");
+      node_connect (e.d, e.s, &e.n08, "node-08", "08");
+      node_connect (e.d, e.s, &e.n076, "node-076", "076");
     }
   g_autoptr (JsonNode) audit
       = get_json (&e, "/api/v1/audit?action=recording.expire", 200);
